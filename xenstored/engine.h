@@ -1,0 +1,130 @@
+/*
+ * engine.h: the xenstore request engine.
+ *
+ * The engine is everything xenstored does between "a complete, framed
+ * message arrived on connection C" and "these messages must be sent to these
+ * connections": the node tree, permissions, quotas, transactions, watches,
+ * the domain table and the CONTROL commands.  It performs no I/O of its own,
+ * so the daemon's event loop (io.c), the unit tests and the fuzz target all
+ * drive the same code through this interface.
+ *
+ * Threading: an engine and its connections are used from one thread.
+ *
+ * Ownership: engine_conn objects belong to the engine; engine_conn_free()
+ * aborts the connection's transactions and drops its watches.
+ */
+#ifndef XENSTORED_ENGINE_H
+#define XENSTORED_ENGINE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+
+#include <xen/io/xs_wire.h>
+
+struct engine;
+struct engine_conn;
+
+/* Limits, with Xen 4.17's C xenstored defaults (see engine_config_init). */
+struct engine_config {
+    unsigned int nodes_per_domain;     /* -E / --entry-nb */
+    unsigned int node_size;            /* -S / --entry-size (bytes) */
+    unsigned int watches_per_domain;   /* -W / --watch-nb */
+    unsigned int transactions;         /* -t / --transaction (per conn) */
+    unsigned int perms_per_node;       /* -A / --perm-nb */
+    unsigned int path_max;             /* -M / --path-max (relative) */
+    unsigned int transaction_nodes;    /* nodes touched by one transaction */
+    unsigned int memory_per_domain;    /* -Q / --quota (bytes, 0 = off) */
+};
+
+/* Fills *cfg with the defaults. */
+void engine_config_init(struct engine_config *cfg);
+
+/* Log levels for engine_ops.log. */
+enum engine_log_level {
+    ENGINE_LOG_ERROR,
+    ENGINE_LOG_WARN,   /* refusals: quota, permission, malformed request */
+    ENGINE_LOG_INFO,
+    ENGINE_LOG_DEBUG,
+};
+
+/*
+ * Callbacks supplied by the embedding program (the daemon, a test, the
+ * fuzzer).  `opaque` is engine_new()'s argument; `conn_opaque` is
+ * engine_conn_new()'s.
+ */
+struct engine_ops {
+    /*
+     * Queue one message (header + hdr->len payload bytes) for sending to a
+     * connection.  Replies and watch events both come through here.  The
+     * engine never keeps `payload`.  Returns 0, or -errno when the message
+     * could not be queued (the engine then logs it; for watch events the
+     * event is lost for that connection only).
+     */
+    int (*send)(void *conn_opaque, const struct xsd_sockmsg *hdr,
+                const void *payload);
+    /*
+     * INTRODUCE succeeded for `domid`: the embedding program makes the
+     * domain's connection point (for the daemon, its per-domain socket).
+     * Returns 0 or -errno; on failure the introduction is undone and the
+     * client gets the error.  May be NULL.
+     */
+    int (*domain_introduced)(void *opaque, unsigned int domid);
+    /*
+     * The domain was released (RELEASE) or otherwise forgotten: close its
+     * connection point and every connection that has its identity, by
+     * calling engine_conn_free() on them (after this returns).  May be NULL.
+     */
+    void (*domain_released)(void *opaque, unsigned int domid);
+    /*
+     * CONTROL commands the engine does not know itself (log, logfile, ...).
+     * Writes a NUL-terminated answer of at most `reply_size` bytes.  Returns
+     * 0, or -errno (-ENOSYS: unknown command).  May be NULL.
+     */
+    int (*control)(void *opaque, int argc, char **argv, char *reply,
+                   size_t reply_size);
+    /* Diagnostics; may be NULL. */
+    void (*log)(void *opaque, enum engine_log_level level, const char *msg);
+};
+
+/* Creates an empty store holding "/" and "/tool" (as Xen's does). NULL with
+ * errno set on failure. */
+struct engine *engine_new(const struct engine_config *cfg,
+                          const struct engine_ops *ops, void *opaque);
+void engine_free(struct engine *e);
+
+/*
+ * A connection with the identity of `domid` (0 = the control domain,
+ * privileged).  Returns NULL with errno set on failure.
+ */
+struct engine_conn *engine_conn_new(struct engine *e, unsigned int domid,
+                                    void *conn_opaque);
+void engine_conn_free(struct engine_conn *c);
+unsigned int engine_conn_domid(const struct engine_conn *c);
+
+/*
+ * Handles one complete request: hdr is already in host byte order and
+ * `payload` holds exactly hdr->len bytes (hdr->len <= XENSTORE_PAYLOAD_MAX;
+ * the caller has checked that).  Sends exactly one reply through ops->send
+ * (an XS_ERROR reply for every refused request, echoing req_id and tx_id)
+ * plus any watch events the request causes.  Returns 0, or -errno when the
+ * connection must be closed (a protocol violation the client cannot
+ * recover from).
+ */
+int engine_handle(struct engine *e, struct engine_conn *c,
+                  const struct xsd_sockmsg *hdr, const char *payload);
+
+/* Counters for CONTROL memreport, benchmarks and tests. */
+struct engine_stats {
+    size_t nodes;
+    size_t watches;
+    size_t transactions;
+    size_t connections;
+    size_t domains;
+    size_t bytes; /* heap bytes held for nodes, values and permissions */
+};
+void engine_get_stats(const struct engine *e, struct engine_stats *st);
+
+#endif /* XENSTORED_ENGINE_H */
