@@ -37,6 +37,9 @@ struct engine_config {
     unsigned int path_max;             /* -M / --path-max (relative) */
     unsigned int transaction_nodes;    /* nodes touched by one transaction */
     unsigned int memory_per_domain;    /* -Q / --quota (bytes, 0 = off) */
+    /* Added after the first version of this interface: */
+    unsigned int memory_soft;          /* -q memory= (bytes, warning only) */
+    unsigned int outstanding;          /* -Q outstanding= (daemon's) */
 };
 
 /* Fills *cfg with the defaults. */

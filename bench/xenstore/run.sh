@@ -1,0 +1,193 @@
+#!/bin/bash
+# run.sh: benchmarks Xenolith's xenstored against Debian's C xenstored (Xen
+# 4.17, run without a hypervisor by xs-anchor) in one run, with the same
+# wire-protocol client (xsbench), and prints a comparison table.
+#
+# Usage: bench/xenstore/run.sh [BUILDDIR]
+#   BUILDDIR   the configured build tree (default: the current directory);
+#              needs BUILDDIR/xenstored/xenstored and
+#              BUILDDIR/bench/xenstore/xsbench (`make` builds both).
+# Environment: XSBENCH_SECS (seconds per throughput scenario, default 1),
+#   XS_ANCHOR (the xs-anchor folder; default /work/shared/tools/xs-anchor
+#   or ../shared/tools/xs-anchor), XENSTORED_BIN (our daemon).
+# Each daemon runs twice from an empty store: once for the throughput
+# scenarios, once for the latency/memory scaling to 100k nodes.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-.}" && pwd)
+xsbench="$build/bench/xenstore/xsbench"
+ours="${XENSTORED_BIN:-$build/xenstored/xenstored}"
+secs="${XSBENCH_SECS:-1}"
+
+if [ ! -x "$xsbench" ]; then
+    echo "run.sh: $xsbench not built (run make in $build)" >&2
+    exit 1
+fi
+anchor=
+for d in "${XS_ANCHOR:-}" /work/shared/tools/xs-anchor \
+    "$here/../../../shared/tools/xs-anchor"; do
+    if [ -n "$d" ] && [ -x "$d/run-real-xenstored" ]; then
+        anchor=$d
+        break
+    fi
+done
+
+tmp=$(mktemp -d /tmp/xsbench.XXXXXX)
+ours_pid=
+cleanup()
+{
+    if [ -n "$ours_pid" ]; then
+        kill "$ours_pid" 2>/dev/null || true
+        wait "$ours_pid" 2>/dev/null || true
+    fi
+    for d in "$tmp"/deb-*; do
+        [ -f "$d/daemon.pid" ] && "$anchor/stop-real-xenstored" "$d" \
+            >/dev/null 2>&1
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_ours DIR: starts our daemon on DIR/socket; sets ours_pid.
+start_ours()
+{
+    local i
+    mkdir -p "$1"
+    XENSTORED_RUNDIR="$1" "$ours" -N >"$1/log" 2>&1 </dev/null &
+    ours_pid=$!
+    for i in $(seq 1 200); do
+        [ -S "$1/socket" ] && return 0
+        kill -0 "$ours_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "run.sh: $ours did not start; log:" >&2
+    cat "$1/log" >&2
+    return 1
+}
+
+stop_ours()
+{
+    kill "$ours_pid" 2>/dev/null || true
+    wait "$ours_pid" 2>/dev/null || true
+    ours_pid=
+}
+
+# measure NAME: runs both phases against daemon NAME ("ours" or "deb"),
+# appending "name value" lines to $tmp/NAME.txt.
+measure()
+{
+    local who="$1" d="$tmp/$1-tp" pid
+    if [ "$who" = ours ]; then
+        start_ours "$d"
+        "$xsbench" throughput "$d/socket" "$secs" >>"$tmp/$who.txt"
+        stop_ours
+        d="$tmp/$who-sc"
+        start_ours "$d"
+        "$xsbench" scale "$d/socket" "$ours_pid" >>"$tmp/$who.txt"
+        stop_ours
+    else
+        TMPDIR="$tmp" "$anchor/run-real-xenstored" "$d" >/dev/null
+        "$xsbench" throughput "$d/socket" "$secs" >>"$tmp/$who.txt"
+        "$anchor/stop-real-xenstored" "$d" >/dev/null 2>&1
+        d="$tmp/$who-sc"
+        TMPDIR="$tmp" "$anchor/run-real-xenstored" "$d" >/dev/null
+        pid=$(cat "$d/daemon.pid")
+        "$xsbench" scale "$d/socket" "$pid" >>"$tmp/$who.txt"
+        "$anchor/stop-real-xenstored" "$d" >/dev/null 2>&1
+    fi
+}
+
+have_ours=0
+have_deb=0
+: >"$tmp/ours.txt"
+: >"$tmp/deb.txt"
+if [ -n "$anchor" ] && [ -x /usr/lib/xen-4.17/bin/xenstored ]; then
+    echo "measuring Debian's xenstored (xs-anchor: $anchor) ..." >&2
+    measure deb
+    have_deb=1
+else
+    echo "run.sh: xs-anchor or xen-utils-4.17 missing: Debian's daemon" \
+         "not measured" >&2
+fi
+if [ -x "$ours" ]; then
+    echo "measuring Xenolith's xenstored ($ours) ..." >&2
+    measure ours
+    have_ours=1
+else
+    echo "run.sh: $ours not built: Xenolith's daemon not measured" >&2
+fi
+
+echo "xenstore benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs," \
+     "${secs}s per throughput scenario"
+awk -v have_ours="$have_ours" -v have_deb="$have_deb" '
+    FILENAME ~ /deb.txt$/ { deb[$1] = $2; next }
+    { ours[$1] = $2 }
+    function row(key, label, unit, dir,    d, o, r, mark) {
+        d = (key in deb) ? deb[key] : ""
+        o = (key in ours) ? ours[key] : ""
+        r = ""
+        mark = ""
+        if (d != "" && o != "" && d > 0 && o > 0) {
+            r = dir > 0 ? o / d : d / o
+            r = sprintf("%.2fx", r)
+        }
+        printf "%-34s %14s %14s %9s %s\n", label " (" unit ")", \
+            d == "" ? "-" : d, o == "" ? "-" : o, r == "" ? "-" : r, mark
+    }
+    END {
+        printf "%-34s %14s %14s %9s\n", "scenario", "Debian C", \
+            "Xenolith", "ours vs"
+        row("read_ops_per_s", "read", "ops/s", 1)
+        row("write_ops_per_s", "write", "ops/s", 1)
+        row("dir1k_ops_per_s", "directory, 1k children", "ops/s", 1)
+        row("dir10k_ops_per_s", "directory, 10k children", "ops/s", 1)
+        row("tx1_commits_per_s", "10-write tx, 1 client", "commits/s", 1)
+        row("tx1_eagain_per_s", "  EAGAIN retries", "/s", -1)
+        row("tx4_commits_per_s", "10-write tx, 4 clients", "commits/s", 1)
+        row("tx4_eagain_per_s", "  EAGAIN retries", "/s", -1)
+        row("watch_fanout_us", "watch fan-out to 100", "us", -1)
+        row("watch_events_per_s", "  events delivered", "/s", 1)
+        split("1k 10k 100k", n, " ")
+        for (i = 1; i <= 3; i++) {
+            row("read_p50_us_" n[i], "read p50, " n[i] " nodes", "us", -1)
+            row("read_p99_us_" n[i], "read p99, " n[i] " nodes", "us", -1)
+            row("write_p50_us_" n[i], "write p50, " n[i] " nodes", "us", -1)
+            row("write_p99_us_" n[i], "write p99, " n[i] " nodes", "us", -1)
+        }
+        row("rss_kib_empty", "daemon RSS, empty", "KiB", -1)
+        row("rss_kib_100k", "daemon RSS, 100k nodes", "KiB", -1)
+    }' "$tmp/deb.txt" "$tmp/ours.txt" >"$tmp/table.txt"
+cat "$tmp/table.txt"
+
+# Targets: >= 2x Debian's throughput, flat latency to 100k, less memory.
+if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ]; then
+    echo
+    echo "targets:"
+    awk '
+        FILENAME ~ /deb.txt$/ { deb[$1] = $2; next }
+        { ours[$1] = $2 }
+        END {
+            split("read_ops_per_s write_ops_per_s dir1k_ops_per_s " \
+                  "dir10k_ops_per_s tx1_commits_per_s tx4_commits_per_s " \
+                  "watch_events_per_s", t, " ")
+            for (i = 1; i in t; i++) {
+                k = t[i]
+                r = ours[k] / deb[k]
+                printf "  %-22s %5.2fx Debian  %s\n", k, r, \
+                    r >= 2 ? "met (>= 2x)" : "MISSED (< 2x)"
+            }
+            split("read_p50_us write_p50_us read_p99_us write_p99_us", \
+                  l, " ")
+            for (i = 1; i in l; i++) {
+                a = ours[l[i] "_1k"]; b = ours[l[i] "_100k"]
+                printf "  %-22s 1k %.1f us -> 100k %.1f us  %s\n", l[i], \
+                    a, b, b <= 1.5 * a + 5 ? "flat" : "NOT FLAT"
+            }
+            printf "  %-22s %d KiB vs Debian %d KiB  %s\n", "rss_kib_100k", \
+                ours["rss_kib_100k"], deb["rss_kib_100k"], \
+                ours["rss_kib_100k"] < deb["rss_kib_100k"] ? "met" : \
+                "MISSED"
+        }' "$tmp/deb.txt" "$tmp/ours.txt"
+fi

@@ -1,0 +1,64 @@
+/*
+ * chan.c - packet helpers for the daemon <-> domain process channel.
+ */
+#include "chan.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+int chan_send(int fd, uint32_t op, uint32_t seq, int32_t rc,
+              const void *payload, size_t len, int nonblock)
+{
+    struct proto_hdr hdr;
+    struct iovec iov[2];
+    struct msghdr msg;
+    ssize_t n;
+
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.op = op;
+    hdr.seq = seq;
+    hdr.rc = rc;
+    hdr.len = (uint32_t)len;
+    iov[0].iov_base = &hdr;
+    iov[0].iov_len = sizeof(hdr);
+    iov[1].iov_base = (void *)payload;
+    iov[1].iov_len = len;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = len ? 2 : 1;
+    do {
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return 0;
+}
+
+int chan_recv(int fd, struct proto_hdr *hdr, void *buf, size_t cap)
+{
+    struct iovec iov[2];
+    struct msghdr msg;
+    ssize_t n;
+
+    memset(hdr, 0, sizeof(*hdr));
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof(*hdr);
+    iov[1].iov_base = buf;
+    iov[1].iov_len = cap;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    do {
+        n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -EPIPE;
+    if ((size_t)n < sizeof(*hdr) || (msg.msg_flags & MSG_TRUNC) ||
+        hdr->len != (size_t)n - sizeof(*hdr))
+        return -EPROTO;
+    return (int)hdr->len;
+}

@@ -1,0 +1,52 @@
+/*
+ * console.h - a domain's console in the daemon.
+ *
+ * Output from the domain's UART is kept in a 64 KiB ring from the first
+ * byte, appended to a log file when asked (XC_DOMCFG_CONSOLE_LOG), and
+ * copied to the pty and the socket clients, if any.  The pty and the
+ * socket <rundir>/console/<domid>.sock are made on first request
+ * (console_open_endpoints).  A socket client gets the ring's contents
+ * first, then live output; what it or the pty's user types goes to the
+ * guest.  A slow reader loses bytes; the ring never blocks the guest.
+ */
+#ifndef XENOLITH_CONSOLE_H
+#define XENOLITH_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenolithd.h"
+
+#define CONSOLE_RING_SIZE 65536U
+
+struct domain;
+struct console_client;
+
+struct console {
+    struct domain *dom;
+    uint32_t domid;
+    char *ring;                  /* NULL until the first byte */
+    uint64_t head;               /* bytes ever written */
+    struct loop_fd pty;          /* master side */
+    int pty_slave;               /* kept open so the master never HUPs */
+    char pty_path[108];
+    struct loop_fd listen;
+    char sock_path[108];
+    struct console_client *clients;
+    int log_fd;
+    char log_path[320];
+};
+
+void console_init(struct console *c, struct domain *dom, uint32_t domid);
+/* Frees everything and removes the socket; idempotent. */
+void console_dispose(struct console *c);
+int console_open_log(struct console *c);
+int console_open_endpoints(struct console *c);
+void console_output(struct console *c, const uint8_t *buf, size_t len);
+/* Newest min(max, held) bytes, oldest first; returns the count. */
+size_t console_read_ring(const struct console *c, char *buf, size_t max);
+
+/* domain.c: forward typed bytes to the guest. */
+void domain_console_input(struct domain *d, const uint8_t *buf, size_t len);
+
+#endif /* XENOLITH_CONSOLE_H */

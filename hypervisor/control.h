@@ -1,0 +1,44 @@
+/*
+ * control.h - the control interface: clients of core.sock.
+ *
+ * A connection is refcounted: a request forwarded to a domain process
+ * holds a reference until its reply is sent, so a client hanging up
+ * mid-request never leaves a dangling pointer.
+ */
+#ifndef XENOLITH_CONTROL_H
+#define XENOLITH_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto.h"
+#include "xenolithd.h"
+
+struct conn {
+    struct loop_fd w;
+    int refs;
+    int hello_done;
+    int privileged;
+    int watching;
+    uid_t uid;
+    pid_t pid;
+    struct conn *next;
+};
+
+/* Listen on <rundir>/core.sock; returns 0 or -errno (logged). */
+int control_init(void);
+void control_exit(void);
+
+void conn_ref(struct conn *c);
+void conn_unref(struct conn *c);
+
+/* Send a reply; fd >= 0 is passed along (SCM_RIGHTS).  A connection
+ * that cannot take it is closed. */
+void conn_reply(struct conn *c, uint32_t op, uint32_t seq, uint32_t domid,
+                int32_t rc, const void *payload, size_t len, int fd);
+
+/* Tell every watcher. */
+void control_event(uint32_t type, uint32_t domid, uint32_t reason);
+
+#endif /* XENOLITH_CONTROL_H */

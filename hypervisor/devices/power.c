@@ -1,0 +1,81 @@
+/*
+ * power.c - power-off and reset ports (see power.h).
+ */
+#include "devices/power.h"
+
+#include <string.h>
+
+#include "arch/x86/acpi.h"
+#include "vm.h"
+
+#define I8042_CMD_PORT   0x64
+#define I8042_DATA_PORT  0x60
+#define I8042_CMD_RESET  0xFE
+#define CF9_RESET        0x04
+#define PM1_SCI_EN       0x0001
+#define PM1_SLP_TYP(v)   (((v) >> 10) & 7)
+
+void power_init(struct power *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->pm1_cnt = PM1_SCI_EN;             /* already in ACPI mode */
+}
+
+static uint32_t get(const uint8_t *data, unsigned int size)
+{
+    uint32_t v = 0;
+
+    memcpy(&v, data, size > 4 ? 4 : size);
+    return v;
+}
+
+static void put(uint8_t *data, unsigned int size, uint32_t v)
+{
+    memcpy(data, &v, size > 4 ? 4 : size);
+}
+
+int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
+             uint8_t *data, unsigned int size)
+{
+    uint32_t v = write ? get(data, size) : 0;
+
+    switch (port) {
+    case ACPI_PM1A_EVT_PORT:             /* status: nothing ever pending */
+        if (!write)
+            put(data, size, size > 2 ? (uint32_t)p->pm1_en << 16 : 0);
+        else if (size > 2)
+            p->pm1_en = (uint16_t)(v >> 16);
+        return 1;
+    case ACPI_PM1A_EVT_PORT + 2:
+        if (write)
+            p->pm1_en = (uint16_t)v;
+        else
+            put(data, size, p->pm1_en);
+        return 1;
+    case ACPI_PM1A_CNT_PORT:
+        if (!write) {
+            put(data, size, p->pm1_cnt);
+            return 1;
+        }
+        p->pm1_cnt = (uint16_t)((v & ~ACPI_SLP_EN) | PM1_SCI_EN);
+        if ((v & ACPI_SLP_EN) && PM1_SLP_TYP(v) == ACPI_SLP_TYP_S5)
+            vm_stop(vm, XC_SHUTDOWN_poweroff);
+        return 1;
+    case ACPI_RESET_PORT:
+        if (!write) {
+            put(data, size, p->cf9);
+            return 1;
+        }
+        p->cf9 = (uint8_t)v;
+        if (v & CF9_RESET)
+            vm_stop(vm, XC_SHUTDOWN_reboot);
+        return 1;
+    case I8042_CMD_PORT:
+        if (!write)
+            put(data, size, 0);          /* nothing buffered */
+        else if ((v & 0xFF) == I8042_CMD_RESET)
+            vm_stop(vm, XC_SHUTDOWN_reboot);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * domain.h - domains as the daemon sees them.
+ *
+ * Phases:
+ *   CREATING --READY from the process--> ALIVE --destroy--> DYING --reap--> freed
+ *   CREATING --ERROR / process exit--> freed (create fails, nothing left)
+ *   ALIVE --process dies unasked--> ALIVE, shut down (crash), pid 0
+ * Within ALIVE: paused / running, and "shutdown" once the guest powered
+ * off, rebooted or crashed (or xc_domain_shutdown was called).
+ */
+#ifndef XENOLITH_DOMAIN_H
+#define XENOLITH_DOMAIN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "console.h"
+#include "control.h"
+#include "xenctrl.h"
+
+enum domain_phase { DOM_CREATING, DOM_ALIVE, DOM_DYING };
+
+struct pending {
+    struct conn *conn;
+    uint32_t op;                 /* PROTO_OP_* being answered */
+    uint32_t seq;
+    struct pending *next;
+};
+
+struct domain {
+    uint32_t domid;
+    enum domain_phase phase;
+    int paused;
+    int shutdown;
+    int crashed;
+    unsigned int shutdown_reason;
+    pid_t pid;
+    struct loop_fd chan;
+    int mem_fd;
+    uint64_t mem_size;
+    uint64_t max_memkb;
+    unsigned int nr_vcpus;
+    unsigned int nr_online;
+    uint32_t flags;
+    xen_domain_handle_t handle;
+    int32_t create_err;
+    struct pending create;       /* valid while CREATING */
+    struct pending *fwd;         /* forwarded to the process, in order */
+    struct pending *waiters;     /* destroy callers, until the reap */
+    struct console cons;
+};
+
+int domain_init(int max_vcpus);
+void domain_exit(void);
+
+struct domain *domain_find(uint32_t domid);
+/* First domain with id >= domid, or NULL. */
+struct domain *domain_next(uint32_t domid);
+unsigned int domain_count(void);
+uint64_t domain_total_memory(void);
+int domain_max_vcpus(void);
+
+/*
+ * Request handlers.  They either reply at once (returning the rc they
+ * replied with) or queue the reply (returning 1).
+ */
+int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
+                  const struct xc_domain_config *cfg);
+int domain_destroy(struct domain *d, struct conn *c, uint32_t seq);
+int domain_forward(struct domain *d, struct conn *c, uint32_t op,
+                   uint32_t seq, uint32_t chan_op, const void *payload,
+                   size_t len);
+
+void domain_getinfo(const struct domain *d, xc_dominfo_t *info);
+
+/* SIGCHLD: reap the domain processes that exited. */
+void domain_reap(void);
+
+
+
+/* Host RAM from /proc/meminfo, bytes; returns 0 or -errno. */
+int host_meminfo(uint64_t *total, uint64_t *avail);
+#endif /* XENOLITH_DOMAIN_H */

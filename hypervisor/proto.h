@@ -1,0 +1,94 @@
+/*
+ * proto.h - the Xenolith core control protocol (version 1).
+ *
+ * Shared by xenolithd and libxenctrl; private to them (not installed).
+ *
+ * Transport: a SOCK_SEQPACKET unix socket, $XENOLITH_RUNDIR/core.sock.
+ * Every message is one packet: a struct proto_hdr followed by len bytes
+ * of payload.  The client's first packet must be PROTO_OP_HELLO carrying
+ * its version; the reply carries the daemon's version, or -EPROTO when
+ * they differ (the connection is then closed), or -EACCES when the peer
+ * is neither uid 0 nor a member of the group "xenolith" (every later
+ * request on that connection gets -EACCES too).
+ *
+ * Requests carry a client-chosen seq; each gets exactly one reply with
+ * the same op and seq, rc = 0 / a count or -errno, and the payload
+ * listed below.  A client may keep one request in flight at a time.
+ * PROTO_OP_MAP_MEMORY's reply carries the domain's memfd as SCM_RIGHTS.
+ * After PROTO_OP_WATCH the connection only receives PROTO_OP_EVENT
+ * packets (payload struct xc_domain_event), seq 0.
+ *
+ * Payloads are the host's native layout (same machine, same build).
+ */
+#ifndef XENOLITH_PROTO_H
+#define XENOLITH_PROTO_H
+
+#include <stdint.h>
+
+#include "xenctrl.h"
+
+#define PROTO_VERSION   1
+#define PROTO_MAX_MSG   65536     /* largest packet, header included */
+
+enum proto_op {
+    PROTO_OP_HELLO = 1,       /* u32 version          -> u32 version */
+    PROTO_OP_CREATE,          /* xc_domain_config, domid in hdr -> domid */
+    PROTO_OP_DESTROY,
+    PROTO_OP_PAUSE,
+    PROTO_OP_UNPAUSE,
+    PROTO_OP_SHUTDOWN,        /* u32 reason */
+    PROTO_OP_GETINFO,         /* hdr.domid            -> xc_dominfo_t */
+    PROTO_OP_GETINFOLIST,     /* u32 max, hdr.domid = first -> n infos */
+    PROTO_OP_SETMAXMEM,       /* u64 KiB */
+    PROTO_OP_MAX_VCPUS,       /* u32 max */
+    PROTO_OP_VCPU_AFFINITY,   /* proto_affinity */
+    PROTO_OP_PHYSINFO,        /*                      -> xc_physinfo_t */
+    PROTO_OP_VERSION,         /* u32 cmd              -> rc + bytes */
+    PROTO_OP_MAP_MEMORY,      /*                      -> memfd (rights) */
+    PROTO_OP_PLATFORM_INFO,   /*                      -> xc_platform_info */
+    PROTO_OP_SET_CONTEXT,     /* proto_context */
+    PROTO_OP_WATCH,           /* then events */
+    PROTO_OP_CONSOLE_INFO,    /*                      -> xc_console_info */
+    PROTO_OP_CONSOLE_READ,    /* u32 max              -> bytes */
+    PROTO_OP_CONSOLE_WRITE,   /* bytes                -> count */
+    PROTO_OP_LOG_READ,        /* proto_logread        -> u32 index, bytes */
+    PROTO_OP_EVENT,           /* daemon -> watcher: xc_domain_event */
+    PROTO_OP_MAX
+};
+
+struct proto_hdr {
+    uint32_t op;
+    uint32_t seq;
+    uint32_t domid;
+    int32_t rc;               /* replies: 0 / count or -errno */
+    uint32_t len;             /* payload bytes after the header */
+    uint32_t pad;
+};
+
+struct proto_affinity {
+    uint32_t vcpu;
+    uint32_t nbytes;
+    uint8_t map[128];         /* 1024 host CPUs */
+};
+
+struct proto_context {
+    uint32_t vcpu;
+    uint32_t pad;
+    struct xc_vcpu_context ctx;
+};
+
+/* Reply to PROTO_OP_MAP_MEMORY, with the memfd attached. */
+struct proto_memory {
+    uint64_t size;            /* bytes of guest RAM in the memfd */
+    uint64_t low_end;         /* RAM below 4 GiB: memfd [0, low_end);
+                                 the rest sits at 4 GiB upwards */
+};
+
+struct proto_logread {
+    uint32_t max;
+    uint32_t clear;
+    uint32_t incremental;
+    uint32_t index;
+};
+
+#endif /* XENOLITH_PROTO_H */

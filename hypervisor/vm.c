@@ -1,0 +1,377 @@
+/*
+ * vm.c - the domain process: KVM set-up and the channel to the daemon.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "chan.h"
+#include "layout.h"
+
+void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len)
+{
+    pthread_mutex_lock(&vm->chan_lock);
+    /* a dead daemon is noticed by the main thread (EOF); ignore here */
+    (void)chan_send(vm->chan_fd, op, 0, 0, payload, len, 0);
+    pthread_mutex_unlock(&vm->chan_lock);
+}
+
+static void reply(struct vm *vm, uint32_t seq, int rc)
+{
+    pthread_mutex_lock(&vm->chan_lock);
+    (void)chan_send(vm->chan_fd, CHAN_REPLY, seq, rc, NULL, 0, 0);
+    pthread_mutex_unlock(&vm->chan_lock);
+}
+
+void vm_log(struct vm *vm, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    vm_send(vm, CHAN_LOG, buf, (size_t)n);
+}
+
+void vm_irq_line(struct vm *vm, unsigned int irq, int level)
+{
+    struct kvm_irq_level l;
+
+    memset(&l, 0, sizeof(l));
+    l.irq = irq;
+    l.level = level;
+    if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+        vm_log(vm, "KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+}
+
+void vm_stop(struct vm *vm, unsigned int reason)
+{
+    uint32_t r = reason;
+    unsigned int i;
+    int first;
+
+    pthread_mutex_lock(&vm->lock);
+    first = !vm->stopped;
+    vm->stopped = 1;
+    pthread_mutex_unlock(&vm->lock);
+    if (!first)
+        return;
+    for (i = 0; i < vm->nr_vcpus; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    vm_send(vm, CHAN_EVT_SHUTDOWN, &r, sizeof(r));
+}
+
+static int get_cpuid(struct vm *vm)
+{
+    int nent = 128;
+
+    for (;;) {
+        struct kvm_cpuid2 *c;
+
+        c = calloc(1, sizeof(*c) + (size_t)nent * sizeof(c->entries[0]));
+        if (!c)
+            return -ENOMEM;
+        c->nent = (uint32_t)nent;
+        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            vm->cpuid = c;
+            return 0;
+        }
+        free(c);
+        if (errno != E2BIG || nent >= 4096)
+            return -errno;
+        nent *= 2;
+    }
+}
+
+static int set_memory(struct vm *vm)
+{
+    struct kvm_userspace_memory_region r;
+
+    memset(&r, 0, sizeof(r));
+    r.slot = 0;
+    r.guest_phys_addr = 0;
+    r.memory_size = vm->low_end;
+    r.userspace_addr = (uintptr_t)vm->mem;
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+        return -errno;
+    if (vm->mem_size > vm->low_end) {
+        r.slot = 1;
+        r.guest_phys_addr = LAYOUT_HIGH_BASE;
+        r.memory_size = vm->mem_size - vm->low_end;
+        r.userspace_addr = (uintptr_t)(vm->mem + vm->low_end);
+        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+/* Each step logs what failed; returns 0 or -errno. */
+static int setup(struct vm *vm)
+{
+    struct kvm_pit_config pit;
+    unsigned int i;
+    const char *what;
+    int rc;
+
+    what = "mapping guest memory";
+    vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   vm->mem_fd, 0);
+    if (vm->mem == MAP_FAILED) {
+        vm->mem = NULL;
+        goto fail_errno;
+    }
+    what = "opening /dev/kvm";
+    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (vm->kvm_fd < 0)
+        goto fail_errno;
+    what = "KVM_GET_VCPU_MMAP_SIZE";
+    vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (vm->run_size <= 0)
+        goto fail_errno;
+    what = "KVM_CREATE_VM";
+    do {
+        vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0UL);
+    } while (vm->vm_fd < 0 && errno == EINTR);
+    if (vm->vm_fd < 0)
+        goto fail_errno;
+    what = "KVM_SET_TSS_ADDR";
+    if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS_ADDR))
+        goto fail_errno;
+    what = "KVM_SET_IDENTITY_MAP_ADDR";
+    {
+        uint64_t idmap = LAYOUT_IDMAP_ADDR;
+
+        if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+            goto fail_errno;
+    }
+    what = "KVM_CREATE_IRQCHIP";
+    if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+        goto fail_errno;
+    what = "KVM_CREATE_PIT2";
+    memset(&pit, 0, sizeof(pit));
+    if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+        goto fail_errno;
+    what = "setting the memory slots";
+    rc = set_memory(vm);
+    if (rc < 0)
+        goto fail;
+    what = "building the ACPI tables";
+    rc = acpi_build(vm->mem + LAYOUT_ACPI_BASE, LAYOUT_ACPI_BASE,
+                    LAYOUT_ACPI_SIZE, vm->nr_vcpus);
+    if (rc < 0)
+        goto fail;
+    what = "KVM_GET_SUPPORTED_CPUID";
+    rc = get_cpuid(vm);
+    if (rc < 0)
+        goto fail;
+    what = "allocating vCPUs";
+    vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+    if (!vm->vcpus) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    what = "creating vCPUs";
+    for (i = 0; i < vm->nr_vcpus; i++) {
+        rc = vcpu_create(vm, &vm->vcpus[i], i);
+        if (rc < 0)
+            goto fail;
+    }
+    what = "starting vCPU threads";
+    for (i = 0; i < vm->nr_vcpus; i++) {
+        rc = vcpu_start(&vm->vcpus[i]);
+        if (rc < 0)
+            goto fail;
+    }
+    return 0;
+
+fail_errno:
+    rc = -errno;
+fail:
+    vm_log(vm, "domain %u: %s: %s", vm->domid, what, strerror(-rc));
+    return rc;
+}
+
+static int do_pause(struct vm *vm)
+{
+    unsigned int i;
+
+    pthread_mutex_lock(&vm->lock);
+    vm->paused = 1;
+    for (i = 0; i < vm->nr_vcpus; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    while (vm->parked < vm->nr_vcpus)
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+    return 0;
+}
+
+static int do_unpause(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->paused = 0;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    return 0;
+}
+
+static int do_set_context(struct vm *vm, const void *buf, int len)
+{
+    struct proto_context pc;
+    struct vcpu *v;
+    int rc;
+
+    if (len != (int)sizeof(pc))
+        return -EINVAL;
+    memcpy(&pc, buf, sizeof(pc));
+    if (pc.vcpu >= vm->nr_vcpus || pc.ctx.mode != XC_VCPU_MODE_PVH32)
+        return -EINVAL;
+    v = &vm->vcpus[pc.vcpu];
+    pthread_mutex_lock(&vm->lock);
+    if (v->ran || !vm->paused) {
+        rc = -EBUSY;
+    } else {
+        v->ctx = pc.ctx;
+        v->have_ctx = 1;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return rc;
+}
+
+static int do_affinity(struct vm *vm, const void *buf, int len)
+{
+    struct proto_affinity a;
+    cpu_set_t set;
+    uint32_t i;
+
+    if (len != (int)sizeof(a))
+        return -EINVAL;
+    memcpy(&a, buf, sizeof(a));
+    if (a.vcpu >= vm->nr_vcpus || a.nbytes > sizeof(a.map))
+        return -EINVAL;
+    CPU_ZERO(&set);
+    for (i = 0; i < a.nbytes * 8 && i < CPU_SETSIZE; i++)
+        if (a.map[i / 8] & (1U << (i % 8)))
+            CPU_SET(i, &set);
+    if (CPU_COUNT(&set) == 0)
+        return -EINVAL;
+    return -pthread_setaffinity_np(vm->vcpus[a.vcpu].thread, sizeof(set),
+                                   &set);
+}
+
+static void serve(struct vm *vm)
+{
+    static uint8_t buf[CHAN_MAX_PAYLOAD];
+    struct proto_hdr hdr;
+    struct pollfd pfd;
+    uint32_t reason;
+    int len, rc;
+
+    for (;;) {
+        pfd.fd = vm->chan_fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+            break;
+        len = chan_recv(vm->chan_fd, &hdr, buf, sizeof(buf));
+        if (len == -EAGAIN || len == -EINTR)
+            continue;
+        if (len < 0)
+            break;                       /* the daemon is gone */
+        switch (hdr.op) {
+        case CHAN_PAUSE:
+            rc = do_pause(vm);
+            break;
+        case CHAN_UNPAUSE:
+            rc = do_unpause(vm);
+            break;
+        case CHAN_SET_CONTEXT:
+            rc = do_set_context(vm, buf, len);
+            break;
+        case CHAN_AFFINITY:
+            rc = do_affinity(vm, buf, len);
+            break;
+        case CHAN_SHUTDOWN:
+            if (len != (int)sizeof(reason)) {
+                rc = -EINVAL;
+                break;
+            }
+            memcpy(&reason, buf, sizeof(reason));
+            vm_stop(vm, reason);
+            rc = 0;
+            break;
+        case CHAN_CONS_IN:
+            pthread_mutex_lock(&vm->dev_lock);
+            serial_receive(vm, &vm->serial, buf, (size_t)len);
+            pthread_mutex_unlock(&vm->dev_lock);
+            continue;
+        default:
+            rc = -EOPNOTSUPP;
+            break;
+        }
+        reply(vm, hdr.seq, rc);
+    }
+}
+
+void vm_main(uint32_t domid, int chan_fd, int mem_fd, uint64_t mem_size,
+             unsigned int nr_vcpus)
+{
+    static struct vm vm;
+    char name[16];
+    int32_t err;
+    int rc;
+
+    memset(&vm, 0, sizeof(vm));
+    vm.domid = domid;
+    vm.chan_fd = chan_fd;
+    vm.mem_fd = mem_fd;
+    vm.kvm_fd = -1;
+    vm.vm_fd = -1;
+    vm.mem_size = mem_size;
+    vm.low_end = layout_low_end(mem_size);
+    vm.nr_vcpus = nr_vcpus;
+    vm.paused = 1;                       /* domains are created paused */
+    pthread_mutex_init(&vm.lock, NULL);
+    pthread_cond_init(&vm.cond, NULL);
+    pthread_mutex_init(&vm.chan_lock, NULL);
+    pthread_mutex_init(&vm.dev_lock, NULL);
+    serial_init(&vm.serial);
+    power_init(&vm.power);
+
+    snprintf(name, sizeof(name), "xenolith-d%u", domid);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    /* the domain goes when the daemon goes */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+    rc = vcpu_signal_init();
+    if (rc == 0)
+        rc = setup(&vm);
+    if (rc < 0) {
+        err = rc;
+        pthread_mutex_lock(&vm.chan_lock);
+        (void)chan_send(chan_fd, CHAN_ERROR, 0, err, NULL, 0, 0);
+        pthread_mutex_unlock(&vm.chan_lock);
+        _exit(1);
+    }
+    vm_send(&vm, CHAN_READY, NULL, 0);
+    serve(&vm);
+    _exit(0);
+}

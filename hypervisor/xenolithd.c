@@ -1,0 +1,342 @@
+/*
+ * xenolithd.c - the Xenolith core daemon: options, event loop, signals.
+ *
+ * Usage: xenolithd [-F] [--rundir DIR] [--log-file FILE] [-v]
+ *                  [--console-log-dir DIR] [--group NAME]
+ * Without -F it forks into the background once core.sock is listening
+ * (the parent exits 0 then), writing <rundir>/xenolithd.pid.
+ */
+#include "xenolithd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "control.h"
+#include "domain.h"
+
+#define MAX_EVENTS      64
+#define XC_HVM_MAX_VCPUS 128      /* Xen's HVM limit; MADT ids fit */
+
+struct config config;
+
+static int epfd = -1;
+static int quit;
+static void **graveyard;
+static size_t graveyard_len, graveyard_cap;
+
+int loop_add(struct loop_fd *w, uint32_t events)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = w;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+int loop_mod(struct loop_fd *w, uint32_t events)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = w;
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+void loop_close(struct loop_fd *w)
+{
+    if (w->fd < 0)
+        return;
+    epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    close(w->fd);
+    w->fd = -1;
+}
+
+void loop_defer_free(void *p)
+{
+    if (graveyard_len == graveyard_cap) {
+        size_t cap = graveyard_cap ? graveyard_cap * 2 : 64;
+        void **g = realloc(graveyard, cap * sizeof(*g));
+
+        if (!g)
+            return;                      /* leak rather than use-after-free */
+        graveyard = g;
+        graveyard_cap = cap;
+    }
+    graveyard[graveyard_len++] = p;
+}
+
+static void bury(void)
+{
+    size_t i;
+
+    for (i = 0; i < graveyard_len; i++)
+        free(graveyard[i]);
+    graveyard_len = 0;
+}
+
+static void signal_cb(struct loop_fd *w, uint32_t events)
+{
+    struct signalfd_siginfo si;
+
+    while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            domain_reap();
+            break;
+        case SIGTERM:
+        case SIGINT:
+            dlog(DLOG_INFO, "signal %u: shutting down", si.ssi_signo);
+            quit = 1;
+            break;
+        }
+    }
+}
+
+static int kvm_max_vcpus(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    int n;
+
+    if (fd < 0) {
+        dlog(DLOG_ERR, "/dev/kvm: %s", strerror(errno));
+        return -1;
+    }
+    n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    if (n <= 0)
+        n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+    close(fd);
+    if (n <= 0)
+        n = 1;
+    return n < XC_HVM_MAX_VCPUS ? n : XC_HVM_MAX_VCPUS;
+}
+
+static int mkdirs(const char *path, mode_t mode)
+{
+    char tmp[512];
+    char *p;
+
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    for (p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: xenolithd [OPTIONS]\n"
+            "  -F, --foreground          stay in the foreground\n"
+            "  -r, --rundir DIR          sockets and pid file "
+            "(default $XENOLITH_RUNDIR or %s)\n"
+            "  -l, --log-file FILE       log there instead of stderr\n"
+            "  -c, --console-log-dir DIR guest console logs "
+            "(default RUNDIR/console)\n"
+            "  -g, --group NAME          privileged group "
+            "(default xenolith)\n"
+            "  -v, --verbose             debug messages too\n"
+            "  -h, --help\n", XENOLITH_DEFAULT_RUNDIR);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "foreground", no_argument, NULL, 'F' },
+        { "rundir", required_argument, NULL, 'r' },
+        { "log-file", required_argument, NULL, 'l' },
+        { "console-log-dir", required_argument, NULL, 'c' },
+        { "group", required_argument, NULL, 'g' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct epoll_event evs[MAX_EVENTS];
+    struct loop_fd sigw = { .fd = -1 };
+    const char *log_file = NULL, *env;
+    int foreground = 0, verbose = 0, ready[2] = { -1, -1 };
+    int opt, i, n, rc, max;
+    sigset_t mask;
+    char pidfile[300];
+    size_t used = 0;
+
+    env = getenv("XENOLITH_RUNDIR");
+    snprintf(config.rundir, sizeof(config.rundir), "%s",
+             env && *env ? env : XENOLITH_DEFAULT_RUNDIR);
+    snprintf(config.group, sizeof(config.group), "xenolith");
+    while ((opt = getopt_long(argc, argv, "Fr:l:c:g:vh", opts,
+                              NULL)) != -1) {
+        switch (opt) {
+        case 'F':
+            foreground = 1;
+            break;
+        case 'r':
+            snprintf(config.rundir, sizeof(config.rundir), "%s", optarg);
+            break;
+        case 'l':
+            log_file = optarg;
+            break;
+        case 'c':
+            snprintf(config.console_log_dir,
+                     sizeof(config.console_log_dir), "%s", optarg);
+            break;
+        case 'g':
+            snprintf(config.group, sizeof(config.group), "%s", optarg);
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    for (i = 0; i < argc; i++) {
+        n = snprintf(config.cmdline + used, sizeof(config.cmdline) - used,
+                     "%s%s", i ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= sizeof(config.cmdline) - used)
+            break;
+        used += (size_t)n;
+    }
+    snprintf(config.console_dir, sizeof(config.console_dir), "%s/console",
+             config.rundir);
+    if (!config.console_log_dir[0])
+        snprintf(config.console_log_dir, sizeof(config.console_log_dir),
+                 "%s", config.console_dir);
+
+    rc = log_open(log_file, verbose);
+    if (rc < 0) {
+        fprintf(stderr, "xenolithd: %s: %s\n", log_file, strerror(-rc));
+        return 1;
+    }
+    if ((rc = mkdirs(config.rundir, 0755)) < 0 ||
+        (rc = mkdirs(config.console_dir, 0750)) < 0 ||
+        (rc = mkdirs(config.console_log_dir, 0750)) < 0) {
+        dlog(DLOG_ERR, "creating %s: %s", config.rundir, strerror(-rc));
+        return 1;
+    }
+    max = kvm_max_vcpus();
+    if (max < 0)
+        return 1;
+    domain_init(max);
+
+    if (!foreground) {
+        pid_t pid;
+        char c;
+
+        if (pipe2(ready, O_CLOEXEC) < 0) {
+            dlog(DLOG_ERR, "pipe: %s", strerror(errno));
+            return 1;
+        }
+        pid = fork();
+        if (pid < 0) {
+            dlog(DLOG_ERR, "fork: %s", strerror(errno));
+            return 1;
+        }
+        if (pid > 0) {
+            /* wait until the daemon listens, or gives up */
+            close(ready[1]);
+            if (read(ready[0], &c, 1) == 1 && c == 'R')
+                return 0;
+            return 1;
+        }
+        close(ready[0]);
+        setsid();
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    sigw.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    sigw.cb = signal_cb;
+    if (epfd < 0 || sigw.fd < 0 || loop_add(&sigw, EPOLLIN) < 0) {
+        dlog(DLOG_ERR, "event loop set-up: %s", strerror(errno));
+        return 1;
+    }
+    if (control_init() < 0)
+        return 1;
+
+    snprintf(pidfile, sizeof(pidfile), "%s/xenolithd.pid", config.rundir);
+    {
+        FILE *f = fopen(pidfile, "we");
+
+        if (f) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
+    }
+    dlog(DLOG_INFO, "xenolithd %s listening on %s/core.sock (max %d vCPUs "
+         "per domain)", PACKAGE_VERSION, config.rundir, max);
+    if (!foreground) {
+        int devnull = open("/dev/null", O_RDWR);
+
+        if (write(ready[1], "R", 1) < 0) {
+            /* the parent is gone; carry on */
+        }
+        close(ready[1]);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+            dup2(devnull, STDOUT_FILENO);
+            if (log_file)
+                dup2(devnull, STDERR_FILENO);
+            close(devnull);
+        }
+    }
+
+    while (!quit) {
+        n = epoll_wait(epfd, evs, MAX_EVENTS, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            dlog(DLOG_ERR, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            struct loop_fd *w = evs[i].data.ptr;
+
+            /* closed by an earlier callback of this batch */
+            if (w->fd >= 0)
+                w->cb(w, evs[i].events);
+        }
+        bury();
+    }
+
+    domain_exit();
+    control_exit();
+    bury();
+    unlink(pidfile);
+    return 0;
+}

@@ -1,0 +1,348 @@
+/*
+ * xenctrl.h - libxenctrl, the low-level client of the Xenolith core.
+ *
+ * The core (hypervisor/xenolithd) runs each domain as a KVM virtual
+ * machine in its own process.  This library talks to it over the unix
+ * socket $XENOLITH_RUNDIR/core.sock (default /run/xenolith/core.sock);
+ * the protocol is private to the library and the daemon (see
+ * hypervisor/proto.h).  Only root or members of the group "xenolith" may
+ * use the core; every call of anyone else fails with -EACCES.
+ *
+ * Conventions:
+ *  - Functions returning int return 0 (or a count) on success and a
+ *    negative errno value on failure; errno is set to the same (positive)
+ *    value, so Xen-style "rc < 0 then look at errno" callers work too.
+ *  - Failures are also logged through the logger given to
+ *    xc_interface_open(), naming the domain and the reason.  The library
+ *    never writes to stderr.
+ *  - An xc_interface is not thread-safe: use one per thread, or lock.
+ *  - Domain ids: 0 is the host ("dom0"); guests are 1 .. XC_DOMID_MAX.
+ */
+#ifndef XENCTRL_H
+#define XENCTRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "xentoollog.h"
+
+/* Compatibility contract: the interface version this header describes. */
+#define XENOLITH_CTRL_INTERFACE_VERSION 1
+
+#define XC_PAGE_SHIFT 12
+#define XC_PAGE_SIZE  (1UL << XC_PAGE_SHIFT)
+
+/* Domain ids, as in Xen. */
+#define XC_DOMID_MAX            0x7fefU
+#define DOMID_FIRST_RESERVED    0x7ff0U
+#define DOMID_INVALID           0x7ff4U
+
+/* Shutdown reasons, numbered as Xen's SHUTDOWN_* (sched.h). */
+#define XC_SHUTDOWN_poweroff    0
+#define XC_SHUTDOWN_reboot      1
+#define XC_SHUTDOWN_suspend     2
+#define XC_SHUTDOWN_crash       3
+#define XC_SHUTDOWN_watchdog    4
+#define XC_SHUTDOWN_soft_reset  5
+
+typedef uint8_t xen_domain_handle_t[16];
+
+/* ------------------------------------------------------------ interface */
+
+typedef struct xc_interface_core xc_interface;
+
+/*
+ * Connect to the core.  logger receives errors (NULL: discard);
+ * dombuild_logger is used by the domain builder (NULL: use logger).
+ * open_flags: 0.  Returns NULL on failure with errno set (the reason is
+ * also logged): ENOENT/ECONNREFUSED no daemon, EACCES not privileged,
+ * EPROTO the daemon speaks another protocol version.
+ * The loggers are borrowed: they must outlive the interface.
+ */
+xc_interface *xc_interface_open(xentoollog_logger *logger,
+                                xentoollog_logger *dombuild_logger,
+                                unsigned open_flags);
+
+/* Closes the connection and unmaps nothing (mappings stay valid).
+ * NULL is accepted.  Returns 0. */
+int xc_interface_close(xc_interface *xch);
+
+/* The loggers given at open (for the builder's messages). */
+xentoollog_logger *xc_interface_logger(xc_interface *xch);
+xentoollog_logger *xc_interface_dombuild_logger(xc_interface *xch);
+
+/* Socket path the library uses: $XENOLITH_CORE_SOCKET if set, else
+ * ($XENOLITH_RUNDIR or /run/xenolith)/core.sock.  Static buffer. */
+const char *xc_core_socket_path(void);
+
+/* ------------------------------------------------------------ domains */
+
+/* xc_domain_config.flags */
+#define XC_DOMCFG_HVM          (1U << 0)  /* PVH/HVM container (always) */
+#define XC_DOMCFG_CONSOLE_LOG  (1U << 1)  /* log console to a file */
+
+struct xc_domain_config {
+    uint32_t max_vcpus;       /* 1 .. xc_physinfo.max_vcpus */
+    uint32_t flags;           /* XC_DOMCFG_* */
+    uint64_t memory_kb;       /* guest RAM, multiple of 4, >= 2048 */
+    xen_domain_handle_t handle;  /* opaque 16 bytes (the uuid) */
+};
+
+/*
+ * Create a domain, PAUSED (as Xen does): memory and vCPUs exist, no vCPU
+ * runs until xc_domain_unpause().  *domid_r in: a wanted id (1 ..
+ * XC_DOMID_MAX) or 0 / DOMID_INVALID to let the core choose the lowest
+ * free id; out: the id.  Errors: -EINVAL bad vCPU count or memory size,
+ * -ENOMEM memory above what the host can give, -EEXIST the wanted id is
+ * in use, -ENOSPC no free id, -EIO the domain process failed to set up
+ * KVM (logged with the reason).  On failure nothing is left behind.
+ */
+int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
+                     const struct xc_domain_config *config);
+
+/* Kill the domain's process and free everything.  The domain is
+ * "dying" until the process is reaped, then gone (-ESRCH after).
+ * Returns once it is gone. */
+int xc_domain_destroy(xc_interface *xch, uint32_t domid);
+
+/* Stop / restart all vCPUs.  Pausing a paused domain is a no-op.
+ * Returns once every vCPU has left (or re-entered) guest mode. */
+int xc_domain_pause(xc_interface *xch, uint32_t domid);
+int xc_domain_unpause(xc_interface *xch, uint32_t domid);
+
+/* Mark the domain shut down with reason (XC_SHUTDOWN_*), as if the guest
+ * had done so: its vCPUs stop and it stays until destroyed. */
+int xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason);
+
+typedef struct xc_dominfo {
+    uint32_t domid;
+    unsigned int dying:1, crashed:1, shutdown:1, paused:1, blocked:1,
+                 running:1, hvm:1;
+    unsigned int shutdown_reason;   /* XC_SHUTDOWN_*, valid if shutdown */
+    unsigned long nr_pages;         /* guest RAM pages */
+    uint64_t max_memkb;             /* from xc_domain_setmaxmem */
+    uint64_t cpu_time;              /* ns, all vCPUs together */
+    unsigned int nr_online_vcpus;   /* vCPUs started by the guest */
+    unsigned int max_vcpu_id;       /* max_vcpus - 1 */
+    xen_domain_handle_t handle;
+    pid_t pid;                      /* the domain's process (0 if gone) */
+} xc_dominfo_t;
+
+/* Info on one domain.  -ESRCH if there is no such domain. */
+int xc_domain_getinfo_single(xc_interface *xch, uint32_t domid,
+                             xc_dominfo_t *info);
+
+/* Info on up to max_domains domains with id >= first_domain, in id
+ * order.  Returns the number filled (0 if none). */
+int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
+                          unsigned int max_domains, xc_dominfo_t *info);
+
+/* Record the memory limit (KiB) the toolstack allows; guest RAM is fixed
+ * at create time, so this is bookkeeping for the balloon target. */
+int xc_domain_setmaxmem(xc_interface *xch, uint32_t domid,
+                        uint64_t max_memkb);
+
+/* Check max (must equal the count given at create; KVM vCPUs cannot be
+ * added later).  -EINVAL otherwise. */
+int xc_domain_max_vcpus(xc_interface *xch, uint32_t domid,
+                        unsigned int max);
+
+/* Pin vCPU vcpu's thread to the host CPUs set in cpumap (bit n = CPU n,
+ * nbytes bytes).  -EINVAL for an empty or offline set. */
+int xc_vcpu_setaffinity(xc_interface *xch, uint32_t domid, int vcpu,
+                        const uint8_t *cpumap, size_t nbytes);
+
+/* ------------------------------------------------------------ host */
+
+typedef struct xc_physinfo {
+    uint32_t threads_per_core;
+    uint32_t cores_per_socket;
+    uint32_t nr_cpus;            /* online host CPUs */
+    uint32_t max_cpu_id;
+    uint32_t nr_nodes;
+    uint32_t max_node_id;
+    uint32_t cpu_khz;
+    uint32_t max_vcpus;          /* KVM's limit per domain */
+    uint64_t total_pages;        /* host RAM pages */
+    uint64_t free_pages;         /* MemAvailable, pages */
+    uint64_t scrub_pages;        /* always 0 */
+    uint32_t nr_domains;         /* guests alive */
+    uint32_t capabilities;       /* XC_PHYSCAP_* */
+} xc_physinfo_t;
+
+#define XC_PHYSCAP_hvm   (1U << 0)
+#define XC_PHYSCAP_pv    (1U << 1)   /* never set */
+#define XC_PHYSCAP_hap   (1U << 2)
+
+int xc_physinfo(xc_interface *xch, xc_physinfo_t *info);
+
+/* Version queries, numbered as Xen's XENVER_* (version.h). */
+#define XENVER_version      0   /* returns (major << 16) | minor */
+#define XENVER_extraversion 1   /* arg: char[16] */
+#define XENVER_compile_info 2   /* arg: xen_compile_info_t */
+#define XENVER_capabilities 3   /* arg: char[1024] */
+#define XENVER_changeset    4   /* arg: char[64] */
+#define XENVER_pagesize     7   /* returns the page size */
+#define XENVER_commandline  9   /* arg: char[1024] */
+
+typedef struct xen_compile_info {
+    char compiler[64];
+    char compile_by[16];
+    char compile_domain[32];
+    char compile_date[32];
+} xen_compile_info_t;
+
+/* As Xen: returns the value for XENVER_version / _pagesize, 0 for the
+ * others (filling arg), -EINVAL for an unknown cmd. */
+int xc_version(xc_interface *xch, int cmd, void *arg);
+
+/* ------------------------------------------------------------ memory */
+
+/*
+ * Map size bytes of the domain's memory starting at guest frame pfn into
+ * this process (the domain's memfd is passed over the socket on each
+ * call and closed after the mmap).  prot: PROT_READ / PROT_WRITE.  size
+ * is rounded up to pages.  The range must lie inside one RAM range of the memory map
+ * (xc_domain_platform_info).  Returns the address (release with
+ * munmap(addr, size)) or NULL with errno set (ESRCH, EINVAL).
+ */
+void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
+                           int prot, unsigned long pfn);
+
+/* ------------------------------------------------------------ platform */
+
+/* e820 range types (ACPI numbering). */
+#define XC_E820_RAM       1
+#define XC_E820_RESERVED  2
+#define XC_E820_ACPI      3
+#define XC_E820_NVS       4
+
+#define XC_MAX_E820 16
+
+struct xc_e820_entry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;        /* XC_E820_* */
+    uint32_t reserved;
+};
+
+/*
+ * What the domain builder must put into hvm_start_info: the ACPI RSDP
+ * address the core wrote, the guest memory map (give it verbatim as the
+ * start info's memmap), and the RAM size.  The builder must only load
+ * into XC_E820_RAM ranges; low_ram_end / the RAM entries tell where.
+ */
+struct xc_platform_info {
+    uint64_t rsdp_paddr;
+    uint64_t memory_kb;           /* guest RAM */
+    uint64_t low_ram_end;         /* end of RAM below 4 GiB */
+    uint32_t nr_vcpus;
+    uint32_t nr_e820;
+    struct xc_e820_entry e820[XC_MAX_E820];
+};
+
+int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
+                            struct xc_platform_info *info);
+
+/* ------------------------------------------------------------ vCPU */
+
+/* xc_vcpu_context.mode */
+#define XC_VCPU_MODE_PVH32  1   /* 32-bit protected mode, paging off, flat
+                                   4 GiB code/data segments, CR0 = PE|ET,
+                                   CR4 = 0, EFER = 0, IF clear: the PVH
+                                   entry state */
+
+struct xc_vcpu_context {
+    uint32_t mode;               /* XC_VCPU_MODE_* */
+    uint32_t flags;              /* 0 */
+    uint64_t rip;                /* entry point (eip) */
+    uint64_t rsp;
+    uint64_t rflags;             /* 0 means 0x2 */
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;   /* ebx = start info */
+};
+
+/*
+ * Set the register state vCPU vcpu starts from at the next unpause (the
+ * domain must be paused and the vCPU not yet run).  For a PVH boot, set
+ * mode = XC_VCPU_MODE_PVH32, rip = entry, rbx = hvm_start_info address
+ * on vCPU 0; other vCPUs are started by the guest (INIT-SIPI-SIPI).
+ * Errors: -EINVAL bad vcpu or mode, -EBUSY the vCPU has already run.
+ */
+int xc_vcpu_setcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
+                       const struct xc_vcpu_context *ctx);
+
+/* ------------------------------------------------------------ events */
+
+/* A state change: created, paused, unpaused, shut down, destroyed. */
+enum xc_domain_event_type {
+    XC_EVENT_CREATED = 1,
+    XC_EVENT_PAUSED = 2,
+    XC_EVENT_UNPAUSED = 3,
+    XC_EVENT_SHUTDOWN = 4,       /* reason in shutdown_reason */
+    XC_EVENT_DESTROYED = 5,      /* gone; also when its process died */
+};
+
+struct xc_domain_event {
+    uint32_t type;               /* enum xc_domain_event_type */
+    uint32_t domid;
+    uint32_t shutdown_reason;    /* for XC_EVENT_SHUTDOWN */
+    uint32_t pad;
+};
+
+typedef struct xc_evwatch xc_evwatch;
+
+/*
+ * Open a subscription to all domains' state changes (a separate
+ * connection).  xc_evwatch_fd() becomes readable when events are queued;
+ * xc_evwatch_read() returns 1 with one event, 0 if none is pending (never
+ * blocks), or -errno (-EPIPE: the daemon went away).  Events are never
+ * merged; if the reader lags by more than 4096 events the daemon drops
+ * the connection (-EPIPE) and the reader should re-list the domains.
+ */
+xc_evwatch *xc_evwatch_open(xc_interface *xch);
+int xc_evwatch_fd(xc_evwatch *w);
+int xc_evwatch_read(xc_evwatch *w, struct xc_domain_event *ev);
+void xc_evwatch_close(xc_evwatch *w);
+
+/* ------------------------------------------------------------ console */
+
+/*
+ * Each domain's COM1 (16550) is its console.  The core keeps its output
+ * in a 64 KiB ring from the first byte, so nothing early is lost.
+ */
+
+/* Paths of the console endpoints.  pty is created on first request. */
+struct xc_console_info {
+    char pty_path[108];          /* /dev/pts/N */
+    char socket_path[108];       /* unix stream socket: ring, then live */
+    char log_path[320];          /* "" unless XC_DOMCFG_CONSOLE_LOG */
+};
+
+int xc_console_info(xc_interface *xch, uint32_t domid,
+                    struct xc_console_info *info);
+
+/*
+ * Copy the ring's current contents (oldest first) into buf, at most *len
+ * bytes (the newest ones if the ring holds more); *len is set to the
+ * count copied.  Works after the domain shut down, until destroyed.
+ */
+int xc_console_read_ring(xc_interface *xch, uint32_t domid, char *buf,
+                         size_t *len);
+
+/* Send bytes to the console input (COM1 receive).  Returns the count
+ * accepted. */
+int xc_console_write(xc_interface *xch, uint32_t domid, const char *buf,
+                     size_t len);
+
+/*
+ * The core's own log (for "xl dmesg"), as Xen's call: buffer gets up to
+ * *pnr_chars bytes, *pnr_chars set to the count.  clear: empty the log
+ * after reading.  incremental: start at *pindex (a byte position that
+ * only grows) and update it.
+ */
+int xc_readconsolering(xc_interface *xch, char *buffer,
+                       unsigned int *pnr_chars, int clear, int incremental,
+                       uint32_t *pindex);
+
+#endif /* XENCTRL_H */

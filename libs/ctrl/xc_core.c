@@ -1,0 +1,259 @@
+/*
+ * xc_core.c - connection to xenolithd and the request/reply exchange.
+ */
+#include "xenctrl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "xc_private.h"
+
+const char *xc_core_socket_path(void)
+{
+    static char path[108];
+    const char *env = getenv("XENOLITH_CORE_SOCKET");
+    const char *dir;
+
+    if (env && *env) {
+        snprintf(path, sizeof(path), "%s", env);
+        return path;
+    }
+    dir = getenv("XENOLITH_RUNDIR");
+    if (!dir || !*dir)
+        dir = XENOLITH_DEFAULT_RUNDIR;
+    snprintf(path, sizeof(path), "%s/core.sock", dir);
+    return path;
+}
+
+void xc__log(xc_interface *xch, xentoollog_level level, int errnoval,
+             const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!xch || !xch->logger)
+        return;
+    va_start(ap, fmt);
+    xtl_logv(xch->logger, level, errnoval, "xc", fmt, ap);
+    va_end(ap);
+}
+
+int xc__fail(xc_interface *xch, int rc, uint32_t domid, const char *what)
+{
+    if (domid == DOMID_INVALID)
+        xc__log(xch, XTL_ERROR, -rc, "%s failed", what);
+    else
+        xc__log(xch, XTL_ERROR, -rc, "%s: domain %u failed", what, domid);
+    errno = -rc;
+    return rc;
+}
+
+int xc__call_fd(int fd, uint32_t seq, uint32_t op, uint32_t domid,
+                const void *req, size_t req_len, void *resp,
+                size_t resp_cap, size_t *got_r, int *fd_r)
+{
+    struct proto_hdr hdr;
+    struct iovec iov[2];
+    struct msghdr msg;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct cmsghdr *cm;
+    ssize_t n;
+    int passed = -1;
+
+    if (got_r)
+        *got_r = 0;
+    if (fd_r)
+        *fd_r = -1;
+    if (req_len > PROTO_MAX_MSG - sizeof(hdr)) {
+        errno = EMSGSIZE;
+        return -EMSGSIZE;
+    }
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.op = op;
+    hdr.seq = seq;
+    hdr.domid = domid;
+    hdr.len = (uint32_t)req_len;
+    iov[0].iov_base = &hdr;
+    iov[0].iov_len = sizeof(hdr);
+    iov[1].iov_base = (void *)req;
+    iov[1].iov_len = req_len;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = req_len ? 2 : 1;
+    do {
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+
+    for (;;) {
+        iov[0].iov_base = &hdr;
+        iov[0].iov_len = sizeof(hdr);
+        iov[1].iov_base = resp;
+        iov[1].iov_len = resp_cap;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = 2;
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof(u.buf);
+        do {
+            n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return -errno;
+        if (n == 0) {
+            errno = EPIPE;
+            return -EPIPE;
+        }
+        for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+            if (cm->cmsg_level == SOL_SOCKET &&
+                cm->cmsg_type == SCM_RIGHTS)
+                memcpy(&passed, CMSG_DATA(cm), sizeof(int));
+        if ((size_t)n < sizeof(hdr) || hdr.seq != seq || hdr.op != op) {
+            if (passed >= 0)
+                close(passed);
+            passed = -1;
+            if ((size_t)n < sizeof(hdr)) {
+                errno = EPROTO;
+                return -EPROTO;
+            }
+            continue;                    /* a stale reply: skip it */
+        }
+        break;
+    }
+    if (got_r)
+        *got_r = (size_t)n - sizeof(hdr);
+    if (fd_r)
+        *fd_r = passed;
+    else if (passed >= 0)
+        close(passed);
+    if (hdr.rc < 0)
+        errno = -hdr.rc;
+    return hdr.rc;
+}
+
+int xc__call(xc_interface *xch, uint32_t op, uint32_t domid,
+             const void *req, size_t req_len, void *resp, size_t resp_cap,
+             size_t *got_r, int *fd_r)
+{
+    int rc;
+
+    if (xch->fd < 0) {
+        errno = EPIPE;
+        return -EPIPE;
+    }
+    rc = xc__call_fd(xch->fd, ++xch->seq, op, domid, req, req_len, resp,
+                     resp_cap, got_r, fd_r);
+    if (rc == -EPIPE || rc == -ECONNRESET || rc == -EPROTO) {
+        xc__log(xch, XTL_ERROR, -rc, "lost the connection to xenolithd");
+        errno = -rc;
+    }
+    return rc;
+}
+
+int xc__connect(xentoollog_logger *lg)
+{
+    struct sockaddr_un sa;
+    const char *path = xc_core_socket_path();
+    uint32_t v = PROTO_VERSION, theirs = 0;
+    int fd, rc;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = -errno;
+        xtl_log(lg, XTL_ERROR, errno, "xc", "socket: %s", strerror(errno));
+        goto out;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = -errno;
+        xtl_log(lg, XTL_ERROR, errno, "xc",
+                "cannot connect to xenolithd at %s (is it running?)",
+                path);
+        goto out;
+    }
+    rc = xc__call_fd(fd, 1, PROTO_OP_HELLO, 0, &v, sizeof(v), &theirs,
+                     sizeof(theirs), NULL, NULL);
+    if (rc == -EACCES) {
+        xtl_log(lg, XTL_ERROR, EACCES, "xc",
+                "xenolithd at %s refuses us: only root and members of "
+                "group xenolith may control domains", path);
+        goto out;
+    }
+    if (rc == -EPROTO) {
+        xtl_log(lg, XTL_ERROR, EPROTO, "xc",
+                "xenolithd at %s speaks protocol %u, we speak %u", path,
+                theirs, v);
+        goto out;
+    }
+    if (rc < 0) {
+        xtl_log(lg, XTL_ERROR, -rc, "xc", "handshake with %s failed", path);
+        goto out;
+    }
+    rc = fd;
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        errno = -rc;
+    return rc;
+}
+
+xc_interface *xc_interface_open(xentoollog_logger *logger,
+                                xentoollog_logger *dombuild_logger,
+                                unsigned open_flags)
+{
+    xc_interface *xch;
+    int fd, err;
+
+    (void)open_flags;
+    xch = calloc(1, sizeof(*xch));
+    if (!xch) {
+        xtl_log(logger, XTL_CRITICAL, ENOMEM, "xc", "out of memory");
+        errno = ENOMEM;
+        return NULL;
+    }
+    fd = xc__connect(logger);
+    if (fd < 0) {
+        err = errno;
+        free(xch);
+        errno = err;
+        return NULL;
+    }
+    xch->fd = fd;
+    xch->logger = logger;
+    xch->dombuild_logger = dombuild_logger ? dombuild_logger : logger;
+    return xch;
+}
+
+int xc_interface_close(xc_interface *xch)
+{
+    if (!xch)
+        return 0;
+    if (xch->fd >= 0)
+        close(xch->fd);
+    free(xch);
+    return 0;
+}
+
+xentoollog_logger *xc_interface_logger(xc_interface *xch)
+{
+    return xch->logger;
+}
+
+xentoollog_logger *xc_interface_dombuild_logger(xc_interface *xch)
+{
+    return xch->dombuild_logger;
+}

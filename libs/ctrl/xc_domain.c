@@ -1,0 +1,250 @@
+/*
+ * xc_domain.c - domain life cycle, info, vCPUs and memory mapping.
+ */
+#include "xenctrl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "xc_private.h"
+
+int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
+                     const struct xc_domain_config *config)
+{
+    uint32_t want = domid_r ? *domid_r : 0, got = 0;
+    size_t n;
+    int rc;
+
+    rc = xc__call(xch, PROTO_OP_CREATE, want, config, sizeof(*config),
+                  &got, sizeof(got), &n, NULL);
+    if (rc < 0) {
+        const char *why;
+
+        switch (rc) {
+        case -EINVAL:
+            why = "bad vCPU count, memory size or domain id";
+            break;
+        case -ENOMEM:
+            why = "more memory than the host can give";
+            break;
+        case -EEXIST:
+            why = "that domain id is in use";
+            break;
+        case -ENOSPC:
+            why = "no free domain id";
+            break;
+        default:
+            why = "see the xenolithd log (xl dmesg)";
+            break;
+        }
+        xc__log(xch, XTL_ERROR, -rc, "creating a domain (%u vCPUs, %llu "
+                "KiB): %s", config->max_vcpus,
+                (unsigned long long)config->memory_kb, why);
+        errno = -rc;
+        return rc;
+    }
+    if (n != sizeof(got))
+        return xc__fail(xch, -EPROTO, want, "create");
+    if (domid_r)
+        *domid_r = got;
+    return 0;
+}
+
+static int simple(xc_interface *xch, uint32_t op, uint32_t domid,
+                  const void *req, size_t len, const char *what)
+{
+    int rc = xc__call(xch, op, domid, req, len, NULL, 0, NULL, NULL);
+
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, what);
+    return 0;
+}
+
+int xc_domain_destroy(xc_interface *xch, uint32_t domid)
+{
+    return simple(xch, PROTO_OP_DESTROY, domid, NULL, 0, "destroy");
+}
+
+int xc_domain_pause(xc_interface *xch, uint32_t domid)
+{
+    return simple(xch, PROTO_OP_PAUSE, domid, NULL, 0, "pause");
+}
+
+int xc_domain_unpause(xc_interface *xch, uint32_t domid)
+{
+    return simple(xch, PROTO_OP_UNPAUSE, domid, NULL, 0, "unpause");
+}
+
+int xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason)
+{
+    uint32_t r = (uint32_t)reason;
+
+    return simple(xch, PROTO_OP_SHUTDOWN, domid, &r, sizeof(r),
+                  "shutdown");
+}
+
+int xc_domain_setmaxmem(xc_interface *xch, uint32_t domid,
+                        uint64_t max_memkb)
+{
+    return simple(xch, PROTO_OP_SETMAXMEM, domid, &max_memkb,
+                  sizeof(max_memkb), "setmaxmem");
+}
+
+int xc_domain_max_vcpus(xc_interface *xch, uint32_t domid,
+                        unsigned int max)
+{
+    uint32_t m = max;
+
+    return simple(xch, PROTO_OP_MAX_VCPUS, domid, &m, sizeof(m),
+                  "max_vcpus");
+}
+
+int xc_vcpu_setaffinity(xc_interface *xch, uint32_t domid, int vcpu,
+                        const uint8_t *cpumap, size_t nbytes)
+{
+    struct proto_affinity a;
+
+    memset(&a, 0, sizeof(a));
+    if (vcpu < 0 || !cpumap) {
+        errno = EINVAL;
+        return xc__fail(xch, -EINVAL, domid, "vcpu affinity");
+    }
+    a.vcpu = (uint32_t)vcpu;
+    a.nbytes = (uint32_t)(nbytes > sizeof(a.map) ? sizeof(a.map) : nbytes);
+    memcpy(a.map, cpumap, a.nbytes);
+    return simple(xch, PROTO_OP_VCPU_AFFINITY, domid, &a, sizeof(a),
+                  "vcpu affinity");
+}
+
+int xc_vcpu_setcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
+                       const struct xc_vcpu_context *ctx)
+{
+    struct proto_context pc;
+
+    memset(&pc, 0, sizeof(pc));
+    pc.vcpu = vcpu;
+    pc.ctx = *ctx;
+    return simple(xch, PROTO_OP_SET_CONTEXT, domid, &pc, sizeof(pc),
+                  "set vcpu context");
+}
+
+int xc_domain_getinfo_single(xc_interface *xch, uint32_t domid,
+                             xc_dominfo_t *info)
+{
+    size_t n;
+    int rc;
+
+    rc = xc__call(xch, PROTO_OP_GETINFO, domid, NULL, 0, info,
+                  sizeof(*info), &n, NULL);
+    if (rc == -ESRCH) {
+        errno = ESRCH;
+        return rc;                       /* a question, not a failure */
+    }
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, "getinfo");
+    if (n != sizeof(*info))
+        return xc__fail(xch, -EPROTO, domid, "getinfo");
+    return 0;
+}
+
+int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
+                          unsigned int max_domains, xc_dominfo_t *info)
+{
+    unsigned int total = 0;
+    uint32_t next = first_domain;
+    size_t n;
+    int rc;
+
+    /* the daemon answers in bounded chunks: ask until done */
+    while (total < max_domains) {
+        uint32_t max = max_domains - total;
+
+        rc = xc__call(xch, PROTO_OP_GETINFOLIST, next, &max, sizeof(max),
+                      info + total, (max_domains - total) * sizeof(*info),
+                      &n, NULL);
+        if (rc < 0)
+            return xc__fail(xch, rc, DOMID_INVALID, "getinfolist");
+        if (n != (size_t)rc * sizeof(*info))
+            return xc__fail(xch, -EPROTO, DOMID_INVALID, "getinfolist");
+        if (rc == 0)
+            break;
+        total += (unsigned int)rc;
+        next = info[total - 1].domid + 1;
+        /* short, and not by the daemon's per-reply cap: no more */
+        if (next >= DOMID_FIRST_RESERVED ||
+            (rc < (int)max && (size_t)rc < (PROTO_MAX_MSG -
+                                 sizeof(struct proto_hdr)) / sizeof(*info)))
+            break;
+    }
+    return (int)total;
+}
+
+int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
+                            struct xc_platform_info *info)
+{
+    size_t n;
+    int rc;
+
+    rc = xc__call(xch, PROTO_OP_PLATFORM_INFO, domid, NULL, 0, info,
+                  sizeof(*info), &n, NULL);
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, "platform info");
+    if (n != sizeof(*info))
+        return xc__fail(xch, -EPROTO, domid, "platform info");
+    return 0;
+}
+
+void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
+                           int prot, unsigned long pfn)
+{
+    struct proto_memory pm;
+    uint64_t gpa = (uint64_t)pfn << XC_PAGE_SHIFT, off, len;
+    size_t n;
+    void *p = NULL;
+    int fd = -1, rc;
+
+    if (size <= 0) {
+        rc = -EINVAL;
+        goto fail;
+    }
+    len = ((uint64_t)size + XC_PAGE_SIZE - 1) & ~(XC_PAGE_SIZE - 1);
+    rc = xc__call(xch, PROTO_OP_MAP_MEMORY, domid, NULL, 0, &pm,
+                  sizeof(pm), &n, &fd);
+    if (rc < 0)
+        goto fail;
+    if (n != sizeof(pm) || fd < 0) {
+        rc = -EPROTO;
+        goto fail;
+    }
+    /* guest frames -> memfd offsets (hypervisor/layout.h) */
+    if (gpa + len <= pm.low_end) {
+        off = gpa;
+    } else if (gpa >= 0x100000000ULL &&
+               gpa - 0x100000000ULL + len <= pm.size - pm.low_end) {
+        off = gpa - 0x100000000ULL + pm.low_end;
+    } else {
+        xc__log(xch, XTL_ERROR, EINVAL, "map: domain %u: frames %#lx+%llu "
+                "are not guest RAM", domid, pfn,
+                (unsigned long long)(len >> XC_PAGE_SHIFT));
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    p = mmap(NULL, (size_t)len, prot, MAP_SHARED, fd, (off_t)off);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        p = NULL;
+        goto fail;
+    }
+    close(fd);
+    return p;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    xc__fail(xch, rc, domid, "map guest memory");
+    return NULL;
+}

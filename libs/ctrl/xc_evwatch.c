@@ -1,0 +1,86 @@
+/*
+ * xc_evwatch.c - subscription to domain state changes.
+ */
+#include "xenctrl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "xc_private.h"
+
+struct xc_evwatch {
+    xc_interface *xch;
+    int fd;
+};
+
+xc_evwatch *xc_evwatch_open(xc_interface *xch)
+{
+    xc_evwatch *w;
+    int fd, rc;
+
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    fd = xc__connect(xch->logger);
+    if (fd < 0) {
+        free(w);
+        return NULL;
+    }
+    rc = xc__call_fd(fd, 2, PROTO_OP_WATCH, 0, NULL, 0, NULL, 0, NULL,
+                     NULL);
+    if (rc < 0) {
+        close(fd);
+        free(w);
+        xc__fail(xch, rc, DOMID_INVALID, "watch domain events");
+        return NULL;
+    }
+    w->xch = xch;
+    w->fd = fd;
+    return w;
+}
+
+int xc_evwatch_fd(xc_evwatch *w)
+{
+    return w->fd;
+}
+
+int xc_evwatch_read(xc_evwatch *w, struct xc_domain_event *ev)
+{
+    struct {
+        struct proto_hdr hdr;
+        struct xc_domain_event ev;
+    } pkt;
+    ssize_t n;
+
+    do {
+        n = recv(w->fd, &pkt, sizeof(pkt), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return -errno;
+    }
+    if (n == 0) {
+        errno = EPIPE;
+        return -EPIPE;
+    }
+    if ((size_t)n != sizeof(pkt) || pkt.hdr.op != PROTO_OP_EVENT) {
+        errno = EPROTO;
+        return -EPROTO;
+    }
+    *ev = pkt.ev;
+    return 1;
+}
+
+void xc_evwatch_close(xc_evwatch *w)
+{
+    if (!w)
+        return;
+    close(w->fd);
+    free(w);
+}

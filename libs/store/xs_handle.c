@@ -1,0 +1,656 @@
+/*
+ * xs_handle.c: the connection to the daemon: opening, sending requests,
+ * receiving and dispatching replies and watch events, the reader thread.
+ * See struct xs_handle in xs_internal.h for the locking and state rules.
+ */
+#include "xenstore.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "xs_internal.h"
+
+/* Devices through which a guest kernel reaches xenstore, in order. */
+static const char *const xenbus_devices[] = {
+    "/dev/xen/xenbus",
+    "/proc/xen/xenbus",
+};
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    return 0;
+}
+
+/* Connects to the unix socket `path`; returns the fd or -1 with errno. */
+static int connect_socket(const char *path)
+{
+    struct sockaddr_un addr;
+    int fd, saved;
+
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* Opens `path`, a unix socket or a xenbus device; sets *is_socket. */
+static int open_endpoint(const char *path, bool *is_socket)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return -1;
+    *is_socket = S_ISSOCK(st.st_mode);
+    if (*is_socket)
+        return connect_socket(path);
+    return open(path, O_RDWR | O_CLOEXEC);
+}
+
+static struct xs_handle *handle_alloc(void)
+{
+    struct xs_handle *h = calloc(1, sizeof(*h));
+
+    if (!h)
+        return NULL;
+    h->fd = -1;
+    h->stop_pipe[0] = h->stop_pipe[1] = -1;
+    h->watch_pipe[0] = h->watch_pipe[1] = -1;
+    h->watch_tail = &h->watch_head;
+    h->next_req_id = 1;
+    pthread_mutex_init(&h->send_lock, NULL);
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->reply_cond, NULL);
+    pthread_cond_init(&h->watch_cond, NULL);
+    return h;
+}
+
+void xs__msg_free(struct xs__msg *msg)
+{
+    if (!msg)
+        return;
+    free(msg->body);
+    free(msg);
+}
+
+/* Frees the handle's memory and descriptors (no thread may use it). */
+static void handle_free(struct xs_handle *h, bool destroy_locks)
+{
+    struct xs__msg *m, *next;
+    int saved = errno;
+
+    for (m = h->watch_head; m; m = next) {
+        next = m->next;
+        xs__msg_free(m);
+    }
+    if (h->fd >= 0)
+        close(h->fd);
+    if (h->stop_pipe[0] >= 0) {
+        close(h->stop_pipe[0]);
+        close(h->stop_pipe[1]);
+    }
+    if (h->watch_pipe[0] >= 0) {
+        close(h->watch_pipe[0]);
+        close(h->watch_pipe[1]);
+    }
+    if (destroy_locks) {
+        pthread_mutex_destroy(&h->send_lock);
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->reply_cond);
+        pthread_cond_destroy(&h->watch_cond);
+    }
+    free(h);
+    errno = saved;
+}
+
+XS_API struct xs_handle *xs_open(unsigned long flags)
+{
+    struct xs_handle *h;
+    const char *path;
+    int saved;
+    size_t i;
+
+    h = handle_alloc();
+    if (!h)
+        return NULL;
+
+    path = xs_daemon_socket();
+    if (!path)
+        goto fail;
+    h->fd = open_endpoint(path, &h->is_socket);
+    if (h->fd < 0 && !getenv("XENSTORED_PATH")) {
+        /* Keep the socket's error unless a xenbus device exists. */
+        saved = errno;
+        for (i = 0; h->fd < 0 && i < 2; i++)
+            if (access(xenbus_devices[i], F_OK) == 0)
+                h->fd = open_endpoint(xenbus_devices[i], &h->is_socket);
+        if (h->fd < 0)
+            errno = saved;
+    }
+    if (h->fd < 0)
+        goto fail;
+    if (set_nonblock(h->fd) < 0)
+        goto fail;
+    if (pipe2(h->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        goto fail;
+
+    h->unwatch_filter = (flags & XS_UNWATCH_FILTER) != 0;
+    return h;
+
+fail:
+    handle_free(h, true);
+    return NULL;
+}
+
+XS_API struct xs_handle *xs_daemon_open(void)
+{
+    return xs_open(0);
+}
+
+XS_API struct xs_handle *xs_domain_open(void)
+{
+    return xs_open(0);
+}
+
+XS_API struct xs_handle *xs_daemon_open_readonly(void)
+{
+    return xs_open(0);
+}
+
+XS_API void xs_close(struct xs_handle *h)
+{
+    char c = 0;
+    bool joined;
+
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->stopping = true;
+    joined = h->thread_started;
+    pthread_cond_broadcast(&h->reply_cond);
+    pthread_mutex_unlock(&h->lock);
+    if (joined) {
+        /* The reader polls stop_pipe as well as the connection. */
+        while (write(h->stop_pipe[1], &c, 1) < 0 && errno == EINTR)
+            continue;
+        pthread_join(h->thread, NULL);
+    }
+    handle_free(h, true);
+}
+
+XS_API void xs_daemon_close(struct xs_handle *h)
+{
+    xs_close(h);
+}
+
+XS_API void xs_daemon_destroy_postfork(struct xs_handle *h)
+{
+    /*
+     * In the child the reader thread does not exist and the locks may
+     * have been copied while held: release memory and descriptors only.
+     */
+    if (h)
+        handle_free(h, false);
+}
+
+/* ------------------------------------------------------------ sending */
+
+/* Waits until fd is ready for `events`; 0 or -errno. */
+static int wait_fd(int fd, short events)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+
+    for (;;) {
+        int n = poll(&p, 1, -1);
+
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+/*
+ * Writes the whole iovec (modified in place).  Called with send_lock held.
+ * Returns 0 or -errno.
+ */
+static int send_all(struct xs_handle *h, struct iovec *iov, int niov)
+{
+    while (niov > 0) {
+        ssize_t n;
+
+        if (h->is_socket) {
+            struct msghdr mh = { .msg_iov = iov, .msg_iovlen = niov };
+
+            n = sendmsg(h->fd, &mh, MSG_NOSIGNAL);
+        } else {
+            n = writev(h->fd, iov, niov);
+        }
+        if (n < 0) {
+            int rc = -errno;
+
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return rc;
+            rc = wait_fd(h->fd, POLLOUT);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (n == 0)
+            return -EIO;
+        while (niov > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            niov--;
+        }
+        if (niov > 0) {
+            iov->iov_base = (char *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- receiving */
+
+/*
+ * Marks the connection broken: every waiter and later call fails with
+ * `err`.  Called with `lock` held.
+ */
+static void mark_dead(struct xs_handle *h, int err)
+{
+    if (!h->dead_errno)
+        h->dead_errno = err;
+    pthread_cond_broadcast(&h->reply_cond);
+    pthread_cond_broadcast(&h->watch_cond);
+}
+
+/*
+ * Reads one whole message into a new xs__msg.  Only the thread holding the
+ * receive role calls this.  Returns 0 or -errno: -EBADF when the daemon
+ * closed the connection, -E2BIG for an oversized message, -ECANCELED when
+ * xs_close() asked the reader to stop.
+ */
+static int recv_msg(struct xs_handle *h, struct xs__msg **msg_r)
+{
+    struct xsd_sockmsg hdr;
+    struct xs__msg *msg;
+    size_t total;
+
+    for (;;) {
+        ssize_t n;
+
+        if (h->rlen >= sizeof(hdr)) {
+            memcpy(&hdr, h->rbuf, sizeof(hdr));
+            if (hdr.len > XENSTORE_PAYLOAD_MAX)
+                return -E2BIG;
+            total = sizeof(hdr) + hdr.len;
+            if (h->rlen >= total)
+                break;
+        }
+        n = read(h->fd, h->rbuf + h->rlen, sizeof(h->rbuf) - h->rlen);
+        if (n > 0) {
+            h->rlen += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return -EBADF;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd p[2] = {
+                { .fd = h->fd, .events = POLLIN },
+                { .fd = h->stop_pipe[0], .events = POLLIN },
+            };
+
+            if (poll(p, 2, -1) < 0 && errno != EINTR)
+                return -errno;
+            if (p[1].revents)
+                return -ECANCELED;
+            continue;
+        }
+        return -errno;
+    }
+
+    msg = malloc(sizeof(*msg));
+    if (!msg)
+        return -ENOMEM;
+    msg->next = NULL;
+    msg->hdr = hdr;
+    msg->body = malloc(hdr.len + 1);
+    if (!msg->body) {
+        free(msg);
+        return -ENOMEM;
+    }
+    memcpy(msg->body, h->rbuf + sizeof(hdr), hdr.len);
+    msg->body[hdr.len] = '\0';
+    h->rlen -= total;
+    memmove(h->rbuf, h->rbuf + total, h->rlen);
+    *msg_r = msg;
+    return 0;
+}
+
+/* Makes the watch pipe readable.  Called with `lock` held. */
+static void watch_pipe_kick(struct xs_handle *h)
+{
+    char c = 0;
+
+    if (h->watch_pipe[1] >= 0)
+        while (write(h->watch_pipe[1], &c, 1) < 0 && errno == EINTR)
+            continue;
+}
+
+/* Empties the watch pipe.  Called with `lock` held. */
+static void watch_pipe_drain(struct xs_handle *h)
+{
+    char buf[16];
+    ssize_t n;
+
+    if (h->watch_pipe[0] < 0)
+        return;
+    do {
+        n = read(h->watch_pipe[0], buf, sizeof(buf));
+    } while (n > 0 || (n < 0 && errno == EINTR));
+}
+
+/*
+ * Hands a received message to its consumer.  Called with `lock` held.
+ * Returns 0, or -errno when the message breaks the protocol.
+ */
+static int dispatch(struct xs_handle *h, struct xs__msg *msg)
+{
+    struct xs__waiter *w;
+
+    if (msg->hdr.type == XS_WATCH_EVENT) {
+        /* An event needs at least path and token. */
+        if (xs__count_strings(msg->body, msg->hdr.len) < 2) {
+            xs__msg_free(msg);
+            return 0;
+        }
+        if (!h->watch_head)
+            watch_pipe_kick(h);
+        *h->watch_tail = msg;
+        h->watch_tail = &msg->next;
+        pthread_cond_broadcast(&h->watch_cond);
+        return 0;
+    }
+    for (w = h->waiters; w; w = w->next) {
+        if (w->req_id == msg->hdr.req_id && !w->reply) {
+            w->reply = msg;
+            pthread_cond_broadcast(&h->reply_cond);
+            return 0;
+        }
+    }
+    /* A reply nobody asked for: the stream cannot be trusted any more. */
+    xs__msg_free(msg);
+    return -EBADF;
+}
+
+/* Receives and dispatches one message; takes `lock` for the dispatch. */
+static int pump_one(struct xs_handle *h)
+{
+    struct xs__msg *msg = NULL;
+    int rc;
+
+    rc = recv_msg(h, &msg);
+    pthread_mutex_lock(&h->lock);
+    if (!rc)
+        rc = dispatch(h, msg);
+    if (rc && rc != -ECANCELED)
+        mark_dead(h, -rc);
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+static void *reader_main(void *arg)
+{
+    struct xs_handle *h = arg;
+
+    pthread_mutex_lock(&h->lock);
+    while (h->reading && !h->stopping && !h->dead_errno)
+        pthread_cond_wait(&h->reply_cond, &h->lock);
+    if (h->stopping || h->dead_errno) {
+        pthread_mutex_unlock(&h->lock);
+        return NULL;
+    }
+    h->reading = true; /* for good */
+    pthread_mutex_unlock(&h->lock);
+
+    while (pump_one(h) == 0)
+        continue;
+    return NULL;
+}
+
+bool xs__start_reader(struct xs_handle *h)
+{
+    sigset_t all, old;
+    int rc;
+
+    pthread_mutex_lock(&h->lock);
+    if (h->thread_started) {
+        pthread_mutex_unlock(&h->lock);
+        return true;
+    }
+    /* The reader must not take signals meant for the application. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&h->thread, NULL, reader_main, h);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        h->thread_started = true;
+    pthread_mutex_unlock(&h->lock);
+    if (rc) {
+        errno = rc;
+        return false;
+    }
+    return true;
+}
+
+/* Unlinks waiter `w`.  Called with `lock` held. */
+static void waiter_remove(struct xs_handle *h, struct xs__waiter *w)
+{
+    struct xs__waiter **pp;
+
+    for (pp = &h->waiters; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+    }
+}
+
+/*
+ * Waits for w's reply, reading from the connection ourselves while nobody
+ * else does.  Called with `lock` held; returns with it held.  0 or -errno.
+ */
+static int wait_reply(struct xs_handle *h, struct xs__waiter *w)
+{
+    while (!w->reply && !h->dead_errno) {
+        if (!h->reading) {
+            h->reading = true;
+            pthread_mutex_unlock(&h->lock);
+            pump_one(h);
+            pthread_mutex_lock(&h->lock);
+            h->reading = false;
+            /* Let another waiter, or the new reader thread, go on. */
+            pthread_cond_broadcast(&h->reply_cond);
+            continue;
+        }
+        pthread_cond_wait(&h->reply_cond, &h->lock);
+    }
+    return w->reply ? 0 : -h->dead_errno;
+}
+
+void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
+                enum xsd_sockmsg_type type, const struct iovec *iov,
+                unsigned int niov, unsigned int *len_r)
+{
+    struct xsd_sockmsg hdr = { .type = type, .tx_id = t };
+    struct iovec small[8], *out = small;
+    struct xs__waiter w = { .next = NULL };
+    struct xs__msg *reply = NULL;
+    char *body = NULL;
+    size_t total = 0;
+    unsigned int i;
+    int rc;
+
+    for (i = 0; i < niov; i++) {
+        total += iov[i].iov_len;
+        if (total > XENSTORE_PAYLOAD_MAX) {
+            errno = E2BIG;
+            return NULL;
+        }
+    }
+    hdr.len = (uint32_t)total;
+    if (niov + 1 > sizeof(small) / sizeof(small[0])) {
+        out = malloc((niov + 1) * sizeof(*out));
+        if (!out)
+            return NULL;
+    }
+    out[0].iov_base = &hdr;
+    out[0].iov_len = sizeof(hdr);
+    memcpy(out + 1, iov, niov * sizeof(*iov));
+
+    pthread_mutex_lock(&h->send_lock);
+    pthread_mutex_lock(&h->lock);
+    if (h->dead_errno) {
+        rc = -h->dead_errno;
+        pthread_mutex_unlock(&h->lock);
+        pthread_mutex_unlock(&h->send_lock);
+        goto out;
+    }
+    hdr.req_id = h->next_req_id++;
+    w.req_id = hdr.req_id;
+    w.next = h->waiters;
+    h->waiters = &w;
+    pthread_mutex_unlock(&h->lock);
+
+    rc = send_all(h, out, (int)niov + 1);
+    pthread_mutex_unlock(&h->send_lock);
+
+    pthread_mutex_lock(&h->lock);
+    if (rc)
+        mark_dead(h, -rc); /* part of a message may have gone out */
+    else
+        rc = wait_reply(h, &w);
+    waiter_remove(h, &w);
+    reply = w.reply;
+    if (!rc && reply->hdr.type != XS_ERROR && reply->hdr.type != type) {
+        /* A reply of the wrong kind: the stream is out of step. */
+        mark_dead(h, EBADF);
+        rc = -EBADF;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (rc)
+        goto out;
+
+    if (reply->hdr.type == XS_ERROR) {
+        rc = -xs__errno_from_string(reply->body);
+        goto out;
+    }
+    body = reply->body;
+    reply->body = NULL;
+    if (len_r)
+        *len_r = reply->hdr.len;
+
+out:
+    xs__msg_free(reply);
+    if (out != small)
+        free(out);
+    if (rc)
+        errno = -rc;
+    return body;
+}
+
+/* ------------------------------------------------------------ watches */
+
+XS_API int xs_fileno(struct xs_handle *h)
+{
+    int fd;
+
+    pthread_mutex_lock(&h->lock);
+    if (h->watch_pipe[0] < 0) {
+        if (pipe2(h->watch_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+            h->watch_pipe[0] = h->watch_pipe[1] = -1;
+        } else if (h->watch_head) {
+            watch_pipe_kick(h);
+        }
+    }
+    fd = h->watch_pipe[0];
+    pthread_mutex_unlock(&h->lock);
+    return fd;
+}
+
+struct xs__msg *xs__take_event(struct xs_handle *h, bool block)
+{
+    struct xs__msg *msg;
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->watch_head) {
+        if (h->dead_errno || !block) {
+            errno = h->dead_errno ? h->dead_errno : EAGAIN;
+            pthread_mutex_unlock(&h->lock);
+            return NULL;
+        }
+        pthread_cond_wait(&h->watch_cond, &h->lock);
+    }
+    msg = h->watch_head;
+    h->watch_head = msg->next;
+    if (!h->watch_head) {
+        h->watch_tail = &h->watch_head;
+        watch_pipe_drain(h);
+    }
+    pthread_mutex_unlock(&h->lock);
+    msg->next = NULL;
+    return msg;
+}
+
+void xs__filter_events(struct xs_handle *h, const char *path,
+                       const char *token)
+{
+    struct xs__msg **pp, *m;
+
+    pthread_mutex_lock(&h->lock);
+    pp = &h->watch_head;
+    while ((m = *pp) != NULL) {
+        const char *epath = m->body;
+        const char *etoken = epath + strlen(epath) + 1;
+
+        if (strcmp(etoken, token) == 0 && xs_path_is_subpath(path, epath)) {
+            *pp = m->next;
+            xs__msg_free(m);
+            continue;
+        }
+        pp = &m->next;
+    }
+    h->watch_tail = pp;
+    if (!h->watch_head)
+        watch_pipe_drain(h);
+    pthread_mutex_unlock(&h->lock);
+}

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Runs the whole Xenolith test suite on a Debian 12 machine (as root):
+#   1. installs the Debian packages it needs (scripts/install-deps.sh);
+#   2. builds and runs `make check` (unit, integration and guest tests);
+#   3. builds again with AddressSanitizer + UBSan and runs the unit tests;
+#   4. runs the xenstored fuzz target for a bounded time (FUZZ_SECONDS, 60).
+# Ends with one line "N passed, N failed" over every test run; exits non-zero
+# on any failure.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+jobs=$(nproc 2>/dev/null || echo 2)
+failed_steps=()
+
+step() {
+    echo "=== $*"
+}
+
+"$src/scripts/install-deps.sh" || { echo "test: installing packages failed"; exit 1; }
+
+step "build (build/main)"
+if ! scripts/build.sh "$src/build/main"; then
+    echo "test: the build failed"; exit 1
+fi
+
+step "make check"
+make -C build/main -j"$jobs" check || failed_steps+=("make check")
+
+step "sanitizer build (build/asan) and unit tests under ASan+UBSan"
+if scripts/build.sh "$src/build/asan" --enable-sanitizers; then
+    for d in build/asan/tests/unit/*/; do
+        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+            make -C "$d" -j"$jobs" check || failed_steps+=("asan $d")
+    done
+else
+    failed_steps+=("sanitizer build")
+fi
+
+if [ -x tests/fuzz/run-fuzz.sh ]; then
+    step "fuzzing xenstored for ${FUZZ_SECONDS:-60} s"
+    tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-60}" || failed_steps+=("fuzz")
+fi
+
+# One closing line over every automake test log.
+pass=0 fail=0 skip=0
+while IFS= read -r log; do
+    p=$(sed -n 's/^# PASS: *\([0-9]*\).*/\1/p' "$log" | head -1)
+    f=$(sed -n 's/^# FAIL: *\([0-9]*\).*/\1/p' "$log" | head -1)
+    x=$(sed -n 's/^# XPASS: *\([0-9]*\).*/\1/p' "$log" | head -1)
+    e=$(sed -n 's/^# ERROR: *\([0-9]*\).*/\1/p' "$log" | head -1)
+    s=$(sed -n 's/^# SKIP: *\([0-9]*\).*/\1/p' "$log" | head -1)
+    pass=$((pass + ${p:-0}))
+    fail=$((fail + ${f:-0} + ${x:-0} + ${e:-0}))
+    skip=$((skip + ${s:-0}))
+done < <(find build/main build/asan -name test-suite.log 2>/dev/null)
+
+if [ ${#failed_steps[@]} -gt 0 ]; then
+    echo "test: failed steps: ${failed_steps[*]}"
+    for log in $(grep -l '^# FAIL: *[1-9]\|^# ERROR: *[1-9]' \
+                 $(find build -name test-suite.log) 2>/dev/null); do
+        echo "--- $log"; tail -60 "$log"
+    done
+    [ "$fail" -gt 0 ] || fail=1
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ ${#failed_steps[@]} -eq 0 ] && [ "$fail" -eq 0 ]

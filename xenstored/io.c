@@ -1,0 +1,934 @@
+/*
+ * io.c: xenstored's event loop, listening sockets and connections.
+ *
+ * Connection states:
+ *   open     reading (EPOLLIN) unless `held`; writing when output is queued
+ *   held     messages are waiting in `in` because the output queue is full
+ *            or the outstanding quota is reached; taken up again by
+ *            conn_flush() once the queue drains
+ *   eof      the peer closed its side: no more reading; the connection is
+ *            closed once held messages are handled and the queue is empty
+ *   dead     closed: the fd is gone and the engine must not reach it; it is
+ *            freed at the end of the loop turn (so events already fetched
+ *            for it, and callbacks in progress, never see freed memory)
+ */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "outq.h"
+#include "wire.h"
+
+#define RBUF_SIZE (64 * 1024)
+#define MAX_EVENTS 128
+#define ACCEPT_BATCH 64
+/* Log the first dropped watch event of a connection, then one in this. */
+#define DROP_LOG_EVERY 1000
+
+enum item_kind {
+    ITEM_LISTEN,   /* <rundir>/socket */
+    ITEM_DOMAIN,   /* <rundir>/domains/<domid> */
+    ITEM_CONN,
+    ITEM_SIGNAL,
+};
+
+/* What an epoll event points to: the first member of each owner. */
+struct item {
+    enum item_kind kind;
+    int fd;
+};
+
+struct domsock {
+    struct item it;
+    unsigned int domid;
+    bool dead;
+    char *path;
+    struct domsock *next;       /* io->domsocks, or io->dead_domsocks */
+};
+
+struct conn {
+    struct item it;
+    struct io *io;
+    struct engine_conn *ec;
+    unsigned int id;            /* for logs and the trace */
+    unsigned int domid;
+    struct wire_in in;
+    struct outq out;
+    uint32_t events;            /* epoll interest now registered */
+    bool want_out;              /* the socket refused bytes: wait EPOLLOUT */
+    bool held;
+    bool eof;
+    bool dead;
+    bool dirty;                 /* on io->dirty */
+    struct conn *prev, *next;   /* io->conns */
+    struct conn *dirty_next;
+    struct conn *dead_next;
+    /*
+     * Outstanding replies of an unprivileged connection: for each reply
+     * queued and not yet fully written, the stream offset where it ends
+     * (a ring of reply_cap entries; reply_cap 0 = not counted).
+     */
+    uint64_t queued;
+    uint64_t written;
+    uint64_t *reply_end;
+    unsigned int reply_cap, reply_head, reply_count;
+    unsigned long dropped;      /* watch events dropped */
+};
+
+struct io {
+    struct io_config cfg;
+    char *rundir;
+    char *sock_path;
+    char *dom_dir;
+    struct engine *engine;
+    int epfd;
+    int spare_fd;               /* given up to accept() when out of fds */
+    struct item listen;
+    struct item sig;
+    bool quit;
+    unsigned int next_id;
+    unsigned int nconns;
+    struct conn *conns;
+    struct conn *dirty;
+    struct conn *dead;
+    struct domsock *domsocks;
+    struct domsock *dead_domsocks;
+    char rbuf[RBUF_SIZE];
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static char *path_join(const char *dir, const char *name)
+{
+    char *p;
+
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        return NULL;
+    return p;
+}
+
+static int epoll_set(struct io *io, int op, struct item *it, uint32_t ev)
+{
+    struct epoll_event e = { .events = ev, .data.ptr = it };
+
+    if (epoll_ctl(io->epfd, op, it->fd, &e) < 0)
+        return -errno;
+    return 0;
+}
+
+/*
+ * A listening unix socket at `path`, mode 0600.  With `check_live`, a
+ * socket file that a process still answers on is left alone
+ * (-EADDRINUSE); otherwise an existing file is replaced.
+ */
+static int listen_at(const char *path, bool check_live, int *fd_r)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = -1, probe = -1;
+    int rc;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        log_msg(LOG_LVL_ERROR, "socket path %s: longer than %zu bytes",
+                path, sizeof(sa.sun_path) - 1);
+        rc = -ENAMETOOLONG;
+        goto out;
+    }
+    strcpy(sa.sun_path, path);
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = -errno;
+        log_msg(LOG_LVL_ERROR, "socket for %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (errno != EADDRINUSE) {
+            rc = -errno;
+            log_msg(LOG_LVL_ERROR, "bind %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (check_live) {
+            probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (probe >= 0 &&
+                connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                log_msg(LOG_LVL_ERROR,
+                        "%s: another xenstored is already serving it",
+                        path);
+                rc = -EADDRINUSE;
+                goto out;
+            }
+        }
+        if (unlink(path) < 0 && errno != ENOENT) {
+            rc = -errno;
+            log_msg(LOG_LVL_ERROR, "removing stale socket %s: %s", path,
+                    strerror(errno));
+            goto out;
+        }
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            rc = -errno;
+            log_msg(LOG_LVL_ERROR, "bind %s: %s", path, strerror(errno));
+            goto out;
+        }
+    }
+    if (chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
+        rc = -errno;
+        log_msg(LOG_LVL_ERROR, "listen on %s: %s", path, strerror(errno));
+        unlink(path);
+        goto out;
+    }
+    *fd_r = fd;
+    fd = -1;
+    rc = 0;
+out:
+    if (probe >= 0)
+        close(probe);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* ------------------------------------------------------------ connections */
+
+static int handle_msg(void *arg, const struct xsd_sockmsg *hdr,
+                      const char *payload);
+
+static bool conn_can_take(const struct conn *c)
+{
+    if (c->dead)
+        return false;
+    if (c->out.bytes >= c->io->cfg.out_limit)
+        return false;
+    return !c->reply_cap || c->reply_count < c->reply_cap;
+}
+
+static void conn_mark_dirty(struct conn *c)
+{
+    if (c->dirty || c->dead)
+        return;
+    c->dirty = true;
+    c->dirty_next = c->io->dirty;
+    c->io->dirty = c;
+}
+
+static void conn_close(struct conn *c, enum log_level level,
+                       const char *why)
+{
+    struct io *io = c->io;
+
+    if (c->dead)
+        return;
+    log_msg(level, "connection %u (domain %u): %s; closing", c->id,
+            c->domid, why);
+    log_trace("DESTROY conn %u dom %u: %s", c->id, c->domid, why);
+    c->dead = true;
+    epoll_ctl(io->epfd, EPOLL_CTL_DEL, c->it.fd, NULL);
+    close(c->it.fd);
+    c->it.fd = -1;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        io->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    io->nconns--;
+    c->dead_next = io->dead;
+    io->dead = c;
+}
+
+static void conn_destroy(struct conn *c)
+{
+    if (c->ec)
+        engine_conn_free(c->ec);
+    wire_in_dispose(&c->in);
+    outq_dispose(&c->out);
+    free(c->reply_end);
+    free(c);
+}
+
+/* Registers the epoll interest that the connection's state calls for. */
+static void conn_update_events(struct conn *c)
+{
+    uint32_t want = 0;
+
+    if (c->dead)
+        return;
+    if (!c->held && !c->eof)
+        want |= EPOLLIN;
+    if (c->want_out && c->out.bytes)
+        want |= EPOLLOUT;
+    if (want == c->events)
+        return;
+    if (epoll_set(c->io, EPOLL_CTL_MOD, &c->it, want) < 0) {
+        conn_close(c, LOG_LVL_ERROR, "epoll_ctl failed");
+        return;
+    }
+    c->events = want;
+}
+
+/* What to do after wire_in_feed() returned rc. */
+static void conn_after_feed(struct conn *c, int rc)
+{
+    char why[128];
+
+    if (c->dead)
+        return;
+    if (rc < 0) {
+        if (rc == -EPROTO)
+            snprintf(why, sizeof(why), "message header announces more "
+                     "than %d payload bytes", XENSTORE_PAYLOAD_MAX);
+        else
+            snprintf(why, sizeof(why), "input: %s", strerror(-rc));
+        conn_close(c, LOG_LVL_WARN, why);
+        return;
+    }
+    c->held = rc == WIRE_STOP;
+    conn_update_events(c);
+}
+
+static void conn_read(struct conn *c)
+{
+    struct io *io = c->io;
+    ssize_t n;
+    int rc;
+
+    n = read(c->it.fd, io->rbuf, sizeof(io->rbuf));
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        conn_close(c, LOG_LVL_INFO, strerror(errno));
+        return;
+    }
+    if (n == 0) {
+        c->eof = true;
+        if (!c->held && !c->out.bytes) {
+            conn_close(c, LOG_LVL_DEBUG, "peer closed");
+            return;
+        }
+        conn_update_events(c);
+        return;
+    }
+    rc = wire_in_feed(&c->in, io->rbuf, (size_t)n, handle_msg, c);
+    conn_after_feed(c, rc);
+}
+
+/* Forgets the replies that the written bytes completed. */
+static void conn_replies_written(struct conn *c)
+{
+    while (c->reply_count && c->reply_end[c->reply_head] <= c->written) {
+        c->reply_head = (c->reply_head + 1) % c->reply_cap;
+        c->reply_count--;
+    }
+}
+
+static void conn_flush(struct conn *c)
+{
+    ssize_t r;
+    int rc;
+
+    while (c->out.bytes) {
+        r = outq_write(&c->out, c->it.fd);
+        if (r == -EAGAIN) {
+            c->want_out = true;
+            break;
+        }
+        if (r < 0) {
+            conn_close(c, LOG_LVL_INFO, strerror((int)-r));
+            return;
+        }
+        c->written += (uint64_t)r;
+    }
+    if (!c->out.bytes)
+        c->want_out = false;
+    conn_replies_written(c);
+
+    if (c->held && conn_can_take(c)) {
+        rc = wire_in_feed(&c->in, NULL, 0, handle_msg, c);
+        conn_after_feed(c, rc);
+        if (c->dead)
+            return;
+    }
+    if (c->eof && !c->held && !c->out.bytes) {
+        conn_close(c, LOG_LVL_DEBUG, "peer closed");
+        return;
+    }
+    conn_update_events(c);
+}
+
+static struct conn *conn_new(struct io *io, int fd, unsigned int domid)
+{
+    struct conn *c;
+
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto fail;
+    c->it.kind = ITEM_CONN;
+    c->it.fd = fd;
+    c->io = io;
+    c->id = ++io->next_id;
+    c->domid = domid;
+    wire_in_init(&c->in);
+    outq_init(&c->out);
+    if (domid != 0 && io->cfg.outstanding) {
+        c->reply_cap = io->cfg.outstanding;
+        c->reply_end = calloc(c->reply_cap, sizeof(*c->reply_end));
+        if (!c->reply_end)
+            goto fail;
+    }
+    c->ec = engine_conn_new(io->engine, domid, c);
+    if (!c->ec) {
+        log_msg(LOG_LVL_WARN, "new connection for domain %u refused: %s",
+                domid, strerror(errno));
+        goto fail;
+    }
+    c->events = EPOLLIN;
+    if (epoll_set(io, EPOLL_CTL_ADD, &c->it, c->events) < 0) {
+        log_msg(LOG_LVL_ERROR, "epoll_ctl for a new connection: %s",
+                strerror(errno));
+        goto fail;
+    }
+    c->next = io->conns;
+    if (io->conns)
+        io->conns->prev = c;
+    io->conns = c;
+    io->nconns++;
+    log_msg(LOG_LVL_DEBUG, "connection %u (domain %u) opened", c->id, domid);
+    log_trace("CREATE conn %u dom %u", c->id, domid);
+    return c;
+
+fail:
+    close(fd);
+    if (c) {
+        c->it.fd = -1;
+        conn_destroy(c);
+    }
+    return NULL;
+}
+
+/* The wire_msg_fn of every connection: one request into the engine. */
+static int handle_msg(void *arg, const struct xsd_sockmsg *hdr,
+                      const char *payload)
+{
+    struct conn *c = arg;
+    int rc;
+
+    if (!conn_can_take(c))
+        return c->dead ? -EPIPE : WIRE_STOP;
+    log_trace_msg(false, c->id, c->domid, hdr, payload);
+    rc = engine_handle(c->io->engine, c->ec, hdr, payload);
+    if (rc < 0) {
+        log_msg(LOG_LVL_WARN, "connection %u (domain %u): %s request "
+                "rejected as a protocol violation: %s", c->id, c->domid,
+                wire_type_name(hdr->type), strerror(-rc));
+        return rc;
+    }
+    if (c->dead)
+        return -EPIPE;
+    return WIRE_NEXT;
+}
+
+/* ------------------------------------------------------------ engine ops */
+
+static int op_send(void *conn_opaque, const struct xsd_sockmsg *hdr,
+                   const void *payload)
+{
+    struct conn *c = conn_opaque;
+    size_t len = WIRE_HDR_SIZE + hdr->len;
+    bool event = hdr->type == XS_WATCH_EVENT;
+    int r;
+
+    if (c->dead)
+        return -EPIPE;
+    if (event && c->out.bytes >= c->io->cfg.out_limit) {
+        if (c->dropped++ % DROP_LOG_EVERY == 0)
+            log_msg(LOG_LVL_WARN, "connection %u (domain %u) does not read "
+                    "its output (%zu bytes queued): watch event dropped "
+                    "(%lu so far)", c->id, c->domid, c->out.bytes,
+                    c->dropped);
+        log_trace("DROP conn %u dom %u watch event", c->id, c->domid);
+        return -ENOBUFS;
+    }
+    r = outq_put(&c->out, hdr, WIRE_HDR_SIZE, payload, hdr->len);
+    if (r < 0)
+        return r;
+    log_trace_msg(true, c->id, c->domid, hdr, payload);
+    c->queued += len;
+    if (!event && c->reply_cap && c->reply_count < c->reply_cap) {
+        c->reply_end[(c->reply_head + c->reply_count) % c->reply_cap] =
+            c->queued;
+        c->reply_count++;
+    }
+    conn_mark_dirty(c);
+    return 0;
+}
+
+static int op_domain_introduced(void *opaque, unsigned int domid)
+{
+    struct io *io = opaque;
+    struct domsock *ds;
+    char name[16];
+    int rc;
+
+    for (ds = io->domsocks; ds; ds = ds->next)
+        if (ds->domid == domid)
+            return 0;
+    ds = calloc(1, sizeof(*ds));
+    if (!ds)
+        return -ENOMEM;
+    ds->it.kind = ITEM_DOMAIN;
+    ds->it.fd = -1;
+    ds->domid = domid;
+    snprintf(name, sizeof(name), "%u", domid);
+    ds->path = path_join(io->dom_dir, name);
+    if (!ds->path) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = listen_at(ds->path, false, &ds->it.fd);
+    if (rc)
+        goto fail;
+    rc = epoll_set(io, EPOLL_CTL_ADD, &ds->it, EPOLLIN);
+    if (rc) {
+        log_msg(LOG_LVL_ERROR, "epoll_ctl for %s: %s", ds->path,
+                strerror(-rc));
+        unlink(ds->path);
+        goto fail;
+    }
+    ds->next = io->domsocks;
+    io->domsocks = ds;
+    log_msg(LOG_LVL_INFO, "domain %u introduced: listening on %s", domid,
+            ds->path);
+    return 0;
+
+fail:
+    if (ds->it.fd >= 0)
+        close(ds->it.fd);
+    free(ds->path);
+    free(ds);
+    return rc;
+}
+
+static void domsock_close(struct io *io, struct domsock *ds)
+{
+    struct domsock **pp;
+
+    for (pp = &io->domsocks; *pp; pp = &(*pp)->next) {
+        if (*pp == ds) {
+            *pp = ds->next;
+            break;
+        }
+    }
+    ds->dead = true;
+    epoll_ctl(io->epfd, EPOLL_CTL_DEL, ds->it.fd, NULL);
+    close(ds->it.fd);
+    ds->it.fd = -1;
+    if (unlink(ds->path) < 0 && errno != ENOENT)
+        log_msg(LOG_LVL_WARN, "removing %s: %s", ds->path, strerror(errno));
+    ds->next = io->dead_domsocks;
+    io->dead_domsocks = ds;
+}
+
+static void op_domain_released(void *opaque, unsigned int domid)
+{
+    struct io *io = opaque;
+    struct domsock *ds;
+    struct conn *c, *next;
+
+    for (ds = io->domsocks; ds; ds = ds->next) {
+        if (ds->domid == domid) {
+            domsock_close(io, ds);
+            break;
+        }
+    }
+    for (c = io->conns; c; c = next) {
+        next = c->next;
+        if (c->domid == domid)
+            conn_close(c, LOG_LVL_INFO, "its domain was released");
+    }
+    log_msg(LOG_LVL_INFO, "domain %u released", domid);
+}
+
+static int op_control(void *opaque, int argc, char **argv, char *reply,
+                      size_t reply_size)
+{
+    int rc;
+
+    if (argc < 1)
+        return -ENOSYS;
+    if (!strcmp(argv[0], "log")) {
+        if (argc != 2)
+            return -EINVAL;
+        if (!strcmp(argv[1], "on")) {
+            rc = log_trace_on();
+            /* No trace file named: nothing to reopen, as in Xen. */
+            if (rc && rc != -ENOENT)
+                return rc;
+        } else if (!strcmp(argv[1], "off")) {
+            log_trace_off();
+        } else {
+            return -EINVAL;
+        }
+    } else if (!strcmp(argv[0], "logfile")) {
+        if (argc != 2 || !argv[1][0])
+            return -EINVAL;
+        rc = log_trace_set(argv[1]);
+        if (rc) {
+            log_msg(LOG_LVL_WARN, "CONTROL logfile %s: %s", argv[1],
+                    strerror(-rc));
+            return rc;
+        }
+    } else {
+        return -ENOSYS;
+    }
+    snprintf(reply, reply_size, "OK");
+    return 0;
+}
+
+static void op_log(void *opaque, enum engine_log_level level,
+                   const char *msg)
+{
+    static const enum log_level map[] = {
+        [ENGINE_LOG_ERROR] = LOG_LVL_ERROR,
+        [ENGINE_LOG_WARN] = LOG_LVL_WARN,
+        [ENGINE_LOG_INFO] = LOG_LVL_INFO,
+        [ENGINE_LOG_DEBUG] = LOG_LVL_DEBUG,
+    };
+    enum log_level l = level <= ENGINE_LOG_DEBUG ? map[level]
+                                                 : LOG_LVL_DEBUG;
+
+    log_msg(l, "%s", msg);
+}
+
+static const struct engine_ops io_engine_ops = {
+    .send = op_send,
+    .domain_introduced = op_domain_introduced,
+    .domain_released = op_domain_released,
+    .control = op_control,
+    .log = op_log,
+};
+
+/* ------------------------------------------------------------ loop */
+
+static void accept_on(struct io *io, struct item *it, unsigned int domid)
+{
+    unsigned int i;
+    int fd;
+
+    for (i = 0; i < ACCEPT_BATCH; i++) {
+        fd = accept4(it->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /*
+                 * Out of descriptors: take the connection with the spare
+                 * one and close it, so that the listener does not stay
+                 * readable and spin the loop.
+                 */
+                log_msg(LOG_LVL_WARN, "out of file descriptors with %u "
+                        "connections: refusing a new one", io->nconns);
+                if (io->spare_fd >= 0) {
+                    close(io->spare_fd);
+                    fd = accept(it->fd, NULL, NULL);
+                    if (fd >= 0)
+                        close(fd);
+                    io->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                }
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+                       errno != EINTR && errno != ECONNABORTED) {
+                log_msg(LOG_LVL_ERROR, "accept: %s", strerror(errno));
+            }
+            return;
+        }
+        conn_new(io, fd, domid);
+    }
+}
+
+static void read_signals(struct io *io)
+{
+    struct signalfd_siginfo si;
+    int r;
+
+    while (read(io->sig.fd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            r = log_reopen();
+            if (r)
+                log_msg(LOG_LVL_ERROR, "SIGHUP: reopening the log files: "
+                        "%s", strerror(-r));
+            else
+                log_msg(LOG_LVL_INFO, "SIGHUP: log files reopened");
+        } else {
+            log_msg(LOG_LVL_INFO, "signal %u: stopping", si.ssi_signo);
+            io->quit = true;
+        }
+    }
+}
+
+/* Frees what was closed this turn and writes out queued output. */
+static void finish_turn(struct io *io)
+{
+    struct domsock *ds;
+    struct conn *c;
+
+    /*
+     * A connection closed this turn may still be on the dirty list: free
+     * the dead only once that list is empty (dead ones never join it).
+     */
+    for (;;) {
+        if ((c = io->dirty)) {
+            io->dirty = c->dirty_next;
+            c->dirty = false;
+            if (!c->dead)
+                conn_flush(c);
+            continue;
+        }
+        if ((c = io->dead)) {
+            io->dead = c->dead_next;
+            conn_destroy(c);
+            continue;
+        }
+        break;
+    }
+    while ((ds = io->dead_domsocks)) {
+        io->dead_domsocks = ds->next;
+        free(ds->path);
+        free(ds);
+    }
+    log_flush();
+}
+
+/*
+ * The epoll set and the signalfd are made by the process that runs the
+ * loop: a signalfd polled through an epoll set made before fork() would
+ * wake the parent, not the daemon.
+ */
+static int loop_init(struct io *io)
+{
+    sigset_t set;
+    int rc;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    io->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    io->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (io->sig.fd < 0 || io->epfd < 0) {
+        rc = -errno;
+        log_msg(LOG_LVL_ERROR, "signalfd/epoll: %s", strerror(errno));
+        return rc;
+    }
+    rc = epoll_set(io, EPOLL_CTL_ADD, &io->listen, EPOLLIN);
+    if (!rc)
+        rc = epoll_set(io, EPOLL_CTL_ADD, &io->sig, EPOLLIN);
+    if (rc)
+        log_msg(LOG_LVL_ERROR, "epoll_ctl: %s", strerror(-rc));
+    return rc;
+}
+
+int io_run(struct io *io)
+{
+    struct epoll_event ev[MAX_EVENTS];
+    struct item *it;
+    struct conn *c;
+    int i, n, rc;
+
+    if (io->epfd < 0) {
+        rc = loop_init(io);
+        if (rc)
+            return rc;
+    }
+    while (!io->quit) {
+        n = epoll_wait(io->epfd, ev, MAX_EVENTS, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_msg(LOG_LVL_ERROR, "epoll_wait: %s", strerror(errno));
+            return -errno;
+        }
+        for (i = 0; i < n; i++) {
+            it = ev[i].data.ptr;
+            switch (it->kind) {
+            case ITEM_LISTEN:
+                accept_on(io, it, 0);
+                break;
+            case ITEM_DOMAIN:
+                if (!((struct domsock *)it)->dead)
+                    accept_on(io, it, ((struct domsock *)it)->domid);
+                break;
+            case ITEM_SIGNAL:
+                read_signals(io);
+                break;
+            case ITEM_CONN:
+                c = (struct conn *)it;
+                if (c->dead)
+                    break;
+                if (ev[i].events & EPOLLIN)
+                    conn_read(c);
+                if (!c->dead && (ev[i].events & EPOLLOUT))
+                    conn_mark_dirty(c);
+                if (!c->dead && (ev[i].events & (EPOLLHUP | EPOLLERR)) &&
+                    !(ev[i].events & EPOLLIN))
+                    conn_close(c, LOG_LVL_DEBUG, "peer hung up");
+                break;
+            }
+        }
+        finish_turn(io);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+        log_msg(LOG_LVL_ERROR, "creating %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+/* The rundir and its parents, like mkdir -p. */
+static int make_dirs(const char *path)
+{
+    char *p = strdup(path), *s;
+    int rc = 0;
+
+    if (!p)
+        return -ENOMEM;
+    for (s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            rc = -errno;
+            log_msg(LOG_LVL_ERROR, "creating %s: %s", p, strerror(errno));
+            goto out;
+        }
+        *s = '/';
+    }
+    rc = make_dir(p);
+out:
+    free(p);
+    return rc;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int io_new(const struct io_config *cfg, const struct engine_config *ecfg,
+           struct io **io_r)
+{
+    struct io *io;
+    sigset_t set;
+    int rc;
+
+    io = calloc(1, sizeof(*io));
+    if (!io)
+        return -ENOMEM;
+    io->cfg = *cfg;
+    io->epfd = -1;
+    io->spare_fd = -1;
+    io->listen.kind = ITEM_LISTEN;
+    io->listen.fd = -1;
+    io->sig.kind = ITEM_SIGNAL;
+    io->sig.fd = -1;
+
+    io->rundir = strdup(cfg->rundir);
+    io->sock_path = path_join(cfg->rundir, "socket");
+    io->dom_dir = path_join(cfg->rundir, "domains");
+    if (!io->rundir || !io->sock_path || !io->dom_dir) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    io->cfg.rundir = io->rundir;
+    if (!io->cfg.out_limit)
+        io->cfg.out_limit = IO_OUT_LIMIT_DEFAULT;
+
+    rc = make_dirs(io->rundir);
+    if (rc)
+        goto fail;
+    rc = make_dir(io->dom_dir);
+    if (rc)
+        goto fail;
+    raise_fd_limit();
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    io->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    io->engine = engine_new(ecfg, &io_engine_ops, io);
+    if (!io->engine) {
+        rc = errno ? -errno : -ENOMEM;
+        log_msg(LOG_LVL_ERROR, "creating the store: %s", strerror(-rc));
+        goto fail;
+    }
+
+    rc = listen_at(io->sock_path, true, &io->listen.fd);
+    if (rc)
+        goto fail;
+    *io_r = io;
+    return 0;
+
+fail:
+    io_free(io);
+    return rc;
+}
+
+void io_free(struct io *io)
+{
+    struct domsock *ds;
+    struct conn *c;
+
+    if (!io)
+        return;
+    while ((c = io->conns))
+        conn_close(c, LOG_LVL_DEBUG, "xenstored stopping");
+    while ((ds = io->domsocks))
+        domsock_close(io, ds);
+    finish_turn(io);
+    if (io->listen.fd >= 0) {
+        close(io->listen.fd);
+        unlink(io->sock_path);
+    }
+    if (io->engine)
+        engine_free(io->engine);
+    /* Domains the engine forgot while it was freed. */
+    finish_turn(io);
+    if (io->sig.fd >= 0)
+        close(io->sig.fd);
+    if (io->epfd >= 0)
+        close(io->epfd);
+    if (io->spare_fd >= 0)
+        close(io->spare_fd);
+    free(io->rundir);
+    free(io->sock_path);
+    free(io->dom_dir);
+    free(io);
+    outq_pool_drain();
+}

@@ -1,0 +1,994 @@
+/*
+ * store.c: the xenstore node tree, multi-versioned (see store.h).
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A saved state of a node, for snapshots that still see it. */
+struct hver {
+    struct hver *older;
+    uint64_t gen;
+    uint16_t nperms;
+    uint16_t datalen;
+    bool exists;
+    /* struct perm perms[nperms]; char data[datalen]; */
+};
+
+struct hist {
+    struct hist *hnext;  /* chain in the pointer map */
+    struct hist *lnext;  /* list of all records */
+    struct node *node;
+    struct hver *vers;   /* newest first */
+};
+
+struct store {
+    struct store_hooks hooks;
+    uint64_t gen;
+    struct node *root;
+
+    /* Open addressing, linear probing, backward-shift deletion. */
+    struct node **tab;
+    size_t tab_cap;      /* power of two */
+    size_t tab_used;     /* nodes in the table, deleted ones included */
+    size_t live;         /* live nodes */
+    size_t bytes;
+
+    /* History records, keyed by node pointer. */
+    struct hist **hmap;
+    size_t hmap_cap;
+    size_t hist_count;
+    struct hist *hlist;
+
+    /* Open snapshots. */
+    uint64_t *snaps;
+    size_t nsnaps, snaps_cap;
+};
+
+#define PATH_BUF 4200
+
+static uint32_t hash_bytes(const char *p, size_t len)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+unsigned int node_record_size(unsigned int nperms, unsigned int datalen,
+                              unsigned int childlen)
+{
+    /* Xen's record: 24-byte header, 8 bytes per permission, value, names */
+    return 24 + 8 * nperms + datalen + childlen;
+}
+
+static size_t node_alloc_size(unsigned int nperms, unsigned int namelen,
+                              unsigned int datalen)
+{
+    return sizeof(struct node) + nperms * sizeof(struct perm) + namelen + 1 +
+           datalen;
+}
+
+static long node_acct_bytes(const struct node *n)
+{
+    return (long)n->namelen + 1 + node_record_size(n->nperms, n->datalen, 0);
+}
+
+static unsigned int node_owner(const struct node *n)
+{
+    return n->nperms ? node_perms(n)[0].id : 0;
+}
+
+static void acct(struct store *s, unsigned int owner, int nodes, long bytes)
+{
+    if (s->hooks.acct)
+        s->hooks.acct(s->hooks.arg, owner, nodes, bytes);
+}
+
+/* ------------------------------------------------------------ hash table */
+
+static bool node_matches(const struct node *n, const char *path, size_t len)
+{
+    if (!n->parent)
+        return len == 1 && path[0] == '/';
+    while (n->parent) {
+        if (len < (size_t)n->namelen + 1)
+            return false;
+        if (memcmp(path + len - n->namelen, node_name(n), n->namelen))
+            return false;
+        len -= n->namelen;
+        if (path[len - 1] != '/')
+            return false;
+        len--;
+        n = n->parent;
+    }
+    return len == 0;
+}
+
+static int tab_grow(struct store *s)
+{
+    size_t ncap = s->tab_cap ? s->tab_cap * 2 : 1024;
+    struct node **nt = calloc(ncap, sizeof(*nt));
+    size_t i, j;
+
+    if (!nt)
+        return -ENOMEM;
+    for (i = 0; i < s->tab_cap; i++) {
+        struct node *n = s->tab[i];
+
+        if (!n)
+            continue;
+        for (j = n->hash & (ncap - 1); nt[j]; j = (j + 1) & (ncap - 1))
+            ;
+        nt[j] = n;
+    }
+    s->bytes -= s->tab_cap * sizeof(*nt);
+    s->bytes += ncap * sizeof(*nt);
+    free(s->tab);
+    s->tab = nt;
+    s->tab_cap = ncap;
+    return 0;
+}
+
+static int tab_insert(struct store *s, struct node *n)
+{
+    size_t j;
+
+    if ((s->tab_used + 1) * 4 > s->tab_cap * 3 && tab_grow(s) < 0)
+        return -ENOMEM;
+    for (j = n->hash & (s->tab_cap - 1); s->tab[j];
+         j = (j + 1) & (s->tab_cap - 1))
+        ;
+    s->tab[j] = n;
+    s->tab_used++;
+    return 0;
+}
+
+static size_t tab_slot(const struct store *s, const struct node *n)
+{
+    size_t j;
+
+    for (j = n->hash & (s->tab_cap - 1); s->tab[j] != n;
+         j = (j + 1) & (s->tab_cap - 1))
+        ;
+    return j;
+}
+
+static void tab_remove(struct store *s, const struct node *n)
+{
+    size_t mask = s->tab_cap - 1;
+    size_t i = tab_slot(s, n), j = i, k;
+
+    s->tab[i] = NULL;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!s->tab[j])
+            break;
+        k = s->tab[j]->hash & mask;
+        /* Move j back to i unless its home lies cyclically in (i, j]. */
+        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        s->tab[i] = s->tab[j];
+        s->tab[j] = NULL;
+        i = j;
+    }
+    s->tab_used--;
+}
+
+struct node *store_lookup(const struct store *s, const char *path,
+                          size_t len)
+{
+    uint32_t h = hash_bytes(path, len);
+    size_t mask = s->tab_cap - 1, j;
+
+    for (j = h & mask; s->tab[j]; j = (j + 1) & mask) {
+        struct node *n = s->tab[j];
+
+        if (n->hash == h && node_matches(n, path, len))
+            return n;
+    }
+    return NULL;
+}
+
+struct node *store_get(const struct store *s, const char *path, size_t len)
+{
+    struct node *n = store_lookup(s, path, len);
+
+    return (n && node_live(n)) ? n : NULL;
+}
+
+int store_path(const struct node *n, char *buf, size_t size)
+{
+    const struct node *i;
+    size_t len = 0, pos;
+
+    if (!n->parent) {
+        if (size < 2)
+            return -E2BIG;
+        memcpy(buf, "/", 2);
+        return 1;
+    }
+    for (i = n; i->parent; i = i->parent)
+        len += (size_t)i->namelen + 1;
+    if (len + 1 > size)
+        return -E2BIG;
+    buf[len] = '\0';
+    pos = len;
+    for (i = n; i->parent; i = i->parent) {
+        pos -= i->namelen;
+        memcpy(buf + pos, node_name(i), i->namelen);
+        buf[--pos] = '/';
+    }
+    return (int)len;
+}
+
+/* ------------------------------------------------------------ history */
+
+static size_t ptr_hash(const void *p, size_t cap)
+{
+    uintptr_t v = (uintptr_t)p;
+
+    v ^= v >> 17;
+    v *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(v >> 20) & (cap - 1);
+}
+
+static struct hist *hist_find(const struct store *s, const struct node *n)
+{
+    struct hist *h;
+
+    if (!(n->flags & NODE_HIST))
+        return NULL;
+    for (h = s->hmap[ptr_hash(n, s->hmap_cap)]; h; h = h->hnext)
+        if (h->node == n)
+            return h;
+    return NULL;
+}
+
+static void hmap_unlink(struct store *s, struct hist *h)
+{
+    struct hist **pp = &s->hmap[ptr_hash(h->node, s->hmap_cap)];
+
+    while (*pp != h)
+        pp = &(*pp)->hnext;
+    *pp = h->hnext;
+}
+
+static void hmap_link(struct store *s, struct hist *h)
+{
+    size_t b = ptr_hash(h->node, s->hmap_cap);
+
+    h->hnext = s->hmap[b];
+    s->hmap[b] = h;
+}
+
+static int hmap_reserve(struct store *s)
+{
+    size_t ncap, i;
+    struct hist **nm, *h, *next;
+
+    if (s->hmap && s->hist_count < s->hmap_cap)
+        return 0;
+    ncap = s->hmap_cap ? s->hmap_cap * 2 : 256;
+    nm = calloc(ncap, sizeof(*nm));
+    if (!nm)
+        return -ENOMEM;
+    for (i = 0; i < s->hmap_cap; i++) {
+        for (h = s->hmap[i]; h; h = next) {
+            size_t b = ptr_hash(h->node, ncap);
+
+            next = h->hnext;
+            h->hnext = nm[b];
+            nm[b] = h;
+        }
+    }
+    free(s->hmap);
+    s->hmap = nm;
+    s->hmap_cap = ncap;
+    return 0;
+}
+
+static void hver_free_chain(struct store *s, struct hver *v)
+{
+    struct hver *next;
+
+    for (; v; v = next) {
+        next = v->older;
+        s->bytes -= sizeof(*v) + v->nperms * sizeof(struct perm) +
+                    v->datalen;
+        free(v);
+    }
+}
+
+static uint64_t snaps_max(const struct store *s)
+{
+    uint64_t m = 0;
+    size_t i;
+
+    for (i = 0; i < s->nsnaps; i++)
+        if (s->snaps[i] > m)
+            m = s->snaps[i];
+    return m;
+}
+
+/* True when an open snapshot sees the node's current state. */
+static bool state_needed(const struct store *s, const struct node *n)
+{
+    return s->nsnaps && snaps_max(s) >= n->gen;
+}
+
+/* Saves n's current state in its history.  -ENOMEM on failure. */
+static int hist_push(struct store *s, struct node *n)
+{
+    struct hist *h = hist_find(s, n);
+    struct hver *v;
+    bool exists = node_live(n);
+    unsigned int np = exists ? n->nperms : 0;
+    unsigned int dl = exists ? n->datalen : 0;
+    size_t sz = sizeof(*v) + np * sizeof(struct perm) + dl;
+
+    if (!h) {
+        if (hmap_reserve(s) < 0)
+            return -ENOMEM;
+        h = calloc(1, sizeof(*h));
+        if (!h)
+            return -ENOMEM;
+    }
+    v = malloc(sz);
+    if (!v) {
+        if (!(n->flags & NODE_HIST))
+            free(h);
+        return -ENOMEM;
+    }
+    v->gen = n->gen;
+    v->exists = exists;
+    v->nperms = (uint16_t)np;
+    v->datalen = (uint16_t)dl;
+    memcpy(v + 1, node_perms(n), np * sizeof(struct perm));
+    memcpy((char *)(v + 1) + np * sizeof(struct perm), node_data(n), dl);
+    s->bytes += sz;
+    if (!(n->flags & NODE_HIST)) {
+        h->node = n;
+        h->vers = NULL;
+        hmap_link(s, h);
+        h->lnext = s->hlist;
+        s->hlist = h;
+        s->hist_count++;
+        s->bytes += sizeof(*h);
+        n->flags |= NODE_HIST;
+    }
+    v->older = h->vers;
+    h->vers = v;
+    return 0;
+}
+
+void store_state_at(const struct store *s, const struct node *n,
+                    uint64_t snap, struct node_state *st)
+{
+    const struct hist *h;
+    const struct hver *v;
+
+    if (n->gen <= snap) {
+        st->exists = node_live(n);
+        st->gen = n->gen;
+        st->perms = node_perms(n);
+        st->nperms = n->nperms;
+        st->data = node_data(n);
+        st->datalen = n->datalen;
+        return;
+    }
+    st->exists = false;
+    st->gen = 0;
+    st->perms = NULL;
+    st->nperms = 0;
+    st->data = NULL;
+    st->datalen = 0;
+    h = hist_find(s, n);
+    for (v = h ? h->vers : NULL; v; v = v->older) {
+        if (v->gen <= snap) {
+            st->exists = v->exists;
+            st->gen = v->gen;
+            st->perms = (const struct perm *)(const void *)(v + 1);
+            st->nperms = v->nperms;
+            st->data = (const char *)(v + 1) +
+                       v->nperms * sizeof(struct perm);
+            st->datalen = v->datalen;
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ children */
+
+static int kids_append(struct store *s, struct node *parent, struct node *n)
+{
+    struct kids *k = parent->kids;
+    uint32_t i, j;
+
+    if (!k || k->used == k->cap) {
+        if (k && k->count * 4 < k->used * 3) {
+            /* Compact the holes away, renumbering. */
+            for (i = j = 0; i < k->used; i++) {
+                if (!k->slot[i])
+                    continue;
+                k->slot[j] = k->slot[i];
+                k->slot[j]->pidx = j;
+                j++;
+            }
+            k->used = j;
+        } else {
+            uint32_t ncap = k ? k->cap * 2 : 4;
+            struct kids *nk = realloc(k, sizeof(*k) +
+                                      ncap * sizeof(k->slot[0]));
+
+            if (!nk)
+                return -ENOMEM;
+            if (!k)
+                memset(nk, 0, sizeof(*nk));
+            s->bytes += (ncap - nk->cap) * sizeof(k->slot[0]) +
+                        (k ? 0 : sizeof(*nk));
+            nk->cap = ncap;
+            parent->kids = k = nk;
+        }
+    }
+    n->pidx = k->used;
+    k->slot[k->used++] = n;
+    k->count++;
+    return 0;
+}
+
+static void kids_drop(struct node *parent, struct node *n)
+{
+    struct kids *k = parent->kids;
+
+    k->slot[n->pidx] = NULL;
+    k->count--;
+    while (k->used && !k->slot[k->used - 1])
+        k->used--;
+}
+
+/* ------------------------------------------------------------ nodes */
+
+static struct node *node_alloc(struct store *s, const char *name,
+                               size_t namelen, const struct perm *perms,
+                               unsigned int nperms, const void *data,
+                               unsigned int datalen)
+{
+    size_t sz = node_alloc_size(nperms, (unsigned int)namelen, datalen);
+    struct node *n = malloc(sz);
+    char *p;
+
+    if (!n)
+        return NULL;
+    memset(n, 0, sizeof(*n));
+    n->namelen = (uint16_t)namelen;
+    n->nperms = (uint16_t)nperms;
+    n->datalen = (uint16_t)datalen;
+    memcpy(node_perms(n), perms, nperms * sizeof(struct perm));
+    p = (char *)node_name(n);
+    memcpy(p, name, namelen);
+    p[namelen] = '\0';
+    if (datalen)
+        memcpy(p + namelen + 1, data, datalen);
+    s->bytes += sz;
+    return n;
+}
+
+/* The node moved from `old` (already freed) to n: repoint its neighbours. */
+static void node_moved(struct store *s, struct node *n, size_t slot,
+                       struct hist *h)
+{
+    uint32_t i;
+
+    s->tab[slot] = n;
+    if (n->parent)
+        n->parent->kids->slot[n->pidx] = n;
+    else
+        s->root = n;
+    if (n->kids) {
+        for (i = 0; i < n->kids->used; i++)
+            if (n->kids->slot[i])
+                n->kids->slot[i]->parent = n;
+    }
+    if (h) {
+        hmap_unlink(s, h);
+        h->node = n;
+        hmap_link(s, h);
+    }
+}
+
+/* Rewrites perms and value of n in place or in a new allocation. */
+static struct node *node_rewrite(struct store *s, struct node *n,
+                                 const struct perm *perms,
+                                 unsigned int nperms, const void *data,
+                                 unsigned int datalen)
+{
+    size_t slot = tab_slot(s, n);
+    struct hist *h = hist_find(s, n);
+    size_t oldsz = node_alloc_size(n->nperms, n->namelen, n->datalen);
+    size_t sz = node_alloc_size(nperms, n->namelen, datalen);
+    struct node *nn;
+
+    if (nperms == n->nperms) {
+        /* Layout up to the value is unchanged: grow or shrink in place. */
+        if (perms != node_perms(n))
+            memmove(node_perms(n), perms, nperms * sizeof(struct perm));
+        if (sz != oldsz) {
+            nn = realloc(n, sz);
+            if (!nn)
+                return NULL;
+        } else {
+            nn = n;
+        }
+        if (datalen)
+            memmove((char *)node_data(nn), data, datalen);
+        nn->datalen = (uint16_t)datalen;
+    } else {
+        nn = malloc(sz);
+        if (!nn)
+            return NULL;
+        memcpy(nn, n, sizeof(*n));
+        nn->nperms = (uint16_t)nperms;
+        nn->datalen = (uint16_t)datalen;
+        memcpy(node_perms(nn), perms, nperms * sizeof(struct perm));
+        memcpy((char *)node_name(nn), node_name(n), n->namelen + 1u);
+        if (datalen)
+            memcpy((char *)node_data(nn), data, datalen);
+        free(n);
+    }
+    s->bytes += sz;
+    s->bytes -= oldsz;
+    if (nn != n)
+        node_moved(s, nn, slot, h);
+    return nn;
+}
+
+struct store *store_new(const struct store_hooks *hooks)
+{
+    struct store *s = calloc(1, sizeof(*s));
+    struct perm p = { 0, PERM_NONE };
+
+    if (!s)
+        return NULL;
+    if (hooks)
+        s->hooks = *hooks;
+    if (tab_grow(s) < 0 || hmap_reserve(s) < 0)
+        goto fail;
+    s->root = node_alloc(s, "", 0, &p, 1, NULL, 0);
+    if (!s->root)
+        goto fail;
+    s->root->hash = hash_bytes("/", 1);
+    s->root->gen = ++s->gen;
+    if (tab_insert(s, s->root) < 0) {
+        free(s->root);
+        goto fail;
+    }
+    s->live = 1;
+    acct(s, 0, 1, node_acct_bytes(s->root));
+    return s;
+
+fail:
+    free(s->tab);
+    free(s->hmap);
+    free(s);
+    return NULL;
+}
+
+void store_free(struct store *s)
+{
+    struct hist *h, *next;
+    size_t i;
+
+    if (!s)
+        return;
+    for (h = s->hlist; h; h = next) {
+        next = h->lnext;
+        hver_free_chain(s, h->vers);
+        free(h);
+    }
+    for (i = 0; i < s->tab_cap; i++) {
+        if (s->tab[i]) {
+            free(s->tab[i]->kids);
+            free(s->tab[i]);
+        }
+    }
+    free(s->tab);
+    free(s->hmap);
+    free(s->snaps);
+    free(s);
+}
+
+uint64_t store_gen(const struct store *s)
+{
+    return s->gen;
+}
+
+uint64_t store_next_gen(struct store *s)
+{
+    return ++s->gen;
+}
+
+struct node *store_root(const struct store *s)
+{
+    return s->root;
+}
+
+static void kids_live_add(struct node *parent, const struct node *n,
+                          uint64_t gen)
+{
+    parent->kids->live++;
+    parent->kids->childlen += n->namelen + 1u;
+    parent->kids->cgen = gen;
+}
+
+struct node *store_create(struct store *s, struct node *parent,
+                          const char *path, size_t len,
+                          const struct perm *perms, unsigned int nperms,
+                          const void *data, unsigned int datalen)
+{
+    struct node *n = store_lookup(s, path, len);
+    const char *base = path + len;
+    size_t baselen;
+    uint64_t g;
+
+    while (base > path && base[-1] != '/')
+        base--;
+    baselen = (size_t)(path + len - base);
+
+    if (n) {
+        /* Revive a deleted node kept for snapshots. */
+        if (state_needed(s, n) && hist_push(s, n) < 0)
+            goto nomem;
+        n = node_rewrite(s, n, perms, nperms, data, datalen);
+        if (!n)
+            goto nomem;
+        /* Move it to the end of the list, where Xen would add it. */
+        kids_drop(parent, n);
+        if (kids_append(s, parent, n) < 0) {
+            /* Cannot fail: the slot just freed is reusable. */
+            goto nomem;
+        }
+        n->flags &= (uint16_t)~NODE_DELETED;
+    } else {
+        n = node_alloc(s, base, baselen, perms, nperms, data, datalen);
+        if (!n)
+            goto nomem;
+        n->hash = hash_bytes(path, len);
+        n->parent = parent;
+        if (tab_insert(s, n) < 0) {
+            s->bytes -= node_alloc_size(nperms, (unsigned int)baselen,
+                                        datalen);
+            free(n);
+            goto nomem;
+        }
+        if (kids_append(s, parent, n) < 0) {
+            tab_remove(s, n);
+            s->bytes -= node_alloc_size(nperms, (unsigned int)baselen,
+                                        datalen);
+            free(n);
+            goto nomem;
+        }
+    }
+    g = ++s->gen;
+    n->gen = g;
+    kids_live_add(parent, n, g);
+    s->live++;
+    acct(s, node_owner(n), 1, node_acct_bytes(n));
+    return n;
+
+nomem:
+    errno = ENOMEM;
+    return NULL;
+}
+
+struct node *store_set(struct store *s, struct node *n,
+                       const struct perm *perms, unsigned int nperms,
+                       const void *data, unsigned int datalen)
+{
+    unsigned int old_owner = node_owner(n);
+    long old_bytes = node_acct_bytes(n);
+    struct perm pbuf[8], *pcopy = NULL;
+    char *dcopy = NULL;
+
+    if (state_needed(s, n) && hist_push(s, n) < 0)
+        goto nomem;
+    if (!perms) {
+        /* Keep the perms: copy them out, the node may be rewritten. */
+        nperms = n->nperms;
+        if (nperms <= 8) {
+            memcpy(pbuf, node_perms(n), nperms * sizeof(*pbuf));
+            perms = pbuf;
+        } else {
+            pcopy = malloc(nperms * sizeof(*pcopy));
+            if (!pcopy)
+                goto nomem;
+            memcpy(pcopy, node_perms(n), nperms * sizeof(*pcopy));
+            perms = pcopy;
+        }
+    }
+    if (datalen == STORE_KEEP_DATA) {
+        datalen = n->datalen;
+        if (datalen) {
+            dcopy = malloc(datalen);
+            if (!dcopy)
+                goto nomem;
+            memcpy(dcopy, node_data(n), datalen);
+        }
+        data = dcopy;
+    }
+    n = node_rewrite(s, n, perms, nperms, data, datalen);
+    free(pcopy);
+    free(dcopy);
+    if (!n)
+        goto nomem2;
+    n->gen = ++s->gen;
+    if (node_owner(n) != old_owner) {
+        acct(s, old_owner, -1, -old_bytes);
+        acct(s, node_owner(n), 1, node_acct_bytes(n));
+    } else {
+        acct(s, old_owner, 0, node_acct_bytes(n) - old_bytes);
+    }
+    return n;
+
+nomem:
+    free(pcopy);
+    free(dcopy);
+nomem2:
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* Frees a node no snapshot needs; cascades to deleted parents. */
+static void node_release(struct store *s, struct node *n)
+{
+    struct node *parent;
+
+    while (n && !node_live(n) && !(n->flags & NODE_HIST) &&
+           (!n->kids || n->kids->count == 0)) {
+        parent = n->parent;
+        tab_remove(s, n);
+        kids_drop(parent, n);
+        if (n->kids) {
+            s->bytes -= sizeof(*n->kids) +
+                        n->kids->cap * sizeof(n->kids->slot[0]);
+            free(n->kids);
+        }
+        s->bytes -= node_alloc_size(n->nperms, n->namelen, n->datalen);
+        free(n);
+        n = parent;
+    }
+}
+
+struct del_ctx {
+    struct store *s;
+    store_delete_cb cb;
+    void *arg;
+    char path[PATH_BUF];
+};
+
+static void delete_one(struct del_ctx *d, struct node *n, size_t len,
+                       bool top)
+{
+    struct store *s = d->s;
+    struct node *parent = n->parent;
+    uint64_t g;
+    uint32_t i;
+
+    if (n->kids) {
+        for (i = 0; i < n->kids->used; i++) {
+            struct node *k = n->kids->slot[i];
+            size_t klen;
+
+            if (!k || !node_live(k))
+                continue;
+            klen = len + 1 + k->namelen;
+            if (klen + 1 > sizeof(d->path))
+                continue; /* cannot happen: paths are bounded */
+            d->path[len] = '/';
+            memcpy(d->path + len + 1, node_name(k), k->namelen + 1u);
+            delete_one(d, k, klen, false);
+            d->path[len] = '\0';
+        }
+    }
+    if (d->cb)
+        d->cb(d->arg, n, d->path, len, top);
+
+    g = ++s->gen;
+    parent->kids->live--;
+    parent->kids->childlen -= n->namelen + 1u;
+    parent->kids->cgen = g;
+    s->live--;
+    acct(s, node_owner(n), -1, -node_acct_bytes(n));
+    if (state_needed(s, n) && hist_push(s, n) < 0) {
+        /*
+         * Out of memory saving the old state: the snapshots that saw it
+         * will see the node as never existing; their commits still fail
+         * on the generation check.
+         */
+    }
+    n->flags |= NODE_DELETED;
+    n->gen = g;
+    node_release(s, n);
+}
+
+void store_delete(struct store *s, struct node *n, store_delete_cb cb,
+                  void *arg)
+{
+    struct del_ctx *d = malloc(sizeof(*d));
+    struct del_ctx local;
+    int len;
+
+    if (!n->parent || !node_live(n))
+        return;
+    if (!d) {
+        /* Fall back to a stack buffer: deletion must not fail. */
+        d = &local;
+    }
+    d->s = s;
+    d->cb = cb;
+    d->arg = arg;
+    len = store_path(n, d->path, sizeof(d->path));
+    if (len < 0)
+        len = 0;
+    delete_one(d, n, (size_t)len, true);
+    if (d != &local)
+        free(d);
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+int store_snap_open(struct store *s, uint64_t gen)
+{
+    if (s->nsnaps == s->snaps_cap) {
+        size_t ncap = s->snaps_cap ? s->snaps_cap * 2 : 16;
+        uint64_t *ns = realloc(s->snaps, ncap * sizeof(*ns));
+
+        if (!ns)
+            return -ENOMEM;
+        s->snaps = ns;
+        s->snaps_cap = ncap;
+    }
+    s->snaps[s->nsnaps++] = gen;
+    return 0;
+}
+
+static void prune(struct store *s)
+{
+    uint64_t min = UINT64_MAX;
+    struct hist **pp = &s->hlist, *h;
+    struct hver *v;
+    size_t i;
+
+    for (i = 0; i < s->nsnaps; i++)
+        if (s->snaps[i] < min)
+            min = s->snaps[i];
+
+    while ((h = *pp)) {
+        struct node *n = h->node;
+
+        if (!s->nsnaps || n->gen <= min) {
+            hver_free_chain(s, h->vers);
+            h->vers = NULL;
+        } else {
+            for (v = h->vers; v && v->gen > min; v = v->older)
+                ;
+            if (v) {
+                hver_free_chain(s, v->older);
+                v->older = NULL;
+            }
+        }
+        if (h->vers) {
+            pp = &h->lnext;
+            continue;
+        }
+        *pp = h->lnext;
+        hmap_unlink(s, h);
+        free(h);
+        s->bytes -= sizeof(*h);
+        s->hist_count--;
+        n->flags &= (uint16_t)~NODE_HIST;
+        node_release(s, n);
+    }
+}
+
+void store_snap_close(struct store *s, uint64_t gen)
+{
+    size_t i;
+
+    for (i = 0; i < s->nsnaps; i++) {
+        if (s->snaps[i] == gen) {
+            s->snaps[i] = s->snaps[--s->nsnaps];
+            break;
+        }
+    }
+    prune(s);
+}
+
+/* ------------------------------------------------------------ counters */
+
+size_t store_nodes(const struct store *s)
+{
+    return s->live;
+}
+
+size_t store_bytes(const struct store *s)
+{
+    return s->bytes;
+}
+
+size_t store_hist_count(const struct store *s)
+{
+    return s->hist_count;
+}
+
+int store_check(const struct store *s, char *buf, size_t size)
+{
+    char path[PATH_BUF];
+    size_t i, live = 0, used = 0;
+    uint32_t j, count, nlive, childlen;
+
+    for (i = 0; i < s->tab_cap; i++) {
+        const struct node *n = s->tab[i];
+        int len;
+
+        if (!n)
+            continue;
+        used++;
+        if (node_live(n))
+            live++;
+        len = store_path(n, path, sizeof(path));
+        if (len < 0 || store_lookup(s, path, (size_t)len) != n) {
+            snprintf(buf, size, "node %s: not found by its path",
+                     len < 0 ? "?" : path);
+            return -EIO;
+        }
+        if (node_live(n) && n->parent && !node_live(n->parent)) {
+            snprintf(buf, size, "node %s: live under a deleted parent",
+                     path);
+            return -EIO;
+        }
+        if (n->parent && n->parent->kids->slot[n->pidx] != n) {
+            snprintf(buf, size, "node %s: wrong slot in parent", path);
+            return -EIO;
+        }
+        if (!n->kids)
+            continue;
+        count = nlive = childlen = 0;
+        for (j = 0; j < n->kids->used; j++) {
+            const struct node *k = n->kids->slot[j];
+
+            if (!k)
+                continue;
+            count++;
+            if (k->parent != n || k->pidx != j) {
+                snprintf(buf, size, "node %s: child %u has a bad link",
+                         path, j);
+                return -EIO;
+            }
+            if (node_live(k)) {
+                nlive++;
+                childlen += k->namelen + 1u;
+            }
+        }
+        if (count != n->kids->count || nlive != n->kids->live ||
+            childlen != n->kids->childlen) {
+            snprintf(buf, size, "node %s: child counters are wrong", path);
+            return -EIO;
+        }
+    }
+    if (used != s->tab_used || live != s->live) {
+        snprintf(buf, size, "store: %zu nodes in the table, %zu counted",
+                 s->tab_used, used);
+        return -EIO;
+    }
+    if (buf && size)
+        buf[0] = '\0';
+    return 0;
+}

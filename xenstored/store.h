@@ -1,0 +1,163 @@
+/*
+ * store.h: the xenstore node tree, multi-versioned.
+ *
+ * Nodes live in one hash table keyed by full path (O(1) lookup) and each
+ * node keeps its children in insertion order in a slot array, so listing a
+ * 10k-child directory is one pass.  A node is one allocation: header,
+ * permissions, base name and value; only the name of the node is stored,
+ * its path is the chain of parents.
+ *
+ * Versions: every change stamps the node with a new generation taken from
+ * the store's counter.  While snapshots are open (transactions), a change
+ * that would hide a state some snapshot can still see first saves that state
+ * in the node's history; deleted nodes stay in the tree, flagged, for as
+ * long as a snapshot can see them.  store_snap_close() prunes what no open
+ * snapshot needs any more.  Without open snapshots there is no history and
+ * no deleted node.
+ */
+#ifndef XENSTORED_STORE_H
+#define XENSTORED_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perms.h"
+
+#define NODE_DELETED  0x1u  /* kept for snapshots only */
+#define NODE_HIST     0x2u  /* has a history record */
+
+struct kids;
+
+struct node {
+    struct node *parent;
+    struct kids *kids;   /* NULL until the first child */
+    uint64_t gen;        /* last content change, creation or deletion */
+    uint32_t hash;       /* of the full path */
+    uint32_t pidx;       /* slot in parent->kids */
+    uint16_t namelen;
+    uint16_t nperms;
+    uint16_t datalen;
+    uint16_t flags;
+    /* struct perm perms[nperms]; char name[namelen + 1]; char data[]; */
+};
+
+struct kids {
+    uint64_t cgen;       /* last change of the child list */
+    uint32_t used;       /* slots in use, holes included */
+    uint32_t cap;
+    uint32_t count;      /* non-empty slots (deleted nodes included) */
+    uint32_t live;       /* live children */
+    uint32_t childlen;   /* bytes of live names, each with its NUL */
+    struct node *slot[];
+};
+
+/* What a node looks like to one reader. */
+struct node_state {
+    bool exists;
+    uint64_t gen;
+    const struct perm *perms;
+    unsigned int nperms;
+    const char *data;
+    unsigned int datalen;
+};
+
+/*
+ * Accounting hook: called for every live node created (+1), deleted (-1)
+ * or changed (0), with the owner and the change in accounted bytes.
+ */
+struct store_hooks {
+    void (*acct)(void *arg, unsigned int owner, int nodes, long bytes);
+    void *arg;
+};
+
+struct store;
+
+struct store *store_new(const struct store_hooks *hooks);
+void store_free(struct store *s);
+
+static inline struct perm *node_perms(const struct node *n)
+{
+    return (struct perm *)(void *)(n + 1);
+}
+static inline const char *node_name(const struct node *n)
+{
+    return (const char *)(node_perms(n) + n->nperms);
+}
+static inline const char *node_data(const struct node *n)
+{
+    return node_name(n) + n->namelen + 1;
+}
+static inline bool node_live(const struct node *n)
+{
+    return !(n->flags & NODE_DELETED);
+}
+
+/* Accounted size as Xen counts a record (header, perms, value, children). */
+unsigned int node_record_size(unsigned int nperms, unsigned int datalen,
+                              unsigned int childlen);
+
+/* The current generation counter, and a fresh (incremented) one. */
+uint64_t store_gen(const struct store *s);
+uint64_t store_next_gen(struct store *s);
+
+struct node *store_root(const struct store *s);
+
+/* Node at `path` (validated, absolute), deleted ones included; or NULL. */
+struct node *store_lookup(const struct store *s, const char *path,
+                          size_t len);
+/* The live node at path, or NULL. */
+struct node *store_get(const struct store *s, const char *path, size_t len);
+
+/* State of n as of snapshot `snap` (UINT64_MAX: now). */
+void store_state_at(const struct store *s, const struct node *n,
+                    uint64_t snap, struct node_state *st);
+
+/* Full path of n into buf; returns its length or -E2BIG. */
+int store_path(const struct node *n, char *buf, size_t size);
+
+/*
+ * Creates the live node `path` (its parent must be live) with the given
+ * perms and value; re-uses a deleted node of that name.  Returns the node,
+ * or NULL with errno = ENOMEM.
+ */
+struct node *store_create(struct store *s, struct node *parent,
+                          const char *path, size_t len,
+                          const struct perm *perms, unsigned int nperms,
+                          const void *data, unsigned int datalen);
+
+/*
+ * Replaces the value and/or the perms of a live node (perms == NULL keeps
+ * them, data == NULL with datalen == UINT32_MAX keeps the value).  The node
+ * may move: use the returned pointer.  NULL with errno = ENOMEM.
+ */
+struct node *store_set(struct store *s, struct node *n,
+                       const struct perm *perms, unsigned int nperms,
+                       const void *data, unsigned int datalen);
+#define STORE_KEEP_DATA UINT32_MAX
+
+/*
+ * Deletes n and its live subtree, children first; cb (may be NULL) sees
+ * every node just before it goes, with its path.  n must not be the root.
+ */
+typedef void (*store_delete_cb)(void *arg, const struct node *n,
+                                const char *path, size_t len, bool top);
+void store_delete(struct store *s, struct node *n, store_delete_cb cb,
+                  void *arg);
+
+/* Open / close a snapshot at generation `gen` (transactions). */
+int store_snap_open(struct store *s, uint64_t gen);
+void store_snap_close(struct store *s, uint64_t gen);
+
+/* Counters. */
+size_t store_nodes(const struct store *s);
+size_t store_bytes(const struct store *s);
+size_t store_hist_count(const struct store *s);
+
+/*
+ * Consistency check (CONTROL check, tests): hash, parent links, child
+ * counts.  Returns 0 or -EIO, describing the first problem in buf.
+ */
+int store_check(const struct store *s, char *buf, size_t size);
+
+#endif /* XENSTORED_STORE_H */
