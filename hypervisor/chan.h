@@ -5,9 +5,16 @@
  * struct proto_hdr (op from enum chan_op) and a payload.  The daemon's
  * requests (PAUSE .. CONS_IN) are handled in order by the domain
  * process's main thread; each but CONS_IN gets one CHAN_REPLY with the
- * same seq.  The domain process also sends, unasked: READY once KVM is
- * set up (or ERROR with rc = -errno, then exits), SHUTDOWN when the
- * guest powers off / reboots / crashes, CONS_OUT console bytes,
+ * same seq.
+ *
+ * A domain process is forked ahead of need as a "spare": it makes its
+ * KVM VM (irqchip, PIT: the slow part) and sends SPARE_READY; a create
+ * then hands it CONFIG (struct chan_config, the memfd attached), and it
+ * adds memory, ACPI tables and vCPUs.  The domain process also sends,
+ * unasked: READY once set up (or ERROR with rc = -errno, then exits;
+ * also for a failing spare), SHUTDOWN when the
+ * guest powers off / reboots / crashes, CONS_OUT console bytes (the
+ * very first preceded by CONS_FIRST, its time),
  * VCPU_UP when a vCPU first runs, LOG lines for the daemon's log.
  */
 #ifndef XENOLITH_CHAN_H
@@ -25,6 +32,7 @@ enum chan_op {
     CHAN_AFFINITY,        /* struct proto_affinity */
     CHAN_SHUTDOWN,        /* u32 reason: stop the vCPUs */
     CHAN_CONS_IN,         /* bytes, no reply */
+    CHAN_CONFIG,          /* struct chan_config + memfd, no reply */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,
@@ -32,6 +40,14 @@ enum chan_op {
     CHAN_CONS_OUT,        /* bytes */
     CHAN_VCPU_UP,         /* u32 vcpu */
     CHAN_LOG,             /* text */
+    CHAN_SPARE_READY,
+    CHAN_CONS_FIRST,      /* u64 CLOCK_MONOTONIC ns of the first byte */
+};
+
+struct chan_config {
+    uint32_t domid;
+    uint32_t nr_vcpus;
+    uint64_t mem_size;
 };
 
 #define CHAN_MAX_PAYLOAD 4096
@@ -39,6 +55,15 @@ enum chan_op {
 /* Send one packet; returns 0 or -errno.  Never blocks when nonblock. */
 int chan_send(int fd, uint32_t op, uint32_t seq, int32_t rc,
               const void *payload, size_t len, int nonblock);
+
+/* Send one packet with a descriptor attached (SCM_RIGHTS). */
+int chan_send_fd(int chan, uint32_t op, const void *payload, size_t len,
+                 int fd);
+
+/* Wait for and receive one packet that may carry a descriptor (*fd_r,
+ * -1 if none).  Returns the payload length or -errno. */
+int chan_recv_fd(int chan, struct proto_hdr *hdr, void *buf, size_t cap,
+                 int *fd_r);
 
 /* Receive one packet into hdr and buf (cap bytes) without blocking;
  * returns the payload length, -EPIPE at EOF, -EAGAIN if none, -EPROTO

@@ -15,11 +15,91 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "control.h"
+
 struct console_client {
     struct loop_fd w;
     struct console *con;
     struct console_client *next;
 };
+
+struct console_waiter {
+    struct conn *conn;
+    uint32_t seq;
+    uint64_t seen;
+    struct console_waiter *next;
+};
+
+static void waiter_answer(struct console *c, struct console_waiter *w,
+                          int done, int32_t rc)
+{
+    struct xc_console_status st;
+
+    memset(&st, 0, sizeof(st));
+    st.produced = c->head;
+    st.first_output_ns = c->first_ns;
+    st.shutdown = done ? 1 : 0;
+    conn_reply(w->conn, PROTO_OP_CONSOLE_WAIT, w->seq, c->domid, rc,
+               rc < 0 ? NULL : &st, rc < 0 ? 0 : sizeof(st), -1);
+    conn_unref(w->conn);
+    free(w);
+}
+
+void console_wait(struct console *c, struct conn *conn, uint32_t seq,
+                  uint64_t seen, int done)
+{
+    struct console_waiter **pp, *w;
+
+    for (pp = &c->waiters; *pp; pp = &(*pp)->next) {
+        if ((*pp)->conn == conn) {
+            w = *pp;
+            *pp = w->next;
+            waiter_answer(c, w, done, 0);
+            break;
+        }
+    }
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        conn_reply(conn, PROTO_OP_CONSOLE_WAIT, seq, c->domid, -ENOMEM,
+                   NULL, 0, -1);
+        return;
+    }
+    conn_ref(conn);
+    w->conn = conn;
+    w->seq = seq;
+    w->seen = seen;
+    if (done || c->head > seen) {
+        waiter_answer(c, w, done, 0);
+        return;
+    }
+    w->next = c->waiters;
+    c->waiters = w;
+}
+
+void console_wake_all(struct console *c, int done, int32_t rc)
+{
+    struct console_waiter *w;
+
+    while ((w = c->waiters)) {
+        c->waiters = w->next;
+        waiter_answer(c, w, done, rc);
+    }
+}
+
+/* Answer the waiters that have seen less than there is now. */
+static void wake_readers(struct console *c)
+{
+    struct console_waiter **pp = &c->waiters, *w;
+
+    while ((w = *pp)) {
+        if (c->head > w->seen) {
+            *pp = w->next;
+            waiter_answer(c, w, 0, 0);
+        } else {
+            pp = &w->next;
+        }
+    }
+}
 
 void console_init(struct console *c, struct domain *dom, uint32_t domid)
 {
@@ -48,6 +128,7 @@ static void client_drop(struct console_client *cl)
 
 void console_dispose(struct console *c)
 {
+    console_wake_all(c, 1, -ESRCH);
     while (c->clients)
         client_drop(c->clients);
     loop_close(&c->pty);
@@ -290,6 +371,7 @@ void console_output(struct console *c, const uint8_t *buf, size_t len)
     }
     for (cl = c->clients; cl; cl = cl->next)
         send_all(cl->w.fd, (const char *)buf, len);
+    wake_readers(c);
 }
 
 size_t console_read_ring(const struct console *c, char *buf, size_t max)

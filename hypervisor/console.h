@@ -21,6 +21,8 @@
 
 struct domain;
 struct console_client;
+struct console_waiter;
+struct conn;
 
 struct console {
     struct domain *dom;
@@ -35,6 +37,8 @@ struct console {
     struct console_client *clients;
     int log_fd;
     char log_path[320];
+    uint64_t first_ns;           /* when the first byte left the guest */
+    struct console_waiter *waiters;   /* PROTO_OP_CONSOLE_WAIT */
 };
 
 void console_init(struct console *c, struct domain *dom, uint32_t domid);
@@ -45,6 +49,16 @@ int console_open_endpoints(struct console *c);
 void console_output(struct console *c, const uint8_t *buf, size_t len);
 /* Newest min(max, held) bytes, oldest first; returns the count. */
 size_t console_read_ring(const struct console *c, char *buf, size_t max);
+
+/*
+ * PROTO_OP_CONSOLE_WAIT: answer c once more than seen bytes were
+ * written (at once if they were, or if done).  A connection waits once
+ * per console: a second wait answers the first.
+ */
+void console_wait(struct console *c, struct conn *conn, uint32_t seq,
+                  uint64_t seen, int done);
+/* The domain shut down (done) or goes (-ESRCH): answer every waiter. */
+void console_wake_all(struct console *c, int done, int32_t rc);
 
 /* domain.c: forward typed bytes to the guest. */
 void domain_console_input(struct domain *d, const uint8_t *buf, size_t len);

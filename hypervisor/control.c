@@ -357,14 +357,15 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         domain_destroy(d, c, h->seq);
         return;
     case PROTO_OP_PAUSE:
-        if (d->paused && d->phase == DOM_ALIVE)
+        /* paused, and no pause still on its way: the vCPUs are parked */
+        if (d->paused && d->phase == DOM_ALIVE && !d->fwd)
             break;
         domain_forward(d, c, h->op, h->seq, CHAN_PAUSE, NULL, 0);
         return;
     case PROTO_OP_UNPAUSE:
         if (!d->paused && d->phase == DOM_ALIVE)
             break;
-        domain_forward(d, c, h->op, h->seq, CHAN_UNPAUSE, NULL, 0);
+        domain_unpause(d, c, h->seq);
         return;
     case PROTO_OP_SHUTDOWN: {
         uint32_t reason;
@@ -382,14 +383,17 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
                        (size_t)len);
         return;
     }
-    case PROTO_OP_SET_CONTEXT:
-        if (len != (int)sizeof(struct proto_context)) {
+    case PROTO_OP_SET_CONTEXT: {
+        struct proto_context pc;
+
+        if (len != (int)sizeof(pc)) {
             rc = -EINVAL;
             break;
         }
-        domain_forward(d, c, h->op, h->seq, CHAN_SET_CONTEXT, buf,
-                       (size_t)len);
+        memcpy(&pc, buf, sizeof(pc));
+        domain_set_context(d, c, h->seq, &pc);
         return;
+    }
     case PROTO_OP_VCPU_AFFINITY:
         if (len != (int)sizeof(struct proto_affinity)) {
             rc = -EINVAL;
@@ -468,6 +472,18 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
     case PROTO_OP_CONSOLE_READ:
         console_read(c, h, d, buf, len);
         return;
+    case PROTO_OP_CONSOLE_WAIT: {
+        uint64_t seen;
+
+        if (len != (int)sizeof(seen)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&seen, buf, sizeof(seen));
+        console_wait(&d->cons, c, h->seq, seen,
+                     d->shutdown || d->phase == DOM_DYING);
+        return;
+    }
     case PROTO_OP_CONSOLE_WRITE:
         domain_console_input(d, buf, (size_t)len);
         rc = len;

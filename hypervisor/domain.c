@@ -24,6 +24,7 @@
 
 static struct domain *table[DOMID_FIRST_RESERVED];
 static unsigned int nr_domains;
+static uint64_t total_memory;    /* guest RAM of the domains in table */
 static uint32_t rover;
 static int max_vcpus;
 
@@ -62,13 +63,7 @@ unsigned int domain_count(void)
 
 uint64_t domain_total_memory(void)
 {
-    uint64_t sum = 0;
-    uint32_t i;
-
-    for (i = 1; i < DOMID_FIRST_RESERVED; i++)
-        if (table[i])
-            sum += table[i]->mem_size;
-    return sum;
+    return total_memory;
 }
 
 int host_meminfo(uint64_t *total, uint64_t *avail)
@@ -92,10 +87,22 @@ int host_meminfo(uint64_t *total, uint64_t *avail)
     return 0;
 }
 
+static void spare_replace(void);
+
+/* The replacement spare is forked once the daemon has been idle this
+ * long (ms) after a create, or this long at the latest. */
+#define SPARE_IDLE_MS  5
+#define SPARE_MAX_MS   200
+
 static void pending_answer(struct pending *p, uint32_t domid, int32_t rc)
 {
-    conn_reply(p->conn, p->op, p->seq, domid, rc, NULL, 0, -1);
-    conn_unref(p->conn);
+    if (p->conn) {
+        conn_reply(p->conn, p->op, p->seq, domid, rc, NULL, 0, -1);
+        conn_unref(p->conn);
+    } else if (rc < 0 && rc != -ESRCH) {
+        dlog(DLOG_ERR, "domain %u: op %u failed in its process: %s", domid,
+             p->op, strerror(-rc));
+    }
     free(p);
 }
 
@@ -120,12 +127,15 @@ static void domain_free(struct domain *d)
     }
     console_dispose(&d->cons);
     loop_close(&d->chan);
+    free(d->boot);
+    d->boot = NULL;
     if (d->mem_fd >= 0)
         close(d->mem_fd);
     d->mem_fd = -1;
     if (table[d->domid] == d) {
         table[d->domid] = NULL;
         nr_domains--;
+        total_memory -= d->mem_size;
     }
     loop_defer_free(d);
 }
@@ -139,6 +149,7 @@ static void set_shutdown(struct domain *d, unsigned int reason)
     d->crashed = reason == XC_SHUTDOWN_crash;
     dlog(DLOG_INFO, "domain %u: shut down, reason %u", d->domid, reason);
     control_event(XC_EVENT_SHUTDOWN, d->domid, reason);
+    console_wake_all(&d->cons, 1, 0);
 }
 
 static void on_reply(struct domain *d, const struct proto_hdr *hdr)
@@ -151,14 +162,22 @@ static void on_reply(struct domain *d, const struct proto_hdr *hdr)
         return;
     }
     d->fwd = p->next;
-    if (hdr->rc == 0 && p->op == PROTO_OP_PAUSE && !d->paused) {
-        d->paused = 1;
-        control_event(XC_EVENT_PAUSED, d->domid, 0);
-    } else if (hdr->rc == 0 && p->op == PROTO_OP_UNPAUSE && d->paused) {
-        d->paused = 0;
-        control_event(XC_EVENT_UNPAUSED, d->domid, 0);
-    }
     pending_answer(p, d->domid, hdr->rc);
+}
+
+/* The create's answer: the id, the memory layout and platform info the
+ * builder needs, and the memfd (chan_cb, READY). */
+static void created_reply(struct domain *d)
+{
+    struct proto_created pc;
+
+    memset(&pc, 0, sizeof(pc));
+    pc.domid = d->domid;
+    pc.mem.size = d->mem_size;
+    pc.mem.low_end = layout_low_end(d->mem_size);
+    layout_platform(d->mem_size, d->nr_vcpus, &pc.plat);
+    conn_reply(d->create.conn, PROTO_OP_CREATE, d->create.seq, d->domid, 0,
+               &pc, sizeof(pc), d->mem_fd);
 }
 
 static void chan_cb(struct loop_fd *w, uint32_t events)
@@ -191,12 +210,12 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
             dlog(DLOG_INFO, "domain %u: created (pid %d, %u vCPUs, "
                  "%" PRIu64 " KiB)", d->domid, (int)d->pid, d->nr_vcpus,
                  d->mem_size >> 10);
-            v = d->domid;
-            conn_reply(d->create.conn, PROTO_OP_CREATE, d->create.seq,
-                       d->domid, 0, &v, sizeof(v), -1);
+            created_reply(d);
             conn_unref(d->create.conn);
             d->create.conn = NULL;
             control_event(XC_EVENT_CREATED, d->domid, 0);
+            /* not now: the new domain's build and first run come first */
+            loop_when_idle(spare_replace, SPARE_IDLE_MS, SPARE_MAX_MS);
             break;
         case CHAN_ERROR:
             d->create_err = hdr.rc;
@@ -209,6 +228,10 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
                 memcpy(&v, buf, sizeof(v));
                 set_shutdown(d, v);
             }
+            break;
+        case CHAN_CONS_FIRST:
+            if (len == (int)sizeof(d->cons.first_ns) && !d->cons.first_ns)
+                memcpy(&d->cons.first_ns, buf, sizeof(d->cons.first_ns));
             break;
         case CHAN_CONS_OUT:
             console_output(&d->cons, buf, (size_t)len);
@@ -254,15 +277,100 @@ static void close_others(int a, int b)
     close_range(hi + 1, ~0U, 0);
 }
 
-static void child(struct domain *d, int chan_fd)
+/*
+ * The spare: a domain process forked ahead of need, with its KVM VM
+ * already made (see chan.h).  At most one; a create takes it and a new
+ * one is forked once that domain is up.  A spare that fails is reaped
+ * and not replaced until the next create asks for one.
+ */
+static struct {
+    pid_t pid;
+    struct loop_fd chan;
+} spare = { 0, { -1, NULL } };
+
+static void spare_cb(struct loop_fd *w, uint32_t events)
+{
+    uint8_t buf[CHAN_MAX_PAYLOAD + 1];
+    struct proto_hdr hdr;
+    int len;
+
+    for (;;) {
+        len = chan_recv(w->fd, &hdr, buf, CHAN_MAX_PAYLOAD);
+        if (len == -EAGAIN)
+            return;
+        if (len < 0) {
+            loop_close(w);               /* the reap clears the pid */
+            return;
+        }
+        if (hdr.op == CHAN_LOG) {
+            buf[len] = '\0';
+            dlog(DLOG_ERR, "%s", (char *)buf);
+        } else if (hdr.op == CHAN_ERROR) {
+            dlog(DLOG_ERR, "spare domain process failed: %s",
+                 strerror(-hdr.rc));
+        }
+    }
+}
+
+static int spare_spawn(void)
 {
     sigset_t none;
+    int sv[2];
+    pid_t pid;
 
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    close_others(chan_fd, d->mem_fd);
-    vm_main(d->domid, chan_fd, d->mem_fd, d->mem_size, d->nr_vcpus);
+    if (spare.pid > 0)
+        return 0;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        int rc = -errno;
+
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+    }
+    if (pid == 0) {
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        close_others(sv[1], sv[1]);
+        vm_main(sv[1]);
+    }
+    close(sv[1]);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    spare.pid = pid;
+    spare.chan.fd = sv[0];
+    spare.chan.cb = spare_cb;
+    if (loop_add(&spare.chan, EPOLLIN) < 0) {
+        kill(pid, SIGKILL);
+        loop_close(&spare.chan);
+    }
+    return 0;
+}
+
+void domain_spare_exit(void)
+{
+    if (spare.pid > 0) {
+        kill(spare.pid, SIGKILL);
+        waitpid(spare.pid, NULL, 0);
+        spare.pid = 0;
+    }
+    loop_close(&spare.chan);
+}
+
+int domain_spare_init(void)
+{
+    return spare_spawn();
+}
+
+static void spare_replace(void)
+{
+    int rc = spare_spawn();
+
+    if (rc < 0)
+        dlog(DLOG_WARN, "cannot fork a spare domain process: %s",
+             strerror(-rc));
 }
 
 static int check_config(const struct xc_domain_config *cfg)
@@ -295,10 +403,9 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
                   const struct xc_domain_config *cfg)
 {
     struct domain *d = NULL;
+    struct chan_config cc;
     char name[32];
-    int sv[2] = { -1, -1 };
     int rc;
-    pid_t pid;
 
     rc = check_config(cfg);
     if (rc < 0)
@@ -345,33 +452,38 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
              " KiB): %s", domid, cfg->memory_kb, strerror(errno));
         goto out;
     }
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        rc = -errno;
-        dlog(DLOG_ERR, "domain %u: socketpair: %s", domid, strerror(errno));
-        goto out;
-    }
     if (cfg->flags & XC_DOMCFG_CONSOLE_LOG)
         (void)console_open_log(&d->cons);
 
-    pid = fork();
-    if (pid < 0) {
-        rc = -errno;
-        dlog(DLOG_ERR, "domain %u: fork: %s", domid, strerror(errno));
+    rc = spare_spawn();
+    if (rc < 0 || spare.chan.fd < 0) {
+        rc = rc < 0 ? rc : -EIO;
+        dlog(DLOG_ERR, "domain %u: forking its process: %s", domid,
+             strerror(-rc));
         goto out;
     }
-    if (pid == 0)
-        child(d, sv[1]);
-    close(sv[1]);
-    sv[1] = -1;
-    d->pid = pid;
-    d->chan.fd = sv[0];
-    sv[0] = -1;
-    fcntl(d->chan.fd, F_SETFL, O_NONBLOCK);
+    memset(&cc, 0, sizeof(cc));
+    cc.domid = domid;
+    cc.nr_vcpus = d->nr_vcpus;
+    cc.mem_size = d->mem_size;
+    rc = chan_send_fd(spare.chan.fd, CHAN_CONFIG, &cc, sizeof(cc),
+                      d->mem_fd);
+    if (rc < 0) {
+        dlog(DLOG_ERR, "domain %u: configuring its process: %s", domid,
+             strerror(-rc));
+        goto out;
+    }
+    /* the spare becomes the domain's process */
+    d->pid = spare.pid;
+    d->chan.fd = spare.chan.fd;
+    loop_forget(&spare.chan);
+    spare.pid = 0;
     table[domid] = d;
     nr_domains++;
+    total_memory += d->mem_size;
     if (loop_add(&d->chan, EPOLLIN) < 0) {
         /* cannot hear it: kill it, the reap answers the caller */
-        kill(pid, SIGKILL);
+        kill(d->pid, SIGKILL);
         d->create_err = -EIO;
     }
     conn_ref(c);
@@ -382,10 +494,6 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
     rc = 1;
 
 out:
-    if (sv[0] >= 0)
-        close(sv[0]);
-    if (sv[1] >= 0)
-        close(sv[1]);
     if (d) {
         console_dispose(&d->cons);
         if (d->mem_fd >= 0)
@@ -404,7 +512,8 @@ static int add_pending(struct pending **list, struct conn *c, uint32_t op,
 
     if (!p)
         return -ENOMEM;
-    conn_ref(c);
+    if (c)
+        conn_ref(c);
     p->conn = c;
     p->op = op;
     p->seq = seq;
@@ -442,40 +551,133 @@ reply:
     return rc;
 }
 
+/* Can requests go to d's process?  0, or -errno (logged). */
+static int can_forward(struct domain *d, uint32_t op)
+{
+    if (d->phase == DOM_CREATING)
+        return -EBUSY;
+    if (d->phase == DOM_DYING)
+        return -ESRCH;
+    if (d->pid <= 0 || d->chan.fd < 0) {
+        dlog(DLOG_WARN, "domain %u: op %u refused: its process is gone",
+             d->domid, op);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Send one request to d's process; its reply answers c (NULL: only
+ * checked).  Returns 0 or -errno (logged). */
+static int send_op(struct domain *d, struct conn *c, uint32_t op,
+                   uint32_t seq, uint32_t chan_op, const void *payload,
+                   size_t len)
+{
+    int rc;
+
+    rc = chan_send(d->chan.fd, chan_op, seq, 0, payload, len, 1);
+    if (rc < 0) {
+        dlog(DLOG_ERR, "domain %u: sending op %u to its process: %s",
+             d->domid, op, strerror(-rc));
+        return -EIO;
+    }
+    rc = add_pending(&d->fwd, c, op, seq);
+    if (rc < 0) {
+        /* its reply will find no one: the process sees the op anyway */
+        dlog(DLOG_ERR, "domain %u: op %u: out of memory", d->domid, op);
+    }
+    return rc;
+}
+
 int domain_forward(struct domain *d, struct conn *c, uint32_t op,
                    uint32_t seq, uint32_t chan_op, const void *payload,
                    size_t len)
 {
     int rc;
 
-    if (d->phase == DOM_CREATING) {
-        rc = -EBUSY;
-        goto reply;
-    }
-    if (d->phase == DOM_DYING) {
-        rc = -ESRCH;
-        goto reply;
-    }
-    if (d->pid <= 0 || d->chan.fd < 0) {
-        rc = -EIO;
-        dlog(DLOG_WARN, "domain %u: op %u refused: its process is gone",
-             d->domid, op);
-        goto reply;
-    }
-    rc = chan_send(d->chan.fd, chan_op, seq, 0, payload, len, 1);
-    if (rc < 0) {
-        dlog(DLOG_ERR, "domain %u: sending op %u to its process: %s",
-             d->domid, op, strerror(-rc));
-        rc = -EIO;
-        goto reply;
-    }
-    rc = add_pending(&d->fwd, c, op, seq);
+    rc = can_forward(d, op);
     if (rc < 0)
         goto reply;
+    rc = send_op(d, c, op, seq, chan_op, payload, len);
+    if (rc < 0)
+        goto reply;
+    if (op == PROTO_OP_PAUSE && !d->paused) {
+        d->paused = 1;
+        control_event(XC_EVENT_PAUSED, d->domid, 0);
+    }
     return 1;
 
 reply:
     conn_reply(c, op, seq, d->domid, rc, NULL, 0, -1);
+    return rc;
+}
+
+int domain_unpause(struct domain *d, struct conn *c, uint32_t seq)
+{
+    struct proto_context pc;
+    unsigned int i;
+    int rc;
+
+    rc = can_forward(d, PROTO_OP_UNPAUSE);
+    if (rc < 0)
+        goto reply;
+    if (!d->started && d->boot) {
+        for (i = 0; i < d->nr_vcpus; i++) {
+            if (!d->boot[i].set)
+                continue;
+            memset(&pc, 0, sizeof(pc));
+            pc.vcpu = i;
+            pc.ctx = d->boot[i].ctx;
+            rc = send_op(d, NULL, PROTO_OP_SET_CONTEXT, 0,
+                         CHAN_SET_CONTEXT, &pc, sizeof(pc));
+            if (rc < 0)
+                goto reply;
+        }
+    }
+    rc = send_op(d, NULL, PROTO_OP_UNPAUSE, 0, CHAN_UNPAUSE, NULL, 0);
+    if (rc < 0)
+        goto reply;
+    d->started = 1;
+    free(d->boot);
+    d->boot = NULL;
+    if (d->paused) {
+        d->paused = 0;
+        control_event(XC_EVENT_UNPAUSED, d->domid, 0);
+    }
+    rc = 0;
+
+reply:
+    conn_reply(c, PROTO_OP_UNPAUSE, seq, d->domid, rc, NULL, 0, -1);
+    return rc;
+}
+
+int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
+                       const struct proto_context *pc)
+{
+    int rc;
+
+    if (d->started || d->phase != DOM_ALIVE)
+        return domain_forward(d, c, PROTO_OP_SET_CONTEXT, seq,
+                              CHAN_SET_CONTEXT, pc, sizeof(*pc));
+    /* the checks the process would make on a vCPU that never ran */
+    if (pc->vcpu >= d->nr_vcpus || pc->ctx.mode != XC_VCPU_MODE_PVH32) {
+        dlog(DLOG_WARN, "domain %u: set context: bad vCPU %u or mode %u",
+             d->domid, pc->vcpu, pc->ctx.mode);
+        rc = -EINVAL;
+        goto reply;
+    }
+    if (!d->boot) {
+        d->boot = calloc(d->nr_vcpus, sizeof(*d->boot));
+        if (!d->boot) {
+            rc = -ENOMEM;
+            goto reply;
+        }
+    }
+    d->boot[pc->vcpu].set = 1;
+    d->boot[pc->vcpu].ctx = pc->ctx;
+    rc = 0;
+
+reply:
+    conn_reply(c, PROTO_OP_SET_CONTEXT, seq, d->domid, rc, NULL, 0, -1);
     return rc;
 }
 
@@ -582,6 +784,11 @@ void domain_reap(void)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == spare.pid) {
+            spare.pid = 0;
+            loop_close(&spare.chan);
+            continue;
+        }
         d = by_pid(pid);
         if (!d)
             continue;

@@ -2,7 +2,8 @@
  * domain.h - domains as the daemon sees them.
  *
  * Phases:
- *   CREATING --READY from the process--> ALIVE --destroy--> DYING --reap--> freed
+ *   CREATING --READY from the process--> ALIVE
+ *   ALIVE --destroy--> DYING --reap--> freed
  *   CREATING --ERROR / process exit--> freed (create fails, nothing left)
  *   ALIVE --process dies unasked--> ALIVE, shut down (crash), pid 0
  * Within ALIVE: paused / running, and "shutdown" once the guest powered
@@ -20,6 +21,8 @@
 
 enum domain_phase { DOM_CREATING, DOM_ALIVE, DOM_DYING };
 
+/* A request answered later.  conn NULL: the daemon's own (the domain
+ * process's reply is only checked). */
 struct pending {
     struct conn *conn;
     uint32_t op;                 /* PROTO_OP_* being answered */
@@ -27,10 +30,17 @@ struct pending {
     struct pending *next;
 };
 
+/* The register state a vCPU starts from, kept until the first unpause. */
+struct boot_ctx {
+    int set;
+    struct xc_vcpu_context ctx;
+};
+
 struct domain {
     uint32_t domid;
     enum domain_phase phase;
-    int paused;
+    int paused;                  /* as last asked of the process */
+    int started;                 /* unpaused at least once */
     int shutdown;
     int crashed;
     unsigned int shutdown_reason;
@@ -44,6 +54,7 @@ struct domain {
     uint32_t flags;
     xen_domain_handle_t handle;
     int32_t create_err;
+    struct boot_ctx *boot;       /* nr_vcpus entries, until started */
     struct pending create;       /* valid while CREATING */
     struct pending *fwd;         /* forwarded to the process, in order */
     struct pending *waiters;     /* destroy callers, until the reap */
@@ -52,6 +63,9 @@ struct domain {
 
 int domain_init(int max_vcpus);
 void domain_exit(void);
+/* Fork the first spare domain process / kill it (see domain.c). */
+int domain_spare_init(void);
+void domain_spare_exit(void);
 
 struct domain *domain_find(uint32_t domid);
 /* First domain with id >= domid, or NULL. */
@@ -70,6 +84,16 @@ int domain_destroy(struct domain *d, struct conn *c, uint32_t seq);
 int domain_forward(struct domain *d, struct conn *c, uint32_t op,
                    uint32_t seq, uint32_t chan_op, const void *payload,
                    size_t len);
+
+/* PROTO_OP_UNPAUSE: answered as soon as the process has been told
+ * (the channel is ordered, so whatever follows sees it unpaused). */
+int domain_unpause(struct domain *d, struct conn *c, uint32_t seq);
+
+/* PROTO_OP_SET_CONTEXT: before the first unpause the daemon keeps the
+ * context and hands it over with the unpause (one round trip less);
+ * afterwards it goes to the process. */
+int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
+                       const struct proto_context *pc);
 
 void domain_getinfo(const struct domain *d, xc_dominfo_t *info);
 

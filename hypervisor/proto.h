@@ -14,7 +14,9 @@
  * Requests carry a client-chosen seq; each gets exactly one reply with
  * the same op and seq, rc = 0 / a count or -errno, and the payload
  * listed below.  A client may keep one request in flight at a time.
- * PROTO_OP_MAP_MEMORY's reply carries the domain's memfd as SCM_RIGHTS.
+ * PROTO_OP_MAP_MEMORY's reply carries the domain's memfd as SCM_RIGHTS;
+ * so does PROTO_OP_CREATE's (struct proto_created), which spares the
+ * domain builder a PLATFORM_INFO and a MAP_MEMORY round trip.
  * After PROTO_OP_WATCH the connection only receives PROTO_OP_EVENT
  * packets (payload struct xc_domain_event), seq 0.
  *
@@ -32,7 +34,8 @@
 
 enum proto_op {
     PROTO_OP_HELLO = 1,       /* u32 version          -> u32 version */
-    PROTO_OP_CREATE,          /* xc_domain_config, domid in hdr -> domid */
+    PROTO_OP_CREATE,          /* xc_domain_config, domid in hdr
+                                 -> proto_created + memfd */
     PROTO_OP_DESTROY,
     PROTO_OP_PAUSE,
     PROTO_OP_UNPAUSE,
@@ -53,6 +56,8 @@ enum proto_op {
     PROTO_OP_CONSOLE_WRITE,   /* bytes                -> count */
     PROTO_OP_LOG_READ,        /* proto_logread        -> u32 index, bytes */
     PROTO_OP_EVENT,           /* daemon -> watcher: xc_domain_event */
+    PROTO_OP_CONSOLE_WAIT,    /* u64 seen -> xc_console_status, once the
+                                 guest wrote more / shut down */
     PROTO_OP_MAX
 };
 
@@ -82,6 +87,14 @@ struct proto_memory {
     uint64_t size;            /* bytes of guest RAM in the memfd */
     uint64_t low_end;         /* RAM below 4 GiB: memfd [0, low_end);
                                  the rest sits at 4 GiB upwards */
+};
+
+/* Reply to PROTO_OP_CREATE, with the domain's memfd attached. */
+struct proto_created {
+    uint32_t domid;
+    uint32_t pad;
+    struct proto_memory mem;
+    struct xc_platform_info plat;
 };
 
 struct proto_logread {

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "chan.h"
+#include "osdep.h"
 
 #define VCPU_KICK_SIGNAL  SIGUSR1
 #define VCPU_STACK_SIZE   (256 * 1024)
@@ -250,6 +251,8 @@ static void *vcpu_thread(void *arg)
     struct vm *vm = v->vm;
     int first, rc;
 
+    /* guest code runs in long stretches: the default slice */
+    osdep_set_slice(0);
     this_run = v->run;
     for (;;) {
         pthread_mutex_lock(&vm->lock);

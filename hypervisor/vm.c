@@ -124,21 +124,14 @@ static int set_memory(struct vm *vm)
     return 0;
 }
 
-/* Each step logs what failed; returns 0 or -errno. */
-static int setup(struct vm *vm)
+/* The domain-independent part (slow: the PIT starts a kernel thread).
+ * Each step logs what failed; returns 0 or -errno. */
+static int prepare(struct vm *vm)
 {
     struct kvm_pit_config pit;
-    unsigned int i;
     const char *what;
     int rc;
 
-    what = "mapping guest memory";
-    vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                   vm->mem_fd, 0);
-    if (vm->mem == MAP_FAILED) {
-        vm->mem = NULL;
-        goto fail_errno;
-    }
     what = "opening /dev/kvm";
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0)
@@ -170,41 +163,73 @@ static int setup(struct vm *vm)
     memset(&pit, 0, sizeof(pit));
     if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
         goto fail_errno;
+    what = "KVM_GET_SUPPORTED_CPUID";
+    rc = get_cpuid(vm);
+    if (rc < 0)
+        goto fail;
+    /* every domain has a vCPU 0: make it and its thread now */
+    what = "allocating vCPUs";
+    vm->vcpus = calloc(VM_MAX_VCPUS, sizeof(*vm->vcpus));
+    if (!vm->vcpus) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    what = "creating vCPU 0";
+    rc = vcpu_create(vm, &vm->vcpus[0], 0);
+    if (rc == 0)
+        rc = vcpu_start(&vm->vcpus[0]);
+    if (rc < 0)
+        goto fail;
+    vm->nr_vcpus = 1;
+    return 0;
+
+fail_errno:
+    rc = -errno;
+fail:
+    vm_log(vm, "spare domain process: %s: %s", what, strerror(-rc));
+    return rc;
+}
+
+/* Memory, firmware tables and the other vCPUs of domain vm->domid
+ * (nr in all). */
+static int finish(struct vm *vm, unsigned int nr)
+{
+    unsigned int i;
+    const char *what;
+    int rc;
+
+    what = "mapping guest memory";
+    vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   vm->mem_fd, 0);
+    if (vm->mem == MAP_FAILED) {
+        vm->mem = NULL;
+        rc = -errno;
+        goto fail;
+    }
     what = "setting the memory slots";
     rc = set_memory(vm);
     if (rc < 0)
         goto fail;
     what = "building the ACPI tables";
     rc = acpi_build(vm->mem + LAYOUT_ACPI_BASE, LAYOUT_ACPI_BASE,
-                    LAYOUT_ACPI_SIZE, vm->nr_vcpus);
+                    LAYOUT_ACPI_SIZE, nr);
     if (rc < 0)
         goto fail;
-    what = "KVM_GET_SUPPORTED_CPUID";
-    rc = get_cpuid(vm);
-    if (rc < 0)
-        goto fail;
-    what = "allocating vCPUs";
-    vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
-    if (!vm->vcpus) {
-        rc = -ENOMEM;
-        goto fail;
-    }
     what = "creating vCPUs";
-    for (i = 0; i < vm->nr_vcpus; i++) {
+    for (i = 1; i < nr; i++) {
         rc = vcpu_create(vm, &vm->vcpus[i], i);
         if (rc < 0)
             goto fail;
     }
     what = "starting vCPU threads";
-    for (i = 0; i < vm->nr_vcpus; i++) {
+    for (i = 1; i < nr; i++) {
         rc = vcpu_start(&vm->vcpus[i]);
         if (rc < 0)
             goto fail;
+        vm->nr_vcpus = i + 1;
     }
     return 0;
 
-fail_errno:
-    rc = -errno;
 fail:
     vm_log(vm, "domain %u: %s: %s", vm->domid, what, strerror(-rc));
     return rc;
@@ -331,23 +356,53 @@ static void serve(struct vm *vm)
     }
 }
 
-void vm_main(uint32_t domid, int chan_fd, int mem_fd, uint64_t mem_size,
-             unsigned int nr_vcpus)
+static void die(struct vm *vm, int rc)
+{
+    pthread_mutex_lock(&vm->chan_lock);
+    (void)chan_send(vm->chan_fd, CHAN_ERROR, 0, rc, NULL, 0, 0);
+    pthread_mutex_unlock(&vm->chan_lock);
+    _exit(1);
+}
+
+/* Wait for the daemon to give this spare a domain of *nr_r vCPUs. */
+static int configure(struct vm *vm, unsigned int *nr_r)
+{
+    struct chan_config cfg;
+    struct proto_hdr hdr;
+    char name[16];
+    int len, fd;
+
+    len = chan_recv_fd(vm->chan_fd, &hdr, &cfg, sizeof(cfg), &fd);
+    if (len == -EPIPE)
+        _exit(0);                        /* an unused spare, let go */
+    if (len != (int)sizeof(cfg) || hdr.op != CHAN_CONFIG || fd < 0 ||
+        cfg.nr_vcpus == 0 || cfg.nr_vcpus > VM_MAX_VCPUS ||
+        cfg.mem_size < LAYOUT_MIN_RAM) {
+        if (fd >= 0)
+            close(fd);
+        return -EPROTO;
+    }
+    vm->domid = cfg.domid;
+    vm->mem_fd = fd;
+    vm->mem_size = cfg.mem_size;
+    vm->low_end = layout_low_end(cfg.mem_size);
+    *nr_r = cfg.nr_vcpus;
+    snprintf(name, sizeof(name), "xenolith-d%u", cfg.domid);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    return 0;
+}
+
+void vm_main(int chan_fd)
 {
     static struct vm vm;
-    char name[16];
-    int32_t err;
+    unsigned int nr = 0;
     int rc;
 
     memset(&vm, 0, sizeof(vm));
-    vm.domid = domid;
     vm.chan_fd = chan_fd;
-    vm.mem_fd = mem_fd;
+    vm.mem_fd = -1;
     vm.kvm_fd = -1;
     vm.vm_fd = -1;
-    vm.mem_size = mem_size;
-    vm.low_end = layout_low_end(mem_size);
-    vm.nr_vcpus = nr_vcpus;
     vm.paused = 1;                       /* domains are created paused */
     pthread_mutex_init(&vm.lock, NULL);
     pthread_cond_init(&vm.cond, NULL);
@@ -356,21 +411,21 @@ void vm_main(uint32_t domid, int chan_fd, int mem_fd, uint64_t mem_size,
     serial_init(&vm.serial);
     power_init(&vm.power);
 
-    snprintf(name, sizeof(name), "xenolith-d%u", domid);
-    prctl(PR_SET_NAME, name, 0, 0, 0);
+    prctl(PR_SET_NAME, "xenolith-spare", 0, 0, 0);
     /* the domain goes when the daemon goes */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
     rc = vcpu_signal_init();
     if (rc == 0)
-        rc = setup(&vm);
-    if (rc < 0) {
-        err = rc;
-        pthread_mutex_lock(&vm.chan_lock);
-        (void)chan_send(chan_fd, CHAN_ERROR, 0, err, NULL, 0, 0);
-        pthread_mutex_unlock(&vm.chan_lock);
-        _exit(1);
-    }
+        rc = prepare(&vm);
+    if (rc < 0)
+        die(&vm, rc);
+    vm_send(&vm, CHAN_SPARE_READY, NULL, 0);
+    rc = configure(&vm, &nr);
+    if (rc == 0)
+        rc = finish(&vm, nr);
+    if (rc < 0)
+        die(&vm, rc);
     vm_send(&vm, CHAN_READY, NULL, 0);
     serve(&vm);
     _exit(0);

@@ -1,9 +1,11 @@
 /*
  * vm.h - the domain process: one KVM virtual machine.
  *
- * xenolithd forks one process per domain (vm_main).  Its main thread
- * sets up KVM, then serves the channel to the daemon (chan.h); each
- * vCPU is a thread (vcpu.c).  Nothing in here touches another domain.
+ * xenolithd forks one process per domain (vm_main), ahead of need: the
+ * process makes its KVM VM as a "spare", then a create gives it its
+ * memory and vCPU count (chan.h).  Its main thread serves the channel
+ * to the daemon; each vCPU is a thread (vcpu.c).  Nothing in here
+ * touches another domain.
  *
  * Run state (vm.lock protects paused, stopped, parked, online):
  *   created paused --unpause--> running --pause--> paused --> ...
@@ -24,6 +26,9 @@
 #include "xenctrl.h"
 #include "devices/power.h"
 #include "devices/serial.h"
+
+/* Xen's HVM limit, which the MADT's 8-bit APIC ids also allow. */
+#define VM_MAX_VCPUS 128
 
 struct vm;
 
@@ -50,8 +55,8 @@ struct vm {
     uint8_t *mem;                 /* guest RAM, memfd layout */
     uint64_t mem_size;
     uint64_t low_end;
-    unsigned int nr_vcpus;
-    struct vcpu *vcpus;
+    unsigned int nr_vcpus;        /* vCPUs with a thread */
+    struct vcpu *vcpus;           /* VM_MAX_VCPUS slots */
     struct kvm_cpuid2 *cpuid;
 
     pthread_mutex_t lock;
@@ -67,11 +72,12 @@ struct vm {
 };
 
 /*
- * Body of a domain process: never returns.  chan_fd and mem_fd are its
- * only descriptors worth keeping; the caller has closed the others.
+ * Body of a domain process: never returns.  chan_fd is its only
+ * descriptor worth keeping; the caller has closed the others.  It makes
+ * the VM, reports SPARE_READY, waits for CHAN_CONFIG (chan.h), then
+ * finishes the domain and serves the channel.
  */
-void vm_main(uint32_t domid, int chan_fd, int mem_fd, uint64_t mem_size,
-             unsigned int nr_vcpus) __attribute__((noreturn));
+void vm_main(int chan_fd) __attribute__((noreturn));
 
 /* Report to the daemon (any thread). */
 void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len);

@@ -17,17 +17,20 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
 
 #include "control.h"
 #include "domain.h"
+#include "osdep.h"
+#include "vm.h"
 
 #define MAX_EVENTS      64
-#define XC_HVM_MAX_VCPUS 128      /* Xen's HVM limit; MADT ids fit */
 
 struct config config;
 
@@ -35,6 +38,49 @@ static int epfd = -1;
 static int quit;
 static void **graveyard;
 static size_t graveyard_len, graveyard_cap;
+static struct {
+    void (*fn)(void);
+    int idle_ms;
+    int64_t deadline;            /* ms, CLOCK_MONOTONIC */
+} idle_job;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void loop_when_idle(void (*fn)(void), int idle_ms, int max_ms)
+{
+    idle_job.fn = fn;
+    idle_job.idle_ms = idle_ms;
+    idle_job.deadline = mono_ms() + max_ms;
+}
+
+/* epoll_wait's timeout: the idle delay, cut short by the deadline. */
+static int idle_timeout(void)
+{
+    int64_t left;
+
+    if (!idle_job.fn)
+        return -1;
+    left = idle_job.deadline - mono_ms();
+    if (left < 0)
+        left = 0;
+    return left < idle_job.idle_ms ? (int)left : idle_job.idle_ms;
+}
+
+static void run_idle_job(int events)
+{
+    void (*fn)(void) = idle_job.fn;
+
+    if (!fn || (events > 0 && mono_ms() < idle_job.deadline))
+        return;
+    idle_job.fn = NULL;
+    fn();
+}
 
 int loop_add(struct loop_fd *w, uint32_t events)
 {
@@ -58,6 +104,14 @@ int loop_mod(struct loop_fd *w, uint32_t events)
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
         return -errno;
     return 0;
+}
+
+void loop_forget(struct loop_fd *w)
+{
+    if (w->fd < 0)
+        return;
+    epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->fd = -1;
 }
 
 void loop_close(struct loop_fd *w)
@@ -125,7 +179,7 @@ static int kvm_max_vcpus(void)
     close(fd);
     if (n <= 0)
         n = 1;
-    return n < XC_HVM_MAX_VCPUS ? n : XC_HVM_MAX_VCPUS;
+    return n < VM_MAX_VCPUS ? n : VM_MAX_VCPUS;
 }
 
 static int mkdirs(const char *path, mode_t mode)
@@ -272,6 +326,17 @@ int main(int argc, char **argv)
         setsid();
     }
 
+    /* two descriptors per domain: allow as many as we may */
+    {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    /* inherited by the domain processes (their vCPU threads reset it) */
+    osdep_set_slice(OSDEP_CONTROL_SLICE_NS);
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -288,6 +353,9 @@ int main(int argc, char **argv)
     }
     if (control_init() < 0)
         return 1;
+    if (domain_spare_init() < 0)
+        dlog(DLOG_WARN, "cannot fork a spare domain process: %s",
+             strerror(errno));
 
     snprintf(pidfile, sizeof(pidfile), "%s/xenolithd.pid", config.rundir);
     {
@@ -317,7 +385,7 @@ int main(int argc, char **argv)
     }
 
     while (!quit) {
-        n = epoll_wait(epfd, evs, MAX_EVENTS, -1);
+        n = epoll_wait(epfd, evs, MAX_EVENTS, idle_timeout());
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -331,9 +399,11 @@ int main(int argc, char **argv)
             if (w->fd >= 0)
                 w->cb(w, evs[i].events);
         }
+        run_idle_job(n);
         bury();
     }
 
+    domain_spare_exit();
     domain_exit();
     control_exit();
     bury();

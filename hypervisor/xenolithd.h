@@ -16,8 +16,18 @@ struct loop_fd {
 
 int loop_add(struct loop_fd *w, uint32_t events);
 int loop_mod(struct loop_fd *w, uint32_t events);
+/* Stop watching without closing (the fd moves elsewhere); fd = -1. */
+void loop_forget(struct loop_fd *w);
 /* Stop watching and close the fd (sets w->fd = -1).  Idempotent. */
 void loop_close(struct loop_fd *w);
+/*
+ * Run fn once the loop has seen no event for idle_ms, or at the latest
+ * after max_ms (a busy daemon still gets it done).  One job at a time: a
+ * second call replaces the first.  For work that must not compete with
+ * a request being served (forking the spare domain process).
+ */
+void loop_when_idle(void (*fn)(void), int idle_ms, int max_ms);
+
 /* Free p after the current batch of events has been handled, so a
  * callback never sees a freed object. */
 void loop_defer_free(void *p);

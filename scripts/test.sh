@@ -28,7 +28,7 @@ make -C build/main -j"$jobs" check || failed_steps+=("make check")
 
 step "sanitizer build (build/asan) and unit tests under ASan+UBSan"
 if scripts/build.sh "$src/build/asan" --enable-sanitizers; then
-    for d in build/asan/tests/unit/*/; do
+    for d in build/asan/tests/unit/*/ build/asan/xenstored/; do
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
             make -C "$d" -j"$jobs" check || failed_steps+=("asan $d")
     done

@@ -31,6 +31,7 @@ struct engine {
 
     struct engine_conn *conns;   /* all connections */
     size_t nconns;
+    uint64_t seq;                /* orders connections and watches */
     size_t ntx;                  /* open transactions, all connections */
 
     struct domain **domains;     /* hash by domid */
@@ -48,6 +49,7 @@ struct engine_conn {
     struct engine *e;
     struct engine_conn *next, *prev;
     unsigned int domid;
+    uint64_t seq;                /* creation order */
     void *opaque;
     struct domain *dom;          /* accounting record of domid */
     struct watch *watches;       /* this connection's, newest first */
@@ -56,6 +58,12 @@ struct engine_conn {
     uint32_t next_txid;
     char implicit[24];           /* "/local/domain/<domid>" */
     size_t implicit_len;
+    bool txid_wrapped;
+    /* Where the last DIRECTORY_PART reply ended (see engine.c). */
+    const struct node *dp_node;
+    uint64_t dp_gen;
+    size_t dp_off;
+    uint32_t dp_slot;
 };
 
 /* One request being handled. */

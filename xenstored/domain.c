@@ -120,7 +120,7 @@ int domain_special_set_perms(struct req *r, int idx, const struct perm *p,
     unsigned int bits;
 
     if (idx < 0)
-        return -EINVAL;
+        return -ENOENT; /* what Xen 4.17 answers for other @ paths */
     bits = perms_for(&r->who, e->special_perms[idx], e->special_nperms[idx]);
     if ((bits & (PERM_WRITE | PERM_OWNER)) != (PERM_WRITE | PERM_OWNER))
         return -EACCES;
@@ -250,10 +250,8 @@ static void collect_orphans(const struct node *n, unsigned int domid,
         add_orphan(n, o);
         return;
     }
-    if (!n->kids)
-        return;
-    for (i = 0; i < n->kids->used; i++) {
-        const struct node *k = n->kids->slot[i];
+    for (i = 0; i < node_nslots(n); i++) {
+        const struct node *k = node_slot(n, i);
 
         if (k && node_live(k))
             collect_orphans(k, domid, o);

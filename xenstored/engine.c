@@ -290,10 +290,8 @@ static int view_list(struct req *r, const char *path, size_t len,
         return -ENOENT;
     view_of_node(n, &v);
     *gen_r = v.gen;
-    if (!n->kids)
-        return 0;
-    for (i = 0; i < n->kids->used; i++) {
-        const struct node *k = n->kids->slot[i];
+    for (i = 0; i < node_nslots(n); i++) {
+        const struct node *k = node_slot(n, i);
 
         if (k && node_live(k) && fn(arg, node_name(k), k->namelen))
             break;
@@ -424,7 +422,8 @@ static int create_path(struct req *r, const char *path, size_t len,
 
     for (i = levels; i-- > 0;) {
         size_t l = lens[i];
-        size_t base = l - path_parent_len(path, l) - (l > 1 ? 1 : 0);
+        size_t pl = path_parent_len(path, l);
+        size_t base = pl == 1 ? l - 1 : l - pl - 1;
         unsigned int dl = i == 0 ? datalen : 0;
         unsigned int cl = i == 0 ? 0 :
                           (unsigned int)(lens[i - 1] - l);
@@ -491,7 +490,7 @@ static void do_read(struct req *r)
 {
     char path[PATH_MAX_ABS];
     struct nview v;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     rc = canonical_arg(r, payload_onearg(r), path, &len);
@@ -512,7 +511,7 @@ static void do_write(struct req *r)
     const char *data;
     unsigned int datalen;
     struct nview v;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     if (payload_strings(r, vec, 1) < 1) {
@@ -570,7 +569,7 @@ static void do_mkdir(struct req *r)
 {
     char path[PATH_MAX_ABS];
     struct nview v;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     rc = canonical_arg(r, payload_onearg(r), path, &len);
@@ -589,7 +588,7 @@ static void do_rm(struct req *r)
 {
     char path[PATH_MAX_ABS];
     struct nview v, parent;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     rc = canonical_arg(r, payload_onearg(r), path, &len);
@@ -661,7 +660,7 @@ static void do_directory(struct req *r)
     char path[PATH_MAX_ABS];
     struct nview v;
     uint64_t gen;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     rc = canonical_arg(r, payload_onearg(r), path, &len);
@@ -680,12 +679,63 @@ static void do_directory(struct req *r)
     free(b.buf);
 }
 
+/*
+ * DIRECTORY_PART outside transactions: resumes from the slot where the
+ * connection's previous part ended, so reading a big directory part by
+ * part costs O(its size) in all, not O(size) per part.  Returns false when
+ * the offset is not where the last part ended nor at a name start.
+ */
+static bool dirpart_fast(struct req *r, const struct node *n, size_t off,
+                         char *out, size_t genlen, size_t *len_r)
+{
+    struct engine_conn *c = r->c;
+    size_t childlen = node_childlen(n), pos, plen = 0, maxlen;
+    uint32_t i, nslots = node_nslots(n);
+
+    if (c->dp_node == n && c->dp_gen == n->gen && c->dp_off == off) {
+        i = c->dp_slot;
+        pos = off;
+    } else {
+        for (i = 0, pos = 0; i < nslots && pos < off; i++) {
+            const struct node *k = node_slot(n, i);
+
+            if (k && node_live(k))
+                pos += k->namelen + 1u;
+        }
+        if (pos != off)
+            return false;
+    }
+    maxlen = XENSTORE_PAYLOAD_MAX - genlen - 1;
+    for (; i < nslots; i++) {
+        const struct node *k = node_slot(n, i);
+
+        if (!k || !node_live(k))
+            continue;
+        if (plen + k->namelen >= maxlen)
+            break;
+        memcpy(out + genlen + plen, node_name(k), k->namelen + 1u);
+        plen += k->namelen + 1u;
+        if (pos + plen == childlen) {
+            i++;
+            break;
+        }
+    }
+    if (pos + plen == childlen)
+        out[genlen + plen++] = '\0';
+    c->dp_node = n;
+    c->dp_gen = n->gen;
+    c->dp_off = pos + plen;
+    c->dp_slot = i;
+    *len_r = genlen + plen;
+    return true;
+}
+
 static void do_directory_part(struct req *r)
 {
     struct strbuf b = { NULL, 0, 0, SIZE_MAX, false };
     char path[PATH_MAX_ABS], gen_s[24];
     const char *vec[2];
-    size_t len, off, plen, maxlen, genlen, n;
+    size_t len = 0, off, plen, maxlen, genlen, n;
     struct nview v;
     uint64_t gen;
     char *out = NULL;
@@ -699,19 +749,38 @@ static void do_directory_part(struct req *r)
     rc = canonical_arg(r, vec[0], path, &len);
     if (rc == 0)
         rc = get_node(r, path, len, PERM_READ, &v);
-    if (rc == 0)
-        rc = view_list(r, path, len, strbuf_name, &b, &gen);
+    if (rc < 0) {
+        req_error(r, -rc, NULL);
+        return;
+    }
+    off = (size_t)(unsigned int)atoi(vec[1]);
+    out = malloc(XENSTORE_PAYLOAD_MAX + 1);
+    if (!out) {
+        req_error(r, ENOMEM, NULL);
+        return;
+    }
+    if (!r->tx) {
+        const struct node *node = store_get(r->e->store, path, len);
+
+        genlen = (size_t)snprintf(gen_s, sizeof(gen_s), "%" PRIu64,
+                                  node->gen) + 1;
+        memcpy(out, gen_s, genlen);
+        if (off >= node_childlen(node)) {
+            out[genlen] = '\0';
+            req_reply(r, XS_DIRECTORY_PART, out, (unsigned int)genlen + 1);
+            goto out;
+        }
+        if (dirpart_fast(r, node, off, out, genlen, &n)) {
+            req_reply(r, XS_DIRECTORY_PART, out, (unsigned int)n);
+            goto out;
+        }
+    }
+    rc = view_list(r, path, len, strbuf_name, &b, &gen);
     if (rc < 0) {
         req_error(r, -rc, NULL);
         goto out;
     }
-    off = (size_t)(unsigned int)atoi(vec[1]);
     genlen = (size_t)snprintf(gen_s, sizeof(gen_s), "%" PRIu64, gen) + 1;
-    out = malloc(XENSTORE_PAYLOAD_MAX + 1);
-    if (!out) {
-        req_error(r, ENOMEM, NULL);
-        goto out;
-    }
     memcpy(out, gen_s, genlen);
     if (off >= b.len) {
         /* Past the end: the generation and an empty string. */
@@ -744,7 +813,7 @@ static void do_get_perms(struct req *r)
 {
     char path[PATH_MAX_ABS], buf[XENSTORE_PAYLOAD_MAX];
     struct nview v;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     rc = canonical_arg(r, payload_onearg(r), path, &len);
@@ -767,7 +836,7 @@ static void do_set_perms(struct req *r)
     struct perm *perms = NULL, *old = NULL;
     unsigned int nold = 0;
     struct nview v;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     if (num < 2) {
@@ -1001,6 +1070,7 @@ struct engine_conn *engine_conn_new(struct engine *e, unsigned int domid,
     c->domid = domid;
     c->opaque = conn_opaque;
     c->next_txid = 1;
+    c->seq = ++e->seq;
     c->dom = domain_get(e, domid);
     if (!c->dom) {
         free(c);

@@ -290,8 +290,9 @@ static void conn_after_feed(struct conn *c, int rc)
         return;
     if (rc < 0) {
         if (rc == -EPROTO)
-            snprintf(why, sizeof(why), "message header announces more "
-                     "than %d payload bytes", XENSTORE_PAYLOAD_MAX);
+            snprintf(why, sizeof(why), "message header announces %u "
+                     "payload bytes, more than %d", c->in.bad_len,
+                     XENSTORE_PAYLOAD_MAX);
         else
             snprintf(why, sizeof(why), "input: %s", strerror(-rc));
         conn_close(c, LOG_LVL_WARN, why);
@@ -425,6 +426,7 @@ static int handle_msg(void *arg, const struct xsd_sockmsg *hdr,
                       const char *payload)
 {
     struct conn *c = arg;
+    char why[128];
     int rc;
 
     if (!conn_can_take(c))
@@ -432,10 +434,11 @@ static int handle_msg(void *arg, const struct xsd_sockmsg *hdr,
     log_trace_msg(false, c->id, c->domid, hdr, payload);
     rc = engine_handle(c->io->engine, c->ec, hdr, payload);
     if (rc < 0) {
-        log_msg(LOG_LVL_WARN, "connection %u (domain %u): %s request "
-                "rejected as a protocol violation: %s", c->id, c->domid,
-                wire_type_name(hdr->type), strerror(-rc));
-        return rc;
+        snprintf(why, sizeof(why), "%s request (req_id %u) is a protocol "
+                 "violation: %s", wire_type_name(hdr->type), hdr->req_id,
+                 strerror(-rc));
+        conn_close(c, LOG_LVL_WARN, why);
+        return -EPIPE;
     }
     if (c->dead)
         return -EPIPE;

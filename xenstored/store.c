@@ -32,6 +32,7 @@ struct store {
 
     /* Open addressing, linear probing, backward-shift deletion. */
     struct node **tab;
+    uint32_t *tabh;      /* hashes beside the pointers: no node misses */
     size_t tab_cap;      /* power of two */
     size_t tab_used;     /* nodes in the table, deleted ones included */
     size_t live;         /* live nodes */
@@ -59,6 +60,12 @@ static uint32_t hash_bytes(const char *p, size_t len)
         h ^= (unsigned char)p[i];
         h *= 16777619u;
     }
+    /* Final avalanche: the table uses the low bits. */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
     return h;
 }
 
@@ -116,23 +123,30 @@ static int tab_grow(struct store *s)
 {
     size_t ncap = s->tab_cap ? s->tab_cap * 2 : 1024;
     struct node **nt = calloc(ncap, sizeof(*nt));
+    uint32_t *nh = malloc(ncap * sizeof(*nh));
     size_t i, j;
 
-    if (!nt)
+    if (!nt || !nh) {
+        free(nt);
+        free(nh);
         return -ENOMEM;
+    }
     for (i = 0; i < s->tab_cap; i++) {
         struct node *n = s->tab[i];
 
         if (!n)
             continue;
-        for (j = n->hash & (ncap - 1); nt[j]; j = (j + 1) & (ncap - 1))
+        for (j = s->tabh[i] & (ncap - 1); nt[j]; j = (j + 1) & (ncap - 1))
             ;
         nt[j] = n;
+        nh[j] = s->tabh[i];
     }
-    s->bytes -= s->tab_cap * sizeof(*nt);
-    s->bytes += ncap * sizeof(*nt);
+    s->bytes -= s->tab_cap * (sizeof(*nt) + sizeof(*nh));
+    s->bytes += ncap * (sizeof(*nt) + sizeof(*nh));
     free(s->tab);
+    free(s->tabh);
     s->tab = nt;
+    s->tabh = nh;
     s->tab_cap = ncap;
     return 0;
 }
@@ -141,12 +155,14 @@ static int tab_insert(struct store *s, struct node *n)
 {
     size_t j;
 
-    if ((s->tab_used + 1) * 4 > s->tab_cap * 3 && tab_grow(s) < 0)
+    /* Up to 7/8 full: probes compare the hashes beside the pointers. */
+    if ((s->tab_used + 1) * 8 > s->tab_cap * 7 && tab_grow(s) < 0)
         return -ENOMEM;
     for (j = n->hash & (s->tab_cap - 1); s->tab[j];
          j = (j + 1) & (s->tab_cap - 1))
         ;
     s->tab[j] = n;
+    s->tabh[j] = n->hash;
     s->tab_used++;
     return 0;
 }
@@ -171,11 +187,12 @@ static void tab_remove(struct store *s, const struct node *n)
         j = (j + 1) & mask;
         if (!s->tab[j])
             break;
-        k = s->tab[j]->hash & mask;
+        k = s->tabh[j] & mask;
         /* Move j back to i unless its home lies cyclically in (i, j]. */
         if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
             continue;
         s->tab[i] = s->tab[j];
+        s->tabh[i] = s->tabh[j];
         s->tab[j] = NULL;
         i = j;
     }
@@ -189,10 +206,8 @@ struct node *store_lookup(const struct store *s, const char *path,
     size_t mask = s->tab_cap - 1, j;
 
     for (j = h & mask; s->tab[j]; j = (j + 1) & mask) {
-        struct node *n = s->tab[j];
-
-        if (n->hash == h && node_matches(n, path, len))
-            return n;
+        if (s->tabh[j] == h && node_matches(s->tab[j], path, len))
+            return s->tab[j];
     }
     return NULL;
 }
@@ -307,15 +322,10 @@ static void hver_free_chain(struct store *s, struct hver *v)
     }
 }
 
+/* Snapshots open in generation order: the array stays sorted. */
 static uint64_t snaps_max(const struct store *s)
 {
-    uint64_t m = 0;
-    size_t i;
-
-    for (i = 0; i < s->nsnaps; i++)
-        if (s->snaps[i] > m)
-            m = s->snaps[i];
-    return m;
+    return s->nsnaps ? s->snaps[s->nsnaps - 1] : 0;
 }
 
 /* True when an open snapshot sees the node's current state. */
@@ -407,13 +417,44 @@ void store_state_at(const struct store *s, const struct node *n,
 
 /* ------------------------------------------------------------ children */
 
+static struct node *tag_one(struct node *n)
+{
+    return (struct node *)((uintptr_t)n | 1u);
+}
+
+static size_t kids_size(uint32_t cap)
+{
+    return sizeof(struct kids) + cap * sizeof(struct node *);
+}
+
 static int kids_append(struct store *s, struct node *parent, struct node *n)
 {
-    struct kids *k = parent->kids;
+    struct kids *k;
     uint32_t i, j;
 
-    if (!k || k->used == k->cap) {
-        if (k && k->count * 4 < k->used * 3) {
+    if (!parent->kids) {
+        parent->kids = (struct kids *)(void *)tag_one(n);
+        n->pidx = 0;
+        return 0;
+    }
+    if (node_one_kid(parent)) {
+        struct node *only = node_slot(parent, 0);
+
+        k = malloc(kids_size(2));
+        if (!k)
+            return -ENOMEM;
+        s->bytes += kids_size(2);
+        k->cap = 2;
+        k->used = 1;
+        k->count = 1;
+        k->live = node_live(only) ? 1 : 0;
+        k->childlen = node_live(only) ? only->namelen + 1u : 0;
+        k->slot[0] = only;
+        parent->kids = k;
+    }
+    k = parent->kids;
+    if (k->used == k->cap) {
+        if (k->count * 4 < k->used * 3) {
             /* Compact the holes away, renumbering. */
             for (i = j = 0; i < k->used; i++) {
                 if (!k->slot[i])
@@ -424,16 +465,12 @@ static int kids_append(struct store *s, struct node *parent, struct node *n)
             }
             k->used = j;
         } else {
-            uint32_t ncap = k ? k->cap * 2 : 4;
-            struct kids *nk = realloc(k, sizeof(*k) +
-                                      ncap * sizeof(k->slot[0]));
+            uint32_t ncap = k->cap * 2;
+            struct kids *nk = realloc(k, kids_size(ncap));
 
             if (!nk)
                 return -ENOMEM;
-            if (!k)
-                memset(nk, 0, sizeof(*nk));
-            s->bytes += (ncap - nk->cap) * sizeof(k->slot[0]) +
-                        (k ? 0 : sizeof(*nk));
+            s->bytes += kids_size(ncap) - kids_size(nk->cap);
             nk->cap = ncap;
             parent->kids = k = nk;
         }
@@ -448,10 +485,32 @@ static void kids_drop(struct node *parent, struct node *n)
 {
     struct kids *k = parent->kids;
 
+    if (node_one_kid(parent)) {
+        parent->kids = NULL;
+        return;
+    }
     k->slot[n->pidx] = NULL;
     k->count--;
     while (k->used && !k->slot[k->used - 1])
         k->used--;
+}
+
+static void kids_free(struct store *s, struct node *n)
+{
+    if (n->kids && !node_one_kid(n)) {
+        s->bytes -= kids_size(n->kids->cap);
+        free(n->kids);
+    }
+    n->kids = NULL;
+}
+
+/* A live child came (+1) or went (-1). */
+static void kids_live(struct node *parent, const struct node *n, int d)
+{
+    if (node_one_kid(parent))
+        return; /* derived from the child itself */
+    parent->kids->live += (uint32_t)d;
+    parent->kids->childlen += (uint32_t)d * (n->namelen + 1u);
 }
 
 /* ------------------------------------------------------------ nodes */
@@ -488,15 +547,15 @@ static void node_moved(struct store *s, struct node *n, size_t slot,
     uint32_t i;
 
     s->tab[slot] = n;
-    if (n->parent)
-        n->parent->kids->slot[n->pidx] = n;
-    else
+    if (!n->parent)
         s->root = n;
-    if (n->kids) {
-        for (i = 0; i < n->kids->used; i++)
-            if (n->kids->slot[i])
-                n->kids->slot[i]->parent = n;
-    }
+    else if (node_one_kid(n->parent))
+        n->parent->kids = (struct kids *)(void *)tag_one(n);
+    else
+        n->parent->kids->slot[n->pidx] = n;
+    for (i = 0; i < node_nslots(n); i++)
+        if (node_slot(n, i))
+            node_slot(n, i)->parent = n;
     if (h) {
         hmap_unlink(s, h);
         h->node = n;
@@ -576,6 +635,7 @@ struct store *store_new(const struct store_hooks *hooks)
 
 fail:
     free(s->tab);
+    free(s->tabh);
     free(s->hmap);
     free(s);
     return NULL;
@@ -595,11 +655,12 @@ void store_free(struct store *s)
     }
     for (i = 0; i < s->tab_cap; i++) {
         if (s->tab[i]) {
-            free(s->tab[i]->kids);
+            kids_free(s, s->tab[i]);
             free(s->tab[i]);
         }
     }
     free(s->tab);
+    free(s->tabh);
     free(s->hmap);
     free(s->snaps);
     free(s);
@@ -620,12 +681,34 @@ struct node *store_root(const struct store *s)
     return s->root;
 }
 
-static void kids_live_add(struct node *parent, const struct node *n,
-                          uint64_t gen)
+/* Moves an existing child to the end of its parent's list. */
+static int kids_move_to_end(struct store *s, struct node *parent,
+                            struct node *n)
 {
-    parent->kids->live++;
-    parent->kids->childlen += n->namelen + 1u;
-    parent->kids->cgen = gen;
+    uint32_t old = n->pidx;
+    struct kids *k;
+
+    if (node_one_kid(parent))
+        return 0;
+    if (kids_append(s, parent, n) < 0)
+        return -ENOMEM;
+    /* The append may have compacted: find the old slot again. */
+    k = parent->kids;
+    if (old < k->used && k->slot[old] == n && old != n->pidx) {
+        k->slot[old] = NULL;
+        k->count--;
+    } else {
+        uint32_t i;
+
+        for (i = 0; i + 1 < k->used; i++) {
+            if (k->slot[i] == n) {
+                k->slot[i] = NULL;
+                k->count--;
+                break;
+            }
+        }
+    }
+    return 0;
 }
 
 struct node *store_create(struct store *s, struct node *parent,
@@ -642,17 +725,18 @@ struct node *store_create(struct store *s, struct node *parent,
         base--;
     baselen = (size_t)(path + len - base);
 
+    /* The parent changes too: save what open snapshots see of it. */
+    if (state_needed(s, parent) && hist_push(s, parent) < 0)
+        goto nomem;
     if (n) {
         /* Revive a deleted node kept for snapshots. */
         if (state_needed(s, n) && hist_push(s, n) < 0)
             goto nomem;
-        n = node_rewrite(s, n, perms, nperms, data, datalen);
-        if (!n)
+        if (kids_move_to_end(s, parent, n) < 0)
             goto nomem;
-        /* Move it to the end of the list, where Xen would add it. */
-        kids_drop(parent, n);
-        if (kids_append(s, parent, n) < 0) {
-            /* Cannot fail: the slot just freed is reusable. */
+        n = node_rewrite(s, n, perms, nperms, data, datalen);
+        if (!n) {
+            /* The old content is still there, only the order moved. */
             goto nomem;
         }
         n->flags &= (uint16_t)~NODE_DELETED;
@@ -678,7 +762,8 @@ struct node *store_create(struct store *s, struct node *parent,
     }
     g = ++s->gen;
     n->gen = g;
-    kids_live_add(parent, n, g);
+    parent->gen = g;
+    kids_live(parent, n, 1);
     s->live++;
     acct(s, node_owner(n), 1, node_acct_bytes(n));
     return n;
@@ -751,15 +836,11 @@ static void node_release(struct store *s, struct node *n)
     struct node *parent;
 
     while (n && !node_live(n) && !(n->flags & NODE_HIST) &&
-           (!n->kids || n->kids->count == 0)) {
+           (!n->kids || (!node_one_kid(n) && n->kids->count == 0))) {
         parent = n->parent;
         tab_remove(s, n);
         kids_drop(parent, n);
-        if (n->kids) {
-            s->bytes -= sizeof(*n->kids) +
-                        n->kids->cap * sizeof(n->kids->slot[0]);
-            free(n->kids);
-        }
+        kids_free(s, n);
         s->bytes -= node_alloc_size(n->nperms, n->namelen, n->datalen);
         free(n);
         n = parent;
@@ -781,9 +862,9 @@ static void delete_one(struct del_ctx *d, struct node *n, size_t len,
     uint64_t g;
     uint32_t i;
 
-    if (n->kids) {
-        for (i = 0; i < n->kids->used; i++) {
-            struct node *k = n->kids->slot[i];
+    {
+        for (i = 0; i < node_nslots(n); i++) {
+            struct node *k = node_slot(n, i);
             size_t klen;
 
             if (!k || !node_live(k))
@@ -801,9 +882,11 @@ static void delete_one(struct del_ctx *d, struct node *n, size_t len,
         d->cb(d->arg, n, d->path, len, top);
 
     g = ++s->gen;
-    parent->kids->live--;
-    parent->kids->childlen -= n->namelen + 1u;
-    parent->kids->cgen = g;
+    if (state_needed(s, parent) && hist_push(s, parent) < 0) {
+        /* Snapshots lose the parent's old state; commits still fail. */
+    }
+    parent->gen = g;
+    kids_live(parent, n, -1);
     s->live--;
     acct(s, node_owner(n), -1, -node_acct_bytes(n));
     if (state_needed(s, n) && hist_push(s, n) < 0) {
@@ -855,20 +938,17 @@ int store_snap_open(struct store *s, uint64_t gen)
         s->snaps = ns;
         s->snaps_cap = ncap;
     }
+    if (s->nsnaps && gen < s->snaps[s->nsnaps - 1])
+        return -EINVAL;
     s->snaps[s->nsnaps++] = gen;
     return 0;
 }
 
 static void prune(struct store *s)
 {
-    uint64_t min = UINT64_MAX;
+    uint64_t min = s->nsnaps ? s->snaps[0] : UINT64_MAX;
     struct hist **pp = &s->hlist, *h;
     struct hver *v;
-    size_t i;
-
-    for (i = 0; i < s->nsnaps; i++)
-        if (s->snaps[i] < min)
-            min = s->snaps[i];
 
     while ((h = *pp)) {
         struct node *n = h->node;
@@ -904,11 +984,18 @@ void store_snap_close(struct store *s, uint64_t gen)
 
     for (i = 0; i < s->nsnaps; i++) {
         if (s->snaps[i] == gen) {
-            s->snaps[i] = s->snaps[--s->nsnaps];
+            memmove(s->snaps + i, s->snaps + i + 1,
+                    (s->nsnaps - i - 1) * sizeof(*s->snaps));
+            s->nsnaps--;
             break;
         }
     }
-    prune(s);
+    /*
+     * Only the oldest snapshot bounds what must be kept: prune when it
+     * goes (versions only a younger one needed wait until then).
+     */
+    if (i == 0 || !s->nsnaps)
+        prune(s);
 }
 
 /* ------------------------------------------------------------ counters */
@@ -954,15 +1041,16 @@ int store_check(const struct store *s, char *buf, size_t size)
                      path);
             return -EIO;
         }
-        if (n->parent && n->parent->kids->slot[n->pidx] != n) {
+        if (n->parent && (n->pidx >= node_nslots(n->parent) ||
+                          node_slot(n->parent, n->pidx) != n)) {
             snprintf(buf, size, "node %s: wrong slot in parent", path);
             return -EIO;
         }
         if (!n->kids)
             continue;
         count = nlive = childlen = 0;
-        for (j = 0; j < n->kids->used; j++) {
-            const struct node *k = n->kids->slot[j];
+        for (j = 0; j < node_nslots(n); j++) {
+            const struct node *k = node_slot(n, j);
 
             if (!k)
                 continue;
@@ -977,8 +1065,8 @@ int store_check(const struct store *s, char *buf, size_t size)
                 childlen += k->namelen + 1u;
             }
         }
-        if (count != n->kids->count || nlive != n->kids->live ||
-            childlen != n->kids->childlen) {
+        if ((!node_one_kid(n) && count != n->kids->count) ||
+            nlive != node_live_kids(n) || childlen != node_childlen(n)) {
             snprintf(buf, size, "node %s: child counters are wrong", path);
             return -EIO;
         }

@@ -31,8 +31,9 @@ struct kids;
 
 struct node {
     struct node *parent;
-    struct kids *kids;   /* NULL until the first child */
-    uint64_t gen;        /* last content change, creation or deletion */
+    struct kids *kids;   /* use node_nslots()/node_slot(): see below */
+    uint64_t gen;        /* last change: content, children, creation or
+                          * deletion */
     uint32_t hash;       /* of the full path */
     uint32_t pidx;       /* slot in parent->kids */
     uint16_t namelen;
@@ -42,8 +43,11 @@ struct node {
     /* struct perm perms[nperms]; char name[namelen + 1]; char data[]; */
 };
 
+/*
+ * Children: n->kids is NULL (none), a child pointer tagged with bit 0 (the
+ * common case of exactly one child, no array), or this slot array.
+ */
 struct kids {
-    uint64_t cgen;       /* last change of the child list */
     uint32_t used;       /* slots in use, holes included */
     uint32_t cap;
     uint32_t count;      /* non-empty slots (deleted nodes included) */
@@ -91,6 +95,44 @@ static inline const char *node_data(const struct node *n)
 static inline bool node_live(const struct node *n)
 {
     return !(n->flags & NODE_DELETED);
+}
+static inline bool node_one_kid(const struct node *n)
+{
+    return ((uintptr_t)n->kids & 1u) != 0;
+}
+/* Child slots (holes and deleted children included). */
+static inline uint32_t node_nslots(const struct node *n)
+{
+    if (!n->kids)
+        return 0;
+    return node_one_kid(n) ? 1 : n->kids->used;
+}
+/* Slot i: a child, or NULL for a hole. */
+static inline struct node *node_slot(const struct node *n, uint32_t i)
+{
+    if (node_one_kid(n))
+        return (struct node *)((uintptr_t)n->kids & ~(uintptr_t)1);
+    return n->kids->slot[i];
+}
+/* Bytes of the live children's names, each with its NUL. */
+static inline uint32_t node_childlen(const struct node *n)
+{
+    const struct node *k;
+
+    if (!n->kids)
+        return 0;
+    if (!node_one_kid(n))
+        return n->kids->childlen;
+    k = node_slot(n, 0);
+    return node_live(k) ? k->namelen + 1u : 0;
+}
+static inline uint32_t node_live_kids(const struct node *n)
+{
+    if (!n->kids)
+        return 0;
+    if (!node_one_kid(n))
+        return n->kids->live;
+    return node_live(node_slot(n, 0)) ? 1 : 0;
 }
 
 /* Accounted size as Xen counts a record (header, perms, value, children). */

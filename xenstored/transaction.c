@@ -70,13 +70,11 @@ void view_of_node(const struct node *n, struct nview *v)
 {
     v->exists = node_live(n);
     v->gen = n->gen;
-    if (n->kids && n->kids->cgen > v->gen)
-        v->gen = n->kids->cgen;
     v->perms = node_perms(n);
     v->nperms = n->nperms;
     v->data = node_data(n);
     v->datalen = n->datalen;
-    v->childlen = n->kids ? n->kids->childlen : 0;
+    v->childlen = node_childlen(n);
 }
 
 /* ---------------------------------------------------------------- overlay */
@@ -171,10 +169,10 @@ static int snap_list(const struct store *s, const struct node *n,
     uint32_t i;
     int rc;
 
-    if (!n || !n->kids)
+    if (!n)
         return 0;
-    for (i = 0; i < n->kids->used; i++) {
-        const struct node *k = n->kids->slot[i];
+    for (i = 0; i < node_nslots(n); i++) {
+        const struct node *k = node_slot(n, i);
 
         if (!k)
             continue;
@@ -202,8 +200,8 @@ static unsigned int snap_childlen(const struct store *s, const struct node *n,
 
     if (!n || !n->kids)
         return 0;
-    if (n->kids->cgen <= snap)
-        return n->kids->childlen;
+    if (n->gen <= snap)
+        return node_childlen(n);
     snap_list(s, n, snap, count_fn, &total);
     return total;
 }
@@ -303,8 +301,6 @@ static void view_of_snap(struct req *r, const char *path, size_t len,
         return;
     v->exists = true;
     v->gen = st.gen;
-    if (n->kids && n->kids->cgen <= r->tx->start && n->kids->cgen > v->gen)
-        v->gen = n->kids->cgen;
     v->perms = st.perms;
     v->nperms = st.nperms;
     v->data = st.data;
@@ -720,9 +716,12 @@ void tx_do_start(struct req *r)
         req_error(r, ENOMEM, "no memory for the transaction");
         return;
     }
+    /* Ids only repeat after 2^32 transactions: check from then on. */
     do {
         t->id = c->next_txid++;
-    } while (!t->id || tx_lookup(c, t->id));
+        if (!t->id)
+            c->txid_wrapped = true;
+    } while (!t->id || (c->txid_wrapped && tx_lookup(c, t->id)));
     t->next = c->txs;
     c->txs = t;
     c->ntx++;
@@ -765,9 +764,8 @@ static bool tx_conflicts(const struct engine *e, const struct tx *t,
 
         if (!n)
             continue;
-        if (n->gen > t->start ||
-            ((x->flags & TXE_LISTED) && n->kids &&
-             n->kids->cgen > t->start)) {
+        /* Child list changes move the parent's generation too. */
+        if (n->gen > t->start) {
             *path_r = x->path;
             return true;
         }

@@ -15,6 +15,7 @@ struct watch {
     struct watch *cnext;         /* the connection's list */
     struct watch *cprev;
     struct engine_conn *conn;
+    uint64_t seq;                /* registration order */
     uint32_t hash;
     uint16_t pathlen;
     uint16_t tokenlen;
@@ -133,6 +134,10 @@ struct fire_ctx {
     unsigned int nperms, nold;
     bool parent_done;
     const struct node *parent;
+    /* Matching watches, sent in Xen's order once all are found. */
+    struct watch **hits;
+    size_t nhits, cap;
+    struct watch *local[16];
 };
 
 static bool permitted(struct fire_ctx *f, const struct engine_conn *c)
@@ -157,6 +162,28 @@ static bool permitted(struct fire_ctx *f, const struct engine_conn *c)
             PERM_READ);
 }
 
+static void add_hit(struct fire_ctx *f, struct watch *w)
+{
+    if (f->nhits == f->cap) {
+        size_t ncap = f->cap * 2;
+        struct watch **nh = malloc(ncap * sizeof(*nh));
+
+        if (!nh) {
+            engine_logf(f->e, ENGINE_LOG_ERROR,
+                        "no memory to order the watch events of %s",
+                        f->path);
+            send_event(f->e, w, f->path);
+            return;
+        }
+        memcpy(nh, f->hits, f->nhits * sizeof(*nh));
+        if (f->hits != f->local)
+            free(f->hits);
+        f->hits = nh;
+        f->cap = ncap;
+    }
+    f->hits[f->nhits++] = w;
+}
+
 static void fire_on(struct fire_ctx *f, uint32_t h, size_t plen)
 {
     struct engine *e = f->e;
@@ -167,8 +194,31 @@ static void fire_on(struct fire_ctx *f, uint32_t h, size_t plen)
             memcmp(w->buf, f->path, plen))
             continue;
         if (permitted(f, w->conn))
-            send_event(e, w, f->path);
+            add_hit(f, w);
     }
+}
+
+/* Xen's order: connections as they came, each one's watches as set. */
+static int hit_cmp(const void *a, const void *b)
+{
+    const struct watch *x = *(const struct watch *const *)a;
+    const struct watch *y = *(const struct watch *const *)b;
+
+    if (x->conn->seq != y->conn->seq)
+        return x->conn->seq < y->conn->seq ? -1 : 1;
+    return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+static void send_hits(struct fire_ctx *f)
+{
+    size_t i;
+
+    if (f->nhits > 1)
+        qsort(f->hits, f->nhits, sizeof(*f->hits), hit_cmp);
+    for (i = 0; i < f->nhits; i++)
+        send_event(f->e, f->hits[i], f->path);
+    if (f->hits != f->local)
+        free(f->hits);
 }
 
 void watch_fire(struct engine *e, const char *path, size_t len, bool exact,
@@ -191,6 +241,9 @@ void watch_fire(struct engine *e, const char *path, size_t len, bool exact,
     f.nold = nold;
     f.parent_done = false;
     f.parent = NULL;
+    f.hits = f.local;
+    f.nhits = 0;
+    f.cap = sizeof(f.local) / sizeof(f.local[0]);
     if (!perms) {
         n = store_get(e->store, path, len);
         if (n) {
@@ -200,14 +253,15 @@ void watch_fire(struct engine *e, const char *path, size_t len, bool exact,
     }
     if (exact) {
         fire_on(&f, fnv(path, len), len);
-        return;
+    } else {
+        for (i = 0; i < len; i++) {
+            h = fnv_step(h, (unsigned char)path[i]);
+            /* Node prefixes: "/", then up to each '/' and the end. */
+            if (i == 0 || i + 1 == len || path[i + 1] == '/')
+                fire_on(&f, h, i + 1);
+        }
     }
-    for (i = 0; i < len; i++) {
-        h = fnv_step(h, (unsigned char)path[i]);
-        /* Prefixes that are nodes: "/", then up to each '/' and the end */
-        if (i == 0 || i + 1 == len || path[i + 1] == '/')
-            fire_on(&f, h, i + 1);
-    }
+    send_hits(&f);
 }
 
 void watch_fire_special(struct engine *e, int idx)
@@ -311,6 +365,7 @@ void watch_do_watch(struct req *r)
         return;
     }
     w->conn = c;
+    w->seq = ++e->seq;
     w->hash = h;
     w->pathlen = (uint16_t)plen;
     w->tokenlen = (uint16_t)tlen;

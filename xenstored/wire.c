@@ -51,6 +51,7 @@ void wire_in_init(struct wire_in *w)
     w->len = 0;
     w->cap = 0;
     w->held = false;
+    w->bad_len = 0;
 }
 
 void wire_in_dispose(struct wire_in *w)
@@ -112,7 +113,7 @@ static void unkeep(struct wire_in *w, size_t n)
  * the bytes handed out (a message refused with WIRE_STOP is not counted).
  */
 static int deliver(const char *buf, size_t len, wire_msg_fn fn, void *arg,
-                   size_t *used_r)
+                   size_t *used_r, uint32_t *bad_len_r)
 {
     struct xsd_sockmsg hdr;
     size_t off = 0;
@@ -125,6 +126,7 @@ static int deliver(const char *buf, size_t len, wire_msg_fn fn, void *arg,
         }
         memcpy(&hdr, buf + off, WIRE_HDR_SIZE);
         if (hdr.len > XENSTORE_PAYLOAD_MAX) {
+            *bad_len_r = hdr.len;
             rc = -EPROTO;
             break;
         }
@@ -168,6 +170,7 @@ static int complete_kept(struct wire_in *w, const char *data, size_t len,
     }
     memcpy(&hdr, w->buf, WIRE_HDR_SIZE);
     if (hdr.len > XENSTORE_PAYLOAD_MAX) {
+        w->bad_len = hdr.len;
         r = -EPROTO;
         goto out;
     }
@@ -193,7 +196,7 @@ int wire_in_feed(struct wire_in *w, const char *data, size_t len,
          * Held messages first, then the one message that straddles the
          * boundary between the kept bytes and the new chunk.
          */
-        rc = deliver(w->buf, w->len, fn, arg, &used);
+        rc = deliver(w->buf, w->len, fn, arg, &used, &w->bad_len);
         unkeep(w, used);
         if (rc) {
             w->held = rc == WIRE_STOP;
@@ -209,7 +212,7 @@ int wire_in_feed(struct wire_in *w, const char *data, size_t len,
             return rc;
         data += took;
         len -= took;
-        rc = deliver(w->buf, w->len, fn, arg, &used);
+        rc = deliver(w->buf, w->len, fn, arg, &used, &w->bad_len);
         unkeep(w, used);
         if (rc) {
             w->held = rc == WIRE_STOP;
@@ -223,7 +226,7 @@ int wire_in_feed(struct wire_in *w, const char *data, size_t len,
         }
     }
 
-    rc = deliver(data, len, fn, arg, &used);
+    rc = deliver(data, len, fn, arg, &used, &w->bad_len);
     if (rc < 0)
         return rc;
     w->held = rc == WIRE_STOP;

@@ -52,6 +52,7 @@ struct wire_in {
     size_t len;     /* bytes in buf */
     size_t cap;     /* allocated size of buf */
     bool held;      /* buf starts with a message refused by WIRE_STOP */
+    uint32_t bad_len; /* after -EPROTO: the length the header announced */
 };
 
 void wire_in_init(struct wire_in *w);
@@ -65,8 +66,8 @@ void wire_in_dispose(struct wire_in *w);
  *
  * Returns 0 when everything was handed out (a trailing partial message is
  * kept), WIRE_STOP when fn refused a message (it and every later byte are
- * kept), -EPROTO for a header with len > XENSTORE_PAYLOAD_MAX, -ENOMEM, or
- * fn's -errno.
+ * kept), -EPROTO for a header with len > XENSTORE_PAYLOAD_MAX (w->bad_len
+ * tells it), -ENOMEM, or fn's -errno.
  */
 int wire_in_feed(struct wire_in *w, const char *data, size_t len,
                  wire_msg_fn fn, void *arg);

@@ -7,7 +7,7 @@
 #   BUILDDIR   the configured build tree (default: the current directory);
 #              needs BUILDDIR/xenstored/xenstored and
 #              BUILDDIR/bench/xenstore/xsbench (`make` builds both).
-# Environment: XSBENCH_SECS (seconds per throughput scenario, default 1),
+# Environment: XSBENCH_SECS (seconds per throughput scenario, default 2),
 #   XS_ANCHOR (the xs-anchor folder; default /work/shared/tools/xs-anchor
 #   or ../shared/tools/xs-anchor), XENSTORED_BIN (our daemon).
 # Each daemon runs twice from an empty store: once for the throughput
@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-.}" && pwd)
 xsbench="$build/bench/xenstore/xsbench"
 ours="${XENSTORED_BIN:-$build/xenstored/xenstored}"
-secs="${XSBENCH_SECS:-1}"
+secs="${XSBENCH_SECS:-2}"
 
 if [ ! -x "$xsbench" ]; then
     echo "run.sh: $xsbench not built (run make in $build)" >&2
@@ -34,7 +34,7 @@ for d in "${XS_ANCHOR:-}" /work/shared/tools/xs-anchor \
     fi
 done
 
-tmp=$(mktemp -d /tmp/xsbench.XXXXXX)
+tmp=$(mktemp -d /tmp/xenolith-xsbench.XXXXXX)
 ours_pid=
 cleanup()
 {
@@ -174,20 +174,23 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ]; then
                   "watch_events_per_s", t, " ")
             for (i = 1; i in t; i++) {
                 k = t[i]
+                if (!(k in ours) || !(k in deb) || deb[k] == 0) {
+                    printf("  %-22s no figure\n", k)
+                    continue
+                }
                 r = ours[k] / deb[k]
-                printf "  %-22s %5.2fx Debian  %s\n", k, r, \
-                    r >= 2 ? "met (>= 2x)" : "MISSED (< 2x)"
+                printf("  %-22s %5.2fx Debian  %s\n", k, r,
+                    (r >= 2) ? "met (>= 2x)" : "MISSED (< 2x)")
             }
             split("read_p50_us write_p50_us read_p99_us write_p99_us", \
                   l, " ")
             for (i = 1; i in l; i++) {
                 a = ours[l[i] "_1k"]; b = ours[l[i] "_100k"]
-                printf "  %-22s 1k %.1f us -> 100k %.1f us  %s\n", l[i], \
-                    a, b, b <= 1.5 * a + 5 ? "flat" : "NOT FLAT"
+                printf("  %-22s 1k %.1f us -> 100k %.1f us  %s\n", l[i],
+                    a, b, (b <= 1.5 * a + 5) ? "flat" : "NOT FLAT")
             }
-            printf "  %-22s %d KiB vs Debian %d KiB  %s\n", "rss_kib_100k", \
-                ours["rss_kib_100k"], deb["rss_kib_100k"], \
-                ours["rss_kib_100k"] < deb["rss_kib_100k"] ? "met" : \
-                "MISSED"
+            o = ours["rss_kib_100k"]; d = deb["rss_kib_100k"]
+            printf("  %-22s %d KiB vs Debian %d KiB  %s\n", "rss_kib_100k",
+                o, d, (o < d) ? "met" : "MISSED")
         }' "$tmp/deb.txt" "$tmp/ours.txt"
 fi

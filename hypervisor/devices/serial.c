@@ -4,6 +4,7 @@
 #include "devices/serial.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "chan.h"
 #include "vm.h"
@@ -48,6 +49,18 @@ static uint8_t iir(struct serial *s)
     if ((s->ier & UART_IER_THRI) && s->thr_ipending)
         return fifo | UART_IIR_THRI;
     return fifo | UART_IIR_NONE;
+}
+
+/* Tell the daemon when the guest's first byte left it (boot timing). */
+static void first_output(struct vm *vm, struct serial *s)
+{
+    struct timespec ts;
+    uint64_t ns;
+
+    s->tx_any = 1;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    vm_send(vm, CHAN_CONS_FIRST, &ns, sizeof(ns));
 }
 
 uint8_t serial_read(struct vm *vm, struct serial *s, unsigned int off)
@@ -103,8 +116,11 @@ void serial_write(struct vm *vm, struct serial *s, unsigned int off,
         if (s->lcr & UART_LCR_DLAB) {
             s->dll = val;
         } else {
-            if (!(s->mcr & UART_MCR_LOOP))
+            if (!(s->mcr & UART_MCR_LOOP)) {
+                if (!s->tx_any)
+                    first_output(vm, s);
                 vm_send(vm, CHAN_CONS_OUT, &val, 1);
+            }
             s->thr_ipending = 1;
         }
         break;

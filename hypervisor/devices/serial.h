@@ -20,6 +20,7 @@ struct serial {
     uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
     int thr_ipending;             /* THR-empty interrupt owed */
     int irq_level;
+    int tx_any;                   /* a byte went out (CONS_FIRST sent) */
     uint8_t rx[SERIAL_RX_FIFO];
     unsigned int rx_head, rx_count;
 };

@@ -4,10 +4,12 @@
 #include "xenctrl.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -54,9 +56,35 @@ int xc__fail(xc_interface *xch, int rc, uint32_t domid, const char *what)
     return rc;
 }
 
-int xc__call_fd(int fd, uint32_t seq, uint32_t op, uint32_t domid,
-                const void *req, size_t req_len, void *resp,
-                size_t resp_cap, size_t *got_r, int *fd_r)
+/* Wait up to *left_ms (< 0: forever) for fd to be readable, counting
+ * the time off; 0, -ETIMEDOUT or -errno. */
+static int wait_readable(int fd, int *left_ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    struct timespec a, b;
+    int r, spent;
+
+    if (*left_ms < 0)
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do {
+        r = poll(&pfd, 1, *left_ms);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    if (r == 0)
+        return -ETIMEDOUT;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    spent = (int)((b.tv_sec - a.tv_sec) * 1000 +
+                  (b.tv_nsec - a.tv_nsec) / 1000000);
+    *left_ms = spent < *left_ms ? *left_ms - spent : 0;
+    return 0;
+}
+
+static int exchange(int fd, uint32_t seq, uint32_t op, uint32_t domid,
+                    const void *req, size_t req_len, void *resp,
+                    size_t resp_cap, size_t *got_r, int *fd_r,
+                    int timeout_ms)
 {
     struct proto_hdr hdr;
     struct iovec iov[2];
@@ -96,6 +124,12 @@ int xc__call_fd(int fd, uint32_t seq, uint32_t op, uint32_t domid,
         return -errno;
 
     for (;;) {
+        int w = wait_readable(fd, &timeout_ms);
+
+        if (w < 0) {
+            errno = -w;
+            return w;
+        }
         iov[0].iov_base = &hdr;
         iov[0].iov_len = sizeof(hdr);
         iov[1].iov_base = resp;
@@ -141,9 +175,17 @@ int xc__call_fd(int fd, uint32_t seq, uint32_t op, uint32_t domid,
     return hdr.rc;
 }
 
-int xc__call(xc_interface *xch, uint32_t op, uint32_t domid,
-             const void *req, size_t req_len, void *resp, size_t resp_cap,
-             size_t *got_r, int *fd_r)
+int xc__call_fd(int fd, uint32_t seq, uint32_t op, uint32_t domid,
+                const void *req, size_t req_len, void *resp,
+                size_t resp_cap, size_t *got_r, int *fd_r)
+{
+    return exchange(fd, seq, op, domid, req, req_len, resp, resp_cap,
+                    got_r, fd_r, -1);
+}
+
+static int call(xc_interface *xch, uint32_t op, uint32_t domid,
+                const void *req, size_t req_len, void *resp,
+                size_t resp_cap, size_t *got_r, int *fd_r, int timeout_ms)
 {
     int rc;
 
@@ -151,13 +193,29 @@ int xc__call(xc_interface *xch, uint32_t op, uint32_t domid,
         errno = EPIPE;
         return -EPIPE;
     }
-    rc = xc__call_fd(xch->fd, ++xch->seq, op, domid, req, req_len, resp,
-                     resp_cap, got_r, fd_r);
+    rc = exchange(xch->fd, ++xch->seq, op, domid, req, req_len, resp,
+                  resp_cap, got_r, fd_r, timeout_ms);
     if (rc == -EPIPE || rc == -ECONNRESET || rc == -EPROTO) {
         xc__log(xch, XTL_ERROR, -rc, "lost the connection to xenolithd");
         errno = -rc;
     }
     return rc;
+}
+
+int xc__call(xc_interface *xch, uint32_t op, uint32_t domid,
+             const void *req, size_t req_len, void *resp, size_t resp_cap,
+             size_t *got_r, int *fd_r)
+{
+    return call(xch, op, domid, req, req_len, resp, resp_cap, got_r, fd_r,
+                -1);
+}
+
+int xc__call_timed(xc_interface *xch, uint32_t op, uint32_t domid,
+                   const void *req, size_t req_len, void *resp,
+                   size_t resp_cap, size_t *got_r, int timeout_ms)
+{
+    return call(xch, op, domid, req, req_len, resp, resp_cap, got_r, NULL,
+                timeout_ms);
 }
 
 int xc__connect(xentoollog_logger *lg)
@@ -233,6 +291,7 @@ xc_interface *xc_interface_open(xentoollog_logger *logger,
         return NULL;
     }
     xch->fd = fd;
+    xch->cache.fd = -1;
     xch->logger = logger;
     xch->dombuild_logger = dombuild_logger ? dombuild_logger : logger;
     return xch;
@@ -242,10 +301,20 @@ int xc_interface_close(xc_interface *xch)
 {
     if (!xch)
         return 0;
+    xc__cache_drop(xch, DOMID_INVALID);
     if (xch->fd >= 0)
         close(xch->fd);
     free(xch);
     return 0;
+}
+
+void xc__cache_drop(xc_interface *xch, uint32_t domid)
+{
+    if (xch->cache.fd < 0 ||
+        (domid != DOMID_INVALID && domid != xch->cache.domid))
+        return;
+    close(xch->cache.fd);
+    xch->cache.fd = -1;
 }
 
 xentoollog_logger *xc_interface_logger(xc_interface *xch)

@@ -30,6 +30,10 @@
 #include <zstd.h>
 
 #define CHUNK_MIN      (256U << 10)
+/* Decoder memory the stream may ask for: Linux uses an xz dictionary of
+ * 32 MiB, lzma -9 64 MiB and zstd -22 a 128 MiB window. */
+#define LZMA_MEMLIMIT      (512ULL << 20)
+#define ZSTD_WINDOWLOG_MAX 27
 #define LZ4_LEGACY_MAGIC   0x184c2102U
 #define LZ4_LEGACY_BLOCK   (8U << 20)
 #define LZO_BLOCK_MAX      (64U << 20)
@@ -90,21 +94,40 @@ struct outbuf {
     size_t cap;
 };
 
-/* Make room for at least want more bytes. */
-static int ob_reserve(struct xc_dom_image *dom, struct outbuf *ob,
-                      size_t want, const char *what)
+/* The most a kernel may decompress to: 1 GiB, or the guest memory when
+ * that is known and smaller. */
+static size_t decomp_limit(const struct xc_dom_image *dom)
 {
+    if (dom->mem_bytes && dom->mem_bytes < XC__DOM_DECOMP_MAX)
+        return (size_t)dom->mem_bytes;
+    return (size_t)XC__DOM_DECOMP_MAX;
+}
+
+/*
+ * Make room for want more bytes.  With partial, less will do near the
+ * limit (streaming decoders take what room there is); only a full
+ * buffer at the limit is an error then.
+ */
+static int ob_reserve(struct xc_dom_image *dom, struct outbuf *ob,
+                      size_t want, bool partial, const char *what)
+{
+    size_t limit = decomp_limit(dom);
     size_t cap = ob->cap ? ob->cap : CHUNK_MIN;
     uint8_t *nb;
 
     if (ob->cap - ob->len >= want)
         return 0;
-    if (want > XC__DOM_DECOMP_MAX - ob->len)
+    if (ob->len >= limit || (!partial && want > limit - ob->len))
         return xc__dom_err(dom, -ENOEXEC, "kernel %s: %s decompresses to "
-                           "more than %llu MiB", dom->kernel.name, what,
-                           XC__DOM_DECOMP_MAX >> 20);
+                           "more than %zu MiB%s", dom->kernel.name, what,
+                           limit >> 20, limit < XC__DOM_DECOMP_MAX ?
+                           " (the guest memory)" : "");
+    if (want > limit - ob->len)
+        want = limit - ob->len;
     while (cap - ob->len < want)
-        cap = cap > XC__DOM_DECOMP_MAX / 2 ? XC__DOM_DECOMP_MAX : cap * 2;
+        cap = cap > limit / 2 ? limit : cap * 2;
+    if (cap > limit)
+        cap = limit;
     nb = realloc(ob->buf, cap);
     if (!nb)
         return xc__dom_err(dom, -ENOMEM, "kernel %s: out of memory "
@@ -172,7 +195,7 @@ static int un_gzip(struct xc_dom_image *dom, const uint8_t *in, size_t inlen,
     zs.next_in = (Bytef *)in;
     zs.avail_in = (uInt)inlen;
     for (;;) {
-        rc = ob_reserve(dom, ob, CHUNK_MIN, what);
+        rc = ob_reserve(dom, ob, CHUNK_MIN, true, what);
         if (rc)
             goto out;
         zs.next_out = ob->buf + ob->len;
@@ -218,7 +241,7 @@ static int un_bzip2(struct xc_dom_image *dom, const uint8_t *in,
         unsigned int before_in = bs.avail_in;
         size_t before_out = ob->len;
 
-        rc = ob_reserve(dom, ob, CHUNK_MIN, what);
+        rc = ob_reserve(dom, ob, CHUNK_MIN, true, what);
         if (rc)
             goto out;
         bs.next_out = (char *)ob->buf + ob->len;
@@ -251,6 +274,8 @@ static const char *lzma_why(lzma_ret r)
 {
     switch (r) {
     case LZMA_MEM_ERROR:     return "out of memory";
+    case LZMA_MEMLIMIT_ERROR:
+        return "the stream needs more than 512 MiB to decode";
     case LZMA_FORMAT_ERROR:  return "bad header";
     case LZMA_OPTIONS_ERROR: return "unsupported options";
     case LZMA_DATA_ERROR:    return "bad compressed data";
@@ -266,16 +291,16 @@ static int un_lzma(struct xc_dom_image *dom, bool xz, const uint8_t *in,
     int rc;
 
     if (xz)
-        r = lzma_stream_decoder(&ls, UINT64_MAX, 0);
+        r = lzma_stream_decoder(&ls, LZMA_MEMLIMIT, 0);
     else
-        r = lzma_alone_decoder(&ls, UINT64_MAX);
+        r = lzma_alone_decoder(&ls, LZMA_MEMLIMIT);
     if (r != LZMA_OK)
         return xc__dom_err(dom, -ENOMEM, "kernel %s: cannot start the %s "
                            "decoder", dom->kernel.name, xz ? "xz" : "lzma");
     ls.next_in = in;
     ls.avail_in = inlen;
     for (;;) {
-        rc = ob_reserve(dom, ob, CHUNK_MIN, what);
+        rc = ob_reserve(dom, ob, CHUNK_MIN, true, what);
         if (rc)
             goto out;
         ls.next_out = ob->buf + ob->len;
@@ -313,13 +338,13 @@ static int un_zstd(struct xc_dom_image *dom, const uint8_t *in,
     if (!dctx)
         return xc__dom_err(dom, -ENOMEM, "kernel %s: cannot start zstd",
                            dom->kernel.name);
-    /* The kernel compresses with --ultra -22: allow its large windows. */
-    ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);
+    /* Enough for the kernel's --ultra -22, no more. */
+    ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, ZSTD_WINDOWLOG_MAX);
     for (;;) {
         ZSTD_outBuffer zout;
         size_t r;
 
-        rc = ob_reserve(dom, ob, CHUNK_MIN, what);
+        rc = ob_reserve(dom, ob, CHUNK_MIN, true, what);
         if (rc)
             goto out;
         zout.dst = ob->buf + ob->len;
@@ -359,6 +384,7 @@ static int un_lz4(struct xc_dom_image *dom, const uint8_t *in, size_t inlen,
 
     while (inlen - pos >= 4) {
         uint32_t csize = le32(in + pos);
+        size_t room;
         int n;
 
         if (csize == LZ4_LEGACY_MAGIC) {
@@ -376,12 +402,15 @@ static int un_lz4(struct xc_dom_image *dom, const uint8_t *in, size_t inlen,
                               : truncated(dom, what, inlen, ob->len);
         if (csize > (uint32_t)LZ4_compressBound(LZ4_LEGACY_BLOCK))
             return corrupt(dom, what, pos - 4, "block too large");
-        rc = ob_reserve(dom, ob, LZ4_LEGACY_BLOCK, what);
+        rc = ob_reserve(dom, ob, LZ4_LEGACY_BLOCK, true, what);
         if (rc)
             return rc;
+        room = ob->cap - ob->len;
+        if (room > LZ4_LEGACY_BLOCK)
+            room = LZ4_LEGACY_BLOCK;
         n = LZ4_decompress_safe((const char *)in + pos,
                                 (char *)ob->buf + ob->len, (int)csize,
-                                (int)LZ4_LEGACY_BLOCK);
+                                (int)room);
         if (n < 0)
             return corrupt(dom, what, pos, "bad lz4 block");
         ob->len += (size_t)n;
@@ -509,7 +538,7 @@ static int un_lzo(struct xc_dom_image *dom, const uint8_t *in, size_t inlen,
             if (s != csum)
                 return corrupt(dom, what, pos, "block checksum mismatch");
         }
-        rc = ob_reserve(dom, ob, dlen, what);
+        rc = ob_reserve(dom, ob, dlen, false, what);
         if (rc)
             return rc;
         dst = ob->buf + ob->len;
@@ -548,7 +577,7 @@ int xc__dom_decompress(struct xc_dom_image *dom, enum xc__dom_comp comp,
 
     /* The appended size, when plausible, saves the regrowing. */
     if (hint > inlen && hint <= XC__DOM_DECOMP_MAX) {
-        rc = ob_reserve(dom, &ob, hint + (size_t)CHUNK_MIN, what);
+        rc = ob_reserve(dom, &ob, hint + (size_t)CHUNK_MIN, true, what);
         if (rc)
             goto out;
     }

@@ -14,12 +14,13 @@
 int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
                      const struct xc_domain_config *config)
 {
-    uint32_t want = domid_r ? *domid_r : 0, got = 0;
+    uint32_t want = domid_r ? *domid_r : 0;
+    struct proto_created pc;
     size_t n;
-    int rc;
+    int rc, fd = -1;
 
     rc = xc__call(xch, PROTO_OP_CREATE, want, config, sizeof(*config),
-                  &got, sizeof(got), &n, NULL);
+                  &pc, sizeof(pc), &n, &fd);
     if (rc < 0) {
         const char *why;
 
@@ -43,14 +44,28 @@ int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
         xc__log(xch, XTL_ERROR, -rc, "creating a domain (%u vCPUs, %llu "
                 "KiB): %s", config->max_vcpus,
                 (unsigned long long)config->memory_kb, why);
-        errno = -rc;
-        return rc;
+        goto out;
     }
-    if (n != sizeof(got))
-        return xc__fail(xch, -EPROTO, want, "create");
+    if (n != sizeof(pc) || fd < 0) {
+        rc = xc__fail(xch, -EPROTO, want, "create");
+        goto out;
+    }
+    xc__cache_drop(xch, DOMID_INVALID);
+    xch->cache.domid = pc.domid;
+    xch->cache.fd = fd;
+    xch->cache.mem = pc.mem;
+    xch->cache.plat = pc.plat;
+    fd = -1;
     if (domid_r)
-        *domid_r = got;
-    return 0;
+        *domid_r = pc.domid;
+    rc = 0;
+
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        errno = -rc;
+    return rc;
 }
 
 static int simple(xc_interface *xch, uint32_t op, uint32_t domid,
@@ -65,6 +80,7 @@ static int simple(xc_interface *xch, uint32_t op, uint32_t domid,
 
 int xc_domain_destroy(xc_interface *xch, uint32_t domid)
 {
+    xc__cache_drop(xch, domid);
     return simple(xch, PROTO_OP_DESTROY, domid, NULL, 0, "destroy");
 }
 
@@ -75,6 +91,7 @@ int xc_domain_pause(xc_interface *xch, uint32_t domid)
 
 int xc_domain_unpause(xc_interface *xch, uint32_t domid)
 {
+    xc__cache_drop(xch, domid);
     return simple(xch, PROTO_OP_UNPAUSE, domid, NULL, 0, "unpause");
 }
 
@@ -188,6 +205,10 @@ int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
     size_t n;
     int rc;
 
+    if (xch->cache.fd >= 0 && xch->cache.domid == domid) {
+        *info = xch->cache.plat;
+        return 0;
+    }
     rc = xc__call(xch, PROTO_OP_PLATFORM_INFO, domid, NULL, 0, info,
                   sizeof(*info), &n, NULL);
     if (rc < 0)
@@ -204,20 +225,28 @@ void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
     uint64_t gpa = (uint64_t)pfn << XC_PAGE_SHIFT, off, len;
     size_t n;
     void *p = NULL;
-    int fd = -1, rc;
+    int fd = -1, owned = -1, rc;
 
     if (size <= 0) {
+        xc__log(xch, XTL_ERROR, EINVAL, "map: domain %u: bad size %d",
+                domid, size);
         rc = -EINVAL;
-        goto fail;
+        goto out;
     }
     len = ((uint64_t)size + XC_PAGE_SIZE - 1) & ~(XC_PAGE_SIZE - 1);
-    rc = xc__call(xch, PROTO_OP_MAP_MEMORY, domid, NULL, 0, &pm,
-                  sizeof(pm), &n, &fd);
-    if (rc < 0)
-        goto fail;
-    if (n != sizeof(pm) || fd < 0) {
-        rc = -EPROTO;
-        goto fail;
+    if (xch->cache.fd >= 0 && xch->cache.domid == domid) {
+        pm = xch->cache.mem;
+        fd = xch->cache.fd;
+    } else {
+        rc = xc__call(xch, PROTO_OP_MAP_MEMORY, domid, NULL, 0, &pm,
+                      sizeof(pm), &n, &owned);
+        if (rc < 0)
+            goto out;
+        fd = owned;
+        if (n != sizeof(pm) || fd < 0) {
+            rc = -EPROTO;
+            goto out;
+        }
     }
     /* guest frames -> memfd offsets (hypervisor/layout.h) */
     if (gpa + len <= pm.low_end) {
@@ -229,22 +258,23 @@ void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
         xc__log(xch, XTL_ERROR, EINVAL, "map: domain %u: frames %#lx+%llu "
                 "are not guest RAM", domid, pfn,
                 (unsigned long long)(len >> XC_PAGE_SHIFT));
-        close(fd);
-        errno = EINVAL;
-        return NULL;
+        rc = -EINVAL;
+        goto out;
     }
     p = mmap(NULL, (size_t)len, prot, MAP_SHARED, fd, (off_t)off);
     if (p == MAP_FAILED) {
         rc = -errno;
         p = NULL;
-        goto fail;
+        goto out;
     }
-    close(fd);
-    return p;
+    rc = 0;
 
-fail:
-    if (fd >= 0)
-        close(fd);
-    xc__fail(xch, rc, domid, "map guest memory");
-    return NULL;
+out:
+    if (owned >= 0)
+        close(owned);
+    if (rc == -EINVAL)
+        errno = EINVAL;                  /* logged above */
+    else if (rc < 0)
+        xc__fail(xch, rc, domid, "map guest memory");
+    return p;
 }

@@ -87,6 +87,28 @@ int xc_console_read_ring(xc_interface *xch, uint32_t domid, char *buf,
     return 0;
 }
 
+int xc_console_wait(xc_interface *xch, uint32_t domid, uint64_t seen,
+                    int timeout_ms, struct xc_console_status *status)
+{
+    struct xc_console_status st;
+    size_t n;
+    int rc;
+
+    rc = xc__call_timed(xch, PROTO_OP_CONSOLE_WAIT, domid, &seen,
+                        sizeof(seen), &st, sizeof(st), &n, timeout_ms);
+    if (rc == -ETIMEDOUT || rc == -ESRCH) {
+        errno = -rc;
+        return rc;                       /* answers, not failures */
+    }
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, "console wait");
+    if (n != sizeof(st))
+        return xc__fail(xch, -EPROTO, domid, "console wait");
+    if (status)
+        *status = st;
+    return 0;
+}
+
 int xc_console_write(xc_interface *xch, uint32_t domid, const char *buf,
                      size_t len)
 {

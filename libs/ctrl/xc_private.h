@@ -10,12 +10,30 @@
 #include "proto.h"
 #include "xenctrl.h"
 
+/*
+ * The memory of the domain this interface created last, from the
+ * create's reply: the builder maps it and reads its platform info
+ * without asking the daemon again.  Kept from xc_domain_create() until
+ * this interface unpauses or destroys that domain, creates another, or
+ * closes; fd is -1 when empty.
+ */
+struct xc__memcache {
+    uint32_t domid;
+    int fd;
+    struct proto_memory mem;
+    struct xc_platform_info plat;
+};
+
 struct xc_interface_core {
     int fd;
     uint32_t seq;
     xentoollog_logger *logger;
     xentoollog_logger *dombuild_logger;
+    struct xc__memcache cache;
 };
+
+/* Forget the cached memory of domid (any domain: DOMID_INVALID). */
+void xc__cache_drop(xc_interface *xch, uint32_t domid);
 
 /* Open a connection to the core and say HELLO.  Returns the fd or
  * -errno (logged through lg). */
@@ -30,6 +48,12 @@ int xc__connect(xentoollog_logger *lg);
 int xc__call(xc_interface *xch, uint32_t op, uint32_t domid,
              const void *req, size_t req_len, void *resp, size_t resp_cap,
              size_t *got_r, int *fd_r);
+
+/* Same, giving up after timeout_ms (< 0: never) with -ETIMEDOUT; the
+ * late reply is skipped by the next call (its seq is old). */
+int xc__call_timed(xc_interface *xch, uint32_t op, uint32_t domid,
+                   const void *req, size_t req_len, void *resp,
+                   size_t resp_cap, size_t *got_r, int timeout_ms);
 
 /* Same on a raw fd (used before an interface exists). */
 int xc__call_fd(int fd, uint32_t seq, uint32_t op, uint32_t domid,

@@ -130,7 +130,7 @@ static void handle_free(struct xs_handle *h, bool destroy_locks)
 XS_API struct xs_handle *xs_open(unsigned long flags)
 {
     struct xs_handle *h;
-    const char *path;
+    const char *path, *env;
     int saved;
     size_t i;
 
@@ -141,8 +141,9 @@ XS_API struct xs_handle *xs_open(unsigned long flags)
     path = xs_daemon_socket();
     if (!path)
         goto fail;
+    env = getenv("XENSTORED_PATH");
     h->fd = open_endpoint(path, &h->is_socket);
-    if (h->fd < 0 && !getenv("XENSTORED_PATH")) {
+    if (h->fd < 0 && !(env && *env)) {
         /* Keep the socket's error unless a xenbus device exists. */
         saved = errno;
         for (i = 0; h->fd < 0 && i < 2; i++)
@@ -424,6 +425,8 @@ static int pump_one(struct xs_handle *h)
         rc = dispatch(h, msg);
     if (rc && rc != -ECANCELED)
         mark_dead(h, -rc);
+    if (!rc && h->stopping)
+        rc = -ECANCELED; /* xs_close() waits for the reader */
     pthread_mutex_unlock(&h->lock);
     return rc;
 }
@@ -518,7 +521,7 @@ void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
     char *body = NULL;
     size_t total = 0;
     unsigned int i;
-    int rc;
+    int rc, cancel_state;
 
     for (i = 0; i < niov; i++) {
         total += iov[i].iov_len;
@@ -536,6 +539,13 @@ void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
     out[0].iov_base = &hdr;
     out[0].iov_len = sizeof(hdr);
     memcpy(out + 1, iov, niov * sizeof(*iov));
+
+    /*
+     * A request is not cancellable: a thread cancelled half way would
+     * leave a partial message or a dangling waiter behind.  A pending
+     * cancel acts once the reply is in.
+     */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 
     pthread_mutex_lock(&h->send_lock);
     pthread_mutex_lock(&h->lock);
@@ -583,6 +593,7 @@ out:
     xs__msg_free(reply);
     if (out != small)
         free(out);
+    pthread_setcancelstate(cancel_state, NULL);
     if (rc)
         errno = -rc;
     return body;
@@ -607,18 +618,30 @@ XS_API int xs_fileno(struct xs_handle *h)
     return fd;
 }
 
+static void unlock_cleanup(void *mutex)
+{
+    pthread_mutex_unlock(mutex);
+}
+
 struct xs__msg *xs__take_event(struct xs_handle *h, bool block)
 {
-    struct xs__msg *msg;
+    struct xs__msg *msg = NULL;
+    int err = 0;
 
     pthread_mutex_lock(&h->lock);
-    while (!h->watch_head) {
-        if (h->dead_errno || !block) {
-            errno = h->dead_errno ? h->dead_errno : EAGAIN;
-            pthread_mutex_unlock(&h->lock);
-            return NULL;
-        }
-        pthread_cond_wait(&h->watch_cond, &h->lock);
+    /* A thread blocked here may be cancelled: leave the lock free. */
+    pthread_cleanup_push(unlock_cleanup, &h->lock);
+    while (!h->watch_head && !err) {
+        if (h->dead_errno || !block)
+            err = h->dead_errno ? h->dead_errno : EAGAIN;
+        else
+            pthread_cond_wait(&h->watch_cond, &h->lock);
+    }
+    pthread_cleanup_pop(0);
+    if (err) {
+        pthread_mutex_unlock(&h->lock);
+        errno = err;
+        return NULL;
     }
     msg = h->watch_head;
     h->watch_head = msg->next;

@@ -6,20 +6,21 @@
 #     socket, through /usr/bin/xenstore-* and Debian's libxenstore) against a
 #     fresh xenstored; the transcript must equal compat/golden/dom0.out,
 #     recorded from Xen's daemon by compat/record-golden.sh.
-#  2. compat/scenario-domain.sh (permissions, quotas, set-target over
-#     per-domain sockets) against a fresh xenstored; must equal
-#     compat/golden/domain.out (written from Xen's documented semantics).
+#  2. compat/scenario-domain.sh (permissions, quotas, relative paths,
+#     watches, set-target over per-domain sockets) against a fresh
+#     xenstored; must equal compat/golden/domain.out, recorded from Xen's
+#     daemon through xs-ring-proxy (a domain's ring behind a socket).
 #  3. Xen's own /usr/lib/xen-4.17/bin/test-xenstore against a fresh
 #     xenstored must pass.
 #  4. When xs-anchor (Debian's real xenstored without a hypervisor) is
-#     available, scenario 1 runs live against it too and the two transcripts
-#     must be identical; otherwise this part is skipped.
+#     available, both scenarios run live against it too and each pair of
+#     transcripts must be identical; otherwise this part is skipped.
 #
 # Run by `make check` from tests/integration in the build tree.  Environment
 # overrides: XENSTORED_BIN (the daemon), COMPAT_CLIENT (the libxenstore
-# client), XS_ANCHOR (the xs-anchor folder), COMPAT_KEEP=1 (keep the temp
-# folder).  Exit: 0 pass, 1 fail, 77 skip (Debian's clients or the daemon
-# missing), 99 harness error.
+# client), COMPAT_PROXY (xs-ring-proxy), XS_ANCHOR (the xs-anchor folder),
+# COMPAT_KEEP=1 (keep the temp folder).  Exit: 0 pass, 1 fail, 77 skip
+# (Debian's clients missing), 99 harness error (a program not built).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -29,6 +30,7 @@ export COMPAT_TOP_SRCDIR="$here/../.."
 builddir=$(pwd)
 XENSTORED_BIN=${XENSTORED_BIN:-$builddir/../../xenstored/xenstored}
 COMPAT_CLIENT=${COMPAT_CLIENT:-$builddir/compat/xs-compat-client}
+COMPAT_PROXY=${COMPAT_PROXY:-$builddir/compat/xs-ring-proxy}
 export XENSTORED_BIN COMPAT_CLIENT
 . "$compat/lib.sh"
 
@@ -39,17 +41,14 @@ for f in "$XS_BIN/xenstore-read" "$XS_BIN/xenstore-ls" "$XS_CONTROL"; do
         exit 77
     fi
 done
-if [ ! -x "$XENSTORED_BIN" ]; then
-    # Only while xenstored/Makefile.am does not build the daemon yet.
-    echo "SKIP: $XENSTORED_BIN not built"
-    exit 77
-fi
-if [ ! -x "$COMPAT_CLIENT" ]; then
-    echo "ERROR: $COMPAT_CLIENT not built"
-    exit 99
-fi
+for f in "$XENSTORED_BIN" "$COMPAT_CLIENT"; do
+    if [ ! -x "$f" ]; then
+        echo "ERROR: $f not built"
+        exit 99
+    fi
+done
 
-COMPAT_TMP=$(mktemp -d /tmp/xs-compat.XXXXXX) || exit 99
+COMPAT_TMP=$(mktemp -d /tmp/xenolith-compat.XXXXXX) || exit 99
 export COMPAT_TMP
 failures=0
 ANCHOR_DIR=
@@ -132,28 +131,42 @@ else
     echo "SKIP: $XS_TEST missing"
 fi
 
-echo "== 4. dom0 scenario live against Xen's daemon (xs-anchor)"
-if [ -n "$(anchor_dir)" ] && [ -x "$XS_REAL_DAEMON" ]; then
-    ANCHOR_DIR="$COMPAT_TMP/anchor"
-    if start_anchor "$ANCHOR_DIR"; then
-        XENSTORED_PATH="$ANCHOR_DIR/socket" COMPAT_RINGDIR="$ANCHOR_DIR" \
-            timeout 300 "$compat/scenario-dom0.sh" \
-            >"$COMPAT_TMP/anchor.out" 2>"$COMPAT_TMP/anchor.err"
-        stop_anchor "$ANCHOR_DIR"
+# anchor_run NAME SCRIPT: runs a scenario against a fresh Xen daemon
+# under xs-anchor (with ring proxies for the domains); compares it with
+# Xenolith's transcript NAME.out and with the golden copy.
+anchor_run()
+{
+    ANCHOR_DIR="$COMPAT_TMP/anchor-$1"
+    if ! start_anchor "$ANCHOR_DIR"; then
         ANCHOR_DIR=
-        if [ -f "$COMPAT_TMP/dom0.out" ]; then
-            compare dom0-vs-live-xen "$COMPAT_TMP/anchor.out" \
-                "$COMPAT_TMP/dom0.out"
-        fi
-        if ! cmp -s "$compat/golden/dom0.out" "$COMPAT_TMP/anchor.out"; then
-            echo "NOTE: Xen's daemon no longer matches golden/dom0.out;" \
-                 "re-record with compat/record-golden.sh"
-        fi
-    else
-        fail "xs-anchor did not start"
+        fail "$1: xs-anchor did not start"
+        return
     fi
+    XENSTORED_PATH="$ANCHOR_DIR/socket" COMPAT_RINGDIR="$ANCHOR_DIR" \
+        COMPAT_RUNDIR="$ANCHOR_DIR" COMPAT_PROXY="$COMPAT_PROXY" \
+        timeout 300 "$2" >"$COMPAT_TMP/xen-$1.out" 2>"$COMPAT_TMP/xen-$1.err"
+    for f in "$ANCHOR_DIR"/proxy-*.pid; do
+        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
+    stop_anchor "$ANCHOR_DIR"
+    ANCHOR_DIR=
+    if [ -f "$COMPAT_TMP/$1.out" ]; then
+        compare "$1-vs-live-xen" "$COMPAT_TMP/xen-$1.out" \
+            "$COMPAT_TMP/$1.out"
+    fi
+    if ! cmp -s "$compat/golden/$1.out" "$COMPAT_TMP/xen-$1.out"; then
+        echo "NOTE: Xen's daemon no longer matches golden/$1.out;" \
+             "re-record with compat/record-golden.sh"
+    fi
+}
+
+echo "== 4. both scenarios live against Xen's daemon (xs-anchor)"
+if [ -n "$(anchor_dir)" ] && [ -x "$XS_REAL_DAEMON" ] &&
+    [ -x "$COMPAT_PROXY" ]; then
+    anchor_run dom0 "$compat/scenario-dom0.sh"
+    anchor_run domain "$compat/scenario-domain.sh"
 else
-    echo "SKIP: xs-anchor or $XS_REAL_DAEMON not available"
+    echo "SKIP: xs-anchor, $XS_REAL_DAEMON or $COMPAT_PROXY not available"
 fi
 
 if [ "$failures" -ne 0 ]; then

@@ -23,7 +23,10 @@ if nm "$XENSTORED_BIN" 2>/dev/null | grep -q __asan_init; then
 fi
 
 logdir=$(mktemp -d /tmp/xs-valgrind-XXXXXX) || exit 99
-XENSTORED_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,possible --errors-for-leak-kinds=definite,possible --error-exitcode=1 --log-file=$logdir/vg.%p"
+XENSTORED_WRAPPER="valgrind -q --leak-check=full --error-exitcode=1"
+XENSTORED_WRAPPER="$XENSTORED_WRAPPER --show-leak-kinds=definite,possible"
+XENSTORED_WRAPPER="$XENSTORED_WRAPPER --errors-for-leak-kinds=definite,possible"
+XENSTORED_WRAPPER="$XENSTORED_WRAPPER --log-file=$logdir/vg.%p"
 export XENSTORED_BIN XENSTORED_WRAPPER
 export XS_TIME_SCALE=${XS_TIME_SCALE:-20}
 export CK_INCLUDE_TAGS=valgrind

@@ -214,6 +214,7 @@ START_TEST(test_oversized_header)
     wire_in_init(&w);
     ck_assert_int_eq(wire_in_feed(&w, (char *)&h, sizeof(h), record, &s),
                      -EPROTO);
+    ck_assert_uint_eq(w.bad_len, XENSTORE_PAYLOAD_MAX + 1);
     ck_assert_uint_eq(s.n, 0);
     wire_in_dispose(&w);
 
@@ -239,6 +240,7 @@ START_TEST(test_oversized_header)
     ck_assert_int_eq(wire_in_feed(&w, (char *)&h, 10, record, &s), 0);
     ck_assert_int_eq(wire_in_feed(&w, (char *)&h + 10, 6, record, &s),
                      -EPROTO);
+    ck_assert_uint_eq(w.bad_len, UINT32_MAX);
     wire_in_dispose(&w);
     seen_dispose(&s);
 }

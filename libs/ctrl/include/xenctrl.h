@@ -203,8 +203,9 @@ int xc_version(xc_interface *xch, int cmd, void *arg);
  * Map size bytes of the domain's memory starting at guest frame pfn into
  * this process (the domain's memfd is passed over the socket on each
  * call and closed after the mmap).  prot: PROT_READ / PROT_WRITE.  size
- * is rounded up to pages.  The range must lie inside one RAM range of the memory map
- * (xc_domain_platform_info).  Returns the address (release with
+ * is rounded up to pages.  The range must lie below low_ram_end or in
+ * the RAM above 4 GiB (xc_domain_platform_info; the ACPI area below
+ * 1 MiB is included).  Returns the address (release with
  * munmap(addr, size)) or NULL with errno set (ESRCH, EINVAL).
  */
 void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
@@ -329,6 +330,27 @@ int xc_console_info(xc_interface *xch, uint32_t domid,
  */
 int xc_console_read_ring(xc_interface *xch, uint32_t domid, char *buf,
                          size_t *len);
+
+struct xc_console_status {
+    uint64_t produced;           /* bytes the guest has written so far */
+    uint64_t first_output_ns;    /* CLOCK_MONOTONIC time its first byte
+                                    left the guest (stamped by the
+                                    domain's process); 0 before that */
+    uint32_t shutdown;           /* 1: the domain has shut down, no more
+                                    output will come */
+    uint32_t pad;
+};
+
+/*
+ * Wait until the guest has written more than seen bytes in all (compare
+ * with produced), the domain shuts down, or timeout_ms pass (< 0: no
+ * limit).  Fills *status (may be NULL) and returns 0; -ETIMEDOUT on
+ * timeout (nothing filled), -ESRCH if the domain is or goes away.  The
+ * wait is served by the core, so nothing polls.  One wait per
+ * interface at a time; a wait left by a timeout is dropped by the next.
+ */
+int xc_console_wait(xc_interface *xch, uint32_t domid, uint64_t seen,
+                    int timeout_ms, struct xc_console_status *status);
 
 /* Send bytes to the console input (COM1 receive).  Returns the count
  * accepted. */

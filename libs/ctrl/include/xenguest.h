@@ -42,11 +42,13 @@
  *  - Every failure is logged at XTL_ERROR through the interface's
  *    dombuild logger (xc_interface_open), naming the file, the sizes or
  *    addresses and the reason; xc_dom_last_error() returns the same text.
- *  - On failure the image object stays valid and unchanged: the failed
- *    step can be retried or the object released.  Guest memory written
- *    by a failed xc_dom_build_image() or xc_dom_boot_image() is not
- *    restored: the CALLER MUST DESTROY THE DOMAIN (xc_domain_destroy)
- *    when any step fails; the builder never does.
+ *  - On failure the image object stays valid and holds no partial
+ *    result of the failed step (a failed xc_dom_parse_image() leaves the
+ *    image unparsed, a failed build leaves it unbuilt); the step can be
+ *    retried after fixing its input, or the object released.  Guest
+ *    memory written by a failed xc_dom_build_image() is not restored:
+ *    the CALLER MUST DESTROY THE DOMAIN (xc_domain_destroy) when any
+ *    step fails; the builder never does.
  *  - An image object is used by one thread at a time.
  */
 #ifndef XENGUEST_H

@@ -15,6 +15,8 @@
  *   threads may be in flight at once; each reply goes back to the thread
  *   that sent the request.  Watch events are queued on the handle and
  *   handed out by xs_read_watch()/xs_check_watch().
+ * - Cancellation: a thread blocked in xs_read_watch() may be cancelled;
+ *   the other calls hold a cancel back until they return.
  * - The library never writes to stderr and never exits the process.
  * - The connection goes to xs_daemon_socket() (see xenstore_lib.h).
  */

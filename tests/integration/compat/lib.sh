@@ -79,13 +79,53 @@ client()
     echo "rc=$?"
 }
 
-# prepare_domain DOMID: the Xen daemon under xs-anchor maps a ring file on
-# INTRODUCE; Xenolith's needs nothing.  COMPAT_RINGDIR is set for xs-anchor.
+# prepare_domain DOMID...: the Xen daemon under xs-anchor maps a ring file
+# and opens a notification FIFO on INTRODUCE; Xenolith's needs nothing.
+# COMPAT_RINGDIR is set for xs-anchor.
 prepare_domain()
 {
+    local d
     if [ -n "${COMPAT_RINGDIR:-}" ]; then
-        truncate -s 4096 "$COMPAT_RINGDIR/ring-$1"
+        for d in "$@"; do
+            truncate -s 4096 "$COMPAT_RINGDIR/ring-$d"
+            [ -p "$COMPAT_RINGDIR/notify-$d" ] ||
+                mkfifo "$COMPAT_RINGDIR/notify-$d"
+        done
     fi
+}
+
+# domain_up DOMID...: after INTRODUCE.  Xenolith's daemon makes
+# <rundir>/domains/<domid> itself; for Xen's daemon under xs-anchor (when
+# COMPAT_PROXY names xs-ring-proxy) a proxy serves that socket through the
+# domain's ring.
+domain_up()
+{
+    local d i
+    [ -n "${COMPAT_PROXY:-}" ] && [ -n "${COMPAT_RINGDIR:-}" ] || return 0
+    mkdir -p "$COMPAT_RUNDIR/domains"
+    for d in "$@"; do
+        "$COMPAT_PROXY" "$COMPAT_RINGDIR" "$d" "$COMPAT_RUNDIR/domains/$d" \
+            </dev/null >>"$COMPAT_RINGDIR/proxy.log" 2>&1 &
+        echo $! >"$COMPAT_RINGDIR/proxy-$d.pid"
+        for i in $(seq 1 100); do
+            [ -S "$COMPAT_RUNDIR/domains/$d" ] && break
+            sleep 0.02
+        done
+    done
+}
+
+# domain_down DOMID...: after RELEASE (see domain_up).
+domain_down()
+{
+    local d
+    [ -n "${COMPAT_PROXY:-}" ] && [ -n "${COMPAT_RINGDIR:-}" ] || return 0
+    for d in "$@"; do
+        if [ -f "$COMPAT_RINGDIR/proxy-$d.pid" ]; then
+            kill "$(cat "$COMPAT_RINGDIR/proxy-$d.pid")" 2>/dev/null
+            rm -f "$COMPAT_RINGDIR/proxy-$d.pid"
+        fi
+        rm -f "$COMPAT_RUNDIR/domains/$d"
+    done
 }
 
 # wait_lines FILE N: waits up to 5 s until FILE has at least N lines.

@@ -174,6 +174,18 @@ A event
 B write - /never/there/x 1
 A event
 A event 300
+# events come in the order the watches were registered, deepest first here
+A watch /order/deep/x first
+A event
+A watch /order second
+A event
+A watch /order/deep third
+A event
+B write - /order/deep/x/y 1
+A event
+A event
+A event
+A event 300
 EOF
 
 echo "## transactions"
@@ -256,8 +268,7 @@ A read - /tx/x
 EOF
 
 echo "## domains"
-prepare_domain 5
-prepare_domain 6
+prepare_domain 5 6
 client <<'EOF'
 A open
 A isintro 5

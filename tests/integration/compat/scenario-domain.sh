@@ -1,12 +1,14 @@
 #!/bin/bash
 # scenario-domain.sh: the compatibility scenario over per-domain connections
-# (Xenolith's <rundir>/domains/<domid> sockets), for permissions, quotas and
-# set-target.  Xen's daemon under xs-anchor treats every socket connection as
-# dom0, so golden/domain.out is written by hand from Xen 4.17's documented
-# semantics (see golden/README.md), not recorded.
+# (Xenolith's <rundir>/domains/<domid> sockets), for permissions, quotas,
+# relative paths, watches and set-target.  Xen's daemon under xs-anchor
+# treats every socket client as dom0, so for it xs-ring-proxy serves each
+# domain's socket through that domain's shared ring (see domain_up); the
+# golden copy golden/domain.out is recorded that way by record-golden.sh.
 #
 # Usage: scenario-domain.sh   (XENSTORED_PATH, COMPAT_RUNDIR, COMPAT_CLIENT
-# and COMPAT_TMP set).  Prints a transcript on stdout.
+# and COMPAT_TMP set; COMPAT_RINGDIR and COMPAT_PROXY for xs-anchor).
+# Prints a transcript on stdout.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -58,6 +60,7 @@ quota_summary()
 
 echo "## introduce: per-domain sockets"
 socket_state 5
+prepare_domain 5 7 8
 client <<'EOF'
 A open
 A introduce 5 0 1
@@ -75,6 +78,7 @@ A setperms - /local/domain/7 n7
 A mkdir - /local/domain/8
 A setperms - /local/domain/8 n8
 EOF
+domain_up 5 7 8
 socket_state 5
 socket_state 7
 socket_state 6
@@ -168,17 +172,28 @@ small=$(head -c 1000 /dev/zero | tr '\0' 'v')
 XENSTORED_PATH="$(dsock 7)" run "[dom7] xenstore-write big <1000 bytes>" \
     "$XS_BIN/xenstore-write" /local/domain/7/big "$small"
 asdom 7 rm /local/domain/7/big
+# A parent's child list counts towards its node size: one flat directory
+# of "nNNNN" children reaches 2048 bytes at its 336th child (Xen: record
+# header 24 + one permission 8 + 335 * 6 bytes of names = 2042).
 {
     echo "C open domains/7"
-    for i in $(seq -w 1 1100); do
-        echo "C write - /local/domain/7/n$i x"
+    for i in $(seq 1 336); do
+        printf 'C write - /local/domain/7/flat/n%04d x\n' "$i"
     done
-} | client | quota_summary 990
+} | client | quota_summary 335
+asdom 7 rm /local/domain/7/flat
+# The node count: 11 groups of 100 (1 + 11 + 1100 nodes wanted).
+{
+    echo "C open domains/7"
+    for i in $(seq 0 1099); do
+        echo "C write - /local/domain/7/g$((i / 100))/n$((i % 100)) x"
+    done
+} | client | quota_summary 900
 client <<EOF
 A open
 A write - /local/domain/0/q/n1 x
 A write - /local/domain/0/q/n2 x
-A getperms - /local/domain/7/n0001
+A getperms - /local/domain/7/g0/n1
 EOF
 
 echo "## watch quota as dom7 (Xen: 128 per domain)"
@@ -198,13 +213,13 @@ echo "## transaction quota as dom7 (Xen: 10 per connection)"
 } | client | quota_summary 10
 
 echo "## set-target: dom8 gets dom7's rights"
-asdom 8 read /local/domain/7/n0001
+asdom 8 read /local/domain/7/g0/n1
 client <<'EOF'
 A open
 A settarget 8 7
 EOF
-asdom 8 read /local/domain/7/n0001
-asdom 8 write /local/domain/7/n0001 by-dom8
+asdom 8 read /local/domain/7/g0/n1
+asdom 8 write /local/domain/7/g0/n1 by-dom8
 asdom 8 read /secret
 
 echo "## release"
@@ -217,14 +232,16 @@ A event
 A isintro 5
 A release 5
 EOF
+domain_down 5
 socket_state 5
 asdom 5 read /local/domain/5/name
-asdom 7 read /local/domain/7/n0001
+asdom 7 read /local/domain/7/g0/n1
 client <<'EOF'
 A open
 A release 7
 A release 8
 A read - /local/domain/5/name
 EOF
+domain_down 7 8
 socket_state 7
 socket_state 8

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define MiB (1ULL << 20)
 #define POISON 0xa5
@@ -642,7 +643,7 @@ START_TEST(test_initrd_too_big)
     ck_assert_uint_eq(mem[MiB], POISON);
     ck_assert_int_eq(xc_dom_get_info(dom, &info), 0);
     ck_assert_uint_eq(info.start_info_paddr, 0);
-    ck_assert_int_eq(xc_dom_boot_image(dom), -EINVAL);
+    ck_assert(!dom->built);
 
     xc_dom_release(dom);
     rmtree(dir);
@@ -719,7 +720,6 @@ START_TEST(test_call_order_and_limits)
     ck_assert_int_eq(xc_dom_parse_image(dom), -EINVAL);
     ck_assert_str_eq(xc_dom_last_error(dom), "no kernel given");
     ck_assert_int_eq(xc_dom_build_image(dom), -EINVAL);
-    ck_assert_int_eq(xc_dom_boot_image(dom), -EINVAL);
     ck_assert_int_eq(xc_dom_mem_init(dom, 0), -EINVAL);
     for (i = 0; i < XC_DOM_MAX_MODULES; i++)
         ck_assert_int_eq(xc_dom_module_mem(dom, mod, sizeof(mod), NULL), 0);
@@ -735,15 +735,16 @@ END_TEST
 /* A failed step leaves the image usable: fix the input and go on. */
 START_TEST(test_retry_after_failure)
 {
-    struct telf t;
+    struct telf t, tbad;
     struct xc_dom_image *dom = test_dom(&tl, NULL);
     size_t len, badlen;
     uint8_t *img, *bad, *mem;
 
     telf_default(&t, 64, 4096, 4096);
     img = telf_build(&t, &len);
-    t.note = false;
-    bad = telf_build(&t, &badlen);
+    tbad = t;
+    tbad.note = false;
+    bad = telf_build(&tbad, &badlen);
     ck_assert_int_eq(xc_dom_kernel_mem(dom, bad, badlen), 0);
     ck_assert_int_eq(xc_dom_parse_image(dom), -ENOEXEC);
     ck_assert_int_eq(xc_dom_kernel_mem(dom, img, len), 0);
@@ -812,6 +813,145 @@ START_TEST(test_bzimage_bad)
 }
 END_TEST
 
+/* ------------------------------------------------------------ mutations */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+/* gzip in-process (zlib with the gzip wrapper). */
+static uint8_t *gzip_buf(const uint8_t *in, size_t len, size_t *outlen)
+{
+    z_stream zs;
+    uint8_t *out = malloc(len + 1024);
+
+    ck_assert_ptr_nonnull(out);
+    memset(&zs, 0, sizeof(zs));
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                                  Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = out;
+    zs.avail_out = (uInt)(len + 1024);
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *outlen = zs.total_out;
+    deflateEnd(&zs);
+    return out;
+}
+
+/*
+ * Random damage never crashes the builder or gets past it half-checked:
+ * parsing returns 0 or -ENOEXEC, and what parses builds or is refused
+ * with -ENOSPC.  Seeds: an ELF64 with three segments and extra notes, an
+ * ELF32, and a bzImage around a gzip'd ELF.
+ */
+START_TEST(test_mutations)
+{
+    const size_t memsize = 16 * MiB;
+    uint8_t *mem = guest(memsize);
+    uint8_t *seed, *work, *gz = NULL;
+    size_t len, gzlen, n;
+    unsigned int iter, parsed = 0;
+    struct telf t;
+
+    telf_default(&t, _i == 1 ? 32 : 64, 3000, 5000);
+    t.other_notes = _i == 0;
+    if (_i == 0) {
+        t.nsegs = 3;
+        t.segs[1] = (struct telf_seg){ 2 * MiB, 700, 900, 0 };
+        t.segs[2] = (struct telf_seg){ 3 * MiB, 0, 4096, 0 };
+    }
+    seed = telf_build(&t, &len);
+    if (_i == 2) {
+        uint8_t *bz;
+
+        gz = gzip_buf(seed, len, &gzlen);
+        bz = tbz_wrap(gz, gzlen, 0x020f, &len);
+        free(seed);
+        seed = bz;
+    }
+    work = malloc(len);
+    ck_assert_ptr_nonnull(work);
+    rng_state += (uint64_t)_i * 7919;
+    for (iter = 0; iter < 4000; iter++) {
+        struct xc_dom_image *dom = test_dom(&tl, "x");
+        unsigned int flips = 1 + rnd(4), k;
+        int r;
+
+        memcpy(work, seed, len);
+        for (k = 0; k < flips; k++) {
+            /* mostly the headers, notes and setup header */
+            size_t at = rnd(2) ? rnd((uint32_t)(len < 700 ? len : 700))
+                               : rnd((uint32_t)len);
+            work[at] = rnd(3) ? (uint8_t)rnd(256) : work[at] ^ 0x80;
+        }
+        n = rnd(10) ? len : 1 + rnd((uint32_t)len);
+        ck_assert_int_eq(xc_dom_kernel_mem(dom, work, n), 0);
+        r = xc_dom_parse_image(dom);
+        ck_assert_msg(r == 0 || r == -ENOEXEC, "iteration %u: parse %d",
+                      iter, r);
+        if (r == 0) {
+            parsed++;
+            r = xc__dom_attach_buffer(dom, mem, memsize, NULL);
+            ck_assert_msg(r == 0 || r == -ENOSPC, "attach %d", r);
+            if (r == 0) {
+                r = xc_dom_build_image(dom);
+                ck_assert_msg(r == 0 || r == -ENOSPC, "build %d: %s", r,
+                              xc_dom_last_error(dom));
+            }
+        } else {
+            ck_assert_str_ne(xc_dom_last_error(dom), "");
+        }
+        xc_dom_release(dom);
+    }
+    /* The damage is not all fatal: some images still load. */
+    ck_assert_uint_gt(parsed, 0);
+    free(work);
+    free(seed);
+    free(gz);
+    free(mem);
+}
+END_TEST
+
+/* Known guest memory bounds decompression: a kernel that inflates past
+ * it stops there with an error, not an allocation of its full size. */
+START_TEST(test_decompress_limit)
+{
+    struct xc_dom_image *dom = test_dom(&tl, NULL);
+    struct xc_dom_info info;
+    struct telf t;
+    uint8_t *elf, *gz, *bz;
+    size_t len, gzlen, bzlen;
+
+    telf_default(&t, 64, 3 * MiB, 3 * MiB);
+    elf = telf_build(&t, &len);
+    gz = gzip_buf(elf, len, &gzlen);
+    bz = tbz_wrap(gz, gzlen, 0x020f, &bzlen);
+    ck_assert_int_eq(xc_dom_kernel_mem(dom, bz, bzlen), 0);
+    ck_assert_int_eq(xc_dom_mem_init(dom, 2), 0);
+    ck_assert_int_eq(xc_dom_parse_image(dom), -ENOEXEC);
+    ck_assert_str_eq(xc_dom_last_error(dom), "kernel <memory>: gzip "
+                     "payload decompresses to more than 2 MiB (the guest "
+                     "memory)");
+    ck_assert_int_eq(xc_dom_get_info(dom, &info), -EINVAL);
+    /* with room, the same image parses */
+    ck_assert_int_eq(xc_dom_mem_init(dom, 8), 0);
+    ck_assert_int_eq(xc_dom_parse_image(dom), 0);
+    ck_assert_int_eq(xc_dom_get_info(dom, &info), 0);
+    ck_assert_str_eq(info.kernel_format, "bzImage+gzip");
+    xc_dom_release(dom);
+    free(bz);
+    free(gz);
+    free(elf);
+}
+END_TEST
+
 static Suite *dom_suite(void)
 {
     Suite *s = suite_create("dom");
@@ -842,6 +982,12 @@ static Suite *dom_suite(void)
     tcase_add_test(tc, test_call_order_and_limits);
     tcase_add_test(tc, test_retry_after_failure);
     tcase_add_test(tc, test_bzimage_bad);
+    tcase_add_test(tc, test_decompress_limit);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("mutations");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_mutations, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

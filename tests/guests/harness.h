@@ -1,0 +1,54 @@
+/*
+ * harness.h - boot test guests on a private xenolithd.
+ */
+#ifndef GUESTS_HARNESS_H
+#define GUESTS_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "xenctrl.h"
+
+struct core {
+    char dir[256];               /* temporary rundir */
+    pid_t pid;                   /* the daemon */
+    xentoollog_logger *logger;
+    xc_interface *xch;
+};
+
+/* Skip (exit 77) when KVM or the daemon binary is unusable here. */
+void harness_require_kvm(void);
+
+/* Start xenolithd in a fresh rundir and connect; 0 or -errno. */
+int core_start(struct core *c);
+void core_stop(struct core *c);
+
+/* Path of a guest ELF: $GUEST_DIR/name. */
+const char *guest_path(const char *name);
+
+/*
+ * Create a domain (vcpus, mem_mb) and load the PVH ELF at path with
+ * cmdline and one optional module; leaves it paused with vCPU 0 at the
+ * entry.  Returns 0 or -errno; on failure no domain is left.
+ */
+int guest_boot(xc_interface *xch, const char *path, unsigned int vcpus,
+               unsigned int mem_mb, const char *cmdline, const void *mod,
+               size_t mod_len, uint32_t *domid_r);
+
+/* xc_domain_config.flags guest_boot() uses (default XC_DOMCFG_HVM). */
+extern uint32_t harness_create_flags;
+
+/* Poll the console ring until needle shows up: 1 found, 0 timeout,
+ * -errno.  The ring's text is left in buf when buf is given. */
+int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
+                 int timeout_ms, char *buf, size_t cap);
+
+/* Wait for the domain to shut down: 1 with *reason, 0 timeout. */
+int shutdown_wait(xc_interface *xch, uint32_t domid, int timeout_ms,
+                  unsigned int *reason);
+
+/* Monotonic milliseconds. */
+double now_ms(void);
+
+#endif /* GUESTS_HARNESS_H */

@@ -1,0 +1,94 @@
+/*
+ * check_control.c: XS_CONTROL commands.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct h *h;
+static struct hconn *d0;
+
+static void setup(void)
+{
+    h = h_new(NULL);
+    d0 = h_conn(h, 0);
+}
+
+static void teardown(void)
+{
+    h_free(h);
+}
+
+START_TEST(test_help)
+{
+    const char *r = h_control(d0, "help");
+
+    ck_assert_ptr_nonnull(strstr(r, "check\t\n"));
+    ck_assert_ptr_nonnull(strstr(r, "quota\t[set <name> <val>|<domid>]\n"));
+    ck_assert_ptr_nonnull(strstr(r, "quota-soft\t[set <name> <val>]\n"));
+    ck_assert_str_eq(h_control(d0, "help extra"), "!EINVAL");
+}
+END_TEST
+
+START_TEST(test_quota_show)
+{
+    const char *r = h_control(d0, "quota");
+
+    ck_assert_ptr_eq(strstr(r, "Quota settings:\n"), r);
+    ck_assert_ptr_nonnull(strstr(r, "nodes            :     1000 "
+                                    "Nodes per domain\n"));
+    ck_assert_ptr_nonnull(strstr(r, "memory           :  2621440 "));
+    ck_assert_ptr_nonnull(strstr(r, "path-max         :     2048 "));
+    r = h_control(d0, "quota-soft");
+    ck_assert_ptr_nonnull(strstr(r, "memory           :  2097152 "));
+    r = h_control(d0, "quota 0");
+    ck_assert_ptr_eq(strstr(r, "Domain 0:\n"), r);
+    ck_assert_str_eq(h_control(d0, "quota 99"), "!ENOENT");
+    ck_assert_str_eq(h_control(d0, "quota 1 2"), "!EINVAL");
+    ck_assert_str_eq(h_control(d0, "quota-soft 1"), "!EINVAL");
+}
+END_TEST
+
+START_TEST(test_misc)
+{
+    ck_assert_str_eq(h_control(d0, "check"), "OK|");
+    ck_assert_str_eq(h_control(d0, "check x"), "!EINVAL");
+    ck_assert_str_eq(h_control(d0, "print hello"), "OK|");
+    ck_assert(h_logged(h, "control: hello"));
+    ck_assert_str_eq(h_control(d0, "print"), "!EINVAL");
+    ck_assert_ptr_nonnull(strstr(h_control(d0, "memreport"), "nodes: 3\n"));
+    ck_assert_str_eq(h_control(d0, "nope"), "!EINVAL");
+    ck_assert_str_eq(H(d0, XS_CONTROL, 0, "help"), "!EINVAL");
+    ck_assert_str_eq(H(d0, XS_CONTROL, 0, ""), "!EINVAL");
+    /* Unknown to the engine: passed on to the daemon. */
+    ck_assert_str_eq(h_control(d0, "log on"), "OK|");
+}
+END_TEST
+
+static Suite *control_suite(void)
+{
+    Suite *s = suite_create("control");
+    TCase *tc = tcase_create("commands");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_help);
+    tcase_add_test(tc, test_quota_show);
+    tcase_add_test(tc, test_misc);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(control_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
