@@ -606,40 +606,43 @@ static void conn_cb(struct loop_fd *w, uint32_t events)
     conn_unref(c);
 }
 
+struct conn *control_conn_new(int fd, uid_t uid, gid_t gid, pid_t pid)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    c->w.fd = fd;
+    c->w.cb = conn_cb;
+    c->refs = 1;
+    c->uid = uid;
+    c->pid = pid;
+    c->privileged = peer_privileged(fd, uid, gid);
+    if (!c->privileged)
+        dlog(DLOG_WARN, "client pid %d uid %d is not privileged: every "
+             "request will get EACCES", (int)pid, (int)uid);
+    if (loop_add(&c->w, EPOLLIN) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->next = conns;
+    conns = c;
+    return c;
+}
+
 static void listen_cb(struct loop_fd *w, uint32_t events)
 {
     struct ucred cred;
     socklen_t len = sizeof(cred);
-    struct conn *c;
     int fd;
 
     for (;;) {
         fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        c = calloc(1, sizeof(*c));
-        if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred,
-                             &len) < 0) {
-            free(c);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+            !control_conn_new(fd, cred.uid, cred.gid, cred.pid))
             close(fd);
-            continue;
-        }
-        c->w.fd = fd;
-        c->w.cb = conn_cb;
-        c->refs = 1;
-        c->uid = cred.uid;
-        c->pid = cred.pid;
-        c->privileged = peer_privileged(fd, cred.uid, cred.gid);
-        if (!c->privileged)
-            dlog(DLOG_WARN, "client pid %d uid %d is not privileged: every "
-                 "request will get EACCES", (int)cred.pid, (int)cred.uid);
-        if (loop_add(&c->w, EPOLLIN) < 0) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = conns;
-        conns = c;
     }
 }
 

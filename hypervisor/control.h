@@ -30,6 +30,11 @@ struct conn {
 int control_init(void);
 void control_exit(void);
 
+/* Serve the client on fd (non-blocking; its credentials given): the
+ * listener's accept, and the fuzz harness's way in.  NULL on failure
+ * (fd then stays the caller's). */
+struct conn *control_conn_new(int fd, uid_t uid, gid_t gid, pid_t pid);
+
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 

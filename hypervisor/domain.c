@@ -264,19 +264,6 @@ static uint32_t pick_domid(void)
     return 0;
 }
 
-/* Keep fds a and b (and stdio), close every other descriptor. */
-static void close_others(int a, int b)
-{
-    unsigned int lo = (unsigned int)(a < b ? a : b);
-    unsigned int hi = (unsigned int)(a < b ? b : a);
-
-    if (lo > 3)
-        close_range(3, lo - 1, 0);
-    if (hi > lo + 1)
-        close_range(lo + 1, hi - 1, 0);
-    close_range(hi + 1, ~0U, 0);
-}
-
 /*
  * The spare: a domain process forked ahead of need, with its KVM VM
  * already made (see chan.h).  At most one; a create takes it and a new
@@ -314,33 +301,17 @@ static void spare_cb(struct loop_fd *w, uint32_t events)
 
 static int spare_spawn(void)
 {
-    sigset_t none;
-    int sv[2];
     pid_t pid;
+    int fd, rc;
 
     if (spare.pid > 0)
         return 0;
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
-    pid = fork();
-    if (pid < 0) {
-        int rc = -errno;
-
-        close(sv[0]);
-        close(sv[1]);
+    rc = vm_spawn(&pid, &fd);
+    if (rc < 0)
         return rc;
-    }
-    if (pid == 0) {
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        close_others(sv[1], sv[1]);
-        vm_main(sv[1]);
-    }
-    close(sv[1]);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
     spare.pid = pid;
-    spare.chan.fd = sv[0];
+    spare.chan.fd = fd;
     spare.chan.cb = spare_cb;
     if (loop_add(&spare.chan, EPOLLIN) < 0) {
         kill(pid, SIGKILL);

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
@@ -389,6 +390,47 @@ static int configure(struct vm *vm, unsigned int *nr_r)
     *nr_r = cfg.nr_vcpus;
     snprintf(name, sizeof(name), "xenolith-d%u", cfg.domid);
     prctl(PR_SET_NAME, name, 0, 0, 0);
+    return 0;
+}
+
+/* Keep fds a and b (and stdio), close every other descriptor. */
+static void close_others(int a, int b)
+{
+    unsigned int lo = (unsigned int)(a < b ? a : b);
+    unsigned int hi = (unsigned int)(a < b ? b : a);
+
+    if (lo > 3)
+        close_range(3, lo - 1, 0);
+    if (hi > lo + 1)
+        close_range(lo + 1, hi - 1, 0);
+    close_range(hi + 1, ~0U, 0);
+}
+
+int vm_spawn(pid_t *pid_r, int *chan_r)
+{
+    sigset_t none;
+    int sv[2], rc;
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+    }
+    if (pid == 0) {
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        close_others(sv[1], sv[1]);
+        vm_main(sv[1]);
+    }
+    close(sv[1]);
+    *pid_r = pid;
+    *chan_r = sv[0];
     return 0;
 }
 

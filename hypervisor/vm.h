@@ -79,6 +79,13 @@ struct vm {
  */
 void vm_main(int chan_fd) __attribute__((noreturn));
 
+/*
+ * Fork a domain process running vm_main(): *pid_r, and in *chan_r the
+ * daemon's end of its channel (close-on-exec, blocking).  Returns 0 or
+ * -errno.  (The fuzz harness links its own, which forks nothing.)
+ */
+int vm_spawn(pid_t *pid_r, int *chan_r);
+
 /* Report to the daemon (any thread). */
 void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len);
 void vm_log(struct vm *vm, const char *fmt, ...)

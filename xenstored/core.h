@@ -40,6 +40,18 @@ struct engine {
 
     struct watch_index watches;
 
+    /*
+     * Events sent while handling the current request: Xen drops an event
+     * identical to one still queued for the connection, and everything a
+     * request causes is queued together.  Reset per request.
+     */
+    struct sent_event *sent;
+    size_t nsent, sent_cap;
+    uint32_t *sent_tab;          /* open addressing over sent[], +1 */
+    size_t sent_tab_cap;
+    char *sent_buf;
+    size_t sent_len, sent_buf_cap;
+
     /* Permissions of @introduceDomain and @releaseDomain. */
     struct perm *special_perms[2];
     unsigned int special_nperms[2];

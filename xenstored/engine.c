@@ -963,6 +963,7 @@ int engine_handle(struct engine *e, struct engine_conn *c,
     r.tx = NULL;
     r.replied = false;
     conn_who(c, &r.who);
+    watch_request_begin(e);
 
     if (hdr->type >= XS_TYPE_COUNT || !handlers[hdr->type].fn) {
         req_error(&r, ENOSYS, "unknown request type");

@@ -681,36 +681,6 @@ struct node *store_root(const struct store *s)
     return s->root;
 }
 
-/* Moves an existing child to the end of its parent's list. */
-static int kids_move_to_end(struct store *s, struct node *parent,
-                            struct node *n)
-{
-    uint32_t old = n->pidx;
-    struct kids *k;
-
-    if (node_one_kid(parent))
-        return 0;
-    if (kids_append(s, parent, n) < 0)
-        return -ENOMEM;
-    /* The append may have compacted: find the old slot again. */
-    k = parent->kids;
-    if (old < k->used && k->slot[old] == n && old != n->pidx) {
-        k->slot[old] = NULL;
-        k->count--;
-    } else {
-        uint32_t i;
-
-        for (i = 0; i + 1 < k->used; i++) {
-            if (k->slot[i] == n) {
-                k->slot[i] = NULL;
-                k->count--;
-                break;
-            }
-        }
-    }
-    return 0;
-}
-
 struct node *store_create(struct store *s, struct node *parent,
                           const char *path, size_t len,
                           const struct perm *perms, unsigned int nperms,
@@ -732,13 +702,14 @@ struct node *store_create(struct store *s, struct node *parent,
         /* Revive a deleted node kept for snapshots. */
         if (state_needed(s, n) && hist_push(s, n) < 0)
             goto nomem;
-        if (kids_move_to_end(s, parent, n) < 0)
-            goto nomem;
+        /*
+         * It keeps its place among its siblings, where the snapshots that
+         * still see its old state expect it (Xen, without snapshots, would
+         * append it: the order differs only in this case).
+         */
         n = node_rewrite(s, n, perms, nperms, data, datalen);
-        if (!n) {
-            /* The old content is still there, only the order moved. */
+        if (!n)
             goto nomem;
-        }
         n->flags &= (uint16_t)~NODE_DELETED;
     } else {
         n = node_alloc(s, base, baselen, perms, nperms, data, datalen);

@@ -57,6 +57,12 @@ void watch_index_free(struct engine *e)
 {
     free(e->watches.map);
     e->watches.map = NULL;
+    free(e->sent);
+    free(e->sent_tab);
+    free(e->sent_buf);
+    e->sent = NULL;
+    e->sent_tab = NULL;
+    e->sent_buf = NULL;
 }
 
 static void index_grow(struct engine *e)
@@ -101,6 +107,91 @@ static const char *event_path(const struct watch *w, const char *path)
     return path;
 }
 
+struct sent_event {
+    const struct engine_conn *conn;
+    uint32_t hash;
+    uint32_t len;
+    size_t off;
+};
+
+void watch_request_begin(struct engine *e)
+{
+    if (e->nsent)
+        memset(e->sent_tab, 0, e->sent_tab_cap * sizeof(*e->sent_tab));
+    e->nsent = 0;
+    e->sent_len = 0;
+}
+
+static int sent_grow(struct engine *e)
+{
+    size_t ncap = e->sent_cap ? e->sent_cap * 2 : 64, i;
+    struct sent_event *ns = realloc(e->sent, ncap * sizeof(*ns));
+    uint32_t *nt;
+
+    if (!ns)
+        return -ENOMEM;
+    e->sent = ns;
+    e->sent_cap = ncap;
+    nt = calloc(ncap * 2, sizeof(*nt));
+    if (!nt)
+        return -ENOMEM;
+    for (i = 0; i < e->nsent; i++) {
+        size_t j = e->sent[i].hash & (ncap * 2 - 1);
+
+        while (nt[j])
+            j = (j + 1) & (ncap * 2 - 1);
+        nt[j] = (uint32_t)i + 1;
+    }
+    free(e->sent_tab);
+    e->sent_tab = nt;
+    e->sent_tab_cap = ncap * 2;
+    return 0;
+}
+
+/*
+ * True when the same event already went to this connection during this
+ * request; otherwise remembers it.  Special events are never merged.
+ */
+static bool duplicate_event(struct engine *e, const struct engine_conn *c,
+                            const char *buf, size_t len)
+{
+    uint32_t h = fnv(buf, len) ^ (uint32_t)c->seq;
+    size_t j;
+
+    if (buf[0] == '@')
+        return false;
+    if (e->nsent + 1 > e->sent_cap && sent_grow(e) < 0)
+        return false;
+    for (j = h & (e->sent_tab_cap - 1); e->sent_tab[j];
+         j = (j + 1) & (e->sent_tab_cap - 1)) {
+        const struct sent_event *s = &e->sent[e->sent_tab[j] - 1];
+
+        if (s->hash == h && s->conn == c && s->len == len &&
+            !memcmp(e->sent_buf + s->off, buf, len))
+            return true;
+    }
+    if (e->sent_len + len > e->sent_buf_cap) {
+        size_t ncap = e->sent_buf_cap ? e->sent_buf_cap * 2 : 4096;
+        char *nb;
+
+        while (ncap < e->sent_len + len)
+            ncap *= 2;
+        nb = realloc(e->sent_buf, ncap);
+        if (!nb)
+            return false;
+        e->sent_buf = nb;
+        e->sent_buf_cap = ncap;
+    }
+    memcpy(e->sent_buf + e->sent_len, buf, len);
+    e->sent[e->nsent].conn = c;
+    e->sent[e->nsent].hash = h;
+    e->sent[e->nsent].len = (uint32_t)len;
+    e->sent[e->nsent].off = e->sent_len;
+    e->sent_len += len;
+    e->sent_tab[j] = (uint32_t)++e->nsent;
+    return false;
+}
+
 static void send_event(struct engine *e, const struct watch *w,
                        const char *path)
 {
@@ -115,6 +206,8 @@ static void send_event(struct engine *e, const struct watch *w,
         return;
     memcpy(buf, p, plen + 1);
     memcpy(buf + plen + 1, watch_token(w), w->tokenlen + 1u);
+    if (duplicate_event(e, w->conn, buf, len))
+        return;
     hdr.type = XS_WATCH_EVENT;
     hdr.req_id = 0;
     hdr.tx_id = 0;

@@ -26,6 +26,9 @@ void watch_fire(struct engine *e, const char *path, size_t len, bool exact,
 /* @introduceDomain (0) or @releaseDomain (1). */
 void watch_fire_special(struct engine *e, int idx);
 
+/* Forgets the events of the previous request (duplicate suppression). */
+void watch_request_begin(struct engine *e);
+
 /* Drops every watch of c. */
 void watch_conn_drop_all(struct engine_conn *c);
 

@@ -2,10 +2,15 @@
  * floor.c - the least a KVM VM can cost: memfd RAM, one vCPU started in
  * the same 32-bit flat protected mode as a PVH guest (this host's KVM
  * cannot run real mode) on seven bytes of code that write to COM1, run
- * until that first I/O exit.  Prints "floor_ms <median> <min>" over N runs and
- * the RSS of a process holding one such idle VM.
+ * until that first I/O exit.
  *
- * Usage: bench-core-floor [N]
+ * Usage: bench-core-floor N     N VMs one after another in this process:
+ *                               "floor_ms <median> <min>", and the RSS of
+ *                               a process holding one such idle VM
+ *        bench-core-floor --child   one VM, then write the CLOCK_MONOTONIC
+ *                               time (u64 ns) of its first I/O exit to
+ *                               stdout and exit: bench-core spawns it to
+ *                               time a whole program, from its start
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +54,8 @@ static int cmp(const void *a, const void *b)
 
     return x < y ? -1 : x > y;
 }
+
+static uint64_t exit_ns;         /* when one() saw its I/O exit */
 
 /* One VM from nothing to its first I/O exit; returns 0 or -1. */
 static int one(int keep)
@@ -104,7 +111,16 @@ static int one(int keep)
     if (ioctl(vcpu, KVM_RUN, 0) < 0 || run->exit_reason != KVM_EXIT_IO ||
         run->io.port != 0x3F8)
         goto out;
+    {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        exit_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
+                  (uint64_t)ts.tv_nsec;
+    }
     rc = 0;
+    if (keep > 1)
+        return rc;                       /* exiting: the kernel cleans up */
     if (keep)
         return rc;                       /* hold the VM for the RSS probe */
     munmap(run, (size_t)size);
@@ -121,12 +137,20 @@ out:
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 20, i;
-    double *t = calloc((size_t)(n > 0 ? n : 1), sizeof(*t));
+    int n, i;
+    double *t;
     char line[256];
     long rss = 0;
     FILE *f;
 
+    if (argc > 1 && !strcmp(argv[1], "--child")) {
+        if (one(2) < 0)
+            return 1;
+        return write(STDOUT_FILENO, &exit_ns, sizeof(exit_ns)) ==
+               (ssize_t)sizeof(exit_ns) ? 0 : 1;
+    }
+    n = argc > 1 ? atoi(argv[1]) : 20;
+    t = calloc((size_t)(n > 0 ? n : 1), sizeof(*t));
     if (!t || n <= 0)
         return 2;
     for (i = 0; i < n; i++) {

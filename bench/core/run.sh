@@ -16,8 +16,9 @@ counts=${COUNTS:-"1 100 1000"}
 
 export XENOLITHD="$build/hypervisor/xenolithd"
 export GUEST_DIR="$build/tests/guests"
+export FLOOR="$build/bench/core/bench-core-floor"
 for f in "$XENOLITHD" "$GUEST_DIR/test-pvh-hello" \
-         "$build/bench/core/bench-core" "$build/bench/core/bench-core-floor"
+         "$build/bench/core/bench-core" "$FLOOR"
 do
     [ -x "$f" ] || { echo "run.sh: $f missing: build first" >&2; exit 1; }
 done
@@ -25,50 +26,65 @@ done
 
 val() { awk -v k="$1" '$1 == k { print $2; exit }'; }
 val2() { awk -v k="$1" '$1 == k { print $3; exit }'; }
+row() {
+    printf '%-44s %10s %10s\n' "$1" "$(echo "$2" | val "$3")" \
+        "$(echo "$2" | val2 "$3")"
+}
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-floor=$("$build/bench/core/bench-core-floor" "$runs")
+echo "host: $(nproc) CPUs, $(uname -r); load average before: $(load)"
+floor=$("$FLOOR" "$runs")
 core=$("$build/bench/core/bench-core" create "$runs")
 qemu=""
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then
     qemu=$(python3 "$here/qmp_time.py" qemu-system-x86_64 "$runs" || true)
 fi
 
-f_med=$(echo "$floor" | val floor_ms); f_min=$(echo "$floor" | val2 floor_ms)
-c_med=$(echo "$core" | val create_ms); c_min=$(echo "$core" | val2 create_ms)
-echo "== creation: create call -> first console byte ($runs runs) =="
-printf '%-34s %10s %10s\n' "" "median ms" "min ms"
-printf '%-34s %10s %10s\n' "bare KVM floor (in-process)" "$f_med" "$f_min"
-printf '%-34s %10s %10s\n' "xenolith core (hello guest)" "$c_med" "$c_min"
+echo "== creation: start -> first console byte / first I/O exit" \
+     "($runs runs each, interleaved) =="
+printf '%-44s %10s %10s\n' "" "median ms" "min ms"
+row "bare KVM floor program, spawn -> I/O exit" "$core" floor_proc_stamp_ms
+row "  ... -> its report read by the parent" "$core" floor_proc_seen_ms
+row "bare KVM floor, in-process (no exec)" "$floor" floor_ms
+row "xenolith: create call -> byte leaves guest" "$core" create_stamp_ms
+row "  ... -> xc_console_wait() returns" "$core" create_seen_ms
 if [ -n "$qemu" ]; then
-    q_med=$(echo "$qemu" | val qemu_ms); q_min=$(echo "$qemu" | val2 qemu_ms)
-    printf '%-34s %10s %10s\n' "qemu microvm -S until QMP answers" \
-        "$q_med" "$q_min"
-    awk -v c="$c_med" -v q="$q_med" \
-        'BEGIN { printf "core vs qemu: %.1fx faster\n", q / c }'
+    row "qemu microvm -S until QMP answers" "$qemu" qemu_ms
 else
     echo "qemu-system-x86_64 absent: QEMU skipped" \
          "(apt-get install qemu-system-x86)"
 fi
-awk -v c="$c_med" -v f="$f_med" \
-    'BEGIN { printf "core vs floor: %.2fx the floor\n", c / f }'
+f=$(echo "$core" | val floor_proc_stamp_ms)
+c=$(echo "$core" | val create_stamp_ms)
+fs=$(echo "$core" | val floor_proc_seen_ms)
+cs=$(echo "$core" | val create_seen_ms)
+awk -v c="$c" -v f="$f" -v cs="$cs" -v fs="$fs" 'BEGIN {
+    printf "core vs floor program (medians): %.2fx stamped, %.2fx seen" \
+           " (target <= 2x)\n", c / f, cs / fs }'
+echo "load average after the creation runs: $(load)"
 
 echo
-echo "== memory per idle domain (4 MiB guests, hello guest halted) =="
-printf '%8s %10s %10s %10s %10s %12s %10s\n' domains "PSS KiB" "RSS KiB" \
-    "daemon KiB" "kernel KiB" "host used" "boot ms"
+echo "== host memory per idle domain (4 MiB guests, hello guest halted) =="
+echo "guest = its RAM really allocated (memfd blocks); overhead = domain" \
+     "process PSS less shared memory + daemon growth + kernel growth"
+printf '%8s %9s %9s %9s %9s %9s %10s %9s\n' domains "guest" "overhead" \
+    "process" "daemon" "kernel" "host used" "boot ms"
 for n in $counts; do
     m=$("$build/bench/core/bench-core" memory "$n") || {
         echo "$n domains: failed"; continue; }
-    printf '%8s %10s %10s %10s %10s %12s %10s\n' "$n" \
-        "$(echo "$m" | val memory_pss_kib_per_domain)" \
-        "$(echo "$m" | val memory_rss_kib_per_domain)" \
+    printf '%8s %9s %9s %9s %9s %9s %10s %9s\n' "$n" \
+        "$(echo "$m" | val memory_guest_kib_per_domain)" \
+        "$(echo "$m" | val memory_overhead_kib_per_domain)" \
+        "$(echo "$m" | val memory_private_kib_per_domain)" \
         "$(echo "$m" | val memory_daemon_kib_per_domain)" \
         "$(echo "$m" | val memory_kernel_kib_per_domain)" \
         "$(echo "$m" | val memory_host_used_kib_per_domain)" \
         "$(echo "$m" | val memory_boot_all_ms)"
 done
+echo "(KiB per domain; target: overhead < 2048)"
 echo "floor process RSS with one VM: $(echo "$floor" | val floor_rss_kib) KiB"
 if [ -n "$qemu" ]; then
     echo "qemu microvm -S idle PSS: $(echo "$qemu" | val qemu_pss_kib) KiB"
 fi
+echo "load average at the end: $(load)"
 exit 0

@@ -17,6 +17,7 @@
 
 #include "xc_private.h"
 
+XC_API
 const char *xc_core_socket_path(void)
 {
     static char path[108];
@@ -269,6 +270,7 @@ out:
     return rc;
 }
 
+XC_API
 xc_interface *xc_interface_open(xentoollog_logger *logger,
                                 xentoollog_logger *dombuild_logger,
                                 unsigned open_flags)
@@ -297,6 +299,7 @@ xc_interface *xc_interface_open(xentoollog_logger *logger,
     return xch;
 }
 
+XC_API
 int xc_interface_close(xc_interface *xch)
 {
     if (!xch)
@@ -317,11 +320,13 @@ void xc__cache_drop(xc_interface *xch, uint32_t domid)
     xch->cache.fd = -1;
 }
 
+XC_API
 xentoollog_logger *xc_interface_logger(xc_interface *xch)
 {
     return xch->logger;
 }
 
+XC_API
 xentoollog_logger *xc_interface_dombuild_logger(xc_interface *xch)
 {
     return xch->dombuild_logger;

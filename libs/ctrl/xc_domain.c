@@ -11,6 +11,7 @@
 
 #include "xc_private.h"
 
+XC_API
 int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
                      const struct xc_domain_config *config)
 {
@@ -78,23 +79,27 @@ static int simple(xc_interface *xch, uint32_t op, uint32_t domid,
     return 0;
 }
 
+XC_API
 int xc_domain_destroy(xc_interface *xch, uint32_t domid)
 {
     xc__cache_drop(xch, domid);
     return simple(xch, PROTO_OP_DESTROY, domid, NULL, 0, "destroy");
 }
 
+XC_API
 int xc_domain_pause(xc_interface *xch, uint32_t domid)
 {
     return simple(xch, PROTO_OP_PAUSE, domid, NULL, 0, "pause");
 }
 
+XC_API
 int xc_domain_unpause(xc_interface *xch, uint32_t domid)
 {
     xc__cache_drop(xch, domid);
     return simple(xch, PROTO_OP_UNPAUSE, domid, NULL, 0, "unpause");
 }
 
+XC_API
 int xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason)
 {
     uint32_t r = (uint32_t)reason;
@@ -103,6 +108,7 @@ int xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason)
                   "shutdown");
 }
 
+XC_API
 int xc_domain_setmaxmem(xc_interface *xch, uint32_t domid,
                         uint64_t max_memkb)
 {
@@ -110,6 +116,7 @@ int xc_domain_setmaxmem(xc_interface *xch, uint32_t domid,
                   sizeof(max_memkb), "setmaxmem");
 }
 
+XC_API
 int xc_domain_max_vcpus(xc_interface *xch, uint32_t domid,
                         unsigned int max)
 {
@@ -119,6 +126,7 @@ int xc_domain_max_vcpus(xc_interface *xch, uint32_t domid,
                   "max_vcpus");
 }
 
+XC_API
 int xc_vcpu_setaffinity(xc_interface *xch, uint32_t domid, int vcpu,
                         const uint8_t *cpumap, size_t nbytes)
 {
@@ -136,6 +144,7 @@ int xc_vcpu_setaffinity(xc_interface *xch, uint32_t domid, int vcpu,
                   "vcpu affinity");
 }
 
+XC_API
 int xc_vcpu_setcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
                        const struct xc_vcpu_context *ctx)
 {
@@ -148,6 +157,7 @@ int xc_vcpu_setcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
                   "set vcpu context");
 }
 
+XC_API
 int xc_domain_getinfo_single(xc_interface *xch, uint32_t domid,
                              xc_dominfo_t *info)
 {
@@ -167,6 +177,7 @@ int xc_domain_getinfo_single(xc_interface *xch, uint32_t domid,
     return 0;
 }
 
+XC_API
 int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
                           unsigned int max_domains, xc_dominfo_t *info)
 {
@@ -199,6 +210,7 @@ int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
     return (int)total;
 }
 
+XC_API
 int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
                             struct xc_platform_info *info)
 {
@@ -218,6 +230,7 @@ int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
     return 0;
 }
 
+XC_API
 void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
                            int prot, unsigned long pfn)
 {

@@ -16,6 +16,7 @@ struct xc_evwatch {
     int fd;
 };
 
+XC_API
 xc_evwatch *xc_evwatch_open(xc_interface *xch)
 {
     xc_evwatch *w;
@@ -44,11 +45,13 @@ xc_evwatch *xc_evwatch_open(xc_interface *xch)
     return w;
 }
 
+XC_API
 int xc_evwatch_fd(xc_evwatch *w)
 {
     return w->fd;
 }
 
+XC_API
 int xc_evwatch_read(xc_evwatch *w, struct xc_domain_event *ev)
 {
     struct {
@@ -77,6 +80,7 @@ int xc_evwatch_read(xc_evwatch *w, struct xc_domain_event *ev)
     return 1;
 }
 
+XC_API
 void xc_evwatch_close(xc_evwatch *w)
 {
     if (!w)

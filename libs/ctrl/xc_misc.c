@@ -8,6 +8,7 @@
 
 #include "xc_private.h"
 
+XC_API
 int xc_physinfo(xc_interface *xch, xc_physinfo_t *info)
 {
     size_t n;
@@ -38,6 +39,7 @@ static size_t version_size(int cmd)
     return 0;
 }
 
+XC_API
 int xc_version(xc_interface *xch, int cmd, void *arg)
 {
     uint32_t c = (uint32_t)cmd;
@@ -55,6 +57,7 @@ int xc_version(xc_interface *xch, int cmd, void *arg)
     return rc;
 }
 
+XC_API
 int xc_console_info(xc_interface *xch, uint32_t domid,
                     struct xc_console_info *info)
 {
@@ -70,6 +73,7 @@ int xc_console_info(xc_interface *xch, uint32_t domid,
     return 0;
 }
 
+XC_API
 int xc_console_read_ring(xc_interface *xch, uint32_t domid, char *buf,
                          size_t *len)
 {
@@ -87,6 +91,7 @@ int xc_console_read_ring(xc_interface *xch, uint32_t domid, char *buf,
     return 0;
 }
 
+XC_API
 int xc_console_wait(xc_interface *xch, uint32_t domid, uint64_t seen,
                     int timeout_ms, struct xc_console_status *status)
 {
@@ -109,6 +114,7 @@ int xc_console_wait(xc_interface *xch, uint32_t domid, uint64_t seen,
     return 0;
 }
 
+XC_API
 int xc_console_write(xc_interface *xch, uint32_t domid, const char *buf,
                      size_t len)
 {
@@ -123,6 +129,7 @@ int xc_console_write(xc_interface *xch, uint32_t domid, const char *buf,
     return rc;
 }
 
+XC_API
 int xc_readconsolering(xc_interface *xch, char *buffer,
                        unsigned int *pnr_chars, int clear, int incremental,
                        uint32_t *pindex)

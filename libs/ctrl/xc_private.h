@@ -10,6 +10,10 @@
 #include "proto.h"
 #include "xenctrl.h"
 
+/* Marks the definitions of public functions: the library is built with
+ * -fvisibility=hidden, and libxenctrl.map names what it exports. */
+#define XC_API __attribute__((visibility("default")))
+
 /*
  * The memory of the domain this interface created last, from the
  * create's reply: the builder maps it and reads its platform info

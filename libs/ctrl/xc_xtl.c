@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xc_private.h"
+
 struct xentoollog_logger_stdiostream {
     xentoollog_logger vtable;            /* first: callers cast */
     FILE *f;
@@ -16,6 +18,7 @@ struct xentoollog_logger_stdiostream {
     unsigned flags;
 };
 
+XC_API
 const char *xtl_level_to_string(xentoollog_level level)
 {
     static const char *const names[XTL_NUM_LEVELS] = {
@@ -28,6 +31,7 @@ const char *xtl_level_to_string(xentoollog_level level)
     return names[level];
 }
 
+XC_API
 void xtl_logv(xentoollog_logger *logger, xentoollog_level level,
               int errnoval, const char *context, const char *format,
               va_list al)
@@ -37,6 +41,7 @@ void xtl_logv(xentoollog_logger *logger, xentoollog_level level,
     logger->vmessage(logger, level, errnoval, context, format, al);
 }
 
+XC_API
 void xtl_log(xentoollog_logger *logger, xentoollog_level level,
              int errnoval, const char *context, const char *format, ...)
 {
@@ -47,6 +52,7 @@ void xtl_log(xentoollog_logger *logger, xentoollog_level level,
     va_end(al);
 }
 
+XC_API
 void xtl_progress(xentoollog_logger *logger, const char *context,
                   const char *doing_what, unsigned long done,
                   unsigned long total)
@@ -60,6 +66,7 @@ void xtl_progress(xentoollog_logger *logger, const char *context,
     logger->progress(logger, context, doing_what, percent, done, total);
 }
 
+XC_API
 void xtl_logger_destroy(xentoollog_logger *logger)
 {
     if (logger && logger->destroy)
@@ -117,6 +124,7 @@ static void stdio_destroy(xentoollog_logger *logger)
     free(logger);
 }
 
+XC_API
 xentoollog_logger_stdiostream *xtl_createlogger_stdiostream(
     FILE *f, xentoollog_level min_level, unsigned flags)
 {
@@ -135,12 +143,14 @@ xentoollog_logger_stdiostream *xtl_createlogger_stdiostream(
     return lg;
 }
 
+XC_API
 void xtl_stdiostream_set_minlevel(xentoollog_logger_stdiostream *lg,
                                   xentoollog_level min_level)
 {
     lg->min_level = min_level;
 }
 
+XC_API
 void xtl_stdiostream_adjust_flags(xentoollog_logger_stdiostream *lg,
                                   unsigned set_flags, unsigned clear_flags)
 {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "proto.h"
 
 #define TIMEOUT_MS 20000
 
@@ -384,6 +385,188 @@ START_TEST(test_context_after_run)
 }
 END_TEST
 
+START_TEST(test_console_wait)
+{
+    struct xc_console_status st;
+    struct xc_vcpu_context ctx;
+    uint32_t domid = 0;
+    uint64_t stamped;
+    double t0;
+    int rc;
+
+    /* created, not yet run: nothing to wait for but the timeout */
+    rc = guest_boot(core.xch, guest_path("test-pvh-hello"), 1, 16, NULL,
+                    NULL, 0, &domid);
+    ck_assert_int_eq(rc, 0);
+    t0 = now_ms();
+    ck_assert_int_eq(xc_console_wait(core.xch, domid, 0, 100, &st),
+                     -ETIMEDOUT);
+    ck_assert(now_ms() - t0 >= 90);
+    /* the daemon checks a boot context before the first unpause */
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.mode = XC_VCPU_MODE_PVH32;
+    ck_assert_int_eq(xc_vcpu_setcontext(core.xch, domid, 1, &ctx), -EINVAL);
+    ctx.mode = 0;
+    ck_assert_int_eq(xc_vcpu_setcontext(core.xch, domid, 0, &ctx), -EINVAL);
+
+    /* the late answer to the timed-out wait must not confuse this one */
+    ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
+    ck_assert_int_eq(xc_console_wait(core.xch, domid, 0, TIMEOUT_MS, &st),
+                     0);
+    ck_assert(st.produced > 0);
+    ck_assert_uint_eq(st.shutdown, 0);
+    ck_assert(st.first_output_ns > 0);
+    stamped = st.first_output_ns;
+    ck_assert(stamped / 1e6 >= t0 && stamped / 1e6 <= now_ms());
+    ck_assert_int_eq(console_wait(core.xch, domid, "Test result: SUCCESS",
+                                  TIMEOUT_MS, NULL, 0), 1);
+
+    /* nothing more comes from a halted guest; its shutdown answers */
+    ck_assert_int_eq(xc_console_wait(core.xch, domid, ~0ULL >> 1, 50, &st),
+                     -ETIMEDOUT);
+    ck_assert_int_eq(xc_domain_shutdown(core.xch, domid,
+                                        XC_SHUTDOWN_poweroff), 0);
+    ck_assert_int_eq(xc_console_wait(core.xch, domid, ~0ULL >> 1,
+                                     TIMEOUT_MS, &st), 0);
+    ck_assert_uint_eq(st.shutdown, 1);
+    ck_assert(st.first_output_ns == stamped);
+    ck_assert_int_eq(xc_domain_destroy(core.xch, domid), 0);
+    ck_assert_int_eq(xc_console_wait(core.xch, domid, 0, 50, &st), -ESRCH);
+}
+END_TEST
+
+/* A raw connection to core.sock (non-blocking), no HELLO sent. */
+static int raw_connect(void)
+{
+    struct sockaddr_un sa;
+    int fd;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", xc_core_socket_path());
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static void raw_send(int fd, uint32_t op, uint32_t hdr_len, const void *p,
+                     size_t len)
+{
+    uint8_t buf[PROTO_MAX_MSG + 16];
+    struct proto_hdr h;
+
+    memset(&h, 0, sizeof(h));
+    h.op = op;
+    h.seq = 42;
+    h.len = hdr_len;
+    memcpy(buf, &h, sizeof(h));
+    memcpy(buf + sizeof(h), p, len);
+    ck_assert_int_eq(send(fd, buf, sizeof(h) + len, MSG_NOSIGNAL),
+                     (ssize_t)(sizeof(h) + len));
+}
+
+/* The next reply's rc (its header in *h), or 1 if the daemon hung up. */
+#define raw_reply(fd, h) raw_reply_at(fd, h, __LINE__)
+static int raw_reply_at(int fd, struct proto_hdr *h, int line)
+{
+    uint8_t buf[PROTO_MAX_MSG];
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    ssize_t n;
+
+    ck_assert_msg(poll(&pfd, 1, TIMEOUT_MS) == 1, "line %d: no reply from "
+                  "xenolithd", line);
+    n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0)
+        return 1;
+    ck_assert_int_ge(n, (ssize_t)sizeof(*h));
+    memcpy(h, buf, sizeof(*h));
+    return h->rc;
+}
+
+static void raw_hello(int fd)
+{
+    struct proto_hdr h;
+    uint32_t v = PROTO_VERSION;
+
+    raw_send(fd, PROTO_OP_HELLO, sizeof(v), &v, sizeof(v));
+    ck_assert_int_eq(raw_reply(fd, &h), 0);
+}
+
+START_TEST(test_protocol_abuse)
+{
+    static uint8_t big[PROTO_MAX_MSG + 8];
+    struct proto_hdr h;
+    uint32_t v = PROTO_VERSION + 1, domid;
+    int fd, i, idle[8];
+
+    /* no HELLO first: refused, then cut off */
+    fd = raw_connect();
+    raw_send(fd, PROTO_OP_GETINFO, 0, NULL, 0);
+    ck_assert_int_eq(raw_reply(fd, &h), -EPROTO);
+    ck_assert_int_eq(raw_reply(fd, &h), 1);
+    close(fd);
+    /* another version: told ours, cut off */
+    fd = raw_connect();
+    raw_send(fd, PROTO_OP_HELLO, sizeof(v), &v, sizeof(v));
+    ck_assert_int_eq(raw_reply(fd, &h), -EPROTO);
+    ck_assert_int_eq(raw_reply(fd, &h), 1);
+    close(fd);
+    /* shorter than a header */
+    fd = raw_connect();
+    ck_assert_int_eq(send(fd, "\1\0", 2, MSG_NOSIGNAL), 2);
+    ck_assert_int_eq(raw_reply(fd, &h), 1);
+    close(fd);
+    /* the header's length disagrees with the packet */
+    fd = raw_connect();
+    raw_hello(fd);
+    raw_send(fd, PROTO_OP_PHYSINFO, 100, NULL, 0);
+    ck_assert_int_eq(raw_reply(fd, &h), 1);
+    close(fd);
+    /* larger than any message */
+    fd = raw_connect();
+    raw_hello(fd);
+    memset(big, 0xA5, sizeof(big));
+    raw_send(fd, PROTO_OP_CONSOLE_WRITE, sizeof(big), big, sizeof(big));
+    ck_assert_int_eq(raw_reply(fd, &h), 1);
+    close(fd);
+    /* well formed but wrong: answered, and the connection stays */
+    fd = raw_connect();
+    raw_hello(fd);
+    raw_send(fd, PROTO_OP_MAX + 7, 0, NULL, 0);
+    ck_assert_int_eq(raw_reply(fd, &h), -EOPNOTSUPP);
+    raw_send(fd, PROTO_OP_CREATE, 3, "abc", 3);
+    ck_assert_int_eq(raw_reply(fd, &h), -EINVAL);
+    raw_send(fd, PROTO_OP_GETINFOLIST, 1, "x", 1);
+    ck_assert_int_eq(raw_reply(fd, &h), -EINVAL);
+    raw_send(fd, PROTO_OP_EVENT, 0, NULL, 0);
+    ck_assert_int_eq(raw_reply(fd, &h), -EINVAL);
+    raw_send(fd, PROTO_OP_HELLO, sizeof(v), &v, sizeof(v));
+    ck_assert_int_eq(raw_reply(fd, &h), -EINVAL);
+    raw_send(fd, PROTO_OP_PHYSINFO, 0, NULL, 0);
+    ck_assert_int_eq(raw_reply(fd, &h), 0);
+    /* a request, then gone before the answer */
+    raw_send(fd, PROTO_OP_CONSOLE_WAIT, 0, NULL, 0);
+    close(fd);
+    /* clients that connect and say nothing, or half a HELLO */
+    for (i = 0; i < 8; i++) {
+        idle[i] = raw_connect();
+        if (i % 2)
+            ck_assert_int_eq(send(idle[i], &v, 1, MSG_NOSIGNAL), 1);
+    }
+
+    /* through all that, a good client is served */
+    domid = boot("test-pvh-hello", 1);
+    ck_assert_int_eq(console_wait(core.xch, domid, "Test result: SUCCESS",
+                                  TIMEOUT_MS, NULL, 0), 1);
+    ck_assert_int_eq(xc_domain_destroy(core.xch, domid), 0);
+    ck_assert_int_eq(kill(core.pid, 0), 0);
+    for (i = 0; i < 8; i++)
+        close(idle[i]);
+    ck_assert_int_eq(count_domains(), 1);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -401,6 +584,8 @@ static Suite *core_suite(void)
         { "console_log_file", test_console_log_file },
         { "log_and_version", test_log_and_version },
         { "context_after_run", test_context_after_run },
+        { "console_wait", test_console_wait },
+        { "protocol_abuse", test_protocol_abuse },
     };
     size_t i;
 

@@ -376,10 +376,12 @@ int guest_boot(xc_interface *xch, const char *path, unsigned int vcpus,
 int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
                  int timeout_ms, char *buf, size_t cap)
 {
-    char local[65537];
+    static char local[65537];
     double end = now_ms() + timeout_ms;
+    struct xc_console_status st;
+    uint64_t seen = 0;
     size_t len;
-    int rc;
+    int rc, left;
 
     for (;;) {
         len = sizeof(local) - 1;
@@ -387,14 +389,33 @@ int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
         if (rc < 0)
             return rc;
         local[len] = '\0';
-        if (buf && cap) {
+        if (buf && cap)
             snprintf(buf, cap, "%s", local);
-        }
         if (strstr(local, needle))
             return 1;
-        if (now_ms() > end)
+        /* the core answers once the guest wrote more than we read */
+        left = (int)(end - now_ms());
+        if (left <= 0)
             return 0;
-        usleep(2000);
+        if (seen < len)
+            seen = len;
+        rc = xc_console_wait(xch, domid, seen, left, &st);
+        if (rc == -ETIMEDOUT)
+            return 0;
+        if (rc < 0)
+            return rc;
+        if (st.produced <= seen && st.shutdown) {
+            /* shut down with nothing new: one last look */
+            len = sizeof(local) - 1;
+            rc = xc_console_read_ring(xch, domid, local, &len);
+            if (rc < 0)
+                return rc;
+            local[len] = '\0';
+            if (buf && cap)
+                snprintf(buf, cap, "%s", local);
+            return strstr(local, needle) ? 1 : 0;
+        }
+        seen = st.produced;
     }
 }
 

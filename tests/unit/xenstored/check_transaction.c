@@ -348,6 +348,95 @@ START_TEST(test_many_transactions_prune)
 }
 END_TEST
 
+/*
+ * Random changes outside, random reads inside several open transactions:
+ * every read must give what the store held when that transaction started.
+ */
+#define RP 13
+static const char *const rpaths[RP] = {
+    "/r", "/r/a", "/r/b", "/r/c", "/r/a/a", "/r/a/b", "/r/a/c",
+    "/r/b/a", "/r/b/b", "/r/b/c", "/r/c/a", "/r/c/b", "/r/c/c",
+};
+
+struct snap {
+    uint32_t tx;
+    char val[RP][64];            /* READ reply ("!ENOENT" when missing) */
+    char dir[RP][64];            /* DIRECTORY reply */
+};
+
+static void snap_take(struct hconn *c, struct snap *sn)
+{
+    int i;
+
+    for (i = 0; i < RP; i++) {
+        snprintf(sn->val[i], sizeof(sn->val[i]), "%s", h_read(c, 0,
+                                                             rpaths[i]));
+        snprintf(sn->dir[i], sizeof(sn->dir[i]), "%s", h_dir(c, 0,
+                                                            rpaths[i]));
+    }
+}
+
+START_TEST(test_random_snapshots)
+{
+    struct snap sn[4];
+    bool open[4] = { false, false, false, false };
+    unsigned int seed = 12345u + (unsigned int)_i;
+    char val[32];
+    int step, i;
+
+    for (step = 0; step < 20000; step++) {
+        int op = (int)(rand_r(&seed) % 10);
+        int p = (int)(rand_r(&seed) % RP);
+        int k = (int)(rand_r(&seed) % 4);
+
+        switch (op) {
+        case 0: case 1: case 2:
+            snprintf(val, sizeof(val), "v%d", step);
+            ck_assert_str_eq(h_write(b, 0, rpaths[p], val), "OK|");
+            break;
+        case 3:
+            if (strcmp(rpaths[p], "/r"))
+                h_rm(b, 0, rpaths[p]);
+            break;
+        case 4:
+            ck_assert_str_eq(h_mkdir(b, 0, rpaths[p]), "OK|");
+            break;
+        case 5:
+            if (!open[k]) {
+                snap_take(b, &sn[k]);
+                sn[k].tx = h_tstart(a);
+                open[k] = true;
+            }
+            break;
+        case 6:
+            if (open[k]) {
+                ck_assert_str_eq(h_tend(a, sn[k].tx, false), "OK|");
+                open[k] = false;
+            }
+            break;
+        default:
+            for (i = 0; i < 4; i++) {
+                if (!open[i])
+                    continue;
+                ck_assert_str_eq(h_read(a, sn[i].tx, rpaths[p]),
+                                 sn[i].val[p]);
+                ck_assert_str_eq(h_dir(a, sn[i].tx, rpaths[p]),
+                                 sn[i].dir[p]);
+            }
+            break;
+        }
+        if (step % 50 == 0)
+            ck_assert_str_eq(h_control(b, "check"), "OK|");
+    }
+    for (i = 0; i < 4; i++)
+        if (open[i])
+            ck_assert_str_eq(h_tend(a, sn[i].tx, false), "OK|");
+    ck_assert_str_eq(h_control(b, "check"), "OK|");
+    ck_assert_str_eq(strstr(h_control(a, "memreport"), "versions"),
+                     "versions: 0\n|");
+}
+END_TEST
+
 static Suite *tx_suite(void)
 {
     Suite *s = suite_create("transaction");
@@ -370,6 +459,7 @@ static Suite *tx_suite(void)
     tcase_add_test(tc, test_conn_free_aborts);
     tcase_add_test(tc, test_tx_set_perms_and_rm_fire);
     tcase_add_test(tc, test_many_transactions_prune);
+    tcase_add_loop_test(tc, test_random_snapshots, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,119 @@
+/*
+ * replay.c - run fuzz_control.c's target without libFuzzer: on the
+ * files named, or else on built-in seeds (a create, build-like calls,
+ * unpause, console wait, destroy; a bad version; junk).  `make check`
+ * runs it in every build, so the harness and the code it drives stay
+ * working without clang.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t seed[8192];
+static size_t seed_len;
+
+/* One record: flags, then a packet (header + payload). */
+static void rec(uint8_t flags, uint32_t op, uint32_t domid,
+                const void *payload, uint32_t len)
+{
+    struct proto_hdr h;
+    size_t n = sizeof(h) + len;
+
+    memset(&h, 0, sizeof(h));
+    h.op = op;
+    h.seq = 7;
+    h.domid = domid;
+    h.len = len;
+    seed[seed_len++] = flags;
+    seed[seed_len++] = (uint8_t)n;
+    seed[seed_len++] = (uint8_t)(n >> 8);
+    memcpy(seed + seed_len, &h, sizeof(h));
+    memcpy(seed + seed_len + sizeof(h), payload, len);
+    seed_len += n;
+}
+
+static int run_seeds(void)
+{
+    struct xc_domain_config cfg;
+    struct proto_context pc;
+    uint64_t seen = 0;
+    uint32_t v = 99, max = 8, reason = XC_SHUTDOWN_poweroff;
+    static const char junk[] = "\xff\xff\xff\xff not a header";
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_vcpus = 1;
+    cfg.memory_kb = 4096;
+    memset(&pc, 0, sizeof(pc));
+    pc.ctx.mode = XC_VCPU_MODE_PVH32;
+    pc.ctx.rip = 0x100000;
+
+    seed_len = 0;
+    rec(0, PROTO_OP_CREATE, 0, &cfg, sizeof(cfg));
+    rec(0, PROTO_OP_PLATFORM_INFO, 1, NULL, 0);
+    rec(0, PROTO_OP_MAP_MEMORY, 1, NULL, 0);
+    rec(0, PROTO_OP_SET_CONTEXT, 1, &pc, sizeof(pc));
+    rec(0, PROTO_OP_CONSOLE_WAIT, 1, &seen, sizeof(seen));
+    rec(0, PROTO_OP_UNPAUSE, 1, NULL, 0);
+    rec(0, PROTO_OP_CONSOLE_READ, 1, &max, sizeof(max));
+    rec(0, PROTO_OP_GETINFOLIST, 0, &max, sizeof(max));
+    rec(0, PROTO_OP_PAUSE, 1, NULL, 0);
+    rec(0, PROTO_OP_CONSOLE_INFO, 1, NULL, 0);
+    rec(0, PROTO_OP_CONSOLE_WRITE, 1, "ls\n", 3);
+    rec(0, PROTO_OP_SHUTDOWN, 1, &reason, sizeof(reason));
+    rec(0, PROTO_OP_WATCH, 0, NULL, 0);
+    rec(0, PROTO_OP_DESTROY, 1, NULL, 0);
+    rec(1, PROTO_OP_HELLO, 0, &v, sizeof(v));
+    rec(0, PROTO_OP_CREATE, 3, &cfg, sizeof(cfg));
+    rec(16, PROTO_OP_GETINFO, 3, NULL, 0);
+    rec(0, PROTO_OP_MAX + 5, 3, NULL, 0);
+    seed[seed_len++] = 0;
+    seed[seed_len++] = sizeof(junk) - 1;
+    seed[seed_len++] = 0;
+    memcpy(seed + seed_len, junk, sizeof(junk) - 1);
+    seed_len += sizeof(junk) - 1;
+    LLVMFuzzerTestOneInput(seed, seed_len);
+    /* every prefix too: packets cut anywhere */
+    while (seed_len > 0) {
+        seed_len = seed_len > 97 ? seed_len - 97 : 0;
+        LLVMFuzzerTestOneInput(seed, seed_len);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+
+    LLVMFuzzerInitialize(&argc, &argv);
+    if (argc < 2)
+        return run_seeds();
+    for (i = 1; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        uint8_t *buf;
+        long n;
+
+        if (!f) {
+            perror(argv[i]);
+            return 1;
+        }
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        rewind(f);
+        buf = malloc(n > 0 ? (size_t)n : 1);
+        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            fclose(f);
+            free(buf);
+            return 1;
+        }
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, (size_t)n);
+        free(buf);
+    }
+    return 0;
+}

@@ -1,0 +1,414 @@
+/*
+ * libxl.h - the Xenolith libxl-compatible toolstack library.
+ *
+ * API stability promise
+ * ---------------------
+ * Names, types, values and semantics follow Xen 4.17's libxl for what is
+ * implemented here, so that C programs written against Xen's libxl build
+ * and behave the same.  A program may pin the API it was written for by
+ * defining LIBXL_API_VERSION (0xVVSSEE: major, minor, micro of the Xen
+ * release whose API it expects) before including this header; an unknown
+ * value is a compile-time error.  Without it the latest API is used.
+ * Every addition is announced by a LIBXL_HAVE_<feature> macro below, so
+ * callers test for features, never for versions.
+ *
+ * ABI: enum values are appended, never inserted; public embeddable
+ * structs change size only with a soname bump.
+ *
+ * Memory management
+ * -----------------
+ * Every libxl_<type> has libxl_<type>_init (before first use),
+ * libxl_<type>_dispose (frees what the object owns; idempotent, the
+ * object must be _init-ed again before reuse) and libxl_<type>_copy.
+ * Strings and objects returned to the caller are malloc'd; the caller
+ * frees them with free() or the type's _dispose.  Allocation failure
+ * inside the library is fatal (the process aborts after logging), as in
+ * Xen's libxl.
+ *
+ * Errors: functions return 0 or a negative ERROR_* (libxl_error), whose
+ * name libxl_error_to_string() gives.  Messages go to the logger passed
+ * to libxl_ctx_alloc, never to stderr.
+ *
+ * Threads: a libxl_ctx may be used from several threads; the type
+ * helpers (_init, _dispose, _copy, JSON) touch only their arguments.
+ */
+#ifndef LIBXL_H
+#define LIBXL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <xentoollog.h>
+
+/* ------------------------------------------------- API compatibility */
+
+#ifdef LIBXL_API_VERSION
+#if LIBXL_API_VERSION != 0x040200 && LIBXL_API_VERSION != 0x040300 && \
+    LIBXL_API_VERSION != 0x040400 && LIBXL_API_VERSION != 0x040500 && \
+    LIBXL_API_VERSION != 0x040700 && LIBXL_API_VERSION != 0x040800 && \
+    LIBXL_API_VERSION != 0x041300 && LIBXL_API_VERSION != 0x041400
+#error Unknown LIBXL_API_VERSION
+#endif
+#endif
+
+/* The libxl interface revision these headers provide. */
+#define LIBXL_VERSION 0
+
+/* ------------------------------------------------- feature macros */
+
+/*
+ * LIBXL_HAVE_VNUMA: libxl_domain_build_info has vnuma_nodes
+ * (libxl_vnode_info) and num_vnuma_nodes.
+ */
+#define LIBXL_HAVE_VNUMA 1
+
+/* LIBXL_HAVE_PVUSB: libxl_device_usbctrl and libxl_device_usbdev. */
+#define LIBXL_HAVE_PVUSB 1
+
+/* LIBXL_HAVE_BUILDINFO_HVM_VENDOR_DEVICE: u.hvm.vendor_device. */
+#define LIBXL_HAVE_BUILDINFO_HVM_VENDOR_DEVICE 1
+
+/* LIBXL_HAVE_BUILDINFO_EVENT_CHANNELS: b_info.event_channels. */
+#define LIBXL_HAVE_BUILDINFO_EVENT_CHANNELS 1
+
+/* LIBXL_HAVE_BUILDINFO_HVM_MS_VM_GENID: u.hvm.ms_vm_genid. */
+#define LIBXL_HAVE_BUILDINFO_HVM_MS_VM_GENID 1
+
+/* LIBXL_HAVE_DEVICE_DISK_DIRECT_IO_SAFE: disk.direct_io_safe. */
+#define LIBXL_HAVE_DEVICE_DISK_DIRECT_IO_SAFE 1
+
+/* LIBXL_HAVE_LIBXL_DEVICE_DISK_DISCARD_ENABLE: disk.discard_enable. */
+#define LIBXL_HAVE_LIBXL_DEVICE_DISK_DISCARD_ENABLE 1
+
+/* LIBXL_HAVE_BUILDINFO_IOMEM_START_GFN: iomem ranges carry a gfn. */
+#define LIBXL_HAVE_BUILDINFO_IOMEM_START_GFN 1
+
+/* LIBXL_HAVE_BUILDINFO_HVM_VIRIDIAN_ENABLE_DISABLE: bitmaps of
+ * libxl_viridian_enlightenment in u.hvm.viridian_{enable,disable}. */
+#define LIBXL_HAVE_BUILDINFO_HVM_VIRIDIAN_ENABLE_DISABLE 1
+#define LIBXL_BUILDINFO_HVM_VIRIDIAN_ENABLE_DISABLE_WIDTH 64
+
+/* LIBXL_HAVE_BUILDINFO_HVM_MMIO_HOLE_MEMKB: u.hvm.mmio_hole_memkb. */
+#define LIBXL_HAVE_BUILDINFO_HVM_MMIO_HOLE_MEMKB 1
+
+/* LIBXL_HAVE_ERROR_DOMAIN_NOTFOUND: ERROR_DOMAIN_NOTFOUND exists. */
+#define LIBXL_HAVE_ERROR_DOMAIN_NOTFOUND 1
+
+/* LIBXL_HAVE_DEVICETREE_PASSTHROUGH: libxl_device_dtdev. */
+#define LIBXL_HAVE_DEVICETREE_PASSTHROUGH 1
+
+/* LIBXL_HAVE_DEVICE_MODEL_USER: b_info.device_model_user. */
+#define LIBXL_HAVE_DEVICE_MODEL_USER 1
+
+/* LIBXL_HAVE_BUILDINFO_ARM_GIC_VERSION / _ARCH_ARM_TEE / _ARM_VUART. */
+#define LIBXL_HAVE_BUILDINFO_ARM_GIC_VERSION 1
+#define LIBXL_HAVE_BUILDINFO_ARCH_ARM_TEE 1
+#define LIBXL_HAVE_BUILDINFO_ARM_VUART 1
+
+/* LIBXL_HAVE_SOFT_RESET: on_soft_reset and the soft_reset action. */
+#define LIBXL_HAVE_SOFT_RESET 1
+
+/* LIBXL_HAVE_BUILDINFO_GRANT_LIMITS / _GRANT_DEFAULT: max_grant_frames
+ * and max_maptrack_frames, LIBXL_MAX_GRANT_DEFAULT meaning "default". */
+#define LIBXL_HAVE_BUILDINFO_GRANT_LIMITS 1
+#define LIBXL_HAVE_BUILDINFO_GRANT_DEFAULT 1
+#define LIBXL_MAX_GRANT_DEFAULT (~(uint32_t)0)
+
+/* LIBXL_HAVE_MAX_GRANT_VERSION: b_info.max_grant_version. */
+#define LIBXL_HAVE_MAX_GRANT_VERSION 1
+
+/* LIBXL_HAVE_BUILDINFO_{TIMER_MODE,APIC,NESTED_HVM,BOOTLOADER,
+ * BOOTLOADER_ARGS,KERNEL}: these b_info fields are outside the union. */
+#define LIBXL_HAVE_BUILDINFO_TIMER_MODE 1
+#define LIBXL_HAVE_BUILDINFO_APIC 1
+#define LIBXL_HAVE_BUILDINFO_NESTED_HVM 1
+#define LIBXL_HAVE_BUILDINFO_BOOTLOADER 1
+#define LIBXL_HAVE_BUILDINFO_BOOTLOADER_ARGS 1
+#define LIBXL_HAVE_BUILDINFO_KERNEL 1
+
+/* LIBXL_HAVE_EXTENDED_VKB: the libxl_device_vkb feature fields. */
+#define LIBXL_HAVE_EXTENDED_VKB 1
+
+/* LIBXL_HAVE_BUILDINFO_IOMMU_MEMKB: b_info.iommu_memkb. */
+#define LIBXL_HAVE_BUILDINFO_IOMMU_MEMKB 1
+
+/* LIBXL_HAVE_CREATEINFO_PASSTHROUGH: c_info.passthrough. */
+#define LIBXL_HAVE_CREATEINFO_PASSTHROUGH 1
+
+/* LIBXL_HAVE_DEVICE_PCI_NAME: libxl_device_pci.name. */
+#define LIBXL_HAVE_DEVICE_PCI_NAME 1
+
+/* LIBXL_HAVE_VMTRACE_BUF_KB / LIBXL_HAVE_VPMU: b_info fields. */
+#define LIBXL_HAVE_VMTRACE_BUF_KB 1
+#define LIBXL_HAVE_VPMU 1
+
+/* LIBXL_HAVE_DISK_TRUSTED / LIBXL_HAVE_NIC_TRUSTED: .trusted. */
+#define LIBXL_HAVE_DISK_TRUSTED 1
+#define LIBXL_HAVE_NIC_TRUSTED 1
+
+/* LIBXL_HAVE_DEVICE_DISK_SPECIFICATION: disk.specification/transport. */
+#define LIBXL_HAVE_DEVICE_DISK_SPECIFICATION 1
+
+/* LIBXL_HAVE_BUILDINFO_VCPU_AFFINITY_ARRAYS: vcpu_{hard,soft}_affinity. */
+#define LIBXL_HAVE_BUILDINFO_VCPU_AFFINITY_ARRAYS 1
+
+/* LIBXL_HAVE_BUILDINFO_VKB_DEVICE, _USBDEVICE_LIST, _USBVERSION,
+ * _SERIAL_LIST: the u.hvm fields of those names. */
+#define LIBXL_HAVE_BUILDINFO_VKB_DEVICE 1
+#define LIBXL_HAVE_BUILDINFO_USBDEVICE_LIST 1
+#define LIBXL_HAVE_BUILDINFO_USBVERSION 1
+#define LIBXL_HAVE_BUILDINFO_SERIAL_LIST 1
+
+/* LIBXL_HAVE_DEVICE_BACKEND_DOMNAME: devices carry backend_domname. */
+#define LIBXL_HAVE_DEVICE_BACKEND_DOMNAME 1
+
+/* LIBXL_HAVE_QXL, _SPICE_VDAGENT, _SPICE_USBREDIREDIRECTION,
+ * _SPICE_IMAGECOMPRESSION, _SPICE_STREAMINGVIDEO, _HVM_HDTYPE. */
+#define LIBXL_HAVE_QXL 1
+#define LIBXL_HAVE_SPICE_VDAGENT 1
+#define LIBXL_HAVE_SPICE_USBREDIREDIRECTION 1
+#define LIBXL_HAVE_SPICE_IMAGECOMPRESSION 1
+#define LIBXL_HAVE_SPICE_STREAMINGVIDEO 1
+#define LIBXL_HAVE_HVM_HDTYPE 1
+
+/* LIBXL_HAVE_DEVICE_CHANNEL: libxl_device_channel. */
+#define LIBXL_HAVE_DEVICE_CHANNEL 1
+
+/* LIBXL_HAVE_SSID_LABEL / LIBXL_HAVE_CPUPOOL_NAME: label and pool name
+ * strings in c_info and b_info. */
+#define LIBXL_HAVE_SSID_LABEL 1
+#define LIBXL_HAVE_CPUPOOL_NAME 1
+
+/* LIBXL_HAVE_MCA_CAPS: u.hvm.mca_caps. */
+#define LIBXL_HAVE_MCA_CAPS 1
+
+/* LIBXL_HAVE_UUID_COPY_CTX_PARAM: libxl_uuid_copy takes a ctx. */
+#define LIBXL_HAVE_UUID_COPY_CTX_PARAM 1
+
+/* LIBXL_HAVE_CONST_COPY_AND_LENGTH_FUNCTIONS: _copy sources are const. */
+#define LIBXL_HAVE_CONST_COPY_AND_LENGTH_FUNCTIONS 1
+
+/* LIBXL_HAVE_BITMAP_AND_OR: not yet (issue 4). */
+
+/* ------------------------------------------------- basic types */
+
+typedef struct libxl__ctx libxl_ctx;
+
+/* A boolean that may be left at "default" for libxl to decide. */
+typedef struct {
+    int val;    /* < 0: false, 0: default, > 0: true */
+} libxl_defbool;
+
+void libxl_defbool_set(libxl_defbool *db, bool b);
+void libxl_defbool_unset(libxl_defbool *db);
+/* Sets db to b only when it is still at default. */
+void libxl_defbool_setdefault(libxl_defbool *db, bool b);
+int libxl_defbool_is_default(libxl_defbool db);
+/* The value of a defbool that is not at default (asserted). */
+bool libxl_defbool_val(libxl_defbool db);
+/* "<default>", "True" or "False" (as in libxl's JSON). */
+const char *libxl_defbool_to_string(libxl_defbool b);
+
+typedef struct {
+    uint8_t uuid[16];
+} libxl_uuid;
+
+#define LIBXL_UUID_FMTLEN ((2 * 16) + 4)
+#define LIBXL_UUID_FMT "%02hhx%02hhx%02hhx%02hhx-%02hhx%02hhx-%02hhx%02hhx-" \
+    "%02hhx%02hhx-%02hhx%02hhx%02hhx%02hhx%02hhx%02hhx"
+#define LIBXL_UUID_BYTES(arg) (arg).uuid[0], (arg).uuid[1], \
+    (arg).uuid[2], (arg).uuid[3], (arg).uuid[4], (arg).uuid[5], \
+    (arg).uuid[6], (arg).uuid[7], (arg).uuid[8], (arg).uuid[9], \
+    (arg).uuid[10], (arg).uuid[11], (arg).uuid[12], (arg).uuid[13], \
+    (arg).uuid[14], (arg).uuid[15]
+
+int libxl_uuid_is_nil(const libxl_uuid *uuid);
+void libxl_uuid_generate(libxl_uuid *uuid);
+/* 0, or ERROR_INVAL when in is not "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
+int libxl_uuid_from_string(libxl_uuid *uuid, const char *in);
+void libxl_uuid_copy(libxl_ctx *ctx, libxl_uuid *dst, const libxl_uuid *src);
+void libxl_uuid_clear(libxl_uuid *uuid);
+int libxl_uuid_compare(const libxl_uuid *a, const libxl_uuid *b);
+const uint8_t *libxl_uuid_bytearray_const(const libxl_uuid *uuid);
+uint8_t *libxl_uuid_bytearray(libxl_uuid *uuid);
+
+typedef uint8_t libxl_mac[6];
+#define LIBXL_MAC_FMT "%02hhx:%02hhx:%02hhx:%02hhx:%02hhx:%02hhx"
+#define LIBXL_MAC_FMTLEN ((2 * 6) + 5)
+#define LIBXL_MAC_BYTES(mac) mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+void libxl_mac_copy(libxl_ctx *ctx, libxl_mac *dst, const libxl_mac *src);
+
+/* A set of small integers (CPUs, nodes, ...); size is in bytes. */
+typedef struct {
+    uint32_t size;
+    uint8_t *map;
+} libxl_bitmap;
+
+void libxl_bitmap_init(libxl_bitmap *map);
+void libxl_bitmap_dispose(libxl_bitmap *map);
+/* Allocates room for n_bits (rounded up to whole bytes), all clear. */
+int libxl_bitmap_alloc(libxl_ctx *ctx, libxl_bitmap *bitmap, int n_bits);
+/* max_cpus/max_nodes 0 means "as many as the host has". */
+int libxl_cpu_bitmap_alloc(libxl_ctx *ctx, libxl_bitmap *cpumap,
+                           int max_cpus);
+int libxl_node_bitmap_alloc(libxl_ctx *ctx, libxl_bitmap *nodemap,
+                            int max_nodes);
+void libxl_bitmap_copy(libxl_ctx *ctx, libxl_bitmap *dptr,
+                       const libxl_bitmap *sptr);
+void libxl_bitmap_copy_alloc(libxl_ctx *ctx, libxl_bitmap *dptr,
+                             const libxl_bitmap *sptr);
+int libxl_bitmap_is_full(const libxl_bitmap *bitmap);
+int libxl_bitmap_is_empty(const libxl_bitmap *bitmap);
+int libxl_bitmap_test(const libxl_bitmap *bitmap, int bit);
+void libxl_bitmap_set(libxl_bitmap *bitmap, int bit);
+void libxl_bitmap_reset(libxl_bitmap *bitmap, int bit);
+int libxl_bitmap_count_set(const libxl_bitmap *bitmap);
+void libxl_bitmap_set_any(libxl_bitmap *bitmap);
+void libxl_bitmap_set_none(libxl_bitmap *bitmap);
+#define libxl_for_each_bit(var, map) \
+    for (var = 0; (var) < (int)(map).size * 8; (var)++)
+#define libxl_for_each_set_bit(v, m) \
+    for (v = 0; (v) < (int)(m).size * 8; (v)++) \
+        if (libxl_bitmap_test(&(m), v))
+
+/* NULL-terminated array of strings; NULL is the empty list. */
+typedef char **libxl_string_list;
+void libxl_string_list_dispose(libxl_string_list *sl);
+int libxl_string_list_length(const libxl_string_list *sl);
+void libxl_string_list_copy(libxl_ctx *ctx, libxl_string_list *dst,
+                            const libxl_string_list *src);
+
+/* NULL-terminated array of key, value, key, value...; a value may be NULL. */
+typedef char **libxl_key_value_list;
+void libxl_key_value_list_dispose(libxl_key_value_list *kvl);
+int libxl_key_value_list_length(const libxl_key_value_list *kvl);
+void libxl_key_value_list_copy(libxl_ctx *ctx, libxl_key_value_list *dst,
+                               const libxl_key_value_list *src);
+
+/* CPUID/MSR policy built from xl's cpuid= syntax (opaque). */
+typedef struct libxl__cpuid_policy libxl_cpuid_policy;
+typedef libxl_cpuid_policy *libxl_cpuid_policy_list;
+void libxl_cpuid_dispose(libxl_cpuid_policy_list *cpuid_list);
+void libxl_cpuid_policy_list_copy(libxl_ctx *ctx,
+                                  libxl_cpuid_policy_list *dst,
+                                  const libxl_cpuid_policy_list *src);
+/* xend syntax "LEAF[,SUBLEAF]:REG=BITS,...": 0, or 1..5 naming the error
+ * (leaf, subleaf, colon, register, length), as xl reports them. */
+int libxl_cpuid_parse_config_xend(libxl_cpuid_policy_list *cpuid,
+                                  const char *str);
+/* xl syntax "FLAG=VALUE": 0, 1 (no '='), 2 (unknown flag), 3 (value). */
+int libxl_cpuid_parse_config(libxl_cpuid_policy_list *cpuid,
+                             const char *str);
+
+typedef uint32_t libxl_hwcap[8];
+void libxl_hwcap_copy(libxl_ctx *ctx, libxl_hwcap *dst,
+                      const libxl_hwcap *src);
+
+#define LIBXL_MS_VM_GENID_LEN 16
+typedef struct {
+    uint8_t bytes[LIBXL_MS_VM_GENID_LEN];
+} libxl_ms_vm_genid;
+int libxl_ms_vm_genid_is_zero(const libxl_ms_vm_genid *id);
+void libxl_ms_vm_genid_copy(libxl_ctx *ctx, libxl_ms_vm_genid *dst,
+                            const libxl_ms_vm_genid *src);
+int libxl_ms_vm_genid_generate(libxl_ctx *ctx, libxl_ms_vm_genid *id);
+
+typedef uint32_t libxl_domid;
+typedef int libxl_devid;
+#define INVALID_DOMID (~(libxl_domid)0)
+
+/* Used only by libxl_event; opaque to callers. */
+typedef struct {
+    void *next_;
+    void **prev_;
+} libxl_ev_link;
+
+typedef struct {
+    const char *s;
+    int v;
+} libxl_enum_string_table;
+
+/* Constants the generated types use as "not set". */
+#define LIBXL_MEMKB_DEFAULT ~0ULL
+#define LIBXL_TIMER_MODE_DEFAULT -1
+#define LIBXL_INVALID_GFN (~(uint64_t)0)
+#define LIBXL_PCI_FUNC_ALL (~0U)
+#define LIBXL_SCHED_PARAM_VCPU_INDEX_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_PERIOD_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_SLICE_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_LATENCY_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_EXTRATIME_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_BUDGET_DEFAULT -1
+
+/* The generated types: enums, structs and their helper prototypes. */
+#include <libxl_types.h>
+
+/* libxl_error_to_string (generated) names an ERROR_* value ("fail");
+ * NULL for a value that is not one. */
+
+/* ------------------------------------------------- asynchronous operations
+ *
+ * Long operations take "const libxl_asyncop_how *ao_how": NULL runs them
+ * synchronously; otherwise they return 0 once started and report
+ * completion through callback (or, when callback is NULL, as an
+ * OPERATION_COMPLETE libxl_event carrying for_event).  If starting fails
+ * the callback is never called.  (The operations themselves arrive with
+ * domain creation.)
+ */
+typedef uint64_t libxl_ev_user;
+
+typedef struct {
+    void (*callback)(libxl_ctx *ctx, int rc, void *for_callback);
+    union {
+        libxl_ev_user for_event;
+        void *for_callback;
+    } u;
+} libxl_asyncop_how;
+
+typedef struct {
+    void (*callback)(libxl_ctx *ctx, libxl_event *, void *for_callback);
+    libxl_ev_user for_event;
+    void *for_callback;
+} libxl_asyncprogress_how;
+
+/* ------------------------------------------------- context */
+
+/*
+ * libxl_ctx_alloc: creates a context in *pctx.  version must be
+ * LIBXL_VERSION; flags must be 0; lg receives every message and must
+ * outlive the context.  Returns 0, ERROR_VERSION or ERROR_INVAL/NOMEM.
+ * The context does not yet connect to xenstore or the hypervisor: that
+ * happens on first use by the operations that need them.
+ */
+int libxl_ctx_alloc(libxl_ctx **pctx, int version, unsigned flags,
+                    xentoollog_logger *lg);
+/* Frees ctx (NULL is accepted).  Returns 0. */
+int libxl_ctx_free(libxl_ctx *ctx);
+
+/* ------------------------------------------------- host */
+
+/* Highest CPU/node count the host can have; negative ERROR_* on error. */
+int libxl_get_max_cpus(libxl_ctx *ctx);
+int libxl_get_online_cpus(libxl_ctx *ctx);
+int libxl_get_max_nodes(libxl_ctx *ctx);
+/* Fills physinfo (libxl_physinfo_init first, _dispose after). */
+int libxl_get_physinfo(libxl_ctx *ctx, libxl_physinfo *physinfo);
+/* Sets in cpumap (allocated by the caller) the CPUs of node. */
+int libxl_node_to_cpumap(libxl_ctx *ctx, int node, libxl_bitmap *cpumap);
+
+/* ------------------------------------------------- domain config JSON
+ *
+ * libxl_domain_config_to_json (generated) returns a malloc'd string with
+ * the configuration in libxl's JSON form, fields at their default left
+ * out; libxl_domain_config_from_json fills an _init-ed config from such a
+ * string and returns 0 or ERROR_INVAL/ERROR_NOMEM.
+ */
+
+/* Base name of a path, malloc'd ("." for NULL, like Xen's helper). */
+char *libxl_basename(const char *name);
+
+#endif /* LIBXL_H */
