@@ -23,6 +23,19 @@ struct watch_index {
     size_t count;
 };
 
+/*
+ * Serialized child lists of recently listed nodes, keyed by node and
+ * generation (any change of the list moves the generation; generations
+ * are never reused), so repeated DIRECTORY requests are one copy.
+ */
+#define DIR_CACHE_SLOTS 8
+struct dir_cache {
+    const struct node *node;
+    uint64_t gen;
+    uint32_t len;
+    char buf[XENSTORE_PAYLOAD_MAX];
+};
+
 struct engine {
     struct engine_config cfg;
     struct engine_ops ops;
@@ -39,6 +52,17 @@ struct engine {
     size_t ndomains;             /* introduced ones */
 
     struct watch_index watches;
+    struct watch **hits;         /* watch_fire()'s reusable list */
+    size_t hits_cap;
+
+    struct dir_cache *dir_cache; /* DIR_CACHE_SLOTS entries */
+    unsigned int dir_cache_next;
+
+    /* The last big child list read by DIRECTORY_PART, same keys. */
+    const struct node *big_node;
+    uint64_t big_gen;
+    char *big_buf;
+    size_t big_len, big_cap;
 
     /*
      * Events sent while handling the current request: Xen drops an event
@@ -71,11 +95,6 @@ struct engine_conn {
     char implicit[24];           /* "/local/domain/<domid>" */
     size_t implicit_len;
     bool txid_wrapped;
-    /* Where the last DIRECTORY_PART reply ended (see engine.c). */
-    const struct node *dp_node;
-    uint64_t dp_gen;
-    size_t dp_off;
-    uint32_t dp_slot;
 };
 
 /* One request being handled. */

@@ -654,6 +654,33 @@ static int strbuf_name(void *arg, const char *name, size_t len)
     return 0;
 }
 
+/* The node's child list, from the cache or built into it. */
+static const struct dir_cache *dir_cached(struct engine *e,
+                                          const struct node *n)
+{
+    struct dir_cache *dc;
+    uint32_t i, off = 0;
+
+    for (i = 0; i < DIR_CACHE_SLOTS; i++) {
+        dc = &e->dir_cache[i];
+        if (dc->node == n && dc->gen == n->gen)
+            return dc;
+    }
+    dc = &e->dir_cache[e->dir_cache_next++ % DIR_CACHE_SLOTS];
+    for (i = 0; i < node_nslots(n); i++) {
+        const struct node *k = node_slot(n, i);
+
+        if (!k || !node_live(k))
+            continue;
+        memcpy(dc->buf + off, node_name(k), k->namelen + 1u);
+        off += k->namelen + 1u;
+    }
+    dc->node = n;
+    dc->gen = n->gen;
+    dc->len = off;
+    return dc;
+}
+
 static void do_directory(struct req *r)
 {
     struct strbuf b = { NULL, 0, 0, XENSTORE_PAYLOAD_MAX, false };
@@ -668,6 +695,13 @@ static void do_directory(struct req *r)
         rc = get_node(r, path, len, PERM_READ, &v);
     if (rc == 0 && v.childlen > XENSTORE_PAYLOAD_MAX)
         rc = -E2BIG;
+    if (rc == 0 && !r->tx) {
+        const struct dir_cache *dc;
+
+        dc = dir_cached(r->e, store_get(r->e->store, path, len));
+        req_reply(r, XS_DIRECTORY, dc->buf, dc->len);
+        return;
+    }
     if (rc == 0)
         rc = view_list(r, path, len, strbuf_name, &b, &gen);
     if (rc == 0 && b.over)
@@ -680,54 +714,45 @@ static void do_directory(struct req *r)
 }
 
 /*
- * DIRECTORY_PART outside transactions: resumes from the slot where the
- * connection's previous part ended, so reading a big directory part by
- * part costs O(its size) in all, not O(size) per part.  Returns false when
- * the offset is not where the last part ended nor at a name start.
+ * The child list of a big directory, serialized once per generation: the
+ * DIRECTORY_PART requests that read it chunk by chunk then each cost one
+ * chunk.  NULL on ENOMEM.
  */
-static bool dirpart_fast(struct req *r, const struct node *n, size_t off,
-                         char *out, size_t genlen, size_t *len_r)
+static const char *big_list(struct engine *e, const struct node *n,
+                            size_t *len_r)
 {
-    struct engine_conn *c = r->c;
-    size_t childlen = node_childlen(n), pos, plen = 0, maxlen;
-    uint32_t i, nslots = node_nslots(n);
+    size_t need = node_childlen(n), off = 0;
+    uint32_t i;
 
-    if (c->dp_node == n && c->dp_gen == n->gen && c->dp_off == off) {
-        i = c->dp_slot;
-        pos = off;
-    } else {
-        for (i = 0, pos = 0; i < nslots && pos < off; i++) {
-            const struct node *k = node_slot(n, i);
-
-            if (k && node_live(k))
-                pos += k->namelen + 1u;
-        }
-        if (pos != off)
-            return false;
+    if (need == 0) {
+        *len_r = 0;
+        return "";
     }
-    maxlen = XENSTORE_PAYLOAD_MAX - genlen - 1;
-    for (; i < nslots; i++) {
+    if (e->big_node == n && e->big_gen == n->gen) {
+        *len_r = e->big_len;
+        return e->big_buf;
+    }
+    if (need > e->big_cap) {
+        char *nb = realloc(e->big_buf, need);
+
+        if (!nb)
+            return NULL;
+        e->big_buf = nb;
+        e->big_cap = need;
+    }
+    for (i = 0; i < node_nslots(n); i++) {
         const struct node *k = node_slot(n, i);
 
         if (!k || !node_live(k))
             continue;
-        if (plen + k->namelen >= maxlen)
-            break;
-        memcpy(out + genlen + plen, node_name(k), k->namelen + 1u);
-        plen += k->namelen + 1u;
-        if (pos + plen == childlen) {
-            i++;
-            break;
-        }
+        memcpy(e->big_buf + off, node_name(k), k->namelen + 1u);
+        off += k->namelen + 1u;
     }
-    if (pos + plen == childlen)
-        out[genlen + plen++] = '\0';
-    c->dp_node = n;
-    c->dp_gen = n->gen;
-    c->dp_off = pos + plen;
-    c->dp_slot = i;
-    *len_r = genlen + plen;
-    return true;
+    e->big_node = n;
+    e->big_gen = n->gen;
+    e->big_len = off;
+    *len_r = off;
+    return e->big_buf;
 }
 
 static void do_directory_part(struct req *r)
@@ -735,7 +760,8 @@ static void do_directory_part(struct req *r)
     struct strbuf b = { NULL, 0, 0, SIZE_MAX, false };
     char path[PATH_MAX_ABS], gen_s[24];
     const char *vec[2];
-    size_t len = 0, off, plen, maxlen, genlen, n;
+    size_t len = 0, off, plen, maxlen, genlen, n, listlen;
+    const char *list;
     struct nview v;
     uint64_t gen;
     char *out = NULL;
@@ -762,27 +788,24 @@ static void do_directory_part(struct req *r)
     if (!r->tx) {
         const struct node *node = store_get(r->e->store, path, len);
 
-        genlen = (size_t)snprintf(gen_s, sizeof(gen_s), "%" PRIu64,
-                                  node->gen) + 1;
-        memcpy(out, gen_s, genlen);
-        if (off >= node_childlen(node)) {
-            out[genlen] = '\0';
-            req_reply(r, XS_DIRECTORY_PART, out, (unsigned int)genlen + 1);
+        gen = node->gen;
+        list = big_list(r->e, node, &listlen);
+        if (!list) {
+            req_error(r, ENOMEM, NULL);
             goto out;
         }
-        if (dirpart_fast(r, node, off, out, genlen, &n)) {
-            req_reply(r, XS_DIRECTORY_PART, out, (unsigned int)n);
+    } else {
+        rc = view_list(r, path, len, strbuf_name, &b, &gen);
+        if (rc < 0) {
+            req_error(r, -rc, NULL);
             goto out;
         }
-    }
-    rc = view_list(r, path, len, strbuf_name, &b, &gen);
-    if (rc < 0) {
-        req_error(r, -rc, NULL);
-        goto out;
+        list = b.buf;
+        listlen = b.len;
     }
     genlen = (size_t)snprintf(gen_s, sizeof(gen_s), "%" PRIu64, gen) + 1;
     memcpy(out, gen_s, genlen);
-    if (off >= b.len) {
+    if (off >= listlen) {
         /* Past the end: the generation and an empty string. */
         out[genlen] = '\0';
         req_reply(r, XS_DIRECTORY_PART, out, (unsigned int)genlen + 1);
@@ -792,15 +815,15 @@ static void do_directory_part(struct req *r)
     plen = 0;
     maxlen = XENSTORE_PAYLOAD_MAX - genlen - 1;
     for (;;) {
-        n = strlen(b.buf + off + plen);
+        n = strlen(list + off + plen);
         if (plen + n >= maxlen)
             break;
         plen += n + 1;
-        if (off + plen == b.len)
+        if (off + plen == listlen)
             break;
     }
-    memcpy(out + genlen, b.buf + off, plen);
-    if (off + plen == b.len)
+    memcpy(out + genlen, list + off, plen);
+    if (off + plen == listlen)
         out[genlen + plen++] = '\0';
     req_reply(r, XS_DIRECTORY_PART, out, (unsigned int)(genlen + plen));
 
@@ -1013,7 +1036,8 @@ struct engine *engine_new(const struct engine_config *cfg,
     e->opaque = opaque;
     e->domains_cap = 256;
     e->domains = calloc(e->domains_cap, sizeof(*e->domains));
-    if (!e->domains || domain_special_init(e) < 0 ||
+    e->dir_cache = calloc(DIR_CACHE_SLOTS, sizeof(*e->dir_cache));
+    if (!e->domains || !e->dir_cache || domain_special_init(e) < 0 ||
         watch_index_init(e) < 0)
         goto fail;
     hooks.acct = domain_acct;
@@ -1055,6 +1079,8 @@ void engine_free(struct engine *e)
     watch_index_free(e);
     domain_special_free(e);
     domain_table_free(e);
+    free(e->dir_cache);
+    free(e->big_buf);
     free(e);
 }
 

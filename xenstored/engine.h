@@ -12,6 +12,12 @@
  *
  * Ownership: engine_conn objects belong to the engine; engine_conn_free()
  * aborts the connection's transactions and drops its watches.
+ *
+ * Behaviour is Xen 4.17's C xenstored's (replies, error names, events and
+ * their order, quotas), with one deliberate difference: transactions have
+ * snapshot isolation.  A transaction reads the store as it was when it
+ * started plus its own changes, and its commit fails with EAGAIN when any
+ * node it read, listed or changed was changed by someone else since.
  */
 #ifndef XENSTORED_ENGINE_H
 #define XENSTORED_ENGINE_H

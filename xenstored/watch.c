@@ -60,6 +60,8 @@ void watch_index_free(struct engine *e)
     free(e->sent);
     free(e->sent_tab);
     free(e->sent_buf);
+    free(e->hits);
+    e->hits = NULL;
     e->sent = NULL;
     e->sent_tab = NULL;
     e->sent_buf = NULL;
@@ -257,22 +259,25 @@ static bool permitted(struct fire_ctx *f, const struct engine_conn *c)
 
 static void add_hit(struct fire_ctx *f, struct watch *w)
 {
+    struct engine *e = f->e;
+
     if (f->nhits == f->cap) {
+        /* Grows the engine's list, kept for the next fan-outs. */
         size_t ncap = f->cap * 2;
-        struct watch **nh = malloc(ncap * sizeof(*nh));
+        struct watch **nh = realloc(f->hits == f->local ? NULL : f->hits,
+                                    ncap * sizeof(*nh));
 
         if (!nh) {
-            engine_logf(f->e, ENGINE_LOG_ERROR,
+            engine_logf(e, ENGINE_LOG_ERROR,
                         "no memory to order the watch events of %s",
                         f->path);
-            send_event(f->e, w, f->path);
+            send_event(e, w, f->path);
             return;
         }
-        memcpy(nh, f->hits, f->nhits * sizeof(*nh));
-        if (f->hits != f->local)
-            free(f->hits);
-        f->hits = nh;
-        f->cap = ncap;
+        if (f->hits == f->local)
+            memcpy(nh, f->local, f->nhits * sizeof(*nh));
+        f->hits = e->hits = nh;
+        f->cap = e->hits_cap = ncap;
     }
     f->hits[f->nhits++] = w;
 }
@@ -310,8 +315,6 @@ static void send_hits(struct fire_ctx *f)
         qsort(f->hits, f->nhits, sizeof(*f->hits), hit_cmp);
     for (i = 0; i < f->nhits; i++)
         send_event(f->e, f->hits[i], f->path);
-    if (f->hits != f->local)
-        free(f->hits);
 }
 
 void watch_fire(struct engine *e, const char *path, size_t len, bool exact,
@@ -334,9 +337,14 @@ void watch_fire(struct engine *e, const char *path, size_t len, bool exact,
     f.nold = nold;
     f.parent_done = false;
     f.parent = NULL;
-    f.hits = f.local;
+    if (e->hits) {
+        f.hits = e->hits;
+        f.cap = e->hits_cap;
+    } else {
+        f.hits = f.local;
+        f.cap = sizeof(f.local) / sizeof(f.local[0]);
+    }
     f.nhits = 0;
-    f.cap = sizeof(f.local) / sizeof(f.local[0]);
     if (!perms) {
         n = store_get(e->store, path, len);
         if (n) {

@@ -385,7 +385,7 @@ def gen_union_switch(u, e, lv, fn):
 def gen_copy_value(ty, d, s):
     if isinstance(ty, Builtin):
         if ty.copy:
-            return ty.copy.format(d="&" + d, s="(void *)&" + s) + ";\n" \
+            return ty.copy.format(d="&" + d, s="&" + s) + ";\n" \
                 if ty.name != "string" else \
                 "%s = %s ? libxl__strdup_or_die(%s) : NULL;\n" % (d, s, s)
         return "%s = %s;\n" % (d, s)
@@ -463,7 +463,7 @@ def default_test(f, e):
         return "%s && %s%s" % (lv, e, ty.count)
     v = field_init(f)
     if v is not None:
-        return "%s != %s" % (lv, v)
+        return "%s != (%s)(%s)" % (lv, ctype(ty), v)
     if isinstance(ty, Builtin):
         return "!(%s)" % ty.isdef.format(e=lv, p="&" + lv)
     return lv
@@ -511,24 +511,26 @@ def gen_json_map(st, e):
 
 # JSON parsing -------------------------------------------------------
 
-def parse_value(ty, lv):
-    """Statements parsing yajl_val 'v' into lvalue lv, setting rc."""
+def parse_value(ty, lv, vin, depth):
+    """Statements parsing yajl_val vin into lvalue lv, setting rc."""
     if isinstance(ty, Builtin):
-        return "rc = %s;\n" % ty.parse.format(e=lv, p="&" + lv)
+        return "rc = %s;\n" % ty.parse.format(e=lv, p="&" + lv).replace(
+            "(v,", "(%s," % vin)
     if isinstance(ty, Enum):
-        return "rc = libxl__enum_parse_json(v, (int *)&%s,\n" \
+        return "rc = libxl__enum_parse_json(%s, (int *)&%s,\n" \
                "    (int (*)(const char *, void *))%s_from_string);\n" % (
-                   lv, ty.ctype)
+                   vin, lv, ty.ctype)
     if isinstance(ty, Struct) and ty.name:
-        return "rc = libxl__%s_parse_json(v, &%s);\n" % (ty.name, lv)
+        return "rc = libxl__%s_parse_json(%s, &%s);\n" % (ty.name, vin, lv)
     if isinstance(ty, Struct):
-        return "rc = 0;\n" + parse_fields(ty, lv + ".")
+        return "rc = 0;\n" + parse_fields(ty, lv + ".", vin, depth + 1)
     raise ValueError(ty)
 
 
-def parse_fields(st, e):
-    """Statements parsing the map in 'v' into the fields of st."""
+def parse_fields(st, e, vin, depth=0):
+    """Statements parsing the map in yajl_val vin into the fields of st."""
     out = ""
+    fv = "fv%d" % depth
     for f in st.fields:
         ty = f.ty
         if f.const or (isinstance(ty, Builtin) and ty.private):
@@ -536,28 +538,28 @@ def parse_fields(st, e):
         lv = e + f.name
         if isinstance(ty, Union):
             for n, m in ty.members:
-                out += "{\n    yajl_val mv = libxl__json_map_get(v, " \
-                       "\"%s.%s\");\n" % (ty.keyvar, n)
-                out += "    if (mv) {\n"
-                out += "        if (!YAJL_IS_OBJECT(mv))\n" \
-                       "            return ERROR_INVAL;\n"
+                out += "{\n    yajl_val %s = libxl__json_map_get(%s, " \
+                       "\"%s.%s\");\n" % (fv, vin, ty.keyvar, n)
+                out += "    if (%s) {\n" % fv
+                out += "        if (!YAJL_IS_OBJECT(%s))\n" \
+                       "            return ERROR_INVAL;\n" % fv
                 out += "        %s%s = %s;\n" % (e, ty.keyvar,
                                                  ty.enum.cname(n))
                 if m is not None:
                     inner = gen_init_fields(m, "%s.%s." % (lv, n))
-                    inner += "{\n    yajl_val v = mv;\n"
-                    inner += ind(parse_fields(m, "%s.%s." % (lv, n)))
-                    inner += "}\n"
+                    inner += parse_fields(m, "%s.%s." % (lv, n), fv,
+                                          depth + 1)
                     out += ind(inner, 2)
                 out += "    }\n}\n"
             continue
-        out += "{\n    yajl_val fv = libxl__json_map_get(v, \"%s\");\n" \
-            % f.name
-        out += "    if (fv) {\n        yajl_val v = fv;\n"
+        out += "{\n    yajl_val %s = libxl__json_map_get(%s, \"%s\");\n" \
+            % (fv, vin, f.name)
+        out += "    if (%s) {\n" % fv
         if isinstance(ty, Array):
+            ev = "ev%d" % depth
             body = "size_t i, n;\n"
-            body += "if (!YAJL_IS_ARRAY(v))\n    return ERROR_INVAL;\n"
-            body += "n = v->u.array.len;\n"
+            body += "if (!YAJL_IS_ARRAY(%s))\n    return ERROR_INVAL;\n" % fv
+            body += "n = %s->u.array.len;\n" % fv
             body += "%s = n ? libxl__calloc_or_die(n, sizeof(*%s)) : NULL;\n" \
                 % (lv, lv)
             body += "%s%s = (int)n;\n" % (e, ty.count)
@@ -565,12 +567,12 @@ def parse_fields(st, e):
             body += ind(gen_init_elem(ty.elem, lv + "[i]"))
             body += "}\n"
             body += "for (i = 0; i < n; i++) {\n"
-            body += "    yajl_val v = fv->u.array.values[i];\n"
-            body += ind(parse_value(ty.elem, lv + "[i]"))
+            body += "    yajl_val %s = %s->u.array.values[i];\n" % (ev, fv)
+            body += ind(parse_value(ty.elem, lv + "[i]", ev, depth + 1))
             body += "    if (rc)\n        return rc;\n}\n"
             out += ind(body, 2)
         else:
-            out += ind(parse_value(ty, lv), 2)
+            out += ind(parse_value(ty, lv, fv, depth + 1), 2)
             out += "        if (rc)\n            return rc;\n"
         out += "    }\n}\n"
     return out
@@ -692,7 +694,7 @@ def main():
         c += "int libxl__%s_parse_json(yajl_val v, %s *p)\n{\n" % (t.name, T)
         c += "    int rc = 0;\n\n"
         c += "    if (!YAJL_IS_OBJECT(v))\n        return ERROR_INVAL;\n"
-        c += ind(parse_fields(t, "p->"))
+        c += ind(parse_fields(t, "p->", "v"))
         c += "    return rc;\n}\n\n"
         c += "int %s_from_json(libxl_ctx *ctx, %s *p, const char *s)\n{\n" % (
             T, T)

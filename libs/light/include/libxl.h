@@ -35,6 +35,10 @@
 #ifndef LIBXL_H
 #define LIBXL_H
 
+/* Everything declared here is exported (the library builds with
+ * -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -410,5 +414,7 @@ int libxl_node_to_cpumap(libxl_ctx *ctx, int node, libxl_bitmap *cpumap);
 
 /* Base name of a path, malloc'd ("." for NULL, like Xen's helper). */
 char *libxl_basename(const char *name);
+
+#pragma GCC visibility pop
 
 #endif /* LIBXL_H */

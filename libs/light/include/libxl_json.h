@@ -9,6 +9,10 @@
 #ifndef LIBXL_JSON_H
 #define LIBXL_JSON_H
 
+/* Everything declared here is exported (the library builds with
+ * -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 #include <yajl/yajl_gen.h>
 
 #include <libxl.h>
@@ -28,5 +32,7 @@ yajl_gen_status libxl_ms_vm_genid_gen_json(yajl_gen hand,
                                            libxl_ms_vm_genid *p);
 
 #include <libxl_types_json.h>
+
+#pragma GCC visibility pop
 
 #endif /* LIBXL_JSON_H */
