@@ -28,7 +28,7 @@ static int cmd_check(struct req *r, int argc, char **argv)
     (void)argv;
     if (argc)
         return -EINVAL;
-    if (store_check(r->e->store, why, sizeof(why)) < 0) {
+    if (engine_check(r->e, why, sizeof(why)) < 0) {
         engine_logf(r->e, ENGINE_LOG_ERROR, "store check failed: %s", why);
         return -EIO;
     }

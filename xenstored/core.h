@@ -155,9 +155,17 @@ size_t path_parent_len(const char *path, size_t len);
 
 /*
  * Deletes a live node and its subtree outside any transaction, firing the
- * watches as RM does (engine.c).
+ * watches as RM does (engine.c).  0, or -ENOMEM with nothing deleted.
  */
-void engine_delete_node(struct engine *e, struct node *n);
+int engine_delete_node(struct engine *e, struct node *n);
+
+/*
+ * Consistency check (CONTROL check, tests, fuzzing): the store's links and
+ * counters (store_check) and every domain's accounting against a recount
+ * of the nodes it owns and its connections' watches.  Returns 0, -EIO
+ * describing the first problem in buf, or -ENOMEM.
+ */
+int engine_check(struct engine *e, char *buf, size_t size);
 
 /* Drops a connection's watches and transactions (RESET_WATCHES). */
 void engine_conn_reset(struct engine_conn *c);

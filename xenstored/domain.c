@@ -79,6 +79,118 @@ void domain_acct(void *engine, unsigned int owner, int nodes, long bytes)
     d->memory += bytes;
 }
 
+int domain_acct_reserve(void *engine, unsigned int owner)
+{
+    return domain_get(engine, owner) ? 0 : -ENOMEM;
+}
+
+/* ---------------------------------------------------------------- check */
+
+struct recount {
+    unsigned int domid;
+    int nodes;
+    int watches;
+    long memory;
+};
+
+static int recount_cmp(const void *a, const void *b)
+{
+    const struct recount *x = a, *y = b;
+
+    return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+static struct recount *recount_find(struct recount *rc, size_t n,
+                                    unsigned int domid)
+{
+    struct recount key = { domid, 0, 0, 0 };
+
+    return bsearch(&key, rc, n, sizeof(*rc), recount_cmp);
+}
+
+/* Adds the live subtree of n to the counts; false: an unknown owner. */
+static bool recount_nodes(const struct node *n, struct recount *rc,
+                          size_t nrc, unsigned int *bad_r)
+{
+    unsigned int owner = n->nperms ? node_perms(n)[0].id : 0;
+    struct recount *c = recount_find(rc, nrc, owner);
+    uint32_t i;
+
+    if (!c) {
+        *bad_r = owner;
+        return false;
+    }
+    c->nodes++;
+    c->memory += store_acct_bytes(n);
+    for (i = 0; i < node_nslots(n); i++) {
+        const struct node *k = node_slot(n, i);
+
+        if (k && node_live(k) && !recount_nodes(k, rc, nrc, bad_r))
+            return false;
+    }
+    return true;
+}
+
+int domain_check(struct engine *e, char *buf, size_t size)
+{
+    struct recount *rc;
+    const struct engine_conn *c;
+    const struct domain *d;
+    size_t n = 0, i;
+    unsigned int bad = 0;
+    int ret = 0;
+
+    for (i = 0; i < e->domains_cap; i++)
+        for (d = e->domains[i]; d; d = d->hnext)
+            n++;
+    rc = calloc(n ? n : 1, sizeof(*rc));
+    if (!rc)
+        return -ENOMEM;
+    n = 0;
+    for (i = 0; i < e->domains_cap; i++)
+        for (d = e->domains[i]; d; d = d->hnext)
+            rc[n++].domid = d->domid;
+    qsort(rc, n, sizeof(*rc), recount_cmp);
+    if (!recount_nodes(store_root(e->store), rc, n, &bad)) {
+        snprintf(buf, size, "nodes owned by domain %u, which has no "
+                 "accounting record", bad);
+        ret = -EIO;
+        goto out;
+    }
+    for (c = e->conns; c; c = c->next) {
+        struct recount *x = recount_find(rc, n, c->domid);
+        int count = 0;
+        long bytes = 0;
+
+        watch_conn_usage(c, &count, &bytes);
+        if (!count)
+            continue;
+        if (!x || c->dom != domain_find(e, c->domid)) {
+            snprintf(buf, size, "connection of domain %u: no accounting "
+                     "record", c->domid);
+            ret = -EIO;
+            goto out;
+        }
+        x->watches += count;
+        x->memory += bytes;
+    }
+    for (i = 0; i < n; i++) {
+        d = domain_find(e, rc[i].domid);
+        if (d->nbentry != rc[i].nodes || d->nbwatch != rc[i].watches ||
+            d->memory != rc[i].memory) {
+            snprintf(buf, size, "domain %u: accounted %d nodes, %d "
+                     "watches, %ld bytes; counted %d, %d, %ld", d->domid,
+                     d->nbentry, d->nbwatch, d->memory, rc[i].nodes,
+                     rc[i].watches, rc[i].memory);
+            ret = -EIO;
+            goto out;
+        }
+    }
+out:
+    free(rc);
+    return ret;
+}
+
 /* ---------------------------------------------------------------- special */
 
 int domain_special_index(const char *path)
@@ -279,7 +391,10 @@ static void remove_orphans(struct engine *e, struct domain *d)
             engine_logf(e, ENGINE_LOG_INFO,
                         "domain %u released: deleting its node %s",
                         d->domid, o.paths[i]);
-            engine_delete_node(e, n);
+            if (engine_delete_node(e, n) < 0)
+                engine_logf(e, ENGINE_LOG_ERROR,
+                            "domain %u released: no memory to delete "
+                            "its node %s", d->domid, o.paths[i]);
         }
         free(o.paths[i]);
     }

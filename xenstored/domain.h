@@ -30,8 +30,12 @@ struct domain *domain_get(struct engine *e, unsigned int domid);
 struct domain *domain_find(const struct engine *e, unsigned int domid);
 void domain_table_free(struct engine *e);
 
-/* store_hooks.acct */
+/* store_hooks.acct and .acct_reserve */
 void domain_acct(void *engine, unsigned int owner, int nodes, long bytes);
+int domain_acct_reserve(void *engine, unsigned int owner);
+
+/* The accounting half of engine_check(). */
+int domain_check(struct engine *e, char *buf, size_t size);
 
 /* Special paths: index 0 = @introduceDomain, 1 = @releaseDomain, -1. */
 int domain_special_index(const char *path);

@@ -371,9 +371,50 @@ static void delete_fire_cb(void *arg, const struct node *n, const char *path,
     watch_fire(arg, path, len, !top, node_perms(n), n->nperms, NULL, 0);
 }
 
-void engine_delete_node(struct engine *e, struct node *n)
+int engine_delete_node(struct engine *e, struct node *n)
 {
-    store_delete(e->store, n, delete_fire_cb, e);
+    return store_delete(e->store, n, delete_fire_cb, e);
+}
+
+/*
+ * The missing levels of create_path() outside transactions, as one batch:
+ * all of them are made or none.
+ */
+static int create_levels(struct req *r, const char *path,
+                         const size_t *lens, unsigned int levels,
+                         const struct perm *perms, unsigned int np,
+                         const void *data, unsigned int datalen)
+{
+    struct store *s = r->e->store;
+    unsigned int i;
+    int rc = 0;
+
+    store_batch_begin(s);
+    for (i = levels; rc == 0 && i-- > 0;) {
+        size_t l = lens[i], pl = path_parent_len(path, l);
+
+        rc = store_plan_create(s, path, l, np, i == 0 ? datalen : 0,
+                               perms[0].id);
+        /* A brand new node takes a slot in its parent's list. */
+        if (rc == 0 && !store_lookup(s, path, l))
+            rc = store_plan_kids(s, store_lookup(s, path, pl), 1);
+    }
+    for (i = levels; rc == 0 && i-- > 0;) {
+        size_t l = lens[i];
+        struct node *parent = store_get(s, path, path_parent_len(path, l));
+
+        if (!parent || !store_create(s, parent, path, l, perms, np,
+                                     i == 0 ? data : NULL,
+                                     i == 0 ? datalen : 0)) {
+            /* Cannot happen: the plan set everything aside. */
+            engine_logf(r->e, ENGINE_LOG_ERROR,
+                        "domain %u: creating %.*s failed half-way",
+                        r->c->domid, (int)l, path);
+            rc = -EIO;
+        }
+    }
+    store_batch_end(s);
+    return rc;
 }
 
 /*
@@ -389,7 +430,6 @@ static int create_path(struct req *r, const char *path, size_t len,
     size_t lens[PATH_MAX_ABS / 2];
     unsigned int levels = 0, i, np;
     struct perm *perms = NULL;
-    struct node *top = NULL;
     struct nview anc;
     size_t alen = len;
     long bytes = 0;
@@ -447,33 +487,18 @@ static int create_path(struct req *r, const char *path, size_t len,
         goto out;
     }
 
-    for (i = levels; i-- > 0;) {
-        size_t l = lens[i];
-        unsigned int dl = i == 0 ? datalen : 0;
-
-        if (r->tx) {
-            rc = tx_create(r, path, l, perms, np, i == 0 ? data : NULL, dl,
+    if (r->tx) {
+        for (i = levels; i-- > 0;) {
+            rc = tx_create(r, path, lens[i], perms, np,
+                           i == 0 ? data : NULL, i == 0 ? datalen : 0,
                            i == 0);
             if (rc < 0)
                 goto out;
-        } else {
-            struct node *parent = store_get(e->store, path,
-                                            path_parent_len(path, l));
-            struct node *n = parent ? store_create(e->store, parent, path, l,
-                                                   perms, np,
-                                                   i == 0 ? data : NULL, dl)
-                                    : NULL;
-
-            if (!n) {
-                rc = -ENOMEM;
-                /* Leave nothing behind. */
-                if (top)
-                    store_delete(e->store, top, NULL, NULL);
-                goto out;
-            }
-            if (!top)
-                top = n;
         }
+    } else {
+        rc = create_levels(r, path, lens, levels, perms, np, data, datalen);
+        if (rc < 0)
+            goto out;
     }
     if (!r->tx)
         watch_fire(e, path, len, false, perms, np, NULL, 0);
@@ -616,7 +641,11 @@ static void do_rm(struct req *r)
             return;
         }
     } else {
-        engine_delete_node(r->e, store_get(r->e->store, path, len));
+        rc = engine_delete_node(r->e, store_get(r->e->store, path, len));
+        if (rc < 0) {
+            req_error(r, -rc, "no memory to delete the subtree");
+            return;
+        }
     }
     req_ack(r);
 }
@@ -1041,6 +1070,7 @@ struct engine *engine_new(const struct engine_config *cfg,
         watch_index_init(e) < 0)
         goto fail;
     hooks.acct = domain_acct;
+    hooks.acct_reserve = domain_acct_reserve;
     hooks.arg = e;
     e->store = store_new(&hooks);
     if (!e->store)
@@ -1141,6 +1171,17 @@ void engine_conn_free(struct engine_conn *c)
 unsigned int engine_conn_domid(const struct engine_conn *c)
 {
     return c->domid;
+}
+
+int engine_check(struct engine *e, char *buf, size_t size)
+{
+    int rc = store_check(e->store, buf, size);
+
+    if (rc == 0)
+        rc = domain_check(e, buf, size);
+    if (rc == -ENOMEM)
+        snprintf(buf, size, "no memory for the check");
+    return rc;
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *st)

@@ -47,6 +47,27 @@ struct store {
     /* Open snapshots. */
     uint64_t *snaps;
     size_t nsnaps, snaps_cap;
+
+    /* The batch under way (store_batch_begin) and what it set aside. */
+    bool batch;
+    bool sorted;                 /* spare[] sorted by size, next[] valid */
+    struct spare *spare;
+    size_t nspare, spare_cap;
+    size_t plan_nodes;           /* table entries the batch will add */
+    size_t plan_hists;           /* history records it may add */
+    const struct node *plan_last;
+    size_t misses;
+};
+
+/*
+ * A block set aside for a batch.  next: the first block at or after this
+ * one still free (itself when free), with path compression, so that a
+ * batch of n changes finds its blocks in O(n log n) in all.
+ */
+struct spare {
+    void *p;
+    size_t size;
+    size_t next;
 };
 
 #define PATH_BUF 4200
@@ -88,6 +109,11 @@ static long node_acct_bytes(const struct node *n)
     return (long)n->namelen + 1 + node_record_size(n->nperms, n->datalen, 0);
 }
 
+long store_acct_bytes(const struct node *n)
+{
+    return node_acct_bytes(n);
+}
+
 static unsigned int node_owner(const struct node *n)
 {
     return n->nperms ? node_perms(n)[0].id : 0;
@@ -97,6 +123,118 @@ static void acct(struct store *s, unsigned int owner, int nodes, long bytes)
 {
     if (s->hooks.acct)
         s->hooks.acct(s->hooks.arg, owner, nodes, bytes);
+}
+
+static int acct_reserve(struct store *s, unsigned int owner)
+{
+    if (s->hooks.acct_reserve)
+        return s->hooks.acct_reserve(s->hooks.arg, owner);
+    return 0;
+}
+
+/* ------------------------------------------------------------ reserve */
+
+static int spare_cmp(const void *a, const void *b)
+{
+    const struct spare *x = a, *y = b;
+
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static void spare_sort(struct store *s)
+{
+    size_t i, j;
+
+    for (i = j = 0; i < s->nspare; i++)
+        if (s->spare[i].p)
+            s->spare[j++] = s->spare[i];
+    s->nspare = j;
+    qsort(s->spare, s->nspare, sizeof(*s->spare), spare_cmp);
+    for (i = 0; i < s->nspare; i++)
+        s->spare[i].next = i;
+    s->sorted = true;
+}
+
+/* The first free block at or after index i (nspare: none). */
+static size_t spare_free_from(struct store *s, size_t i)
+{
+    size_t r = i, t;
+
+    while (r < s->nspare && s->spare[r].next != r)
+        r = s->spare[r].next;
+    while (i < s->nspare && i != r) {
+        t = s->spare[i].next;
+        s->spare[i].next = r;
+        i = t;
+    }
+    return r;
+}
+
+/* The smallest free block of at least size bytes, or NULL. */
+static void *spare_take(struct store *s, size_t size)
+{
+    size_t lo = 0, hi, i;
+    void *p;
+
+    if (!s->sorted)
+        spare_sort(s);
+    hi = s->nspare;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->spare[mid].size < size)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    i = spare_free_from(s, lo);
+    if (i >= s->nspare)
+        return NULL;
+    p = s->spare[i].p;
+    s->spare[i].p = NULL;
+    s->spare[i].next = i + 1;
+    return p;
+}
+
+/* Sets a block of size bytes aside for the batch. */
+static int spare_add(struct store *s, size_t size)
+{
+    void *p;
+
+    if (s->nspare == s->spare_cap) {
+        size_t ncap = s->spare_cap ? s->spare_cap * 2 : 64;
+        struct spare *ns = realloc(s->spare, ncap * sizeof(*ns));
+
+        if (!ns)
+            return -ENOMEM;
+        s->spare = ns;
+        s->spare_cap = ncap;
+    }
+    p = malloc(size);
+    if (!p)
+        return -ENOMEM;
+    s->spare[s->nspare].p = p;
+    s->spare[s->nspare].size = size;
+    s->nspare++;
+    s->sorted = false;
+    return 0;
+}
+
+/*
+ * Every allocation that changes the tree goes through here: inside a
+ * batch it takes a block set aside by the plan.
+ */
+static void *s_alloc(struct store *s, size_t size)
+{
+    void *p;
+
+    if (!s->batch)
+        return malloc(size);
+    p = spare_take(s, size);
+    if (p)
+        return p;
+    s->misses++;
+    return malloc(size);
 }
 
 /* ------------------------------------------------------------ hash table */
@@ -156,8 +294,12 @@ static int tab_insert(struct store *s, struct node *n)
     size_t j;
 
     /* Up to 7/8 full: probes compare the hashes beside the pointers. */
-    if ((s->tab_used + 1) * 8 > s->tab_cap * 7 && tab_grow(s) < 0)
-        return -ENOMEM;
+    if ((s->tab_used + 1) * 8 > s->tab_cap * 7) {
+        if (s->batch)
+            s->misses++;
+        if (tab_grow(s) < 0)
+            return -ENOMEM;
+    }
     for (j = n->hash & (s->tab_cap - 1); s->tab[j];
          j = (j + 1) & (s->tab_cap - 1))
         ;
@@ -284,13 +426,11 @@ static void hmap_link(struct store *s, struct hist *h)
     s->hmap[b] = h;
 }
 
-static int hmap_reserve(struct store *s)
+static int hmap_grow(struct store *s)
 {
     size_t ncap, i;
     struct hist **nm, *h, *next;
 
-    if (s->hmap && s->hist_count < s->hmap_cap)
-        return 0;
     ncap = s->hmap_cap ? s->hmap_cap * 2 : 256;
     nm = calloc(ncap, sizeof(*nm));
     if (!nm)
@@ -308,6 +448,15 @@ static int hmap_reserve(struct store *s)
     s->hmap = nm;
     s->hmap_cap = ncap;
     return 0;
+}
+
+static int hmap_reserve(struct store *s)
+{
+    if (s->hmap && s->hist_count < s->hmap_cap)
+        return 0;
+    if (s->batch)
+        s->misses++;
+    return hmap_grow(s);
 }
 
 static void hver_free_chain(struct store *s, struct hver *v)
@@ -334,7 +483,19 @@ static bool state_needed(const struct store *s, const struct node *n)
     return s->nsnaps && snaps_max(s) >= n->gen;
 }
 
-/* Saves n's current state in its history.  -ENOMEM on failure. */
+/* Size of the history version that saves n's current state. */
+static size_t hver_size(const struct node *n)
+{
+    if (!node_live(n))
+        return sizeof(struct hver);
+    return sizeof(struct hver) + n->nperms * sizeof(struct perm) +
+           n->datalen;
+}
+
+/*
+ * Saves n's current state in its history.  -ENOMEM on failure (nothing
+ * saved); a saved state nobody needs yet is harmless.
+ */
 static int hist_push(struct store *s, struct node *n)
 {
     struct hist *h = hist_find(s, n);
@@ -342,16 +503,17 @@ static int hist_push(struct store *s, struct node *n)
     bool exists = node_live(n);
     unsigned int np = exists ? n->nperms : 0;
     unsigned int dl = exists ? n->datalen : 0;
-    size_t sz = sizeof(*v) + np * sizeof(struct perm) + dl;
+    size_t sz = hver_size(n);
 
     if (!h) {
         if (hmap_reserve(s) < 0)
             return -ENOMEM;
-        h = calloc(1, sizeof(*h));
+        h = s_alloc(s, sizeof(*h));
         if (!h)
             return -ENOMEM;
+        memset(h, 0, sizeof(*h));
     }
-    v = malloc(sz);
+    v = s_alloc(s, sz);
     if (!v) {
         if (!(n->flags & NODE_HIST))
             free(h);
@@ -440,7 +602,7 @@ static int kids_append(struct store *s, struct node *parent, struct node *n)
     if (node_one_kid(parent)) {
         struct node *only = node_slot(parent, 0);
 
-        k = malloc(kids_size(2));
+        k = s_alloc(s, kids_size(2));
         if (!k)
             return -ENOMEM;
         s->bytes += kids_size(2);
@@ -466,8 +628,18 @@ static int kids_append(struct store *s, struct node *parent, struct node *n)
             k->used = j;
         } else {
             uint32_t ncap = k->cap * 2;
-            struct kids *nk = realloc(k, kids_size(ncap));
+            struct kids *nk;
 
+            if (s->batch) {
+                /* The plan set the bigger array aside. */
+                nk = s_alloc(s, kids_size(ncap));
+                if (nk) {
+                    memcpy(nk, k, kids_size(k->cap));
+                    free(k);
+                }
+            } else {
+                nk = realloc(k, kids_size(ncap));
+            }
             if (!nk)
                 return -ENOMEM;
             s->bytes += kids_size(ncap) - kids_size(nk->cap);
@@ -521,7 +693,7 @@ static struct node *node_alloc(struct store *s, const char *name,
                                unsigned int datalen)
 {
     size_t sz = node_alloc_size(nperms, (unsigned int)namelen, datalen);
-    struct node *n = malloc(sz);
+    struct node *n = s_alloc(s, sz);
     char *p;
 
     if (!n)
@@ -563,7 +735,17 @@ static void node_moved(struct store *s, struct node *n, size_t slot,
     }
 }
 
-/* Rewrites perms and value of n in place or in a new allocation. */
+/* Whether node_rewrite() needs a new block for these sizes. */
+static bool rewrite_moves(const struct node *n, unsigned int nperms,
+                          unsigned int datalen)
+{
+    return nperms != n->nperms || datalen != n->datalen;
+}
+
+/*
+ * Rewrites perms and value of n in place or in a new allocation.  perms
+ * and data may point into n itself (a kept value or kept perms).
+ */
 static struct node *node_rewrite(struct store *s, struct node *n,
                                  const struct perm *perms,
                                  unsigned int nperms, const void *data,
@@ -575,22 +757,29 @@ static struct node *node_rewrite(struct store *s, struct node *n,
     size_t sz = node_alloc_size(nperms, n->namelen, datalen);
     struct node *nn;
 
-    if (nperms == n->nperms) {
-        /* Layout up to the value is unchanged: grow or shrink in place. */
+    if (!rewrite_moves(n, nperms, datalen)) {
+        /* Same layout: overwrite in place. */
         if (perms != node_perms(n))
             memmove(node_perms(n), perms, nperms * sizeof(struct perm));
-        if (sz != oldsz) {
-            nn = realloc(n, sz);
-            if (!nn)
-                return NULL;
-        } else {
-            nn = n;
-        }
+        if (datalen && data != node_data(n))
+            memmove((char *)node_data(n), data, datalen);
+        return n;
+    }
+    if (nperms == n->nperms && !s->batch) {
+        /*
+         * Layout up to the value unchanged, so the value is not n's own
+         * (that would be the same length): grow or shrink in place.
+         */
+        if (perms != node_perms(n))
+            memmove(node_perms(n), perms, nperms * sizeof(struct perm));
+        nn = realloc(n, sz);
+        if (!nn)
+            return NULL;
         if (datalen)
             memmove((char *)node_data(nn), data, datalen);
         nn->datalen = (uint16_t)datalen;
     } else {
-        nn = malloc(sz);
+        nn = s_alloc(s, sz);
         if (!nn)
             return NULL;
         memcpy(nn, n, sizeof(*n));
@@ -663,6 +852,7 @@ void store_free(struct store *s)
     free(s->tabh);
     free(s->hmap);
     free(s->snaps);
+    free(s->spare);
     free(s);
 }
 
@@ -695,6 +885,8 @@ struct node *store_create(struct store *s, struct node *parent,
         base--;
     baselen = (size_t)(path + len - base);
 
+    if (acct_reserve(s, nperms ? perms[0].id : 0) < 0)
+        goto nomem;
     /* The parent changes too: save what open snapshots see of it. */
     if (state_needed(s, parent) && hist_push(s, parent) < 0)
         goto nomem;
@@ -750,40 +942,24 @@ struct node *store_set(struct store *s, struct node *n,
 {
     unsigned int old_owner = node_owner(n);
     long old_bytes = node_acct_bytes(n);
-    struct perm pbuf[8], *pcopy = NULL;
-    char *dcopy = NULL;
 
-    if (state_needed(s, n) && hist_push(s, n) < 0)
-        goto nomem;
+    /* Kept perms and value are read from n itself by node_rewrite(). */
     if (!perms) {
-        /* Keep the perms: copy them out, the node may be rewritten. */
+        perms = node_perms(n);
         nperms = n->nperms;
-        if (nperms <= 8) {
-            memcpy(pbuf, node_perms(n), nperms * sizeof(*pbuf));
-            perms = pbuf;
-        } else {
-            pcopy = malloc(nperms * sizeof(*pcopy));
-            if (!pcopy)
-                goto nomem;
-            memcpy(pcopy, node_perms(n), nperms * sizeof(*pcopy));
-            perms = pcopy;
-        }
     }
     if (datalen == STORE_KEEP_DATA) {
+        data = node_data(n);
         datalen = n->datalen;
-        if (datalen) {
-            dcopy = malloc(datalen);
-            if (!dcopy)
-                goto nomem;
-            memcpy(dcopy, node_data(n), datalen);
-        }
-        data = dcopy;
     }
+    if (acct_reserve(s, nperms ? perms[0].id : 0) < 0)
+        goto nomem;
+    /* A saved state that ends up unused (no memory below) is harmless. */
+    if (state_needed(s, n) && hist_push(s, n) < 0)
+        goto nomem;
     n = node_rewrite(s, n, perms, nperms, data, datalen);
-    free(pcopy);
-    free(dcopy);
     if (!n)
-        goto nomem2;
+        goto nomem;
     n->gen = ++s->gen;
     if (node_owner(n) != old_owner) {
         acct(s, old_owner, -1, -old_bytes);
@@ -794,9 +970,6 @@ struct node *store_set(struct store *s, struct node *n,
     return n;
 
 nomem:
-    free(pcopy);
-    free(dcopy);
-nomem2:
     errno = ENOMEM;
     return NULL;
 }
@@ -852,35 +1025,42 @@ static void delete_one(struct del_ctx *d, struct node *n, size_t len,
     if (d->cb)
         d->cb(d->arg, n, d->path, len, top);
 
+    /*
+     * store_plan_delete() set aside the memory these saved states take,
+     * so they cannot fail.
+     */
     g = ++s->gen;
-    if (state_needed(s, parent) && hist_push(s, parent) < 0) {
-        /* Snapshots lose the parent's old state; commits still fail. */
-    }
+    if (state_needed(s, parent))
+        hist_push(s, parent);
     parent->gen = g;
     kids_live(parent, n, -1);
     s->live--;
     acct(s, node_owner(n), -1, -node_acct_bytes(n));
-    if (state_needed(s, n) && hist_push(s, n) < 0) {
-        /*
-         * Out of memory saving the old state: the snapshots that saw it
-         * will see the node as never existing; their commits still fail
-         * on the generation check.
-         */
-    }
+    if (state_needed(s, n))
+        hist_push(s, n);
     n->flags |= NODE_DELETED;
     n->gen = g;
     node_release(s, n);
 }
 
-void store_delete(struct store *s, struct node *n, store_delete_cb cb,
-                  void *arg)
+int store_delete(struct store *s, struct node *n, store_delete_cb cb,
+                 void *arg)
 {
-    struct del_ctx *d = malloc(sizeof(*d));
-    struct del_ctx local;
-    int len;
+    bool own = !s->batch;
+    struct del_ctx *d, local;
+    int len, rc;
 
     if (!n->parent || !node_live(n))
-        return;
+        return 0;
+    if (own) {
+        store_batch_begin(s);
+        rc = store_plan_delete(s, n);
+        if (rc < 0) {
+            store_batch_end(s);
+            return rc;
+        }
+    }
+    d = malloc(sizeof(*d));
     if (!d) {
         /* Fall back to a stack buffer: deletion must not fail. */
         d = &local;
@@ -894,6 +1074,201 @@ void store_delete(struct store *s, struct node *n, store_delete_cb cb,
     delete_one(d, n, (size_t)len, true);
     if (d != &local)
         free(d);
+    if (own)
+        store_batch_end(s);
+    return 0;
+}
+
+/* ------------------------------------------------------------ batches */
+
+void store_batch_begin(struct store *s)
+{
+    s->batch = true;
+    s->sorted = false;
+    s->nspare = 0;
+    s->plan_nodes = 0;
+    s->plan_hists = 0;
+    s->plan_last = NULL;
+}
+
+void store_batch_end(struct store *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nspare; i++)
+        free(s->spare[i].p);
+    s->nspare = 0;
+    s->batch = false;
+    if (s->spare_cap > 256) {
+        free(s->spare);
+        s->spare = NULL;
+        s->spare_cap = 0;
+    }
+}
+
+size_t store_batch_misses(const struct store *s)
+{
+    return s->misses;
+}
+
+/* What hist_push(n) will take, if open snapshots need n's state. */
+static int plan_hist(struct store *s, const struct node *n)
+{
+    if (!n || !state_needed(s, n) || n == s->plan_last)
+        return 0;
+    s->plan_last = n;
+    if (!(n->flags & NODE_HIST)) {
+        if (spare_add(s, sizeof(struct hist)) < 0)
+            return -ENOMEM;
+        s->plan_hists++;
+        if (s->hist_count + s->plan_hists > s->hmap_cap &&
+            hmap_grow(s) < 0)
+            return -ENOMEM;
+    }
+    return spare_add(s, hver_size(n));
+}
+
+int store_plan_create(struct store *s, const char *path, size_t len,
+                      unsigned int nperms, unsigned int datalen,
+                      unsigned int owner)
+{
+    struct node *n = store_lookup(s, path, len);
+    size_t plen = len, baselen;
+    int rc;
+
+    while (plen > 1 && path[plen - 1] != '/')
+        plen--;
+    baselen = len - plen;
+    plen = plen > 1 ? plen - 1 : 1;
+    rc = acct_reserve(s, owner);
+    if (rc < 0)
+        return rc;
+    rc = plan_hist(s, store_lookup(s, path, plen));
+    if (rc < 0)
+        return rc;
+    if (n) {
+        if (node_live(n))
+            return -EEXIST;
+        /* Revived: its saved state, and its new size. */
+        rc = plan_hist(s, n);
+        if (rc == 0 && rewrite_moves(n, nperms, datalen))
+            rc = spare_add(s, node_alloc_size(nperms, n->namelen, datalen));
+        return rc;
+    }
+    rc = spare_add(s, node_alloc_size(nperms, (unsigned int)baselen,
+                                      datalen));
+    if (rc < 0)
+        return rc;
+    /* Room in the table for every node the batch adds. */
+    s->plan_nodes++;
+    while ((s->tab_used + s->plan_nodes) * 8 > s->tab_cap * 7)
+        if (tab_grow(s) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
+int store_plan_set(struct store *s, const struct node *n,
+                   unsigned int nperms, unsigned int datalen,
+                   unsigned int owner)
+{
+    int rc;
+
+    rc = acct_reserve(s, owner);
+    if (rc == 0)
+        rc = plan_hist(s, n);
+    if (rc == 0 && rewrite_moves(n, nperms, datalen))
+        rc = spare_add(s, node_alloc_size(nperms, n->namelen, datalen));
+    return rc;
+}
+
+static int plan_subtree(struct store *s, const struct node *n)
+{
+    uint32_t i;
+    int rc;
+
+    rc = plan_hist(s, n);
+    for (i = 0; rc == 0 && i < node_nslots(n); i++) {
+        const struct node *k = node_slot(n, i);
+
+        if (k && node_live(k))
+            rc = plan_subtree(s, k);
+    }
+    return rc;
+}
+
+int store_plan_delete(struct store *s, const struct node *n)
+{
+    int rc;
+
+    /*
+     * Deleting takes memory only to save old states for open snapshots
+     * (the owners' accounting records exist: they own the nodes).
+     */
+    if (!s->nsnaps || !node_live(n))
+        return 0;
+    rc = plan_hist(s, n->parent);
+    if (rc == 0)
+        rc = plan_subtree(s, n);
+    return rc;
+}
+
+/*
+ * Makes room in parent's child array for `more` appends (an invisible
+ * change: the same children, in a bigger array).
+ */
+static int kids_reserve(struct store *s, struct node *p, uint32_t more)
+{
+    uint32_t used = node_nslots(p), need = used + more, cap = 2;
+    struct node *only = NULL;
+    struct kids *k;
+
+    if (!p->kids && more < 2)
+        return 0; /* one child: the tagged pointer */
+    if (p->kids && !node_one_kid(p) && p->kids->cap >= need)
+        return 0;
+    while (cap < need)
+        cap *= 2;
+    if (p->kids && !node_one_kid(p)) {
+        k = realloc(p->kids, kids_size(cap));
+        if (!k)
+            return -ENOMEM;
+        s->bytes += kids_size(cap) - kids_size(k->cap);
+        k->cap = cap;
+        p->kids = k;
+        return 0;
+    }
+    k = malloc(kids_size(cap));
+    if (!k)
+        return -ENOMEM;
+    s->bytes += kids_size(cap);
+    if (p->kids)
+        only = node_slot(p, 0);
+    k->cap = cap;
+    k->used = k->count = only ? 1 : 0;
+    k->live = only && node_live(only) ? 1 : 0;
+    k->childlen = k->live ? only->namelen + 1u : 0;
+    if (only)
+        k->slot[0] = only;
+    p->kids = k;
+    return 0;
+}
+
+int store_plan_kids(struct store *s, struct node *parent, unsigned int more)
+{
+    uint32_t cap;
+
+    if (!more)
+        return 0;
+    if (parent)
+        return kids_reserve(s, parent, more);
+    /* A node the batch creates: its array grows 2, 4, 8, ... */
+    for (cap = 2; more >= 2; cap *= 2) {
+        if (spare_add(s, kids_size(cap)) < 0)
+            return -ENOMEM;
+        if (cap >= more)
+            break;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ snapshots */

@@ -67,11 +67,15 @@ struct node_state {
 };
 
 /*
- * Accounting hook: called for every live node created (+1), deleted (-1)
- * or changed (0), with the owner and the change in accounted bytes.
+ * Accounting hooks: acct is called for every live node created (+1),
+ * deleted (-1) or changed (0), with the owner and the change in accounted
+ * bytes; it cannot fail.  acct_reserve (may be NULL) is called before a
+ * change with every owner the change will account to, so that acct then
+ * has what it needs; it returns 0 or -ENOMEM (the change is not made).
  */
 struct store_hooks {
     void (*acct)(void *arg, unsigned int owner, int nodes, long bytes);
+    int (*acct_reserve)(void *arg, unsigned int owner);
     void *arg;
 };
 
@@ -139,6 +143,9 @@ static inline uint32_t node_live_kids(const struct node *n)
 unsigned int node_record_size(unsigned int nperms, unsigned int datalen,
                               unsigned int childlen);
 
+/* What a live node adds to its owner's accounted bytes (acct hook). */
+long store_acct_bytes(const struct node *n);
+
 /* The current generation counter, and a fresh (incremented) one. */
 uint64_t store_gen(const struct store *s);
 uint64_t store_next_gen(struct store *s);
@@ -159,6 +166,10 @@ void store_state_at(const struct store *s, const struct node *n,
 int store_path(const struct node *n, char *buf, size_t size);
 
 /*
+ * Changes.  Each of store_create(), store_set() and store_delete() is
+ * all-or-nothing: when it fails, the tree, the versions open snapshots see
+ * and the accounting are as they were.
+ *
  * Creates the live node `path` (its parent must be live) with the given
  * perms and value; re-uses a deleted node of that name.  Returns the node,
  * or NULL with errno = ENOMEM.
@@ -181,11 +192,43 @@ struct node *store_set(struct store *s, struct node *n,
 /*
  * Deletes n and its live subtree, children first; cb (may be NULL) sees
  * every node just before it goes, with its path.  n must not be the root.
+ * Returns 0, or -ENOMEM (nothing deleted, cb not called) when the old
+ * states that open snapshots still see could not be saved.
  */
 typedef void (*store_delete_cb)(void *arg, const struct node *n,
                                 const char *path, size_t len, bool top);
-void store_delete(struct store *s, struct node *n, store_delete_cb cb,
-                  void *arg);
+int store_delete(struct store *s, struct node *n, store_delete_cb cb,
+                 void *arg);
+
+/*
+ * Batches: several changes that must all happen or none (a transaction's
+ * commit, a WRITE that creates missing parents).  After
+ * store_batch_begin(), the store_plan_*() calls set aside everything the
+ * planned changes will need: memory, room in the tables, the owners'
+ * accounting records.  A plan call that fails (-ENOMEM) has changed
+ * nothing visible; the caller then ends the batch and makes no change.
+ * Otherwise the changes made next take their memory from what was set
+ * aside and cannot fail.  store_batch_end() frees what was not used.
+ *
+ * The plans describe the changes as they will be made, in any order:
+ * store_plan_create() for each node store_create() will make or revive,
+ * store_plan_set() for each store_set(), store_plan_delete() for each
+ * store_delete(), and store_plan_kids() once per parent with the number
+ * of nodes store_create() will newly add under it (not revived ones);
+ * parent NULL means a node the batch itself creates.
+ */
+void store_batch_begin(struct store *s);
+void store_batch_end(struct store *s);
+int store_plan_create(struct store *s, const char *path, size_t len,
+                      unsigned int nperms, unsigned int datalen,
+                      unsigned int owner);
+int store_plan_set(struct store *s, const struct node *n,
+                   unsigned int nperms, unsigned int datalen,
+                   unsigned int owner);
+int store_plan_delete(struct store *s, const struct node *n);
+int store_plan_kids(struct store *s, struct node *parent, unsigned int more);
+/* Allocations in batches that nothing was set aside for (tests: 0). */
+size_t store_batch_misses(const struct store *s);
 
 /* Open / close a snapshot at generation `gen` (transactions). */
 int store_snap_open(struct store *s, uint64_t gen);

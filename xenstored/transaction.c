@@ -34,6 +34,7 @@ struct txent {
     unsigned int kidslen, kidscap;
     struct perm *operms;
     unsigned int noperms;
+    unsigned int nnew;           /* commit: nodes it gets as new children */
     size_t len;
     char path[];
 };
@@ -773,20 +774,88 @@ static bool tx_conflicts(const struct engine *e, const struct tx *t,
     return false;
 }
 
-static int tx_apply(struct req *r, struct tx *t)
+/* The changes of a commit, in the order they are made. */
+static struct txent **tx_order(struct tx *t, size_t *n_r)
 {
-    struct engine *e = r->e;
-    struct store *s = e->store;
     struct txent **order, *x;
-    size_t n = 0, i;
+    size_t n = 0;
 
     order = malloc((t->nents ? t->nents : 1) * sizeof(*order));
     if (!order)
-        return -ENOMEM;
+        return NULL;
     for (x = t->first; x; x = x->onext)
         if (x->flags & TXE_WRITTEN)
             order[n++] = x;
     qsort(order, n, sizeof(*order), apply_cmp);
+    *n_r = n;
+    return order;
+}
+
+/*
+ * Everything the commit can fail on, before it changes anything: every
+ * change must still be possible (creations under an existing parent,
+ * changes to existing nodes) and the store sets aside all the memory the
+ * changes will take.  Returns 0, -EAGAIN or -ENOMEM.
+ */
+static int tx_plan(struct engine *e, struct tx *t, struct txent **order,
+                   size_t n)
+{
+    struct store *s = e->store;
+    struct txent *x, *px;
+    size_t i, plen;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < n; i++) {
+        const struct node *node;
+
+        x = order[i];
+        node = store_lookup(s, x->path, x->len);
+        if (!(x->flags & TXE_EXISTS)) {
+            if (node && node_live(node))
+                rc = store_plan_delete(s, node);
+            continue;
+        }
+        if (node && node_live(node)) {
+            rc = store_plan_set(s, node, x->nperms, x->datalen,
+                                x->perms[0].id);
+            continue;
+        }
+        /* A creation: the parent exists, or an earlier change makes it. */
+        plen = path_parent_len(x->path, x->len);
+        px = ent_find(t, x->path, plen, hash_path(x->path, plen));
+        if (!store_get(s, x->path, plen) &&
+            (!px || (px->flags & (TXE_WRITTEN | TXE_EXISTS)) !=
+                        (TXE_WRITTEN | TXE_EXISTS)))
+            return -EAGAIN;
+        rc = store_plan_create(s, x->path, x->len, x->nperms, x->datalen,
+                               x->perms[0].id);
+        if (rc == 0 && !node) {
+            /* Brand new: it takes a slot in its parent's child list. */
+            if (px)
+                px->nnew++;
+            else
+                rc = store_plan_kids(s, store_lookup(s, x->path, plen), 1);
+        }
+    }
+    /* Room in each parent's child list (NULL: a parent made here too). */
+    for (px = t->first; px; px = px->onext) {
+        if (rc == 0 && px->nnew)
+            rc = store_plan_kids(s, store_lookup(s, px->path, px->len),
+                                 px->nnew);
+        px->nnew = 0;
+    }
+    return rc;
+}
+
+/* Makes the planned changes: nothing here can fail. */
+static void tx_apply(struct req *r, struct tx *t, struct txent **order,
+                     size_t n)
+{
+    struct engine *e = r->e;
+    struct store *s = e->store;
+    struct txent *x;
+    size_t i;
+
     for (i = 0; i < n; i++) {
         struct node *node;
 
@@ -814,8 +883,6 @@ static int tx_apply(struct req *r, struct tx *t)
             store_delete(s, node, NULL, NULL);
         }
     }
-    free(order);
-    return 0;
 }
 
 static void tx_fire(struct engine *e, struct tx *t)
@@ -844,7 +911,9 @@ void tx_do_end(struct req *r)
     struct engine *e = r->e;
     struct tx *t = r->tx;
     const char *where = NULL;
-    size_t i;
+    struct txent **order;
+    size_t i, n;
+    int rc;
 
     if (!arg || (strcmp(arg, "T") && strcmp(arg, "F"))) {
         req_error(r, EINVAL, "TRANSACTION_END needs T or F");
@@ -889,10 +958,22 @@ void tx_do_end(struct req *r)
             }
         }
     }
-    if (tx_apply(r, t) < 0) {
+    /* All or nothing: every failure is found before the first change. */
+    order = tx_order(t, &n);
+    rc = order ? 0 : -ENOMEM;
+    if (rc == 0) {
+        store_batch_begin(e->store);
+        rc = tx_plan(e, t, order, n);
+        if (rc == 0)
+            tx_apply(r, t, order, n);
+        store_batch_end(e->store);
+        free(order);
+    }
+    if (rc < 0) {
         tx_free(r->c, t);
         r->tx = NULL;
-        req_error(r, ENOMEM, "no memory to commit");
+        req_error(r, -rc, rc == -ENOMEM ? "no memory to commit"
+                                        : "parent gone at commit");
         return;
     }
     tx_fire(e, t);

@@ -395,6 +395,19 @@ static void watch_free(struct engine *e, struct watch *w)
     free(w);
 }
 
+void watch_conn_usage(const struct engine_conn *c, int *count_r,
+                      long *bytes_r)
+{
+    const struct watch *w;
+
+    *count_r = 0;
+    *bytes_r = 0;
+    for (w = c->watches; w; w = w->cnext) {
+        (*count_r)++;
+        *bytes_r += (long)w->pathlen + w->tokenlen;
+    }
+}
+
 void watch_conn_drop_all(struct engine_conn *c)
 {
     struct watch *w, *next;

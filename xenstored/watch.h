@@ -32,6 +32,10 @@ void watch_request_begin(struct engine *e);
 /* Drops every watch of c. */
 void watch_conn_drop_all(struct engine_conn *c);
 
+/* c's watches and the bytes they account (path and token lengths). */
+void watch_conn_usage(const struct engine_conn *c, int *count_r,
+                      long *bytes_r);
+
 void watch_do_watch(struct req *r);
 void watch_do_unwatch(struct req *r);
 

@@ -5,10 +5,13 @@
 #include "xl.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <xentoollog.h>
 
@@ -141,32 +144,259 @@ static void read_global_config(void)
     free(data);
 }
 
-int main_not_implemented(int argc, char **argv)
+void help(const char *command)
 {
-    (void)argc;
-    fprintf(stderr, "xl: command \"%s\" is not implemented yet\n", argv[0]);
-    return 1;
+    const struct cmd_spec *cmd;
+    int i;
+
+    if (!command || !strcmp(command, "help")) {
+        printf("Usage xl [-vfNtT] <subcommand> [args]\n\n"
+               "xl full list of subcommands:\n\n");
+        for (i = 0; i < cmdtable_len; i++) {
+            printf(" %-19s ", cmd_table[i].cmd_name);
+            if (strlen(cmd_table[i].cmd_name) > 19)
+                printf("\n %-19s ", "");
+            printf("%s\n", cmd_table[i].cmd_desc);
+        }
+        return;
+    }
+    cmd = cmdtable_lookup(command);
+    if (!cmd) {
+        printf("command \"%s\" not implemented\n", command);
+        return;
+    }
+    printf("Usage: xl [-vtT%s%s] %s %s\n\n%s.\n\n",
+           cmd->needs_root ? "f" : "", cmd->can_dryrun ? "N" : "",
+           cmd->cmd_name, cmd->cmd_usage, cmd->cmd_desc);
+    if (cmd->cmd_option)
+        printf("Options:\n\n%s\n", cmd->cmd_option);
 }
 
 int main_help(int argc, char **argv)
 {
-    int i;
-
-    if (argc > 1) {
-        const struct cmd_spec *c = cmdtable_lookup(argv[argc - 1]);
-
-        if (c) {
-            printf("Usage: xl %s %s\n\n%s.\n", c->cmd_name, c->cmd_usage,
-                   c->cmd_desc);
-            return 0;
-        }
-    }
-    printf("Usage xl [-vfNtT] <subcommand> [args]\n\n"
-           "xl full list of subcommands:\n\n");
-    for (i = 0; i < cmdtable_len; i++)
-        printf(" %-19s%s\n", cmd_table[i].cmd_name, cmd_table[i].cmd_desc);
+    help(argc > 1 ? argv[argc - 1] : NULL);
     return 0;
 }
+
+int def_getopt(int argc, char *const argv[], const char *optstring,
+               const struct option *longopts, const char *helpstr,
+               int reqargs)
+{
+    static const struct option def_options[] = { COMMON_LONG_OPTS };
+    int opt;
+
+    if (!longopts)
+        longopts = def_options;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, optstring, longopts, NULL)) ==
+           '?') {
+        if (optopt == 'h') {
+            help(helpstr);
+            exit(0);
+        }
+        if (optopt)
+            fprintf(stderr, "option `%c' not supported.\n", optopt);
+        else
+            fprintf(stderr, "option `%s' not supported.\n",
+                    argv[optind - 1]);
+        exit(2);
+    }
+    if (opt == 'h') {
+        help(helpstr);
+        exit(0);
+    }
+    if (opt != -1)
+        return opt;
+    if (argc - optind <= reqargs - 1) {
+        fprintf(stderr, "'xl %s' requires at least %d argument%s.\n\n",
+                helpstr, reqargs, reqargs > 1 ? "s" : "");
+        help(helpstr);
+        exit(2);
+    }
+    return -1;
+}
+
+const char *xl_strerror(int rc)
+{
+    const char *s = libxl_error_to_string(rc);
+
+    return s ? s : "unknown error";
+}
+
+uint32_t find_domain(const char *p)
+{
+    libxl_dominfo info;
+    uint32_t domid;
+    char *end;
+    unsigned long l;
+    int rc, i;
+
+    for (i = 0; p[i] >= '0' && p[i] <= '9'; i++)
+        ;
+    if (i > 0 && !p[i]) {
+        errno = 0;
+        l = strtoul(p, &end, 10);
+        if (errno || l >= INVALID_DOMID) {
+            fprintf(stderr, "%s is an invalid domain identifier (rc=%d)\n",
+                    p, ERROR_INVAL);
+            exit(EXIT_FAILURE);
+        }
+        domid = (uint32_t)l;
+    } else {
+        if (!libxl_name_to_domid) {
+            fprintf(stderr, "xl: this libxenlight has no "
+                    "libxl_name_to_domid yet\n");
+            exit(EXIT_FAILURE);
+        }
+        rc = libxl_name_to_domid(ctx, p, &domid);
+        if (rc) {
+            fprintf(stderr, "%s is an invalid domain identifier (rc=%d)\n",
+                    p, rc);
+            exit(EXIT_FAILURE);
+        }
+        return domid;
+    }
+    /* A number: say plainly when no such domain exists. */
+    if (libxl_domain_info) {
+        libxl_dominfo_init(&info);
+        rc = libxl_domain_info(ctx, &info, domid);
+        libxl_dominfo_dispose(&info);
+        if (rc == ERROR_DOMAIN_NOTFOUND || rc == ERROR_INVAL) {
+            fprintf(stderr, "Error: Domain '%s' does not exist.\n", p);
+            exit(EXIT_FAILURE);
+        }
+    }
+    return domid;
+}
+
+void print_bitmap(const uint8_t *map, int maplen, FILE *stream)
+{
+    int i, firstset = 0, state = 0;
+    uint8_t pmap = 0, bitmask = 0;
+
+    for (i = 0; i < maplen; i++) {
+        if (i % 8 == 0) {
+            pmap = *map++;
+            bitmask = 1;
+        } else {
+            bitmask <<= 1;
+        }
+        switch (state) {
+        case 0:
+        case 2:
+            if (pmap & bitmask) {
+                firstset = i;
+                state++;
+            }
+            continue;
+        case 1:
+        case 3:
+            if (!(pmap & bitmask)) {
+                fprintf(stream, "%s%d", state > 1 ? "," : "", firstset);
+                if (i - 1 > firstset)
+                    fprintf(stream, "-%d", i - 1);
+                state = 2;
+            }
+            continue;
+        }
+    }
+    switch (state) {
+    case 0:
+        fprintf(stream, "none");
+        break;
+    case 2:
+        break;
+    case 1:
+        if (firstset == 0) {
+            fprintf(stream, "all");
+            break;
+        }
+        /* fall through */
+    case 3:
+        fprintf(stream, "%s%d", state > 1 ? "," : "", firstset);
+        if (i - 1 > firstset)
+            fprintf(stream, "-%d", i - 1);
+        break;
+    }
+}
+
+/* Which daemon is missing, for the message when the context fails. */
+static int socket_answers(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd, r;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return 0;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    close(fd);
+    return r == 0;
+}
+
+static void report_ctx_failure(void)
+{
+    const char *rundir = getenv("XENOLITH_RUNDIR");
+    const char *xs = getenv("XENSTORED_PATH");
+    const char *xsrun = getenv("XENSTORED_RUNDIR");
+    char *xspath, *core;
+    int missing = 0;
+
+    if (!rundir || !*rundir)
+        rundir = "/run/xenolith";
+    if (xs && *xs)
+        xspath = xstrdup(xs);
+    else if (xsrun && *xsrun)
+        xspath = xasprintf_("%s/socket", xsrun);
+    else
+        xspath = xasprintf_("%s/xenstored/socket", rundir);
+    core = getenv("XENOLITH_CORE_SOCKET") ?
+        xstrdup(getenv("XENOLITH_CORE_SOCKET")) :
+        xasprintf_("%s/core.sock", rundir);
+    if (!socket_answers(xspath)) {
+        fprintf(stderr, "xl: xenstored is not running (no answer on %s)\n",
+                xspath);
+        missing = 1;
+    }
+    if (!socket_answers(core)) {
+        fprintf(stderr, "xl: xenolithd (the core) is not running (no answer "
+                "on %s)\n", core);
+        missing = 1;
+    }
+    if (missing)
+        fprintf(stderr, "xl: start the host daemons with "
+                "\"xencommons start\"\n");
+    else
+        fprintf(stderr, "xl: cannot init xl context\n");
+    free(xspath);
+    free(core);
+}
+
+/* Root, or a member of group "xenolith" (the core accepts both). */
+static int privileged(void)
+{
+    struct group *g;
+    gid_t groups[256];
+    int n, i;
+
+    if (geteuid() == 0)
+        return 1;
+    g = getgrnam("xenolith");
+    if (!g)
+        return 0;
+    if (getegid() == g->gr_gid)
+        return 1;
+    n = getgroups(256, groups);
+    for (i = 0; i < n; i++)
+        if (groups[i] == g->gr_gid)
+            return 1;
+    return 0;
+}
+
+xentoollog_logger *xl_logger;
 
 int main(int argc, char **argv)
 {
@@ -194,7 +424,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        main_help(0, argv);
+        help(NULL);
         return 0;
     }
     argv += optind;
@@ -209,22 +439,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "command does not implement -N (dryrun) option\n");
         return 1;
     }
-    if (cspec->needs_root && !dryrun_only && geteuid() != 0 &&
-        strcmp(cspec->cmd_name, "create")) {
-        fprintf(stderr, "xl: \"%s\" needs root privileges\n", argv[0]);
+    /* help needs no daemons; xl create -n is found by main_create. */
+    if (cspec->cmd_impl == main_help)
+        return main_help(argc, argv);
+    if (!dryrun_only && !privileged() && strcmp(cspec->cmd_name, "create")) {
+        fprintf(stderr, "xl: \"%s\" needs root privileges (or membership "
+                "of group xenolith)\n", argv[0]);
         return 1;
     }
     logger = xtl_createlogger_stdiostream(stderr, minlevel, 0);
     if (!logger)
         return 1;
-    if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0,
-                        (xentoollog_logger *)logger)) {
-        fprintf(stderr, "cannot init xl context\n");
+    xl_logger = (xentoollog_logger *)logger;
+    if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, xl_logger)) {
+        report_ctx_failure();
+        xtl_logger_destroy(xl_logger);
         return 1;
     }
     read_global_config();
     ret = cspec->cmd_impl(argc, argv);
     libxl_ctx_free(ctx);
-    xtl_logger_destroy((xentoollog_logger *)logger);
+    xtl_logger_destroy(xl_logger);
     return ret;
 }

@@ -1,30 +1,115 @@
 /*
- * xl_cmdtable.c - xl's commands.  Those not written yet answer "not
- * implemented yet" (issue 4 adds them).
+ * xl_cmdtable.c - xl's commands: name, entry point, whether -N applies,
+ * whether the command changes domains, and the help texts (as Xen
+ * 4.17's xl prints them).
  */
 #include "xl.h"
 
 #include <string.h>
 
-#define NI(name, desc) \
-    { name, main_not_implemented, 0, 1, desc, "" }
-
 const struct cmd_spec cmd_table[] = {
-    { "create", main_create, 1, 1, "Create a domain from config file "
-      "<filename>", "<ConfigFile> [options] [vars]" },
-    NI("list", "List information about all/some domains"),
-    NI("destroy", "Terminate a domain immediately"),
-    NI("shutdown", "Issue a shutdown signal to a domain"),
-    NI("reboot", "Issue a reboot signal to a domain"),
-    NI("console", "Attach to domain's console"),
-    NI("pause", "Pause execution of a domain"),
-    NI("unpause", "Unpause a paused domain"),
-    NI("info", "Get information about Xen host"),
-    NI("domid", "Convert a domain name to domain id"),
-    NI("domname", "Convert a domain id to domain name"),
-    NI("mem-set", "Set the current memory usage for a domain"),
-    NI("vcpu-list", "List the VCPUs for all/some domains"),
-    { "help", main_help, 0, 0, "Print this help", "[-v] [command]" },
+    { "create", main_create, 1, 1,
+      "Create a domain from config file <filename>",
+      "<ConfigFile> [options] [vars]",
+      "-c                      Connect to the console after the domain is "
+      "created.\n"
+      "-d                      Enable debug messages.\n"
+      "-e                      Do not wait in the background for the death "
+      "of the domain.\n"
+      "-F                      Run in foreground until death of the domain.\n"
+      "-f FILE, --defconfig=FILE\n"
+      "                     Use the given configuration file.\n"
+      "-h                      Print this help.\n"
+      "-n, --dryrun            Dry run - prints the resulting configuration\n"
+      "                         (deprecated in favour of global -N option).\n"
+      "-p                      Leave the domain paused after it is created.\n"
+      "-q, --quiet             Quiet.\n"
+      "-V, --vncviewer         Connect to the VNC display after the domain "
+      "is created.\n"
+      "-A, --vncviewer-autopass\n"
+      "                        Pass VNC password to viewer via stdin." },
+    { "list", main_list, 0, 0,
+      "List information about all/some domains",
+      "[options] [Domain]\n",
+      "-l, --long              Output all VM details\n"
+      "-v, --verbose           Prints out UUIDs and security context\n"
+      "-Z, --context           Prints out security context" },
+    { "destroy", main_destroy, 0, 1,
+      "Terminate a domain immediately",
+      "[options] <Domain>\n",
+      "-f                      Permit destroying domain 0." },
+    { "shutdown", main_shutdown, 0, 1,
+      "Issue a shutdown signal to a domain",
+      "[options] <-a|Domain>",
+      "-a, --all               Shutdown all guest domains.\n"
+      "-h                      Print this help.\n"
+      "-F                      Fallback to ACPI power event for HVM guests "
+      "with\n"
+      "                        no PV drivers.\n"
+      "-w, --wait              Wait for guest(s) to shutdown.\n" },
+    { "reboot", main_reboot, 0, 1,
+      "Issue a reboot signal to a domain",
+      "[options] <-a|Domain>",
+      "-a, --all               Shutdown all guest domains.\n"
+      "-h                      Print this help.\n"
+      "-F                      Fallback to ACPI reset event for HVM guests "
+      "with\n"
+      "                        no PV drivers.\n"
+      "-w, --wait              Wait for guest(s) to reboot.\n" },
+    { "pause", main_pause, 0, 1,
+      "Pause execution of a domain", "<Domain>", NULL },
+    { "unpause", main_unpause, 0, 1,
+      "Unpause a paused domain", "<Domain>", NULL },
+    { "console", main_console, 0, 0,
+      "Attach to domain's console",
+      "[options] <Domain>\n"
+      "-t <type>       console type, pv , serial or vuart\n"
+      "-n <number>     console number", NULL },
+    { "mem-max", main_memmax, 0, 1,
+      "Set the maximum amount reservation for a domain",
+      "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },
+    { "mem-set", main_memset, 0, 1,
+      "Set the current memory usage for a domain",
+      "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },
+    { "vcpu-list", main_vcpulist, 0, 0,
+      "List the VCPUs for all/some domains", "[Domain, ...]", NULL },
+    { "vcpu-pin", main_vcpupin, 1, 1,
+      "Set which CPUs a VCPU can use",
+      "[option] <Domain> <VCPU|all> <Hard affinity|-|all> "
+      "<Soft affinity|-|all>",
+      "-f, --force        undo an override pinning done by the kernel" },
+    { "vcpu-set", main_vcpuset, 0, 1,
+      "Set the number of active VCPUs allowed for the domain",
+      "[option] <Domain> <vCPUs>",
+      "-i, --ignore-host  Don't limit the vCPU based on the host CPU count" },
+    { "info", main_info, 0, 0,
+      "Get information about Xen host",
+      "-n, --numa         List host NUMA topology information", NULL },
+    { "sched-credit", main_sched_credit, 0, 1,
+      "Get/set credit scheduler parameters",
+      "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] "
+      "[-r RATELIMIT]] [-p CPUPOOL]",
+      "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
+      "-w WEIGHT, --weight=WEIGHT        Weight (int)\n"
+      "-c CAP, --cap=CAP                 Cap (int)" },
+    { "domid", main_domid, 0, 0,
+      "Convert a domain name to domain id", "<DomainName>", NULL },
+    { "domname", main_domname, 0, 0,
+      "Convert a domain id to domain name", "<DomainId>", NULL },
+    { "rename", main_rename, 0, 1,
+      "Rename a domain", "<Domain> <NewDomainName>", NULL },
+    { "dmesg", main_dmesg, 0, 0,
+      "Read and/or clear dmesg buffer", "[-c]",
+      "  -c                        Clear dmesg buffer as well as printing "
+      "it" },
+    { "top", main_top, 0, 0,
+      "Monitor a host and the domains in real time", "",
+      "-b                 Batch mode: print, do not redraw\n"
+      "-d SECONDS         Delay between updates\n"
+      "-i N               Number of iterations" },
+    { "uptime", main_uptime, 0, 0,
+      "Print uptime for all/some domains", "[-s] [Domain]", NULL },
+    { "help", main_help, 0, 0, "Print this help", "[-v] [command]", NULL },
 };
 
 const int cmdtable_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -34,7 +34,8 @@ static void rec(uint8_t flags, uint32_t op, uint32_t domid,
     seed[seed_len++] = (uint8_t)n;
     seed[seed_len++] = (uint8_t)(n >> 8);
     memcpy(seed + seed_len, &h, sizeof(h));
-    memcpy(seed + seed_len + sizeof(h), payload, len);
+    if (len)
+        memcpy(seed + seed_len + sizeof(h), payload, len);
     seed_len += n;
 }
 

@@ -6,6 +6,7 @@
 #define LIBXL_INTERNAL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,52 @@
 #include "libxl.h"
 #include "libxl_json.h"
 
+#include <xenctrl.h>
+#include <xenstore.h>
+
 #define _hidden __attribute__((visibility("hidden")))
 
-/* The context.  Later issues add the xenstore handle, the core
- * connection, the event machinery and its lock here. */
+/* A queued event (libxl_event itself has room for a link). */
+struct libxl__event_entry {
+    libxl_event *ev;
+    struct libxl__event_entry *next;
+};
+
+/*
+ * The context.  xsh and xch are opened by libxl_ctx_alloc (NULL only in
+ * an offline context).  lock (recursive) guards everything below it;
+ * it is held across callbacks into the application only where libxl.h
+ * says so (never across event_occurs or ao callbacks).
+ */
 struct libxl__ctx {
     xentoollog_logger *lg;
+    struct xs_handle *xsh;
+    xc_interface *xch;
+    pthread_mutex_t lock;
+
+    /* events */
+    xc_evwatch *evw;                      /* domain state changes */
+    libxl_evgen_domain_death *deaths;     /* enabled death reporters */
+    struct libxl__event_entry *occurred;  /* waiting for event_check */
+    struct libxl__event_entry **occurred_tail;
+    const libxl_event_hooks *event_hooks;
+    void *event_hooks_user;
+    const libxl_osevent_hooks *osevent_hooks;
+    void *osevent_user;
+    void *evw_reg;                        /* the app's fd registration */
+    bool evw_registered;
+    char evw_for_libxl;                   /* address given as for_libxl */
+
+    libxl_version_info version_info;
+    bool version_info_valid;
+};
+
+struct libxl__evgen_domain_death {
+    uint32_t domid;
+    libxl_ev_user user;
+    bool shutdown_reported;
+    bool death_reported;
+    libxl_evgen_domain_death *next;
 };
 
 /*
@@ -37,6 +78,10 @@ _hidden void libxl__log(libxl_ctx *ctx, xentoollog_level level, int errnoval,
                __VA_ARGS__)
 #define LOGE(ctx, lvl, ...) \
     libxl__log((ctx), XTL_##lvl, errno, __FILE__, __LINE__, __func__, \
+               __VA_ARGS__)
+/* The same with an explicit errno value (e.g. -rc of a xc_* call). */
+#define LOGEV(ctx, lvl, errnoval, ...) \
+    libxl__log((ctx), XTL_##lvl, (errnoval), __FILE__, __LINE__, __func__, \
                __VA_ARGS__)
 
 /* Allocation that cannot fail: on exhaustion the process aborts (the one
@@ -102,5 +147,82 @@ _hidden int libxl__ev_link_parse_json(yajl_val v, libxl_ev_link *p);
 /* Host shape, until the core answers physinfo (see libxl_host.c). */
 _hidden int libxl__host_cpus(void);
 _hidden int libxl__host_nodes(void);
+
+/* ------------------------------------------------- context helpers */
+
+/* ERROR_FAIL (logged) when ctx is offline (no daemons). */
+_hidden int libxl__need_daemons(libxl_ctx *ctx, const char *what);
+_hidden void libxl__lock(libxl_ctx *ctx);
+_hidden void libxl__unlock(libxl_ctx *ctx);
+
+/*
+ * A per-call arena for temporaries: GC_INIT at the top of a function,
+ * GCSPRINTF / libxl__gc_own to allocate or adopt, GC_FREE at out:.
+ */
+typedef struct {
+    void **ptrs;
+    int n, cap;
+} libxl__gc;
+#define GC_INIT libxl__gc gc_[1] = {{NULL, 0, 0}}; libxl__gc *gc = gc_
+#define GC_FREE libxl__gc_free(gc)
+#define GCSPRINTF(...) libxl__gc_sprintf(gc, __VA_ARGS__)
+_hidden void *libxl__gc_own(libxl__gc *gc, void *p);
+_hidden char *libxl__gc_sprintf(libxl__gc *gc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+_hidden void libxl__gc_free(libxl__gc *gc);
+
+/* printf into a malloc'd string (aborts on exhaustion). */
+_hidden char *libxl__sprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* ------------------------------------------------- xenstore helpers */
+
+/* "/local/domain/<domid>", "/libxl/<domid>"; malloc'd. */
+_hidden char *libxl__dom_path(uint32_t domid);
+_hidden char *libxl__libxl_path(uint32_t domid);
+/* xs_read of a string, malloc'd; NULL when absent (errno ENOENT). */
+_hidden char *libxl__xs_read(libxl_ctx *ctx, xs_transaction_t t,
+                             const char *path);
+/* xs_write of a string; 0 or ERROR_FAIL (logged with the path). */
+_hidden int libxl__xs_write(libxl_ctx *ctx, xs_transaction_t t,
+                            const char *path, const char *val);
+/* The domain's name from xenstore (malloc'd) or NULL. */
+_hidden char *libxl__domid_to_name(libxl_ctx *ctx, xs_transaction_t t,
+                                   uint32_t domid);
+
+/* ------------------------------------------------- asynchronous ops */
+
+/*
+ * Completion of an operation started with ao_how.  Every operation here
+ * runs to its end inside the initiating call; then:
+ *   ao_how NULL                    -> returns rc;
+ *   rc != 0                        -> returns rc, no callback (a failed
+ *                                     initiation never calls back);
+ *   ao_how->callback               -> calls it with 0, returns 0;
+ *   otherwise                      -> queues OPERATION_COMPLETE with
+ *                                     for_event, returns 0.
+ */
+_hidden int libxl__ao_complete(libxl_ctx *ctx, uint32_t domid,
+                               const libxl_asyncop_how *ao_how, int rc);
+
+/* ------------------------------------------------- events */
+
+/* Hands ev to the application (event_occurs hook or the queue). */
+_hidden void libxl__event_occurred(libxl_ctx *ctx, libxl_event *ev);
+_hidden libxl_event *libxl__event_new(uint32_t domid, libxl_ev_user user,
+                                      libxl_event_type type);
+/* Reads every pending core event and reports deaths; 0 or ERROR_*. */
+_hidden int libxl__evwatch_drain(libxl_ctx *ctx);
+
+/* ------------------------------------------------- domains */
+
+/* Maps a core errno (negative) to a libxl ERROR_* value. */
+_hidden int libxl__xc_error(int r);
+/* Removes every trace of domid: xenstore nodes, xenstored's record and
+ * the core domain.  Idempotent; 0 or the first ERROR_* met. */
+_hidden int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid);
+/* The stored config JSON path (/libxl/<domid>/config... see create). */
+_hidden int libxl__domain_config_load(libxl_ctx *ctx, uint32_t domid,
+                                      libxl_domain_config *d_config);
 
 #endif /* LIBXL_INTERNAL_H */

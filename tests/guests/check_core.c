@@ -453,7 +453,7 @@ static int raw_connect(void)
 static void raw_send(int fd, uint32_t op, uint32_t hdr_len, const void *p,
                      size_t len)
 {
-    uint8_t buf[PROTO_MAX_MSG + 16];
+    static uint8_t buf[PROTO_MAX_MSG + 64];
     struct proto_hdr h;
 
     memset(&h, 0, sizeof(h));
@@ -461,7 +461,8 @@ static void raw_send(int fd, uint32_t op, uint32_t hdr_len, const void *p,
     h.seq = 42;
     h.len = hdr_len;
     memcpy(buf, &h, sizeof(h));
-    memcpy(buf + sizeof(h), p, len);
+    if (len)
+        memcpy(buf + sizeof(h), p, len);
     ck_assert_int_eq(send(fd, buf, sizeof(h) + len, MSG_NOSIGNAL),
                      (ssize_t)(sizeof(h) + len));
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -211,6 +213,37 @@ START_TEST(test_counter_pause)
 }
 END_TEST
 
+START_TEST(test_echo)
+{
+    struct xc_console_info ci;
+    struct sockaddr_un sa;
+    uint32_t domid;
+    int fd;
+
+    domid = boot("test-pvh-echo", 1, NULL, NULL, 0);
+    ck_assert_int_eq(console_wait(core.xch, domid, "echo: ready\n",
+                                  TIMEOUT_MS, ring, sizeof(ring)), 1);
+    /* typed through libxenctrl */
+    ck_assert_int_eq(xc_console_write(core.xch, domid, "hello xenolith\n",
+                                      15), 15);
+    ck_assert_int_eq(console_wait(core.xch, domid, "echo: hello xenolith\n",
+                                  TIMEOUT_MS, ring, sizeof(ring)), 1);
+    /* and through the console socket, as "xl console" does */
+    ck_assert_int_eq(xc_console_info(core.xch, domid, &ci), 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ci.socket_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(write(fd, "second line\r\n", 13), 13);
+    ck_assert_int_eq(console_wait(core.xch, domid, "Test result: SUCCESS",
+                                  TIMEOUT_MS, ring, sizeof(ring)), 1);
+    ck_assert_ptr_nonnull(strstr(ring, "echo: second line\n"));
+    close(fd);
+}
+END_TEST
+
 static Suite *guests_suite(void)
 {
     Suite *s = suite_create("guests");
@@ -227,6 +260,7 @@ static Suite *guests_suite(void)
         { "smp", test_smp },
         { "timer", test_timer },
         { "counter_pause", test_counter_pause },
+        { "echo", test_echo },
     };
     size_t i;
 

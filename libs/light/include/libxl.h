@@ -194,7 +194,46 @@
 /* LIBXL_HAVE_CONST_COPY_AND_LENGTH_FUNCTIONS: _copy sources are const. */
 #define LIBXL_HAVE_CONST_COPY_AND_LENGTH_FUNCTIONS 1
 
-/* LIBXL_HAVE_BITMAP_AND_OR: not yet (issue 4). */
+/* LIBXL_HAVE_BITMAP_AND_OR: not yet. */
+
+/* LIBXL_HAVE_RETRIEVE_DOMAIN_CONFIGURATION: the configuration a domain
+ * was created with (stored as JSON under /libxl/<domid>) can be read back
+ * with libxl_retrieve_domain_configuration. */
+#define LIBXL_HAVE_RETRIEVE_DOMAIN_CONFIGURATION 1
+
+/* LIBXL_HAVE_CONSOLE_NOTIFY_FD: libxl_console_exec and
+ * libxl_primary_console_exec take a notify_fd. */
+#define LIBXL_HAVE_CONSOLE_NOTIFY_FD 1
+
+/* LIBXL_HAVE_MEMKB_64BITS: the memory functions take 64-bit sizes. */
+#define LIBXL_HAVE_MEMKB_64BITS 1
+
+/* LIBXL_HAVE_FN_USING_QMP_ASYNC: pause, unpause, shutdown, reboot, send_trigger,
+ * set_vcpuonline and retrieve_domain_configuration take an ao_how. */
+#define LIBXL_HAVE_FN_USING_QMP_ASYNC 1
+
+/* LIBXL_HAVE_NONCONST_EVENT_OCCURS_EVENT_ARG: event_occurs gets a
+ * non-const event it owns. */
+#define LIBXL_HAVE_NONCONST_EVENT_OCCURS_EVENT_ARG 1
+
+/* LIBXL_HAVE_NONCONST_LIBXL_BASENAME_RETURN_VALUE: libxl_basename
+ * returns char *. */
+#define LIBXL_HAVE_NONCONST_LIBXL_BASENAME_RETURN_VALUE 1
+
+/*
+ * Xenolith extensions (not in Xen's libxl):
+ *
+ * LIBXL_HAVE_XENOLITH_CTX_OFFLINE: the flag LIBXL_CTX_XENOLITH_OFFLINE
+ * of libxl_ctx_alloc makes a context that connects to no daemon (the
+ * type helpers, JSON and host queries work; domain operations fail with
+ * ERROR_FAIL).  For dry runs that must work without a running host.
+ *
+ * LIBXL_HAVE_XENOLITH_DOMAIN_DEATH_ACTION: libxl_xenolith_domain_death
+ * carries out the on_poweroff/on_reboot/on_crash/... policy of a domain
+ * that shut down (what xl's monitoring child does).
+ */
+#define LIBXL_HAVE_XENOLITH_CTX_OFFLINE 1
+#define LIBXL_HAVE_XENOLITH_DOMAIN_DEATH_ACTION 1
 
 /* ------------------------------------------------- basic types */
 
@@ -323,6 +362,9 @@ typedef uint32_t libxl_domid;
 typedef int libxl_devid;
 #define INVALID_DOMID (~(libxl_domid)0)
 
+/* A domid libxl picks at random (xl's domid policy "random"). */
+#define RANDOM_DOMID (INVALID_DOMID - 1)
+
 /* Used only by libxl_event; opaque to callers. */
 typedef struct {
     void *next_;
@@ -360,8 +402,13 @@ typedef struct {
  * synchronously; otherwise they return 0 once started and report
  * completion through callback (or, when callback is NULL, as an
  * OPERATION_COMPLETE libxl_event carrying for_event).  If starting fails
- * the callback is never called.  (The operations themselves arrive with
- * domain creation.)
+ * the callback is never called.
+ *
+ * In this implementation every operation runs to its end inside the
+ * initiating call (the core answers in milliseconds): with ao_how, a
+ * failure is returned by the initiating call (no callback); on success
+ * the callback runs before the initiating call returns 0 (as Xen's
+ * libxl may do), or the OPERATION_COMPLETE event is queued.
  */
 typedef uint64_t libxl_ev_user;
 
@@ -381,17 +428,208 @@ typedef struct {
 
 /* ------------------------------------------------- context */
 
+#define LIBXL_CTX_XENOLITH_OFFLINE (1U << 31)
+
 /*
  * libxl_ctx_alloc: creates a context in *pctx.  version must be
- * LIBXL_VERSION; flags must be 0; lg receives every message and must
- * outlive the context.  Returns 0, ERROR_VERSION or ERROR_INVAL/NOMEM.
- * The context does not yet connect to xenstore or the hypervisor: that
- * happens on first use by the operations that need them.
+ * LIBXL_VERSION; flags 0 (or LIBXL_CTX_XENOLITH_OFFLINE); lg receives
+ * every message and must outlive the context.  Connects to xenstored
+ * (xs_open; socket from XENSTORED_PATH / XENSTORED_RUNDIR /
+ * XENOLITH_RUNDIR) and to the core (xc_interface_open;
+ * $XENOLITH_RUNDIR/core.sock); when one is unreachable it logs which
+ * daemon and which socket path, and returns ERROR_FAIL.  Other returns:
+ * 0, ERROR_VERSION, ERROR_INVAL, ERROR_NOMEM.
  */
 int libxl_ctx_alloc(libxl_ctx **pctx, int version, unsigned flags,
                     xentoollog_logger *lg);
-/* Frees ctx (NULL is accepted).  Returns 0. */
+/* Frees ctx (NULL is accepted), disabling its event generators and
+ * freeing queued events.  Returns 0. */
 int libxl_ctx_free(libxl_ctx *ctx);
+
+/* The core's version and build information; owned by ctx (do not free).
+ * NULL on error (logged). */
+const libxl_version_info *libxl_get_version_info(libxl_ctx *ctx);
+
+/* ------------------------------------------------- domain lifecycle
+ *
+ * Domains are PVH guests of the Xenolith core (c_info.type PVH; HVM and
+ * PV give ERROR_INVAL).  Every function returns 0 or a negative ERROR_*
+ * with the reason logged; ERROR_DOMAIN_NOTFOUND for an unknown domid.
+ */
+
+/*
+ * Creates and starts a domain from d_config (which is defaulted in
+ * place: name, uuid, memory, vCPUs...).  *domid receives the id (or
+ * INVALID_DOMID on failure).  The config is validated first (kernel
+ * readable, memory and vCPU counts, unique name...); any failure after
+ * the domain exists tears everything down again.  aop_console_how, when
+ * given, reports DOMAIN_CREATE_CONSOLE_AVAILABLE once the console can be
+ * connected.  As in Xen, the new domain is left PAUSED: the caller
+ * (xl unless "-p") unpauses it with libxl_domain_unpause.
+ */
+int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
+                            uint32_t *domid,
+                            const libxl_asyncop_how *ao_how,
+                            const libxl_asyncprogress_how *aop_console_how);
+
+/* Destroys the domain at once: its xenstore nodes (/local/domain/N,
+ * /vm/UUID, /libxl/N), xenstored's record (firing @releaseDomain) and
+ * the core domain. */
+int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid,
+                         const libxl_asyncop_how *ao_how);
+
+/*
+ * Asks the guest to power off / reboot through its PV control node
+ * (control/shutdown = "poweroff" / "reboot") and waits (60 s) for the
+ * guest to acknowledge by clearing it.  ERROR_NOPARAVIRT when the guest
+ * has not announced control/feature-poweroff (resp. feature-reboot) = 1;
+ * then libxl_send_trigger(POWER/RESET) is the fallback.  ERROR_TIMEDOUT
+ * when the guest does not acknowledge.
+ */
+int libxl_domain_shutdown(libxl_ctx *ctx, uint32_t domid,
+                          const libxl_asyncop_how *ao_how);
+int libxl_domain_reboot(libxl_ctx *ctx, uint32_t domid,
+                        const libxl_asyncop_how *ao_how);
+
+/*
+ * LIBXL_TRIGGER_POWER / LIBXL_TRIGGER_RESET: the core has no ACPI
+ * button yet, so these stop the domain as a power-off / reboot of the
+ * guest would (it is reported shut down with that reason; the guest OS
+ * is not asked).  Other triggers: ERROR_NI.
+ */
+int libxl_send_trigger(libxl_ctx *ctx, uint32_t domid,
+                       libxl_trigger trigger, uint32_t vcpuid,
+                       const libxl_asyncop_how *ao_how);
+
+int libxl_domain_pause(libxl_ctx *ctx, uint32_t domid,
+                       const libxl_asyncop_how *ao_how);
+int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,
+                         const libxl_asyncop_how *ao_how);
+
+/* Renames: old_name NULL accepts any current name; ERROR_INVAL when the
+ * domain's name is not old_name or new_name is taken by another one. */
+int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid,
+                        const char *old_name, const char *new_name);
+
+/* Keeps a shut down domain under name "<c_info.name><name_suffix>" and
+ * uuid new_uuid, so that a new one can take its place. */
+int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_create_info *info,
+                          const char *name_suffix, libxl_uuid new_uuid);
+
+/*
+ * Writes an ELF core file of the domain to filename: one PT_LOAD per
+ * guest RAM range (physical addresses), and a PT_NOTE with one
+ * NT_PRSTATUS per vCPU (registers as the core last saw them; zero when
+ * unknown).  gdb opens it.  The domain is paused while being dumped and
+ * left as it was.
+ */
+int libxl_domain_core_dump(libxl_ctx *ctx, uint32_t domid,
+                           const char *filename,
+                           const libxl_asyncop_how *ao_how);
+
+/*
+ * The configuration the domain was created with (kept as JSON under
+ * /libxl/<domid>/config), with name and uuid as they are now.
+ * d_config must be _init-ed; the caller _disposes it.
+ */
+int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
+                                        libxl_domain_config *d_config,
+                                        const libxl_asyncop_how *ao_how);
+
+/*
+ * Xenolith extension: carries out the action d_config assigns to reason
+ * (on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset) for the
+ * shut down domain *domid_io, as xl's monitoring child does:
+ *   destroy            destroy;
+ *   restart            destroy, then create again from d_config;
+ *   preserve           leave it as it is;
+ *   rename-restart     preserve it renamed "<name>-<YYYYMMDDTHHMMZ>",
+ *                      then create a new one from d_config;
+ *   coredump-destroy / coredump-restart
+ *                      libxl_domain_core_dump to dump_dir/<name>, then
+ *                      destroy / restart;
+ *   soft-reset         treated as restart.
+ * *domid_io receives the new domain's id after a restart, INVALID_DOMID
+ * otherwise.  *restarted_r (may be NULL) is set to 1 after a restart.
+ * dump_dir NULL means /var/lib/xen/dump.
+ */
+int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
+                                libxl_shutdown_reason reason,
+                                libxl_domain_config *d_config,
+                                const char *dump_dir, int *restarted_r);
+
+/* ------------------------------------------------- domain information */
+
+/* info_r may be NULL to test existence (ERROR_DOMAIN_NOTFOUND). */
+int libxl_domain_info(libxl_ctx *ctx, libxl_dominfo *info_r,
+                      uint32_t domid);
+/* Every domain, dom0 first; free with libxl_dominfo_list_free.  NULL on
+ * error. */
+libxl_dominfo *libxl_list_domain(libxl_ctx *ctx, int *nb_domain_out);
+void libxl_dominfo_list_free(libxl_dominfo *list, int nb_domain);
+
+/* The domain's vCPUs; *nr_cpus_out = host CPUs.  Free with
+ * libxl_vcpuinfo_list_free.  NULL on error. */
+libxl_vcpuinfo *libxl_list_vcpu(libxl_ctx *ctx, uint32_t domid,
+                                int *nb_vcpu, int *nr_cpus_out);
+void libxl_vcpuinfo_list_free(libxl_vcpuinfo *list, int nr_vcpus);
+
+/* ------------------------------------------------- memory and vCPUs */
+
+/* memory/static-max and the core's limit.  ERROR_INVAL below the
+ * current target. */
+int libxl_domain_setmaxmem(libxl_ctx *ctx, uint32_t domid,
+                           uint64_t target_memkb);
+/* memory/target (the balloon target); relative adds to the current
+ * one; enforce also raises the core's limit when needed. */
+int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid,
+                            int64_t target_memkb, int relative,
+                            int enforce);
+int libxl_get_memory_target(libxl_ctx *ctx, uint32_t domid,
+                            uint64_t *out_target);
+
+/* cpu/<n>/availability = online/offline for each vCPU below max. */
+int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid,
+                         libxl_bitmap *cpumap,
+                         const libxl_asyncop_how *ao_how);
+
+/* Pins a vCPU's thread (hard affinity); soft affinity is accepted and
+ * ignored (the core has one kind).  Either map may be NULL. */
+int libxl_set_vcpuaffinity(libxl_ctx *ctx, uint32_t domid, uint32_t vcpuid,
+                           const libxl_bitmap *cpumap_hard,
+                           const libxl_bitmap *cpumap_soft);
+int libxl_set_vcpuaffinity_force(libxl_ctx *ctx, uint32_t domid,
+                                 uint32_t vcpuid,
+                                 const libxl_bitmap *cpumap_hard,
+                                 const libxl_bitmap *cpumap_soft);
+int libxl_set_vcpuaffinity_all(libxl_ctx *ctx, uint32_t domid,
+                               unsigned int max_vcpus,
+                               const libxl_bitmap *cpumap_hard,
+                               const libxl_bitmap *cpumap_soft);
+
+/* ------------------------------------------------- consoles
+ *
+ * A PVH domain's primary console is the core's COM1, reachable through
+ * a pty; its path is console/tty (and serial/0/tty) in xenstore.
+ */
+
+/* *path: malloc'd tty path.  cons_num 0 only. */
+int libxl_console_get_tty(libxl_ctx *ctx, uint32_t domid, int cons_num,
+                          libxl_console_type type, char **path);
+int libxl_primary_console_get_tty(libxl_ctx *ctx, uint32_t domid_vm,
+                                  char **path);
+/*
+ * Connects the calling terminal (stdin/stdout) to the console and does
+ * not return while it is connected: like Xen's, which execs xenconsole,
+ * the process ends (exit status 0) when the user types Ctrl-] or the
+ * domain goes away.  notify_fd (-1: none) receives one 0x00 byte once
+ * connected.  Returns only on error (ERROR_*).
+ */
+int libxl_console_exec(libxl_ctx *ctx, uint32_t domid, int cons_num,
+                       libxl_console_type type, int notify_fd);
+int libxl_primary_console_exec(libxl_ctx *ctx, uint32_t domid_vm,
+                               int notify_fd);
 
 /* ------------------------------------------------- host */
 
@@ -399,7 +637,8 @@ int libxl_ctx_free(libxl_ctx *ctx);
 int libxl_get_max_cpus(libxl_ctx *ctx);
 int libxl_get_online_cpus(libxl_ctx *ctx);
 int libxl_get_max_nodes(libxl_ctx *ctx);
-/* Fills physinfo (libxl_physinfo_init first, _dispose after). */
+/* Fills physinfo from the core (libxl_physinfo_init first, _dispose
+ * after); offline contexts get the host shape from Linux. */
 int libxl_get_physinfo(libxl_ctx *ctx, libxl_physinfo *physinfo);
 /* Sets in cpumap (allocated by the caller) the CPUs of node. */
 int libxl_node_to_cpumap(libxl_ctx *ctx, int node, libxl_bitmap *cpumap);
@@ -414,6 +653,13 @@ int libxl_node_to_cpumap(libxl_ctx *ctx, int node, libxl_bitmap *cpumap);
 
 /* Base name of a path, malloc'd ("." for NULL, like Xen's helper). */
 char *libxl_basename(const char *name);
+
+#pragma GCC visibility pop
+
+#include <libxl_event.h>
+#include <libxl_utils.h>
+
+#pragma GCC visibility push(default)
 
 #pragma GCC visibility pop
 

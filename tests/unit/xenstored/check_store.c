@@ -23,7 +23,7 @@ static void acct(void *arg, unsigned int owner, int nodes, long bytes)
 
 static void setup(void)
 {
-    struct store_hooks hooks = { acct, NULL };
+    struct store_hooks hooks = { .acct = acct, .arg = NULL };
 
     acct_nodes = acct_bytes = 0;
     s = store_new(&hooks);

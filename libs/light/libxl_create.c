@@ -1,0 +1,868 @@
+/*
+ * libxl_create.c - PVH domain creation on the core, and teardown.
+ *
+ * create: validate and default the config -> xc_domain_create (paused)
+ * -> the xenstore skeleton (Xen's layout and permissions) -> the domain
+ * builder -> memory limit, vCPU affinity -> the build-time nodes,
+ * console nodes, the stored config -> xs_introduce_domain.  Any failure
+ * once the domain exists runs libxl__domain_teardown, which removes
+ * every trace (and is what libxl_domain_destroy runs).
+ */
+#include "libxl.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <xenguest.h>
+
+#include "libxl_internal.h"
+
+/* Xen's defaults and limits. */
+#define DEFAULT_MEMKB        (32 * 1024)
+#define XENCONSOLE_LIMIT     1048576
+#define MIN_MEMKB            2048
+
+int libxl__xc_error(int r)
+{
+    switch (-r) {
+    case 0:
+        return 0;
+    case ESRCH:
+        return ERROR_DOMAIN_NOTFOUND;
+    case EINVAL:
+        return ERROR_INVAL;
+    case ENOMEM:
+        return ERROR_NOMEM;
+    default:
+        return ERROR_FAIL;
+    }
+}
+
+int libxl_domid_valid_guest(uint32_t domid)
+{
+    return domid > 0 && domid < DOMID_FIRST_RESERVED;
+}
+
+/* The JSON file the config is kept in (Xen keeps it as "userdata"). */
+static char *userdata_path(libxl__gc *gc, uint32_t domid,
+                           const libxl_uuid *uuid)
+{
+    const char *rundir = getenv("XENOLITH_RUNDIR");
+
+    if (!rundir || !*rundir)
+        rundir = "/run/xenolith";
+    return GCSPRINTF("%s/libxl/userdata-d.%u." LIBXL_UUID_FMT
+                     ".libxl-json", rundir, domid, LIBXL_UUID_BYTES(*uuid));
+}
+
+static int config_store(libxl_ctx *ctx, libxl__gc *gc, uint32_t domid,
+                        libxl_domain_config *d_config)
+{
+    char *path = userdata_path(gc, domid, &d_config->c_info.uuid);
+    char *dir = GCSPRINTF("%s", path);
+    char *json, *tmp;
+    int fd = -1, rc;
+    size_t len;
+
+    *strrchr(dir, '/') = '\0';
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        LOGE(ctx, ERROR, "domain %u: creating %s", domid, dir);
+        return ERROR_FAIL;
+    }
+    json = libxl__gc_own(gc, libxl_domain_config_to_json(ctx, d_config));
+    if (!json) {
+        LOG(ctx, ERROR, "domain %u: the config does not convert to JSON",
+            domid);
+        return ERROR_FAIL;
+    }
+    tmp = GCSPRINTF("%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        LOGE(ctx, ERROR, "domain %u: creating %s", domid, tmp);
+        return ERROR_FAIL;
+    }
+    len = strlen(json);
+    if (write(fd, json, len) != (ssize_t)len || fsync(fd) < 0) {
+        LOGE(ctx, ERROR, "domain %u: writing %s", domid, tmp);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (rename(tmp, path) < 0) {
+        LOGE(ctx, ERROR, "domain %u: renaming %s to %s", domid, tmp, path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    rc = 0;
+out:
+    close(fd);
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+/* The uuid of a domain, from the core. */
+static int domain_uuid(libxl_ctx *ctx, uint32_t domid, libxl_uuid *uuid)
+{
+    xc_dominfo_t info;
+    int r = xc_domain_getinfo_single(ctx->xch, domid, &info);
+
+    if (r < 0)
+        return libxl__xc_error(r);
+    memcpy(uuid->uuid, info.handle, sizeof(uuid->uuid));
+    return 0;
+}
+
+int libxl__domain_config_load(libxl_ctx *ctx, uint32_t domid,
+                              libxl_domain_config *d_config)
+{
+    GC_INIT;
+    libxl_uuid uuid;
+    char *path, *buf = NULL;
+    struct stat st;
+    int fd = -1, rc;
+
+    rc = domain_uuid(ctx, domid, &uuid);
+    if (rc) {
+        LOG(ctx, ERROR, "domain %u: no such domain", domid);
+        goto out;
+    }
+    path = userdata_path(gc, domid, &uuid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        LOGE(ctx, ERROR, "domain %u: reading its stored config %s",
+             domid, path);
+        rc = errno == ENOENT ? ERROR_JSON_CONFIG_EMPTY : ERROR_FAIL;
+        goto out;
+    }
+    buf = libxl__gc_own(gc, libxl__calloc_or_die(1, st.st_size + 1));
+    if (read(fd, buf, st.st_size) != st.st_size) {
+        LOGE(ctx, ERROR, "domain %u: reading %s", domid, path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    rc = libxl_domain_config_from_json(ctx, d_config, buf);
+    if (rc)
+        LOG(ctx, ERROR, "domain %u: %s is not a domain config", domid, path);
+out:
+    if (fd >= 0)
+        close(fd);
+    GC_FREE;
+    return rc;
+}
+
+/* ------------------------------------------------------------ validate */
+
+static int check_file(libxl_ctx *ctx, const char *key, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0 || access(path, R_OK) < 0) {
+        LOGE(ctx, ERROR, "%s: cannot read %s", key, path);
+        return ERROR_INVAL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        LOG(ctx, ERROR, "%s: %s is not a regular file", key, path);
+        return ERROR_INVAL;
+    }
+    return 0;
+}
+
+/* Defaults d_config in place and checks it; logs the key at fault. */
+static int config_setdefault(libxl_ctx *ctx, libxl_domain_config *d_config)
+{
+    libxl_domain_create_info *c = &d_config->c_info;
+    libxl_domain_build_info *b = &d_config->b_info;
+    xc_physinfo_t pi;
+    int i, r, rc;
+
+    if (c->type != LIBXL_DOMAIN_TYPE_PVH) {
+        LOG(ctx, ERROR, "c_info.type: %s domains are not supported here "
+            "(the Xenolith core runs PVH guests)",
+            libxl_domain_type_to_string(c->type) ?: "invalid");
+        return ERROR_INVAL;
+    }
+    if (b->type != c->type) {
+        LOG(ctx, ERROR, "b_info.type (%s) differs from c_info.type (%s)",
+            libxl_domain_type_to_string(b->type) ?: "invalid",
+            libxl_domain_type_to_string(c->type));
+        return ERROR_INVAL;
+    }
+    if (!c->name || !*c->name) {
+        LOG(ctx, ERROR, "c_info.name: a domain needs a name");
+        return ERROR_INVAL;
+    }
+    if (libxl_uuid_is_nil(&c->uuid))
+        libxl_uuid_generate(&c->uuid);
+
+    r = xc_physinfo(ctx->xch, &pi);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "asking the core for the host's limits");
+        return ERROR_FAIL;
+    }
+    if (b->max_vcpus == 0)
+        b->max_vcpus = 1;
+    if (b->max_vcpus < 0 || (uint32_t)b->max_vcpus > pi.max_vcpus) {
+        LOG(ctx, ERROR, "b_info.max_vcpus: %d is outside 1..%u (the "
+            "core's limit per domain)", b->max_vcpus, pi.max_vcpus);
+        return ERROR_INVAL;
+    }
+    if (!b->avail_vcpus.size) {
+        rc = libxl_bitmap_alloc(ctx, &b->avail_vcpus, b->max_vcpus);
+        if (rc)
+            return rc;
+        for (i = 0; i < b->max_vcpus; i++)
+            libxl_bitmap_set(&b->avail_vcpus, i);
+    }
+    if (libxl_bitmap_count_set(&b->avail_vcpus) == 0) {
+        LOG(ctx, ERROR, "b_info.avail_vcpus: no vCPU is online");
+        return ERROR_INVAL;
+    }
+    for (i = b->max_vcpus; i < (int)b->avail_vcpus.size * 8; i++) {
+        if (libxl_bitmap_test(&b->avail_vcpus, i)) {
+            LOG(ctx, ERROR, "b_info.avail_vcpus: vCPU %d is above "
+                "max_vcpus (%d)", i, b->max_vcpus);
+            return ERROR_INVAL;
+        }
+    }
+
+    if (b->max_memkb == LIBXL_MEMKB_DEFAULT)
+        b->max_memkb = DEFAULT_MEMKB;
+    if (b->target_memkb == LIBXL_MEMKB_DEFAULT)
+        b->target_memkb = b->max_memkb;
+    if (b->target_memkb > b->max_memkb) {
+        LOG(ctx, ERROR, "b_info.target_memkb (%" PRIu64 ") is above "
+            "b_info.max_memkb (%" PRIu64 ")", b->target_memkb, b->max_memkb);
+        return ERROR_INVAL;
+    }
+    if (b->target_memkb < MIN_MEMKB) {
+        LOG(ctx, ERROR, "b_info.target_memkb: %" PRIu64 " KiB is below "
+            "the minimum of %d KiB", b->target_memkb, MIN_MEMKB);
+        return ERROR_INVAL;
+    }
+    if (b->target_memkb > pi.total_pages * (XC_PAGE_SIZE / 1024)) {
+        LOG(ctx, ERROR, "b_info.target_memkb: %" PRIu64 " KiB is more "
+            "than the host has (%" PRIu64 " KiB)", b->target_memkb,
+            (uint64_t)pi.total_pages * (XC_PAGE_SIZE / 1024));
+        return ERROR_INVAL;
+    }
+    if (b->video_memkb == LIBXL_MEMKB_DEFAULT)
+        b->video_memkb = 0;
+
+    if (!b->kernel || !*b->kernel) {
+        LOG(ctx, ERROR, "b_info.kernel: a PVH domain needs a kernel");
+        return ERROR_INVAL;
+    }
+    rc = check_file(ctx, "b_info.kernel", b->kernel);
+    if (rc)
+        return rc;
+    if (b->ramdisk && *b->ramdisk) {
+        rc = check_file(ctx, "b_info.ramdisk", b->ramdisk);
+        if (rc)
+            return rc;
+    }
+    if (b->bootloader && *b->bootloader) {
+        LOG(ctx, ERROR, "b_info.bootloader: not supported for PVH "
+            "domains here (give the kernel directly)");
+        return ERROR_INVAL;
+    }
+    if (d_config->num_disks || d_config->num_nics || d_config->num_pcidevs
+        || d_config->num_vfbs || d_config->num_vkbs || d_config->num_vtpms
+        || d_config->num_p9s || d_config->num_channels
+        || d_config->num_usbctrls || d_config->num_usbdevs
+        || d_config->num_vdispls || d_config->num_vsnds
+        || d_config->num_pvcallsifs || d_config->num_dtdevs) {
+        LOG(ctx, ERROR, "devices (disk, vif, pci, ...): not supported "
+            "yet on the Xenolith core");
+        return ERROR_INVAL;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ xenstore */
+
+static int mknod_perm(libxl_ctx *ctx, xs_transaction_t t, const char *path,
+                      struct xs_permissions *perms, unsigned int n)
+{
+    if (!xs_write(ctx->xsh, t, path, "", 0) ||
+        !xs_set_permissions(ctx->xsh, t, path, perms, n)) {
+        LOGE(ctx, ERROR, "creating %s in xenstore", path);
+        return ERROR_FAIL;
+    }
+    return 0;
+}
+
+/* The name check and write, inside the caller's transaction. */
+static int name_set(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
+                    const char *old_name, const char *new_name)
+{
+    GC_INIT;
+    char **doms = NULL, *cur = NULL, *other;
+    unsigned int n, i;
+    int rc;
+
+    if (!new_name || !*new_name) {
+        LOG(ctx, ERROR, "domain %u: the new name is empty", domid);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    doms = xs_directory(ctx->xsh, t, "/local/domain", &n);
+    for (i = 0; doms && i < n; i++) {
+        uint32_t d = strtoul(doms[i], NULL, 10);
+
+        if (d == domid)
+            continue;
+        other = libxl__gc_own(gc, libxl__domid_to_name(ctx, t, d));
+        if (other && !strcmp(other, new_name)) {
+            LOG(ctx, ERROR, "domain with name \"%s\" already exists "
+                "(domain %u)", new_name, d);
+            rc = ERROR_INVAL;
+            goto out;
+        }
+    }
+    if (old_name) {
+        cur = libxl__gc_own(gc, libxl__domid_to_name(ctx, t, domid));
+        if (!cur || strcmp(cur, old_name)) {
+            LOG(ctx, ERROR, "domain %u is called \"%s\", not \"%s\"",
+                domid, cur ? cur : "", old_name);
+            rc = ERROR_INVAL;
+            goto out;
+        }
+    }
+    rc = libxl__xs_write(ctx, t, GCSPRINTF("/local/domain/%u/name", domid),
+                         new_name);
+out:
+    free(doms);
+    GC_FREE;
+    return rc;
+}
+
+int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid,
+                        const char *old_name, const char *new_name)
+{
+    GC_INIT;
+    xs_transaction_t t = XBT_NULL;
+    char *vm;
+    int rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_domain_rename");
+    if (rc)
+        goto out;
+    for (;;) {
+        t = xs_transaction_start(ctx->xsh);
+        if (!t) {
+            LOGE(ctx, ERROR, "starting a xenstore transaction");
+            rc = ERROR_FAIL;
+            goto out;
+        }
+        vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
+                        GCSPRINTF("/local/domain/%u/vm", domid)));
+        if (!vm) {
+            LOG(ctx, ERROR, "domain %u: no such domain in xenstore", domid);
+            rc = ERROR_DOMAIN_NOTFOUND;
+            goto out;
+        }
+        rc = name_set(ctx, t, domid, old_name, new_name);
+        if (rc)
+            goto out;
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", vm), new_name);
+        if (rc)
+            goto out;
+        if (xs_transaction_end(ctx->xsh, t, false)) {
+            t = XBT_NULL;
+            break;
+        }
+        t = XBT_NULL;
+        if (errno != EAGAIN) {
+            LOGE(ctx, ERROR, "domain %u: committing the rename", domid);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (t)
+        xs_transaction_end(ctx->xsh, t, true);
+    GC_FREE;
+    return rc;
+}
+
+/* Xen's skeleton: /local/domain/N, /vm/UUID, /libxl/N with their
+ * permissions, the name, control nodes the guest may write. */
+static int domain_make_xs(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_config *d_config)
+{
+    GC_INIT;
+    libxl_domain_create_info *c = &d_config->c_info;
+    struct xs_permissions noperm[1], roperm[2], rwperm[1];
+    static const char *const ro_dirs[] = { "cpu", "memory", "device",
+                                           "control" };
+    static const char *const rw_dirs[] = {
+        "control/shutdown", "control/feature-poweroff",
+        "control/feature-reboot", "control/feature-suspend",
+        "control/sysrq", "data", "drivers", "feature", "attr", "error",
+        "device/suspend/event-channel",
+    };
+    xs_transaction_t t = XBT_NULL;
+    char *dom, *vm, *lx;
+    const char *type;
+    unsigned int i;
+    int rc;
+
+    noperm[0].id = 0;
+    noperm[0].perms = XS_PERM_NONE;
+    roperm[0].id = 0;
+    roperm[0].perms = XS_PERM_NONE;
+    roperm[1].id = domid;
+    roperm[1].perms = XS_PERM_READ;
+    rwperm[0].id = domid;
+    rwperm[0].perms = XS_PERM_NONE;
+    dom = GCSPRINTF("/local/domain/%u", domid);
+    vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT, LIBXL_UUID_BYTES(c->uuid));
+    lx = GCSPRINTF("/libxl/%u", domid);
+    type = libxl_domain_type_to_string(c->type);
+
+    for (;;) {
+        t = xs_transaction_start(ctx->xsh);
+        if (!t) {
+            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction",
+                 domid);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+        xs_rm(ctx->xsh, t, dom);
+        xs_rm(ctx->xsh, t, vm);
+        xs_rm(ctx->xsh, t, lx);
+        rc = mknod_perm(ctx, t, dom, roperm, 2);
+        if (!rc)
+            rc = mknod_perm(ctx, t, vm, roperm, 2);
+        if (!rc)
+            rc = mknod_perm(ctx, t, lx, noperm, 1);
+        if (!rc)
+            rc = mknod_perm(ctx, t, GCSPRINTF("%s/device", lx), noperm, 1);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), vm);
+        if (!rc)
+            rc = name_set(ctx, t, domid, NULL, c->name);
+        for (i = 0; !rc && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
+            rc = mknod_perm(ctx, t, GCSPRINTF("%s/%s", dom, ro_dirs[i]),
+                            roperm, 2);
+        for (i = 0; !rc && i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++)
+            rc = mknod_perm(ctx, t, GCSPRINTF("%s/%s", dom, rw_dirs[i]),
+                            rwperm, 1);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", vm),
+                                 GCSPRINTF(LIBXL_UUID_FMT,
+                                           LIBXL_UUID_BYTES(c->uuid)));
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", vm), c->name);
+        for (i = 0; !rc && c->xsdata && c->xsdata[i]; i += 2)
+            rc = libxl__xs_write(ctx, t,
+                                 GCSPRINTF("%s/%s", dom, c->xsdata[i]),
+                                 c->xsdata[i + 1] ? c->xsdata[i + 1] : "");
+        for (i = 0; !rc && c->platformdata && c->platformdata[i]; i += 2)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/platform/%s", dom,
+                                                   c->platformdata[i]),
+                                 c->platformdata[i + 1] ?
+                                 c->platformdata[i + 1] : "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/control/"
+                        "platform-feature-multiprocessor-suspend", dom), "1");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/control/"
+                        "platform-feature-xs_reset_watches", dom), "1");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", lx), type);
+        if (rc)
+            goto out;
+        if (xs_transaction_end(ctx->xsh, t, false)) {
+            t = XBT_NULL;
+            break;
+        }
+        t = XBT_NULL;
+        if (errno != EAGAIN) {
+            LOGE(ctx, ERROR, "domain %u: committing the xenstore skeleton",
+                 domid);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (t)
+        xs_transaction_end(ctx->xsh, t, true);
+    GC_FREE;
+    return rc;
+}
+
+/* memory, domid, cpu availability, /vm start_time, the console. */
+static int domain_post_xs(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_config *d_config,
+                          const struct timeval *start)
+{
+    GC_INIT;
+    libxl_domain_build_info *b = &d_config->b_info;
+    struct xc_console_info ci;
+    struct xs_permissions roperm[2];
+    xs_transaction_t t = XBT_NULL;
+    char *dom, *vm;
+    int i, r, rc;
+
+    roperm[0].id = 0;
+    roperm[0].perms = XS_PERM_NONE;
+    roperm[1].id = domid;
+    roperm[1].perms = XS_PERM_READ;
+    r = xc_console_info(ctx->xch, domid, &ci);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: asking the core for the console",
+              domid);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    dom = GCSPRINTF("/local/domain/%u", domid);
+    vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT,
+                   LIBXL_UUID_BYTES(d_config->c_info.uuid));
+    for (;;) {
+        t = xs_transaction_start(ctx->xsh);
+        if (!t) {
+            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction",
+                 domid);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/memory/static-max", dom),
+                             GCSPRINTF("%" PRIu64, b->max_memkb));
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/memory/target", dom),
+                                 GCSPRINTF("%" PRIu64, b->target_memkb));
+        if (!rc)
+            rc = libxl__xs_write(ctx, t,
+                                 GCSPRINTF("%s/memory/videoram", dom),
+                                 GCSPRINTF("%" PRIu64, b->video_memkb));
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/domid", dom),
+                                 GCSPRINTF("%u", domid));
+        for (i = 0; !rc && i < b->max_vcpus; i++)
+            rc = libxl__xs_write(ctx, t,
+                    GCSPRINTF("%s/cpu/%d/availability", dom, i),
+                    libxl_bitmap_test(&b->avail_vcpus, i) ?
+                    "online" : "offline");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/start_time", vm),
+                                 GCSPRINTF("%jd.%02d",
+                                           (intmax_t)start->tv_sec,
+                                           (int)start->tv_usec / 10000));
+        if (!rc)
+            rc = mknod_perm(ctx, t, GCSPRINTF("%s/console", dom), roperm, 2);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/type", dom),
+                                 "xenconsoled");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/output", dom),
+                                 "pty");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/limit", dom),
+                                 GCSPRINTF("%d", XENCONSOLE_LIMIT));
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/tty", dom),
+                                 ci.pty_path);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/serial/0/tty", dom),
+                                 ci.pty_path);
+        if (rc)
+            goto out;
+        if (xs_transaction_end(ctx->xsh, t, false)) {
+            t = XBT_NULL;
+            break;
+        }
+        t = XBT_NULL;
+        if (errno != EAGAIN) {
+            LOGE(ctx, ERROR, "domain %u: committing the build nodes", domid);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (t)
+        xs_transaction_end(ctx->xsh, t, true);
+    GC_FREE;
+    return rc;
+}
+
+/* ------------------------------------------------------------ build */
+
+static int domain_build(libxl_ctx *ctx, uint32_t domid,
+                        libxl_domain_config *d_config)
+{
+    libxl_domain_build_info *b = &d_config->b_info;
+    struct xc_dom_image *dom;
+    const char *step;
+    int r, rc;
+
+    dom = xc_dom_allocate(ctx->xch, b->cmdline, NULL);
+    if (!dom) {
+        LOGE(ctx, ERROR, "domain %u: allocating the builder", domid);
+        return ERROR_NOMEM;
+    }
+    step = "loading the kernel";
+    r = xc_dom_kernel_file(dom, b->kernel);
+    if (r == 0 && b->ramdisk && *b->ramdisk) {
+        step = "loading the ramdisk";
+        r = xc_dom_module_file(dom, b->ramdisk, NULL);
+    }
+    if (r == 0) {
+        step = "binding the image to the domain";
+        r = xc_dom_boot_xen_init(dom, ctx->xch, domid);
+    }
+    if (r == 0) {
+        step = "parsing the kernel";
+        r = xc_dom_parse_image(dom);
+    }
+    if (r == 0) {
+        step = "sizing the guest memory";
+        r = xc_dom_mem_init(dom, (unsigned int)(b->target_memkb / 1024));
+    }
+    if (r == 0) {
+        step = "reading the guest memory map";
+        r = xc_dom_boot_mem_init(dom);
+    }
+    if (r == 0) {
+        step = "writing the image into guest memory";
+        r = xc_dom_build_image(dom);
+    }
+    if (r == 0) {
+        step = "setting the boot vCPU";
+        r = xc_dom_boot_image(dom);
+    }
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: %s (kernel %s%s%s): %s", domid,
+              step, b->kernel, b->ramdisk ? ", ramdisk " : "",
+              b->ramdisk ? b->ramdisk : "", xc_dom_last_error(dom));
+        rc = ERROR_FAIL;
+    } else {
+        rc = 0;
+    }
+    xc_dom_release(dom);
+    return rc;
+}
+
+static int domain_affinity(libxl_ctx *ctx, uint32_t domid,
+                           libxl_domain_build_info *b)
+{
+    int i, rc;
+
+    for (i = 0; i < b->max_vcpus; i++) {
+        const libxl_bitmap *map = NULL;
+
+        if (i < b->num_vcpu_hard_affinity)
+            map = &b->vcpu_hard_affinity[i];
+        else if (b->cpumap.size && !libxl_bitmap_is_full(&b->cpumap))
+            map = &b->cpumap;
+        if (!map || !map->size)
+            continue;
+        rc = libxl_set_vcpuaffinity(ctx, domid, i, map, NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static uint32_t pick_random_domid(void)
+{
+    uint16_t v = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        if (read(fd, &v, sizeof(v)) != sizeof(v))
+            v = 0;
+        close(fd);
+    }
+    v &= 0x7fff;
+    return libxl_domid_valid_guest(v) ? v : 1 + (v % 0x7fef);
+}
+
+static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
+                         uint32_t *domid_r,
+                         const libxl_asyncprogress_how *aop_console_how)
+{
+    GC_INIT;
+    libxl_domain_create_info *c = &d_config->c_info;
+    libxl_domain_build_info *b = &d_config->b_info;
+    struct xc_domain_config cfg;
+    struct timeval start;
+    uint32_t domid = INVALID_DOMID, want;
+    libxl_event *ev;
+    int r, rc, tries;
+
+    *domid_r = INVALID_DOMID;
+    rc = libxl__need_daemons(ctx, "libxl_domain_create_new");
+    if (rc)
+        goto out;
+    rc = config_setdefault(ctx, d_config);
+    if (rc)
+        goto out;
+    if (libxl_name_to_domid(ctx, c->name, &want) == 0) {
+        LOG(ctx, ERROR, "domain with name \"%s\" already exists "
+            "(domain %u)", c->name, want);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_vcpus = b->max_vcpus;
+    cfg.flags = XC_DOMCFG_HVM;
+    cfg.memory_kb = (b->target_memkb + 3) & ~3ULL;
+    memcpy(cfg.handle, c->uuid.uuid, sizeof(cfg.handle));
+    for (tries = 0; ; tries++) {
+        if (c->domid == RANDOM_DOMID)
+            want = pick_random_domid();
+        else if (libxl_domid_valid_guest(c->domid))
+            want = c->domid;
+        else
+            want = 0;
+        r = xc_domain_create(ctx->xch, &want, &cfg);
+        if (r == -EEXIST && c->domid == RANDOM_DOMID && tries < 64)
+            continue;
+        break;
+    }
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "creating domain \"%s\" in the core "
+              "(%d vCPUs, %" PRIu64 " KiB)%s", c->name, b->max_vcpus,
+              b->target_memkb, r == -ENOMEM ? ": not enough host memory" :
+              r == -EEXIST ? ": the domid is in use" : "");
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    domid = want;
+    *domid_r = domid;
+    gettimeofday(&start, NULL);
+
+    rc = domain_make_xs(ctx, domid, d_config);
+    if (rc)
+        goto out;
+    rc = domain_build(ctx, domid, d_config);
+    if (rc)
+        goto out;
+    r = xc_domain_setmaxmem(ctx->xch, domid, b->max_memkb);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: setting maxmem to %" PRIu64
+              " KiB", domid, b->max_memkb);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    rc = domain_affinity(ctx, domid, b);
+    if (rc)
+        goto out;
+    rc = domain_post_xs(ctx, domid, d_config, &start);
+    if (rc)
+        goto out;
+    rc = config_store(ctx, gc, domid, d_config);
+    if (rc)
+        goto out;
+    if (!xs_introduce_domain(ctx->xsh, domid, 0, 1)) {
+        LOGE(ctx, ERROR, "domain %u: introducing it to xenstored", domid);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (aop_console_how) {
+        ev = libxl__event_new(domid, aop_console_how->for_event,
+                    LIBXL_EVENT_TYPE_DOMAIN_CREATE_CONSOLE_AVAILABLE);
+        if (aop_console_how->callback)
+            aop_console_how->callback(ctx, ev,
+                                      aop_console_how->for_callback);
+        else
+            libxl__event_occurred(ctx, ev);
+    }
+    LOG(ctx, DEBUG, "domain %u (\"%s\") created, paused", domid, c->name);
+    rc = 0;
+out:
+    if (rc && domid != INVALID_DOMID) {
+        libxl__domain_teardown(ctx, domid);
+        *domid_r = INVALID_DOMID;
+    }
+    GC_FREE;
+    return rc;
+}
+
+int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
+                            uint32_t *domid,
+                            const libxl_asyncop_how *ao_how,
+                            const libxl_asyncprogress_how *aop_console_how)
+{
+    int rc = domain_create(ctx, d_config, domid, aop_console_how);
+
+    return libxl__ao_complete(ctx, *domid, ao_how, rc);
+}
+
+/* ------------------------------------------------------------ teardown */
+
+int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
+{
+    GC_INIT;
+    xc_dominfo_t info;
+    libxl_uuid uuid;
+    char *dom, *vm;
+    int r, rc = 0;
+
+    dom = GCSPRINTF("/local/domain/%u", domid);
+    vm = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                          GCSPRINTF("%s/vm", dom)));
+    r = xc_domain_getinfo_single(ctx->xch, domid, &info);
+    if (r == 0) {
+        memcpy(uuid.uuid, info.handle, sizeof(uuid.uuid));
+        unlink(userdata_path(gc, domid, &uuid));
+    }
+    if (vm && !strncmp(vm, "/vm/", 4) && !xs_rm(ctx->xsh, XBT_NULL, vm) &&
+        errno != ENOENT) {
+        LOGE(ctx, ERROR, "domain %u: removing %s", domid, vm);
+        rc = ERROR_FAIL;
+    }
+    if (!xs_rm(ctx->xsh, XBT_NULL, dom) && errno != ENOENT) {
+        LOGE(ctx, ERROR, "domain %u: removing %s", domid, dom);
+        rc = ERROR_FAIL;
+    }
+    if (!xs_rm(ctx->xsh, XBT_NULL, GCSPRINTF("/libxl/%u", domid)) &&
+        errno != ENOENT) {
+        LOGE(ctx, ERROR, "domain %u: removing /libxl/%u", domid, domid);
+        rc = ERROR_FAIL;
+    }
+    if (xs_is_domain_introduced(ctx->xsh, domid) &&
+        !xs_release_domain(ctx->xsh, domid)) {
+        LOGE(ctx, ERROR, "domain %u: releasing it in xenstored", domid);
+        rc = ERROR_FAIL;
+    }
+    r = xc_domain_destroy(ctx->xch, domid);
+    if (r < 0 && r != -ESRCH) {
+        LOGEV(ctx, ERROR, -r, "domain %u: destroying it in the core",
+              domid);
+        if (!rc)
+            rc = ERROR_FAIL;
+    }
+    GC_FREE;
+    return rc;
+}
+
+int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid,
+                         const libxl_asyncop_how *ao_how)
+{
+    int rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_domain_destroy");
+    if (rc)
+        return rc;
+    if (!libxl_domid_valid_guest(domid)) {
+        LOG(ctx, ERROR, "domain %u: not a guest domain; refusing to "
+            "destroy it", domid);
+        return ERROR_INVAL;
+    }
+    rc = libxl_domain_info(ctx, NULL, domid);
+    if (rc == ERROR_DOMAIN_NOTFOUND)
+        LOG(ctx, ERROR, "domain %u: non-existant domain", domid);
+    if (rc)
+        return rc;
+    rc = libxl__domain_teardown(ctx, domid);
+    return libxl__ao_complete(ctx, domid, ao_how, rc);
+}

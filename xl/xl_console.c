@@ -1,0 +1,151 @@
+/*
+ * xl_console.c - xl console: the terminal joined to a domain's console
+ * tty, raw, until the escape character Ctrl-] (as Xen's xenconsole).
+ */
+#include "xl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define ESCAPE_CHARACTER 0x1d   /* Ctrl-] */
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    ssize_t r;
+
+    while (len) {
+        r = write(fd, buf, len);
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return -1;
+        }
+        buf += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+int console_attach(uint32_t domid, int cons_num, libxl_console_type type,
+                   const char *tty)
+{
+    struct termios saved, raw;
+    struct pollfd pfd[2];
+    char *path = NULL, buf[4096];
+    int fd = -1, rc, raw_set = 0, in_open = 1;
+    ssize_t n, i;
+
+    if (!tty) {
+        XL_NEED(libxl_console_get_tty);
+        rc = libxl_console_get_tty(ctx, domid, cons_num, type, &path);
+        if (rc) {
+            fprintf(stderr, "xl: no console %d of that type for domain %u "
+                    "(rc=%d: %s)\n", cons_num, domid, rc, xl_strerror(rc));
+            return 1;
+        }
+        tty = path;
+    }
+    fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "xl: cannot open the console of domain %u (%s): "
+                "%s\n", domid, tty, strerror(errno));
+        rc = 1;
+        goto out;
+    }
+    /* The pty's own side passes bytes through untouched. */
+    if (!tcgetattr(fd, &raw)) {
+        cfmakeraw(&raw);
+        tcsetattr(fd, TCSANOW, &raw);
+    }
+    if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved)) {
+        raw = saved;
+        cfmakeraw(&raw);
+        if (!tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw))
+            raw_set = 1;
+    }
+    for (;;) {
+        pfd[0].fd = fd;
+        pfd[0].events = POLLIN;
+        pfd[1].fd = in_open ? STDIN_FILENO : -1;
+        pfd[1].events = POLLIN;
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            n = read(fd, buf, sizeof(buf));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0)
+                break;      /* the domain went away */
+            if (write_all(STDOUT_FILENO, buf, (size_t)n))
+                break;
+        }
+        if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0) {
+                in_open = 0;    /* keep showing output */
+                continue;
+            }
+            for (i = 0; i < n; i++)
+                if (buf[i] == ESCAPE_CHARACTER)
+                    break;
+            if (i && write_all(fd, buf, (size_t)i))
+                break;
+            if (i < n)
+                break;
+        }
+    }
+    rc = 0;
+out:
+    if (raw_set)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
+int main_console(int argc, char **argv)
+{
+    libxl_console_type type = LIBXL_CONSOLE_TYPE_UNKNOWN;
+    uint32_t domid;
+    int opt, num = 0;
+    char *end;
+
+    SWITCH_FOREACH_OPT(opt, "n:t:", NULL, "console", 1) {
+    case 't':
+        if (!strcmp(optarg, "pv")) {
+            type = LIBXL_CONSOLE_TYPE_PV;
+        } else if (!strcmp(optarg, "serial")) {
+            type = LIBXL_CONSOLE_TYPE_SERIAL;
+        } else if (!strcmp(optarg, "vuart")) {
+            type = LIBXL_CONSOLE_TYPE_VUART;
+        } else {
+            fprintf(stderr, "console type supported are: pv, serial, "
+                    "vuart\n");
+            return 1;
+        }
+        break;
+    case 'n':
+        num = (int)strtol(optarg, &end, 10);
+        if (*end || num < 0) {
+            fprintf(stderr, "xl: bad console number \"%s\"\n", optarg);
+            return 1;
+        }
+        break;
+    }
+    domid = find_domain(argv[optind]);
+    /* The primary console of a Xenolith PVH guest is its serial port. */
+    if (type == LIBXL_CONSOLE_TYPE_UNKNOWN)
+        type = LIBXL_CONSOLE_TYPE_SERIAL;
+    return console_attach(domid, num, type, NULL);
+}
