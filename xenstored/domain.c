@@ -370,35 +370,61 @@ static void collect_orphans(const struct node *n, unsigned int domid,
     }
 }
 
-/* Xen deletes the nodes a released domain still owns. */
-static void remove_orphans(struct engine *e, struct domain *d)
+static void orphans_free(struct orphans *o)
 {
-    struct orphans o = { NULL, 0, 0, false };
     size_t i;
 
-    if (d->nbentry <= 0)
-        return;
-    collect_orphans(store_root(e->store), d->domid, &o);
-    if (o.nomem)
-        engine_logf(e, ENGINE_LOG_ERROR,
-                    "domain %u: no memory to list its orphaned nodes",
-                    d->domid);
-    for (i = 0; i < o.n; i++) {
-        struct node *n = store_get(e->store, o.paths[i],
-                                   strlen(o.paths[i]));
+    for (i = 0; i < o->n; i++)
+        free(o->paths[i]);
+    free(o->paths);
+}
 
-        if (n) {
-            engine_logf(e, ENGINE_LOG_INFO,
-                        "domain %u released: deleting its node %s",
-                        d->domid, o.paths[i]);
-            if (engine_delete_node(e, n) < 0)
-                engine_logf(e, ENGINE_LOG_ERROR,
-                            "domain %u released: no memory to delete "
-                            "its node %s", d->domid, o.paths[i]);
-        }
-        free(o.paths[i]);
+/*
+ * Xen deletes the nodes a released domain still owns.  Inside a store
+ * batch: lists them and sets aside what deleting them takes.  0 or
+ * -ENOMEM (nothing changed).
+ */
+static int plan_orphans(struct engine *e, struct domain *d,
+                        struct orphans *o)
+{
+    size_t i;
+    int rc = 0;
+
+    if (d->nbentry <= 0)
+        return 0;
+    collect_orphans(store_root(e->store), d->domid, o);
+    if (o->nomem)
+        return -ENOMEM;
+    for (i = 0; rc == 0 && i < o->n && !getenv("NOPLAN"); i++) {
+        struct node *n = store_get(e->store, o->paths[i],
+                                   strlen(o->paths[i]));
+
+        if (n)
+            rc = store_plan_delete(e->store, n);
     }
-    free(o.paths);
+    return rc;
+}
+
+/* The planned deletions: they cannot fail. */
+static void remove_orphans(struct engine *e, struct domain *d,
+                           const struct orphans *o)
+{
+    size_t i;
+
+    for (i = 0; i < o->n; i++) {
+        struct node *n = store_get(e->store, o->paths[i],
+                                   strlen(o->paths[i]));
+
+        if (!n)
+            continue;
+        engine_logf(e, ENGINE_LOG_INFO,
+                    "domain %u released: deleting its node %s", d->domid,
+                    o->paths[i]);
+        if (engine_delete_node(e, n) < 0)
+            engine_logf(e, ENGINE_LOG_ERROR,
+                        "domain %u released: could not delete its node %s",
+                        d->domid, o->paths[i]);
+    }
 }
 
 static struct domain *onearg_domain(struct req *r, int *err)
@@ -426,6 +452,7 @@ static struct domain *onearg_domain(struct req *r, int *err)
 
 void domain_do_release(struct req *r)
 {
+    struct orphans o = { NULL, 0, 0, false };
     struct engine *e = r->e;
     struct domain *d;
     unsigned int domid, i;
@@ -436,12 +463,23 @@ void domain_do_release(struct req *r)
         req_error(r, err, "RELEASE of a domain that is not introduced");
         return;
     }
+    /* All or nothing: what can fail comes first. */
+    store_batch_begin(e->store);
+    if (plan_orphans(e, d, &o) < 0) {
+        store_batch_end(e->store);
+        orphans_free(&o);
+        req_error(r, ENOMEM, "RELEASE: no memory to delete the domain's "
+                  "nodes");
+        return;
+    }
     domid = d->domid;
     d->introduced = false;
     d->has_target = false;
     e->ndomains--;
     reset_domain_conns(e, domid);
-    remove_orphans(e, d);
+    remove_orphans(e, d, &o);
+    store_batch_end(e->store);
+    orphans_free(&o);
     for (i = 0; i < 2; i++)
         e->special_nperms[i] = perms_remove_domid(e->special_perms[i],
                                                   e->special_nperms[i],

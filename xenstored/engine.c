@@ -386,9 +386,18 @@ static int create_levels(struct req *r, const char *path,
                          const void *data, unsigned int datalen)
 {
     struct store *s = r->e->store;
+    struct node *parent;
     unsigned int i;
     int rc = 0;
 
+    if (levels == 1) {
+        /* One node: store_create() is all-or-nothing by itself. */
+        parent = store_get(s, path, path_parent_len(path, lens[0]));
+        if (!parent || !store_create(s, parent, path, lens[0], perms, np,
+                                     data, datalen))
+            return -ENOMEM;
+        return 0;
+    }
     store_batch_begin(s);
     for (i = levels; rc == 0 && i-- > 0;) {
         size_t l = lens[i], pl = path_parent_len(path, l);
@@ -401,8 +410,8 @@ static int create_levels(struct req *r, const char *path,
     }
     for (i = levels; rc == 0 && i-- > 0;) {
         size_t l = lens[i];
-        struct node *parent = store_get(s, path, path_parent_len(path, l));
 
+        parent = store_get(s, path, path_parent_len(path, l));
         if (!parent || !store_create(s, parent, path, l, perms, np,
                                      i == 0 ? data : NULL,
                                      i == 0 ? datalen : 0)) {

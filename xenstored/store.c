@@ -1111,20 +1111,21 @@ size_t store_batch_misses(const struct store *s)
     return s->misses;
 }
 
-/* What hist_push(n) will take, if open snapshots need n's state. */
+/*
+ * What hist_push(n) will take, if open snapshots need n's state.  The
+ * history record is set aside even when n has one: closing a snapshot
+ * between the plan and the change (RELEASE) may prune it.
+ */
 static int plan_hist(struct store *s, const struct node *n)
 {
     if (!n || !state_needed(s, n) || n == s->plan_last)
         return 0;
     s->plan_last = n;
-    if (!(n->flags & NODE_HIST)) {
-        if (spare_add(s, sizeof(struct hist)) < 0)
-            return -ENOMEM;
-        s->plan_hists++;
-        if (s->hist_count + s->plan_hists > s->hmap_cap &&
-            hmap_grow(s) < 0)
-            return -ENOMEM;
-    }
+    if (spare_add(s, sizeof(struct hist)) < 0)
+        return -ENOMEM;
+    s->plan_hists++;
+    if (s->hist_count + s->plan_hists > s->hmap_cap && hmap_grow(s) < 0)
+        return -ENOMEM;
     return spare_add(s, hver_size(n));
 }
 

@@ -55,6 +55,7 @@ struct tx {
     size_t ndeltas;
     bool failed;
     bool created;
+    bool snap_closed;            /* committing: its snapshot is done */
 };
 
 static uint32_t hash_path(const char *p, size_t len)
@@ -668,7 +669,8 @@ static void tx_free(struct engine_conn *c, struct tx *t)
     }
     c->ntx--;
     c->e->ntx--;
-    store_snap_close(c->e->store, t->start);
+    if (!t->snap_closed)
+        store_snap_close(c->e->store, t->start);
     for (x = t->first; x; x = next) {
         next = x->onext;
         ent_free(x);
@@ -962,6 +964,12 @@ void tx_do_end(struct req *r)
     order = tx_order(t, &n);
     rc = order ? 0 : -ENOMEM;
     if (rc == 0) {
+        /*
+         * The transaction reads nothing more: its snapshot closes now, so
+         * that the commit saves no old states only it would have needed.
+         */
+        store_snap_close(e->store, t->start);
+        t->snap_closed = true;
         store_batch_begin(e->store);
         rc = tx_plan(e, t, order, n);
         if (rc == 0)

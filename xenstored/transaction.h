@@ -7,6 +7,8 @@
  * is remembered; the commit fails with EAGAIN when any of them changed in
  * the store after the start, and otherwise applies the whole overlay in one
  * step (nothing else runs in between) and only then fires its watches.
+ * The step is all or nothing: everything that can fail, memory included,
+ * is checked or set aside before the first change (a store batch).
  */
 #ifndef XENSTORED_TRANSACTION_H
 #define XENSTORED_TRANSACTION_H

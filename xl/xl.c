@@ -398,6 +398,27 @@ static int privileged(void)
 
 xentoollog_logger *xl_logger;
 
+/* A dry run ("xl -N", "xl create -n/--dryrun") needs no daemons. */
+static int dry_run_requested(const struct cmd_spec *cspec, int argc,
+                             char **argv)
+{
+    int i;
+
+    if (dryrun_only)
+        return 1;
+    if (cspec->cmd_impl != main_create)
+        return 0;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--dryrun") ||
+            (argv[i][0] == '-' && argv[i][1] != '-' &&
+             strchr(argv[i], 'n') && !strchr(argv[i], 'f')))
+            return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const struct cmd_spec *cspec;
@@ -451,7 +472,9 @@ int main(int argc, char **argv)
     if (!logger)
         return 1;
     xl_logger = (xentoollog_logger *)logger;
-    if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, xl_logger)) {
+    if (libxl_ctx_alloc(&ctx, LIBXL_VERSION,
+                        dry_run_requested(cspec, argc, argv) ?
+                        LIBXL_CTX_XENOLITH_OFFLINE : 0, xl_logger)) {
         report_ctx_failure();
         xtl_logger_destroy(xl_logger);
         return 1;

@@ -84,10 +84,17 @@ XL_WEAK void libxl_vcpuinfo_list_free(libxl_vcpuinfo *, int nr_vcpus);
 XL_WEAK int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid,
                                  libxl_bitmap *cpumap,
                                  const libxl_asyncop_how *ao_how);
-XL_WEAK int libxl_vcpu_setaffinity(libxl_ctx *ctx, uint32_t domid,
+XL_WEAK int libxl_set_vcpuaffinity(libxl_ctx *ctx, uint32_t domid,
                                    uint32_t vcpuid,
                                    const libxl_bitmap *cpumap_hard,
                                    const libxl_bitmap *cpumap_soft);
+XL_WEAK int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
+                                  libxl_domain_create_info *info,
+                                  const char *name_suffix,
+                                  libxl_uuid new_uuid);
+XL_WEAK int libxl_send_trigger(libxl_ctx *ctx, uint32_t domid,
+                               libxl_trigger trigger, uint32_t vcpuid,
+                               const libxl_asyncop_how *ao_how);
 XL_WEAK int libxl_name_to_domid(libxl_ctx *ctx, const char *name,
                                 uint32_t *domid);
 XL_WEAK char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid);

@@ -105,7 +105,7 @@ int main_vcpupin(int argc, char **argv)
     case 'i':
         break;
     }
-    XL_NEED(libxl_vcpu_setaffinity);
+    XL_NEED(libxl_set_vcpuaffinity);
     XL_NEED(libxl_list_vcpu);
     libxl_bitmap_init(&hard);
     libxl_bitmap_init(&soft);
@@ -135,7 +135,7 @@ int main_vcpupin(int argc, char **argv)
     else if (parse_cpurange(soft_str, &soft))
         goto out;
     if (vcpuid != -1) {
-        if (libxl_vcpu_setaffinity(ctx, domid, (uint32_t)vcpuid, hp, sp)) {
+        if (libxl_set_vcpuaffinity(ctx, domid, (uint32_t)vcpuid, hp, sp)) {
             fprintf(stderr, "Could not set affinity for vcpu `%ld'.\n",
                     vcpuid);
             goto out;
@@ -149,7 +149,7 @@ int main_vcpupin(int argc, char **argv)
         goto out;
     }
     for (i = 0; i < nb; i++) {
-        if (libxl_vcpu_setaffinity(ctx, domid, v[i].vcpuid, hp, sp)) {
+        if (libxl_set_vcpuaffinity(ctx, domid, v[i].vcpuid, hp, sp)) {
             fprintf(stderr, "Could not set affinity.\n");
             goto out;
         }

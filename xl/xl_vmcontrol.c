@@ -124,7 +124,8 @@ int main_rename(int argc, char **argv)
 
 static int shutdown_or_reboot_one(int do_reboot, uint32_t domid,
                                   libxl_evgen_domain_death **deathw,
-                                  libxl_ev_user for_user)
+                                  libxl_ev_user for_user,
+                                  int fallback_trigger)
 {
     int rc;
 
@@ -133,13 +134,21 @@ static int shutdown_or_reboot_one(int do_reboot, uint32_t domid,
     rc = do_reboot ? libxl_domain_reboot(ctx, domid, NULL)
                    : libxl_domain_shutdown(ctx, domid, NULL);
     if (rc == ERROR_NOPARAVIRT) {
-        /* Our guests have no PV drivers; -F's ACPI event is not offered
-         * by this libxenlight (no libxl_send_trigger yet). */
-        fprintf(stderr, "PV control interface not available:"
-                " external graceful %s not possible.\n",
-                do_reboot ? "reboot" : "shutdown");
-        fprintf(stderr, "Use \"-F\" to fallback to ACPI %s event.\n",
-                do_reboot ? "reset" : "power");
+        if (fallback_trigger && libxl_send_trigger) {
+            fprintf(stderr, "PV control interface not available:"
+                    " sending ACPI %s button event.\n",
+                    do_reboot ? "reset" : "power");
+            rc = libxl_send_trigger(ctx, domid,
+                                    do_reboot ? LIBXL_TRIGGER_RESET
+                                              : LIBXL_TRIGGER_POWER,
+                                    0, NULL);
+        } else {
+            fprintf(stderr, "PV control interface not available:"
+                    " external graceful %s not possible.\n",
+                    do_reboot ? "reboot" : "shutdown");
+            fprintf(stderr, "Use \"-F\" to fallback to ACPI %s event.\n",
+                    do_reboot ? "reset" : "power");
+        }
     }
     if (rc) {
         fprintf(stderr, "%s failed (rc=%d)\n",
@@ -210,6 +219,7 @@ static int main_shutdown_or_reboot(int do_reboot, int argc, char **argv)
     libxl_evgen_domain_death **deathws = NULL;
     libxl_dominfo *info = NULL;
     int opt, i, nb = 0, nr = 0, wait_for_it = 0, all = 0, rc = 0;
+    int fallback_trigger = 0;
 
     SWITCH_FOREACH_OPT(opt, "awF", opts, what, 0) {
     case 'a':
@@ -219,6 +229,7 @@ static int main_shutdown_or_reboot(int do_reboot, int argc, char **argv)
         wait_for_it++;
         break;
     case 'F':
+        fallback_trigger = 1;
         break;
     }
     if (!argv[optind] && !all) {
@@ -248,7 +259,8 @@ static int main_shutdown_or_reboot(int do_reboot, int argc, char **argv)
         if (all && (domid == 0 || info[i].never_stop))
             continue;
         if (shutdown_or_reboot_one(do_reboot, domid,
-                                   wait_for_it ? &deathws[i] : NULL, i)) {
+                                   wait_for_it ? &deathws[i] : NULL, i,
+                                   fallback_trigger)) {
             rc = 1;
             goto out;
         }
@@ -395,10 +407,12 @@ static enum restart handle_shutdown(uint32_t *domid, int reason,
     return restart;
 }
 
-/* Keeps the shut-down domain under "<name>-<UTC time>" (rename-restart). */
+/* Keeps the shut-down domain under "<name>-<UTC time>" (rename-restart)
+ * so that a new one can take its place. */
 static int preserve_domain(uint32_t *domid, libxl_domain_config *d_config)
 {
     char suffix[24], *newname;
+    libxl_uuid new_uuid;
     struct tm tm;
     time_t now = time(NULL);
     int rc;
@@ -408,9 +422,16 @@ static int preserve_domain(uint32_t *domid, libxl_domain_config *d_config)
         return 0;
     fprintf(stderr, "Preserving domain %u %s with suffix%s\n", *domid,
             d_config->c_info.name, suffix);
-    newname = xasprintf_("%s%s", d_config->c_info.name, suffix);
-    rc = libxl_domain_rename(ctx, *domid, d_config->c_info.name, newname);
-    free(newname);
+    libxl_uuid_generate(&new_uuid);
+    if (libxl_domain_preserve) {
+        rc = libxl_domain_preserve(ctx, *domid, &d_config->c_info, suffix,
+                                   new_uuid);
+    } else {
+        newname = xasprintf_("%s%s", d_config->c_info.name, suffix);
+        rc = libxl_domain_rename(ctx, *domid, d_config->c_info.name,
+                                 newname);
+        free(newname);
+    }
     *domid = INVALID_DOMID;
     return rc == 0;
 }

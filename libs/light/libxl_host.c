@@ -1,10 +1,11 @@
 /*
  * libxl_host.c - what libxl knows about the host.
  *
- * Until the hypervisor core answers physinfo (issue 4), the host shape
- * comes from the running Linux: its CPU count, and one NUMA node.  The
- * environment variables LIBXL_HOST_CPUS and LIBXL_HOST_NODES override
- * it, so tests can reproduce a given machine.
+ * libxl_get_physinfo asks the core.  The CPU and node counts (and an
+ * offline context's physinfo) come from the running Linux: its CPU
+ * count, and one NUMA node.  The environment variables LIBXL_HOST_CPUS
+ * and LIBXL_HOST_NODES override them, so tests can reproduce a given
+ * machine.
  */
 #include "libxl.h"
 
@@ -58,7 +59,36 @@ int libxl_get_max_nodes(libxl_ctx *ctx)
 
 int libxl_get_physinfo(libxl_ctx *ctx, libxl_physinfo *physinfo)
 {
-    (void)ctx;
+    xc_physinfo_t pi;
+    int r;
+
+    if (ctx && ctx->xch) {
+        r = xc_physinfo(ctx->xch, &pi);
+        if (r < 0) {
+            LOGEV(ctx, ERROR, -r, "asking the core for the host's "
+                  "physinfo");
+            return ERROR_FAIL;
+        }
+        physinfo->threads_per_core = pi.threads_per_core;
+        physinfo->cores_per_socket = pi.cores_per_socket;
+        physinfo->max_cpu_id = pi.max_cpu_id;
+        physinfo->nr_cpus = pi.nr_cpus;
+        physinfo->cpu_khz = pi.cpu_khz;
+        physinfo->total_pages = pi.total_pages;
+        physinfo->free_pages = pi.free_pages;
+        physinfo->scrub_pages = pi.scrub_pages;
+        physinfo->outstanding_pages = 0;
+        physinfo->max_possible_mfn = pi.total_pages;
+        physinfo->nr_nodes = pi.nr_nodes;
+        physinfo->cap_hvm = !!(pi.capabilities & XC_PHYSCAP_hvm);
+        physinfo->cap_pv = !!(pi.capabilities & XC_PHYSCAP_pv);
+        physinfo->cap_hap = !!(pi.capabilities & XC_PHYSCAP_hap);
+        physinfo->cap_shadow = false;
+        physinfo->cap_hvm_directio = false;
+        physinfo->cap_gnttab_v1 = false;
+        physinfo->cap_gnttab_v2 = false;
+        return 0;
+    }
     physinfo->nr_cpus = libxl__host_cpus();
     physinfo->max_cpu_id = physinfo->nr_cpus - 1;
     physinfo->nr_nodes = libxl__host_nodes();

@@ -3,7 +3,9 @@
  * so that every build (gcc, no fuzzing runtime) replays the seed corpus and
  * any crash reproducer under `make check`.
  *
- * Usage: fuzz_xenstored_replay [FILE|DIR]...   (default: $FUZZ_CORPUS)
+ * Usage: <target>_replay [FILE|DIR]...
+ * Without arguments it replays $FUZZ_CORPUS, else the target's seed corpus
+ * $FUZZ_CORPUS_ROOT/<target> (FUZZ_TARGET, set when compiling).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -90,15 +92,25 @@ static int run_path(const char *path)
     return rc;
 }
 
+#ifndef FUZZ_TARGET
+#error "FUZZ_TARGET names the target (its corpus folder)"
+#endif
+
 int main(int argc, char **argv)
 {
     const char *corpus = getenv("FUZZ_CORPUS");
+    const char *root = getenv("FUZZ_CORPUS_ROOT");
+    char dir[4096];
     int i, rc = 0;
 
     if (argc < 2) {
+        if (!corpus && root) {
+            snprintf(dir, sizeof(dir), "%s/%s", root, FUZZ_TARGET);
+            corpus = dir;
+        }
         if (!corpus) {
-            fprintf(stderr, "usage: %s FILE|DIR... (or set FUZZ_CORPUS)\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s FILE|DIR... (or set FUZZ_CORPUS "
+                    "or FUZZ_CORPUS_ROOT)\n", argv[0]);
             return 2;
         }
         rc = run_path(corpus);
@@ -106,7 +118,7 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++)
         if (run_path(argv[i]))
             rc = -1;
-    printf("fuzz_replay: %u inputs run\n", ran);
+    printf("fuzz_replay: %s: %u inputs run\n", FUZZ_TARGET, ran);
     if (!ran)
         return 1;
     return rc ? 1 : 0;

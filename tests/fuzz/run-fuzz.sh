@@ -1,28 +1,45 @@
 #!/bin/sh
-# run-fuzz.sh SECONDS: build the libFuzzer targets with clang
+# run-fuzz.sh SECONDS [TARGET...]: build the libFuzzer targets with clang
 # (-fsanitize=fuzzer,address,undefined) in a build folder of their own and
-# run fuzz_xenstored for SECONDS.  Exits 0 when nothing was found, 1 on any
-# crash, leak, sanitizer report or timeout (the reproducer is left in the
-# artifact folder and named on stderr), 2 on a usage or build error.
+# run every target (or the ones named) in turn, SECONDS split evenly
+# between them (at least 1 s each).  Targets: fuzz_xenstored,
+# fuzz_xenstored_engine, fuzz_dom_image.  Exits 0 when nothing was found,
+# 1 on any crash, leak, sanitizer report or timeout (the reproducer is left
+# in the target's artifact folder and named on stderr; the other targets
+# still run), 2 on a usage or build error.
 #
 # Environment:
 #   FUZZ_BUILDDIR  build folder (default ${TMPDIR:-/tmp}/xenolith-fuzz-build)
-#   FUZZ_WORKDIR   where the growing corpus and crash artifacts go
-#                  (default $FUZZ_BUILDDIR/run)
+#   FUZZ_WORKDIR   where each target's growing corpus and crash artifacts
+#                  go, in a folder named after it (default
+#                  $FUZZ_BUILDDIR/run)
 #   FUZZ_JOBS      make -j value (default 2)
 #   CC             clang binary (default clang)
 #   FUZZ_ARGS      extra libFuzzer arguments
 set -u
 
+all_targets="fuzz_xenstored fuzz_xenstored_engine fuzz_dom_image"
+
 usage() {
-    echo "usage: $0 SECONDS" >&2
+    echo "usage: $0 SECONDS [TARGET...] (targets: $all_targets)" >&2
     exit 2
 }
-[ $# -eq 1 ] || usage
+[ $# -ge 1 ] || usage
 case $1 in
     ''|*[!0-9]*) usage ;;
 esac
 seconds=$1
+shift
+targets=${*:-$all_targets}
+ntargets=0
+for t in $targets; do
+    case " $all_targets " in
+        *" $t "*) ntargets=$((ntargets + 1)) ;;
+        *) echo "run-fuzz: unknown target $t" >&2; usage ;;
+    esac
+done
+per=$((seconds / ntargets))
+[ "$per" -ge 1 ] || per=1
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -52,33 +69,42 @@ then
     (cd "$build" && "$top/configure" -q --enable-fuzzing --disable-shared \
         CC="$cc" CFLAGS="$cflags" LDFLAGS="$san") || exit 2
 fi
-echo "run-fuzz: building fuzz_xenstored"
+echo "run-fuzz: building $targets"
 make -s -C "$build/xenstored" -j"$jobs" libxsdaemon.a libxsengine.la \
     >/dev/null || exit 2
-make -s -C "$build/tests/fuzz" -j"$jobs" fuzz_xenstored >/dev/null || exit 2
-
-corpus="$work/corpus"
-artifacts="$work/artifacts"
-mkdir -p "$corpus" "$artifacts" || exit 2
-echo "run-fuzz: fuzzing for $seconds s (corpus $corpus)"
-# detect_leaks: leaks fail the run; -timeout: a stall of 10 s on one input
-# counts as a finding; the committed seeds are read, new inputs go to
-# $corpus.
 # shellcheck disable=SC2086
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-"$build/tests/fuzz/fuzz_xenstored" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} \
-    "$corpus" "$here/corpus/xenstored"
-rc=$?
-if [ $rc -ne 0 ]; then
-    echo "run-fuzz: FAILED (exit $rc); reproducers in $artifacts:" >&2
-    ls -l "$artifacts" >&2
-    echo "run-fuzz: replay one with $build/tests/fuzz/fuzz_xenstored FILE" \
-         "or any build's tests/fuzz/fuzz_xenstored_replay FILE" >&2
+make -s -C "$build/tests/fuzz" -j"$jobs" $targets >/dev/null || exit 2
+
+failed=""
+for t in $targets; do
+    seeds="$here/corpus/${t#fuzz_}"
+    corpus="$work/$t/corpus"
+    artifacts="$work/$t/artifacts"
+    mkdir -p "$corpus" "$artifacts" || exit 2
+    echo "run-fuzz: $t for $per s (corpus $corpus)"
+    # detect_leaks: leaks fail the run; -timeout: a stall of 10 s on one
+    # input counts as a finding; the committed seeds are read, new inputs
+    # go to $corpus.
+    # shellcheck disable=SC2086
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$build/tests/fuzz/$t" \
+        -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=65536 -print_final_stats=1 \
+        -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} \
+        "$corpus" "$seeds"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "run-fuzz: $t FAILED (exit $rc); reproducers in $artifacts:" >&2
+        ls -l "$artifacts" >&2
+        echo "run-fuzz: replay one with $build/tests/fuzz/$t FILE or any" \
+             "build's tests/fuzz/${t}_replay FILE" >&2
+        failed="$failed $t"
+    fi
+done
+if [ -n "$failed" ]; then
+    echo "run-fuzz: findings in:$failed" >&2
     exit 1
 fi
-echo "run-fuzz: no crash, leak or timeout in $seconds s"
+echo "run-fuzz: no crash, leak or timeout in $seconds s ($targets)"
 exit 0

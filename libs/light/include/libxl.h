@@ -208,8 +208,9 @@
 /* LIBXL_HAVE_MEMKB_64BITS: the memory functions take 64-bit sizes. */
 #define LIBXL_HAVE_MEMKB_64BITS 1
 
-/* LIBXL_HAVE_FN_USING_QMP_ASYNC: pause, unpause, shutdown, reboot, send_trigger,
- * set_vcpuonline and retrieve_domain_configuration take an ao_how. */
+/* LIBXL_HAVE_FN_USING_QMP_ASYNC: pause, unpause, shutdown, reboot,
+ * send_trigger, set_vcpuonline and retrieve_domain_configuration take an
+ * ao_how. */
 #define LIBXL_HAVE_FN_USING_QMP_ASYNC 1
 
 /* LIBXL_HAVE_NONCONST_EVENT_OCCURS_EVENT_ARG: event_occurs gets a
@@ -607,6 +608,37 @@ int libxl_set_vcpuaffinity_all(libxl_ctx *ctx, uint32_t domid,
                                unsigned int max_vcpus,
                                const libxl_bitmap *cpumap_hard,
                                const libxl_bitmap *cpumap_soft);
+
+/* ------------------------------------------------- scheduling
+ *
+ * The core runs vCPUs as host threads under Linux's scheduler and has no
+ * scheduler operation: these return ERROR_NI (logged).
+ */
+int libxl_get_scheduler(libxl_ctx *ctx);
+int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,
+                                  libxl_domain_sched_params *params);
+int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
+                                  const libxl_domain_sched_params *params);
+
+/* Seconds since the epoch when the domain was built (/vm/UUID/
+ * start_time); (uint32_t)-1 on error. */
+uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid);
+
+/* ------------------------------------------------- the core's log
+ *
+ * "xl dmesg": read_start (clear: empty the log as it is read) returns a
+ * reader (NULL on error); each read_line sets *line_r to the next chunk
+ * of the log (owned by the reader, valid until the next call) and
+ * returns 1, or returns 0 at the end (ERROR_FAIL on error).
+ */
+typedef struct libxl__xen_console_reader libxl_xen_console_reader;
+libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx,
+                                                       int clear);
+int libxl_xen_console_read_line(libxl_ctx *ctx,
+                                libxl_xen_console_reader *cr,
+                                char **line_r);
+void libxl_xen_console_read_finish(libxl_ctx *ctx,
+                                   libxl_xen_console_reader *cr);
 
 /* ------------------------------------------------- consoles
  *

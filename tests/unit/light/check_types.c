@@ -12,7 +12,8 @@ static libxl_ctx *ctx;
 
 static void setup(void)
 {
-    ck_assert_int_eq(libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, NULL), 0);
+    ck_assert_int_eq(libxl_ctx_alloc(&ctx, LIBXL_VERSION,
+                                     LIBXL_CTX_XENOLITH_OFFLINE, NULL), 0);
 }
 
 static void teardown(void)

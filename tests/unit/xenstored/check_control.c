@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
 #include "harness.h"
 
 static struct h *h;
@@ -68,6 +69,41 @@ START_TEST(test_misc)
 }
 END_TEST
 
+/* check recounts every domain's nodes, watches and bytes. */
+START_TEST(test_check_accounting)
+{
+    struct hconn *d1;
+    struct domain *d;
+
+    ck_assert_str_eq(h_introduce(d0, 1), "OK|");
+    d1 = h_conn(h, 1);
+    ck_assert_str_eq(h_mkdir(d0, 0, "/local/domain/1"), "OK|");
+    ck_assert_str_eq(h_setperms(d0, 0, "/local/domain/1", "n1"), "OK|");
+    ck_assert_str_eq(h_write(d1, 0, "a/b", "value"), "OK|");
+    ck_assert_str_eq(h_watch(d1, "a", "tok"), "OK|");
+    ck_assert_str_eq(h_control(d0, "check"), "OK|");
+    d = domain_find(h->e, 1);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->nbentry, 3);
+    ck_assert_int_eq(d->nbwatch, 1);
+
+    d->nbentry++;
+    ck_assert_str_eq(h_control(d0, "check"), "!EIO");
+    ck_assert(h_logged(h, "domain 1: accounted 4 nodes"));
+    d->nbentry--;
+    d->memory += 5;
+    ck_assert_str_eq(h_control(d0, "check"), "!EIO");
+    d->memory -= 5;
+    d->nbwatch = 0;
+    ck_assert_str_eq(h_control(d0, "check"), "!EIO");
+    d->nbwatch = 1;
+    ck_assert_str_eq(h_control(d0, "check"), "OK|");
+    ck_assert_str_eq(h_rm(d1, 0, "a"), "OK|");
+    ck_assert_str_eq(h_control(d0, "check"), "OK|");
+    ck_assert_int_eq(d->nbentry, 1);
+}
+END_TEST
+
 static Suite *control_suite(void)
 {
     Suite *s = suite_create("control");
@@ -78,6 +114,7 @@ static Suite *control_suite(void)
     tcase_add_test(tc, test_help);
     tcase_add_test(tc, test_quota_show);
     tcase_add_test(tc, test_misc);
+    tcase_add_test(tc, test_check_accounting);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,838 @@
+/*
+ * libxl_domain.c - running domains: information, pause, PV control
+ * (shutdown/reboot), triggers, names, memory, vCPUs, the stored config
+ * and the on_* policies.
+ */
+#include "libxl.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <time.h>
+
+#include "libxl_internal.h"
+
+#define PVCONTROL_TIMEOUT_MS (60 * 1000)
+#define MAX_DOMAINS 1024
+
+static void xcinfo2xlinfo(const xc_dominfo_t *x, libxl_dominfo *l)
+{
+    libxl_dominfo_init(l);
+    memcpy(l->uuid.uuid, x->handle, sizeof(l->uuid.uuid));
+    l->domid = x->domid;
+    l->dying = x->dying;
+    l->paused = x->paused;
+    l->blocked = x->blocked;
+    l->running = x->running;
+    l->shutdown = x->shutdown;
+    l->shutdown_reason = x->shutdown ? (libxl_shutdown_reason)
+        x->shutdown_reason : LIBXL_SHUTDOWN_REASON_UNKNOWN;
+    l->current_memkb = (uint64_t)x->nr_pages * (XC_PAGE_SIZE / 1024);
+    l->max_memkb = x->max_memkb;
+    l->cpu_time = x->cpu_time;
+    l->vcpu_max_id = x->max_vcpu_id;
+    l->vcpu_online = x->nr_online_vcpus;
+    l->cpupool = 0;
+    l->domain_type = x->hvm ? LIBXL_DOMAIN_TYPE_HVM : LIBXL_DOMAIN_TYPE_PV;
+}
+
+int libxl_domain_info(libxl_ctx *ctx, libxl_dominfo *info_r, uint32_t domid)
+{
+    xc_dominfo_t x;
+    int r, rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_domain_info");
+    if (rc)
+        return rc;
+    r = xc_domain_getinfo_single(ctx->xch, domid, &x);
+    if (r == -ESRCH || r == -EINVAL)
+        return ERROR_DOMAIN_NOTFOUND;
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: getting domain info", domid);
+        return ERROR_FAIL;
+    }
+    if (info_r)
+        xcinfo2xlinfo(&x, info_r);
+    return 0;
+}
+
+libxl_dominfo *libxl_list_domain(libxl_ctx *ctx, int *nb_domain_out)
+{
+    xc_dominfo_t *x;
+    libxl_dominfo *list = NULL;
+    int i, n;
+
+    *nb_domain_out = 0;
+    if (libxl__need_daemons(ctx, "libxl_list_domain"))
+        return NULL;
+    x = libxl__calloc_or_die(MAX_DOMAINS, sizeof(*x));
+    n = xc_domain_getinfolist(ctx->xch, 0, MAX_DOMAINS, x);
+    if (n < 0) {
+        LOGEV(ctx, ERROR, -n, "getting the domain list");
+        goto out;
+    }
+    list = libxl__calloc_or_die(n ? n : 1, sizeof(*list));
+    for (i = 0; i < n; i++)
+        xcinfo2xlinfo(&x[i], &list[i]);
+    *nb_domain_out = n;
+out:
+    free(x);
+    return list;
+}
+
+void libxl_dominfo_list_free(libxl_dominfo *list, int nb_domain)
+{
+    int i;
+
+    for (i = 0; list && i < nb_domain; i++)
+        libxl_dominfo_dispose(&list[i]);
+    free(list);
+}
+
+/* ------------------------------------------------------------ names */
+
+char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid)
+{
+    if (!ctx->xsh)
+        return NULL;
+    return libxl__domid_to_name(ctx, XBT_NULL, domid);
+}
+
+int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid)
+{
+    libxl_dominfo *list;
+    char *n;
+    int i, nb, rc = ERROR_INVAL;
+
+    if (!name)
+        return ERROR_INVAL;
+    list = libxl_list_domain(ctx, &nb);
+    if (!list)
+        return ERROR_NOMEM;
+    for (i = 0; i < nb; i++) {
+        n = libxl_domid_to_name(ctx, list[i].domid);
+        if (n && !strcmp(n, name)) {
+            *domid = list[i].domid;
+            rc = 0;
+        }
+        free(n);
+        if (!rc)
+            break;
+    }
+    libxl_dominfo_list_free(list, nb);
+    return rc;
+}
+
+int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_create_info *info,
+                          const char *name_suffix, libxl_uuid new_uuid)
+{
+    GC_INIT;
+    struct xs_permissions roperm[2];
+    xs_transaction_t t = XBT_NULL;
+    char *dom, *old_vm, *new_vm, *name;
+    int rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_domain_preserve");
+    if (rc)
+        goto out;
+    roperm[0].id = 0;
+    roperm[0].perms = XS_PERM_NONE;
+    roperm[1].id = domid;
+    roperm[1].perms = XS_PERM_READ;
+    dom = GCSPRINTF("/local/domain/%u", domid);
+    name = GCSPRINTF("%s%s", info->name, name_suffix);
+    new_vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT, LIBXL_UUID_BYTES(new_uuid));
+    for (;;) {
+        t = xs_transaction_start(ctx->xsh);
+        if (!t) {
+            LOGE(ctx, ERROR, "starting a xenstore transaction");
+            rc = ERROR_FAIL;
+            goto out;
+        }
+        old_vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
+                                             GCSPRINTF("%s/vm", dom)));
+        if (!old_vm) {
+            LOG(ctx, ERROR, "domain %u: no such domain in xenstore", domid);
+            rc = ERROR_DOMAIN_NOTFOUND;
+            goto out;
+        }
+        rc = libxl__xs_write(ctx, t, new_vm, "");
+        if (!rc && !xs_set_permissions(ctx->xsh, t, new_vm, roperm, 2))
+            rc = ERROR_FAIL;
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", new_vm),
+                        GCSPRINTF(LIBXL_UUID_FMT, LIBXL_UUID_BYTES(new_uuid)));
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", new_vm), name);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), new_vm);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", dom), name);
+        if (!rc && strcmp(old_vm, new_vm))
+            xs_rm(ctx->xsh, t, old_vm);
+        if (rc)
+            goto out;
+        if (xs_transaction_end(ctx->xsh, t, false)) {
+            t = XBT_NULL;
+            break;
+        }
+        t = XBT_NULL;
+        if (errno != EAGAIN) {
+            LOGE(ctx, ERROR, "domain %u: committing the preserve", domid);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (t)
+        xs_transaction_end(ctx->xsh, t, true);
+    GC_FREE;
+    return rc;
+}
+
+/* ------------------------------------------------------------ pause */
+
+static int check_guest(libxl_ctx *ctx, uint32_t domid, const char *what)
+{
+    int rc = libxl__need_daemons(ctx, what);
+
+    if (rc)
+        return rc;
+    rc = libxl_domain_info(ctx, NULL, domid);
+    if (rc == ERROR_DOMAIN_NOTFOUND)
+        LOG(ctx, ERROR, "%s: domain %u does not exist", what, domid);
+    return rc;
+}
+
+int libxl_domain_pause(libxl_ctx *ctx, uint32_t domid,
+                       const libxl_asyncop_how *ao_how)
+{
+    int r, rc = check_guest(ctx, domid, "libxl_domain_pause");
+
+    if (rc)
+        return rc;
+    r = xc_domain_pause(ctx->xch, domid);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: pausing", domid);
+        return ERROR_FAIL;
+    }
+    return libxl__ao_complete(ctx, domid, ao_how, 0);
+}
+
+int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,
+                         const libxl_asyncop_how *ao_how)
+{
+    int r, rc = check_guest(ctx, domid, "libxl_domain_unpause");
+
+    if (rc)
+        return rc;
+    r = xc_domain_unpause(ctx->xch, domid);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: unpausing", domid);
+        return ERROR_FAIL;
+    }
+    return libxl__ao_complete(ctx, domid, ao_how, 0);
+}
+
+/* ------------------------------------------------------------ PV control */
+
+/* Waits for the guest to clear path (its acknowledgement). */
+static int pvcontrol_wait(libxl_ctx *ctx, uint32_t domid, const char *path,
+                          const char *cmd)
+{
+    struct timespec t0, t1;
+    struct pollfd pfd;
+    char token[64], **w;
+    char *v;
+    unsigned int n;
+    int left, rc;
+
+    snprintf(token, sizeof(token), "libxl-pvcontrol-%u-%p", domid,
+             (void *)&token);
+    if (!xs_watch(ctx->xsh, path, token)) {
+        LOGE(ctx, ERROR, "domain %u: watching %s", domid, path);
+        return ERROR_FAIL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        v = libxl__xs_read(ctx, XBT_NULL, path);
+        if (!v || !*v) {
+            free(v);
+            rc = 0;
+            break;
+        }
+        free(v);
+        if (libxl_domain_info(ctx, NULL, domid)) {
+            rc = ERROR_DOMAIN_NOTFOUND;
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        left = PVCONTROL_TIMEOUT_MS -
+               (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+                     (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0) {
+            LOG(ctx, ERROR, "domain %u: guest didn't acknowledge control "
+                "request \"%s\" (%s still set after %d s)", domid, cmd,
+                path, PVCONTROL_TIMEOUT_MS / 1000);
+            rc = ERROR_TIMEDOUT;
+            break;
+        }
+        pfd.fd = xs_fileno(ctx->xsh);
+        pfd.events = POLLIN;
+        /* wake at least every second: the domain may go away quietly */
+        if (pfd.fd >= 0 && poll(&pfd, 1, left < 1000 ? left : 1000) > 0) {
+            while ((w = xs_check_watch(ctx->xsh)) != NULL)
+                free(w);
+        }
+        (void)n;
+    }
+    xs_unwatch(ctx->xsh, path, token);
+    return rc;
+}
+
+static int pvcontrol(libxl_ctx *ctx, uint32_t domid, const char *cmd,
+                     const char *feature)
+{
+    GC_INIT;
+    char *dom, *f, *path;
+    int rc;
+
+    rc = check_guest(ctx, domid, cmd);
+    if (rc)
+        goto out;
+    dom = GCSPRINTF("/local/domain/%u", domid);
+    f = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                  GCSPRINTF("%s/control/%s", dom, feature)));
+    if (!f || strcmp(f, "1")) {
+        LOG(ctx, ERROR, "domain %u: PV control interface not available "
+            "(control/%s is not 1): the guest cannot be asked to %s",
+            domid, feature, cmd);
+        rc = ERROR_NOPARAVIRT;
+        goto out;
+    }
+    path = GCSPRINTF("%s/control/shutdown", dom);
+    rc = libxl__xs_write(ctx, XBT_NULL, path, cmd);
+    if (rc)
+        goto out;
+    rc = pvcontrol_wait(ctx, domid, path, cmd);
+out:
+    GC_FREE;
+    return rc;
+}
+
+int libxl_domain_shutdown(libxl_ctx *ctx, uint32_t domid,
+                          const libxl_asyncop_how *ao_how)
+{
+    int rc = pvcontrol(ctx, domid, "poweroff", "feature-poweroff");
+
+    return libxl__ao_complete(ctx, domid, ao_how, rc);
+}
+
+int libxl_domain_reboot(libxl_ctx *ctx, uint32_t domid,
+                        const libxl_asyncop_how *ao_how)
+{
+    int rc = pvcontrol(ctx, domid, "reboot", "feature-reboot");
+
+    return libxl__ao_complete(ctx, domid, ao_how, rc);
+}
+
+int libxl_send_trigger(libxl_ctx *ctx, uint32_t domid,
+                       libxl_trigger trigger, uint32_t vcpuid,
+                       const libxl_asyncop_how *ao_how)
+{
+    int reason, r, rc;
+
+    (void)vcpuid;
+    rc = check_guest(ctx, domid, "libxl_send_trigger");
+    if (rc)
+        return rc;
+    switch (trigger) {
+    case LIBXL_TRIGGER_POWER:
+        reason = XC_SHUTDOWN_poweroff;
+        break;
+    case LIBXL_TRIGGER_RESET:
+        reason = XC_SHUTDOWN_reboot;
+        break;
+    default:
+        LOG(ctx, ERROR, "domain %u: trigger %s is not supported by the "
+            "core", domid, libxl_trigger_to_string(trigger) ?: "?");
+        return ERROR_NI;
+    }
+    r = xc_domain_shutdown(ctx->xch, domid, reason);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: sending trigger %s", domid,
+              libxl_trigger_to_string(trigger));
+        return ERROR_FAIL;
+    }
+    return libxl__ao_complete(ctx, domid, ao_how, 0);
+}
+
+/* ------------------------------------------------------------ memory */
+
+static int read_u64(libxl_ctx *ctx, uint32_t domid, const char *key,
+                    uint64_t *v)
+{
+    char *path = libxl__sprintf("/local/domain/%u/%s", domid, key);
+    char *s = libxl__xs_read(ctx, XBT_NULL, path);
+    char *end;
+    int rc = 0;
+
+    if (!s) {
+        LOGE(ctx, ERROR, "domain %u: reading %s", domid, path);
+        rc = ERROR_FAIL;
+    } else {
+        *v = strtoull(s, &end, 10);
+        if (*end || end == s) {
+            LOG(ctx, ERROR, "domain %u: %s is \"%s\", not a number",
+                domid, path, s);
+            rc = ERROR_FAIL;
+        }
+    }
+    free(s);
+    free(path);
+    return rc;
+}
+
+int libxl_get_memory_target(libxl_ctx *ctx, uint32_t domid,
+                            uint64_t *out_target)
+{
+    int rc = check_guest(ctx, domid, "libxl_get_memory_target");
+
+    return rc ? rc : read_u64(ctx, domid, "memory/target", out_target);
+}
+
+int libxl_domain_setmaxmem(libxl_ctx *ctx, uint32_t domid,
+                           uint64_t max_memkb)
+{
+    char *path, *val;
+    uint64_t target;
+    int r, rc;
+
+    rc = check_guest(ctx, domid, "libxl_domain_setmaxmem");
+    if (rc)
+        return rc;
+    rc = read_u64(ctx, domid, "memory/target", &target);
+    if (rc)
+        return rc;
+    if (max_memkb < target) {
+        LOG(ctx, ERROR, "domain %u: maxmem %" PRIu64 " KiB is below the "
+            "current target %" PRIu64 " KiB", domid, max_memkb, target);
+        return ERROR_INVAL;
+    }
+    r = xc_domain_setmaxmem(ctx->xch, domid, max_memkb);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: setting maxmem to %" PRIu64
+              " KiB", domid, max_memkb);
+        return ERROR_FAIL;
+    }
+    path = libxl__sprintf("/local/domain/%u/memory/static-max", domid);
+    val = libxl__sprintf("%" PRIu64, max_memkb);
+    rc = libxl__xs_write(ctx, XBT_NULL, path, val);
+    free(val);
+    free(path);
+    return rc;
+}
+
+int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid,
+                            int64_t target_memkb, int relative, int enforce)
+{
+    uint64_t cur, videoram = 0;
+    int64_t want;
+    char *path, *val;
+    int r, rc;
+
+    rc = check_guest(ctx, domid, "libxl_set_memory_target");
+    if (rc)
+        return rc;
+    rc = read_u64(ctx, domid, "memory/target", &cur);
+    if (rc)
+        return rc;
+    read_u64(ctx, domid, "memory/videoram", &videoram);
+    want = relative ? (int64_t)cur + target_memkb : target_memkb;
+    if (want < 0) {
+        LOG(ctx, ERROR, "domain %u: memory target %" PRId64 " KiB is "
+            "negative", domid, want);
+        return ERROR_INVAL;
+    }
+    if (enforce) {
+        r = xc_domain_setmaxmem(ctx->xch, domid, (uint64_t)want + videoram);
+        if (r < 0) {
+            LOGEV(ctx, ERROR, -r, "domain %u: setting maxmem to %" PRId64
+                  " KiB", domid, want + (int64_t)videoram);
+            return ERROR_FAIL;
+        }
+    }
+    path = libxl__sprintf("/local/domain/%u/memory/target", domid);
+    val = libxl__sprintf("%" PRId64, want);
+    rc = libxl__xs_write(ctx, XBT_NULL, path, val);
+    free(val);
+    free(path);
+    return rc;
+}
+
+/* ------------------------------------------------------------ vCPUs */
+
+int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid,
+                         libxl_bitmap *cpumap,
+                         const libxl_asyncop_how *ao_how)
+{
+    GC_INIT;
+    xc_dominfo_t x;
+    unsigned int i;
+    int r, rc;
+
+    rc = check_guest(ctx, domid, "libxl_set_vcpuonline");
+    if (rc)
+        goto out;
+    r = xc_domain_getinfo_single(ctx->xch, domid, &x);
+    if (r < 0) {
+        rc = libxl__xc_error(r);
+        goto out;
+    }
+    for (i = x.max_vcpu_id + 1; i < cpumap->size * 8; i++) {
+        if (libxl_bitmap_test(cpumap, i)) {
+            LOG(ctx, ERROR, "domain %u: requested %d vCPUs, however "
+                "maxcpus is %u", domid, libxl_bitmap_count_set(cpumap),
+                x.max_vcpu_id + 1);
+            rc = ERROR_INVAL;
+            goto out;
+        }
+    }
+    for (i = 0; i <= x.max_vcpu_id; i++) {
+        rc = libxl__xs_write(ctx, XBT_NULL,
+                GCSPRINTF("/local/domain/%u/cpu/%u/availability", domid, i),
+                libxl_bitmap_test(cpumap, i) ? "online" : "offline");
+        if (rc)
+            goto out;
+    }
+    rc = libxl__ao_complete(ctx, domid, ao_how, 0);
+out:
+    GC_FREE;
+    return rc;
+}
+
+static char *bitmap_hex(libxl__gc *gc, const libxl_bitmap *map)
+{
+    char *s = libxl__gc_own(gc, libxl__calloc_or_die(map->size * 2 + 1, 1));
+    uint32_t i;
+
+    for (i = 0; i < map->size; i++)
+        sprintf(s + 2 * i, "%02x", map->map[i]);
+    return s;
+}
+
+static void hex_bitmap(const char *s, libxl_bitmap *map)
+{
+    uint32_t i;
+    unsigned int b;
+
+    for (i = 0; i < map->size && s[2 * i] && s[2 * i + 1]; i++) {
+        if (sscanf(s + 2 * i, "%2x", &b) == 1)
+            map->map[i] = (uint8_t)b;
+    }
+}
+
+int libxl_set_vcpuaffinity(libxl_ctx *ctx, uint32_t domid, uint32_t vcpuid,
+                           const libxl_bitmap *cpumap_hard,
+                           const libxl_bitmap *cpumap_soft)
+{
+    GC_INIT;
+    int r, rc;
+
+    (void)cpumap_soft;
+    rc = check_guest(ctx, domid, "libxl_set_vcpuaffinity");
+    if (rc || !cpumap_hard)
+        goto out;
+    r = xc_vcpu_setaffinity(ctx->xch, domid, (int)vcpuid, cpumap_hard->map,
+                            cpumap_hard->size);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: setting vCPU %u's hard affinity",
+              domid, vcpuid);
+        rc = r == -EINVAL ? ERROR_INVAL : ERROR_FAIL;
+        goto out;
+    }
+    /* The core does not report affinity: remember it for list_vcpu. */
+    rc = libxl__xs_write(ctx, XBT_NULL,
+                         GCSPRINTF("/libxl/%u/vcpu/%u/hard-affinity",
+                                   domid, vcpuid),
+                         bitmap_hex(gc, cpumap_hard));
+out:
+    GC_FREE;
+    return rc;
+}
+
+int libxl_set_vcpuaffinity_force(libxl_ctx *ctx, uint32_t domid,
+                                 uint32_t vcpuid,
+                                 const libxl_bitmap *cpumap_hard,
+                                 const libxl_bitmap *cpumap_soft)
+{
+    return libxl_set_vcpuaffinity(ctx, domid, vcpuid, cpumap_hard,
+                                  cpumap_soft);
+}
+
+int libxl_set_vcpuaffinity_all(libxl_ctx *ctx, uint32_t domid,
+                               unsigned int max_vcpus,
+                               const libxl_bitmap *cpumap_hard,
+                               const libxl_bitmap *cpumap_soft)
+{
+    unsigned int i;
+    int rc = 0, r;
+
+    for (i = 0; i < max_vcpus; i++) {
+        r = libxl_set_vcpuaffinity(ctx, domid, i, cpumap_hard, cpumap_soft);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+libxl_vcpuinfo *libxl_list_vcpu(libxl_ctx *ctx, uint32_t domid,
+                                int *nb_vcpu, int *nr_cpus_out)
+{
+    GC_INIT;
+    libxl_vcpuinfo *list = NULL;
+    xc_dominfo_t x;
+    char *aff, *avail;
+    int i, n, cpus, r;
+
+    *nb_vcpu = 0;
+    if (check_guest(ctx, domid, "libxl_list_vcpu"))
+        goto out;
+    r = xc_domain_getinfo_single(ctx->xch, domid, &x);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: getting its vCPUs", domid);
+        goto out;
+    }
+    cpus = libxl_get_max_cpus(ctx);
+    if (cpus < 1)
+        cpus = 1;
+    *nr_cpus_out = cpus;
+    n = (int)x.max_vcpu_id + 1;
+    list = libxl__calloc_or_die(n, sizeof(*list));
+    for (i = 0; i < n; i++) {
+        libxl_vcpuinfo *v = &list[i];
+
+        libxl_vcpuinfo_init(v);
+        v->vcpuid = i;
+        avail = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                GCSPRINTF("/local/domain/%u/cpu/%d/availability", domid, i)));
+        v->online = (unsigned int)i < x.nr_online_vcpus &&
+                    (!avail || !strcmp(avail, "online"));
+        v->running = v->online && x.running;
+        v->blocked = v->online && !x.running;
+        v->cpu = 0;
+        v->vcpu_time = x.nr_online_vcpus ?
+                       x.cpu_time / x.nr_online_vcpus : 0;
+        libxl_cpu_bitmap_alloc(ctx, &v->cpumap, cpus);
+        libxl_cpu_bitmap_alloc(ctx, &v->cpumap_soft, cpus);
+        libxl_bitmap_set_any(&v->cpumap_soft);
+        aff = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                GCSPRINTF("/libxl/%u/vcpu/%d/hard-affinity", domid, i)));
+        if (aff)
+            hex_bitmap(aff, &v->cpumap);
+        else
+            libxl_bitmap_set_any(&v->cpumap);
+    }
+    *nb_vcpu = n;
+out:
+    GC_FREE;
+    return list;
+}
+
+void libxl_vcpuinfo_list_free(libxl_vcpuinfo *list, int nr_vcpus)
+{
+    int i;
+
+    for (i = 0; list && i < nr_vcpus; i++)
+        libxl_vcpuinfo_dispose(&list[i]);
+    free(list);
+}
+
+/* ------------------------------------------------------------ config */
+
+int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
+                                        libxl_domain_config *d_config,
+                                        const libxl_asyncop_how *ao_how)
+{
+    libxl_dominfo info;
+    char *name;
+    int rc;
+
+    rc = check_guest(ctx, domid, "libxl_retrieve_domain_configuration");
+    if (rc)
+        return rc;
+    rc = libxl__domain_config_load(ctx, domid, d_config);
+    if (rc)
+        return rc;
+    /* Name and uuid as they are now (rename, preserve). */
+    name = libxl_domid_to_name(ctx, domid);
+    if (name) {
+        free(d_config->c_info.name);
+        d_config->c_info.name = name;
+    }
+    if (!libxl_domain_info(ctx, &info, domid)) {
+        d_config->c_info.uuid = info.uuid;
+        libxl_dominfo_dispose(&info);
+    }
+    return libxl__ao_complete(ctx, domid, ao_how, 0);
+}
+
+/* ------------------------------------------------------------ policies */
+
+int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
+                                libxl_shutdown_reason reason,
+                                libxl_domain_config *d_config,
+                                const char *dump_dir, int *restarted_r)
+{
+    GC_INIT;
+    libxl_action_on_shutdown action;
+    uint32_t domid = *domid_io;
+    libxl_uuid new_uuid;
+    char suffix[32], *core;
+    struct tm tm;
+    time_t now;
+    int rc, restart = 0;
+
+    if (restarted_r)
+        *restarted_r = 0;
+    switch (reason) {
+    case LIBXL_SHUTDOWN_REASON_POWEROFF:
+        action = d_config->on_poweroff;
+        break;
+    case LIBXL_SHUTDOWN_REASON_REBOOT:
+        action = d_config->on_reboot;
+        break;
+    case LIBXL_SHUTDOWN_REASON_CRASH:
+        action = d_config->on_crash;
+        break;
+    case LIBXL_SHUTDOWN_REASON_WATCHDOG:
+        action = d_config->on_watchdog;
+        break;
+    case LIBXL_SHUTDOWN_REASON_SOFT_RESET:
+        action = d_config->on_soft_reset;
+        break;
+    case LIBXL_SHUTDOWN_REASON_SUSPEND:
+        LOG(ctx, INFO, "domain %u has suspended: nothing to do", domid);
+        rc = 0;
+        goto out;
+    default:
+        LOG(ctx, WARN, "domain %u: unknown shutdown reason %d: destroying",
+            domid, (int)reason);
+        action = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
+        break;
+    }
+    LOG(ctx, INFO, "domain %u: action for shutdown reason %s is %s", domid,
+        libxl_shutdown_reason_to_string(reason) ?: "?",
+        libxl_action_on_shutdown_to_string(action) ?: "?");
+
+    if (action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ||
+        action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART) {
+        core = GCSPRINTF("%s/%s", dump_dir ? dump_dir : "/var/lib/xen/dump",
+                         d_config->c_info.name);
+        rc = libxl_domain_core_dump(ctx, domid, core, NULL);
+        if (rc)
+            LOG(ctx, ERROR, "domain %u: core dump to %s failed (%s); "
+                "going on", domid, core, libxl_error_to_string(rc));
+        action = action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ?
+                 LIBXL_ACTION_ON_SHUTDOWN_DESTROY :
+                 LIBXL_ACTION_ON_SHUTDOWN_RESTART;
+    }
+
+    switch (action) {
+    case LIBXL_ACTION_ON_SHUTDOWN_PRESERVE:
+        *domid_io = INVALID_DOMID;
+        rc = 0;
+        goto out;
+    case LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME:
+        now = time(NULL);
+        gmtime_r(&now, &tm);
+        strftime(suffix, sizeof(suffix), "-%Y%m%dT%H%MZ", &tm);
+        libxl_uuid_generate(&new_uuid);
+        rc = libxl_domain_preserve(ctx, domid, &d_config->c_info, suffix,
+                                   new_uuid);
+        if (rc)
+            goto out;
+        restart = 1;
+        break;
+    case LIBXL_ACTION_ON_SHUTDOWN_RESTART:
+    case LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET:
+        restart = 1;
+        /* fall through */
+    default:
+        rc = libxl_domain_destroy(ctx, domid, NULL);
+        if (rc && rc != ERROR_DOMAIN_NOTFOUND)
+            goto out;
+        break;
+    }
+    *domid_io = INVALID_DOMID;
+    if (!restart) {
+        rc = 0;
+        goto out;
+    }
+    /* A fresh incarnation: new uuid, as xl does on restart. */
+    libxl_uuid_generate(&d_config->c_info.uuid);
+    rc = libxl_domain_create_new(ctx, d_config, domid_io, NULL, NULL);
+    if (rc) {
+        LOG(ctx, ERROR, "restarting domain \"%s\" failed (%s)",
+            d_config->c_info.name, libxl_error_to_string(rc));
+        goto out;
+    }
+    rc = libxl_domain_unpause(ctx, *domid_io, NULL);
+    if (rc)
+        goto out;
+    if (restarted_r)
+        *restarted_r = 1;
+out:
+    GC_FREE;
+    return rc;
+}
+
+/* ------------------------------------------------------------ sched */
+
+int libxl_get_scheduler(libxl_ctx *ctx)
+{
+    LOG(ctx, DEBUG, "the core has no scheduler operation (vCPUs are host "
+        "threads)");
+    return ERROR_NI;
+}
+
+int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,
+                                  libxl_domain_sched_params *params)
+{
+    (void)params;
+    LOG(ctx, ERROR, "domain %u: scheduler parameters: the core has no "
+        "scheduler operation (vCPUs are host threads)", domid);
+    return ERROR_NI;
+}
+
+int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
+                                  const libxl_domain_sched_params *params)
+{
+    (void)params;
+    LOG(ctx, ERROR, "domain %u: scheduler parameters: the core has no "
+        "scheduler operation (vCPUs are host threads)", domid);
+    return ERROR_NI;
+}
+
+uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid)
+{
+    GC_INIT;
+    char *vm, *st;
+    uint32_t ret = (uint32_t)-1;
+
+    if (libxl__need_daemons(ctx, "libxl_vm_get_start_time"))
+        goto out;
+    vm = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                        GCSPRINTF("/local/domain/%u/vm", domid)));
+    st = vm ? libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                        GCSPRINTF("%s/start_time", vm))) : NULL;
+    if (!st) {
+        LOG(ctx, ERROR, "domain %u: can't get its start time", domid);
+        goto out;
+    }
+    ret = (uint32_t)strtoul(st, NULL, 10);
+out:
+    GC_FREE;
+    return ret;
+}

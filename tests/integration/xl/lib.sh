@@ -1,0 +1,150 @@
+# lib.sh - shared by the xl integration tests: private host daemons
+# started with xencommons in a temporary XENOLITH_RUNDIR, the real xl
+# binary, the tiny PVH test guests, and the checks that nothing is left
+# behind (xenstore nodes, core domains, xl watching processes).
+#
+# Environment (set by tests/integration/Makefile.am, defaults for a run
+# by hand from the build tree's tests/integration): BUILD (top build
+# dir), XL_TEST_VERBOSE=1 prints every xl call.
+
+BUILD=${BUILD:-$(cd ../.. && pwd)}
+XL_BIN=${XL_BIN:-$BUILD/xl/xl}
+XENCOMMONS=${XENCOMMONS:-$BUILD/hotplug/xencommons}
+GUESTS=${GUESTS:-$BUILD/tests/guests}
+export XENSTORED_BIN=${XENSTORED_BIN:-$BUILD/xenstored/xenstored}
+export XENOLITHD_BIN=${XENOLITHD_BIN:-$BUILD/hypervisor/xenolithd}
+export XENSTORE_BINDIR=${XENSTORE_BINDIR:-$BUILD/libs/store/tools}
+export XL_CONF_FILE=/dev/null
+
+failures=0
+T=""
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+hard_error() { echo "ERROR: $*"; exit 99; }
+
+# The test's own temporary host.
+setup_host()
+{
+    [ "$(id -u)" = 0 ] || skip "needs root (KVM and the core's socket)"
+    [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] ||
+        skip "no usable /dev/kvm"
+    [ -x "$XL_BIN" ] || hard_error "no xl at $XL_BIN"
+    [ -f "$XENCOMMONS" ] || hard_error "no xencommons at $XENCOMMONS"
+    [ -x "$GUESTS/test-pvh-hello" ] || skip "no test guests in $GUESTS"
+    T=$(mktemp -d /tmp/xl-itest.XXXXXX) || hard_error "mktemp"
+    export XENOLITH_RUNDIR=$T/run
+    export XENOLITH_DUMPDIR=$T/dump
+    unset XENSTORED_PATH XENSTORED_RUNDIR XENOLITH_CORE_SOCKET
+    mkdir -p "$XENOLITH_RUNDIR"
+    trap teardown_host EXIT
+    trap 'exit 99' INT TERM
+    sh "$XENCOMMONS" start >"$T/xencommons.out" 2>&1 ||
+        { cat "$T/xencommons.out"; hard_error "xencommons start failed"; }
+    export XENSTORED_PATH=$XENOLITH_RUNDIR/xenstored/socket
+    # A libxenlight without domain creation cannot run these tests.
+    if "$XL_BIN" list 2>&1 | grep -q "this libxenlight has no"; then
+        skip "libxenlight lacks what xl needs: $("$XL_BIN" list 2>&1 |
+              head -1)"
+    fi
+}
+
+# The pids of the xl processes watching domains (from their logs).
+monitor_pids()
+{
+    cat "$XENOLITH_RUNDIR"/log/xl-*.log 2>/dev/null |
+        sed -n 's/.*to die \[pid \([0-9]*\)\].*/\1/p' | sort -u
+}
+
+teardown_host()
+{
+    rc=$?
+    [ -n "$T" ] || exit $rc
+    for p in $(monitor_pids); do
+        kill "$p" 2>/dev/null
+    done
+    sh "$XENCOMMONS" stop >/dev/null 2>&1
+    if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+        for f in "$XENOLITH_RUNDIR"/log/*.log; do
+            [ -f "$f" ] || continue
+            echo "---- tail of $f"
+            tail -20 "$f"
+        done
+    fi
+    rm -rf "$T"
+    exit $rc
+}
+
+# xl with its output in $T/out, $T/err and the status in $xlrc.
+run_xl()
+{
+    [ -z "$XL_TEST_VERBOSE" ] || echo "+ xl $*" >&2
+    "$XL_BIN" "$@" >"$T/out" 2>"$T/err" </dev/null
+    xlrc=$?
+    [ -z "$XL_TEST_VERBOSE" ] || cat "$T/out" "$T/err" >&2
+    return 0
+}
+
+xs_ls() { "$XENSTORE_BINDIR/xenstore-list" "$1" 2>/dev/null; }
+xs_read() { "$XENSTORE_BINDIR/xenstore-read" "$1" 2>/dev/null; }
+
+# A config for guest NAME (test-pvh-NAME) with extra lines in $2.
+write_cfg()
+{
+    cat >"$T/$1.cfg" <<CFG
+name = "$1"
+type = "pvh"
+kernel = "$GUESTS/test-pvh-$1"
+memory = 32
+vcpus = 1
+$2
+CFG
+    echo "$T/$1.cfg"
+}
+
+# Waits (up to $2 s, default 10) until the command in $1 succeeds.
+wait_until()
+{
+    n=0
+    lim=$(( ${2:-10} * 10 ))
+    while ! eval "$1" >/dev/null 2>&1; do
+        n=$((n + 1))
+        [ $n -le $lim ] || return 1
+        sleep 0.1
+    done
+}
+
+domid_of() { "$XL_BIN" domid "$1" 2>/dev/null; }
+
+# Only Domain-0 in xl list and /local/domain, no watching xl left.
+assert_clean()
+{
+    what=$1
+    run_xl list
+    n=$(tail -n +2 "$T/out" | wc -l)
+    [ "$xlrc" = 0 ] && [ "$n" = 1 ] && tail -n +2 "$T/out" | grep -q '^Domain-0 ' ||
+        fail "$what: domains left: $(cat "$T/out" "$T/err")"
+    doms=$(xs_ls /local/domain | tr '\n' ' ')
+    [ "$doms" = "0 " ] || fail "$what: /local/domain holds: $doms"
+    left=$(xs_ls /libxl | tr '\n' ' ')
+    [ -z "$left" ] || [ "$left" = "0 " ] ||
+        fail "$what: /libxl holds: $left"
+    left=$(xs_ls /vm | tr '\n' ' ')
+    [ -z "$left" ] || fail "$what: /vm holds: $left"
+    for p in $(monitor_pids); do
+        if wait_until "! kill -0 $p" 5; then :; else
+            fail "$what: xl watching process $p still runs"
+        fi
+    done
+}
+
+finish()
+{
+    if [ "$failures" != 0 ]; then
+        echo "$failures failure(s)"
+        exit 1
+    fi
+    echo "all passed"
+    exit 0
+}
