@@ -243,11 +243,6 @@ uint32_t find_domain(const char *p)
         }
         domid = (uint32_t)l;
     } else {
-        if (!libxl_name_to_domid) {
-            fprintf(stderr, "xl: this libxenlight has no "
-                    "libxl_name_to_domid yet\n");
-            exit(EXIT_FAILURE);
-        }
         rc = libxl_name_to_domid(ctx, p, &domid);
         if (rc) {
             fprintf(stderr, "%s is an invalid domain identifier (rc=%d)\n",
@@ -257,14 +252,12 @@ uint32_t find_domain(const char *p)
         return domid;
     }
     /* A number: say plainly when no such domain exists. */
-    if (libxl_domain_info) {
-        libxl_dominfo_init(&info);
-        rc = libxl_domain_info(ctx, &info, domid);
-        libxl_dominfo_dispose(&info);
-        if (rc == ERROR_DOMAIN_NOTFOUND || rc == ERROR_INVAL) {
-            fprintf(stderr, "Error: Domain '%s' does not exist.\n", p);
-            exit(EXIT_FAILURE);
-        }
+    libxl_dominfo_init(&info);
+    rc = libxl_domain_info(ctx, &info, domid);
+    libxl_dominfo_dispose(&info);
+    if (rc == ERROR_DOMAIN_NOTFOUND || rc == ERROR_INVAL) {
+        fprintf(stderr, "Error: Domain '%s' does not exist.\n", p);
+        exit(EXIT_FAILURE);
     }
     return domid;
 }
@@ -463,7 +456,7 @@ int main(int argc, char **argv)
     /* help needs no daemons; xl create -n is found by main_create. */
     if (cspec->cmd_impl == main_help)
         return main_help(argc, argv);
-    if (!dryrun_only && !privileged() && strcmp(cspec->cmd_name, "create")) {
+    if (!dry_run_requested(cspec, argc, argv) && !privileged()) {
         fprintf(stderr, "xl: \"%s\" needs root privileges (or membership "
                 "of group xenolith)\n", argv[0]);
         return 1;

@@ -7,7 +7,8 @@
 #include <getopt.h>
 #include <stdint.h>
 
-#include "xl_light.h"
+#include <libxl_event.h>
+#include <libxl_utils.h>
 #include "xl_parse.h"
 
 struct cmd_spec {

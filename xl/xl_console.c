@@ -41,7 +41,6 @@ int console_attach(uint32_t domid, int cons_num, libxl_console_type type,
     ssize_t n, i;
 
     if (!tty) {
-        XL_NEED(libxl_console_get_tty);
         rc = libxl_console_get_tty(ctx, domid, cons_num, type, &path);
         if (rc) {
             fprintf(stderr, "xl: no console %d of that type for domain %u "

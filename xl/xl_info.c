@@ -118,11 +118,6 @@ int main_list(int argc, char **argv)
         verbose = 1;
         break;
     }
-    XL_NEED(libxl_list_domain);
-    XL_NEED(libxl_domain_info);
-    XL_NEED(libxl_domid_to_name);
-    if (details)
-        XL_NEED(libxl_retrieve_domain_configuration);
     libxl_dominfo_init(&one);
     if (optind >= argc) {
         info = libxl_list_domain(ctx, &nb);
@@ -168,7 +163,6 @@ int main_domid(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "domid", 1) {
     }
-    XL_NEED(libxl_name_to_domid);
     if (libxl_name_to_domid(ctx, argv[optind], &domid)) {
         fprintf(stderr, "Can't get domid of domain name '%s', maybe this "
                 "domain does not exist.\n", argv[optind]);
@@ -186,7 +180,6 @@ int main_domname(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "domname", 1) {
     }
-    XL_NEED(libxl_domid_to_name);
     l = strtoul(argv[optind], &end, 10);
     if (!*argv[optind] || *end || l >= INVALID_DOMID) {
         fprintf(stderr, "Invalid domain id.\n\n");
@@ -252,10 +245,8 @@ static void print_host_info(void)
         printf("free_cpus              : %u\n", p.nr_cpus);
     }
     libxl_physinfo_dispose(&p);
-    if (libxl_get_version_info)
-        v = libxl_get_version_info(ctx);
-    if (libxl_get_scheduler)
-        sched = libxl_get_scheduler(ctx);
+    v = libxl_get_version_info(ctx);
+    sched = libxl_get_scheduler(ctx);
     if (v) {
         printf("xen_major              : %d\n", v->xen_version_major);
         printf("xen_minor              : %d\n", v->xen_version_minor);
@@ -321,7 +312,6 @@ int main_dmesg(int argc, char **argv)
         clear = 1;
         break;
     }
-    XL_NEED(libxl_xen_console_read_start);
     cr = libxl_xen_console_read_start(ctx, clear);
     if (!cr) {
         fprintf(stderr, "xl: cannot read the core's log\n");
@@ -370,12 +360,10 @@ static void print_uptime(const libxl_dominfo *d, int short_mode, time_t now)
             fclose(f);
         }
         up = (unsigned long)u;
-    } else if (libxl_vm_get_start_time) {
-        start = libxl_vm_get_start_time(ctx, d->domid);
-        if (start && (time_t)start <= now)
-            up = (unsigned long)(now - (time_t)start);
     } else {
-        up = (unsigned long)(d->cpu_time / 1000000000ULL);
+        start = libxl_vm_get_start_time(ctx, d->domid);
+        if (start != (uint32_t)-1 && (time_t)start <= now)
+            up = (unsigned long)(now - (time_t)start);
     }
     name = libxl_domid_to_name(ctx, d->domid);
     if (short_mode) {
@@ -400,9 +388,6 @@ int main_uptime(int argc, char **argv)
         short_mode = 1;
         break;
     }
-    XL_NEED(libxl_list_domain);
-    XL_NEED(libxl_domain_info);
-    XL_NEED(libxl_domid_to_name);
     if (!short_mode)
         printf("%-33s %5s %s\n", "Name", "ID", "Uptime");
     if (optind < argc) {
@@ -465,8 +450,6 @@ int main_top(int argc, char **argv)
         }
         break;
     }
-    XL_NEED(libxl_list_domain);
-    XL_NEED(libxl_domid_to_name);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         info = libxl_list_domain(ctx, &nb);

@@ -1319,6 +1319,10 @@ static void parse_ranges(XLU_Config *config, libxl_domain_build_info *b)
     }
 }
 
+/* The configuration being parsed: the error paths exit() from deep
+ * inside, and this keeps it reachable (no leak report at exit). */
+static XLU_Config *volatile parsing;
+
 void parse_config_data(const char *config_source, const char *config_data,
                        int config_len, libxl_domain_config *d_config)
 {
@@ -1335,6 +1339,7 @@ void parse_config_data(const char *config_source, const char *config_data,
         fprintf(stderr, "Failed to allocate for configuration\n");
         exit(1);
     }
+    parsing = config;
     e = xlu_cfg_readdata(config, config_data, config_len);
     if (e) {
         fprintf(stderr, "Failed to parse config: %s\n", strerror(e));
@@ -1724,4 +1729,5 @@ void parse_config_data(const char *config_source, const char *config_data,
                 "report to xen-devel@lists.xenproject.org.\n");
     xlu_cfg_get_defbool(config, "vpmu", &b_info->vpmu, 0);
     xlu_cfg_destroy(config);
+    parsing = NULL;
 }

@@ -54,9 +54,6 @@ int main_vcpulist(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "vcpu-list", 0) {
     }
-    XL_NEED(libxl_list_vcpu);
-    XL_NEED(libxl_list_domain);
-    XL_NEED(libxl_domid_to_name);
     libxl_physinfo_init(&p);
     if (libxl_get_physinfo(ctx, &p)) {
         fprintf(stderr, "libxl_physinfo failed.\n");
@@ -105,8 +102,6 @@ int main_vcpupin(int argc, char **argv)
     case 'i':
         break;
     }
-    XL_NEED(libxl_set_vcpuaffinity);
-    XL_NEED(libxl_list_vcpu);
     libxl_bitmap_init(&hard);
     libxl_bitmap_init(&soft);
     domid = find_domain(argv[optind]);
@@ -185,8 +180,6 @@ int main_vcpuset(int argc, char **argv)
         check_host = 0;
         break;
     }
-    XL_NEED(libxl_set_vcpuonline);
-    XL_NEED(libxl_domain_info);
     domid = find_domain(argv[optind]);
     nr = argv[optind + 1];
     errno = 0;
@@ -277,7 +270,6 @@ int main_memmax(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "mem-max", 2) {
     }
-    XL_NEED(libxl_domain_setmaxmem);
     domid = find_domain(argv[optind]);
     kb = parse_mem_size_kb(argv[optind + 1]);
     if (kb == -1) {
@@ -300,7 +292,6 @@ int main_memset(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "mem-set", 2) {
     }
-    XL_NEED(libxl_set_memory_target);
     domid = find_domain(argv[optind]);
     kb = parse_mem_size_kb(argv[optind + 1]);
     if (kb == -1) {
@@ -325,6 +316,12 @@ static int sched_print(uint32_t domid)
 
     libxl_domain_sched_params_init(&p);
     rc = libxl_domain_sched_params_get(ctx, domid, &p);
+    if (rc == ERROR_NI) {
+        fprintf(stderr, "xl: the Xenolith core has no scheduler "
+                "operation: weight and cap are not available\n");
+        libxl_domain_sched_params_dispose(&p);
+        return 1;
+    }
     if (rc) {
         fprintf(stderr, "libxl_domain_sched_params_get failed.\n");
         libxl_domain_sched_params_dispose(&p);
@@ -391,14 +388,6 @@ int main_sched_credit(int argc, char **argv)
         fprintf(stderr, "Must specify a domain.\n");
         return 1;
     }
-    if (!libxl_domain_sched_params_get || !libxl_domain_sched_params_set) {
-        fprintf(stderr, "xl: the Xenolith core has no scheduler operation "
-                "yet (no libxl_domain_sched_params_get/set)\n");
-        if (dom)
-            find_domain(dom);
-        return 1;
-    }
-    XL_NEED(libxl_list_domain);
     if (dom) {
         uint32_t domid = find_domain(dom);
 
@@ -414,6 +403,11 @@ int main_sched_credit(int argc, char **argv)
             p.cap = cap;
         rc = libxl_domain_sched_params_set(ctx, domid, &p);
         libxl_domain_sched_params_dispose(&p);
+        if (rc == ERROR_NI) {
+            fprintf(stderr, "xl: the Xenolith core has no scheduler "
+                    "operation: weight and cap cannot be set\n");
+            return 1;
+        }
         if (rc) {
             fprintf(stderr, "libxl_domain_sched_params_set failed.\n");
             return 1;
@@ -425,10 +419,16 @@ int main_sched_credit(int argc, char **argv)
         fprintf(stderr, "libxl_list_domain failed.\n");
         return 1;
     }
+    if (libxl_get_scheduler(ctx) != LIBXL_SCHEDULER_CREDIT) {
+        fprintf(stderr, "xl: the Xenolith core has no scheduler "
+                "operation: weight and cap are not available\n");
+        libxl_dominfo_list_free(info, nb);
+        return 1;
+    }
     printf("Cpupool Pool-0: tslice=30ms ratelimit=1000us "
            "migration-delay=0us\n");
     printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
-    for (i = 0; i < nb; i++)
+    for (i = 0; i < nb && !rc; i++)
         rc |= sched_print(info[i].domid);
     libxl_dominfo_list_free(info, nb);
     return rc;

@@ -62,7 +62,6 @@ int main_pause(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "pause", 1) {
     }
-    XL_NEED(libxl_domain_pause);
     return check_rc("pause",
                     libxl_domain_pause(ctx, find_domain(argv[optind]), NULL));
 }
@@ -73,7 +72,6 @@ int main_unpause(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "unpause", 1) {
     }
-    XL_NEED(libxl_domain_unpause);
     return check_rc("unpause",
                     libxl_domain_unpause(ctx, find_domain(argv[optind]),
                                          NULL));
@@ -89,7 +87,6 @@ int main_destroy(int argc, char **argv)
         force = 1;
         break;
     }
-    XL_NEED(libxl_domain_destroy);
     domid = find_domain(argv[optind]);
     if (domid == 0 && !force) {
         fprintf(stderr, "Not destroying domain 0; use -f to force.\n"
@@ -108,9 +105,8 @@ int main_rename(int argc, char **argv)
 
     SWITCH_FOREACH_OPT(opt, "", NULL, "rename", 2) {
     }
-    XL_NEED(libxl_domain_rename);
     domid = find_domain(argv[optind]);
-    old = libxl_domid_to_name ? libxl_domid_to_name(ctx, domid) : NULL;
+    old = libxl_domid_to_name(ctx, domid);
     rc = libxl_domain_rename(ctx, domid, old, argv[optind + 1]);
     free(old);
     if (rc) {
@@ -134,7 +130,7 @@ static int shutdown_or_reboot_one(int do_reboot, uint32_t domid,
     rc = do_reboot ? libxl_domain_reboot(ctx, domid, NULL)
                    : libxl_domain_shutdown(ctx, domid, NULL);
     if (rc == ERROR_NOPARAVIRT) {
-        if (fallback_trigger && libxl_send_trigger) {
+        if (fallback_trigger) {
             fprintf(stderr, "PV control interface not available:"
                     " sending ACPI %s button event.\n",
                     do_reboot ? "reset" : "power");
@@ -236,12 +232,7 @@ static int main_shutdown_or_reboot(int do_reboot, int argc, char **argv)
         fprintf(stderr, "You must specify -a or a domain id.\n\n");
         return 1;
     }
-    XL_NEED(libxl_domain_shutdown);
-    XL_NEED(libxl_domain_reboot);
-    XL_NEED(libxl_list_domain);
     if (wait_for_it) {
-        XL_NEED(libxl_evenable_domain_death);
-        XL_NEED(libxl_event_wait);
     }
     if (all) {
         info = libxl_list_domain(ctx, &nb);
@@ -362,8 +353,7 @@ static enum restart handle_shutdown(uint32_t *domid, int reason,
         mkdir(dir, 0700);
         core = xasprintf_("%s/%s", dir, d_config->c_info.name);
         fprintf(stderr, "dumping core to %s\n", core);
-        rc = libxl_domain_core_dump ?
-            libxl_domain_core_dump(ctx, *domid, core, NULL) : ERROR_NI;
+        rc = libxl_domain_core_dump(ctx, *domid, core, NULL);
         if (rc)
             fprintf(stderr, "core dump failed (rc=%d).\n", rc);
         free(core);
@@ -375,9 +365,7 @@ static enum restart handle_shutdown(uint32_t *domid, int reason,
         action == LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME) {
         /* Restart with what the domain has now (mem-set, vcpu-set...). */
         libxl_domain_config_init(&fresh);
-        rc = libxl_retrieve_domain_configuration ?
-            libxl_retrieve_domain_configuration(ctx, *domid, &fresh, NULL) :
-            ERROR_NI;
+        rc = libxl_retrieve_domain_configuration(ctx, *domid, &fresh, NULL);
         if (rc) {
             fprintf(stderr, "failed to retrieve guest configuration "
                     "(rc=%d). reusing old configuration\n", rc);
@@ -411,7 +399,7 @@ static enum restart handle_shutdown(uint32_t *domid, int reason,
  * so that a new one can take its place. */
 static int preserve_domain(uint32_t *domid, libxl_domain_config *d_config)
 {
-    char suffix[24], *newname;
+    char suffix[24];
     libxl_uuid new_uuid;
     struct tm tm;
     time_t now = time(NULL);
@@ -423,18 +411,13 @@ static int preserve_domain(uint32_t *domid, libxl_domain_config *d_config)
     fprintf(stderr, "Preserving domain %u %s with suffix%s\n", *domid,
             d_config->c_info.name, suffix);
     libxl_uuid_generate(&new_uuid);
-    if (libxl_domain_preserve) {
-        rc = libxl_domain_preserve(ctx, *domid, &d_config->c_info, suffix,
-                                   new_uuid);
-    } else {
-        newname = xasprintf_("%s%s", d_config->c_info.name, suffix);
-        rc = libxl_domain_rename(ctx, *domid, d_config->c_info.name,
-                                 newname);
-        free(newname);
-    }
+    rc = libxl_domain_preserve(ctx, *domid, &d_config->c_info, suffix,
+                               new_uuid);
     *domid = INVALID_DOMID;
     return rc == 0;
 }
+
+static libxl_ctx *volatile abandoned_ctx;
 
 /*
  * Fork the watching process.  Parent: returns 1 once the child is set
@@ -486,7 +469,10 @@ static int daemonize(const char *name)
     close(fd);
     if (daemon(0, 1))
         _exit(1);
-    /* The parent's context (and its sockets) belong to the parent. */
+    /* The parent's context (and its sockets) belong to the parent: not
+     * freed here, where freeing would talk on the shared connections,
+     * but kept reachable. */
+    abandoned_ctx = ctx;
     lg = xtl_createlogger_stdiostream(stderr, XTL_PROGRESS, 0);
     if (!lg || libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0,
                                (xentoollog_logger *)lg)) {
@@ -539,23 +525,16 @@ static int create_domain(struct create_opts *o)
     ret = 0;
     if (dryrun_only)
         goto out;
-    if (!libxl_domain_create_new || !libxl_domain_unpause ||
-        !libxl_domain_destroy) {
-        fprintf(stderr, "xl: this libxenlight cannot create domains yet "
-                "(no libxl_domain_create_new)\n");
-        ret = ERROR_NI;
-        goto out;
-    }
     common_name = xstrdup(d_config.c_info.name);
 start:
     rc = libxl_domain_create_new(ctx, &d_config, &domid, NULL, NULL);
     if (rc) {
-        fprintf(stderr, "xl: failed to create domain %s: %s\n",
-                d_config.c_info.name, xl_strerror(rc));
+        fprintf(stderr, "xl: failed to create domain %s (rc=%d: %s)\n",
+                d_config.c_info.name, rc, xl_strerror(rc));
         ret = rc;
         goto error_out;
     }
-    if (o->console && libxl_console_get_tty &&
+    if (o->console &&
         libxl_console_get_tty(ctx, domid, 0, LIBXL_CONSOLE_TYPE_SERIAL,
                               &tty)) {
         tty = NULL;
@@ -570,12 +549,23 @@ start:
         }
     }
     ret = (int)domid;
-    if (!need_daemon && !o->monitor)
+    if (!need_daemon && !o->monitor) {
+        if (o->console)
+            console_attach(domid, 0, LIBXL_CONSOLE_TYPE_SERIAL, tty);
         goto out;
-    if (!libxl_evenable_domain_death || !libxl_event_wait) {
-        fprintf(stderr, "xl: this libxenlight cannot watch domains yet; "
-                "on_poweroff/on_reboot/on_crash are not applied\n");
-        goto out;
+    }
+    if (o->console && !need_daemon) {
+        /* -F -c: the console in a child, the watching here. */
+        pid_t pid;
+
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid == 0)
+            _exit(console_attach(domid, 0, LIBXL_CONSOLE_TYPE_SERIAL, tty));
+        if (pid < 0)
+            fprintf(stderr, "xl: cannot fork the console: %s\n",
+                    strerror(errno));
     }
     if (need_daemon) {
         char *name = xasprintf_("xl-%s", d_config.c_info.name);
@@ -644,8 +634,7 @@ start:
             libxl_event_free(ctx, ev);
             libxl_evdisable_domain_death(ctx, deathw);
             deathw = NULL;
-            while (libxl_event_check &&
-                   !libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
+            while (!libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
                                       NULL))
                 libxl_event_free(ctx, ev);
             paused = 0;

@@ -337,7 +337,8 @@ static void scan(disk_ctx *d, const char *spec)
         if (*p >= 'a' && *p <= 'z') {
             size_t k = 1 + strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
                                   "0123456789");
-            char after = p[k + 1];
+            /* p[k + 1] exists only when p[k] is not the end. */
+            char after = p[k] == ':' ? p[k + 1] : 0;
 
             if (p[k] == ':' && rest > best &&
                 !((after >= 'a' && after <= 'z') ||

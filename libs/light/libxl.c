@@ -65,6 +65,7 @@ int libxl_ctx_free(libxl_ctx *ctx)
         return 0;
     while (ctx->deaths)
         libxl_evdisable_domain_death(ctx, ctx->deaths);
+    libxl__pvwait_free_all(ctx);
     for (e = ctx->occurred; e; e = next) {
         next = e->next;
         libxl_event_free(ctx, e->ev);

@@ -46,113 +46,6 @@ int libxl_domid_valid_guest(uint32_t domid)
     return domid > 0 && domid < DOMID_FIRST_RESERVED;
 }
 
-/* The JSON file the config is kept in (Xen keeps it as "userdata"). */
-static char *userdata_path(libxl__gc *gc, uint32_t domid,
-                           const libxl_uuid *uuid)
-{
-    const char *rundir = getenv("XENOLITH_RUNDIR");
-
-    if (!rundir || !*rundir)
-        rundir = "/run/xenolith";
-    return GCSPRINTF("%s/libxl/userdata-d.%u." LIBXL_UUID_FMT
-                     ".libxl-json", rundir, domid, LIBXL_UUID_BYTES(*uuid));
-}
-
-static int config_store(libxl_ctx *ctx, libxl__gc *gc, uint32_t domid,
-                        libxl_domain_config *d_config)
-{
-    char *path = userdata_path(gc, domid, &d_config->c_info.uuid);
-    char *dir = GCSPRINTF("%s", path);
-    char *json, *tmp;
-    int fd = -1, rc;
-    size_t len;
-
-    *strrchr(dir, '/') = '\0';
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        LOGE(ctx, ERROR, "domain %u: creating %s", domid, dir);
-        return ERROR_FAIL;
-    }
-    json = libxl__gc_own(gc, libxl_domain_config_to_json(ctx, d_config));
-    if (!json) {
-        LOG(ctx, ERROR, "domain %u: the config does not convert to JSON",
-            domid);
-        return ERROR_FAIL;
-    }
-    tmp = GCSPRINTF("%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        LOGE(ctx, ERROR, "domain %u: creating %s", domid, tmp);
-        return ERROR_FAIL;
-    }
-    len = strlen(json);
-    if (write(fd, json, len) != (ssize_t)len || fsync(fd) < 0) {
-        LOGE(ctx, ERROR, "domain %u: writing %s", domid, tmp);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    if (rename(tmp, path) < 0) {
-        LOGE(ctx, ERROR, "domain %u: renaming %s to %s", domid, tmp, path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    rc = 0;
-out:
-    close(fd);
-    if (rc)
-        unlink(tmp);
-    return rc;
-}
-
-/* The uuid of a domain, from the core. */
-static int domain_uuid(libxl_ctx *ctx, uint32_t domid, libxl_uuid *uuid)
-{
-    xc_dominfo_t info;
-    int r = xc_domain_getinfo_single(ctx->xch, domid, &info);
-
-    if (r < 0)
-        return libxl__xc_error(r);
-    memcpy(uuid->uuid, info.handle, sizeof(uuid->uuid));
-    return 0;
-}
-
-int libxl__domain_config_load(libxl_ctx *ctx, uint32_t domid,
-                              libxl_domain_config *d_config)
-{
-    GC_INIT;
-    libxl_uuid uuid;
-    char *path, *buf = NULL;
-    struct stat st;
-    int fd = -1, rc;
-
-    rc = domain_uuid(ctx, domid, &uuid);
-    if (rc) {
-        LOG(ctx, ERROR, "domain %u: no such domain", domid);
-        goto out;
-    }
-    path = userdata_path(gc, domid, &uuid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        LOGE(ctx, ERROR, "domain %u: reading its stored config %s",
-             domid, path);
-        rc = errno == ENOENT ? ERROR_JSON_CONFIG_EMPTY : ERROR_FAIL;
-        goto out;
-    }
-    buf = libxl__gc_own(gc, libxl__calloc_or_die(1, st.st_size + 1));
-    if (read(fd, buf, st.st_size) != st.st_size) {
-        LOGE(ctx, ERROR, "domain %u: reading %s", domid, path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    rc = libxl_domain_config_from_json(ctx, d_config, buf);
-    if (rc)
-        LOG(ctx, ERROR, "domain %u: %s is not a domain config", domid, path);
-out:
-    if (fd >= 0)
-        close(fd);
-    GC_FREE;
-    return rc;
-}
-
 /* ------------------------------------------------------------ validate */
 
 static int check_file(libxl_ctx *ctx, const char *key, const char *path)
@@ -688,7 +581,6 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
                          uint32_t *domid_r,
                          const libxl_asyncprogress_how *aop_console_how)
 {
-    GC_INIT;
     libxl_domain_create_info *c = &d_config->c_info;
     libxl_domain_build_info *b = &d_config->b_info;
     struct xc_domain_config cfg;
@@ -759,7 +651,7 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
     rc = domain_post_xs(ctx, domid, d_config, &start);
     if (rc)
         goto out;
-    rc = config_store(ctx, gc, domid, d_config);
+    rc = libxl__domain_config_store(ctx, domid, d_config);
     if (rc)
         goto out;
     if (!xs_introduce_domain(ctx->xsh, domid, 0, 1)) {
@@ -783,7 +675,6 @@ out:
         libxl__domain_teardown(ctx, domid);
         *domid_r = INVALID_DOMID;
     }
-    GC_FREE;
     return rc;
 }
 
@@ -813,7 +704,7 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
     r = xc_domain_getinfo_single(ctx->xch, domid, &info);
     if (r == 0) {
         memcpy(uuid.uuid, info.handle, sizeof(uuid.uuid));
-        unlink(userdata_path(gc, domid, &uuid));
+        libxl__userdata_destroyall(ctx, domid, &uuid);
     }
     if (vm && !strncmp(vm, "/vm/", 4) && !xs_rm(ctx->xsh, XBT_NULL, vm) &&
         errno != ENOENT) {

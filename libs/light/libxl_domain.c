@@ -8,10 +8,10 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "libxl_internal.h"
 
-#define PVCONTROL_TIMEOUT_MS (60 * 1000)
 #define MAX_DOMAINS 1024
 
 static void xcinfo2xlinfo(const xc_dominfo_t *x, libxl_dominfo *l)
@@ -245,7 +245,6 @@ static int pvcontrol_wait(libxl_ctx *ctx, uint32_t domid, const char *path,
     struct pollfd pfd;
     char token[64], **w;
     char *v;
-    unsigned int n;
     int left, rc;
 
     snprintf(token, sizeof(token), "libxl-pvcontrol-%u-%p", domid,
@@ -285,14 +284,13 @@ static int pvcontrol_wait(libxl_ctx *ctx, uint32_t domid, const char *path,
             while ((w = xs_check_watch(ctx->xsh)) != NULL)
                 free(w);
         }
-        (void)n;
     }
     xs_unwatch(ctx->xsh, path, token);
     return rc;
 }
 
 static int pvcontrol(libxl_ctx *ctx, uint32_t domid, const char *cmd,
-                     const char *feature)
+                     const char *feature, const libxl_asyncop_how *ao_how)
 {
     GC_INIT;
     char *dom, *f, *path;
@@ -315,7 +313,10 @@ static int pvcontrol(libxl_ctx *ctx, uint32_t domid, const char *cmd,
     rc = libxl__xs_write(ctx, XBT_NULL, path, cmd);
     if (rc)
         goto out;
-    rc = pvcontrol_wait(ctx, domid, path, cmd);
+    if (ao_how)
+        rc = libxl__pvwait_start(ctx, domid, path, cmd, ao_how);
+    else
+        rc = pvcontrol_wait(ctx, domid, path, cmd);
 out:
     GC_FREE;
     return rc;
@@ -324,17 +325,14 @@ out:
 int libxl_domain_shutdown(libxl_ctx *ctx, uint32_t domid,
                           const libxl_asyncop_how *ao_how)
 {
-    int rc = pvcontrol(ctx, domid, "poweroff", "feature-poweroff");
-
-    return libxl__ao_complete(ctx, domid, ao_how, rc);
+    /* with ao_how, completion comes when the guest acknowledges */
+    return pvcontrol(ctx, domid, "poweroff", "feature-poweroff", ao_how);
 }
 
 int libxl_domain_reboot(libxl_ctx *ctx, uint32_t domid,
                         const libxl_asyncop_how *ao_how)
 {
-    int rc = pvcontrol(ctx, domid, "reboot", "feature-reboot");
-
-    return libxl__ao_complete(ctx, domid, ao_how, rc);
+    return pvcontrol(ctx, domid, "reboot", "feature-reboot", ao_how);
 }
 
 int libxl_send_trigger(libxl_ctx *ctx, uint32_t domid,
@@ -469,6 +467,63 @@ int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid,
     free(val);
     free(path);
     return rc;
+}
+
+int libxl_domain_need_memory(libxl_ctx *ctx, libxl_domain_config *config,
+                             uint32_t domid_for_logging,
+                             uint64_t *need_memkb)
+{
+    libxl_domain_build_info *b = &config->b_info;
+
+    (void)ctx;
+    (void)domid_for_logging;
+    if (b->max_memkb == LIBXL_MEMKB_DEFAULT)
+        b->max_memkb = 32 * 1024;
+    if (b->target_memkb == LIBXL_MEMKB_DEFAULT)
+        b->target_memkb = b->max_memkb;
+    if (b->video_memkb == LIBXL_MEMKB_DEFAULT)
+        b->video_memkb = 0;
+    /* guest RAM is all the core allocates for a PVH domain */
+    *need_memkb = b->target_memkb + b->video_memkb;
+    return 0;
+}
+
+int libxl_get_free_memory(libxl_ctx *ctx, uint64_t *memkb)
+{
+    xc_physinfo_t pi;
+    int r, rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_get_free_memory");
+    if (rc)
+        return rc;
+    r = xc_physinfo(ctx->xch, &pi);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "asking the core for free memory");
+        return ERROR_FAIL;
+    }
+    *memkb = pi.free_pages * (XC_PAGE_SIZE / 1024);
+    return 0;
+}
+
+int libxl_wait_for_free_memory(libxl_ctx *ctx, uint32_t domid,
+                               uint64_t memory_kb, int wait_secs)
+{
+    uint64_t free_kb = 0;
+    int rc, i;
+
+    for (i = 0; ; i++) {
+        rc = libxl_get_free_memory(ctx, &free_kb);
+        if (rc)
+            return rc;
+        if (free_kb >= memory_kb)
+            return 0;
+        if (i >= wait_secs * 10)
+            break;
+        usleep(100000);
+    }
+    LOG(ctx, ERROR, "domain %u: %" PRIu64 " KiB free after %d s, %"
+        PRIu64 " KiB needed", domid, free_kb, wait_secs, memory_kb);
+    return ERROR_NOMEM;
 }
 
 /* ------------------------------------------------------------ vCPUs */
@@ -770,8 +825,7 @@ int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
         rc = 0;
         goto out;
     }
-    /* A fresh incarnation: new uuid, as xl does on restart. */
-    libxl_uuid_generate(&d_config->c_info.uuid);
+    /* The new incarnation keeps the uuid (a preserved one got a new). */
     rc = libxl_domain_create_new(ctx, d_config, domid_io, NULL, NULL);
     if (rc) {
         LOG(ctx, ERROR, "restarting domain \"%s\" failed (%s)",

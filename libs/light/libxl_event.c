@@ -10,6 +10,8 @@
  */
 #include "libxl.h"
 
+#include <time.h>
+
 #include "libxl_internal.h"
 
 libxl_event *libxl__event_new(uint32_t domid, libxl_ev_user user,
@@ -99,8 +101,9 @@ static void report(libxl_ctx *ctx, libxl_evgen_domain_death *evg,
     } else {
         evg->death_reported = true;
     }
-    LOG(ctx, DEBUG, "domain %u: %s%s", evg->domid,
+    LOG(ctx, DEBUG, "domain %u: %s%s%s", evg->domid,
         libxl_event_type_to_string(type),
+        type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN ? " " : "",
         type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN ?
         libxl_shutdown_reason_to_string(reason) : "");
     libxl__event_occurred(ctx, ev);
@@ -126,6 +129,8 @@ static void check_domain(libxl_ctx *ctx, libxl_evgen_domain_death *evg)
         report(ctx, evg, LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN,
                info.shutdown_reason);
 }
+
+static int evwatch_open(libxl_ctx *ctx);
 
 int libxl__evwatch_drain(libxl_ctx *ctx)
 {
@@ -168,6 +173,10 @@ int libxl__evwatch_drain(libxl_ctx *ctx)
         ctx->evw_registered = false;
         xc_evwatch_close(ctx->evw);
         ctx->evw = NULL;
+        /* Subscribe again (the core may still be there), then read the
+         * present state: what happened meanwhile is reported. */
+        if (!evwatch_open(ctx))
+            lost = 0;
         for (evg = ctx->deaths; evg; evg = evg->next)
             check_domain(ctx, evg);
     }
@@ -251,13 +260,187 @@ void libxl_evdisable_domain_death(libxl_ctx *ctx,
     libxl__unlock(ctx);
 }
 
+/* ------------------------------------------------------------ pvwait */
+
+static int ms_until(const struct timespec *t)
+{
+    struct timespec now;
+    long long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
+         (t->tv_nsec - now.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+static void pvwait_unlink_free(libxl_ctx *ctx, struct libxl__pvwait *w)
+{
+    struct libxl__pvwait **pp;
+
+    for (pp = &ctx->pvwaits; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    }
+    free(w->path);
+    free(w->cmd);
+    free(w);
+}
+
+/* Delivers the result; the entry goes when its timeout is no longer
+ * held by the application. */
+static void pvwait_complete(libxl_ctx *ctx, struct libxl__pvwait *w, int rc)
+{
+    struct timeval asap = { 0, 0 };
+    libxl_asyncop_how how = w->how;
+    libxl_event *ev;
+    uint32_t domid = w->domid;
+
+    xs_unwatch(ctx->xsh, w->path, w->token);
+    w->done = true;
+    if (w->timeout_registered && ctx->osevent_hooks &&
+        ctx->osevent_hooks->timeout_modify)
+        ctx->osevent_hooks->timeout_modify(ctx->osevent_user,
+                                           &w->timeout_reg, asap);
+    else
+        pvwait_unlink_free(ctx, w);
+    if (how.callback) {
+        how.callback(ctx, rc, how.u.for_callback);
+        return;
+    }
+    ev = libxl__event_new(domid, how.u.for_event,
+                          LIBXL_EVENT_TYPE_OPERATION_COMPLETE);
+    ev->u.operation_complete.rc = rc;
+    libxl__event_occurred(ctx, ev);
+}
+
+int libxl__pvwait_start(libxl_ctx *ctx, uint32_t domid, const char *path,
+                        const char *cmd, const libxl_asyncop_how *ao_how)
+{
+    const libxl_osevent_hooks *h = ctx->osevent_hooks;
+    struct libxl__pvwait *w;
+    struct timeval abs;
+    int rc;
+
+    w = libxl__calloc_or_die(1, sizeof(*w));
+    w->domid = domid;
+    w->path = libxl__strdup_or_die(path);
+    w->cmd = libxl__strdup_or_die(cmd);
+    w->how = *ao_how;
+    snprintf(w->token, sizeof(w->token), "libxl-pvwait-%u-%p", domid,
+             (void *)w);
+    clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+    w->deadline.tv_sec += PVCONTROL_TIMEOUT_MS / 1000;
+    libxl__lock(ctx);
+    if (!xs_watch(ctx->xsh, path, w->token)) {
+        LOGE(ctx, ERROR, "domain %u: watching %s", domid, path);
+        rc = ERROR_FAIL;
+        goto fail;
+    }
+    if (h && h->fd_register && !ctx->xs_registered) {
+        if (h->fd_register(ctx->osevent_user, xs_fileno(ctx->xsh),
+                           &ctx->xs_reg, POLLIN, &ctx->xs_for_libxl)) {
+            rc = ERROR_OSEVENT_REG_FAIL;
+            goto fail_unwatch;
+        }
+        ctx->xs_registered = true;
+    }
+    if (h && h->timeout_register) {
+        gettimeofday(&abs, NULL);
+        abs.tv_sec += PVCONTROL_TIMEOUT_MS / 1000;
+        if (h->timeout_register(ctx->osevent_user, &w->timeout_reg, abs,
+                                w)) {
+            rc = ERROR_OSEVENT_REG_FAIL;
+            goto fail_unwatch;
+        }
+        w->timeout_registered = true;
+    }
+    w->next = ctx->pvwaits;
+    ctx->pvwaits = w;
+    libxl__unlock(ctx);
+    return 0;
+fail_unwatch:
+    xs_unwatch(ctx->xsh, path, w->token);
+fail:
+    libxl__unlock(ctx);
+    free(w->path);
+    free(w->cmd);
+    free(w);
+    return rc;
+}
+
+int libxl__pvwait_process(libxl_ctx *ctx, int *timeout_ms)
+{
+    struct libxl__pvwait *w, *next;
+    char **watch, *v;
+    int pending = 0, left;
+
+    *timeout_ms = -1;
+    libxl__lock(ctx);
+    if (!ctx->pvwaits)
+        goto out;
+    while ((watch = xs_check_watch(ctx->xsh)) != NULL)
+        free(watch);
+    for (w = ctx->pvwaits; w; w = next) {
+        next = w->next;
+        if (w->done)
+            continue;
+        v = libxl__xs_read(ctx, XBT_NULL, w->path);
+        if (!v || !*v) {
+            free(v);
+            pvwait_complete(ctx, w, 0);
+            continue;
+        }
+        free(v);
+        left = ms_until(&w->deadline);
+        if (libxl_domain_info(ctx, NULL, w->domid)) {
+            LOG(ctx, ERROR, "domain %u went away before acknowledging "
+                "\"%s\"", w->domid, w->cmd);
+            pvwait_complete(ctx, w, ERROR_DOMAIN_NOTFOUND);
+        } else if (left == 0) {
+            LOG(ctx, ERROR, "domain %u: guest didn't acknowledge control "
+                "request \"%s\" (%s still set after %d s)", w->domid,
+                w->cmd, w->path, PVCONTROL_TIMEOUT_MS / 1000);
+            pvwait_complete(ctx, w, ERROR_TIMEDOUT);
+        } else {
+            pending++;
+            /* the domain may go away quietly: look again each second */
+            if (left > 1000)
+                left = 1000;
+            if (*timeout_ms < 0 || left < *timeout_ms)
+                *timeout_ms = left;
+        }
+    }
+out:
+    libxl__unlock(ctx);
+    return pending;
+}
+
+void libxl__pvwait_free_all(libxl_ctx *ctx)
+{
+    if (ctx->xs_registered && ctx->osevent_hooks &&
+        ctx->osevent_hooks->fd_deregister)
+        ctx->osevent_hooks->fd_deregister(ctx->osevent_user,
+                                          xs_fileno(ctx->xsh), ctx->xs_reg);
+    ctx->xs_registered = false;
+    while (ctx->pvwaits) {
+        if (!ctx->pvwaits->done)
+            xs_unwatch(ctx->xsh, ctx->pvwaits->path, ctx->pvwaits->token);
+        pvwait_unlink_free(ctx, ctx->pvwaits);
+    }
+}
+
 /* ------------------------------------------------------------ waiting */
 
 int libxl_event_check(libxl_ctx *ctx, libxl_event **event_r,
                       uint64_t typemask, libxl_event_predicate *predicate,
                       void *predicate_user)
 {
+    int timeout;
+
     libxl__evwatch_drain(ctx);
+    libxl__pvwait_process(ctx, &timeout);
     *event_r = take_event(ctx, typemask, predicate, predicate_user);
     return *event_r ? 0 : ERROR_NOT_READY;
 }
@@ -266,27 +449,34 @@ int libxl_event_wait(libxl_ctx *ctx, libxl_event **event_r,
                      uint64_t typemask, libxl_event_predicate *predicate,
                      void *predicate_user)
 {
-    struct pollfd pfd;
-    int r;
+    struct pollfd pfd[2];
+    int r, n, timeout;
 
     *event_r = NULL;
     for (;;) {
         if (!libxl_event_check(ctx, event_r, typemask, predicate,
                                predicate_user))
             return 0;
+        n = 0;
         libxl__lock(ctx);
-        pfd.fd = ctx->evw ? xc_evwatch_fd(ctx->evw) : -1;
+        if (ctx->evw) {
+            pfd[n].fd = xc_evwatch_fd(ctx->evw);
+            pfd[n++].events = POLLIN;
+        }
         libxl__unlock(ctx);
-        if (pfd.fd < 0) {
+        if (libxl__pvwait_process(ctx, &timeout)) {
+            pfd[n].fd = xs_fileno(ctx->xsh);
+            pfd[n++].events = POLLIN;
+        }
+        if (!n) {
             LOG(ctx, ERROR, "waiting for an event while no event "
-                "generator is enabled: it would never come");
+                "generator or operation is active: it would never come");
             return ERROR_FAIL;
         }
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        r = poll(&pfd, 1, -1);
+        pfd[0].revents = pfd[1].revents = 0;
+        r = poll(pfd, n, timeout);
         if (r < 0 && errno != EINTR) {
-            LOGE(ctx, ERROR, "poll on the core's event stream");
+            LOGE(ctx, ERROR, "poll on the event sources");
             return ERROR_FAIL;
         }
     }
@@ -308,22 +498,30 @@ int libxl_osevent_beforepoll(libxl_ctx *ctx, int *nfds_io,
                              struct pollfd *fds, int *timeout_upd,
                              struct timeval now)
 {
-    int need, rc = 0;
+    int need, rc = 0, pv, timeout, n = 0;
 
     (void)now;
     libxl__lock(ctx);
-    need = ctx->evw ? 1 : 0;
+    pv = libxl__pvwait_process(ctx, &timeout);
+    need = (ctx->evw ? 1 : 0) + (pv ? 1 : 0);
     if (*nfds_io < need) {
         *nfds_io = need;
         rc = ERROR_BUFFERFULL;
         goto out;
     }
-    if (need) {
-        fds[0].fd = xc_evwatch_fd(ctx->evw);
-        fds[0].events = POLLIN;
-        fds[0].revents = 0;
+    if (ctx->evw) {
+        fds[n].fd = xc_evwatch_fd(ctx->evw);
+        fds[n].events = POLLIN;
+        fds[n++].revents = 0;
     }
-    *nfds_io = need;
+    if (pv) {
+        fds[n].fd = xs_fileno(ctx->xsh);
+        fds[n].events = POLLIN;
+        fds[n++].revents = 0;
+        if (*timeout_upd < 0 || timeout < *timeout_upd)
+            *timeout_upd = timeout;
+    }
+    *nfds_io = n;
     /* Queued events: the application should come back at once. */
     if (ctx->occurred)
         *timeout_upd = 0;
@@ -335,7 +533,7 @@ out:
 void libxl_osevent_afterpoll(libxl_ctx *ctx, int nfds,
                              const struct pollfd *fds, struct timeval now)
 {
-    int i, fd;
+    int i, fd, timeout;
 
     (void)now;
     libxl__lock(ctx);
@@ -344,20 +542,42 @@ void libxl_osevent_afterpoll(libxl_ctx *ctx, int nfds,
     for (i = 0; i < nfds; i++)
         if (fds[i].fd == fd && fd >= 0 && fds[i].revents)
             libxl__evwatch_drain(ctx);
+    /* acknowledgements and deadlines */
+    libxl__pvwait_process(ctx, &timeout);
 }
 
 void libxl_osevent_occurred_fd(libxl_ctx *ctx, void *for_libxl, int fd,
                                short events, short revents)
 {
+    int timeout;
+
     (void)fd;
     (void)events;
     (void)revents;
     if (for_libxl == &ctx->evw_for_libxl)
         libxl__evwatch_drain(ctx);
+    else if (for_libxl == &ctx->xs_for_libxl)
+        libxl__pvwait_process(ctx, &timeout);
 }
 
 void libxl_osevent_occurred_timeout(libxl_ctx *ctx, void *for_libxl)
 {
-    (void)ctx;
-    (void)for_libxl;
+    struct libxl__pvwait *w;
+    int timeout;
+
+    libxl__lock(ctx);
+    for (w = ctx->pvwaits; w && (void *)w != for_libxl; w = w->next)
+        ;
+    if (w) {
+        /* a fired timeout is no longer the application's */
+        w->timeout_registered = false;
+        if (w->done) {
+            pvwait_unlink_free(ctx, w);
+        } else {
+            /* its deadline: acknowledged by now, or timed out */
+            clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+            libxl__pvwait_process(ctx, &timeout);
+        }
+    }
+    libxl__unlock(ctx);
 }

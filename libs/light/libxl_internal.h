@@ -53,8 +53,34 @@ struct libxl__ctx {
     bool evw_registered;
     char evw_for_libxl;                   /* address given as for_libxl */
 
+    /* guest acknowledgements awaited by asynchronous shutdown/reboot */
+    struct libxl__pvwait *pvwaits;
+    void *xs_reg;                         /* the app's xs fd registration */
+    bool xs_registered;
+    char xs_for_libxl;
+
     libxl_version_info version_info;
     bool version_info_valid;
+};
+
+/*
+ * An asynchronous libxl_domain_shutdown/_reboot: waits (watching path)
+ * for the guest to clear control/shutdown, until deadline.  Once done it
+ * stays listed only while the application still holds its timeout
+ * registration (which libxl then makes fire at once: Xen's rule that
+ * libxl never deregisters a timeout).
+ */
+struct libxl__pvwait {
+    uint32_t domid;
+    char *path;
+    char *cmd;
+    char token[64];
+    struct timespec deadline;             /* CLOCK_MONOTONIC */
+    libxl_asyncop_how how;
+    bool done;
+    bool timeout_registered;
+    void *timeout_reg;
+    struct libxl__pvwait *next;
 };
 
 struct libxl__evgen_domain_death {
@@ -211,6 +237,18 @@ _hidden int libxl__ao_complete(libxl_ctx *ctx, uint32_t domid,
 _hidden void libxl__event_occurred(libxl_ctx *ctx, libxl_event *ev);
 _hidden libxl_event *libxl__event_new(uint32_t domid, libxl_ev_user user,
                                       libxl_event_type type);
+/* How long a guest has to acknowledge a PV control request (Xen's). */
+#define PVCONTROL_TIMEOUT_MS (60 * 1000)
+
+/* Starts waiting for the guest's acknowledgement of cmd (written to
+ * path); completion goes to ao_how.  0 or ERROR_*. */
+_hidden int libxl__pvwait_start(libxl_ctx *ctx, uint32_t domid,
+                                const char *path, const char *cmd,
+                                const libxl_asyncop_how *ao_how);
+/* Completes the waits that are over; returns how many are pending and
+ * the milliseconds to the nearest deadline in *timeout_ms (-1: none). */
+_hidden int libxl__pvwait_process(libxl_ctx *ctx, int *timeout_ms);
+_hidden void libxl__pvwait_free_all(libxl_ctx *ctx);
 /* Reads every pending core event and reports deaths; 0 or ERROR_*. */
 _hidden int libxl__evwatch_drain(libxl_ctx *ctx);
 
@@ -221,8 +259,16 @@ _hidden int libxl__xc_error(int r);
 /* Removes every trace of domid: xenstore nodes, xenstored's record and
  * the core domain.  Idempotent; 0 or the first ERROR_* met. */
 _hidden int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid);
-/* The stored config JSON path (/libxl/<domid>/config... see create). */
+/*
+ * Userdata: files $XENOLITH_RUNDIR/libxl/userdata-d.<domid>.<uuid>.<id>
+ * (Xen keeps them under /var/lib/xen).  The domain's config is the
+ * userdata "libxl-json".
+ */
+_hidden int libxl__domain_config_store(libxl_ctx *ctx, uint32_t domid,
+                                       libxl_domain_config *d_config);
 _hidden int libxl__domain_config_load(libxl_ctx *ctx, uint32_t domid,
                                       libxl_domain_config *d_config);
+_hidden void libxl__userdata_destroyall(libxl_ctx *ctx, uint32_t domid,
+                                        const libxl_uuid *uuid);
 
 #endif /* LIBXL_INTERNAL_H */

@@ -29,8 +29,12 @@
  * name libxl_error_to_string() gives.  Messages go to the logger passed
  * to libxl_ctx_alloc, never to stderr.
  *
- * Threads: a libxl_ctx may be used from several threads; the type
- * helpers (_init, _dispose, _copy, JSON) touch only their arguments.
+ * Threads: unlike Xen's, a libxl_ctx is used by one thread at a time
+ * (its connection to the core is not shared safely); a program with
+ * several threads gives each its own context.  The event queue and the
+ * death reporters are locked, so libxl_event_check/_wait may run in one
+ * thread while another enables or disables reporters.  The type helpers
+ * (_init, _dispose, _copy, JSON) touch only their arguments.
  */
 #ifndef LIBXL_H
 #define LIBXL_H
@@ -111,8 +115,9 @@
 #define LIBXL_HAVE_BUILDINFO_ARCH_ARM_TEE 1
 #define LIBXL_HAVE_BUILDINFO_ARM_VUART 1
 
-/* LIBXL_HAVE_SOFT_RESET: on_soft_reset and the soft_reset action. */
-#define LIBXL_HAVE_SOFT_RESET 1
+/* LIBXL_HAVE_SOFT_RESET: not defined: on_soft_reset and the soft_reset
+ * action exist in the types, but libxl_domain_soft_reset does not (Xen
+ * announces both with this macro). */
 
 /* LIBXL_HAVE_BUILDINFO_GRANT_LIMITS / _GRANT_DEFAULT: max_grant_frames
  * and max_maptrack_frames, LIBXL_MAX_GRANT_DEFAULT meaning "default". */
@@ -204,6 +209,13 @@
 /* LIBXL_HAVE_CONSOLE_NOTIFY_FD: libxl_console_exec and
  * libxl_primary_console_exec take a notify_fd. */
 #define LIBXL_HAVE_CONSOLE_NOTIFY_FD 1
+
+/* LIBXL_HAVE_USERDATA_UNLINK: libxl_userdata_unlink exists. */
+#define LIBXL_HAVE_USERDATA_UNLINK 1
+
+/* LIBXL_HAVE_DOMAIN_NEED_MEMORY_CONFIG: libxl_domain_need_memory takes
+ * the whole domain config. */
+#define LIBXL_HAVE_DOMAIN_NEED_MEMORY_CONFIG 1
 
 /* LIBXL_HAVE_MEMKB_64BITS: the memory functions take 64-bit sizes. */
 #define LIBXL_HAVE_MEMKB_64BITS 1
@@ -405,11 +417,15 @@ typedef struct {
  * OPERATION_COMPLETE libxl_event carrying for_event).  If starting fails
  * the callback is never called.
  *
- * In this implementation every operation runs to its end inside the
+ * In this implementation most operations run to their end inside the
  * initiating call (the core answers in milliseconds): with ao_how, a
  * failure is returned by the initiating call (no callback); on success
  * the callback runs before the initiating call returns 0 (as Xen's
- * libxl may do), or the OPERATION_COMPLETE event is queued.
+ * libxl may do), or the OPERATION_COMPLETE event is queued.  The
+ * exceptions are libxl_domain_shutdown and libxl_domain_reboot, which
+ * complete when the guest acknowledges (or at the deadline), from
+ * libxl_event_check/_wait, libxl_osevent_afterpoll or
+ * libxl_osevent_occurred_*.
  */
 typedef uint64_t libxl_ev_user;
 
@@ -459,14 +475,20 @@ const libxl_version_info *libxl_get_version_info(libxl_ctx *ctx);
  */
 
 /*
- * Creates and starts a domain from d_config (which is defaulted in
- * place: name, uuid, memory, vCPUs...).  *domid receives the id (or
- * INVALID_DOMID on failure).  The config is validated first (kernel
- * readable, memory and vCPU counts, unique name...); any failure after
- * the domain exists tears everything down again.  aop_console_how, when
- * given, reports DOMAIN_CREATE_CONSOLE_AVAILABLE once the console can be
- * connected.  As in Xen, the new domain is left PAUSED: the caller
- * (xl unless "-p") unpauses it with libxl_domain_unpause.
+ * Creates and builds a domain from d_config, which is defaulted in place
+ * (uuid generated when nil, max_vcpus 1, max_memkb 32 MiB, target_memkb
+ * = max_memkb, every vCPU online) and then kept as JSON for
+ * libxl_retrieve_domain_configuration.  c_info.domid: a guest id to ask
+ * for, RANDOM_DOMID, or 0 (the core picks).  *domid receives the id, or
+ * INVALID_DOMID on failure.  Errors: ERROR_INVAL for a config refused
+ * before anything is made (type not PVH, no name or a name in use,
+ * kernel/ramdisk unreadable, vCPU or memory counts, devices); ERROR_FAIL
+ * when the core, the builder (e.g. not a PVH kernel) or xenstore fail,
+ * after which everything made is torn down again.  The log names the
+ * key or file at fault.  aop_console_how, when given, reports
+ * DOMAIN_CREATE_CONSOLE_AVAILABLE once the console can be connected.
+ * As in Xen, the new domain is left PAUSED: the caller (xl unless "-p")
+ * unpauses it with libxl_domain_unpause.
  */
 int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
                             uint32_t *domid,
@@ -485,7 +507,9 @@ int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid,
  * guest to acknowledge by clearing it.  ERROR_NOPARAVIRT when the guest
  * has not announced control/feature-poweroff (resp. feature-reboot) = 1;
  * then libxl_send_trigger(POWER/RESET) is the fallback.  ERROR_TIMEDOUT
- * when the guest does not acknowledge.
+ * when the guest does not acknowledge; ERROR_DOMAIN_NOTFOUND when the
+ * domain goes away first.  With ao_how these return once the request is
+ * written and complete later (see "asynchronous operations").
  */
 int libxl_domain_shutdown(libxl_ctx *ctx, uint32_t domid,
                           const libxl_asyncop_how *ao_how);
@@ -590,6 +614,17 @@ int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid,
 int libxl_get_memory_target(libxl_ctx *ctx, uint32_t domid,
                             uint64_t *out_target);
 
+/* What the host must have free to build config (defaulted in place):
+ * its memory, in KiB.  domid_for_logging may be INVALID_DOMID. */
+int libxl_domain_need_memory(libxl_ctx *ctx, libxl_domain_config *config,
+                             uint32_t domid_for_logging,
+                             uint64_t *need_memkb);
+/* The host's free memory (KiB) as the core sees it. */
+int libxl_get_free_memory(libxl_ctx *ctx, uint64_t *memkb);
+/* Waits up to wait_secs for memory_kb to be free: 0, or ERROR_NOMEM. */
+int libxl_wait_for_free_memory(libxl_ctx *ctx, uint32_t domid,
+                               uint64_t memory_kb, int wait_secs);
+
 /* cpu/<n>/availability = online/offline for each vCPU below max. */
 int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid,
                          libxl_bitmap *cpumap,
@@ -608,6 +643,22 @@ int libxl_set_vcpuaffinity_all(libxl_ctx *ctx, uint32_t domid,
                                unsigned int max_vcpus,
                                const libxl_bitmap *cpumap_hard,
                                const libxl_bitmap *cpumap_soft);
+
+/* ------------------------------------------------- userdata
+ *
+ * Data kept with a domain (removed when it is destroyed), by userid (a
+ * plain name; "libxl-json" is the domain's config, "xl" is xl's).
+ * store with datalen 0 deletes.  retrieve sets *data_r (malloc'd, may be
+ * NULL) and *datalen_r to 0 when there is none; both may be NULL.
+ */
+int libxl_userdata_store(libxl_ctx *ctx, uint32_t domid,
+                         const char *userdata_userid,
+                         const uint8_t *data, int datalen);
+int libxl_userdata_retrieve(libxl_ctx *ctx, uint32_t domid,
+                            const char *userdata_userid,
+                            uint8_t **data_r, int *datalen_r);
+int libxl_userdata_unlink(libxl_ctx *ctx, uint32_t domid,
+                          const char *userdata_userid);
 
 /* ------------------------------------------------- scheduling
  *

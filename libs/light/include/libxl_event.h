@@ -80,9 +80,13 @@ void libxl_osevent_afterpoll(libxl_ctx *ctx, int nfds,
 
 /*
  * Or: the application registers hooks and libxl tells it which fds to
- * watch (fd_register when the first death reporter is enabled); the
- * application calls libxl_osevent_occurred_fd when one is ready.
- * Register the hooks before enabling any event generator.
+ * watch (fd_register: the core's event stream when the first death
+ * reporter is enabled, xenstore's when an asynchronous shutdown/reboot
+ * waits for the guest) and which timeouts (timeout_register: the 60 s
+ * deadline of such a wait; libxl never deregisters one, it may make it
+ * fire at once with timeout_modify {0,0}).  The application calls
+ * libxl_osevent_occurred_fd / _timeout when one is due.  Register the
+ * hooks before enabling any event generator or starting an operation.
  */
 typedef struct libxl_osevent_hooks {
     int (*fd_register)(void *user, int fd, void **for_app_registration_out,
@@ -102,7 +106,7 @@ void libxl_osevent_register_hooks(libxl_ctx *ctx,
                                   void *user);
 void libxl_osevent_occurred_fd(libxl_ctx *ctx, void *for_libxl, int fd,
                                short events, short revents);
-/* Never needed here (libxl registers no timeouts); accepted. */
+/* A registered timeout is due (it is then no longer registered). */
 void libxl_osevent_occurred_timeout(libxl_ctx *ctx, void *for_libxl);
 
 #pragma GCC visibility pop

@@ -5,10 +5,12 @@
  * clients, as an outsider would).
  */
 #include <check.h>
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,33 @@ static int count_children(const char *path)
     return n;
 }
 
+/* Userdata files of domid (all domains: INVALID_DOMID) in the rundir. */
+static int count_userdata(uint32_t domid)
+{
+    char dir[300], prefix[64];
+    struct dirent *de;
+    DIR *d;
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/libxl", D.dir);
+    if (domid == INVALID_DOMID)
+        snprintf(prefix, sizeof(prefix), "userdata-d.");
+    else
+        snprintf(prefix, sizeof(prefix), "userdata-d.%u.", domid);
+    d = opendir(dir);
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        n += !strncmp(de->d_name, prefix, strlen(prefix));
+    closedir(d);
+    return n;
+}
+
+static int count_userdata_all(void)
+{
+    return count_userdata(INVALID_DOMID);
+}
+
 /* Only dom0 and the domains in keep[] exist, in the core and xenstore. */
 static void assert_clean(const uint32_t *keep, int nkeep)
 {
@@ -159,6 +188,11 @@ static void assert_clean(const uint32_t *keep, int nkeep)
     ck_assert_msg(n <= 1 + nkeep, "%d nodes under /local/domain", n);
     ck_assert_int_eq(count_children("/vm"), nkeep);
     ck_assert_int_eq(count_children("/libxl"), nkeep);
+    /* no stored config or userdata of a domain that is gone */
+    n = count_userdata_all();
+    for (j = 0; j < nkeep; j++)
+        n -= count_userdata(keep[j]);
+    ck_assert_msg(n == 0, "%d userdata files of gone domains", n);
 }
 
 static void assert_gone(uint32_t domid, const char *vm)
@@ -605,6 +639,28 @@ START_TEST(test_death_event_hooks)
 }
 END_TEST
 
+/* The core goes away while a program waits for deaths: the wait ends
+ * with an error instead of hanging. */
+START_TEST(test_death_wait_core_gone)
+{
+    libxl_evgen_domain_death *evg;
+    libxl_event *ev = NULL;
+    uint32_t domid;
+    int rc;
+
+    domid = create("light-orphan", "test-pvh-counter", NULL);
+    ck_assert_int_eq(libxl_evenable_domain_death(ctx, domid, 3, &evg), 0);
+    ck_assert_int_eq(libxl_domain_unpause(ctx, domid, NULL), 0);
+    test_log_clear();
+    ck_assert_int_eq(kill(D.core, SIGKILL), 0);
+    rc = libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL);
+    ck_assert_msg(rc == ERROR_FAIL, "rc %d, event %p", rc, (void *)ev);
+    ck_assert_msg(strstr(test_log(), "core's domain events"), "%s",
+                  test_log());
+    libxl_evdisable_domain_death(ctx, evg);
+}
+END_TEST
+
 /* ------------------------------------------------------------ failures */
 
 static void expect_create_fails(libxl_domain_config *c, int want_rc,
@@ -789,6 +845,37 @@ END_TEST
 
 /* ------------------------------------------------------------ shutdown */
 
+/* A guest agent (played by a child): clears control/shutdown once it
+ * reads cmd there; exits 0 when it did. */
+static pid_t ack_child(uint32_t domid, const char *cmd)
+{
+    char path[128], *v;
+    pid_t pid;
+    int i;
+
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid)
+        return pid;
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+    for (i = 0; i < 1000; i++) {
+        v = xs_get("%s", path);
+        if (v && !strcmp(v, cmd))
+            _exit(xs_set(path, "") ? 2 : 0);
+        free(v);
+        usleep(10000);
+    }
+    _exit(1);
+}
+
+static void child_ok(pid_t pid)
+{
+    int status;
+
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 START_TEST(test_shutdown_pvcontrol)
 {
     libxl_evgen_domain_death *evg;
@@ -796,7 +883,6 @@ START_TEST(test_shutdown_pvcontrol)
     char path[128], *v;
     uint32_t domid;
     pid_t pid;
-    int status, i;
 
     domid = create("light-pv", "test-pvh-hello", NULL);
     ck_assert_int_eq(libxl_domain_unpause(ctx, domid, NULL), 0);
@@ -816,23 +902,9 @@ START_TEST(test_shutdown_pvcontrol)
     snprintf(path, sizeof(path), "/local/domain/%u/control/feature-poweroff",
              domid);
     ck_assert_int_eq(xs_set(path, "1"), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
-                 domid);
-        for (i = 0; i < 1000; i++) {
-            v = xs_get("%s", path);
-            if (v && !strcmp(v, "poweroff"))
-                _exit(xs_set(path, "") ? 2 : 0);
-            free(v);
-            usleep(10000);
-        }
-        _exit(1);
-    }
+    pid = ack_child(domid, "poweroff");
     ck_assert_int_eq(libxl_domain_shutdown(ctx, domid, NULL), 0);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    child_ok(pid);
 
     /* xl -F: the trigger stops the domain with the reason */
     ck_assert_int_eq(libxl_evenable_domain_death(ctx, domid, 1, &evg), 0);
@@ -847,6 +919,136 @@ START_TEST(test_shutdown_pvcontrol)
                                         NULL), ERROR_NI);
     ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
     assert_clean(NULL, 0);
+}
+END_TEST
+
+/* beforepoll/afterpoll until *flag is set or the deadline */
+static void poll_until(const int *flag, int timeout_ms)
+{
+    double end = now_ms() + timeout_ms;
+    struct pollfd fds[4];
+    struct timeval tv = { 0, 0 };
+    int nfds, timeout;
+
+    while (!*flag && now_ms() < end) {
+        nfds = 4;
+        timeout = 500;
+        ck_assert_int_eq(libxl_osevent_beforepoll(ctx, &nfds, fds, &timeout,
+                                                  tv), 0);
+        ck_assert_int_ge(nfds, 1);      /* xenstore's fd is in */
+        poll(fds, nfds, timeout);
+        libxl_osevent_afterpoll(ctx, nfds, fds, tv);
+    }
+}
+
+/* timeouts the application holds for libxl (see the osevent hooks) */
+static void *tmo_for_libxl;
+static int tmo_registered, tmo_modified;
+
+static int t_timeout_register(void *user, void **reg, struct timeval abs,
+                              void *for_libxl)
+{
+    struct timeval now;
+
+    (void)user;
+    gettimeofday(&now, NULL);
+    /* Xen's deadline: 60 s from now */
+    ck_assert_int_ge(abs.tv_sec, now.tv_sec + 55);
+    ck_assert_int_le(abs.tv_sec, now.tv_sec + 65);
+    tmo_for_libxl = for_libxl;
+    tmo_registered++;
+    *reg = &tmo_for_libxl;
+    return 0;
+}
+
+static int t_timeout_modify(void *user, void **reg, struct timeval abs)
+{
+    (void)user;
+    ck_assert_ptr_eq(*reg, &tmo_for_libxl);
+    ck_assert(abs.tv_sec == 0 && abs.tv_usec == 0);
+    tmo_modified++;
+    return 0;
+}
+
+static const libxl_osevent_hooks tmo_hooks = {
+    h_fd_register, h_fd_modify, h_fd_deregister,
+    t_timeout_register, t_timeout_modify, h_timeout_deregister,
+};
+
+START_TEST(test_shutdown_async)
+{
+    libxl_asyncop_how how;
+    libxl_event *ev;
+    char path[128], *v;
+    uint32_t domid;
+    pid_t pid;
+
+    domid = create("light-pv-async", "test-pvh-hello", NULL);
+    snprintf(path, sizeof(path), "/local/domain/%u/control/feature-poweroff",
+             domid);
+    ck_assert_int_eq(xs_set(path, "1"), 0);
+    snprintf(path, sizeof(path), "/local/domain/%u/control/feature-reboot",
+             domid);
+    ck_assert_int_eq(xs_set(path, "1"), 0);
+
+    /* callback: returns at once, called back once the guest acks */
+    memset(&how, 0, sizeof(how));
+    how.callback = ao_cb;
+    how.u.for_callback = &cb_calls;
+    cb_calls = 0;
+    cb_rc = 1;
+    ck_assert_int_eq(libxl_domain_shutdown(ctx, domid, &how), 0);
+    ck_assert_int_eq(cb_calls, 0);
+    v = xs_get("/local/domain/%u/control/shutdown", domid);
+    ck_assert_str_eq(v, "poweroff");
+    free(v);
+    pid = ack_child(domid, "poweroff");
+    poll_until(&cb_calls, 10000);
+    ck_assert_int_eq(cb_calls, 1);
+    ck_assert_int_eq(cb_rc, 0);
+    child_ok(pid);
+
+    /* no callback: OPERATION_COMPLETE through libxl_event_wait */
+    memset(&how, 0, sizeof(how));
+    how.u.for_event = 99;
+    ck_assert_int_eq(libxl_domain_reboot(ctx, domid, &how), 0);
+    pid = ack_child(domid, "reboot");
+    ck_assert_int_eq(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
+                                      NULL), 0);
+    ck_assert_int_eq(ev->type, LIBXL_EVENT_TYPE_OPERATION_COMPLETE);
+    ck_assert_uint_eq(ev->for_user, 99);
+    ck_assert_int_eq(ev->u.operation_complete.rc, 0);
+    libxl_event_free(ctx, ev);
+    child_ok(pid);
+
+    /* hooks: the deadline is the application's timeout; when it is due
+     * and the guest said nothing, ERROR_TIMEDOUT */
+    libxl_osevent_register_hooks(ctx, &tmo_hooks, NULL);
+    memset(&how, 0, sizeof(how));
+    how.callback = ao_cb;
+    cb_calls = 0;
+    ck_assert_int_eq(libxl_domain_shutdown(ctx, domid, &how), 0);
+    ck_assert_int_eq(tmo_registered, 1);
+    ck_assert_int_ge(reg_fd, 0);           /* xenstore's fd */
+    test_log_clear();
+    libxl_osevent_occurred_timeout(ctx, tmo_for_libxl);
+    ck_assert_int_eq(cb_calls, 1);
+    ck_assert_int_eq(cb_rc, ERROR_TIMEDOUT);
+    ck_assert_msg(strstr(test_log(), "acknowledge"), "%s", test_log());
+    /* acknowledged early: libxl makes its timeout fire at once */
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+    ck_assert_int_eq(xs_set(path, ""), 0);
+    cb_calls = 0;
+    ck_assert_int_eq(libxl_domain_shutdown(ctx, domid, &how), 0);
+    pid = ack_child(domid, "poweroff");
+    child_ok(pid);
+    libxl_osevent_occurred_fd(ctx, reg_for_libxl, reg_fd, POLLIN, POLLIN);
+    ck_assert_int_eq(cb_calls, 1);
+    ck_assert_int_eq(cb_rc, 0);
+    ck_assert_int_eq(tmo_modified, 1);
+    libxl_osevent_occurred_timeout(ctx, tmo_for_libxl);
+    ck_assert_int_eq(cb_calls, 1);
+    ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
 }
 END_TEST
 
@@ -955,6 +1157,7 @@ START_TEST(test_on_actions)
         LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME,
         LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY,
         LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART,
+        LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET,
     };
     libxl_action_on_shutdown a = actions[_i];
     libxl_domain_config c;
@@ -989,6 +1192,7 @@ START_TEST(test_on_actions)
     case LIBXL_ACTION_ON_SHUTDOWN_RESTART:
     case LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART:
     case LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME:
+    case LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET:
         ck_assert_int_eq(restarted, 1);
         ck_assert(libxl_domid_valid_guest(domid));
         ck_assert_uint_ne(domid, old);
@@ -996,6 +1200,8 @@ START_TEST(test_on_actions)
         ck_assert_uint_eq(other, domid);
         ck_assert_int_eq(libxl_domain_info(ctx, &info, domid), 0);
         ck_assert(!info.paused);
+        /* the new incarnation is the same VM: same uuid, as in Xen */
+        ck_assert(!libxl_uuid_compare(&info.uuid, &c.c_info.uuid));
         if (a == LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME) {
             n = libxl_domid_to_name(ctx, old);
             ck_assert_msg(n && !strncmp(n, name, strlen(name)) &&
@@ -1031,8 +1237,10 @@ START_TEST(test_memory_vcpus_config)
     uint64_t target;
     uint32_t start;
     size_t logged = 0;
+    uint64_t free_kb = 0, need = 0;
+    uint8_t *ud = NULL;
     char *line;
-    int rc;
+    int rc, udlen = -1;
     char *v;
     uint32_t domid = 0;
     int nb = 0, ncpus = 0;
@@ -1100,6 +1308,42 @@ START_TEST(test_memory_vcpus_config)
     ck_assert(!libxl_uuid_compare(&r.c_info.uuid, &c.c_info.uuid));
     libxl_domain_config_dispose(&r);
 
+    /* userdata, kept with the domain */
+    ck_assert_int_eq(libxl_userdata_store(ctx, domid, "xl",
+                                          (const uint8_t *)"cfg=1", 5), 0);
+    ck_assert_int_eq(libxl_userdata_retrieve(ctx, domid, "xl", &ud, &udlen),
+                     0);
+    ck_assert_int_eq(udlen, 5);
+    ck_assert(!memcmp(ud, "cfg=1", 5));
+    free(ud);
+    ck_assert_int_eq(libxl_userdata_retrieve(ctx, domid, "none", &ud,
+                                             &udlen), 0);
+    ck_assert_ptr_null(ud);
+    ck_assert_int_eq(udlen, 0);
+    ck_assert_int_eq(libxl_userdata_store(ctx, domid, "../x",
+                                          (const uint8_t *)"x", 1),
+                     ERROR_INVAL);
+    ck_assert_int_eq(libxl_userdata_store(ctx, domid, "gone",
+                                          (const uint8_t *)"x", 1), 0);
+    ck_assert_int_eq(libxl_userdata_unlink(ctx, domid, "gone"), 0);
+    ck_assert_int_eq(libxl_userdata_retrieve(ctx, domid, "gone", NULL,
+                                             &udlen), 0);
+    ck_assert_int_eq(udlen, 0);
+    ck_assert_int_eq(count_userdata(domid), 2);   /* libxl-json, xl */
+
+    /* memory accounting */
+    ck_assert_int_eq(libxl_get_free_memory(ctx, &free_kb), 0);
+    ck_assert_uint_gt(free_kb, 0);
+    ck_assert_int_eq(libxl_wait_for_free_memory(ctx, domid, 1024, 0), 0);
+    ck_assert_int_eq(libxl_wait_for_free_memory(ctx, domid, free_kb * 1024,
+                                                0), ERROR_NOMEM);
+    libxl_domain_config_init(&r);
+    r.b_info.max_memkb = r.b_info.target_memkb = LIBXL_MEMKB_DEFAULT;
+    ck_assert_int_eq(libxl_domain_need_memory(ctx, &r, INVALID_DOMID,
+                                              &need), 0);
+    ck_assert_uint_eq(need, 32768);
+    libxl_domain_config_dispose(&r);
+
     /* start time, the core's log, no scheduler */
     start = libxl_vm_get_start_time(ctx, domid);
     ck_assert_msg(start != (uint32_t)-1 && start <= (uint32_t)time(NULL) &&
@@ -1114,11 +1358,49 @@ START_TEST(test_memory_vcpus_config)
     ck_assert_int_eq(libxl_get_scheduler(ctx), ERROR_NI);
 
     ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
+    ck_assert_int_eq(count_userdata(domid), 0);
     libxl_domain_config_init(&r);
     ck_assert_int_eq(libxl_retrieve_domain_configuration(ctx, domid, &r,
                                                          NULL),
                      ERROR_DOMAIN_NOTFOUND);
     libxl_domain_config_dispose(&r);
+    libxl_domain_config_dispose(&c);
+    assert_clean(NULL, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ boot */
+
+/* kernel + cmdline + ramdisk reach the guest: test-pvh-startinfo checks
+ * its command line and module bytes and says SUCCESS only if both are
+ * exactly what it expects. */
+START_TEST(test_cmdline_ramdisk)
+{
+    static const char module[] = "XENOLITH-MODULE-PAYLOAD-0123456789abcdef";
+    libxl_domain_config c;
+    char rd[300], buf[8192];
+    uint32_t domid = 0;
+    FILE *f;
+    int fd;
+
+    snprintf(rd, sizeof(rd), "%s/initrd", D.dir);
+    f = fopen(rd, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(module, 1, sizeof(module) - 1, f),
+                     sizeof(module) - 1);
+    fclose(f);
+    config(&c, "light-startinfo", "test-pvh-startinfo", 64, 1);
+    c.b_info.cmdline = strdup("xenolith-startinfo console=ttyS0 answer=42");
+    c.b_info.ramdisk = strdup(rd);
+    ck_assert_int_eq(libxl_domain_create_new(ctx, &c, &domid, NULL, NULL),
+                     0);
+    fd = open_tty(domid);
+    ck_assert_int_eq(libxl_domain_unpause(ctx, domid, NULL), 0);
+    /* a FAILURE verdict names what differed; it shows in the message */
+    ck_assert_msg(tty_wait(fd, "Test result: SUCCESS", 10000, buf,
+                           sizeof(buf)), "console: %s", buf);
+    close(fd);
+    ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
     libxl_domain_config_dispose(&c);
     assert_clean(NULL, 0);
 }
@@ -1193,8 +1475,10 @@ static Suite *light_suite(void)
     tcase_add_test(tc, test_create_failures);
     tcase_add_test(tc, test_async);
     tcase_add_test(tc, test_shutdown_pvcontrol);
+    tcase_add_test(tc, test_shutdown_async);
     tcase_add_test(tc, test_memory_vcpus_config);
     tcase_add_test(tc, test_console_exec);
+    tcase_add_test(tc, test_cmdline_ramdisk);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("events");
@@ -1203,12 +1487,13 @@ static Suite *light_suite(void)
     tcase_add_loop_test(tc, test_death_event_wait, 0, 3);
     tcase_add_test(tc, test_death_event_poll);
     tcase_add_test(tc, test_death_event_hooks);
+    tcase_add_test(tc, test_death_wait_core_gone);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("on_actions");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, test_on_actions, 0, 6);
+    tcase_add_loop_test(tc, test_on_actions, 0, 7);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -78,6 +78,24 @@ run_xl mem-set counter 16m
     pass "mem-set writes memory/target" ||
     fail "mem-set: rc=$xlrc $(cat "$T/err") target=$(xs_read /local/domain/$id/memory/target)"
 
+run_xl vcpu-set counter 1
+[ "$xlrc" = 0 ] && [ "$(xs_read /local/domain/$id/cpu/0/availability)" = online ] &&
+    pass "vcpu-set" || fail "vcpu-set: $(cat "$T/err")"
+run_xl dmesg
+[ "$xlrc" = 0 ] && [ -s "$T/out" ] && pass "dmesg: the core's log" ||
+    fail "dmesg: rc=$xlrc $(cat "$T/err")"
+run_xl top -b -d 0.2 -i 2
+[ "$xlrc" = 0 ] && [ "$(grep -c '^ *NAME  *STATE' "$T/out")" = 2 ] &&
+    grep -Eq "^ *counter [-a-z]{5} .* $id\$" "$T/out" && pass "top -b" ||
+    fail "top: $(cat "$T/out" "$T/err")"
+run_xl sched-credit -d counter
+[ "$xlrc" != 0 ] && grep -q "no scheduler operation" "$T/err" &&
+    pass "sched-credit: says the core has no scheduler op" ||
+    fail "sched-credit: rc=$xlrc $(cat "$T/out" "$T/err")"
+run_xl help list
+[ "$xlrc" = 0 ] && grep -q "^Usage: xl \[-vtT\] list \[options\] \[Domain\]" "$T/out" &&
+    pass "help list" || fail "help list: $(cat "$T/out")"
+
 run_xl rename counter renamed
 [ "$xlrc" = 0 ] && [ "$(domid_of renamed)" = "$id" ] &&
     [ "$(xs_read /local/domain/$id/name)" = renamed ] &&

@@ -6,7 +6,8 @@
  * through the wrappers below, which can make the k-th allocation after
  * arming fail (or every one from the k-th on).  Each scenario prepares a
  * store, then makes one request (a transaction commit, a WRITE creating
- * missing parents, an RM of a subtree, ...) with allocation k failing, for
+ * missing parents, an RM of a subtree, a RELEASE deleting the domain's
+ * nodes, ...) with allocation k failing, for
  * k = 0, 1, 2, ... until the request no longer reaches k allocations.
  * After each attempt the store must be exactly as before (the request
  * failed with ENOMEM) or exactly as after a run without failures (the
@@ -347,9 +348,10 @@ static const char *act_set_perms(void)
 /* Domain 5 owns nodes in two places and has a transaction open. */
 static void prep_release(void)
 {
+    static const char intro[] = "5\0" "1234\0" "3";
     uint32_t t;
 
-    ok(call(&wr, XS_INTRODUCE, 0, "5\0" "1234\0" "3", 10));
+    ok(call(&wr, XS_INTRODUCE, 0, intro, sizeof(intro)));
     ok(req1(&wr, XS_MKDIR, 0, "/local/domain/5"));
     ok(setperms(0, "/local/domain/5", "n5\0", 3));
     w(0, "/local/domain/5/x/y", "mine");

@@ -1,0 +1,120 @@
+#!/bin/sh
+# actions.sh - the xl process watching each domain applies on_poweroff,
+# on_reboot and on_crash as Xen's xl does (destroy, preserve, restart,
+# rename-restart, coredump-destroy), with guests that power off, reboot
+# and crash; xl shutdown/reboot of a guest without PV control; -F keeps
+# the watcher in the foreground.
+. "$(dirname "$0")/lib.sh"
+setup_host
+
+gone() { [ -z "$(domid_of "$1")" ]; }
+state_of() { "$XL_BIN" list "$1" 2>/dev/null | sed -n '2s/.* \([-a-zS?]\{6\}\) .*/\1/p'; }
+log_has() { grep -q "$2" "$XENOLITH_RUNDIR/log/xl-$1.log" 2>/dev/null; }
+
+# on_poweroff = destroy (the default): the domain goes, the watcher too.
+cfg=$(write_cfg poweroff)
+run_xl create "$cfg"
+[ "$xlrc" = 0 ] || fail "create poweroff: $(cat "$T/err")"
+wait_until "gone poweroff" 10 &&
+    log_has poweroff "Action for shutdown reason code 0 is destroy" &&
+    pass "on_poweroff=destroy" ||
+    fail "on_poweroff=destroy: $("$XL_BIN" list) $(cat "$XENOLITH_RUNDIR"/log/xl-poweroff.log)"
+assert_clean "after on_poweroff=destroy"
+
+# on_poweroff = preserve: it stays, shut down ('s', reason '-').
+cfg=$(write_cfg poweroff 'on_poweroff = "preserve"')
+run_xl create "$cfg"
+wait_until '[ "$(state_of poweroff)" = "---s--" ]' 10 &&
+    log_has poweroff "is preserve" && pass "on_poweroff=preserve" ||
+    fail "on_poweroff=preserve: $("$XL_BIN" list)"
+run_xl destroy poweroff
+assert_clean "after preserve + destroy"
+
+# on_crash = destroy / coredump-destroy / preserve.
+cfg=$(write_cfg crash 'on_crash = "destroy"')
+run_xl create "$cfg"
+wait_until "gone crash" 10 &&
+    log_has crash "Action for shutdown reason code 3 is destroy" &&
+    pass "on_crash=destroy" || fail "on_crash=destroy: $("$XL_BIN" list)"
+assert_clean "after on_crash=destroy"
+cfg=$(write_cfg crash 'on_crash = "coredump-destroy"')
+run_xl create "$cfg"
+wait_until "gone crash" 10 && [ -s "$XENOLITH_DUMPDIR/crash" ] &&
+    head -c 4 "$XENOLITH_DUMPDIR/crash" | grep -q "ELF" &&
+    pass "on_crash=coredump-destroy: ELF core in the dump dir" ||
+    fail "coredump-destroy: $(ls -la "$XENOLITH_DUMPDIR" 2>&1)"
+assert_clean "after coredump-destroy"
+cfg=$(write_cfg crash 'on_crash = "preserve"')
+run_xl create "$cfg"
+wait_until '[ "$(state_of crash)" = "---sc-" ]' 10 &&
+    pass "on_crash=preserve: state ---sc-" ||
+    fail "on_crash=preserve: $("$XL_BIN" list)"
+run_xl destroy crash
+assert_clean "after on_crash=preserve"
+
+# on_reboot = restart (default): a new domain, same name, new id.
+cfg=$(write_cfg reboot 'on_reboot = "restart"')
+run_xl create -p "$cfg"
+first=$(domid_of reboot)
+[ -n "$first" ] || fail "create -p reboot: $(cat "$T/err")"
+run_xl unpause reboot
+wait_until '[ -n "$(domid_of reboot)" ] && [ "$(domid_of reboot)" != "$first" ]' 10 &&
+    log_has reboot "Done. Rebooting now" &&
+    pass "on_reboot=restart: new id $(domid_of reboot) (was $first)" ||
+    fail "on_reboot=restart: first=$first $("$XL_BIN" list)"
+# The guest reboots forever: stop its watcher, then destroy.
+for p in $(monitor_pids); do kill "$p" 2>/dev/null; done
+wait_until '[ -z "$(for p in $(monitor_pids); do kill -0 $p 2>/dev/null && echo $p; done)" ]' 5
+for d in $("$XL_BIN" list | awk 'NR > 2 { print $1 }'); do
+    "$XL_BIN" destroy "$d"
+done
+assert_clean "after on_reboot=restart"
+
+# on_reboot = rename-restart: the old one kept as reboot-<time>.
+rm -f "$XENOLITH_RUNDIR"/log/xl-*.log
+cfg=$(write_cfg reboot 'on_reboot = "rename-restart"')
+run_xl create "$cfg"
+wait_until '"$XL_BIN" list | grep -Eq "^reboot-[0-9]{8}T[0-9]{4}Z "' 10 &&
+    pass "on_reboot=rename-restart: preserved as $("$XL_BIN" list | grep -Eo '^reboot-[0-9T]*Z')" ||
+    fail "rename-restart: $("$XL_BIN" list)"
+for p in $(monitor_pids); do kill "$p" 2>/dev/null; done
+sleep 0.5
+for d in $("$XL_BIN" list | awk 'NR > 2 { print $1 }'); do
+    "$XL_BIN" destroy "$d"
+done
+assert_clean "after rename-restart"
+
+# create -F: the watcher stays in the foreground and ends with the domain.
+rm -f "$XENOLITH_RUNDIR"/log/xl-*.log
+cfg=$(write_cfg poweroff)
+timeout 20 "$XL_BIN" create -F "$cfg" >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "Waiting for domain poweroff" "$T/err" &&
+    grep -q "Done. Exiting now" "$T/err" && gone poweroff &&
+    pass "create -F: foreground until the domain is gone" ||
+    fail "create -F: rc=$rc $(cat "$T/err")"
+assert_clean "after create -F"
+
+# shutdown/reboot of a guest without PV control: Xen's message, status 1.
+cfg=$(write_cfg counter)
+run_xl create "$cfg"
+run_xl shutdown counter
+[ "$xlrc" != 0 ] && grep -q "PV control interface not available" "$T/err" &&
+    grep -q 'Use "-F" to fallback to ACPI power event' "$T/err" &&
+    pass "shutdown without PV control: Xen's message" ||
+    fail "shutdown: rc=$xlrc $(cat "$T/err")"
+run_xl reboot counter
+[ "$xlrc" != 0 ] && grep -q 'fallback to ACPI reset event' "$T/err" &&
+    pass "reboot without PV control" || fail "reboot: $(cat "$T/err")"
+# -F falls back to the ACPI power event; -w waits for the end.
+run_xl shutdown -F -w counter
+[ "$xlrc" = 0 ] && wait_until "gone counter" 10 &&
+    pass "shutdown -F -w" || fail "shutdown -F -w: rc=$xlrc $(cat "$T/err") $("$XL_BIN" list)"
+assert_clean "after shutdown -F"
+run_xl create "$cfg"
+run_xl create "$(write_cfg hello)"
+run_xl shutdown -a -F -w
+[ "$xlrc" = 0 ] && wait_until "gone counter && gone hello" 10 &&
+    pass "shutdown -a -F -w" || fail "shutdown -a: rc=$xlrc $(cat "$T/err") $("$XL_BIN" list)"
+assert_clean "at the end"
+finish

@@ -1,0 +1,56 @@
+#!/bin/sh
+# console.sh - xl console and xl create -c through a real pty: the
+# guest's verdict line arrives, Ctrl-] detaches with status 0, and the
+# domain keeps running; console options and errors.
+. "$(dirname "$0")/lib.sh"
+PTYRUN="python3 $(dirname "$0")/ptyrun.py"
+setup_host
+
+cfg=$(write_cfg hello)
+
+# create -c: the console from the guest's first byte.
+$PTYRUN 10 "$XL_BIN" create -c "$cfg" >"$T/pty" 2>&1
+grep -q "Test result: SUCCESS" "$T/pty" && grep -q "^\[exit: 0\]" "$T/pty" &&
+    pass "create -c: verdict line, Ctrl-] detaches" ||
+    fail "create -c: $(cat "$T/pty")"
+[ -n "$(domid_of hello)" ] && pass "the domain outlives the console" ||
+    fail "hello gone after detaching"
+run_xl destroy hello
+assert_clean "after create -c"
+
+# console on a paused domain, unpaused from elsewhere.
+run_xl create -p "$cfg"
+$PTYRUN --after "'$XL_BIN' unpause hello" 10 "$XL_BIN" console hello \
+    >"$T/pty" 2>&1
+grep -q "Test result: SUCCESS" "$T/pty" && grep -q "^\[exit: 0\]" "$T/pty" &&
+    pass "console: verdict line through the pty" ||
+    fail "console: $(cat "$T/pty")"
+$PTYRUN --after "'$XL_BIN' unpause hello" 3 "$XL_BIN" console -t serial \
+    -n 0 hello >"$T/pty" 2>&1
+grep -q "^\[exit: 0\]" "$T/pty" && pass "console -t serial -n 0" ||
+    fail "console -t serial -n 0: $(cat "$T/pty")"
+
+# A live guest: the counter keeps writing.
+ccfg=$(write_cfg counter)
+run_xl create "$ccfg"
+$PTYRUN --expect "
+" 5 "$XL_BIN" console counter >"$T/pty" 2>&1
+[ "$(wc -l <"$T/pty")" -ge 2 ] && grep -q "^\[exit: 0\]" "$T/pty" &&
+    pass "console: live output of a running guest" ||
+    fail "console counter: $(cat "$T/pty")"
+
+# Errors.
+run_xl console -t bogus hello
+[ "$xlrc" != 0 ] && grep -q "console type supported are" "$T/err" &&
+    pass "console -t bogus" || fail "console -t bogus: $xlrc $(cat "$T/err")"
+run_xl console nosuch
+[ "$xlrc" != 0 ] && grep -q "nosuch is an invalid domain identifier" \
+    "$T/err" && pass "console nosuch" || fail "console nosuch: $(cat "$T/err")"
+run_xl console -n 5 hello
+[ "$xlrc" != 0 ] && [ -s "$T/err" ] && pass "console -n 5: refused" ||
+    fail "console -n 5: rc=$xlrc $(cat "$T/err")"
+
+run_xl destroy hello
+run_xl destroy counter
+assert_clean "at the end"
+finish

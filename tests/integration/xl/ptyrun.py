@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""ptyrun.py - run a command (xl console / xl create -c) on a fresh pty as
+its controlling terminal, the way a user's terminal would be.
+
+usage: ptyrun.py [--after CMD] [--expect TEXT] SECONDS PROGRAM ARGS...
+
+Collects what the program writes until TEXT (default "Test result:") has
+appeared or SECONDS have passed; CMD (a shell command) runs 0.5 s after
+the start, e.g. "xl unpause dom".  Then types Ctrl-] (the console escape)
+and waits up to 5 s for the program to exit.  Prints the output, then a
+last line "[exit: STATUS]" ("hung" if Ctrl-] did not end it).
+"""
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+args = sys.argv[1:]
+after = None
+expect = b"Test result:"
+while args and args[0].startswith("--"):
+    if args[0] == "--after":
+        after = args[1]
+    elif args[0] == "--expect":
+        expect = args[1].encode()
+    args = args[2:]
+limit = float(args[0])
+argv = args[1:]
+
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+
+out = b""
+start = time.time()
+ran_after = after is None
+while time.time() < start + limit and expect not in out:
+    if not ran_after and time.time() > start + 0.5:
+        subprocess.run(after, shell=True)
+        ran_after = True
+    ready, _, _ = select.select([fd], [], [], 0.1)
+    if ready:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+time.sleep(0.2)
+try:
+    os.write(fd, b"\x1d")
+except OSError:
+    pass
+status = "hung"
+end = time.time() + 5
+while time.time() < end:
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        status = str(os.waitstatus_to_exitcode(st))
+        break
+    try:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            out += os.read(fd, 4096)
+    except OSError:
+        pass
+if status == "hung":
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r\n", "\n"))
+print("\n[exit: %s]" % status)
