@@ -5,7 +5,7 @@
  * struct proto_hdr (op from enum chan_op) and a payload.  The daemon's
  * requests (PAUSE .. CONS_IN) are handled in order by the domain
  * process's main thread; each but CONS_IN gets one CHAN_REPLY with the
- * same seq.
+ * same seq (CHAN_GET_CONTEXT's carries the registers).
  *
  * A domain process is forked ahead of need as a "spare": it makes its
  * KVM VM (irqchip, PIT: the slow part) and sends SPARE_READY; a create
@@ -33,6 +33,8 @@ enum chan_op {
     CHAN_SHUTDOWN,        /* u32 reason: stop the vCPUs */
     CHAN_CONS_IN,         /* bytes, no reply */
     CHAN_CONFIG,          /* struct chan_config + memfd, no reply */
+    CHAN_GET_CONTEXT,     /* u32 vcpu -> reply + xc_vcpu_context */
+    CHAN_TRIGGER,         /* u32 XEN_DOMCTL_SENDTRIGGER_* */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,

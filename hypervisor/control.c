@@ -488,6 +488,62 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         domain_console_input(d, buf, (size_t)len);
         rc = len;
         break;
+    case PROTO_OP_GET_CONTEXT: {
+        uint32_t vcpu;
+
+        if (len != (int)sizeof(vcpu)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&vcpu, buf, sizeof(vcpu));
+        domain_get_context(d, c, h->seq, vcpu);
+        return;
+    }
+    case PROTO_OP_TRIGGER: {
+        uint32_t req[2];
+
+        if (len != (int)sizeof(req)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(req, buf, sizeof(req));
+        if (req[0] != XEN_DOMCTL_SENDTRIGGER_POWER &&
+            req[0] != XEN_DOMCTL_SENDTRIGGER_RESET) {
+            dlog(DLOG_WARN, "domain %u: trigger %u not supported",
+                 d->domid, req[0]);
+            rc = -EOPNOTSUPP;
+            break;
+        }
+        if (d->shutdown && d->phase == DOM_ALIVE)
+            break;                       /* nothing left to press */
+        domain_forward(d, c, h->op, h->seq, CHAN_TRIGGER, &req[0],
+                       sizeof(req[0]));
+        return;
+    }
+    case PROTO_OP_SCHED_SET: {
+        struct xen_domctl_sched_credit sc;
+
+        if (len != (int)sizeof(sc)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&sc, buf, sizeof(sc));
+        if (d->phase == DOM_DYING) {
+            rc = -ESRCH;
+            break;
+        }
+        rc = credit_dom_set(&d->sched, d->domid, sc.weight, sc.cap,
+                           100 * d->nr_vcpus);
+        break;
+    }
+    case PROTO_OP_SCHED_GET: {
+        struct xen_domctl_sched_credit sc;
+
+        sc.weight = d->sched.weight;
+        sc.cap = d->sched.cap;
+        conn_reply(c, h->op, h->seq, d->domid, 0, &sc, sizeof(sc), -1);
+        return;
+    }
     default:
         rc = -EOPNOTSUPP;
         break;

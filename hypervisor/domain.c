@@ -94,16 +94,24 @@ static void spare_replace(void);
 #define SPARE_IDLE_MS  5
 #define SPARE_MAX_MS   200
 
-static void pending_answer(struct pending *p, uint32_t domid, int32_t rc)
+/* Answer p with rc and, on success, the process's payload. */
+static void pending_reply(struct pending *p, uint32_t domid, int32_t rc,
+                          const void *data, size_t len)
 {
     if (p->conn) {
-        conn_reply(p->conn, p->op, p->seq, domid, rc, NULL, 0, -1);
+        conn_reply(p->conn, p->op, p->seq, domid, rc, rc < 0 ? NULL : data,
+                   rc < 0 ? 0 : len, -1);
         conn_unref(p->conn);
     } else if (rc < 0 && rc != -ESRCH) {
         dlog(DLOG_ERR, "domain %u: op %u failed in its process: %s", domid,
              p->op, strerror(-rc));
     }
     free(p);
+}
+
+static void pending_answer(struct pending *p, uint32_t domid, int32_t rc)
+{
+    pending_reply(p, domid, rc, NULL, 0);
 }
 
 static void fail_forwarded(struct domain *d, int32_t rc)
@@ -127,6 +135,7 @@ static void domain_free(struct domain *d)
     }
     console_dispose(&d->cons);
     loop_close(&d->chan);
+    credit_dom_dispose(&d->sched, d->domid);
     free(d->boot);
     d->boot = NULL;
     if (d->mem_fd >= 0)
@@ -152,7 +161,8 @@ static void set_shutdown(struct domain *d, unsigned int reason)
     console_wake_all(&d->cons, 1, 0);
 }
 
-static void on_reply(struct domain *d, const struct proto_hdr *hdr)
+static void on_reply(struct domain *d, const struct proto_hdr *hdr,
+                     const void *data, size_t len)
 {
     struct pending *p = d->fwd;
 
@@ -162,7 +172,7 @@ static void on_reply(struct domain *d, const struct proto_hdr *hdr)
         return;
     }
     d->fwd = p->next;
-    pending_answer(p, d->domid, hdr->rc);
+    pending_reply(p, d->domid, hdr->rc, data, len);
 }
 
 /* The create's answer: the id, the memory layout and platform info the
@@ -221,7 +231,7 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
             d->create_err = hdr.rc;
             break;
         case CHAN_REPLY:
-            on_reply(d, &hdr);
+            on_reply(d, &hdr, buf, (size_t)len);
             break;
         case CHAN_EVT_SHUTDOWN:
             if (len == (int)sizeof(v)) {
@@ -414,6 +424,7 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
     d->flags = cfg->flags;
     memcpy(d->handle, cfg->handle, sizeof(d->handle));
     console_init(&d->cons, d, domid);
+    credit_dom_init(&d->sched);
 
     snprintf(name, sizeof(name), "xenolith-d%u", domid);
     d->mem_fd = memfd_create(name, MFD_CLOEXEC);
@@ -452,6 +463,8 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
     table[domid] = d;
     nr_domains++;
     total_memory += d->mem_size;
+    /* a failure is logged; the domain runs, unconstrained */
+    (void)credit_dom_attach(&d->sched, domid, d->pid);
     if (loop_add(&d->chan, EPOLLIN) < 0) {
         /* cannot hear it: kill it, the reap answers the caller */
         kill(d->pid, SIGKILL);
@@ -650,6 +663,24 @@ int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
 reply:
     conn_reply(c, PROTO_OP_SET_CONTEXT, seq, d->domid, rc, NULL, 0, -1);
     return rc;
+}
+
+int domain_get_context(struct domain *d, struct conn *c, uint32_t seq,
+                       uint32_t vcpu)
+{
+    /* a pause still on its way counts: the channel is ordered */
+    if (d->phase == DOM_ALIVE && !d->paused && !d->shutdown) {
+        conn_reply(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EBUSY, NULL, 0,
+                   -1);
+        return -EBUSY;
+    }
+    if (d->phase == DOM_ALIVE && vcpu >= d->nr_vcpus) {
+        conn_reply(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EINVAL, NULL,
+                   0, -1);
+        return -EINVAL;
+    }
+    return domain_forward(d, c, PROTO_OP_GET_CONTEXT, seq, CHAN_GET_CONTEXT,
+                          &vcpu, sizeof(vcpu));
 }
 
 void domain_console_input(struct domain *d, const uint8_t *buf, size_t len)

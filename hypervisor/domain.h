@@ -17,6 +17,7 @@
 
 #include "console.h"
 #include "control.h"
+#include "credit.h"
 #include "xenctrl.h"
 
 enum domain_phase { DOM_CREATING, DOM_ALIVE, DOM_DYING };
@@ -59,6 +60,7 @@ struct domain {
     struct pending *fwd;         /* forwarded to the process, in order */
     struct pending *waiters;     /* destroy callers, until the reap */
     struct console cons;
+    struct credit_dom sched;      /* weight, cap, its cgroup */
 };
 
 int domain_init(int max_vcpus);
@@ -96,6 +98,10 @@ int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
                        const struct proto_context *pc);
 
 void domain_getinfo(const struct domain *d, xc_dominfo_t *info);
+
+/* PROTO_OP_GET_CONTEXT: only while paused or shut down. */
+int domain_get_context(struct domain *d, struct conn *c, uint32_t seq,
+                       uint32_t vcpu);
 
 /* SIGCHLD: reap the domain processes that exited. */
 void domain_reap(void);

@@ -58,6 +58,11 @@ enum proto_op {
     PROTO_OP_EVENT,           /* daemon -> watcher: xc_domain_event */
     PROTO_OP_CONSOLE_WAIT,    /* u64 seen -> xc_console_status, once the
                                  guest wrote more / shut down */
+    PROTO_OP_GET_CONTEXT,     /* u32 vcpu             -> xc_vcpu_context
+                                 (paused or shut down) */
+    PROTO_OP_TRIGGER,         /* u32 trigger, u32 vcpu */
+    PROTO_OP_SCHED_SET,       /* xen_domctl_sched_credit */
+    PROTO_OP_SCHED_GET,       /*                      -> the same */
     PROTO_OP_MAX
 };
 

@@ -320,3 +320,72 @@ void vcpu_kick(struct vcpu *vcpu)
     if (vcpu->thread_started)
         pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
+
+static void seg_out(struct xc_vcpu_segment *o, const struct kvm_segment *s)
+{
+    o->base = s->base;
+    o->limit = s->limit;
+    o->selector = s->selector;
+    o->attr = (uint16_t)((s->type & 0xF) | (s->s & 1) << 4 |
+                         (s->dpl & 3) << 5 | (s->present & 1) << 7 |
+                         (s->avl & 1) << 8 | (s->l & 1) << 9 |
+                         (s->db & 1) << 10 | (s->g & 1) << 11);
+}
+
+#define EFER_LMA  (1ULL << 10)
+#define CR0_PE    1ULL
+
+int vcpu_get_context(struct vcpu *v, struct xc_vcpu_context *c)
+{
+    struct kvm_sregs sregs;
+    struct kvm_regs regs;
+
+    if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
+        ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+        return -errno;
+    memset(c, 0, sizeof(*c));
+    if (sregs.efer & EFER_LMA)
+        c->mode = sregs.cs.l ? XC_VCPU_MODE_LONG64 : XC_VCPU_MODE_COMPAT;
+    else
+        c->mode = sregs.cr0 & CR0_PE ? XC_VCPU_MODE_PROT
+                                     : XC_VCPU_MODE_REAL;
+    c->flags = v->ran ? XC_VCPU_CTX_ONLINE : 0;
+    c->rip = regs.rip;
+    c->rsp = regs.rsp;
+    c->rflags = regs.rflags;
+    c->rax = regs.rax;
+    c->rbx = regs.rbx;
+    c->rcx = regs.rcx;
+    c->rdx = regs.rdx;
+    c->rsi = regs.rsi;
+    c->rdi = regs.rdi;
+    c->rbp = regs.rbp;
+    c->r8 = regs.r8;
+    c->r9 = regs.r9;
+    c->r10 = regs.r10;
+    c->r11 = regs.r11;
+    c->r12 = regs.r12;
+    c->r13 = regs.r13;
+    c->r14 = regs.r14;
+    c->r15 = regs.r15;
+    c->cr0 = sregs.cr0;
+    c->cr2 = sregs.cr2;
+    c->cr3 = sregs.cr3;
+    c->cr4 = sregs.cr4;
+    c->cr8 = sregs.cr8;
+    c->efer = sregs.efer;
+    c->apic_base = sregs.apic_base;
+    seg_out(&c->cs, &sregs.cs);
+    seg_out(&c->ds, &sregs.ds);
+    seg_out(&c->es, &sregs.es);
+    seg_out(&c->fs, &sregs.fs);
+    seg_out(&c->gs, &sregs.gs);
+    seg_out(&c->ss, &sregs.ss);
+    seg_out(&c->tr, &sregs.tr);
+    seg_out(&c->ldtr, &sregs.ldt);
+    c->gdtr_base = sregs.gdt.base;
+    c->gdtr_limit = sregs.gdt.limit;
+    c->idtr_base = sregs.idt.base;
+    c->idtr_limit = sregs.idt.limit;
+    return 0;
+}

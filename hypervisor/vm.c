@@ -30,11 +30,17 @@ void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len)
     pthread_mutex_unlock(&vm->chan_lock);
 }
 
-static void reply(struct vm *vm, uint32_t seq, int rc)
+static void reply_data(struct vm *vm, uint32_t seq, int rc,
+                       const void *payload, size_t len)
 {
     pthread_mutex_lock(&vm->chan_lock);
-    (void)chan_send(vm->chan_fd, CHAN_REPLY, seq, rc, NULL, 0, 0);
+    (void)chan_send(vm->chan_fd, CHAN_REPLY, seq, rc, payload, len, 0);
     pthread_mutex_unlock(&vm->chan_lock);
+}
+
+static void reply(struct vm *vm, uint32_t seq, int rc)
+{
+    reply_data(vm, seq, rc, NULL, 0);
 }
 
 void vm_log(struct vm *vm, const char *fmt, ...)
@@ -283,6 +289,53 @@ static int do_set_context(struct vm *vm, const void *buf, int len)
     return rc;
 }
 
+/* Registers of a vCPU of a paused or stopped domain. */
+static int do_get_context(struct vm *vm, const void *buf, int len,
+                          struct xc_vcpu_context *ctx)
+{
+    uint32_t id;
+    int rc;
+
+    if (len != (int)sizeof(id))
+        return -EINVAL;
+    memcpy(&id, buf, sizeof(id));
+    if (id >= vm->nr_vcpus)
+        return -EINVAL;
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->paused && !vm->stopped) {
+        pthread_mutex_unlock(&vm->lock);
+        return -EBUSY;
+    }
+    /* a stop only kicks: wait until every vCPU is out of KVM_RUN */
+    while (vm->parked < vm->nr_vcpus)
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    rc = vcpu_get_context(&vm->vcpus[id], ctx);
+    pthread_mutex_unlock(&vm->lock);
+    if (rc < 0)
+        vm_log(vm, "vcpu%u: reading its registers: %s", id, strerror(-rc));
+    return rc;
+}
+
+static int do_trigger(struct vm *vm, const void *buf, int len)
+{
+    uint32_t t;
+
+    if (len != (int)sizeof(t))
+        return -EINVAL;
+    memcpy(&t, buf, sizeof(t));
+    switch (t) {
+    case XEN_DOMCTL_SENDTRIGGER_POWER:
+        pthread_mutex_lock(&vm->dev_lock);
+        power_button(vm, &vm->power);
+        pthread_mutex_unlock(&vm->dev_lock);
+        return 0;
+    case XEN_DOMCTL_SENDTRIGGER_RESET:
+        vm_stop(vm, XC_SHUTDOWN_reboot);
+        return 0;
+    }
+    return -EOPNOTSUPP;
+}
+
 static int do_affinity(struct vm *vm, const void *buf, int len)
 {
     struct proto_affinity a;
@@ -307,6 +360,7 @@ static int do_affinity(struct vm *vm, const void *buf, int len)
 static void serve(struct vm *vm)
 {
     static uint8_t buf[CHAN_MAX_PAYLOAD];
+    struct xc_vcpu_context ctx;
     struct proto_hdr hdr;
     struct pollfd pfd;
     uint32_t reason;
@@ -334,6 +388,16 @@ static void serve(struct vm *vm)
             break;
         case CHAN_AFFINITY:
             rc = do_affinity(vm, buf, len);
+            break;
+        case CHAN_GET_CONTEXT:
+            rc = do_get_context(vm, buf, len, &ctx);
+            if (rc == 0) {
+                reply_data(vm, hdr.seq, 0, &ctx, sizeof(ctx));
+                continue;
+            }
+            break;
+        case CHAN_TRIGGER:
+            rc = do_trigger(vm, buf, len);
             break;
         case CHAN_SHUTDOWN:
             if (len != (int)sizeof(reason)) {

@@ -101,6 +101,8 @@ void vm_irq_line(struct vm *vm, unsigned int irq, int level);
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
+/* Read the registers of a vCPU that is parked (vm.lock held). */
+int vcpu_get_context(struct vcpu *vcpu, struct xc_vcpu_context *ctx);
 int vcpu_signal_init(void);
 
 #endif /* XENOLITH_VM_H */

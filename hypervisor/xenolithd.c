@@ -28,6 +28,7 @@
 #include "control.h"
 #include "domain.h"
 #include "osdep.h"
+#include "credit.h"
 #include "vm.h"
 
 #define MAX_EVENTS      64
@@ -353,6 +354,8 @@ int main(int argc, char **argv)
     }
     if (control_init() < 0)
         return 1;
+    /* after the fork above: its group is named after our pid */
+    credit_init();
     if (domain_spare_init() < 0)
         dlog(DLOG_WARN, "cannot fork a spare domain process: %s",
              strerror(errno));
@@ -405,6 +408,7 @@ int main(int argc, char **argv)
 
     domain_spare_exit();
     domain_exit();
+    credit_exit();
     control_exit();
     bury();
     unlink(pidfile);

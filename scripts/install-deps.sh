@@ -4,7 +4,7 @@
 set -eu
 
 packages="
-  build-essential autoconf automake libtool pkg-config clang python3
+  build-essential autoconf automake libtool pkg-config clang python3 gdb
   libclang-rt-14-dev valgrind
   check libyajl-dev uuid-dev zlib1g-dev liblzma-dev libbz2-dev
   liblzo2-dev liblz4-dev libzstd-dev libnl-3-dev libnl-route-3-dev

@@ -3,7 +3,9 @@
 #   1. installs the Debian packages it needs (scripts/install-deps.sh);
 #   2. builds and runs `make check` (unit, integration and guest tests);
 #   3. builds again with AddressSanitizer + UBSan and runs the unit tests;
-#   4. runs the xenstored fuzz target for a bounded time (FUZZ_SECONDS, 60).
+#   4. runs every libFuzzer target for a bounded time (FUZZ_SECONDS, default
+#      120, split between the xenstored and builder targets; FUZZ_CORE_SECONDS,
+#      default 30, for the core's control protocol).
 # Ends with one line "N passed, N failed" over every test run; exits non-zero
 # on any failure.
 set -uo pipefail
@@ -28,7 +30,7 @@ make -C build/main -j"$jobs" check || failed_steps+=("make check")
 
 step "sanitizer build (build/asan) and unit tests under ASan+UBSan"
 if scripts/build.sh "$src/build/asan" --enable-sanitizers; then
-    for d in build/asan/tests/unit/*/ build/asan/xenstored/; do
+    for d in build/asan/tests/unit/*/ build/asan/tests/fuzz/; do
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
             make -C "$d" -j"$jobs" check || failed_steps+=("asan $d")
     done
@@ -36,10 +38,9 @@ else
     failed_steps+=("sanitizer build")
 fi
 
-if [ -x tests/fuzz/run-fuzz.sh ]; then
-    step "fuzzing xenstored for ${FUZZ_SECONDS:-60} s"
-    tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-60}" || failed_steps+=("fuzz")
-fi
+step "fuzzing: xenstored and the builder (${FUZZ_SECONDS:-120} s), the core's control protocol (${FUZZ_CORE_SECONDS:-30} s)"
+tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-120}" || failed_steps+=("fuzz")
+hypervisor/fuzz/run-fuzz.sh "${FUZZ_CORE_SECONDS:-30}" || failed_steps+=("core fuzz")
 
 # One closing line over every automake test log.
 pass=0 fail=0 skip=0

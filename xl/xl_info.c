@@ -62,7 +62,7 @@ static void print_indented(const char *s, int n)
         }
         fwrite(s, 1, (size_t)(nl - s) + 1, stdout);
         s = nl + 1;
-        if (*s)
+        if (*s && *s != '\n')
             printf("%*s", n, "");
     }
 }

@@ -586,6 +586,7 @@ start:
         }
         in_child = 1;
         need_daemon = 0;
+        o->monitor = 1;     /* from now on this process watches */
     }
     fprintf(stderr, "Waiting for domain %s (domid %u) to die [pid %ld]\n",
             d_config.c_info.name, domid, (long)getpid());
@@ -645,7 +646,10 @@ start:
             }
             /* The new domain gets a new id (Xen's libxl keeps none). */
             d_config.c_info.domid = 0;
+            /* As Xen's xl: a pause before the new domain, which also
+             * keeps a guest that crashes at once from spinning. */
             fprintf(stderr, "Done. Rebooting now\n");
+            sleep(2);
             goto start;
         case RESTART_NONE:
             fprintf(stderr, "Done. Exiting now\n");

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """firstbyte.py - time "xl create -q -e -c CFG" from exec to the guest's
 first console byte on a pty (the user's view of create), detach with
-Ctrl-], then time "xl destroy NAME".  Prints "create_ms destroy_ms".
+Ctrl-], time "xl domid NAME" (the name lookup every command given a name
+does), then "xl destroy ID".  Prints "create_ms destroy_ms lookup_ms".
 
 usage: firstbyte.py XL CFG NAME
 """
@@ -38,8 +39,15 @@ except OSError:
 os.waitpid(pid, 0)
 os.close(fd)
 t1 = time.monotonic()
-rc = subprocess.run([xl, "destroy", name]).returncode
+out = subprocess.run([xl, "domid", name], capture_output=True, text=True)
 t2 = time.monotonic()
+if out.returncode:
+    sys.exit("xl domid %s failed: %s" % (name, out.stderr))
+domid = out.stdout.strip()
+t3 = time.monotonic()
+rc = subprocess.run([xl, "destroy", domid]).returncode
+t4 = time.monotonic()
 if rc:
-    sys.exit("xl destroy %s failed" % name)
-print("%.2f %.2f" % ((first - t0) * 1000, (t2 - t1) * 1000))
+    sys.exit("xl destroy %s failed" % domid)
+print("%.2f %.2f %.2f" % ((first - t0) * 1000, (t4 - t3) * 1000,
+                          (t2 - t1) * 1000))

@@ -5,6 +5,9 @@
 # private daemons started with xencommons.  Target: flat (the 1000th
 # within 1.5x of the first).
 #
+# The third column is the name lookup (libxl_name_to_domid) any xl
+# command given a domain name pays.
+#
 # Usage: bench/xl/run.sh [BUILD_DIR]   (default: the current directory)
 # Env:   RUNS (timed create/destroy pairs per point, default 10),
 #        COUNTS (default "1 100 1000"), MEM (MiB per guest, default 4).
@@ -49,8 +52,10 @@ cfg()
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 running=0
-printf '%-10s %18s %18s\n' "running" "create->1st byte" "destroy"
-printf '%-10s %18s %18s\n' "domains" "(ms, median)" "(ms, median)"
+printf '%-10s %18s %18s %18s\n' "running" "create->1st byte" "destroy <id>" \
+    "domid <name>"
+printf '%-10s %18s %18s %18s\n' "domains" "(ms, median)" "(ms, median)" \
+    "(ms, median)"
 for n in $counts; do
     # Bring the background population to n (minus the timed one).
     while [ $running -lt $((n - 1)) ]; do
@@ -68,5 +73,6 @@ for n in $counts; do
     done
     cm=$(awk '{ print $1 }' "$tmp/times" | median)
     dm=$(awk '{ print $2 }' "$tmp/times" | median)
-    printf '%-10s %18s %18s\n' "$n" "$cm" "$dm"
+    lm=$(awk '{ print $3 }' "$tmp/times" | median)
+    printf '%-10s %18s %18s %18s\n' "$n" "$cm" "$dm" "$lm"
 done

@@ -34,23 +34,48 @@ static void put(uint8_t *data, unsigned int size, uint32_t v)
     memcpy(data, &v, size > 4 ? 4 : size);
 }
 
+/* Drive the SCI from status & enable. */
+static void update_sci(struct vm *vm, struct power *p)
+{
+    int level = (p->pm1_sts & p->pm1_en & POWER_PWRBTN) &&
+                (p->pm1_cnt & PM1_SCI_EN);
+
+    if (level == p->sci)
+        return;
+    p->sci = level;
+    vm_irq_line(vm, ACPI_SCI_IRQ, level);
+}
+
+void power_button(struct vm *vm, struct power *p)
+{
+    p->pm1_sts |= POWER_PWRBTN;
+    update_sci(vm, p);
+}
+
 int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
              uint8_t *data, unsigned int size)
 {
     uint32_t v = write ? get(data, size) : 0;
 
     switch (port) {
-    case ACPI_PM1A_EVT_PORT:             /* status: nothing ever pending */
-        if (!write)
-            put(data, size, size > 2 ? (uint32_t)p->pm1_en << 16 : 0);
-        else if (size > 2)
+    case ACPI_PM1A_EVT_PORT:             /* status (write 1 to clear) */
+        if (!write) {
+            put(data, size, p->pm1_sts | (size > 2 ?
+                                          (uint32_t)p->pm1_en << 16 : 0));
+            return 1;
+        }
+        p->pm1_sts &= (uint16_t)~v;
+        if (size > 2)
             p->pm1_en = (uint16_t)(v >> 16);
+        update_sci(vm, p);
         return 1;
     case ACPI_PM1A_EVT_PORT + 2:
-        if (write)
+        if (write) {
             p->pm1_en = (uint16_t)v;
-        else
+            update_sci(vm, p);
+        } else {
             put(data, size, p->pm1_en);
+        }
         return 1;
     case ACPI_PM1A_CNT_PORT:
         if (!write) {

@@ -1,7 +1,10 @@
 /*
  * power.h - power and reset controls: the ACPI PM1a event/control
  * blocks (S5 power-off), the ACPI reset register at 0xCF9 and the
- * i8042 "pulse reset line" command (0xFE to port 0x64).
+ * i8042 "pulse reset line" command (0xFE to port 0x64).  The PM1a
+ * status register holds the power button's PWRBTN_STS (write 1 to
+ * clear); the SCI (ACPI_SCI_IRQ, level) is high while a status bit and
+ * its enable bit are both set and SCI_EN is on, as on real chipsets.
  */
 #ifndef XENOLITH_POWER_H
 #define XENOLITH_POWER_H
@@ -10,10 +13,14 @@
 
 struct vm;
 
+#define POWER_PWRBTN     0x0100  /* PM1 status / enable bit 8 */
+
 struct power {
+    uint16_t pm1_sts;
     uint16_t pm1_en;
     uint16_t pm1_cnt;
     uint8_t cf9;
+    int sci;                     /* level of the SCI line as last set */
 };
 
 void power_init(struct power *p);
@@ -22,5 +29,9 @@ void power_init(struct power *p);
  * Called with vm->dev_lock held. */
 int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
              uint8_t *data, unsigned int size);
+
+/* The power button is pressed (Xen's POWER trigger): PWRBTN_STS is
+ * set and the SCI raised if the guest enabled it.  vm->dev_lock held. */
+void power_button(struct vm *vm, struct power *p);
 
 #endif /* XENOLITH_POWER_H */

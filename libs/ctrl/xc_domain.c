@@ -291,3 +291,101 @@ out:
         xc__fail(xch, rc, domid, "map guest memory");
     return p;
 }
+
+XC_API
+int xc_vcpu_getcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
+                       struct xc_vcpu_context *ctx)
+{
+    const char *why;
+    size_t n;
+    int rc;
+
+    rc = xc__call(xch, PROTO_OP_GET_CONTEXT, domid, &vcpu, sizeof(vcpu),
+                  ctx, sizeof(*ctx), &n, NULL);
+    if (rc < 0) {
+        switch (rc) {
+        case -EBUSY:
+            why = "the domain is running (pause it first)";
+            break;
+        case -EINVAL:
+            why = "no such vCPU";
+            break;
+        case -EIO:
+            why = "its process is gone";
+            break;
+        default:
+            return xc__fail(xch, rc, domid, "get vcpu context");
+        }
+        xc__log(xch, XTL_ERROR, -rc, "get vcpu %u context: domain %u: %s",
+                vcpu, domid, why);
+        errno = -rc;
+        return rc;
+    }
+    if (n != sizeof(*ctx))
+        return xc__fail(xch, -EPROTO, domid, "get vcpu context");
+    return 0;
+}
+
+XC_API
+int xc_domain_send_trigger(xc_interface *xch, uint32_t domid,
+                           uint32_t trigger, uint32_t vcpu)
+{
+    uint32_t req[2] = { trigger, vcpu };
+    int rc;
+
+    rc = xc__call(xch, PROTO_OP_TRIGGER, domid, req, sizeof(req), NULL, 0,
+                  NULL, NULL);
+    if (rc == -EOPNOTSUPP) {
+        xc__log(xch, XTL_ERROR, EOPNOTSUPP, "send trigger %u: domain %u: "
+                "only POWER (%d) and RESET (%d) are supported", trigger,
+                domid, XEN_DOMCTL_SENDTRIGGER_POWER,
+                XEN_DOMCTL_SENDTRIGGER_RESET);
+        errno = EOPNOTSUPP;
+        return rc;
+    }
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, "send trigger");
+    return 0;
+}
+
+XC_API
+int xc_sched_credit_domain_set(xc_interface *xch, uint32_t domid,
+                               struct xen_domctl_sched_credit *sdom)
+{
+    int rc;
+
+    rc = xc__call(xch, PROTO_OP_SCHED_SET, domid, sdom, sizeof(*sdom),
+                  NULL, 0, NULL, NULL);
+    if (rc == -EOPNOTSUPP) {
+        xc__log(xch, XTL_ERROR, EOPNOTSUPP, "credit scheduler: domain %u: "
+                "the host has no cgroup cpu controller the core can use "
+                "(see the xenolithd log)", domid);
+        errno = EOPNOTSUPP;
+        return rc;
+    }
+    if (rc == -EINVAL) {
+        xc__log(xch, XTL_ERROR, EINVAL, "credit scheduler: domain %u: cap "
+                "%u is above 100 per vCPU", domid, sdom->cap);
+        errno = EINVAL;
+        return rc;
+    }
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, "credit scheduler set");
+    return 0;
+}
+
+XC_API
+int xc_sched_credit_domain_get(xc_interface *xch, uint32_t domid,
+                               struct xen_domctl_sched_credit *sdom)
+{
+    size_t n;
+    int rc;
+
+    rc = xc__call(xch, PROTO_OP_SCHED_GET, domid, NULL, 0, sdom,
+                  sizeof(*sdom), &n, NULL);
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, "credit scheduler get");
+    if (n != sizeof(*sdom))
+        return xc__fail(xch, -EPROTO, domid, "credit scheduler get");
+    return 0;
+}

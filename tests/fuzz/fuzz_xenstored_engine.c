@@ -40,7 +40,7 @@
 
 #define NSLOTS 5
 #define MAX_TX 4             /* tracked per slot */
-#define MAX_DIRTY 24
+#define MAX_DIRTY 48
 #define NUNIV 68
 
 enum kind {
@@ -56,6 +56,7 @@ enum kind {
 struct mtx {
     uint32_t id;
     bool unverifiable;
+    bool exists[NUNIV];          /* in its view, as far as it changed it */
     unsigned int ndirty;
     char dirty[MAX_DIRTY][64];
     uint64_t seen[NUNIV][3];     /* READ, DIRECTORY, GET_PERMS */
@@ -346,6 +347,13 @@ static void mtx_started(struct slot *s)
     for (i = 0; i < fz.nuniv; i++)
         if (!look(s, 0, i, t->seen[i]))
             return;
+    /* Which nodes exist, as the control domain sees them. */
+    for (i = 0; i < fz.nuniv; i++) {
+        if (!request(&fz.slots[0], XS_READ, 0, fz.univ[i],
+                     strlen(fz.univ[i]) + 1))
+            return;
+        t->exists[i] = !reply_is(&fz.slots[0], "ENOENT");
+    }
 }
 
 static void canonical(const struct slot *s, const char *path, char *out,
@@ -357,17 +365,23 @@ static void canonical(const struct slot *s, const char *path, char *out,
         snprintf(out, size, "/local/domain/%u/%s", s->domid, path);
 }
 
-static void mtx_dirty(struct slot *s, uint32_t id, const char *path)
+static void mtx_dirty(struct mtx *t, const char *path)
 {
-    struct mtx *t = mtx_find(s, id);
-
-    if (!t)
-        return;
     if (t->ndirty == MAX_DIRTY) {
         t->unverifiable = true;
         return;
     }
-    canonical(s, path, t->dirty[t->ndirty++], sizeof(t->dirty[0]));
+    snprintf(t->dirty[t->ndirty++], sizeof(t->dirty[0]), "%s", path);
+}
+
+static int univ_index(const char *path)
+{
+    unsigned int i;
+
+    for (i = 0; i < fz.nuniv; i++)
+        if (!strcmp(fz.univ[i], path))
+            return (int)i;
+    return -1;
 }
 
 /* Same node, or one above the other. */
@@ -380,6 +394,53 @@ static bool related(const char *a, const char *b)
     if (!strcmp(a, "/"))
         return true;
     return !strncmp(a, b, la) && (b[la] == '\0' || b[la] == '/');
+}
+
+/*
+ * After a change made in transaction id: what it changed is left out of
+ * the checks.  A WRITE or MKDIR also makes the missing ancestors (what a
+ * missing node below them reads as depends on them: ENOENT or EACCES),
+ * an RM removes the subtree.  A change refused before it started changes
+ * nothing; one refused for its quota or memory may have changed part.
+ */
+static void mtx_changed(struct slot *s, uint32_t id, enum kind kind,
+                        const char *path)
+{
+    struct mtx *t = mtx_find(s, id);
+    char canon[64], anc[64];
+    unsigned int i;
+    size_t len;
+    int k;
+
+    if (!t)
+        return;
+    if (s->rtype == XS_ERROR) {
+        if (reply_is(s, "ENOSPC") || reply_is(s, "ENOMEM"))
+            t->unverifiable = true;
+        return;
+    }
+    canonical(s, path, canon, sizeof(canon));
+    mtx_dirty(t, canon);
+    if (kind == K_WRITE || kind == K_MKDIR) {
+        len = strlen(canon);
+        for (i = 1; i <= len; i++) {
+            if (i < len && canon[i] != '/')
+                continue;
+            snprintf(anc, sizeof(anc), "%.*s", (int)i, canon);
+            k = univ_index(anc);
+            if (k >= 0 && !t->exists[k]) {
+                t->exists[k] = true;
+                mtx_dirty(t, anc);
+            }
+        }
+    } else if (kind == K_RM) {
+        for (i = 0; i < fz.nuniv; i++) {
+            len = strlen(canon);
+            if (!strncmp(fz.univ[i], canon, len) &&
+                (fz.univ[i][len] == '\0' || fz.univ[i][len] == '/'))
+                t->exists[i] = false;
+        }
+    }
 }
 
 static void mtx_verify(struct slot *s, struct mtx *t)
@@ -656,10 +717,10 @@ static void step(struct input *in)
         }
         break;
     }
-    if (mutates && tx)
-        mtx_dirty(s, tx, path);
     if (!request(s, type, tx, b.b, b.len))
         return;
+    if (mutates && tx)
+        mtx_changed(s, tx, kind, path);
     if (getenv("FUZZ_VERBOSE"))
         trace(s, b.b, b.len);
     if (kind == K_TX_START && !tx)

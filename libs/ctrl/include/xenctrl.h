@@ -253,14 +253,40 @@ int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
                                    4 GiB code/data segments, CR0 = PE|ET,
                                    CR4 = 0, EFER = 0, IF clear: the PVH
                                    entry state */
+/* Modes xc_vcpu_getcontext() reports (never accepted by setcontext). */
+#define XC_VCPU_MODE_LONG64 2   /* EFER.LMA and a 64-bit code segment */
+#define XC_VCPU_MODE_COMPAT 3   /* EFER.LMA, 32/16-bit code segment */
+#define XC_VCPU_MODE_PROT   4   /* CR0.PE, legacy protected mode */
+#define XC_VCPU_MODE_REAL   5   /* CR0.PE clear */
+
+/* xc_vcpu_context.flags (from getcontext) */
+#define XC_VCPU_CTX_ONLINE  (1U << 0)   /* the vCPU has run */
+
+/* A segment register as the vCPU holds it (hidden part included). */
+struct xc_vcpu_segment {
+    uint64_t base;
+    uint32_t limit;
+    uint16_t selector;
+    uint16_t attr;               /* from bit 0: type:4 s:1 dpl:2 p:1
+                                    avl:1 l:1 db:1 g:1 (Xen's
+                                    segment_register attr) */
+};
 
 struct xc_vcpu_context {
     uint32_t mode;               /* XC_VCPU_MODE_* */
-    uint32_t flags;              /* 0 */
+    uint32_t flags;              /* set: 0; get: XC_VCPU_CTX_* */
     uint64_t rip;                /* entry point (eip) */
     uint64_t rsp;
     uint64_t rflags;             /* 0 means 0x2 */
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;   /* ebx = start info */
+    /* Filled by xc_vcpu_getcontext(); ignored by setcontext. */
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t cr0, cr2, cr3, cr4, cr8;
+    uint64_t efer;
+    uint64_t apic_base;
+    struct xc_vcpu_segment cs, ds, es, fs, gs, ss, tr, ldtr;
+    uint64_t gdtr_base, idtr_base;
+    uint32_t gdtr_limit, idtr_limit;
 };
 
 /*
@@ -272,6 +298,66 @@ struct xc_vcpu_context {
  */
 int xc_vcpu_setcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
                        const struct xc_vcpu_context *ctx);
+
+/*
+ * Read vCPU vcpu's registers (general, rip, rflags, segments, control
+ * registers, EFER) into *ctx; mode says what the vCPU runs in.  The
+ * domain must be paused or shut down (crashed, powered off...: its
+ * process keeps the vCPUs until destroyed).  A vCPU that never ran
+ * reports its reset state, flags without XC_VCPU_CTX_ONLINE.
+ * Errors: -EINVAL bad vcpu, -EBUSY the domain is running, -EIO its
+ * process is gone (killed), -ESRCH no such domain.
+ */
+int xc_vcpu_getcontext(xc_interface *xch, uint32_t domid, uint32_t vcpu,
+                       struct xc_vcpu_context *ctx);
+
+/* ------------------------------------------------------------ triggers */
+
+/* Triggers, numbered as Xen's XEN_DOMCTL_SENDTRIGGER_* (domctl.h). */
+#define XEN_DOMCTL_SENDTRIGGER_NMI    0
+#define XEN_DOMCTL_SENDTRIGGER_RESET  1
+#define XEN_DOMCTL_SENDTRIGGER_INIT   2
+#define XEN_DOMCTL_SENDTRIGGER_POWER  3
+#define XEN_DOMCTL_SENDTRIGGER_SLEEP  4
+
+/*
+ * As Xen's HVM triggers.  POWER presses the ACPI power button: PM1a
+ * status PWRBTN_STS is set and, when the guest has set PWRBTN_EN, the
+ * SCI (the FADT's interrupt) is raised until the guest clears the
+ * status; the guest decides what to do (usually power off through S5).
+ * RESET resets the machine at once: the domain shuts down with reason
+ * reboot, as when the guest resets itself.  vcpu is ignored (Xen uses
+ * it for NMI/INIT only).  Errors: -EOPNOTSUPP NMI, INIT, SLEEP or an
+ * unknown trigger; -ESRCH no such domain; -EBUSY still being created.
+ * A domain already shut down ignores them (0).
+ */
+int xc_domain_send_trigger(xc_interface *xch, uint32_t domid,
+                           uint32_t trigger, uint32_t vcpu);
+
+/* ------------------------------------------------------------ scheduler */
+
+/*
+ * Credit scheduler parameters, Xen's names: weight 1..65535 (default
+ * 256, a share relative to the other domains), cap 0 (none) or a
+ * percentage of one host CPU (100 = one CPU; at most 100 x vCPUs).
+ * The core applies them to the domain process's cgroup (cgroup v2
+ * cpu.weight / cpu.max, or v1 cpu.shares / cpu.cfs_quota_us) in a group
+ * of its own under "xenolith", removed when the domain is freed.
+ */
+struct xen_domctl_sched_credit {
+    uint16_t weight;
+    uint16_t cap;
+};
+
+/* Xen's convention for set: weight 0 keeps the weight, cap 0xFFFF
+ * keeps the cap.  Errors: -EINVAL cap above 100 x vCPUs; -EOPNOTSUPP no
+ * cgroup cpu controller on this host (logged with where it looked);
+ * -EIO writing the cgroup file failed (logged); -ESRCH no domain. */
+int xc_sched_credit_domain_set(xc_interface *xch, uint32_t domid,
+                               struct xen_domctl_sched_credit *sdom);
+/* The values last set (defaults 256 and 0). */
+int xc_sched_credit_domain_get(xc_interface *xch, uint32_t domid,
+                               struct xen_domctl_sched_credit *sdom);
 
 /* ------------------------------------------------------------ events */
 

@@ -61,6 +61,14 @@ static inline uint8_t inb(uint16_t port)
     return v;
 }
 
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
 static inline uint32_t mmio_read32(uint64_t addr)
 {
     return *(volatile uint32_t *)addr;

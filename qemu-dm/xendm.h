@@ -1,0 +1,240 @@
+/*
+ * xendm.h - qemu-system-x86_64 as a domain's device model, driven over
+ * QMP.  Internal to Xenolith (a noinst library libs/light links).
+ *
+ * A device model is started from a struct xendm_config: the command line
+ * is built (xendm_argv), qemu is spawned paused (-S) with its output in a
+ * log file, the QMP socket is connected and capabilities negotiated.
+ * Then commands go out asynchronously (xendm_qmp_send, replies through a
+ * callback) or synchronously (xendm_qmp_call); events (SHUTDOWN, RESET,
+ * STOP, RESUME, GUEST_PANICKED) reach the config's event callback.  The
+ * QMP fd is non-blocking: an event loop polls xendm_pollfd and calls
+ * xendm_io.  xendm_destroy quits qemu (SIGKILL if it does not go) and
+ * removes the socket, pid file and log.
+ *
+ * Errors: functions return 0 or a negative errno value and log the reason
+ * (what failed, the path, the domid) through the caller's logger; a
+ * library never writes to stderr.  Allocation failure is -ENOMEM.
+ * Objects are not thread-safe: one thread drives one device model.
+ */
+#ifndef XENDM_H
+#define XENDM_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <yajl/yajl_tree.h>
+
+/* ---- logging: everything the library says goes through this. */
+enum xendm_level {
+    XENDM_DEBUG,
+    XENDM_INFO,
+    XENDM_NOTICE,
+    XENDM_WARN,
+    XENDM_ERROR,
+};
+
+struct xendm_logger {
+    void (*log)(void *opaque, enum xendm_level level, const char *msg);
+    void *opaque;
+};
+
+/* ---- acceleration. */
+enum xendm_accel {
+    XENDM_ACCEL_AUTO,   /* hardware KVM when present, else TCG */
+    XENDM_ACCEL_KVM,
+    XENDM_ACCEL_TCG,
+};
+
+/*
+ * Which accelerator AUTO means on this host: KVM when /dev/kvm opens and
+ * the loaded KVM module is a hardware one (kvm_intel, kvm_amd), TCG
+ * otherwise -- notably for kvm_pvm, KVM done in software inside a VM,
+ * which runs guests but slower and less faithfully than TCG here.
+ * Falling back to TCG logs one notice saying why.  sysfs_root is
+ * normally NULL ("/sys"); tests point it elsewhere.
+ */
+enum xendm_accel xendm_accel_detect(const struct xendm_logger *lg,
+                                    const char *sysfs_root,
+                                    const char *dev_kvm);
+
+/* The host's TSC frequency in kHz (from the kernel's tsc_khz when the
+ * sysfs file exists, else the "cpu MHz" of /proc/cpuinfo), or 0. */
+unsigned long xendm_host_tsc_khz(void);
+
+/* ---- configuration. */
+enum xendm_machine {
+    XENDM_MACHINE_PC,
+    XENDM_MACHINE_Q35,
+    XENDM_MACHINE_MICROVM,
+};
+
+enum xendm_bios {
+    XENDM_BIOS_DEFAULT, /* qemu's own choice (SeaBIOS; qboot on microvm) */
+    XENDM_BIOS_SEABIOS,
+    XENDM_BIOS_OVMF,
+};
+
+enum xendm_disk_bus {
+    XENDM_DISK_IDE,     /* emulated IDE (pc) or AHCI (q35) */
+    XENDM_DISK_VIRTIO,  /* virtio-blk (PCI; MMIO on microvm) */
+};
+
+struct xendm_disk {
+    const char *path;
+    const char *format;         /* NULL: "raw" */
+    enum xendm_disk_bus bus;
+    bool readonly;
+};
+
+enum xendm_event_type {
+    XENDM_EVENT_SHUTDOWN,       /* reason: qemu's "reason" field */
+    XENDM_EVENT_RESET,
+    XENDM_EVENT_STOP,
+    XENDM_EVENT_RESUME,
+    XENDM_EVENT_GUEST_PANICKED,
+    XENDM_EVENT_OTHER,          /* name: qemu's event name */
+    XENDM_EVENT_GONE,           /* the QMP connection closed */
+};
+
+struct xendm_event {
+    enum xendm_event_type type;
+    const char *name;           /* QMP event name ("" for GONE) */
+    const char *reason;         /* SHUTDOWN: "guest-shutdown", ...; or "" */
+    bool guest;                 /* SHUTDOWN/RESET: caused by the guest */
+    yajl_val data;              /* the event's "data", or NULL */
+};
+
+struct xendm;
+
+typedef void xendm_event_fn(struct xendm *dm, void *opaque,
+                            const struct xendm_event *ev);
+
+struct xendm_config {
+    unsigned int domid;
+    const char *name;           /* NULL: "domain-<domid>" */
+    const char *qemu;           /* NULL: qemu-system-x86_64 on PATH */
+    const char *run_dir;        /* socket, pid file and log go here */
+    enum xendm_machine machine;
+    enum xendm_accel accel;
+    uint64_t memory_mib;
+    unsigned int vcpus;
+    /* Direct kernel boot: an ELF vmlinux with a PVH note boots through
+     * its PVH entry, a bzImage through the Linux boot protocol. */
+    const char *kernel;
+    const char *initrd;
+    const char *cmdline;
+    enum xendm_bios bios;
+    const char *firmware;       /* overrides the bios's default path */
+    const struct xendm_disk *disks;
+    unsigned int nr_disks;
+    bool no_shutdown;           /* stay (stopped) after the guest's
+                                 * shutdown, so the reason is read */
+    bool no_reboot;             /* guest reboot = SHUTDOWN event */
+    const char *const *extra_args;      /* NULL-terminated, or NULL */
+    unsigned int start_timeout_ms;      /* 0: 10 s for QMP to come up */
+    xendm_event_fn *event;
+    void *event_opaque;
+};
+
+/* Default firmware paths (Debian's seabios and ovmf packages). */
+#define XENDM_SEABIOS_PATH "/usr/share/seabios/bios-256k.bin"
+#define XENDM_OVMF_PATH "/usr/share/ovmf/OVMF.fd"
+
+/*
+ * The command line for cfg, accel already resolved (not AUTO), with the
+ * QMP socket, pid file and serial chosen by the library.  *argv_r is
+ * NULL-terminated; free with xendm_argv_free.
+ */
+int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
+               const char *qmp_path, const char *pid_path,
+               char ***argv_r);
+void xendm_argv_free(char **argv);
+
+/* ---- lifecycle. */
+
+/*
+ * Checks the paths cfg names (binary, firmware, kernel, initrd, disks;
+ * each refusal names the file), spawns qemu paused with stdout/stderr
+ * in <run_dir>/qemu-dm-<domid>.log, connects <run_dir>/qemu-dm-<domid>
+ * .qmp and negotiates capabilities.  When qemu exits before QMP answers,
+ * the error carries the tail of its log.  On success *dm_r is the
+ * device model (free with xendm_destroy); on failure nothing is left
+ * running or on disk.  Synchronous (up to start_timeout_ms).
+ */
+int xendm_start(const struct xendm_config *cfg,
+                const struct xendm_logger *lg, struct xendm **dm_r);
+
+/*
+ * Quits qemu over QMP (SIGTERM, then SIGKILL after timeout_ms; 0 means
+ * 3 s), reaps it, and removes the socket, pid file and log (the log is
+ * kept when keep_log).  NULL is fine.
+ */
+void xendm_destroy(struct xendm *dm, unsigned int timeout_ms, bool keep_log);
+
+pid_t xendm_pid(const struct xendm *dm);
+const char *xendm_log_path(const struct xendm *dm);
+const char *xendm_qmp_path(const struct xendm *dm);
+enum xendm_accel xendm_accel_used(const struct xendm *dm);
+
+/* Whether qemu has exited (reaped without blocking); *status_r gets the
+ * waitpid status when it has. */
+bool xendm_exited(struct xendm *dm, int *status_r);
+
+/* The last lines of qemu's log joined by " | " (malloc'd), or NULL. */
+char *xendm_log_tail(const char *path, unsigned int lines);
+
+/* ---- QMP, asynchronous. */
+
+/* rc is 0 with ret (the "return" value) or negative (-EIO for a QMP
+ * error, logged with its class and description; -EPIPE when qemu went
+ * away).  ret is valid only during the call. */
+typedef void xendm_reply_fn(struct xendm *dm, void *opaque, int rc,
+                            yajl_val ret);
+
+/* Queues a command; args_json is a JSON object or NULL.  cb may be NULL.
+ * 0 or -errno (the callback then never runs). */
+int xendm_qmp_send(struct xendm *dm, const char *command,
+                   const char *args_json, xendm_reply_fn *cb, void *opaque);
+
+/* For poll(): the fd and the events wanted now (POLLOUT while output is
+ * queued). */
+void xendm_pollfd(const struct xendm *dm, struct pollfd *pfd);
+
+/* Does the I/O poll() reported: writes queued output, reads, dispatches
+ * replies and events.  0, or -EPIPE once the connection closed (the GONE
+ * event and the pending callbacks have run by then). */
+int xendm_io(struct xendm *dm, short revents);
+
+/* ---- QMP, synchronous (poll loops inside; events are dispatched). */
+
+/* Sends command and waits up to timeout_ms (0: 5 s) for its reply.  On
+ * success, when ret_r is not NULL, *ret_r is the reply's "return" value
+ * (free with yajl_tree_free). */
+int xendm_qmp_call(struct xendm *dm, const char *command,
+                   const char *args_json, unsigned int timeout_ms,
+                   yajl_val *ret_r);
+
+/* Runs the loop until an event of type arrives or timeout_ms passes
+ * (-ETIMEDOUT); *reason_r (malloc'd) gets a SHUTDOWN's reason. */
+int xendm_wait_event(struct xendm *dm, enum xendm_event_type type,
+                     unsigned int timeout_ms, char **reason_r);
+
+/* query-status: *status_r (malloc'd) is e.g. "prelaunch", "running",
+ * "paused", "shutdown"; *running_r its running flag.  Either may be
+ * NULL. */
+int xendm_query_status(struct xendm *dm, char **status_r, bool *running_r);
+
+/* query-chardev: the host pty of the guest's serial port ("serial0"),
+ * e.g. "/dev/pts/3" (malloc'd). */
+int xendm_serial_pty(struct xendm *dm, char **path_r);
+
+/* cont, stop, system_powerdown (ACPI power button), system_reset. */
+int xendm_cont(struct xendm *dm);
+int xendm_stop(struct xendm *dm);
+int xendm_powerdown(struct xendm *dm);
+int xendm_reset(struct xendm *dm);
+
+#endif

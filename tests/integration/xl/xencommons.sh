@@ -1,0 +1,62 @@
+#!/bin/sh
+# xencommons.sh - hotplug/xencommons: start brings up xenstored and
+# xenolithd under XENOLITH_RUNDIR and writes Domain-0's nodes as
+# xen-init-dom0 does; a second start is harmless; status says what runs
+# (exit 0 / 3); stop leaves no daemon.
+. "$(dirname "$0")/lib.sh"
+setup_host
+
+[ "$(xs_read /local/domain/0/name)" = Domain-0 ] &&
+    [ "$(xs_read /local/domain/0/domid)" = 0 ] &&
+    [ "$(xs_read /local/pool/0/name)" = Pool-0 ] &&
+    pass "Domain-0's nodes" || fail "dom0 nodes: $(xs_ls /local/domain/0)"
+[ -S "$XENOLITH_RUNDIR/xenstored/socket" ] && [ -S "$XENOLITH_RUNDIR/core.sock" ] &&
+    pass "sockets under XENOLITH_RUNDIR" || fail "sockets: $(ls -R "$XENOLITH_RUNDIR")"
+run_xl list -l 0
+[ "$xlrc" = 0 ] && [ ! -s "$T/err" ] && python3 - "$T/out" <<'PY' &&
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d[0]["domid"] == 0 and d[0]["config"]["c_info"]["type"] == "pv", d
+assert d[0]["config"]["c_info"]["name"] == "Domain-0", d
+PY
+    pass "Domain-0's stub JSON config (xl list -l 0)" ||
+    fail "list -l 0: $(cat "$T/out" "$T/err")"
+xs_pid=$(cat "$XENOLITH_RUNDIR/xenstored.pid")
+core_pid=$(cat "$XENOLITH_RUNDIR/xenolithd.pid")
+
+sh "$XENCOMMONS" start >"$T/out" 2>&1
+rc=$?
+[ "$rc" = 0 ] && grep -q "xenstored already running (pid $xs_pid)" "$T/out" &&
+    grep -q "xenolithd already running (pid $core_pid)" "$T/out" &&
+    [ "$(cat "$XENOLITH_RUNDIR/xenstored.pid")" = "$xs_pid" ] &&
+    pass "a second start is harmless" || fail "second start: rc=$rc $(cat "$T/out")"
+
+sh "$XENCOMMONS" status >"$T/out" 2>&1
+rc=$?
+[ "$rc" = 0 ] && grep -q "xenstored is running (pid $xs_pid)" "$T/out" &&
+    grep -q "xenolithd is running (pid $core_pid)" "$T/out" &&
+    pass "status: both run" || fail "status: rc=$rc $(cat "$T/out")"
+
+run_xl list
+[ "$xlrc" = 0 ] && pass "xl works after a double start" ||
+    fail "xl list: $(cat "$T/err")"
+
+sh "$XENCOMMONS" stop >"$T/out" 2>&1
+! kill -0 "$xs_pid" 2>/dev/null && ! kill -0 "$core_pid" 2>/dev/null &&
+    [ ! -e "$XENOLITH_RUNDIR/xenstored.pid" ] &&
+    pass "stop: both gone" || fail "stop: $(cat "$T/out")"
+sh "$XENCOMMONS" status >"$T/out" 2>&1
+[ $? = 3 ] && grep -q "xenolithd is not running" "$T/out" &&
+    pass "status after stop: exit 3" || fail "status: $(cat "$T/out")"
+sh "$XENCOMMONS" stop >/dev/null 2>&1 && pass "stop twice is harmless" ||
+    fail "second stop failed"
+sh "$XENCOMMONS" bogus >"$T/out" 2>&1
+[ $? != 0 ] && grep -q "Usage:" "$T/out" && pass "unknown action: usage" ||
+    fail "bogus: $(cat "$T/out")"
+XENSTORED_BIN=/nonexistent sh "$XENCOMMONS" start >"$T/out" 2>&1
+[ $? != 0 ] && grep -q "xenstored (/nonexistent) failed to start" "$T/out" &&
+    pass "a daemon that cannot start is named" || fail "$(cat "$T/out")"
+sh "$XENCOMMONS" start >/dev/null 2>&1 && run_xl list &&
+    [ "$xlrc" = 0 ] && pass "start again after stop" ||
+    fail "restart: $(cat "$T/err")"
+finish
