@@ -230,11 +230,20 @@ int credit_dom_attach(struct credit_dom *s, uint32_t domid, pid_t pid)
 
 void credit_dom_dispose(struct credit_dom *s, uint32_t domid)
 {
+    int tries, err = 0;
+
     if (!s->path[0])
         return;
-    if (rmdir(s->path) < 0 && errno != ENOENT)
+    /* the last exiting threads may leave the group just after the reap */
+    for (tries = 0; tries < 20; tries++) {
+        err = rmdir(s->path) < 0 ? errno : 0;
+        if (err != EBUSY)
+            break;
+        usleep(1000);
+    }
+    if (err && err != ENOENT)
         dlog(DLOG_WARN, "domain %u: removing cgroup %s: %s", domid,
-             s->path, strerror(errno));
+             s->path, strerror(err));
     s->path[0] = '\0';
 }
 

@@ -126,6 +126,8 @@ static void fail_forwarded(struct domain *d, int32_t rc)
 
 static void domain_free(struct domain *d)
 {
+    /* gone before the destroy is answered: nothing left behind */
+    credit_dom_dispose(&d->sched, d->domid);
     fail_forwarded(d, -ESRCH);
     while (d->waiters) {
         struct pending *p = d->waiters;
@@ -135,7 +137,6 @@ static void domain_free(struct domain *d)
     }
     console_dispose(&d->cons);
     loop_close(&d->chan);
-    credit_dom_dispose(&d->sched, d->domid);
     free(d->boot);
     d->boot = NULL;
     if (d->mem_fd >= 0)

@@ -1,5 +1,5 @@
 /*
- * proto.h - the Xenolith core control protocol (version 1).
+ * proto.h - the Xenolith core control protocol (version 2).
  *
  * Shared by xenolithd and libxenctrl; private to them (not installed).
  *
@@ -29,7 +29,9 @@
 
 #include "xenctrl.h"
 
-#define PROTO_VERSION   1
+/* 2: xc_vcpu_context grew (getcontext's registers); GET_CONTEXT,
+ * TRIGGER, SCHED_SET/GET. */
+#define PROTO_VERSION   2
 #define PROTO_MAX_MSG   65536     /* largest packet, header included */
 
 enum proto_op {

@@ -349,7 +349,7 @@ int vcpu_get_context(struct vcpu *v, struct xc_vcpu_context *c)
     else
         c->mode = sregs.cr0 & CR0_PE ? XC_VCPU_MODE_PROT
                                      : XC_VCPU_MODE_REAL;
-    c->flags = v->ran ? XC_VCPU_CTX_ONLINE : 0;
+    c->flags = v->online ? XC_VCPU_CTX_ONLINE : 0;
     c->rip = regs.rip;
     c->rsp = regs.rsp;
     c->rflags = regs.rflags;

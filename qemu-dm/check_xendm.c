@@ -90,7 +90,7 @@ START_TEST(argv_pc_direct_boot)
         .memory_mib = 512, .vcpus = 2, .kernel = "/k/vmlinux",
         .initrd = "/k/initrd.gz", .cmdline = "console=ttyS0",
         .bios = XENDM_BIOS_SEABIOS, .disks = disks, .nr_disks = 2,
-        .no_shutdown = true,
+        .no_shutdown = true, .pvpanic = true,
     };
     char **argv = NULL;
 
@@ -120,6 +120,7 @@ START_TEST(argv_pc_direct_boot)
     ck_assert(has_arg(argv, "-serial", "chardev:serial0"));
     ck_assert(has_arg(argv, "-chardev", "pty,id=serial0"));
     ck_assert(has_arg(argv, "-display", "none"));
+    ck_assert(has_arg(argv, "-device", "pvpanic"));
     ck_assert(!has_arg(argv, "-cpu", NULL));
     xendm_argv_free(argv);
 }

@@ -133,6 +133,8 @@ struct xendm_config {
     bool no_shutdown;           /* stay (stopped) after the guest's
                                  * shutdown, so the reason is read */
     bool no_reboot;             /* guest reboot = SHUTDOWN event */
+    bool pvpanic;               /* a pvpanic device: a guest's panic is
+                                 * a GUEST_PANICKED event */
     const char *const *extra_args;      /* NULL-terminated, or NULL */
     unsigned int start_timeout_ms;      /* 0: 10 s for QMP to come up */
     xendm_event_fn *event;

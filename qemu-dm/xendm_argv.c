@@ -323,6 +323,10 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
                  i / 2, i % 2);
     }
 
+    if (cfg->pvpanic) {
+        add(&a, "-device");
+        add(&a, "pvpanic");
+    }
     add(&a, "-chardev");
     add(&a, "pty,id=serial0");
     add(&a, "-serial");

@@ -249,6 +249,23 @@ static void dm_free(struct xendm *dm)
     free(dm);
 }
 
+static void log_argv(const struct xendm_logger *lg, unsigned int domid,
+                     char **argv)
+{
+    char line[4096];
+    size_t n = 0, i;
+    int r;
+
+    for (i = 0; argv[i] && n < sizeof(line); i++) {
+        r = snprintf(line + n, sizeof(line) - n, "%s%s", i ? " " : "",
+                     argv[i]);
+        if (r < 0)
+            break;
+        n += r;
+    }
+    XDM_LOG(lg, XENDM_DEBUG, "qemu-dm: domain %u: %s", domid, line);
+}
+
 int xendm_start(const struct xendm_config *cfg,
                 const struct xendm_logger *lg, struct xendm **dm_r)
 {
@@ -323,6 +340,7 @@ int xendm_start(const struct xendm_config *cfg,
                  cfg->domid, argv[0]);
         goto out;
     }
+    log_argv(lg, cfg->domid, argv);
     XDM_LOG(lg, XENDM_DEBUG, "qemu-dm: domain %u: qemu pid %d, log %s",
             cfg->domid, (int)dm->pid, dm->log_path);
 

@@ -45,24 +45,76 @@ static int cmd_print(struct req *r, int argc, char **argv)
     return 0;
 }
 
-static int cmd_memreport(struct req *r, int argc, char **argv)
+int engine_memreport(const struct engine *e, char *buf, size_t size)
 {
     struct engine_stats st;
-    char buf[512];
     int len;
 
-    (void)argv;
-    if (argc > 1)
-        return -EINVAL;
-    engine_get_stats(r->e, &st);
-    len = snprintf(buf, sizeof(buf),
+    engine_get_stats(e, &st);
+    len = snprintf(buf, size,
                    "nodes: %zu\nwatches: %zu\ntransactions: %zu\n"
                    "connections: %zu\ndomains: %zu\nbytes: %zu\n"
                    "versions: %zu\n",
                    st.nodes, st.watches, st.transactions, st.connections,
-                   st.domains, st.bytes, store_hist_count(r->e->store));
+                   st.domains, st.bytes, store_hist_count(e->store));
+    if (len < 0 || (size_t)len >= size)
+        return -ENOSPC;
+    return len;
+}
+
+/*
+ * Commands whose work is I/O (log, logfile, memreport <file>): handed to
+ * the embedding program.  argv is control_do()'s vector past the command's
+ * name, so argv - 1 is the whole command, name first.
+ */
+static int to_daemon(struct req *r, int argc, char **argv)
+{
+    struct engine *e = r->e;
+    char *reply;
+    int rc;
+
+    if (!e->ops.control)
+        return -EINVAL;
+    reply = malloc(XENSTORE_PAYLOAD_MAX);
+    if (!reply)
+        return -ENOMEM;
+    reply[0] = '\0';
+    rc = e->ops.control(e->opaque, argc + 1, argv - 1, reply,
+                        XENSTORE_PAYLOAD_MAX);
+    if (rc == -ENOSYS)
+        rc = -EINVAL;
+    if (!rc)
+        req_reply(r, XS_CONTROL, reply,
+                  (unsigned int)strnlen(reply, XENSTORE_PAYLOAD_MAX - 1) + 1);
+    free(reply);
+    return rc;
+}
+
+static int cmd_memreport(struct req *r, int argc, char **argv)
+{
+    char buf[512];
+    int len;
+
+    if (argc > 1)
+        return -EINVAL;
+    /* With a file: the daemon appends the report to it. */
+    if (argc == 1)
+        return to_daemon(r, argc, argv);
+    len = engine_memreport(r->e, buf, sizeof(buf));
+    if (len < 0)
+        return len;
     req_reply(r, XS_CONTROL, buf, (unsigned int)len + 1);
     return 0;
+}
+
+/* Live update replaces the running daemon's binary: not done here. */
+static int cmd_live_update(struct req *r, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    engine_logf(r->e, ENGINE_LOG_WARN, "CONTROL live-update refused: "
+                "live update is not supported by this xenstored");
+    return -ENOSYS;
 }
 
 static int quota_set(struct req *r, int argc, char **argv, bool soft)
@@ -139,9 +191,15 @@ static int cmd_quota_soft(struct req *r, int argc, char **argv)
     return -EINVAL;
 }
 
+/* Xen 4.17's commands, in its order (its help lists them so). */
 static const struct cmd cmds[] = {
     { "check", cmd_check, "" },
-    { "memreport", cmd_memreport, "" },
+    { "log", to_daemon, "on|off" },
+    { "live-update", cmd_live_update,
+      "[-c <cmdline>] [-F] [-t <timeout>] <file>\n"
+      "    Default timeout is 60 seconds." },
+    { "logfile", to_daemon, "<file>" },
+    { "memreport", cmd_memreport, "[<file>]" },
     { "print", cmd_print, "<string>" },
     { "quota", cmd_quota, "[set <name> <val>|<domid>]" },
     { "quota-soft", cmd_quota_soft, "[set <name> <val>]" },
@@ -164,22 +222,14 @@ static int cmd_help(struct req *r, int argc, char **argv)
             return -ENOMEM;
         off += (size_t)n;
     }
-    if (r->e->ops.control) {
-        n = snprintf(buf + off, sizeof(buf) - off, "log\ton|off\n"
-                     "logfile\t<file>\n");
-        if (n > 0 && (size_t)n < sizeof(buf) - off)
-            off += (size_t)n;
-    }
     req_reply(r, XS_CONTROL, buf, (unsigned int)off + 1);
     return 0;
 }
 
 void control_do(struct req *r)
 {
-    struct engine *e = r->e;
     char *copy, *argv[MAX_ARGS];
     unsigned int n, off, i;
-    char *reply;
     int rc;
 
     if (!r->len || !memchr(r->payload, '\0', r->len)) {
@@ -208,25 +258,7 @@ void control_do(struct req *r)
             goto out;
         }
     }
-    if (!e->ops.control) {
-        req_error(r, EINVAL, "unknown CONTROL command");
-        goto out;
-    }
-    reply = malloc(XENSTORE_PAYLOAD_MAX);
-    if (!reply) {
-        req_error(r, ENOMEM, "no memory for CONTROL");
-        goto out;
-    }
-    reply[0] = '\0';
-    rc = e->ops.control(e->opaque, (int)n, argv, reply, XENSTORE_PAYLOAD_MAX);
-    if (rc == -ENOSYS)
-        req_error(r, EINVAL, "unknown CONTROL command");
-    else if (rc < 0)
-        req_error(r, -rc, "CONTROL command failed");
-    else
-        req_reply(r, XS_CONTROL, reply,
-                  (unsigned int)strnlen(reply, XENSTORE_PAYLOAD_MAX - 1) + 1);
-    free(reply);
+    req_error(r, EINVAL, "unknown CONTROL command");
 
 out:
     free(copy);

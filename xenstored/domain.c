@@ -450,30 +450,26 @@ static struct domain *onearg_domain(struct req *r, int *err)
     return d;
 }
 
-void domain_do_release(struct req *r)
+/*
+ * Forgets an introduced domain (RELEASE, or the hypervisor says it is
+ * dying or gone): deletes the nodes it owns, resets its connections, fires
+ * @releaseDomain.  The caller calls ops.domain_released afterwards.
+ * 0, or -ENOMEM with nothing changed.
+ */
+static int domain_forget(struct engine *e, struct domain *d)
 {
     struct orphans o = { NULL, 0, 0, false };
-    struct engine *e = r->e;
-    struct domain *d;
-    unsigned int domid, i;
-    int err;
+    unsigned int domid = d->domid, i;
 
-    d = onearg_domain(r, &err);
-    if (!d) {
-        req_error(r, err, "RELEASE of a domain that is not introduced");
-        return;
-    }
     /* All or nothing: what can fail comes first. */
     store_batch_begin(e->store);
     if (plan_orphans(e, d, &o) < 0) {
         store_batch_end(e->store);
         orphans_free(&o);
-        req_error(r, ENOMEM, "RELEASE: no memory to delete the domain's "
-                  "nodes");
-        return;
+        return -ENOMEM;
     }
-    domid = d->domid;
     d->introduced = false;
+    d->shutdown = false;
     d->has_target = false;
     e->ndomains--;
     reset_domain_conns(e, domid);
@@ -486,19 +482,90 @@ void domain_do_release(struct req *r)
                                                   domid);
     engine_logf(e, ENGINE_LOG_INFO, "domain %u released", domid);
     watch_fire_special(e, 1);
+    return 0;
+}
+
+void domain_do_release(struct req *r)
+{
+    struct engine *e = r->e;
+    struct domain *d;
+    unsigned int domid;
+    int err;
+
+    d = onearg_domain(r, &err);
+    if (!d) {
+        req_error(r, err, "RELEASE of a domain that is not introduced");
+        return;
+    }
+    domid = d->domid;
+    if (domain_forget(e, d) < 0) {
+        req_error(r, ENOMEM, "RELEASE: no memory to delete the domain's "
+                  "nodes");
+        return;
+    }
     req_ack(r);
     if (e->ops.domain_released)
         e->ops.domain_released(e->opaque, domid);
 }
 
+int engine_domains_changed(struct engine *e,
+                           const struct engine_domain_info *info, size_t n)
+{
+    bool notify = false;
+    int forgotten = 0, rc = 0;
+    struct domain *d;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        d = domain_find(e, info[i].domid);
+        if (!d || !d->introduced || info[i].state == ENGINE_DOMAIN_RUNNING)
+            continue;
+        if (info[i].state == ENGINE_DOMAIN_SHUTDOWN) {
+            if (!d->shutdown) {
+                d->shutdown = true;
+                notify = true;
+                engine_logf(e, ENGINE_LOG_INFO, "domain %u has shut down",
+                            d->domid);
+            }
+            continue;
+        }
+        /* One event per domain forgotten, as Xen: not merged. */
+        watch_request_begin(e);
+        engine_logf(e, ENGINE_LOG_INFO, "domain %u is %s: forgetting it",
+                    d->domid, info[i].state == ENGINE_DOMAIN_DYING ?
+                    "dying" : "gone");
+        if (domain_forget(e, d) < 0) {
+            engine_logf(e, ENGINE_LOG_ERROR, "domain %u is %s: no memory "
+                        "to delete its nodes; it stays introduced",
+                        d->domid, info[i].state == ENGINE_DOMAIN_DYING ?
+                        "dying" : "gone");
+            rc = -ENOMEM;
+            continue;
+        }
+        forgotten++;
+        if (e->ops.domain_released)
+            e->ops.domain_released(e->opaque, info[i].domid);
+    }
+    /* Forgetting a domain fired the event already (as in Xen). */
+    if (notify && !forgotten) {
+        watch_request_begin(e);
+        watch_fire_special(e, 1);
+    }
+    return rc < 0 ? rc : forgotten;
+}
+
 void domain_do_resume(struct req *r)
 {
+    struct domain *d;
     int err;
 
-    if (!onearg_domain(r, &err)) {
+    d = onearg_domain(r, &err);
+    if (!d) {
         req_error(r, err, "RESUME of a domain that is not introduced");
         return;
     }
+    /* Resumed after a suspend: its next shutdown is news again. */
+    d->shutdown = false;
     req_ack(r);
 }
 

@@ -16,6 +16,7 @@ struct domain {
     struct domain *hnext;
     unsigned int domid;
     bool introduced;
+    bool shutdown;               /* seen shut down since INTRODUCE/RESUME */
     bool has_target;
     unsigned int target;
     unsigned int port;

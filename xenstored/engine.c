@@ -799,7 +799,7 @@ static void do_directory_part(struct req *r)
     char path[PATH_MAX_ABS], gen_s[24];
     const char *vec[2];
     size_t len = 0, off, plen, maxlen, genlen, n, listlen;
-    const char *list;
+    const char *list, *end;
     struct nview v;
     uint64_t gen;
     char *out = NULL;
@@ -849,17 +849,15 @@ static void do_directory_part(struct req *r)
         req_reply(r, XS_DIRECTORY_PART, out, (unsigned int)genlen + 1);
         goto out;
     }
-    /* As many whole names from off as fit, Xen's way. */
-    plen = 0;
+    /*
+     * As many whole names from off as fit, Xen's way: everything up to the
+     * last NUL that lies within the room left (the list ends with a NUL).
+     * One memrchr per chunk, not a strlen per name.
+     */
     maxlen = XENSTORE_PAYLOAD_MAX - genlen - 1;
-    for (;;) {
-        n = strlen(list + off + plen);
-        if (plen + n >= maxlen)
-            break;
-        plen += n + 1;
-        if (off + plen == listlen)
-            break;
-    }
+    n = listlen - off < maxlen ? listlen - off : maxlen;
+    end = memrchr(list + off, '\0', n);
+    plen = end ? (size_t)(end - (list + off)) + 1 : 0;
     memcpy(out + genlen, list + off, plen);
     if (off + plen == listlen)
         out[genlen + plen++] = '\0';

@@ -125,6 +125,37 @@ unsigned int engine_conn_domid(const struct engine_conn *c);
 int engine_handle(struct engine *e, struct engine_conn *c,
                   const struct xsd_sockmsg *hdr, const char *payload);
 
+/*
+ * What the hypervisor says of an introduced domain (Xen's xenstored learns
+ * it from VIRQ_DOM_EXC and the domain's info; the daemon here from the
+ * core's state-change notifications).
+ */
+enum engine_domain_state {
+    ENGINE_DOMAIN_RUNNING,   /* nothing to do */
+    ENGINE_DOMAIN_SHUTDOWN,  /* shut down or crashed, still exists */
+    ENGINE_DOMAIN_DYING,     /* being destroyed */
+    ENGINE_DOMAIN_GONE,      /* no longer exists */
+};
+
+struct engine_domain_info {
+    unsigned int domid;
+    enum engine_domain_state state;
+};
+
+/*
+ * Reports the states of introduced domains (entries for other domains
+ * are ignored), with Xen 4.17's rules: a domain seen shut down for the
+ * first time since its introduction (or its last RESUME) is marked so and
+ * @releaseDomain fires once for the whole call; a dying or gone domain is
+ * forgotten as by RELEASE (the nodes it owns deleted, its connections
+ * reset, ops->domain_released called) and @releaseDomain fires for each
+ * such domain, in which case no extra event is sent for the shut-down
+ * ones.  Returns the number of domains forgotten, or -ENOMEM when one
+ * could not be (it stays introduced; report it again later).
+ */
+int engine_domains_changed(struct engine *e,
+                           const struct engine_domain_info *info, size_t n);
+
 /* Counters for CONTROL memreport, benchmarks and tests. */
 struct engine_stats {
     size_t nodes;
@@ -135,5 +166,13 @@ struct engine_stats {
     size_t bytes; /* heap bytes held for nodes, values and permissions */
 };
 void engine_get_stats(const struct engine *e, struct engine_stats *st);
+
+/*
+ * The text of CONTROL memreport (the counters above, one "name: value"
+ * line each) into buf.  Returns its length, or -ENOSPC when it does not
+ * fit in `size` bytes.  The daemon writes it to a file for
+ * "memreport <file>".
+ */
+int engine_memreport(const struct engine *e, char *buf, size_t size);
 
 #endif /* XENSTORED_ENGINE_H */

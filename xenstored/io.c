@@ -30,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "corewatch.h"
 #include "log.h"
 #include "outq.h"
 #include "wire.h"
@@ -45,6 +46,7 @@ enum item_kind {
     ITEM_DOMAIN,   /* <rundir>/domains/<domid> */
     ITEM_CONN,
     ITEM_SIGNAL,
+    ITEM_CORE,     /* the hypervisor core's domain notifications */
 };
 
 /* What an epoll event points to: the first member of each owner. */
@@ -100,6 +102,10 @@ struct io {
     int spare_fd;               /* given up to accept() when out of fds */
     struct item listen;
     struct item sig;
+    struct item core;
+    struct corewatch *cw;
+    bool core_want;             /* a domain was introduced this turn */
+    bool core_check;            /* ask the core about introduced domains */
     bool quit;
     unsigned int next_id;
     unsigned int nconns;
@@ -516,6 +522,10 @@ static int op_domain_introduced(void *opaque, unsigned int domid)
     io->domsocks = ds;
     log_msg(LOG_LVL_INFO, "domain %u introduced: listening on %s", domid,
             ds->path);
+    /* At the end of the turn (not inside the engine's request): watch the
+     * core, and ask it about the domain, which may have stopped already. */
+    if (domid != 0)
+        io->core_want = true;
     return 0;
 
 fail:
@@ -566,9 +576,33 @@ static void op_domain_released(void *opaque, unsigned int domid)
     log_msg(LOG_LVL_INFO, "domain %u released", domid);
 }
 
+/* CONTROL memreport FILE: appends the report to FILE, as Xen does. */
+static int memreport_to(struct io *io, const char *path)
+{
+    char buf[1024];
+    int len, fd, rc = 0;
+    ssize_t w;
+
+    len = engine_memreport(io->engine, buf, sizeof(buf));
+    if (len < 0)
+        return len;
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    w = write(fd, buf, (size_t)len);
+    if (w < 0)
+        rc = -errno;
+    else if (w != len)
+        rc = -EIO;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    return rc;
+}
+
 static int op_control(void *opaque, int argc, char **argv, char *reply,
                       size_t reply_size)
 {
+    struct io *io = opaque;
     int rc;
 
     if (argc < 1)
@@ -592,6 +626,15 @@ static int op_control(void *opaque, int argc, char **argv, char *reply,
         rc = log_trace_set(argv[1]);
         if (rc) {
             log_msg(LOG_LVL_WARN, "CONTROL logfile %s: %s", argv[1],
+                    strerror(-rc));
+            return rc;
+        }
+    } else if (!strcmp(argv[0], "memreport")) {
+        if (argc != 2 || !argv[1][0])
+            return -EINVAL;
+        rc = memreport_to(io, argv[1]);
+        if (rc) {
+            log_msg(LOG_LVL_WARN, "CONTROL memreport %s: %s", argv[1],
                     strerror(-rc));
             return rc;
         }
@@ -678,6 +721,85 @@ static void read_signals(struct io *io)
             io->quit = true;
         }
     }
+}
+
+/* ------------------------------------------------------------ core */
+
+/* Reports the introduced domains' states, as the core sees them, to the
+ * engine (which fires @releaseDomain and forgets the dead ones). */
+static void core_check_domains(struct io *io)
+{
+    struct engine_domain_info *info;
+    struct domsock *ds;
+    size_t n = 0, i = 0;
+
+    for (ds = io->domsocks; ds; ds = ds->next)
+        n++;
+    if (!n)
+        return;
+    info = calloc(n, sizeof(*info));
+    if (!info) {
+        log_msg(LOG_LVL_ERROR, "no memory to check %zu domains' states", n);
+        io->core_check = true;      /* next turn */
+        return;
+    }
+    for (ds = io->domsocks; ds && i < n; ds = ds->next) {
+        if (ds->domid == 0)
+            continue;
+        info[i].domid = ds->domid;
+        info[i].state = corewatch_state(io->cw, ds->domid);
+        i++;
+    }
+    /* The engine may close domain sockets now: the list is not walked. */
+    if (engine_domains_changed(io->engine, info, i) < 0)
+        io->core_check = true;
+    free(info);
+}
+
+static void core_lost(struct io *io)
+{
+    epoll_ctl(io->epfd, EPOLL_CTL_DEL, io->core.fd, NULL);
+    io->core.fd = -1;
+    corewatch_disconnect(io->cw);
+}
+
+/* What domain introductions and core notifications asked for this turn. */
+static void core_turn(struct io *io)
+{
+    bool fresh;
+    int rc;
+
+    if (io->core_want) {
+        io->core_want = false;
+        if (corewatch_connect(io->cw, &fresh) == 0) {
+            io->core_check = true;
+            if (fresh) {
+                io->core.fd = corewatch_fd(io->cw);
+                rc = epoll_set(io, EPOLL_CTL_ADD, &io->core, EPOLLIN);
+                if (rc) {
+                    log_msg(LOG_LVL_ERROR, "epoll_ctl for the core's "
+                            "notifications: %s", strerror(-rc));
+                    io->core.fd = -1;
+                    corewatch_disconnect(io->cw);
+                    io->core_check = false;
+                }
+            }
+        }
+    }
+    if (io->core_check) {
+        io->core_check = false;
+        core_check_domains(io);
+    }
+}
+
+static void core_readable(struct io *io)
+{
+    int rc = corewatch_drain(io->cw);
+
+    if (rc < 0)
+        core_lost(io);
+    else if (rc > 0)
+        io->core_check = true;
 }
 
 /* Frees what was closed this turn and writes out queued output. */
@@ -775,6 +897,10 @@ int io_run(struct io *io)
             case ITEM_SIGNAL:
                 read_signals(io);
                 break;
+            case ITEM_CORE:
+                if (io->core.fd >= 0)
+                    core_readable(io);
+                break;
             case ITEM_CONN:
                 c = (struct conn *)it;
                 if (c->dead)
@@ -789,6 +915,8 @@ int io_run(struct io *io)
                 break;
             }
         }
+        if (io->core_want || io->core_check)
+            core_turn(io);
         finish_turn(io);
     }
     return 0;
@@ -857,6 +985,13 @@ int io_new(const struct io_config *cfg, const struct engine_config *ecfg,
     io->listen.fd = -1;
     io->sig.kind = ITEM_SIGNAL;
     io->sig.fd = -1;
+    io->core.kind = ITEM_CORE;
+    io->core.fd = -1;
+    io->cw = corewatch_new();
+    if (!io->cw) {
+        rc = -ENOMEM;
+        goto fail;
+    }
 
     io->rundir = strdup(cfg->rundir);
     io->sock_path = path_join(cfg->rundir, "socket");
@@ -923,6 +1058,7 @@ void io_free(struct io *io)
         engine_free(io->engine);
     /* Domains the engine forgot while it was freed. */
     finish_turn(io);
+    corewatch_free(io->cw);
     if (io->sig.fd >= 0)
         close(io->sig.fd);
     if (io->epfd >= 0)

@@ -11,8 +11,13 @@
 
 /* 16 KiB per chunk, header included: four full-size messages. */
 #define CHUNK_DATA (16384 - 3 * sizeof(size_t))
-/* Chunks kept for reuse: 1 MiB. */
-#define POOL_MAX 64
+/*
+ * Chunks kept for reuse: 4 MiB.  A watch event to N connections takes a
+ * chunk for each; a pool smaller than the fan-out frees the rest after
+ * every event and mallocs them again for the next (each time moving the
+ * heap's end with brk).
+ */
+#define POOL_MAX 256
 /* iovecs per writev: 1 MiB at most. */
 #define IOV_BATCH 64
 

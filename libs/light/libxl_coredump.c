@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/procfs.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include "libxl_internal.h"
@@ -36,6 +37,54 @@ static int write_all(int fd, const void *p, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+/* The vCPU's registers as gdb reads them from NT_PRSTATUS (struct
+ * user_regs_struct); left zero, with a warning, if the core cannot
+ * give them (the domain's process is gone). */
+static void fill_regs(libxl_ctx *ctx, uint32_t domid, unsigned int vcpu,
+                      struct elf_prstatus *prs)
+{
+    struct xc_vcpu_context c;
+    struct user_regs_struct u;
+    int r;
+
+    r = xc_vcpu_getcontext(ctx->xch, domid, vcpu, &c);
+    if (r < 0) {
+        LOGEV(ctx, WARN, -r, "domain %u: core dump: vCPU %u registers "
+              "unavailable, written as zero", domid, vcpu);
+        return;
+    }
+    memset(&u, 0, sizeof(u));
+    u.r15 = c.r15;
+    u.r14 = c.r14;
+    u.r13 = c.r13;
+    u.r12 = c.r12;
+    u.rbp = c.rbp;
+    u.rbx = c.rbx;
+    u.r11 = c.r11;
+    u.r10 = c.r10;
+    u.r9 = c.r9;
+    u.r8 = c.r8;
+    u.rax = c.rax;
+    u.rcx = c.rcx;
+    u.rdx = c.rdx;
+    u.rsi = c.rsi;
+    u.rdi = c.rdi;
+    u.orig_rax = ~0ULL;
+    u.rip = c.rip;
+    u.cs = c.cs.selector;
+    u.eflags = c.rflags;
+    u.rsp = c.rsp;
+    u.ss = c.ss.selector;
+    u.fs_base = c.fs.base;
+    u.gs_base = c.gs.base;
+    u.ds = c.ds.selector;
+    u.es = c.es.selector;
+    u.fs = c.fs.selector;
+    u.gs = c.gs.selector;
+    memcpy(&prs->pr_reg, &u, sizeof(u) < sizeof(prs->pr_reg) ?
+           sizeof(u) : sizeof(prs->pr_reg));
 }
 
 static int dump(libxl_ctx *ctx, uint32_t domid, const char *filename)
@@ -98,10 +147,10 @@ static int dump(libxl_ctx *ctx, uint32_t domid, const char *filename)
         nh.n_type = NT_PRSTATUS;
         memcpy(p, &nh, sizeof(nh));
         memcpy(p + sizeof(nh), "CORE", 5);
-        /* gdb shows each vCPU as a thread; the core does not give out
-         * register state yet, so the registers read zero. */
+        /* gdb shows each vCPU as a thread */
         memset(&prs, 0, sizeof(prs));
         prs.pr_pid = (int)(i + 1);
+        fill_regs(ctx, domid, i, &prs);
         memcpy(p + sizeof(nh) + NOTE_NAME_SZ, &prs, sizeof(prs));
     }
     off = sizeof(eh) + (1 + nload) * sizeof(Elf64_Phdr);

@@ -648,6 +648,12 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
     rc = domain_affinity(ctx, domid, b);
     if (rc)
         goto out;
+    if (b->sched_params.weight != LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT ||
+        b->sched_params.cap != LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT) {
+        rc = libxl_domain_sched_params_set(ctx, domid, &b->sched_params);
+        if (rc)
+            goto out;
+    }
     rc = domain_post_xs(ctx, domid, d_config, &start);
     if (rc)
         goto out;

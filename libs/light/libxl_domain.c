@@ -339,29 +339,45 @@ int libxl_send_trigger(libxl_ctx *ctx, uint32_t domid,
                        libxl_trigger trigger, uint32_t vcpuid,
                        const libxl_asyncop_how *ao_how)
 {
-    int reason, r, rc;
+    uint32_t t;
+    int r, rc;
 
-    (void)vcpuid;
     rc = check_guest(ctx, domid, "libxl_send_trigger");
     if (rc)
         return rc;
     switch (trigger) {
     case LIBXL_TRIGGER_POWER:
-        reason = XC_SHUTDOWN_poweroff;
+        /* the ACPI power button: the guest decides (xl shutdown -F) */
+        t = XEN_DOMCTL_SENDTRIGGER_POWER;
         break;
     case LIBXL_TRIGGER_RESET:
-        reason = XC_SHUTDOWN_reboot;
+        t = XEN_DOMCTL_SENDTRIGGER_RESET;
+        break;
+    case LIBXL_TRIGGER_NMI:
+        t = XEN_DOMCTL_SENDTRIGGER_NMI;
+        break;
+    case LIBXL_TRIGGER_INIT:
+        t = XEN_DOMCTL_SENDTRIGGER_INIT;
+        break;
+    case LIBXL_TRIGGER_SLEEP:
+        t = XEN_DOMCTL_SENDTRIGGER_SLEEP;
         break;
     default:
         LOG(ctx, ERROR, "domain %u: trigger %s is not supported by the "
             "core", domid, libxl_trigger_to_string(trigger) ?: "?");
         return ERROR_NI;
     }
-    r = xc_domain_shutdown(ctx->xch, domid, reason);
+    r = xc_domain_send_trigger(ctx->xch, domid, t, vcpuid);
+    if (r == -EOPNOTSUPP) {
+        LOG(ctx, ERROR, "domain %u: trigger %s is not supported by the "
+            "core (only power and reset)", domid,
+            libxl_trigger_to_string(trigger));
+        return ERROR_NI;
+    }
     if (r < 0) {
         LOGEV(ctx, ERROR, -r, "domain %u: sending trigger %s", domid,
               libxl_trigger_to_string(trigger));
-        return ERROR_FAIL;
+        return libxl__xc_error(r);
     }
     return libxl__ao_complete(ctx, domid, ao_how, 0);
 }
@@ -846,27 +862,88 @@ out:
 
 int libxl_get_scheduler(libxl_ctx *ctx)
 {
-    LOG(ctx, DEBUG, "the core has no scheduler operation (vCPUs are host "
-        "threads)");
-    return ERROR_NI;
+    (void)ctx;
+    /* the core gives credit's weight and cap (on cgroups) */
+    return LIBXL_SCHEDULER_CREDIT;
 }
 
 int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,
                                   libxl_domain_sched_params *params)
 {
-    (void)params;
-    LOG(ctx, ERROR, "domain %u: scheduler parameters: the core has no "
-        "scheduler operation (vCPUs are host threads)", domid);
-    return ERROR_NI;
+    struct xen_domctl_sched_credit sc;
+    int r, rc;
+
+    rc = check_guest(ctx, domid, "libxl_domain_sched_params_get");
+    if (rc)
+        return rc;
+    r = xc_sched_credit_domain_get(ctx->xch, domid, &sc);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: getting credit scheduler "
+              "parameters", domid);
+        return libxl__xc_error(r);
+    }
+    libxl_domain_sched_params_init(params);
+    params->sched = LIBXL_SCHEDULER_CREDIT;
+    params->weight = sc.weight;
+    params->cap = sc.cap;
+    return 0;
 }
 
 int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
                                   const libxl_domain_sched_params *params)
 {
-    (void)params;
-    LOG(ctx, ERROR, "domain %u: scheduler parameters: the core has no "
-        "scheduler operation (vCPUs are host threads)", domid);
-    return ERROR_NI;
+    struct xen_domctl_sched_credit sc;
+    xc_dominfo_t info;
+    int r, rc, max_cap;
+
+    rc = check_guest(ctx, domid, "libxl_domain_sched_params_set");
+    if (rc)
+        return rc;
+    if (params->sched != LIBXL_SCHEDULER_UNKNOWN &&
+        params->sched != LIBXL_SCHEDULER_CREDIT) {
+        LOG(ctx, ERROR, "domain %u: scheduler %s: only credit is available",
+            domid, libxl_scheduler_to_string(params->sched) ?: "?");
+        return ERROR_INVAL;
+    }
+    r = xc_domain_getinfo_single(ctx->xch, domid, &info);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: scheduler parameters", domid);
+        return libxl__xc_error(r);
+    }
+    max_cap = (int)(info.max_vcpu_id + 1) * 100;
+    sc.weight = 0;                       /* Xen's "keep" */
+    sc.cap = 0xFFFF;
+    if (params->weight != LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT) {
+        if (params->weight < 1 || params->weight > 65535) {
+            LOG(ctx, ERROR, "domain %u: cpu weight %d out of range, valid "
+                "values are within range from 1 to 65535", domid,
+                params->weight);
+            return ERROR_INVAL;
+        }
+        sc.weight = (uint16_t)params->weight;
+    }
+    if (params->cap != LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT) {
+        if (params->cap < 0 || params->cap > max_cap) {
+            LOG(ctx, ERROR, "domain %u: cpu cap %d out of range, valid "
+                "range is from 0 to %d for its number of vcpus", domid,
+                params->cap, max_cap);
+            return ERROR_INVAL;
+        }
+        sc.cap = (uint16_t)params->cap;
+    }
+    r = xc_sched_credit_domain_set(ctx->xch, domid, &sc);
+    if (r == -EOPNOTSUPP) {
+        LOG(ctx, ERROR, "domain %u: scheduler parameters cannot be applied: "
+            "the host has no cgroup cpu controller (see xl dmesg)", domid);
+        return ERROR_NI;
+    }
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: setting credit scheduler "
+              "parameters (weight %d, cap %d)", domid, params->weight,
+              params->cap);
+        return libxl__xc_error(r);
+    }
+    return 0;
 }
 
 uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid)

@@ -202,6 +202,30 @@ START_TEST(test_power_button)
 }
 END_TEST
 
+START_TEST(test_power_button_early)
+{
+    unsigned int reason = 99;
+    uint32_t domid = 0;
+    int rc;
+
+    /* pressed while the guest has not yet enabled the button: the status
+     * bit waits for it */
+    rc = guest_boot(core.xch, guest_path("test-pvh-pwrbtn"), 1, 16, NULL,
+                    NULL, 0, &domid);
+    ck_assert_msg(rc == 0, "booting: %s", strerror(-rc));
+    ck_assert_int_eq(xc_domain_send_trigger(core.xch, domid,
+                                            XEN_DOMCTL_SENDTRIGGER_POWER, 0),
+                     0);
+    ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
+    ck_assert_int_eq(shutdown_wait(core.xch, domid, TIMEOUT_MS, &reason), 1);
+    ck_assert_uint_eq(reason, XC_SHUTDOWN_poweroff);
+    ring_len(domid);
+    ck_assert_msg(strstr(ring, "pressed before PWRBTN_EN") &&
+                  strstr(ring, "SCI 9 requested") &&
+                  strstr(ring, "Test result: SUCCESS"), "console: %s", ring);
+}
+END_TEST
+
 START_TEST(test_power_button_ignored)
 {
     unsigned int reason = 99;
@@ -465,6 +489,7 @@ static Suite *platform_suite(void)
         { "getcontext_paused", test_getcontext_paused, 1 },
         { "getcontext_process_gone", test_getcontext_process_gone, 1 },
         { "power_button", test_power_button, 1 },
+        { "power_button_early", test_power_button_early, 1 },
         { "power_button_ignored", test_power_button_ignored, 1 },
         { "reset_trigger", test_reset_trigger, 1 },
         { "credit_cgroup", test_credit_cgroup, 1 },

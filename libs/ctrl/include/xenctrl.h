@@ -27,8 +27,10 @@
 
 #include "xentoollog.h"
 
-/* Compatibility contract: the interface version this header describes. */
-#define XENOLITH_CTRL_INTERFACE_VERSION 1
+/* Compatibility contract: the interface version this header describes.
+ * 2: struct xc_vcpu_context grew (xc_vcpu_getcontext), triggers and the
+ * credit scheduler were added. */
+#define XENOLITH_CTRL_INTERFACE_VERSION 2
 
 #define XC_PAGE_SHIFT 12
 #define XC_PAGE_SIZE  (1UL << XC_PAGE_SHIFT)
@@ -260,7 +262,8 @@ int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
 #define XC_VCPU_MODE_REAL   5   /* CR0.PE clear */
 
 /* xc_vcpu_context.flags (from getcontext) */
-#define XC_VCPU_CTX_ONLINE  (1U << 0)   /* the vCPU has run */
+#define XC_VCPU_CTX_ONLINE  (1U << 0)   /* the vCPU has run guest code
+                                           (an AP: once started) */
 
 /* A segment register as the vCPU holds it (hidden part included). */
 struct xc_vcpu_segment {

@@ -662,8 +662,14 @@ int libxl_userdata_unlink(libxl_ctx *ctx, uint32_t domid,
 
 /* ------------------------------------------------- scheduling
  *
- * The core runs vCPUs as host threads under Linux's scheduler and has no
- * scheduler operation: these return ERROR_NI (logged).
+ * The core runs vCPUs as host threads under Linux's scheduler; the
+ * credit scheduler's weight (1..65535, default 256) and cap (0 none, else
+ * percent of one CPU, at most 100 per vCPU) are applied through each
+ * domain's cgroup.  libxl_get_scheduler() returns LIBXL_SCHEDULER_CREDIT.
+ * params->sched must be unknown or credit (else ERROR_INVAL); fields left
+ * at their LIBXL_DOMAIN_SCHED_PARAM_*_DEFAULT are kept; the other fields
+ * are ignored.  ERROR_NI when the host has no cgroup cpu controller.
+ * b_info.sched_params of a domain config are applied at create.
  */
 int libxl_get_scheduler(libxl_ctx *ctx);
 int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,

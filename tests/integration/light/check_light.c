@@ -906,17 +906,131 @@ START_TEST(test_shutdown_pvcontrol)
     ck_assert_int_eq(libxl_domain_shutdown(ctx, domid, NULL), 0);
     child_ok(pid);
 
-    /* xl -F: the trigger stops the domain with the reason */
+    /* xl -F: the ACPI power button; this guest does not handle it, so
+     * (as on Xen) nothing happens.  The reset trigger resets it. */
     ck_assert_int_eq(libxl_evenable_domain_death(ctx, domid, 1, &evg), 0);
     ck_assert_int_eq(libxl_send_trigger(ctx, domid, LIBXL_TRIGGER_POWER, 0,
                                         NULL), 0);
+    usleep(300000);
+    ck_assert_int_eq(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
+                                       NULL), ERROR_NOT_READY);
+    ck_assert_int_eq(libxl_send_trigger(ctx, domid, LIBXL_TRIGGER_RESET, 0,
+                                        NULL), 0);
     ck_assert_int_eq(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
                                       NULL), 0);
-    expect_death_cycle(domid, ev, LIBXL_SHUTDOWN_REASON_POWEROFF, 1);
+    expect_death_cycle(domid, ev, LIBXL_SHUTDOWN_REASON_REBOOT, 1);
     libxl_event_free(ctx, ev);
     libxl_evdisable_domain_death(ctx, evg);
     ck_assert_int_eq(libxl_send_trigger(ctx, domid, LIBXL_TRIGGER_NMI, 0,
                                         NULL), ERROR_NI);
+    ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
+    assert_clean(NULL, 0);
+}
+END_TEST
+
+/* xl shutdown -F on a guest without PV drivers: the power button, which
+ * the guest handles by powering off through ACPI S5. */
+START_TEST(test_power_button)
+{
+    libxl_evgen_domain_death *evg;
+    libxl_event *ev;
+    char buf[4096];
+    uint32_t domid;
+    int fd;
+
+    domid = create("light-pwrbtn", "test-pvh-pwrbtn", NULL);
+    ck_assert_int_eq(libxl_evenable_domain_death(ctx, domid, 5, &evg), 0);
+    fd = open_tty(domid);
+    ck_assert_int_eq(libxl_domain_unpause(ctx, domid, NULL), 0);
+    ck_assert_msg(tty_wait(fd, "waiting for the power button", 10000, buf,
+                           sizeof(buf)), "console: %s", buf);
+    ck_assert_int_eq(libxl_domain_shutdown(ctx, domid, NULL),
+                     ERROR_NOPARAVIRT);
+    ck_assert_int_eq(libxl_send_trigger(ctx, domid, LIBXL_TRIGGER_POWER, 0,
+                                        NULL), 0);
+    ck_assert_int_eq(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
+                                      NULL), 0);
+    expect_death_cycle(domid, ev, LIBXL_SHUTDOWN_REASON_POWEROFF, 5);
+    libxl_event_free(ctx, ev);
+    ck_assert_msg(tty_wait(fd, "Test result: SUCCESS", 5000, buf,
+                           sizeof(buf)), "console: %s", buf);
+    close(fd);
+    libxl_evdisable_domain_death(ctx, evg);
+    ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
+    assert_clean(NULL, 0);
+}
+END_TEST
+
+static int host_has_cpu_cgroup(void)
+{
+    char buf[512];
+    FILE *f = fopen("/sys/fs/cgroup/cgroup.controllers", "r");
+
+    if (f) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+        fclose(f);
+        buf[n] = '\0';
+        return strstr(buf, "cpu") != NULL;
+    }
+    return access("/sys/fs/cgroup/cpu/cpu.shares", F_OK) == 0 ||
+           access("/sys/fs/cgroup/cpu,cpuacct/cpu.shares", F_OK) == 0;
+}
+
+/* Credit weight and cap: from the config at create, then set and read
+ * back; Xen's range checks. */
+START_TEST(test_sched_params)
+{
+    libxl_domain_sched_params p;
+    libxl_domain_config c;
+    uint32_t domid = 0;
+    int rc;
+
+    ck_assert_int_eq(libxl_get_scheduler(ctx), LIBXL_SCHEDULER_CREDIT);
+    if (!host_has_cpu_cgroup()) {
+        printf("SKIP sched_params: no cgroup cpu controller here\n");
+        return;
+    }
+    config(&c, "light-sched", "test-pvh-hello", 32, 2);
+    c.b_info.sched_params.weight = 512;
+    c.b_info.sched_params.cap = 150;
+    rc = libxl_domain_create_new(ctx, &c, &domid, NULL, NULL);
+    ck_assert_msg(rc == 0, "create: %s\n%s", libxl_error_to_string(rc),
+                  test_log());
+    libxl_domain_config_dispose(&c);
+    libxl_domain_sched_params_init(&p);
+    ck_assert_int_eq(libxl_domain_sched_params_get(ctx, domid, &p), 0);
+    ck_assert_int_eq(p.sched, LIBXL_SCHEDULER_CREDIT);
+    ck_assert_int_eq(p.weight, 512);
+    ck_assert_int_eq(p.cap, 150);
+    libxl_domain_sched_params_dispose(&p);
+
+    /* only the weight: the cap stays */
+    libxl_domain_sched_params_init(&p);
+    p.weight = 100;
+    ck_assert_int_eq(libxl_domain_sched_params_set(ctx, domid, &p), 0);
+    ck_assert_int_eq(libxl_domain_sched_params_get(ctx, domid, &p), 0);
+    ck_assert_int_eq(p.weight, 100);
+    ck_assert_int_eq(p.cap, 150);
+
+    p.weight = 65536;
+    ck_assert_int_eq(libxl_domain_sched_params_set(ctx, domid, &p),
+                     ERROR_INVAL);
+    p.weight = LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT;
+    p.cap = 201;                         /* 2 vCPUs: at most 200 */
+    ck_assert_int_eq(libxl_domain_sched_params_set(ctx, domid, &p),
+                     ERROR_INVAL);
+    p.cap = 0;
+    p.sched = LIBXL_SCHEDULER_RTDS;
+    ck_assert_int_eq(libxl_domain_sched_params_set(ctx, domid, &p),
+                     ERROR_INVAL);
+    p.sched = LIBXL_SCHEDULER_CREDIT;
+    ck_assert_int_eq(libxl_domain_sched_params_set(ctx, domid, &p), 0);
+    ck_assert_int_eq(libxl_domain_sched_params_get(ctx, domid, &p), 0);
+    ck_assert_int_eq(p.cap, 0);
+    libxl_domain_sched_params_dispose(&p);
+    ck_assert_int_eq(libxl_domain_sched_params_get(ctx, 0x7000, &p),
+                     ERROR_DOMAIN_NOTFOUND);
     ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
     assert_clean(NULL, 0);
 }
@@ -1107,6 +1221,54 @@ static uint64_t elf_first_load(const char *path, uint8_t *bytes, size_t n)
     return 0;
 }
 
+/* The executable PT_LOAD of a guest ELF: [*lo, *hi). */
+static void elf_text(const char *path, uint64_t *lo, uint64_t *hi)
+{
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph;
+    FILE *f = fopen(path, "rb");
+    int i;
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fread(&eh, sizeof(eh), 1, f), 1);
+    *lo = *hi = 0;
+    for (i = 0; i < eh.e_phnum; i++) {
+        fseek(f, (long)(eh.e_phoff + i * sizeof(ph)), SEEK_SET);
+        ck_assert_int_eq(fread(&ph, sizeof(ph), 1, f), 1);
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+            *lo = ph.p_paddr;
+            *hi = ph.p_paddr + ph.p_memsz;
+        }
+    }
+    fclose(f);
+    ck_assert_msg(*hi > *lo, "no executable PT_LOAD in %s", path);
+}
+
+/* gdb reads vCPU 0's rip from the core's NT_PRSTATUS: the powered-off
+ * guest stopped in its own text, after the S5 write. */
+static void check_core_rip(const char *core)
+{
+    char cmd[1024], line[512];
+    unsigned long long rip = 0;
+    uint64_t lo, hi;
+    int found = 0;
+    FILE *f;
+
+    elf_text(guest("test-pvh-poweroff"), &lo, &hi);
+    snprintf(cmd, sizeof(cmd), "gdb -batch -n -c '%s' -ex 'info registers "
+             "rip' -ex 'info registers rsp' 2>&1", core);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "rip 0x%llx", &rip) == 1)
+            found = 1;
+    pclose(f);
+    ck_assert_msg(found, "gdb showed no rip for %s", core);
+    ck_assert_msg(rip >= lo && rip < hi, "rip %#llx from the core is not "
+                  "in the guest's text %#llx..%#llx", rip,
+                  (unsigned long long)lo, (unsigned long long)hi);
+}
+
 static void check_core_file(const char *core)
 {
     uint8_t want[4];
@@ -1144,6 +1306,7 @@ static void check_core_file(const char *core)
         ck_assert_msg(ok, "gdb did not read %s at %#llx from %s", expect,
                       (unsigned long long)paddr, core);
     }
+    check_core_rip(core);
     free(out);
     (void)cap;
 }
@@ -1344,7 +1507,7 @@ START_TEST(test_memory_vcpus_config)
     ck_assert_uint_eq(need, 32768);
     libxl_domain_config_dispose(&r);
 
-    /* start time, the core's log, no scheduler */
+    /* start time, the core's log, the scheduler */
     start = libxl_vm_get_start_time(ctx, domid);
     ck_assert_msg(start != (uint32_t)-1 && start <= (uint32_t)time(NULL) &&
                   start + 60 >= (uint32_t)time(NULL), "start %u", start);
@@ -1355,7 +1518,7 @@ START_TEST(test_memory_vcpus_config)
     ck_assert_int_eq(rc, 0);
     libxl_xen_console_read_finish(ctx, cr);
     ck_assert_int_gt(logged, 0);
-    ck_assert_int_eq(libxl_get_scheduler(ctx), ERROR_NI);
+    ck_assert_int_eq(libxl_get_scheduler(ctx), LIBXL_SCHEDULER_CREDIT);
 
     ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
     ck_assert_int_eq(count_userdata(domid), 0);
@@ -1475,6 +1638,8 @@ static Suite *light_suite(void)
     tcase_add_test(tc, test_create_failures);
     tcase_add_test(tc, test_async);
     tcase_add_test(tc, test_shutdown_pvcontrol);
+    tcase_add_test(tc, test_power_button);
+    tcase_add_test(tc, test_sched_params);
     tcase_add_test(tc, test_shutdown_async);
     tcase_add_test(tc, test_memory_vcpus_config);
     tcase_add_test(tc, test_console_exec);

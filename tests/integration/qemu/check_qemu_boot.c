@@ -150,6 +150,28 @@ static void guest_run(struct console *c, const char *cmd, const char *want,
                   cmd, want, c->buf + (c->len > 2000 ? c->len - 2000 : 0));
 }
 
+/*
+ * Waits for a QMP event while reading the console: a pty nobody reads
+ * fills up, qemu stops taking the UART's bytes and a guest printing
+ * (a panic's backtrace) stalls before it gets anywhere.
+ */
+static int wait_event_draining(struct xendm *dm, struct console *c,
+                               enum xendm_event_type type, double timeout_s,
+                               char **reason_r)
+{
+    double deadline = now_s() + timeout_s;
+    size_t mark = c->mark;
+    int rc;
+
+    for (;;) {
+        console_wait(c, "\001never printed\001", 0.05);
+        c->mark = mark;
+        rc = xendm_wait_event(dm, type, 50, reason_r);
+        if (rc != -ETIMEDOUT || now_s() >= deadline)
+            return rc;
+    }
+}
+
 /* ---- one boot. */
 struct boot {
     const char *label;
@@ -160,7 +182,13 @@ struct boot {
     const char *blockdev;       /* the disk as the guest names it */
 };
 
-static void boot_and_drive(const struct boot *b, bool acpi_powerdown)
+enum ending {
+    END_POWEROFF,       /* poweroff -f in the guest */
+    END_ACPI,           /* system_powerdown: the ACPI power button */
+    END_PANIC,          /* a kernel panic, seen through pvpanic */
+};
+
+static void boot_and_drive(const struct boot *b, enum ending ending)
 {
     char kernel[4200], initrd[4200], disk[512], cmd[9000], *pty = NULL;
     char *reason = NULL, want[128], sector[64];
@@ -171,6 +199,7 @@ static void boot_and_drive(const struct boot *b, bool acpi_powerdown)
         .kernel = kernel, .initrd = initrd,
         .cmdline = "console=ttyS0 quiet panic=-1", .bios = b->bios,
         .disks = &d, .nr_disks = 1, .no_shutdown = true,
+        .pvpanic = ending == END_PANIC,
     };
     static struct console con;
     struct xendm *dm = NULL;
@@ -220,16 +249,34 @@ static void boot_and_drive(const struct boot *b, bool acpi_powerdown)
     snprintf(want, sizeof(want), "back:%s", sector);
     guest_run(&con, cmd, want, 20);
 
-    /* Power off: from inside, or with the ACPI button (busybox acpid in
-     * the guest turns PWRF into poweroff). */
-    if (acpi_powerdown) {
-        ck_assert_int_eq(xendm_powerdown(dm), 0);
-    } else {
+    /* The end: from inside, with the ACPI button (busybox acpid in the
+     * guest turns it into poweroff), or a panic. */
+    switch (ending) {
+    case END_POWEROFF:
         console_send(&con, "poweroff -f\r");
+        break;
+    case END_ACPI:
+        ck_assert_int_eq(xendm_powerdown(dm), 0);
+        ck_assert_msg(console_wait(&con, "XENOLITH-GUEST-POWER-BUTTON", 20),
+                      "no power button in the guest; console:\n%s",
+                      con.buf + con.mark);
+        break;
+    case END_PANIC:
+        console_send(&con, "echo c > /proc/sysrq-trigger\r");
+        ck_assert_msg(wait_event_draining(dm, &con,
+                                          XENDM_EVENT_GUEST_PANICKED, 20,
+                                          NULL) == 0,
+                      "no GUEST_PANICKED; qemu-dm log:\n%s\nconsole:\n%s",
+                      logbuf, con.buf + (con.len > 3000 ? con.len - 3000 :
+                                         0));
+        ck_assert(console_wait(&con, "Kernel panic", 5));
+        break;
     }
-    ck_assert_int_eq(xendm_wait_event(dm, XENDM_EVENT_SHUTDOWN, 20000,
-                                      &reason), 0);
-    ck_assert_str_eq(reason, "guest-shutdown");
+    if (ending != END_PANIC) {
+        ck_assert_int_eq(wait_event_draining(dm, &con, XENDM_EVENT_SHUTDOWN,
+                                             20, &reason), 0);
+        ck_assert_str_eq(reason, "guest-shutdown");
+    }
     free(reason);
     close(con.fd);
     free(pty);
@@ -255,7 +302,7 @@ START_TEST(pvh_pc)
         "vmlinux", XENDM_DISK_IDE, "sda",
     };
 
-    boot_and_drive(&b, false);
+    boot_and_drive(&b, END_POWEROFF);
 }
 END_TEST
 
@@ -266,7 +313,7 @@ START_TEST(hvm_seabios_pc)
         "vmlinuz", XENDM_DISK_IDE, "sda",
     };
 
-    boot_and_drive(&b, false);
+    boot_and_drive(&b, END_POWEROFF);
 }
 END_TEST
 
@@ -277,7 +324,7 @@ START_TEST(hvm_seabios_q35_virtio)
         "vmlinuz", XENDM_DISK_VIRTIO, "vda",
     };
 
-    boot_and_drive(&b, false);
+    boot_and_drive(&b, END_POWEROFF);
 }
 END_TEST
 
@@ -288,7 +335,45 @@ START_TEST(pvh_microvm_virtio)
         "vmlinux", XENDM_DISK_VIRTIO, "vda",
     };
 
-    boot_and_drive(&b, false);
+    boot_and_drive(&b, END_POWEROFF);
+}
+END_TEST
+
+START_TEST(pvh_pc_acpi_powerdown)
+{
+    static const struct boot b = {
+        "pvh vmlinux, pc, acpi", XENDM_MACHINE_PC, XENDM_BIOS_DEFAULT,
+        "vmlinux", XENDM_DISK_VIRTIO, "vda",
+    };
+
+    boot_and_drive(&b, END_ACPI);
+}
+END_TEST
+
+START_TEST(hvm_seabios_pc_panic)
+{
+    static const struct boot b = {
+        "hvm bzImage, pc, panic", XENDM_MACHINE_PC, XENDM_BIOS_SEABIOS,
+        "vmlinuz", XENDM_DISK_IDE, "sda",
+    };
+
+    boot_and_drive(&b, END_PANIC);
+}
+END_TEST
+
+START_TEST(hvm_ovmf_q35)
+{
+    static const struct boot b = {
+        "hvm bzImage ovmf, q35", XENDM_MACHINE_Q35, XENDM_BIOS_OVMF,
+        "vmlinuz", XENDM_DISK_IDE, "sda",
+    };
+
+    if (access(XENDM_OVMF_PATH, R_OK) != 0) {
+        fprintf(stderr, "SKIP hvm_ovmf_q35: no %s (apt-get install ovmf)\n",
+                XENDM_OVMF_PATH);
+        return;
+    }
+    boot_and_drive(&b, END_POWEROFF);
 }
 END_TEST
 
@@ -335,6 +420,9 @@ int main(void)
     tcase_add_test(tc, hvm_seabios_pc);
     tcase_add_test(tc, hvm_seabios_q35_virtio);
     tcase_add_test(tc, pvh_microvm_virtio);
+    tcase_add_test(tc, pvh_pc_acpi_powerdown);
+    tcase_add_test(tc, hvm_seabios_pc_panic);
+    tcase_add_test(tc, hvm_ovmf_q35);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

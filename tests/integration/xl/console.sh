@@ -18,6 +18,18 @@ grep -q "Test result: SUCCESS" "$T/pty" && grep -q "^\[exit: 0\]" "$T/pty" &&
 run_xl destroy hello
 assert_clean "after create -c"
 
+# create -F -c: console and watching together; the guest powers off,
+# the watcher destroys it and both end.
+pcfg=$(write_cfg poweroff)
+$PTYRUN --expect "Done. Exiting now" 15 "$XL_BIN" create -F -c "$pcfg" \
+    >"$T/pty" 2>&1
+grep -q "Test result: SUCCESS" "$T/pty" &&
+    grep -q "Action for shutdown reason code 0 is destroy" "$T/pty" &&
+    grep -q "^\[exit: 0\]" "$T/pty" &&
+    pass "create -F -c: console, then the watcher applies on_poweroff" ||
+    fail "create -F -c: $(cat "$T/pty")"
+assert_clean "after create -F -c"
+
 # console on a paused domain, unpaused from elsewhere.
 run_xl create -p "$cfg"
 $PTYRUN --after "'$XL_BIN' unpause hello" 10 "$XL_BIN" console hello \

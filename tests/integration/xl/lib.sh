@@ -136,6 +136,13 @@ assert_clean()
 
 finish()
 {
+    # The watching processes write to their logs: sanitizer reports there
+    # count too (a --enable-sanitizers build).
+    if grep -l "Sanitizer\|runtime error:" "$XENOLITH_RUNDIR"/log/xl-*.log \
+        >"$T/san" 2>/dev/null; then
+        fail "sanitizer reports in $(cat "$T/san" | tr '\n' ' ')"
+        cat $(cat "$T/san") | grep -A12 "Sanitizer\|runtime error:" | head -40
+    fi
     if [ "$failures" != 0 ]; then
         echo "$failures failure(s)"
         exit 1

@@ -145,6 +145,66 @@ START_TEST(test_reintroduce_resets)
 }
 END_TEST
 
+/* The hypervisor's reports (engine_domains_changed), Xen's rules. */
+START_TEST(test_domains_changed)
+{
+    struct engine_domain_info info[3];
+    struct hconn *d5;
+
+    ck_assert_str_eq(h_introduce(d0, 5), "OK|");
+    ck_assert_str_eq(h_introduce(d0, 6), "OK|");
+    ck_assert_str_eq(h_introduce(d0, 7), "OK|");
+    d5 = h_conn(h, 5);
+    ck_assert_str_eq(h_write(d0, 0, "/local/domain/5/x", "1"), "OK|");
+    ck_assert_str_eq(h_setperms(d0, 0, "/local/domain/5", "n5"), "OK|");
+    ck_assert_str_eq(h_watch(d0, "@releaseDomain", "r"), "OK|");
+    h_clear(d0);
+
+    /* Running, or a domain never introduced: nothing. */
+    info[0] = (struct engine_domain_info){ 5, ENGINE_DOMAIN_RUNNING };
+    info[1] = (struct engine_domain_info){ 9, ENGINE_DOMAIN_GONE };
+    ck_assert_int_eq(engine_domains_changed(h->e, info, 2), 0);
+    ck_assert_uint_eq(h_nevents(d0), 0);
+
+    /* Two shut down: one event; again: none; still introduced. */
+    info[0] = (struct engine_domain_info){ 5, ENGINE_DOMAIN_SHUTDOWN };
+    info[1] = (struct engine_domain_info){ 6, ENGINE_DOMAIN_SHUTDOWN };
+    ck_assert_int_eq(engine_domains_changed(h->e, info, 2), 0);
+    ck_assert_uint_eq(h_nevents(d0), 1);
+    ck_assert_str_eq(h_event(d0, 0), "@releaseDomain|r");
+    h_clear(d0);
+    ck_assert_int_eq(engine_domains_changed(h->e, info, 2), 0);
+    ck_assert_uint_eq(h_nevents(d0), 0);
+    ck_assert_str_eq(H(d0, XS_IS_DOMAIN_INTRODUCED, 0, "5\0"), "T|");
+    ck_assert_uint_eq(h->nreleased, 0);
+
+    /* RESUME makes the next shutdown news again. */
+    ck_assert_str_eq(H(d0, XS_RESUME, 0, "5\0"), "OK|");
+    ck_assert_int_eq(engine_domains_changed(h->e, info, 1), 0);
+    ck_assert_uint_eq(h_nevents(d0), 1);
+    h_clear(d0);
+
+    /* Dying and gone: forgotten as by RELEASE, one event each, none
+     * extra for the newly shut down 7. */
+    info[0] = (struct engine_domain_info){ 5, ENGINE_DOMAIN_DYING };
+    info[1] = (struct engine_domain_info){ 6, ENGINE_DOMAIN_GONE };
+    info[2] = (struct engine_domain_info){ 7, ENGINE_DOMAIN_SHUTDOWN };
+    ck_assert_int_eq(engine_domains_changed(h->e, info, 3), 2);
+    ck_assert_uint_eq(h_nevents(d0), 2);
+    ck_assert_uint_eq(h->nreleased, 2);
+    ck_assert_uint_eq(h->released[0], 5);
+    ck_assert_uint_eq(h->released[1], 6);
+    ck_assert_str_eq(H(d0, XS_IS_DOMAIN_INTRODUCED, 0, "5\0"), "F|");
+    ck_assert_str_eq(H(d0, XS_IS_DOMAIN_INTRODUCED, 0, "6\0"), "F|");
+    ck_assert_str_eq(H(d0, XS_IS_DOMAIN_INTRODUCED, 0, "7\0"), "T|");
+    /* Its nodes went with it, as on RELEASE. */
+    ck_assert_str_eq(h_read(d0, 0, "/local/domain/5/x"), "!ENOENT");
+    ck_assert(h_logged(h, "domain 5 is dying: forgetting it"));
+    ck_assert_str_eq(h_control(d0, "check"), "OK|");
+    (void)d5;
+}
+END_TEST
+
 static Suite *domain_suite(void)
 {
     Suite *s = suite_create("domain");
@@ -158,6 +218,7 @@ static Suite *domain_suite(void)
     tcase_add_test(tc, test_release_drops_special_perms);
     tcase_add_test(tc, test_set_target);
     tcase_add_test(tc, test_reintroduce_resets);
+    tcase_add_test(tc, test_domains_changed);
     suite_add_tcase(s, tc);
     return s;
 }
