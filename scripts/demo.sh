@@ -3,10 +3,9 @@
 # needed, builds Xenolith, starts the host side in a private run directory,
 # shows it working, and cleans everything up again.
 #
-# Today (issues 2 and 3) the host side is xenstored and the hypervisor core,
-# xenolithd; `xl create` arrives with libs/light and xl (issue 4).  Until then
-# the guest part boots the tiny test guests on the core through libxenctrl
-# and the domain builder.
+# The host side is xenstored and the hypervisor core, xenolithd, started by
+# xencommons; the guest is test-pvh-hello, a PVH kernel of a few KiB from
+# tests/guests, booted on the core through KVM with `xl create`.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
@@ -15,45 +14,59 @@ cd "$src"
 echo "== building (build/main)"
 build=$("$src/scripts/build.sh" "$src/build/main")
 
-rundir=$(mktemp -d /tmp/xenolith-demo.XXXXXX)
-export XENOLITH_RUNDIR=$rundir
-export XENSTORED_RUNDIR=$rundir/xenstored
-tools=$build/libs/store/tools
-xsd_pid=""
+tmp=$(mktemp -d /tmp/xenolith-demo.XXXXXX)
+export XENOLITH_RUNDIR=$tmp/run
+unset XENSTORED_PATH XENSTORED_RUNDIR
+# Run the daemons and tools from the build tree (nothing is installed).
+export XENSTORED_BIN=$build/xenstored/xenstored
+export XENOLITHD_BIN=$build/hypervisor/xenolithd
+export XENSTORE_BINDIR=$build/libs/store/tools
+export XL_CONF_FILE=/dev/null
+xl=$build/xl/xl
+xencommons="sh $build/hotplug/xencommons"
+started=""
 
 cleanup() {
-    if [ -n "$xsd_pid" ] && kill -0 "$xsd_pid" 2>/dev/null; then
-        kill "$xsd_pid"
-        while kill -0 "$xsd_pid" 2>/dev/null; do sleep 0.05; done
+    if [ -n "$started" ]; then
+        "$xl" destroy hello >/dev/null 2>&1 || true
+        echo "== xencommons stop"
+        $xencommons stop
     fi
-    rm -rf "$rundir"
-    echo "== cleaned up: daemon stopped, $rundir removed"
+    rm -rf "$tmp"
+    echo "== cleaned up: daemons stopped, $tmp removed"
 }
 trap cleanup EXIT
 
-echo "== starting xenstored (rundir $XENSTORED_RUNDIR)"
-mkdir -p "$XENSTORED_RUNDIR"
-"$build/xenstored/xenstored" --pid-file "$XENSTORED_RUNDIR/xenstored.pid"
-xsd_pid=$(cat "$XENSTORED_RUNDIR/xenstored.pid")
-echo "xenstored running, pid $xsd_pid, socket $XENSTORED_RUNDIR/socket"
+echo "== xencommons start (host side in $XENOLITH_RUNDIR)"
+$xencommons start
+started=yes
+export XENSTORED_PATH=$XENOLITH_RUNDIR/xenstored/socket
 
-echo "== the store, through Xenolith's own xenstore tools"
-"$tools/xenstore-write" /local/domain/0/name Domain-0 \
-    /local/domain/0/domid 0 /vm/demo/name demo
-"$tools/xenstore-chmod" /vm/demo n0 r1
-"$tools/xenstore-read" /local/domain/0/name
-"$tools/xenstore-ls" -f -p /local /vm
-"$tools/xenstore-watch" -n 2 /vm/demo & watcher=$!
-sleep 0.2
-"$tools/xenstore-write" /vm/demo/state running
-wait "$watcher"
-"$tools/xenstore-rm" /vm/demo
-"$tools/xenstore-exists" /vm/demo || echo "/vm/demo removed"
+echo "== xl info"
+"$xl" info | head -12
 
-echo "== the hypervisor core: test guests booted on xenolithd through KVM"
-if [ -c /dev/kvm ]; then
-    (cd "$build/tests/guests" && CK_VERBOSITY=verbose ./check_guests) |
-        sed -n 's/^.*check_guests.c:[0-9]*:\(.*\)$/\1/p; /^[0-9]*%:/p'
-else
-    echo "no /dev/kvm on this machine: skipping the guests"
-fi
+cat >"$tmp/hello.cfg" <<CFG
+# The smallest Xenolith guest: a PVH test kernel of a few KiB.
+name = "hello"
+type = "pvh"
+kernel = "$build/tests/guests/test-pvh-hello"
+memory = 32
+vcpus = 1
+on_crash = "preserve"
+CFG
+echo "== xl create $tmp/hello.cfg"
+"$xl" create "$tmp/hello.cfg"
+
+echo "== xl console hello (Ctrl-] detaches; typed for you here)"
+python3 "$src/tests/integration/xl/ptyrun.py" 10 "$xl" console hello
+
+echo "== xl list"
+"$xl" list
+
+echo "== the store behind it (Xenolith's xenstore-ls)"
+"$build/libs/store/tools/xenstore-ls" -f "/local/domain/$("$xl" domid hello)" |
+    head -20
+
+echo "== xl destroy hello; xl list"
+"$xl" destroy hello
+"$xl" list

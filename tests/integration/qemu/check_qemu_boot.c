@@ -405,9 +405,24 @@ static int get_guest(void)
 
 int main(void)
 {
+    const struct {
+        const char *name;
+        const TTest *test;
+    } boots[] = {
+        { "pvh_pc", pvh_pc },
+        { "hvm_seabios_pc", hvm_seabios_pc },
+        { "hvm_seabios_q35_virtio", hvm_seabios_q35_virtio },
+        { "pvh_microvm_virtio", pvh_microvm_virtio },
+        { "pvh_pc_acpi_powerdown", pvh_pc_acpi_powerdown },
+        { "hvm_seabios_pc_panic", hvm_seabios_pc_panic },
+        { "hvm_ovmf_q35", hvm_ovmf_q35 },
+    };
+    /* QEMU_BOOT_ONLY=<part of a name> runs only the matching boots. */
+    const char *only = getenv("QEMU_BOOT_ONLY");
     Suite *s = suite_create("qemu_boot");
     SRunner *sr;
     TCase *tc;
+    size_t i;
     int failed, rc;
 
     rc = get_guest();
@@ -416,13 +431,9 @@ int main(void)
     tc = tcase_create("boot");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, pvh_pc);
-    tcase_add_test(tc, hvm_seabios_pc);
-    tcase_add_test(tc, hvm_seabios_q35_virtio);
-    tcase_add_test(tc, pvh_microvm_virtio);
-    tcase_add_test(tc, pvh_pc_acpi_powerdown);
-    tcase_add_test(tc, hvm_seabios_pc_panic);
-    tcase_add_test(tc, hvm_ovmf_q35);
+    for (i = 0; i < sizeof(boots) / sizeof(boots[0]); i++)
+        if (!only || strstr(boots[i].name, only))
+            tcase_add_test(tc, boots[i].test);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
