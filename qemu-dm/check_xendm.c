@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char logbuf[16384];
@@ -255,7 +257,7 @@ static struct xendm_config base_cfg(void)
     struct xendm_config cfg = {
         .domid = 5, .run_dir = rundir, .machine = XENDM_MACHINE_PC,
         .accel = XENDM_ACCEL_TCG, .memory_mib = 64, .vcpus = 1,
-        .no_shutdown = true, .event = on_event,
+        .no_shutdown = true, .event = on_event, .die_with_parent = true,
     };
 
     memset(events_seen, 0, sizeof(events_seen));
@@ -391,6 +393,65 @@ START_TEST(async_and_destroy)
 }
 END_TEST
 
+/* qemu killed under us: calls fail with -EPIPE (no SIGPIPE), GONE is
+ * reported, destroy still removes everything. */
+START_TEST(qemu_killed)
+{
+    struct xendm_config cfg = base_cfg();
+    struct xendm *dm = NULL;
+    int status = 0, i;
+
+    ck_assert_int_eq(xendm_start(&cfg, &lg, &dm), 0);
+    ck_assert_int_eq(kill(xendm_pid(dm), SIGKILL), 0);
+    for (i = 0; i < 200 && !xendm_exited(dm, &status); i++)
+        usleep(10000);
+    ck_assert(xendm_exited(dm, &status));
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_eq(xendm_query_status(dm, NULL, NULL), -EPIPE);
+    ck_assert_uint_eq(events_seen[XENDM_EVENT_GONE], 1);
+    ck_assert_int_eq(xendm_cont(dm), -EPIPE);
+    xendm_destroy(dm, 0, false);
+    assert_empty_rundir();
+}
+END_TEST
+
+/* die_with_parent: a caller that dies takes its qemu with it. */
+START_TEST(dies_with_parent)
+{
+    struct xendm_config cfg = base_cfg();
+    struct xendm *dm = NULL;
+    pid_t kid, qemu = 0;
+    int fds[2], st, i;
+    char cmd[512];
+
+    /* The orphaned qemu comes to us, so we can reap it. */
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    ck_assert_int_eq(pipe(fds), 0);
+    kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        close(fds[0]);
+        if (xendm_start(&cfg, &lg, &dm) == 0)
+            qemu = xendm_pid(dm);
+        if (write(fds[1], &qemu, sizeof(qemu)) != sizeof(qemu))
+            _exit(2);
+        _exit(0);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &qemu, sizeof(qemu)), sizeof(qemu));
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    ck_assert_int_gt(qemu, 0);
+    for (i = 0; i < 300 && waitpid(qemu, &st, WNOHANG) != qemu; i++)
+        usleep(10000);
+    ck_assert_msg(i < 300, "qemu %d outlived its parent", (int)qemu);
+    ck_assert(WIFSIGNALED(st));
+    ck_assert_int_eq(WTERMSIG(st), SIGKILL);
+    snprintf(cmd, sizeof(cmd), "rm -f %s/qemu-dm-5.*", rundir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(bad_binary)
 {
     struct xendm_config cfg = base_cfg();
@@ -511,11 +572,18 @@ static Suite *xendm_suite(void)
     tcase_add_test(tc, accel_detection);
     suite_add_tcase(s, tc);
 
+    if (system("command -v qemu-system-x86_64 >/dev/null") != 0) {
+        fprintf(stderr, "qemu-system-x86_64 not found (Debian: "
+                "qemu-system-x86): the tests of the real qemu do not run\n");
+        return s;
+    }
     tc = tcase_create("qemu");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lifecycle);
     tcase_add_test(tc, async_and_destroy);
+    tcase_add_test(tc, qemu_killed);
+    tcase_add_test(tc, dies_with_parent);
     tcase_add_test(tc, bad_binary);
     tcase_add_test(tc, bad_firmware);
     tcase_add_test(tc, qemu_refuses);

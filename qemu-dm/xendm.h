@@ -12,6 +12,9 @@
  * xendm_io.  xendm_destroy quits qemu (SIGKILL if it does not go) and
  * removes the socket, pid file and log.
  *
+ * Callbacks (events, replies) run inside xendm_io and the synchronous
+ * calls; they may send commands but must not call xendm_destroy.
+ *
  * Errors: functions return 0 or a negative errno value and log the reason
  * (what failed, the path, the domid) through the caller's logger; a
  * library never writes to stderr.  Allocation failure is -ENOMEM.
@@ -135,6 +138,9 @@ struct xendm_config {
     bool no_reboot;             /* guest reboot = SHUTDOWN event */
     bool pvpanic;               /* a pvpanic device: a guest's panic is
                                  * a GUEST_PANICKED event */
+    bool die_with_parent;       /* SIGKILL qemu when the thread that
+                                 * started it dies (tests, dry runs); a
+                                 * domain's qemu normally outlives xl */
     const char *const *extra_args;      /* NULL-terminated, or NULL */
     unsigned int start_timeout_ms;      /* 0: 10 s for QMP to come up */
     xendm_event_fn *event;
@@ -220,7 +226,9 @@ int xendm_qmp_call(struct xendm *dm, const char *command,
                    yajl_val *ret_r);
 
 /* Runs the loop until an event of type arrives or timeout_ms passes
- * (-ETIMEDOUT); *reason_r (malloc'd) gets a SHUTDOWN's reason. */
+ * (-ETIMEDOUT).  An event of that type that arrived earlier (during
+ * another call) and was not waited for yet counts; waiting consumes it.
+ * *reason_r (malloc'd) gets a SHUTDOWN's reason, else "". */
 int xendm_wait_event(struct xendm *dm, enum xendm_event_type type,
                      unsigned int timeout_ms, char **reason_r);
 

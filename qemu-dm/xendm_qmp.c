@@ -253,7 +253,8 @@ static int flush(struct xendm *dm)
     ssize_t n;
 
     while (dm->wlen) {
-        n = write(dm->fd, dm->wbuf, dm->wlen);
+        /* No SIGPIPE for the caller when qemu went away. */
+        n = send(dm->fd, dm->wbuf, dm->wlen, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

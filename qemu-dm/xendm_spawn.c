@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,13 +159,28 @@ static int check_paths(const struct xendm_config *cfg,
 
 /* The child: log as stdout/stderr, /dev/null as stdin, own session, then
  * exec.  An exec failure goes back through errpipe as an errno. */
-static void child(char **argv, int logfd, int errpipe)
+static void child(char **argv, int logfd, int errpipe, pid_t parent,
+                  bool die_with_parent)
 {
+    static const int sigs[] = { SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP };
     sigset_t none;
+    size_t i;
     int null, e;
 
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], SIG_DFL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (die_with_parent) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+            goto fail;
+        if (getppid() != parent) {
+            errno = ESRCH;
+            goto fail;
+        }
+    }
+    /* The caller's other fds (sockets, ttys) are not qemu's business. */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     setsid();
     null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 ||
@@ -272,6 +288,7 @@ int xendm_start(const struct xendm_config *cfg,
     struct xendm *dm = NULL;
     char **argv = NULL, *tail = NULL, how[64];
     int logfd = -1, errpipe[2] = { -1, -1 }, e, rc;
+    pid_t parent;
     ssize_t n;
 
     rc = check_paths(cfg, lg);
@@ -320,6 +337,7 @@ int xendm_start(const struct xendm_config *cfg,
         XDM_LOGE(lg, errno, "qemu-dm: domain %u: pipe", cfg->domid);
         goto out;
     }
+    parent = getpid();
     dm->pid = fork();
     if (dm->pid < 0) {
         rc = -errno;
@@ -328,7 +346,7 @@ int xendm_start(const struct xendm_config *cfg,
         goto out;
     }
     if (dm->pid == 0)
-        child(argv, logfd, errpipe[1]);
+        child(argv, logfd, errpipe[1], parent, cfg->die_with_parent);
     close(errpipe[1]);
     errpipe[1] = -1;
     do {

@@ -543,11 +543,12 @@ int engine_domains_changed(struct engine *e,
             continue;
         }
         forgotten++;
+        /* Its own event stands for the shutdowns seen so far (Xen). */
+        notify = false;
         if (e->ops.domain_released)
             e->ops.domain_released(e->opaque, info[i].domid);
     }
-    /* Forgetting a domain fired the event already (as in Xen). */
-    if (notify && !forgotten) {
+    if (notify) {
         watch_request_begin(e);
         watch_fire_special(e, 1);
     }

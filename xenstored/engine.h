@@ -144,14 +144,15 @@ struct engine_domain_info {
 
 /*
  * Reports the states of introduced domains (entries for other domains
- * are ignored), with Xen 4.17's rules: a domain seen shut down for the
- * first time since its introduction (or its last RESUME) is marked so and
- * @releaseDomain fires once for the whole call; a dying or gone domain is
- * forgotten as by RELEASE (the nodes it owns deleted, its connections
- * reset, ops->domain_released called) and @releaseDomain fires for each
- * such domain, in which case no extra event is sent for the shut-down
- * ones.  Returns the number of domains forgotten, or -ENOMEM when one
- * could not be (it stays introduced; report it again later).
+ * are ignored), in order, with Xen 4.17's rules: a domain seen shut down
+ * for the first time since its introduction (or its last RESUME) is
+ * marked so; a dying or gone domain is forgotten as by RELEASE (the nodes
+ * it owns deleted, its connections reset, ops->domain_released called)
+ * and @releaseDomain fires for it, standing for the shutdowns marked
+ * before it; if shutdowns were marked after the last domain forgotten,
+ * @releaseDomain fires once more at the end.  Returns the number of
+ * domains forgotten, or -ENOMEM when one could not be (it stays
+ * introduced; report it again later).
  */
 int engine_domains_changed(struct engine *e,
                            const struct engine_domain_info *info, size_t n);

@@ -15,6 +15,8 @@
  *          open transactions
  *
  * followed by what the kind needs (a value, permissions, a token, ...).
+ * K_DOMAIN_STATE is no request: it reports a domain's state as the
+ * hypervisor would (engine_domains_changed).
  *
  * After every request the engine's own check must pass: every node's
  * parent exists and lists it, the child counters are right, and every
@@ -49,6 +51,7 @@ enum kind {
     K_DIRECTORY_PART, K_INTRODUCE, K_RELEASE, K_SET_TARGET,
     K_RESET_WATCHES, K_IS_INTRODUCED, K_GET_DOMAIN_PATH, K_RESUME,
     K_CONTROL, K_RECONNECT, K_VERIFY, K_RAW,
+    K_DOMAIN_STATE,   /* the hypervisor reports a domain's state */
     K_COUNT
 };
 
@@ -698,6 +701,17 @@ static void step(struct input *in)
         if (s->ntx)
             mtx_verify(s, &s->tx[tsel % s->ntx]);
         return;
+    case K_DOMAIN_STATE: {
+        struct engine_domain_info info = {
+            .domid = byte(in) % 6,
+            .state = (enum engine_domain_state)(byte(in) % 4),
+        };
+
+        /* Dying or gone: as RELEASE, which the checks cannot follow. */
+        mtx_all_unverifiable();
+        engine_domains_changed(fz.e, &info, 1);
+        return;
+    }
     case K_RAW:
     default:
         type = byte(in) % (XS_TYPE_COUNT + 2);

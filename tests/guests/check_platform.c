@@ -202,6 +202,31 @@ START_TEST(test_power_button)
 }
 END_TEST
 
+START_TEST(test_power_button_sci)
+{
+    unsigned int reason = 99;
+    uint32_t domid = 0;
+    int rc;
+
+    /* the guest waits halted; the SCI through the IOAPIC wakes it */
+    rc = guest_boot(core.xch, guest_path("test-pvh-pwrbtn"), 1, 16, "sci",
+                    NULL, 0, &domid);
+    ck_assert_msg(rc == 0, "booting: %s", strerror(-rc));
+    ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
+    ck_assert_int_eq(console_wait(core.xch, domid, "waiting for the power "
+                                  "button", TIMEOUT_MS, NULL, 0), 1);
+    ck_assert_int_eq(shutdown_wait(core.xch, domid, 200, &reason), 0);
+    ck_assert_int_eq(xc_domain_send_trigger(core.xch, domid,
+                                            XEN_DOMCTL_SENDTRIGGER_POWER, 0),
+                     0);
+    ck_assert_int_eq(shutdown_wait(core.xch, domid, TIMEOUT_MS, &reason), 1);
+    ck_assert_uint_eq(reason, XC_SHUTDOWN_poweroff);
+    ring_len(domid);
+    ck_assert_msg(strstr(ring, "SCI 9 taken") &&
+                  strstr(ring, "Test result: SUCCESS"), "console: %s", ring);
+}
+END_TEST
+
 START_TEST(test_power_button_early)
 {
     unsigned int reason = 99;
@@ -445,6 +470,40 @@ START_TEST(test_credit_cgroup)
 }
 END_TEST
 
+START_TEST(test_credit_sweep)
+{
+    char dir[512], parent[512];
+    xc_dominfo_t info;
+    struct stat st;
+    uint32_t domid;
+    int i, rc;
+
+    if (!host_has_cpu_controller()) {
+        printf("SKIP credit_sweep: no cgroup cpu controller here\n");
+        return;
+    }
+    domid = boot("test-pvh-counter", 1);
+    ck_assert_int_eq(xc_domain_getinfo_single(core.xch, domid, &info), 0);
+    ck_assert(cgroup_of(info.pid, dir, sizeof(dir)) != CG_NONE);
+    snprintf(parent, sizeof(parent), "%s", dir);
+    *strrchr(parent, '/') = '\0';
+    /* a daemon that dies leaves its groups: the next one removes them */
+    ck_assert_int_eq(kill(core.pid, SIGKILL), 0);
+    for (i = 0; i < 400 && (kill(core.pid, 0) == 0 ||
+                            kill(info.pid, 0) == 0); i++)
+        usleep(5000);
+    ck_assert_msg(kill(info.pid, 0) < 0, "domain process outlived the "
+                  "daemon");
+    ck_assert_int_eq(stat(dir, &st), 0);
+    core.pid = 0;
+    core_stop(&core);
+    rc = core_start(&core);
+    ck_assert_msg(rc == 0, "restarting xenolithd: %s", strerror(-rc));
+    ck_assert_msg(stat(parent, &st) < 0 && errno == ENOENT,
+                  "%s left behind by a dead daemon", parent);
+}
+END_TEST
+
 START_TEST(test_credit_no_controller)
 {
     struct xen_domctl_sched_credit sc = { 512, 10 };
@@ -489,10 +548,12 @@ static Suite *platform_suite(void)
         { "getcontext_paused", test_getcontext_paused, 1 },
         { "getcontext_process_gone", test_getcontext_process_gone, 1 },
         { "power_button", test_power_button, 1 },
+        { "power_button_sci", test_power_button_sci, 1 },
         { "power_button_early", test_power_button_early, 1 },
         { "power_button_ignored", test_power_button_ignored, 1 },
         { "reset_trigger", test_reset_trigger, 1 },
         { "credit_cgroup", test_credit_cgroup, 1 },
+        { "credit_sweep", test_credit_sweep, 1 },
         { "credit_no_controller", test_credit_no_controller, 0 },
     };
     size_t i;

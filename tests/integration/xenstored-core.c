@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +51,8 @@ static void xsd_start(struct xsd *x, const char *dir)
     x->pid = fork();
     ck_assert_int_ge(x->pid, 0);
     if (x->pid == 0) {
+        /* Gone with the test when an assertion ends it early. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execl(getenv("XENSTORED_BIN"), "xenstored", "-N", "-V", "-L",
               x->log, (char *)NULL);
         _exit(127);
@@ -135,6 +138,42 @@ static void expect_no_event(struct xsd *x, int ms, const char *why)
     ck_assert_msg(path == NULL, "unexpected event %s %s", path, why);
 }
 
+/*
+ * The core daemonises: should an assertion end the test early, main()
+ * stops it, from what this file (named by $XSDCORE_STATE) says.
+ */
+static void note_core(const struct core *c)
+{
+    const char *state = getenv("XSDCORE_STATE");
+    FILE *f = state ? fopen(state, "w") : NULL;
+
+    if (!f)
+        return;
+    fprintf(f, "%d %s\n", (int)c->pid, c->dir);
+    fclose(f);
+}
+
+static void sweep_core(const char *state)
+{
+    char dir[256], cmd[300];
+    FILE *f = fopen(state, "r");
+    int pid;
+
+    if (!f)
+        return;
+    if (fscanf(f, "%d %255s", &pid, dir) == 2 && pid > 0 &&
+        kill(pid, SIGTERM) == 0) {
+        usleep(200000);
+        kill(pid, SIGKILL);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0) {
+            /* a leftover temporary folder is harmless */
+        }
+    }
+    fclose(f);
+    unlink(state);
+}
+
 START_TEST(test_guest_poweroff_releases)
 {
     struct core core;
@@ -146,6 +185,7 @@ START_TEST(test_guest_poweroff_releases)
 
     rc = core_start(&core);
     ck_assert_msg(rc == 0, "starting xenolithd: %s", strerror(-rc));
+    note_core(&core);
     /* core_start set XENOLITH_RUNDIR: xenstored finds core.sock there. */
     xsd_start(&x, core.dir);
     ck_assert(xs_watch(x.xs, "@releaseDomain", "rel"));
@@ -180,6 +220,8 @@ START_TEST(test_guest_poweroff_releases)
 
     xsd_stop(&x);
     core_stop(&core);
+    if (getenv("XSDCORE_STATE"))
+        unlink(getenv("XSDCORE_STATE"));
 }
 END_TEST
 
@@ -250,10 +292,16 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(core_suite());
+    char state[64];
+    SRunner *sr;
     int failed;
 
+    snprintf(state, sizeof(state), "/tmp/xenolith-xsdcore-%d.state",
+             (int)getpid());
+    setenv("XSDCORE_STATE", state, 1);
+    sr = srunner_create(core_suite());
     srunner_run_all(sr, CK_NORMAL);
+    sweep_core(state);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -5,7 +5,8 @@
  * PVH loader starts us: 32-bit protected mode, paging off, flat
  * segments, %ebx = the hvm_start_info address.  We build page tables
  * (identity map of the first GiB in 2 MiB pages, plus the local APIC
- * page), enter long mode and call guest_main(start_info) in 64-bit C.
+ * and IOAPIC pages), enter long mode and call guest_main(start_info)
+ * in 64-bit C.
  * Interrupts are only ever taken in long mode.
  */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -13,6 +14,7 @@
 #define PTE_LARGE   0x080
 #define PTE_PCD_PWT 0x018
 #define LAPIC_BASE  0xFEE00000
+#define IOAPIC_BASE 0xFEC00000
 
     .section .note.Xen, "a", @note
     .p2align 2
@@ -54,6 +56,9 @@ _start32:
     /* the LAPIC page, uncached: entry (0xFEE00000 >> 21) & 511 */
     movl $(LAPIC_BASE | PTE_P_W | PTE_LARGE | PTE_PCD_PWT), %eax
     movl %eax, pd_high + ((LAPIC_BASE >> 21) & 511) * 8
+    /* and the IOAPIC's, at 0xFEC00000 */
+    movl $(IOAPIC_BASE | PTE_P_W | PTE_LARGE | PTE_PCD_PWT), %eax
+    movl %eax, pd_high + ((IOAPIC_BASE >> 21) & 511) * 8
 
     movl %cr4, %eax
     orl $0x20, %eax                 /* PAE */

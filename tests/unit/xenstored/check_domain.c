@@ -185,10 +185,10 @@ START_TEST(test_domains_changed)
     h_clear(d0);
 
     /* Dying and gone: forgotten as by RELEASE, one event each, none
-     * extra for the newly shut down 7. */
-    info[0] = (struct engine_domain_info){ 5, ENGINE_DOMAIN_DYING };
-    info[1] = (struct engine_domain_info){ 6, ENGINE_DOMAIN_GONE };
-    info[2] = (struct engine_domain_info){ 7, ENGINE_DOMAIN_SHUTDOWN };
+     * extra for 7, newly shut down before them. */
+    info[0] = (struct engine_domain_info){ 7, ENGINE_DOMAIN_SHUTDOWN };
+    info[1] = (struct engine_domain_info){ 5, ENGINE_DOMAIN_DYING };
+    info[2] = (struct engine_domain_info){ 6, ENGINE_DOMAIN_GONE };
     ck_assert_int_eq(engine_domains_changed(h->e, info, 3), 2);
     ck_assert_uint_eq(h_nevents(d0), 2);
     ck_assert_uint_eq(h->nreleased, 2);
@@ -201,6 +201,15 @@ START_TEST(test_domains_changed)
     ck_assert_str_eq(h_read(d0, 0, "/local/domain/5/x"), "!ENOENT");
     ck_assert(h_logged(h, "domain 5 is dying: forgetting it"));
     ck_assert_str_eq(h_control(d0, "check"), "OK|");
+    h_clear(d0);
+
+    /* A shutdown after the last domain forgotten: one more event. */
+    ck_assert_str_eq(h_introduce(d0, 5), "OK|");
+    ck_assert_str_eq(h_introduce(d0, 6), "OK|");
+    info[0] = (struct engine_domain_info){ 5, ENGINE_DOMAIN_GONE };
+    info[1] = (struct engine_domain_info){ 6, ENGINE_DOMAIN_SHUTDOWN };
+    ck_assert_int_eq(engine_domains_changed(h->e, info, 2), 1);
+    ck_assert_uint_eq(h_nevents(d0), 2);
     (void)d5;
 }
 END_TEST
