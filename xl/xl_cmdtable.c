@@ -91,7 +91,16 @@ const struct cmd_spec cmd_table[] = {
       "[-r RATELIMIT]] [-p CPUPOOL]",
       "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
       "-w WEIGHT, --weight=WEIGHT        Weight (int)\n"
-      "-c CAP, --cap=CAP                 Cap (int)" },
+      "-c CAP, --cap=CAP                 Cap (int)\n"
+      "-s         --schedparam           Query / modify scheduler "
+      "parameters\n"
+      "-t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in "
+      "milliseconds\n"
+      "-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, "
+      "in microseconds\n"
+      "-m DLY, --migration_delay_us=DLY  Set the migration delay, in "
+      "microseconds\n"
+      "-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL" },
     { "domid", main_domid, 0, 0,
       "Convert a domain name to domain id", "<DomainName>", NULL },
     { "domname", main_domname, 0, 0,

@@ -308,31 +308,102 @@ int main_memset(int argc, char **argv)
 
 /* ------------------------------------------------------------ sched-credit */
 
-static int sched_print(uint32_t domid)
+/* Xen's layout: the header for a negative domid, else one row. */
+static int sched_domain_row(int domid)
 {
     libxl_domain_sched_params p;
     char *name;
-    int rc;
 
-    libxl_domain_sched_params_init(&p);
-    rc = libxl_domain_sched_params_get(ctx, domid, &p);
-    if (rc == ERROR_NI) {
-        fprintf(stderr, "xl: the Xenolith core has no scheduler "
-                "operation: weight and cap are not available\n");
-        libxl_domain_sched_params_dispose(&p);
-        return 1;
+    if (domid < 0) {
+        printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
+        return 0;
     }
-    if (rc) {
+    libxl_domain_sched_params_init(&p);
+    if (libxl_domain_sched_params_get(ctx, (uint32_t)domid, &p)) {
         fprintf(stderr, "libxl_domain_sched_params_get failed.\n");
         libxl_domain_sched_params_dispose(&p);
         return 1;
     }
-    name = libxl_domid_to_name(ctx, domid);
-    printf("%-33s %4u %6d %4d\n", name ? name : "-", domid, p.weight,
+    if (p.sched != LIBXL_SCHEDULER_CREDIT) {
+        fprintf(stderr, "libxl_domain_sched_params_get returned %s not %s.\n",
+                libxl_scheduler_to_string(p.sched),
+                libxl_scheduler_to_string(LIBXL_SCHEDULER_CREDIT));
+        libxl_domain_sched_params_dispose(&p);
+        return 1;
+    }
+    name = libxl_domid_to_name(ctx, (uint32_t)domid);
+    printf("%-33s %4d %6d %4d\n", name ? name : "-", domid, p.weight,
            p.cap);
     free(name);
     libxl_domain_sched_params_dispose(&p);
     return 0;
+}
+
+static void sched_pool_line(uint32_t poolid)
+{
+    libxl_sched_credit_params sp;
+    char *pool = libxl_cpupoolid_to_name(ctx, poolid);
+
+    if (libxl_sched_credit_params_get(ctx, poolid, &sp)) {
+        fprintf(stderr, "libxl_sched_credit_params_get failed.\n");
+        printf("Cpupool %s: [sched params unavailable]\n", pool);
+    } else {
+        printf("Cpupool %s: tslice=%dms ratelimit=%dus "
+               "migration-delay=%dus\n", pool, sp.tslice_ms,
+               sp.ratelimit_us, sp.vcpu_migr_delay_us);
+    }
+    free(pool);
+}
+
+/* The one pool, by name or number. */
+static int pool_lookup(const char *pool, uint32_t *poolid)
+{
+    if (!strcmp(pool, "Pool-0") || !strcmp(pool, "0")) {
+        *poolid = 0;
+        return 0;
+    }
+    fprintf(stderr, "unknown cpupool \'%s\'\n", pool);
+    return 1;
+}
+
+static int sched_set_pool(uint32_t poolid, int opt_t, int tslice, int opt_r,
+                          int ratelimit, int opt_m, int migrdelay)
+{
+    libxl_sched_credit_params sp;
+
+    if (libxl_sched_credit_params_get(ctx, poolid, &sp)) {
+        fprintf(stderr, "libxl_sched_credit_params_get failed.\n");
+        return 1;
+    }
+    if (opt_t)
+        sp.tslice_ms = tslice;
+    if (opt_r)
+        sp.ratelimit_us = ratelimit;
+    if (opt_m)
+        sp.vcpu_migr_delay_us = migrdelay;
+    if (libxl_sched_credit_params_set(ctx, poolid, &sp)) {
+        fprintf(stderr, "libxl_sched_credit_params_set failed.\n");
+        return 1;
+    }
+    return 0;
+}
+
+static int sched_list(void)
+{
+    libxl_dominfo *info;
+    int nb, i, rc = 0;
+
+    info = libxl_list_domain(ctx, &nb);
+    if (!info) {
+        fprintf(stderr, "libxl_list_domain failed.\n");
+        return 1;
+    }
+    sched_pool_line(0);
+    sched_domain_row(-1);
+    for (i = 0; i < nb && !rc; i++)
+        rc = sched_domain_row((int)info[i].domid);
+    libxl_dominfo_list_free(info, nb);
+    return rc;
 }
 
 int main_sched_credit(int argc, char **argv)
@@ -349,87 +420,85 @@ int main_sched_credit(int argc, char **argv)
         COMMON_LONG_OPTS
     };
     libxl_domain_sched_params p;
-    libxl_dominfo *info;
-    const char *dom = NULL;
-    int opt, weight = 0, cap = 0, opt_w = 0, opt_c = 0, nb, i, rc = 0;
-    char *end;
+    const char *dom = NULL, *pool = NULL;
+    int weight = 256, cap = 0, tslice = 0, ratelimit = 0, migrdelay = 0;
+    int opt_w = 0, opt_c = 0, opt_t = 0, opt_r = 0, opt_m = 0, opt_s = 0;
+    int opt, rc;
+    uint32_t poolid = 0, domid;
 
     SWITCH_FOREACH_OPT(opt, "d:w:c:p:t:r:m:s", opts, "sched-credit", 0) {
     case 'd':
         dom = optarg;
         break;
     case 'w':
-        weight = (int)strtol(optarg, &end, 10);
-        if (*end || weight < 1 || weight > 65535) {
-            fprintf(stderr, "Invalid weight \"%s\" (1..65535).\n", optarg);
-            return 1;
-        }
+        weight = (int)strtol(optarg, NULL, 10);
         opt_w = 1;
         break;
     case 'c':
-        cap = (int)strtol(optarg, &end, 10);
-        if (*end || cap < 0) {
-            fprintf(stderr, "Invalid cap \"%s\".\n", optarg);
-            return 1;
-        }
+        cap = (int)strtol(optarg, NULL, 10);
         opt_c = 1;
         break;
-    case 's':
     case 't':
+        tslice = (int)strtol(optarg, NULL, 10);
+        opt_t = 1;
+        break;
     case 'r':
+        ratelimit = (int)strtol(optarg, NULL, 10);
+        opt_r = 1;
+        break;
     case 'm':
-        fprintf(stderr, "xl: the Xenolith core has no credit scheduler "
-                "parameters (tslice, ratelimit, migration delay)\n");
-        return 1;
+        migrdelay = (int)strtol(optarg, NULL, 10);
+        opt_m = 1;
+        break;
+    case 's':
+        opt_s = 1;
+        break;
     case 'p':
+        pool = optarg;
         break;
     }
-    if ((opt_w || opt_c) && !dom) {
+    if ((pool || opt_s) && (dom || opt_w || opt_c)) {
+        fprintf(stderr, "Specifying a cpupool or schedparam is not "
+                "allowed with domain options.\n");
+        return 1;
+    }
+    if (!dom && (opt_w || opt_c)) {
         fprintf(stderr, "Must specify a domain.\n");
         return 1;
     }
-    if (dom) {
-        uint32_t domid = find_domain(dom);
-
-        if (!opt_w && !opt_c) {
-            printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
-            return sched_print(domid);
-        }
-        libxl_domain_sched_params_init(&p);
-        p.sched = LIBXL_SCHEDULER_CREDIT;
-        if (opt_w)
-            p.weight = weight;
-        if (opt_c)
-            p.cap = cap;
-        rc = libxl_domain_sched_params_set(ctx, domid, &p);
-        libxl_domain_sched_params_dispose(&p);
-        if (rc == ERROR_NI) {
-            fprintf(stderr, "xl: the Xenolith core has no scheduler "
-                    "operation: weight and cap cannot be set\n");
-            return 1;
-        }
-        if (rc) {
-            fprintf(stderr, "libxl_domain_sched_params_set failed.\n");
-            return 1;
-        }
-        return 0;
-    }
-    info = libxl_list_domain(ctx, &nb);
-    if (!info) {
-        fprintf(stderr, "libxl_list_domain failed.\n");
+    if (!opt_s && (opt_t || opt_r || opt_m)) {
+        fprintf(stderr, "Must specify schedparam to set schedule "
+                "parameter values.\n");
         return 1;
     }
-    if (libxl_get_scheduler(ctx) != LIBXL_SCHEDULER_CREDIT) {
-        fprintf(stderr, "xl: the Xenolith core has no scheduler "
-                "operation: weight and cap are not available\n");
-        libxl_dominfo_list_free(info, nb);
+    if (pool && pool_lookup(pool, &poolid))
+        return 1;
+    if (opt_s) {
+        if (!opt_t && !opt_r && !opt_m) {
+            sched_pool_line(poolid);
+            return 0;
+        }
+        return sched_set_pool(poolid, opt_t, tslice, opt_r, ratelimit,
+                              opt_m, migrdelay);
+    }
+    if (!dom)
+        return sched_list();
+    domid = find_domain(dom);
+    if (!opt_w && !opt_c) {
+        sched_domain_row(-1);
+        return sched_domain_row((int)domid);
+    }
+    libxl_domain_sched_params_init(&p);
+    p.sched = LIBXL_SCHEDULER_CREDIT;
+    if (opt_w)
+        p.weight = weight;
+    if (opt_c)
+        p.cap = cap;
+    rc = libxl_domain_sched_params_set(ctx, domid, &p);
+    libxl_domain_sched_params_dispose(&p);
+    if (rc) {
+        fprintf(stderr, "libxl_domain_sched_params_set failed.\n");
         return 1;
     }
-    printf("Cpupool Pool-0: tslice=30ms ratelimit=1000us "
-           "migration-delay=0us\n");
-    printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
-    for (i = 0; i < nb && !rc; i++)
-        rc |= sched_print(info[i].domid);
-    libxl_dominfo_list_free(info, nb);
-    return rc;
+    return 0;
 }

@@ -946,6 +946,94 @@ int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
     return 0;
 }
 
+/* Xen's credit defaults; the host's scheduler stands in for them. */
+#define CREDIT_TSLICE_MS 30
+#define CREDIT_RATELIMIT_US 1000
+#define CREDIT_MIGR_DELAY_US 0
+/* Xen's ranges (sysctl.h). */
+#define CREDIT_TSLICE_MIN 1
+#define CREDIT_TSLICE_MAX 1000
+#define CREDIT_RATELIMIT_MIN 100
+#define CREDIT_RATELIMIT_MAX 500000
+#define CREDIT_MIGR_DELAY_MAX (100 * 1000)
+
+static int check_pool(libxl_ctx *ctx, uint32_t poolid, const char *what)
+{
+    if (poolid == 0)
+        return 0;
+    LOG(ctx, ERROR, "%s: cpupool %u does not exist (only Pool-0, 0)",
+        what, poolid);
+    return ERROR_INVAL;
+}
+
+int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo)
+{
+    int rc = check_pool(ctx, poolid, "libxl_sched_credit_params_get");
+
+    if (rc)
+        return rc;
+    libxl_sched_credit_params_init(scinfo);
+    scinfo->tslice_ms = CREDIT_TSLICE_MS;
+    scinfo->ratelimit_us = CREDIT_RATELIMIT_US;
+    scinfo->vcpu_migr_delay_us = CREDIT_MIGR_DELAY_US;
+    return 0;
+}
+
+int libxl_sched_credit_params_set(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo)
+{
+    int rc = check_pool(ctx, poolid, "libxl_sched_credit_params_set");
+
+    if (rc)
+        return rc;
+    if (scinfo->tslice_ms < CREDIT_TSLICE_MIN ||
+        scinfo->tslice_ms > CREDIT_TSLICE_MAX) {
+        LOG(ctx, ERROR, "cpupool %u: time slice %d ms out of range, valid "
+            "values are within range from %d to %d", poolid,
+            scinfo->tslice_ms, CREDIT_TSLICE_MIN, CREDIT_TSLICE_MAX);
+        return ERROR_INVAL;
+    }
+    if (scinfo->ratelimit_us != 0 &&
+        (scinfo->ratelimit_us < CREDIT_RATELIMIT_MIN ||
+         scinfo->ratelimit_us > CREDIT_RATELIMIT_MAX)) {
+        LOG(ctx, ERROR, "cpupool %u: rate limit %d us out of range, valid "
+            "values are 0 or within range from %d to %d", poolid,
+            scinfo->ratelimit_us, CREDIT_RATELIMIT_MIN,
+            CREDIT_RATELIMIT_MAX);
+        return ERROR_INVAL;
+    }
+    if (scinfo->ratelimit_us > scinfo->tslice_ms * 1000) {
+        LOG(ctx, ERROR, "cpupool %u: rate limit %d us cannot be greater "
+            "than the time slice (%d ms)", poolid, scinfo->ratelimit_us,
+            scinfo->tslice_ms);
+        return ERROR_INVAL;
+    }
+    if (scinfo->vcpu_migr_delay_us < 0 ||
+        scinfo->vcpu_migr_delay_us > CREDIT_MIGR_DELAY_MAX) {
+        LOG(ctx, ERROR, "cpupool %u: migration delay %d us out of range, "
+            "valid values are within range from 0 to %d", poolid,
+            scinfo->vcpu_migr_delay_us, CREDIT_MIGR_DELAY_MAX);
+        return ERROR_INVAL;
+    }
+    if (scinfo->tslice_ms != CREDIT_TSLICE_MS ||
+        scinfo->ratelimit_us != CREDIT_RATELIMIT_US ||
+        scinfo->vcpu_migr_delay_us != CREDIT_MIGR_DELAY_US) {
+        LOG(ctx, ERROR, "cpupool %u: the core's vCPUs run under the host's "
+            "scheduler: tslice %d ms, ratelimit %d us and migration delay "
+            "%d us are fixed", poolid, CREDIT_TSLICE_MS,
+            CREDIT_RATELIMIT_US, CREDIT_MIGR_DELAY_US);
+        return ERROR_NI;
+    }
+    return 0;
+}
+
+char *libxl_cpupoolid_to_name(libxl_ctx *ctx, uint32_t poolid)
+{
+    (void)ctx;
+    return poolid == 0 ? libxl__strdup_or_die("Pool-0") : NULL;
+}
+
 uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid)
 {
     GC_INIT;

@@ -677,6 +677,21 @@ int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,
 int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
                                   const libxl_domain_sched_params *params);
 
+/*
+ * The credit scheduler's pool-wide parameters.  There is one pool,
+ * Pool-0 (poolid 0; others ERROR_INVAL).  The core's vCPUs run under
+ * the host's scheduler, so they are fixed at Xen's defaults: tslice
+ * 30 ms, ratelimit 1000 us, migration delay 0 us.  _set checks Xen's
+ * ranges (ERROR_INVAL) and succeeds when the values equal those; other
+ * values are ERROR_NI.
+ */
+int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo);
+int libxl_sched_credit_params_set(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo);
+/* "Pool-0" for poolid 0, else NULL; the caller frees it. */
+char *libxl_cpupoolid_to_name(libxl_ctx *ctx, uint32_t poolid);
+
 /* Seconds since the epoch when the domain was built (/vm/UUID/
  * start_time); (uint32_t)-1 on error. */
 uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid);

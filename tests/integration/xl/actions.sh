@@ -109,15 +109,30 @@ run_xl shutdown counter
 run_xl reboot counter
 [ "$xlrc" != 0 ] && grep -q 'fallback to ACPI reset event' "$T/err" &&
     pass "reboot without PV control" || fail "reboot: $(cat "$T/err")"
-# -F falls back to the ACPI power event; -w waits for the end.
-run_xl shutdown -F -w counter
-[ "$xlrc" = 0 ] && wait_until "gone counter" 10 &&
-    pass "shutdown -F -w" || fail "shutdown -F -w: rc=$xlrc $(cat "$T/err") $("$XL_BIN" list)"
-assert_clean "after shutdown -F"
+# -F falls back to the ACPI power button: the guest decides.  The counter
+# guest ignores it and keeps running.
+run_xl shutdown -F counter
+sleep 1
+[ "$xlrc" = 0 ] && ! gone counter &&
+    state_of counter | grep -Eq '^[-rb]{2}----$' &&
+    pass "shutdown -F: a guest ignoring the button keeps running" ||
+    fail "shutdown -F counter: rc=$xlrc $(cat "$T/err") $("$XL_BIN" list)"
+run_xl destroy counter
+assert_clean "after destroying counter"
+# test-pvh-pwrbtn powers off on the button; -w waits for the end.
+cfg=$(write_cfg pwrbtn)
 run_xl create "$cfg"
-run_xl create "$(write_cfg hello)"
+run_xl shutdown -F -w pwrbtn
+[ "$xlrc" = 0 ] && wait_until "gone pwrbtn" 5 &&
+    pass "shutdown -F -w: the guest powered off on the button" ||
+    fail "shutdown -F -w: rc=$xlrc $(cat "$T/err") $("$XL_BIN" list)"
+assert_clean "after shutdown -F"
+sed 's/^name = .*/name = "pwrbtn2"/' "$cfg" >"$T/pwrbtn2.cfg"
+run_xl create "$cfg"
+run_xl create "$T/pwrbtn2.cfg"
 run_xl shutdown -a -F -w
-[ "$xlrc" = 0 ] && wait_until "gone counter && gone hello" 10 &&
-    pass "shutdown -a -F -w" || fail "shutdown -a: rc=$xlrc $(cat "$T/err") $("$XL_BIN" list)"
+[ "$xlrc" = 0 ] && wait_until "gone pwrbtn && gone pwrbtn2" 5 &&
+    pass "shutdown -a -F -w" ||
+    fail "shutdown -a: rc=$xlrc $(cat "$T/err") $("$XL_BIN" list)"
 assert_clean "at the end"
 finish
