@@ -39,8 +39,22 @@ else
 fi
 
 step "fuzzing: xenstored and the builder (${FUZZ_SECONDS:-120} s), the core's control protocol (${FUZZ_CORE_SECONDS:-30} s)"
-tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-120}" || failed_steps+=("fuzz")
-hypervisor/fuzz/run-fuzz.sh "${FUZZ_CORE_SECONDS:-30}" || failed_steps+=("core fuzz")
+# libFuzzer's progress goes to logs; a finding prints their tail.
+fuzz() {
+    local name=$1 log=$src/build/fuzz-$1.log
+    shift
+    if "$@" >"$log" 2>&1; then
+        grep -h "run-fuzz:\|stat::number_of_executed_units\|Done [0-9]* runs" \
+            "$log" | tail -4
+    else
+        echo "fuzz $name: FAILED; the end of $log:"
+        tail -60 "$log"
+        failed_steps+=("fuzz $name")
+    fi
+}
+fuzz store tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-120}"
+fuzz core hypervisor/fuzz/run-fuzz.sh "${FUZZ_CORE_SECONDS:-30}" \
+    "$src/build/fuzz-core"
 
 # One closing line over every automake test log.
 pass=0 fail=0 skip=0
