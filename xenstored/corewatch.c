@@ -132,25 +132,65 @@ int corewatch_drain(struct corewatch *cw)
     return changed;
 }
 
-enum engine_domain_state corewatch_state(struct corewatch *cw,
-                                         unsigned int domid)
+static enum engine_domain_state state_of(const xc_dominfo_t *x)
 {
-    xc_dominfo_t info;
-    int rc;
-
-    if (!cw->xch)
-        return ENGINE_DOMAIN_RUNNING;
-    rc = xc_domain_getinfo_single(cw->xch, domid, &info);
-    if (rc == -ESRCH)
-        return ENGINE_DOMAIN_GONE;
-    if (rc < 0) {
-        log_msg(LOG_LVL_WARN, "asking the hypervisor core about domain %u: "
-                "%s", domid, strerror(-rc));
-        return ENGINE_DOMAIN_RUNNING;
-    }
-    if (info.dying)
+    if (x->dying)
         return ENGINE_DOMAIN_DYING;
-    if (info.shutdown || info.crashed)
+    if (x->shutdown || x->crashed)
         return ENGINE_DOMAIN_SHUTDOWN;
     return ENGINE_DOMAIN_RUNNING;
+}
+
+static int by_domid(const void *a, const void *b)
+{
+    const struct engine_domain_info *x = a, *y = b;
+
+    return (x->domid > y->domid) - (x->domid < y->domid);
+}
+
+/* Domains come from the core in id order, a batch per round trip. */
+#define COREWATCH_BATCH 1024
+
+void corewatch_states(struct corewatch *cw, struct engine_domain_info *info,
+                      size_t n)
+{
+    xc_dominfo_t *batch = NULL;
+    uint32_t next = 0;
+    size_t i;
+    int got, k;
+
+    for (i = 0; i < n; i++)
+        info[i].state = ENGINE_DOMAIN_RUNNING;
+    if (!cw->xch || !n)
+        return;
+    batch = calloc(COREWATCH_BATCH, sizeof(*batch));
+    if (!batch) {
+        log_msg(LOG_LVL_WARN, "no memory to list the core's domains");
+        return;
+    }
+    /* Whatever the listing does not name is gone. */
+    qsort(info, n, sizeof(*info), by_domid);
+    for (i = 0; i < n; i++)
+        info[i].state = ENGINE_DOMAIN_GONE;
+    i = 0;
+    do {
+        got = xc_domain_getinfolist(cw->xch, next, COREWATCH_BATCH, batch);
+        if (got < 0) {
+            log_msg(LOG_LVL_WARN, "listing the hypervisor core's domains: "
+                    "%s", strerror(-got));
+            for (i = 0; i < n; i++)
+                info[i].state = ENGINE_DOMAIN_RUNNING;
+            goto out;
+        }
+        for (k = 0; k < got; k++) {
+            while (i < n && info[i].domid < batch[k].domid)
+                i++;
+            if (i < n && info[i].domid == batch[k].domid)
+                info[i].state = state_of(&batch[k]);
+        }
+        if (got > 0)
+            next = batch[got - 1].domid + 1;
+    } while (got == COREWATCH_BATCH);
+out:
+    free(batch);
 }

@@ -48,10 +48,11 @@ int corewatch_fd(const struct corewatch *cw);
  */
 int corewatch_drain(struct corewatch *cw);
 
-/* The core's word on domid: RUNNING also when it could not be asked
- * (logged). */
-enum engine_domain_state corewatch_state(struct corewatch *cw,
-                                         unsigned int domid);
+/* The core's word on each info[i].domid, filled into info[i].state, with
+ * one listing of the core's domains whatever their number: RUNNING also
+ * when the core could not be asked (logged). */
+void corewatch_states(struct corewatch *cw, struct engine_domain_info *info,
+                      size_t n);
 
 /* Drops the connection (the caller removed the fd from its loop). */
 void corewatch_disconnect(struct corewatch *cw);

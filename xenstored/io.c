@@ -746,10 +746,9 @@ static void core_check_domains(struct io *io)
     for (ds = io->domsocks; ds && i < n; ds = ds->next) {
         if (ds->domid == 0)
             continue;
-        info[i].domid = ds->domid;
-        info[i].state = corewatch_state(io->cw, ds->domid);
-        i++;
+        info[i++].domid = ds->domid;
     }
+    corewatch_states(io->cw, info, i);
     /* The engine may close domain sockets now: the list is not walked. */
     if (engine_domains_changed(io->engine, info, i) < 0)
         io->core_check = true;

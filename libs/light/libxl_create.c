@@ -187,48 +187,28 @@ static int mknod_perm(libxl_ctx *ctx, xs_transaction_t t, const char *path,
     return 0;
 }
 
-/* The name check and write, inside the caller's transaction. */
+/* The name check and write, inside the caller's transaction: the name
+ * index makes it two reads whatever the number of domains. */
 static int name_set(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
                     const char *old_name, const char *new_name)
 {
-    GC_INIT;
-    char **doms = NULL, *cur = NULL, *other;
-    unsigned int n, i;
+    char *cur = NULL;
     int rc;
 
     if (!new_name || !*new_name) {
         LOG(ctx, ERROR, "domain %u: the new name is empty", domid);
+        return ERROR_INVAL;
+    }
+    cur = libxl__domid_to_name(ctx, t, domid);
+    if (old_name && (!cur || strcmp(cur, old_name))) {
+        LOG(ctx, ERROR, "domain %u is called \"%s\", not \"%s\"",
+            domid, cur ? cur : "", old_name);
         rc = ERROR_INVAL;
         goto out;
     }
-    doms = xs_directory(ctx->xsh, t, "/local/domain", &n);
-    for (i = 0; doms && i < n; i++) {
-        uint32_t d = strtoul(doms[i], NULL, 10);
-
-        if (d == domid)
-            continue;
-        other = libxl__gc_own(gc, libxl__domid_to_name(ctx, t, d));
-        if (other && !strcmp(other, new_name)) {
-            LOG(ctx, ERROR, "domain with name \"%s\" already exists "
-                "(domain %u)", new_name, d);
-            rc = ERROR_INVAL;
-            goto out;
-        }
-    }
-    if (old_name) {
-        cur = libxl__gc_own(gc, libxl__domid_to_name(ctx, t, domid));
-        if (!cur || strcmp(cur, old_name)) {
-            LOG(ctx, ERROR, "domain %u is called \"%s\", not \"%s\"",
-                domid, cur ? cur : "", old_name);
-            rc = ERROR_INVAL;
-            goto out;
-        }
-    }
-    rc = libxl__xs_write(ctx, t, GCSPRINTF("/local/domain/%u/name", domid),
-                         new_name);
+    rc = libxl__name_index_set(ctx, t, domid, cur, new_name);
 out:
-    free(doms);
-    GC_FREE;
+    free(cur);
     return rc;
 }
 
@@ -701,12 +681,15 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
     GC_INIT;
     xc_dominfo_t info;
     libxl_uuid uuid;
-    char *dom, *vm;
+    char *dom, *vm, *name;
     int r, rc = 0;
 
     dom = GCSPRINTF("/local/domain/%u", domid);
     vm = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                           GCSPRINTF("%s/vm", dom)));
+    name = libxl__gc_own(gc, libxl__domid_to_name(ctx, XBT_NULL, domid));
+    if (name)
+        libxl__name_index_remove(ctx, XBT_NULL, domid, name);
     r = xc_domain_getinfo_single(ctx->xch, domid, &info);
     if (r == 0) {
         memcpy(uuid.uuid, info.handle, sizeof(uuid.uuid));

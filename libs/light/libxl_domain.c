@@ -12,7 +12,7 @@
 
 #include "libxl_internal.h"
 
-#define MAX_DOMAINS 1024
+#define LIST_BATCH 1024
 
 static void xcinfo2xlinfo(const xc_dominfo_t *x, libxl_dominfo *l)
 {
@@ -59,21 +59,31 @@ libxl_dominfo *libxl_list_domain(libxl_ctx *ctx, int *nb_domain_out)
 {
     xc_dominfo_t *x;
     libxl_dominfo *list = NULL;
-    int i, n;
+    uint32_t next = 0;
+    int i, n, total = 0;
 
     *nb_domain_out = 0;
     if (libxl__need_daemons(ctx, "libxl_list_domain"))
         return NULL;
-    x = libxl__calloc_or_die(MAX_DOMAINS, sizeof(*x));
-    n = xc_domain_getinfolist(ctx->xch, 0, MAX_DOMAINS, x);
-    if (n < 0) {
-        LOGEV(ctx, ERROR, -n, "getting the domain list");
-        goto out;
-    }
-    list = libxl__calloc_or_die(n ? n : 1, sizeof(*list));
-    for (i = 0; i < n; i++)
-        xcinfo2xlinfo(&x[i], &list[i]);
-    *nb_domain_out = n;
+    /* The core answers in id order, LIST_BATCH domains a round trip. */
+    x = libxl__calloc_or_die(LIST_BATCH, sizeof(*x));
+    do {
+        n = xc_domain_getinfolist(ctx->xch, next, LIST_BATCH, x);
+        if (n < 0) {
+            LOGEV(ctx, ERROR, -n, "getting the domain list");
+            libxl_dominfo_list_free(list, total);
+            list = NULL;
+            total = 0;
+            goto out;
+        }
+        list = libxl__realloc_or_die(list, (total + n + 1) * sizeof(*list));
+        for (i = 0; i < n; i++)
+            xcinfo2xlinfo(&x[i], &list[total + i]);
+        total += n;
+        if (n > 0)
+            next = x[n - 1].domid + 1;
+    } while (n == LIST_BATCH);
+    *nb_domain_out = total;
 out:
     free(x);
     return list;
@@ -97,29 +107,157 @@ char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid)
     return libxl__domid_to_name(ctx, XBT_NULL, domid);
 }
 
+char *libxl__name_index_path(const char *name)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(name), i, o;
+    char *p = libxl__calloc_or_die(1, sizeof(LIBXL__NAMES_PATH) + 1 +
+                                   3 * n);
+
+    o = strlen(LIBXL__NAMES_PATH);
+    memcpy(p, LIBXL__NAMES_PATH, o);
+    p[o++] = '/';
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '-') {
+            p[o++] = (char)c;
+        } else {
+            p[o++] = '_';
+            p[o++] = hex[c >> 4];
+            p[o++] = hex[c & 15];
+        }
+    }
+    p[o] = 0;
+    return p;
+}
+
+/* The domid an index entry holds; -1 absent or unreadable (errno), -2
+ * not a domid (stale too). */
+static long index_read(libxl_ctx *ctx, xs_transaction_t t, const char *path)
+{
+    char *v = libxl__xs_read(ctx, t, path), *end;
+    unsigned long d;
+    long ret = -2;
+
+    if (!v)
+        return -1;
+    errno = 0;
+    d = strtoul(v, &end, 10);
+    if (!errno && *v && !*end && d < DOMID_FIRST_RESERVED)
+        ret = (long)d;
+    free(v);
+    return ret;
+}
+
+/* Whether domain d is called name in t. */
+static int name_is(libxl_ctx *ctx, xs_transaction_t t, uint32_t d,
+                   const char *name)
+{
+    char *cur = libxl__domid_to_name(ctx, t, d);
+    int same = cur && !strcmp(cur, name);
+
+    free(cur);
+    return same;
+}
+
+/* Removes a stale entry unless it changed meanwhile (best effort). */
+static void index_clean(libxl_ctx *ctx, const char *path, const char *name)
+{
+    xs_transaction_t t = xs_transaction_start(ctx->xsh);
+    long d;
+
+    if (!t)
+        return;
+    d = index_read(ctx, t, path);
+    if (d == -1 || (d >= 0 && name_is(ctx, t, (uint32_t)d, name))) {
+        xs_transaction_end(ctx->xsh, t, true);
+        return;
+    }
+    xs_rm(ctx->xsh, t, path);
+    /* EAGAIN: someone changed it, theirs stands */
+    xs_transaction_end(ctx->xsh, t, false);
+}
+
+int libxl__name_lookup(libxl_ctx *ctx, xs_transaction_t t,
+                       const char *name, uint32_t *domid_r)
+{
+    char *path = libxl__name_index_path(name);
+    long d;
+    int rc = ERROR_DOMAIN_NOTFOUND;
+
+    d = index_read(ctx, t, path);
+    if (d >= 0 && name_is(ctx, t, (uint32_t)d, name)) {
+        *domid_r = (uint32_t)d;
+        rc = 0;
+        goto out;
+    }
+    if (d == -1 && errno != ENOENT) {
+        LOGE(ctx, ERROR, "reading %s in xenstore", path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (d != -1 && t == XBT_NULL)
+        index_clean(ctx, path, name);
+    if (!strcmp(name, "Domain-0") && name_is(ctx, t, 0, name)) {
+        *domid_r = 0;
+        rc = 0;
+    }
+out:
+    free(path);
+    return rc;
+}
+
+int libxl__name_index_set(libxl_ctx *ctx, xs_transaction_t t,
+                          uint32_t domid, const char *old_name,
+                          const char *new_name)
+{
+    char *path = libxl__name_index_path(new_name), *val = NULL;
+    char *npath = libxl__sprintf("/local/domain/%u/name", domid);
+    uint32_t other;
+    int rc;
+
+    rc = libxl__name_lookup(ctx, t, new_name, &other);
+    if (rc == 0 && other != domid) {
+        LOG(ctx, ERROR, "domain with name \"%s\" already exists "
+            "(domain %u)", new_name, other);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    if (rc && rc != ERROR_DOMAIN_NOTFOUND)
+        goto out;
+    if (old_name && strcmp(old_name, new_name))
+        libxl__name_index_remove(ctx, t, domid, old_name);
+    val = libxl__sprintf("%u", domid);
+    rc = libxl__xs_write(ctx, t, path, val);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, npath, new_name);
+out:
+    free(npath);
+    free(val);
+    free(path);
+    return rc;
+}
+
+void libxl__name_index_remove(libxl_ctx *ctx, xs_transaction_t t,
+                              uint32_t domid, const char *name)
+{
+    char *path = libxl__name_index_path(name);
+
+    if (index_read(ctx, t, path) == (long)domid)
+        xs_rm(ctx->xsh, t, path);
+    free(path);
+}
+
 int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid)
 {
-    libxl_dominfo *list;
-    char *n;
-    int i, nb, rc = ERROR_INVAL;
+    int rc;
 
-    if (!name)
+    if (!name || !ctx->xsh)
         return ERROR_INVAL;
-    list = libxl_list_domain(ctx, &nb);
-    if (!list)
-        return ERROR_NOMEM;
-    for (i = 0; i < nb; i++) {
-        n = libxl_domid_to_name(ctx, list[i].domid);
-        if (n && !strcmp(n, name)) {
-            *domid = list[i].domid;
-            rc = 0;
-        }
-        free(n);
-        if (!rc)
-            break;
-    }
-    libxl_dominfo_list_free(list, nb);
-    return rc;
+    rc = libxl__name_lookup(ctx, XBT_NULL, name, domid);
+    return rc == ERROR_DOMAIN_NOTFOUND ? ERROR_INVAL : rc;
 }
 
 int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
@@ -129,7 +267,7 @@ int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
     GC_INIT;
     struct xs_permissions roperm[2];
     xs_transaction_t t = XBT_NULL;
-    char *dom, *old_vm, *new_vm, *name;
+    char *dom, *old_vm, *new_vm, *name, *old_name;
     int rc;
 
     rc = libxl__need_daemons(ctx, "libxl_domain_preserve");
@@ -166,8 +304,11 @@ int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
             rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", new_vm), name);
         if (!rc)
             rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), new_vm);
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", dom), name);
+        if (!rc) {
+            old_name = libxl__gc_own(gc, libxl__domid_to_name(ctx, t,
+                                                              domid));
+            rc = libxl__name_index_set(ctx, t, domid, old_name, name);
+        }
         if (!rc && strcmp(old_vm, new_vm))
             xs_rm(ctx->xsh, t, old_vm);
         if (rc)
@@ -876,6 +1017,14 @@ int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,
     rc = check_guest(ctx, domid, "libxl_domain_sched_params_get");
     if (rc)
         return rc;
+    if (domid == 0) {
+        /* Domain-0 is the host: Xen's defaults, as an unchanged dom0 */
+        libxl_domain_sched_params_init(params);
+        params->sched = LIBXL_SCHEDULER_CREDIT;
+        params->weight = 256;
+        params->cap = 0;
+        return 0;
+    }
     r = xc_sched_credit_domain_get(ctx->xch, domid, &sc);
     if (r < 0) {
         LOGEV(ctx, ERROR, -r, "domain %u: getting credit scheduler "
@@ -899,6 +1048,18 @@ int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
     rc = check_guest(ctx, domid, "libxl_domain_sched_params_set");
     if (rc)
         return rc;
+    if (params->weight != LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT &&
+        (params->weight < 1 || params->weight > 65535)) {
+        LOG(ctx, ERROR, "domain %u: cpu weight %d out of range, valid "
+            "values are within range from 1 to 65535", domid,
+            params->weight);
+        return ERROR_INVAL;
+    }
+    if (domid == 0) {
+        LOG(ctx, ERROR, "domain 0: Domain-0 is the host: its scheduling "
+            "is the host's own, not the core's");
+        return ERROR_NI;
+    }
     if (params->sched != LIBXL_SCHEDULER_UNKNOWN &&
         params->sched != LIBXL_SCHEDULER_CREDIT) {
         LOG(ctx, ERROR, "domain %u: scheduler %s: only credit is available",
@@ -913,15 +1074,8 @@ int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
     max_cap = (int)(info.max_vcpu_id + 1) * 100;
     sc.weight = 0;                       /* Xen's "keep" */
     sc.cap = 0xFFFF;
-    if (params->weight != LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT) {
-        if (params->weight < 1 || params->weight > 65535) {
-            LOG(ctx, ERROR, "domain %u: cpu weight %d out of range, valid "
-                "values are within range from 1 to 65535", domid,
-                params->weight);
-            return ERROR_INVAL;
-        }
+    if (params->weight != LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT)
         sc.weight = (uint16_t)params->weight;
-    }
     if (params->cap != LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT) {
         if (params->cap < 0 || params->cap > max_cap) {
             LOG(ctx, ERROR, "domain %u: cpu cap %d out of range, valid "

@@ -216,6 +216,35 @@ _hidden int libxl__xs_write(libxl_ctx *ctx, xs_transaction_t t,
 _hidden char *libxl__domid_to_name(libxl_ctx *ctx, xs_transaction_t t,
                                    uint32_t domid);
 
+/*
+ * The name index: /libxl/names/<encoded name> = domid, kept in the same
+ * transaction as /local/domain/<domid>/name, so that a name lookup is
+ * two reads whatever the number of domains.  The encoding keeps
+ * [A-Za-z0-9-] and writes any other byte as '_' and two lowercase hex
+ * digits ("web.1" -> "web_2e1", "a_b" -> "a_5fb"), so any name maps to
+ * one valid path component and back.  An entry whose domain is no longer
+ * called so is stale: lookups treat it as absent and remove it.
+ * Domain-0 (xencommons writes its entry) is 0 also without one.
+ */
+#define LIBXL__NAMES_PATH "/libxl/names"
+/* "/libxl/names/<encoded>", malloc'd. */
+_hidden char *libxl__name_index_path(const char *name);
+/* The domain called NAME in transaction t (XBT_NULL: none, and a stale
+ * entry is cleaned): 0 and *domid_r, ERROR_DOMAIN_NOTFOUND, or
+ * ERROR_FAIL (logged). */
+_hidden int libxl__name_lookup(libxl_ctx *ctx, xs_transaction_t t,
+                               const char *name, uint32_t *domid_r);
+/* In t: domain domid is now called new_name (written at
+ * /local/domain/<domid>/name too); its entry for old_name (if any, and
+ * if it is still its own) goes.  ERROR_INVAL if another domain has the
+ * name (logged). */
+_hidden int libxl__name_index_set(libxl_ctx *ctx, xs_transaction_t t,
+                                  uint32_t domid, const char *old_name,
+                                  const char *new_name);
+/* Removes domain domid's entry for name if it is still its own. */
+_hidden void libxl__name_index_remove(libxl_ctx *ctx, xs_transaction_t t,
+                                      uint32_t domid, const char *name);
+
 /* ------------------------------------------------- asynchronous ops */
 
 /*

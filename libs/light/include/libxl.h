@@ -670,6 +670,7 @@ int libxl_userdata_unlink(libxl_ctx *ctx, uint32_t domid,
  * at their LIBXL_DOMAIN_SCHED_PARAM_*_DEFAULT are kept; the other fields
  * are ignored.  ERROR_NI when the host has no cgroup cpu controller.
  * b_info.sched_params of a domain config are applied at create.
+ * Domain-0 (the host) reads as weight 256, cap 0; setting it is ERROR_NI.
  */
 int libxl_get_scheduler(libxl_ctx *ctx);
 int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,

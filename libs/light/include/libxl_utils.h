@@ -10,7 +10,8 @@
 #pragma GCC visibility push(default)
 
 /* The domid of the domain called name: 0, or ERROR_INVAL when there is
- * none (as Xen). */
+ * none (as Xen), ERROR_FAIL when xenstore fails.  Two xenstore reads
+ * through libxl's name index, whatever the number of domains. */
 int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid);
 /* The domain's name, malloc'd; NULL when unknown. */
 char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid);

@@ -187,7 +187,10 @@ static void assert_clean(const uint32_t *keep, int nkeep)
     n = count_children("/local/domain");
     ck_assert_msg(n <= 1 + nkeep, "%d nodes under /local/domain", n);
     ck_assert_int_eq(count_children("/vm"), nkeep);
-    ck_assert_int_eq(count_children("/libxl"), nkeep);
+    /* /libxl/<domid> of each, and the name index: one entry each */
+    ck_assert_int_eq(count_children("/libxl") -
+                     (xs_exists("/libxl/names") ? 1 : 0), nkeep);
+    ck_assert_int_eq(count_children("/libxl/names"), nkeep);
     /* no stored config or userdata of a domain that is gone */
     n = count_userdata_all();
     for (j = 0; j < nkeep; j++)

@@ -48,7 +48,8 @@ expect_fail "destroy Domain-0" "Not destroying domain 0" destroy 0
 expect_fail "mem-set bad size" "invalid memory size: lots" mem-set 0 lots
 expect_fail "vcpu-pin bad vcpu" "Invalid argument x as VCPU" vcpu-pin 0 x 0
 expect_fail "vcpu-set bad count" "Invalid argument" vcpu-set 0 many
-expect_fail "sched-credit bad weight" "Invalid weight" sched-credit -d 0 -w 0
+expect_fail "sched-credit bad weight" "cpu weight 0 out of range" \
+    sched-credit -d 0 -w 0
 expect_fail "top bad delay" "bad delay" top -d x
 
 # Configs that cannot make a domain.

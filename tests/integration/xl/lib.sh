@@ -122,9 +122,11 @@ assert_clean()
         fail "$what: domains left: $(cat "$T/out" "$T/err")"
     doms=$(xs_ls /local/domain | tr '\n' ' ')
     [ "$doms" = "0 " ] || fail "$what: /local/domain holds: $doms"
-    left=$(xs_ls /libxl | tr '\n' ' ')
+    left=$(xs_ls /libxl | grep -v '^names$' | tr '\n' ' ')
     [ -z "$left" ] || [ "$left" = "0 " ] ||
         fail "$what: /libxl holds: $left"
+    left=$(xs_ls /libxl/names | tr '\n' ' ')
+    [ "$left" = "Domain-0 " ] || fail "$what: /libxl/names holds: $left"
     left=$(xs_ls /vm | tr '\n' ' ')
     [ -z "$left" ] || fail "$what: /vm holds: $left"
     for p in $(monitor_pids); do

@@ -4,8 +4,8 @@ its controlling terminal, the way a user's terminal would be.
 
 usage: ptyrun.py [--after CMD] [--expect TEXT] SECONDS PROGRAM ARGS...
 
-Collects what the program writes until TEXT (default "Test result:") has
-appeared or SECONDS have passed; CMD (a shell command) runs 0.5 s after
+Collects what the program writes until a whole line with TEXT (default
+"Test result:") has appeared or SECONDS have passed; CMD (a shell command) runs 0.5 s after
 the start, e.g. "xl unpause dom".  Then types Ctrl-] (the console escape)
 and waits up to 5 s for the program to exit.  Prints the output, then a
 last line "[exit: STATUS]" ("hung" if Ctrl-] did not end it).
@@ -36,7 +36,14 @@ if pid == 0:
 out = b""
 start = time.time()
 ran_after = after is None
-while time.time() < start + limit and expect not in out:
+def line_done(buf):
+    """TEXT has appeared and the line it stands on is complete (the guest's
+    console is slow: the rest of a verdict line can lag behind)."""
+    at = buf.find(expect)
+    return at >= 0 and buf.find(b"\n", at) >= 0
+
+
+while time.time() < start + limit and not line_done(out):
     if not ran_after and time.time() > start + 0.5:
         subprocess.run(after, shell=True)
         ran_after = True
