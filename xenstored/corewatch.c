@@ -109,7 +109,9 @@ int corewatch_fd(const struct corewatch *cw)
     return cw->ev ? xc_evwatch_fd(cw->ev) : -1;
 }
 
-int corewatch_drain(struct corewatch *cw)
+int corewatch_drain(struct corewatch *cw,
+                    void (*note)(void *opaque, unsigned int domid),
+                    void *opaque)
 {
     struct xc_domain_event ev;
     int changed = 0, rc;
@@ -117,8 +119,10 @@ int corewatch_drain(struct corewatch *cw)
     if (!cw->ev)
         return 0;
     while ((rc = xc_evwatch_read(cw->ev, &ev)) == 1) {
-        if (ev.type == XC_EVENT_SHUTDOWN || ev.type == XC_EVENT_DESTROYED)
+        if (ev.type == XC_EVENT_SHUTDOWN || ev.type == XC_EVENT_DESTROYED) {
+            note(opaque, ev.domid);
             changed = 1;
+        }
     }
     if (rc < 0) {
         /* Events may have been lost: the caller checks every domain at
@@ -150,6 +154,24 @@ static int by_domid(const void *a, const void *b)
 
 /* Domains come from the core in id order, a batch per round trip. */
 #define COREWATCH_BATCH 1024
+/* Up to this many domains are asked about one by one. */
+#define COREWATCH_FEW 16
+
+static enum engine_domain_state state_one(struct corewatch *cw,
+                                          unsigned int domid)
+{
+    xc_dominfo_t x;
+    int rc = xc_domain_getinfo_single(cw->xch, domid, &x);
+
+    if (rc == -ESRCH)
+        return ENGINE_DOMAIN_GONE;
+    if (rc < 0) {
+        log_msg(LOG_LVL_WARN, "asking the hypervisor core about domain %u: "
+                "%s", domid, strerror(-rc));
+        return ENGINE_DOMAIN_RUNNING;
+    }
+    return state_of(&x);
+}
 
 void corewatch_states(struct corewatch *cw, struct engine_domain_info *info,
                       size_t n)
@@ -163,6 +185,11 @@ void corewatch_states(struct corewatch *cw, struct engine_domain_info *info,
         info[i].state = ENGINE_DOMAIN_RUNNING;
     if (!cw->xch || !n)
         return;
+    if (n <= COREWATCH_FEW) {
+        for (i = 0; i < n; i++)
+            info[i].state = state_one(cw, info[i].domid);
+        return;
+    }
     batch = calloc(COREWATCH_BATCH, sizeof(*batch));
     if (!batch) {
         log_msg(LOG_LVL_WARN, "no memory to list the core's domains");

@@ -41,15 +41,19 @@ int corewatch_connect(struct corewatch *cw, bool *fresh_r);
 int corewatch_fd(const struct corewatch *cw);
 
 /*
- * Reads the pending notifications (never blocks).  Returns 1 when a
- * domain's state may have changed, 0 when not, or -errno when the core
- * went away (logged): the caller then removes the fd from its loop and
- * calls corewatch_disconnect().
+ * Reads the pending notifications (never blocks), calling note(opaque,
+ * domid) for each domain whose state may have changed.  Returns 1 when
+ * there was one, 0 when not, or -errno when the core went away (logged):
+ * the caller then removes the fd from its loop and calls
+ * corewatch_disconnect().
  */
-int corewatch_drain(struct corewatch *cw);
+int corewatch_drain(struct corewatch *cw,
+                    void (*note)(void *opaque, unsigned int domid),
+                    void *opaque);
 
-/* The core's word on each info[i].domid, filled into info[i].state, with
- * one listing of the core's domains whatever their number: RUNNING also
+/* The core's word on each info[i].domid, filled into info[i].state: one
+ * question per domain for a few, else one listing of the core's domains
+ * whatever their number (info is then sorted by domid): RUNNING also
  * when the core could not be asked (logged). */
 void corewatch_states(struct corewatch *cw, struct engine_domain_info *info,
                       size_t n);

@@ -106,6 +106,9 @@ struct io {
     struct corewatch *cw;
     bool core_want;             /* a domain was introduced this turn */
     bool core_check;            /* ask the core about introduced domains */
+    bool core_check_all;        /* ... all of them, not just core_pending */
+    unsigned int *core_pending; /* domains to ask about at core_check */
+    size_t core_npending, core_cap_pending;
     bool quit;
     unsigned int next_id;
     unsigned int nconns;
@@ -486,6 +489,27 @@ static int op_send(void *conn_opaque, const struct xsd_sockmsg *hdr,
     return 0;
 }
 
+/* Remembers that the core must be asked about domid at the end of the
+ * turn; when memory runs short, every introduced domain is asked. */
+static void core_note(void *opaque, unsigned int domid)
+{
+    struct io *io = opaque;
+    unsigned int *p;
+    size_t cap;
+
+    if (io->core_npending == io->core_cap_pending) {
+        cap = io->core_cap_pending ? 2 * io->core_cap_pending : 8;
+        p = realloc(io->core_pending, cap * sizeof(*p));
+        if (!p) {
+            io->core_check_all = true;
+            return;
+        }
+        io->core_pending = p;
+        io->core_cap_pending = cap;
+    }
+    io->core_pending[io->core_npending++] = domid;
+}
+
 static int op_domain_introduced(void *opaque, unsigned int domid)
 {
     struct io *io = opaque;
@@ -524,8 +548,10 @@ static int op_domain_introduced(void *opaque, unsigned int domid)
             ds->path);
     /* At the end of the turn (not inside the engine's request): watch the
      * core, and ask it about the domain, which may have stopped already. */
-    if (domid != 0)
+    if (domid != 0) {
         io->core_want = true;
+        core_note(io, domid);
+    }
     return 0;
 
 fail:
@@ -731,28 +757,44 @@ static void core_check_domains(struct io *io)
 {
     struct engine_domain_info *info;
     struct domsock *ds;
-    size_t n = 0, i = 0;
+    size_t n = 0, i = 0, k;
 
-    for (ds = io->domsocks; ds; ds = ds->next)
-        n++;
+    if (io->core_check_all) {
+        for (ds = io->domsocks; ds; ds = ds->next)
+            n++;
+    } else {
+        n = io->core_npending;
+    }
     if (!n)
-        return;
+        goto done;
     info = calloc(n, sizeof(*info));
     if (!info) {
         log_msg(LOG_LVL_ERROR, "no memory to check %zu domains' states", n);
         io->core_check = true;      /* next turn */
         return;
     }
-    for (ds = io->domsocks; ds && i < n; ds = ds->next) {
-        if (ds->domid == 0)
-            continue;
-        info[i++].domid = ds->domid;
+    if (io->core_check_all) {
+        for (ds = io->domsocks; ds && i < n; ds = ds->next)
+            if (ds->domid != 0)
+                info[i++].domid = ds->domid;
+    } else {
+        for (k = 0; k < n; k++)
+            if (io->core_pending[k] != 0)
+                info[i++].domid = io->core_pending[k];
     }
     corewatch_states(io->cw, info, i);
-    /* The engine may close domain sockets now: the list is not walked. */
-    if (engine_domains_changed(io->engine, info, i) < 0)
+    /* The engine may close domain sockets now: the list is not walked.
+     * Domains it no longer knows are ignored by it. */
+    if (engine_domains_changed(io->engine, info, i) < 0) {
         io->core_check = true;
+        io->core_check_all = true;
+        free(info);
+        return;
+    }
     free(info);
+done:
+    io->core_check_all = false;
+    io->core_npending = 0;
 }
 
 static void core_lost(struct io *io)
@@ -773,6 +815,8 @@ static void core_turn(struct io *io)
         if (corewatch_connect(io->cw, &fresh) == 0) {
             io->core_check = true;
             if (fresh) {
+                /* Notifications may have been missed until now. */
+                io->core_check_all = true;
                 io->core.fd = corewatch_fd(io->cw);
                 rc = epoll_set(io, EPOLL_CTL_ADD, &io->core, EPOLLIN);
                 if (rc) {
@@ -793,7 +837,7 @@ static void core_turn(struct io *io)
 
 static void core_readable(struct io *io)
 {
-    int rc = corewatch_drain(io->cw);
+    int rc = corewatch_drain(io->cw, core_note, io);
 
     if (rc < 0)
         core_lost(io);
@@ -1058,6 +1102,7 @@ void io_free(struct io *io)
     /* Domains the engine forgot while it was freed. */
     finish_turn(io);
     corewatch_free(io->cw);
+    free(io->core_pending);
     if (io->sig.fd >= 0)
         close(io->sig.fd);
     if (io->epfd >= 0)
