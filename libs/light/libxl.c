@@ -254,6 +254,20 @@ int libxl__xs_write(libxl_ctx *ctx, xs_transaction_t t, const char *path,
     return ERROR_FAIL;
 }
 
+int libxl__xs_commit(libxl_ctx *ctx, xs_transaction_t *t, uint32_t domid,
+                     const char *what)
+{
+    bool ok = xs_transaction_end(ctx->xsh, *t, false);
+
+    *t = XBT_NULL;
+    if (ok)
+        return 0;
+    if (errno == EAGAIN)
+        return 1;
+    LOGE(ctx, ERROR, "domain %u: committing %s", domid, what);
+    return ERROR_FAIL;
+}
+
 char *libxl__domid_to_name(libxl_ctx *ctx, xs_transaction_t t,
                            uint32_t domid)
 {

@@ -243,16 +243,11 @@ int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid,
         rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", vm), new_name);
         if (rc)
             goto out;
-        if (xs_transaction_end(ctx->xsh, t, false)) {
-            t = XBT_NULL;
-            break;
-        }
-        t = XBT_NULL;
-        if (errno != EAGAIN) {
-            LOGE(ctx, ERROR, "domain %u: committing the rename", domid);
-            rc = ERROR_FAIL;
+        rc = libxl__xs_commit(ctx, &t, domid, "the rename");
+        if (rc < 0)
             goto out;
-        }
+        if (rc == 0)
+            break;
     }
     rc = 0;
 out:
@@ -350,17 +345,11 @@ static int domain_make_xs(libxl_ctx *ctx, uint32_t domid,
             rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", lx), type);
         if (rc)
             goto out;
-        if (xs_transaction_end(ctx->xsh, t, false)) {
-            t = XBT_NULL;
-            break;
-        }
-        t = XBT_NULL;
-        if (errno != EAGAIN) {
-            LOGE(ctx, ERROR, "domain %u: committing the xenstore skeleton",
-                 domid);
-            rc = ERROR_FAIL;
+        rc = libxl__xs_commit(ctx, &t, domid, "the xenstore skeleton");
+        if (rc < 0)
             goto out;
-        }
+        if (rc == 0)
+            break;
     }
     rc = 0;
 out:
@@ -446,16 +435,11 @@ static int domain_post_xs(libxl_ctx *ctx, uint32_t domid,
                                  ci.pty_path);
         if (rc)
             goto out;
-        if (xs_transaction_end(ctx->xsh, t, false)) {
-            t = XBT_NULL;
-            break;
-        }
-        t = XBT_NULL;
-        if (errno != EAGAIN) {
-            LOGE(ctx, ERROR, "domain %u: committing the build nodes", domid);
-            rc = ERROR_FAIL;
+        rc = libxl__xs_commit(ctx, &t, domid, "the build nodes");
+        if (rc < 0)
             goto out;
-        }
+        if (rc == 0)
+            break;
     }
     rc = 0;
 out:

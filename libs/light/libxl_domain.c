@@ -313,16 +313,11 @@ int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
             xs_rm(ctx->xsh, t, old_vm);
         if (rc)
             goto out;
-        if (xs_transaction_end(ctx->xsh, t, false)) {
-            t = XBT_NULL;
-            break;
-        }
-        t = XBT_NULL;
-        if (errno != EAGAIN) {
-            LOGE(ctx, ERROR, "domain %u: committing the preserve", domid);
-            rc = ERROR_FAIL;
+        rc = libxl__xs_commit(ctx, &t, domid, "the preserve");
+        if (rc < 0)
             goto out;
-        }
+        if (rc == 0)
+            break;
     }
     rc = 0;
 out:

@@ -212,6 +212,11 @@ _hidden char *libxl__xs_read(libxl_ctx *ctx, xs_transaction_t t,
 /* xs_write of a string; 0 or ERROR_FAIL (logged with the path). */
 _hidden int libxl__xs_write(libxl_ctx *ctx, xs_transaction_t t,
                             const char *path, const char *val);
+/* Commits *t and sets it to XBT_NULL.  Returns 0 when committed, 1 when
+ * another client got in first and the caller must run its transaction
+ * again, or ERROR_FAIL (logged: "domain <domid>: committing <what>"). */
+_hidden int libxl__xs_commit(libxl_ctx *ctx, xs_transaction_t *t,
+                             uint32_t domid, const char *what);
 /* The domain's name from xenstore (malloc'd) or NULL. */
 _hidden char *libxl__domid_to_name(libxl_ctx *ctx, xs_transaction_t t,
                                    uint32_t domid);
