@@ -9,7 +9,9 @@
 # still run), 2 on a usage or build error.
 #
 # Environment:
-#   FUZZ_BUILDDIR  build folder (default ${TMPDIR:-/tmp}/xenolith-fuzz-build)
+#   FUZZ_BUILDDIR  build folder (default build/fuzz-store in the source
+#                  tree); one configured from another source tree is
+#                  configured afresh
 #   FUZZ_WORKDIR   where each target's growing corpus and crash artifacts
 #                  go, in a folder named after it (default
 #                  $FUZZ_BUILDDIR/run)
@@ -43,7 +45,7 @@ per=$((seconds / ntargets))
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-build=${FUZZ_BUILDDIR:-${TMPDIR:-/tmp}/xenolith-fuzz-build}
+build=${FUZZ_BUILDDIR:-$top/build/fuzz-store}
 work=${FUZZ_WORKDIR:-$build/run}
 jobs=${FUZZ_JOBS:-2}
 cc=${CC:-clang}
@@ -60,6 +62,15 @@ cflags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $san \
 -Wno-error"
 
 mkdir -p "$build" || exit 2
+# A folder configured from another checkout would build that checkout's
+# sources: only reuse one whose config.status names this tree.
+if [ -f "$build/config.status" ] &&
+    ! grep -qx "srcdir='$top'" "$build/config.status"; then
+    echo "run-fuzz: $build was configured from another source tree;" \
+        "configuring it afresh"
+    # Its dependency files name the other tree's sources: start empty.
+    rm -rf "$build" && mkdir -p "$build" || exit 2
+fi
 if [ ! -f "$build/Makefile" ] || [ "$top/configure" -nt "$build/Makefile" ]
 then
     if [ ! -x "$top/configure" ]; then
