@@ -415,6 +415,54 @@ START_TEST(qemu_killed)
 }
 END_TEST
 
+/* A released qemu keeps running; a second process-like user connects to
+ * its core monitor, sees its events and quits it; the files go with
+ * xendm_remove_files. */
+START_TEST(release_and_connect)
+{
+    struct xendm_config cfg = base_cfg();
+    struct xendm *dm = NULL, *core = NULL, *again = NULL;
+    char *core_path, *qmp_path, *status = NULL;
+    pid_t pid;
+    int i;
+
+    cfg.core_monitor = true;
+    ck_assert_int_eq(xendm_start(&cfg, &lg, &dm), 0);
+    pid = xendm_pid(dm);
+    core_path = strdup(xendm_core_qmp_path(dm));
+    ck_assert_ptr_nonnull(core_path);
+    ck_assert_int_eq(access(core_path, F_OK), 0);
+    xendm_release(dm);
+    ck_assert_int_eq(kill(pid, 0), 0);
+
+    ck_assert_int_eq(xendm_connect(core_path, cfg.domid, pid, &lg,
+                                   on_event, NULL, 0, &core), 0);
+    ck_assert_int_eq(xendm_query_status(core, &status, NULL), 0);
+    ck_assert_str_eq(status, "prelaunch");
+    free(status);
+    /* The first monitor is free again for someone else. */
+    qmp_path = xendm_file_path(cfg.run_dir, cfg.domid, ".qmp");
+    ck_assert_ptr_nonnull(qmp_path);
+    ck_assert_int_eq(xendm_connect(qmp_path, cfg.domid, 0, &lg, NULL, NULL,
+                                   0, &again), 0);
+    free(qmp_path);
+    ck_assert_int_eq(xendm_cont(again), 0);
+    ck_assert_int_eq(xendm_wait_event(core, XENDM_EVENT_RESUME, 5000, NULL),
+                     0);
+    xendm_release(again);
+    /* Not our child: destroy quits it and waits for it to go. */
+    xendm_destroy(core, 0, false);
+    for (i = 0; i < 300 && kill(pid, 0) == 0; i++)
+        usleep(10000);
+    ck_assert_int_ne(kill(pid, 0), 0);
+    /* qemu removes its sockets; the log stays for xendm_remove_files. */
+    ck_assert_int_eq(access(core_path, F_OK), -1);
+    xendm_remove_files(cfg.run_dir, cfg.domid, false);
+    free(core_path);
+    assert_empty_rundir();
+}
+END_TEST
+
 /* die_with_parent: a caller that dies takes its qemu with it. */
 START_TEST(dies_with_parent)
 {
@@ -583,6 +631,7 @@ static Suite *xendm_suite(void)
     tcase_add_test(tc, lifecycle);
     tcase_add_test(tc, async_and_destroy);
     tcase_add_test(tc, qemu_killed);
+    tcase_add_test(tc, release_and_connect);
     tcase_add_test(tc, dies_with_parent);
     tcase_add_test(tc, bad_binary);
     tcase_add_test(tc, bad_firmware);

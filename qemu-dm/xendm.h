@@ -83,13 +83,66 @@ enum xendm_bios {
 enum xendm_disk_bus {
     XENDM_DISK_IDE,     /* emulated IDE (pc) or AHCI (q35) */
     XENDM_DISK_VIRTIO,  /* virtio-blk (PCI; MMIO on microvm) */
+    XENDM_DISK_SCSI,    /* a disk on an emulated SCSI controller */
 };
 
 struct xendm_disk {
-    const char *path;
-    const char *format;         /* NULL: "raw" */
+    const char *path;           /* NULL or "": an empty cdrom drive */
+    const char *format;         /* NULL: "raw"; or "qcow2", ... */
     enum xendm_disk_bus bus;
     bool readonly;
+    bool cdrom;                 /* a removable cdrom (IDE/AHCI) */
+    unsigned int slot;          /* 1 + index on its bus (hda/sda/xvda
+                                 * = 1, hdc = 3, ...); 0: the next free */
+    const char *id;             /* qemu's device id, for QMP (cd-insert);
+                                 * NULL: chosen by the library */
+};
+
+/* An emulated NIC on a tap device qemu opens (script=no): the vif
+ * hotplug script then puts the tap on its bridge. */
+struct xendm_nic {
+    const char *model;          /* "e1000", "rtl8139", "virtio-net", ...
+                                 * (NULL: "e1000") */
+    const char *mac;            /* "00:16:3e:xx:xx:xx" */
+    const char *ifname;         /* the tap device, e.g. "vif3.0-emu" */
+};
+
+enum xendm_vga {
+    XENDM_VGA_DEFAULT,          /* std for HVM guests */
+    XENDM_VGA_NONE,
+    XENDM_VGA_STD,
+    XENDM_VGA_CIRRUS,
+    XENDM_VGA_QXL,
+};
+
+/* What an HVM guest's machine has besides disks and NICs (xl.cfg's keys;
+ * zero-initialised = qemu's defaults for the machine, no display). */
+struct xendm_hvm {
+    const char *boot;           /* boot order, e.g. "cd" (xl.cfg boot=) */
+    bool no_acpi, no_apic, no_hpet;
+    enum xendm_vga vga;
+    unsigned int videoram_mib;  /* 0: default */
+    bool localtime;             /* RTC in local time */
+    long long rtc_timeoffset;   /* seconds added to the RTC */
+    /* Displays: VNC when vnc is set (listen address, display number,
+     * password); SDL when sdl; SPICE when spice. */
+    bool vnc;
+    const char *vnclisten;      /* NULL: "127.0.0.1" */
+    int vncdisplay;             /* -1: unused (vncunused) */
+    const char *vncpasswd;
+    bool sdl;
+    bool spice;
+    unsigned int spice_port, spice_tls_port;
+    const char *spice_host;
+    bool spice_disable_ticketing;
+    const char *spice_passwd;
+    bool spice_agent_mouse, spice_vdagent, spice_clipboard_sharing;
+    bool usb;                   /* a USB controller */
+    bool usb_tablet;            /* usbdevice = "tablet" */
+    bool usb_mouse;             /* usbdevice = "mouse" */
+    const char *soundhw;        /* "hda", "ac97", "sb16", ... or NULL */
+    bool serial;                /* serial = "pty": COM1 on a pty (the
+                                 * console); always on for now */
 };
 
 enum xendm_event_type {
@@ -133,6 +186,10 @@ struct xendm_config {
     const char *firmware;       /* overrides the bios's default path */
     const struct xendm_disk *disks;
     unsigned int nr_disks;
+    const struct xendm_nic *nics;
+    unsigned int nr_nics;
+    const struct xendm_hvm *hvm;        /* NULL: none of it */
+    bool balloon;               /* a virtio-balloon device (mem-set) */
     bool no_shutdown;           /* stay (stopped) after the guest's
                                  * shutdown, so the reason is read */
     bool no_reboot;             /* guest reboot = SHUTDOWN event */
@@ -141,6 +198,9 @@ struct xendm_config {
     bool die_with_parent;       /* SIGKILL qemu when the thread that
                                  * started it dies (tests, dry runs); a
                                  * domain's qemu normally outlives xl */
+    bool core_monitor;          /* a second QMP monitor, the socket
+                                 * xendm_core_qmp_path names, for the
+                                 * core to hold for the domain's life */
     const char *const *extra_args;      /* NULL-terminated, or NULL */
     unsigned int start_timeout_ms;      /* 0: 10 s for QMP to come up */
     xendm_event_fn *event;
@@ -182,7 +242,38 @@ int xendm_start(const struct xendm_config *cfg,
  */
 void xendm_destroy(struct xendm *dm, unsigned int timeout_ms, bool keep_log);
 
+/*
+ * Connects to the QMP monitor at qmp_path of a qemu started elsewhere
+ * (by another process: pid is its pid, or 0 when unknown) and negotiates
+ * capabilities, waiting up to timeout_ms (0: 5 s) for the socket.
+ * Events go to event(opaque).  xendm_destroy on such a device model
+ * quits it and, when pid is known, kills it if it does not go; it removes
+ * no files.  xendm_release just lets go.
+ */
+int xendm_connect(const char *qmp_path, unsigned int domid, pid_t pid,
+                  const struct xendm_logger *lg, xendm_event_fn *event,
+                  void *opaque, unsigned int timeout_ms,
+                  struct xendm **dm_r);
+
+/* Closes the QMP connection and frees dm, leaving qemu running and its
+ * files in place (a domain's qemu outlives the process that started it).
+ * NULL is fine. */
+void xendm_release(struct xendm *dm);
+
+/*
+ * The files a domain's device model keeps in run_dir: the QMP socket,
+ * the core's monitor socket, the pid file and the log (malloc'd;
+ * NULL on allocation failure).  xendm_remove_files unlinks them all
+ * (the log too unless keep_log); for cleaning up after a qemu that was
+ * released and has gone.
+ */
+char *xendm_file_path(const char *run_dir, unsigned int domid,
+                      const char *suffix);
+void xendm_remove_files(const char *run_dir, unsigned int domid,
+                        bool keep_log);
+
 pid_t xendm_pid(const struct xendm *dm);
+const char *xendm_core_qmp_path(const struct xendm *dm);
 const char *xendm_log_path(const struct xendm *dm);
 const char *xendm_qmp_path(const struct xendm *dm);
 enum xendm_accel xendm_accel_used(const struct xendm *dm);

@@ -28,6 +28,34 @@ void xendm__log(const struct xendm_logger *lg, enum xendm_level level,
     lg->log(lg->opaque, level, msg);
 }
 
+char *xendm_file_path(const char *run_dir, unsigned int domid,
+                      const char *suffix)
+{
+    char *p;
+
+    if (asprintf(&p, "%s/qemu-dm-%u%s", run_dir, domid, suffix) < 0)
+        return NULL;
+    return p;
+}
+
+void xendm_remove_files(const char *run_dir, unsigned int domid,
+                        bool keep_log)
+{
+    static const char *const suffixes[] = {
+        XENDM_SUFFIX_QMP, XENDM_SUFFIX_CORE, XENDM_SUFFIX_PID,
+        XENDM_SUFFIX_LOG,
+    };
+    size_t i, n = sizeof(suffixes) / sizeof(suffixes[0]);
+    char *p;
+
+    for (i = 0; i < (keep_log ? n - 1 : n); i++) {
+        p = xendm_file_path(run_dir, domid, suffixes[i]);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+}
+
 /* ---------------------------------------------------------------- accel */
 
 static bool sys_has(const char *root, const char *module)
@@ -205,7 +233,7 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
 {
     struct args a = { 0 };
     const char *fw, *machine;
-    char *e = NULL, *cmdline = NULL;
+    char *e = NULL, *cmdline = NULL, *core = NULL;
     bool microvm = cfg->machine == XENDM_MACHINE_MICROVM;
     unsigned int i;
     int rc;
@@ -341,6 +369,21 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     addf(&a, "socket,id=qmp,path=%s,server=on,wait=off", e);
     add(&a, "-mon");
     add(&a, "chardev=qmp,mode=control");
+    if (cfg->core_monitor) {
+        free(e);
+        e = NULL;
+        core = xendm_file_path(cfg->run_dir, cfg->domid, XENDM_SUFFIX_CORE);
+        if (core)
+            e = escape_commas(core);
+        if (!e) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        add(&a, "-chardev");
+        addf(&a, "socket,id=qmp-core,path=%s,server=on,wait=off", e);
+        add(&a, "-mon");
+        add(&a, "chardev=qmp-core,mode=control");
+    }
     if (pid_path) {
         add(&a, "-pidfile");
         add(&a, pid_path);
@@ -357,6 +400,7 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     rc = 0;
 out:
     free(e);
+    free(core);
     free(cmdline);
     xendm_argv_free(a.v);
     return rc;

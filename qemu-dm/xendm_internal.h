@@ -31,6 +31,8 @@ struct xendm {
     int wstatus;
     int fd;
     char *qmp_path;
+    char *core_qmp_path;  /* NULL unless cfg->core_monitor */
+    bool spawned;       /* pid is our child (xendm_start) */
     char *pid_path;
     char *log_path;
     char *rbuf;         /* input not yet split into lines */
@@ -56,6 +58,12 @@ void xendm__log(const struct xendm_logger *lg, enum xendm_level level,
 
 /* xendm_argv.c: the firmware file cfg boots, or NULL for qemu's own. */
 const char *xendm__firmware(const struct xendm_config *cfg);
+
+/* xendm_argv.c: file suffixes under run_dir. */
+#define XENDM_SUFFIX_QMP ".qmp"
+#define XENDM_SUFFIX_CORE ".core.qmp"
+#define XENDM_SUFFIX_PID ".pid"
+#define XENDM_SUFFIX_LOG ".log"
 
 /* xendm_qmp.c: connect, greeting, capabilities (synchronous). */
 int xendm__qmp_connect(struct xendm *dm, unsigned int timeout_ms);

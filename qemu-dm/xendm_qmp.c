@@ -428,7 +428,7 @@ int xendm__qmp_connect(struct xendm *dm, unsigned int timeout_ms)
     }
     strcpy(sa.sun_path, dm->qmp_path);
     for (;;) {
-        if (xendm_exited(dm, NULL))
+        if ((dm->spawned || dm->pid > 0) && xendm_exited(dm, NULL))
             return -ECHILD;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)

@@ -198,7 +198,15 @@ bool xendm_exited(struct xendm *dm, int *status_r)
 {
     pid_t r;
 
-    if (dm->pid > 0) {
+    if (dm->pid > 0 && !dm->spawned) {
+        /* Not started here: reap it if it happens to be our child
+         * (else waitpid fails with ECHILD), then see if it is there. */
+        if (waitpid(dm->pid, &dm->wstatus, WNOHANG) == dm->pid ||
+            (kill(dm->pid, 0) < 0 && errno == ESRCH)) {
+            dm->pid = 0;
+            dm->wstatus = 0;
+        }
+    } else if (dm->pid > 0) {
         r = waitpid(dm->pid, &dm->wstatus, WNOHANG);
         if (r == dm->pid)
             dm->pid = 0;
@@ -230,8 +238,13 @@ static void kill_and_reap(struct xendm *dm, unsigned int timeout_ms)
     while (!xendm_exited(dm, NULL)) {
         if (now_ms() >= deadline) {
             kill(dm->pid, SIGKILL);
-            if (waitpid(dm->pid, &dm->wstatus, 0) == dm->pid)
+            if (!dm->spawned) {
+                while (!xendm_exited(dm, NULL) && now_ms() < deadline + 2000)
+                    usleep(10000);
                 dm->pid = 0;
+            } else if (waitpid(dm->pid, &dm->wstatus, 0) == dm->pid) {
+                dm->pid = 0;
+            }
             break;
         }
         usleep(10000);
@@ -240,8 +253,12 @@ static void kill_and_reap(struct xendm *dm, unsigned int timeout_ms)
 
 static void unlink_files(struct xendm *dm, bool keep_log)
 {
+    if (!dm->spawned)
+        return;
     if (dm->qmp_path)
         unlink(dm->qmp_path);
+    if (dm->core_qmp_path)
+        unlink(dm->core_qmp_path);
     if (dm->pid_path)
         unlink(dm->pid_path);
     if (dm->log_path && !keep_log)
@@ -257,6 +274,7 @@ static void dm_free(struct xendm *dm)
         free(p);
     }
     free(dm->qmp_path);
+    free(dm->core_qmp_path);
     free(dm->pid_path);
     free(dm->log_path);
     free(dm->rbuf);
@@ -306,12 +324,18 @@ int xendm_start(const struct xendm_config *cfg,
     dm->event = cfg->event;
     dm->event_opaque = cfg->event_opaque;
     dm->next_id = 1;
-    if (asprintf(&dm->qmp_path, "%s/qemu-dm-%u.qmp", cfg->run_dir,
-                 cfg->domid) < 0 ||
-        asprintf(&dm->pid_path, "%s/qemu-dm-%u.pid", cfg->run_dir,
-                 cfg->domid) < 0 ||
-        asprintf(&dm->log_path, "%s/qemu-dm-%u.log", cfg->run_dir,
-                 cfg->domid) < 0) {
+    dm->spawned = true;
+    dm->qmp_path = xendm_file_path(cfg->run_dir, cfg->domid,
+                                   XENDM_SUFFIX_QMP);
+    dm->pid_path = xendm_file_path(cfg->run_dir, cfg->domid,
+                                   XENDM_SUFFIX_PID);
+    dm->log_path = xendm_file_path(cfg->run_dir, cfg->domid,
+                                   XENDM_SUFFIX_LOG);
+    if (cfg->core_monitor)
+        dm->core_qmp_path = xendm_file_path(cfg->run_dir, cfg->domid,
+                                            XENDM_SUFFIX_CORE);
+    if (!dm->qmp_path || !dm->pid_path || !dm->log_path ||
+        (cfg->core_monitor && !dm->core_qmp_path)) {
         rc = -ENOMEM;
         goto out;
     }
@@ -324,6 +348,8 @@ int xendm_start(const struct xendm_config *cfg,
 
     /* A stale socket from a dead qemu would be connected to by mistake. */
     unlink(dm->qmp_path);
+    if (dm->core_qmp_path)
+        unlink(dm->core_qmp_path);
     logfd = open(dm->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                  0640);
     if (logfd < 0) {
@@ -406,7 +432,7 @@ void xendm_destroy(struct xendm *dm, unsigned int timeout_ms, bool keep_log)
 
     if (!dm)
         return;
-    if (dm->fd >= 0 && dm->pid > 0) {
+    if (dm->fd >= 0 && (dm->pid > 0 || !dm->spawned)) {
         /* quit: qemu answers, then closes the connection and exits. */
         if (xendm_qmp_send(dm, "quit", NULL, NULL, NULL) == 0) {
             deadline = now_ms() + (timeout_ms ? timeout_ms : 3000);
@@ -425,6 +451,56 @@ void xendm_destroy(struct xendm *dm, unsigned int timeout_ms, bool keep_log)
     kill_and_reap(dm, timeout_ms);
     unlink_files(dm, keep_log);
     dm_free(dm);
+}
+
+int xendm_connect(const char *qmp_path, unsigned int domid, pid_t pid,
+                  const struct xendm_logger *lg, xendm_event_fn *event,
+                  void *opaque, unsigned int timeout_ms,
+                  struct xendm **dm_r)
+{
+    struct xendm *dm;
+    int rc;
+
+    dm = calloc(1, sizeof(*dm));
+    if (!dm)
+        return -ENOMEM;
+    if (lg)
+        dm->lg = *lg;
+    dm->domid = domid;
+    dm->fd = -1;
+    dm->pid = pid > 0 ? pid : 0;
+    dm->event = event;
+    dm->event_opaque = opaque;
+    dm->next_id = 1;
+    dm->accel = XENDM_ACCEL_AUTO;
+    dm->qmp_path = strdup(qmp_path);
+    if (!dm->qmp_path) {
+        dm_free(dm);
+        return -ENOMEM;
+    }
+    rc = xendm__qmp_connect(dm, timeout_ms ? timeout_ms : 5000);
+    if (rc) {
+        XDM_LOG(lg, XENDM_ERROR, "qemu-dm: domain %u: cannot connect to "
+                "QMP on %s: %s", domid, qmp_path, strerror(-rc));
+        xendm__qmp_close(dm);
+        dm_free(dm);
+        return rc;
+    }
+    *dm_r = dm;
+    return 0;
+}
+
+void xendm_release(struct xendm *dm)
+{
+    if (!dm)
+        return;
+    xendm__qmp_close(dm);
+    dm_free(dm);
+}
+
+const char *xendm_core_qmp_path(const struct xendm *dm)
+{
+    return dm->core_qmp_path;
 }
 
 pid_t xendm_pid(const struct xendm *dm)
