@@ -86,6 +86,24 @@ enum xendm_disk_bus {
     XENDM_DISK_SCSI,    /* a disk on an emulated SCSI controller */
 };
 
+/*
+ * Disk slots and ids.  A disk's slot is 1 + its index on its bus:
+ *   IDE on pc (PIIX): slot 1..4 = hda..hdd = bus ide.0 unit 0, ide.0
+ *     unit 1, ide.1 unit 0, ide.1 unit 1;
+ *   IDE on q35 (ICH9 AHCI): slot 1..6 = port ide.0..ide.5;
+ *   SCSI (one lsi53c895a, virtio-scsi on microvm, id "scsi0"): slot
+ *     1..7 = scsi-id 0..6;
+ *   virtio-blk: no slot (the field is ignored).
+ * Slot 0 takes the lowest slot of its bus that no other disk names.
+ * qemu's ids: a disk whose id is set gets it as both its drive (block
+ * backend) and device id.  A cdrom without an id gets "ide-<slot-1>"
+ * (IDE/AHCI: "ide-2" for hdc) or "scsi-<slot-1>", the same for drive
+ * and device, so QMP's blockdev-change-medium and eject name it with
+ * "id".  Other disks without an id: drive "disk<i>" (i = index in
+ * disks[]), no device id.  IDE/AHCI hard disks cannot be read-only
+ * (qemu refuses), virtio-blk cannot be a cdrom; no IDE on microvm.
+ * format: raw, qcow2, qcow, qed, vpc (or "vhd").
+ */
 struct xendm_disk {
     const char *path;           /* NULL or "": an empty cdrom drive */
     const char *format;         /* NULL: "raw"; or "qcow2", ... */
@@ -107,8 +125,16 @@ struct xendm_nic {
     const char *ifname;         /* the tap device, e.g. "vif3.0-emu" */
 };
 
+/* Whether model is a NIC model xendm_argv knows: "e1000", "e1000e",
+ * "rtl8139", "virtio-net" (or "virtio-net-pci"), "ne2k_pci", "pcnet",
+ * "i82551", "i82557b", "i82559er", "vmxnet3"; NULL counts as the
+ * default.  On microvm only virtio-net works.  xendm_argv refuses others
+ * with -EINVAL; the caller names the key in its error. */
+bool xendm_nic_model_valid(const char *model);
+
 enum xendm_vga {
-    XENDM_VGA_DEFAULT,          /* std for HVM guests */
+    XENDM_VGA_DEFAULT,          /* std when a display (vnc, sdl, spice)
+                                 * is on, else none */
     XENDM_VGA_NONE,
     XENDM_VGA_STD,
     XENDM_VGA_CIRRUS,
@@ -119,9 +145,14 @@ enum xendm_vga {
  * zero-initialised = qemu's defaults for the machine, no display). */
 struct xendm_hvm {
     const char *boot;           /* boot order, e.g. "cd" (xl.cfg boot=) */
-    bool no_acpi, no_apic, no_hpet;
+    bool no_acpi;               /* acpi=0: machine acpi=off */
+    bool no_apic;               /* apic=0: one vCPU without a local APIC
+                                 * (-cpu ...,-apic); ignored with more
+                                 * vCPUs, as Xen's apic is */
+    bool no_hpet;               /* hpet=0: machine hpet=off */
     enum xendm_vga vga;
-    unsigned int videoram_mib;  /* 0: default */
+    unsigned int videoram_mib;  /* 0: Xen's default (std 16, cirrus 8,
+                                 * qxl 128) */
     bool localtime;             /* RTC in local time */
     long long rtc_timeoffset;   /* seconds added to the RTC */
     /* Displays: VNC when vnc is set (listen address, display number,
@@ -129,18 +160,25 @@ struct xendm_hvm {
     bool vnc;
     const char *vnclisten;      /* NULL: "127.0.0.1" */
     int vncdisplay;             /* -1: unused (vncunused) */
-    const char *vncpasswd;
+    const char *vncpasswd;      /* only switches password=on: the caller
+                                 * sets it over QMP after the start,
+                                 * change-vnc-password (as Xen does) */
     bool sdl;
     bool spice;
     unsigned int spice_port, spice_tls_port;
     const char *spice_host;
     bool spice_disable_ticketing;
-    const char *spice_passwd;
+    const char *spice_passwd;   /* not on the command line: the caller
+                                 * sets it over QMP, set_password
+                                 * {"protocol": "spice", ...}; until then
+                                 * no client gets in */
     bool spice_agent_mouse, spice_vdagent, spice_clipboard_sharing;
     bool usb;                   /* a USB controller */
     bool usb_tablet;            /* usbdevice = "tablet" */
     bool usb_mouse;             /* usbdevice = "mouse" */
-    const char *soundhw;        /* "hda", "ac97", "sb16", ... or NULL */
+    const char *soundhw;        /* "hda", "ac97", "sb16", "es1370" or
+                                 * NULL; the sound goes to SPICE when
+                                 * spice is on, else nowhere */
     bool serial;                /* serial = "pty": COM1 on a pty (the
                                  * console); always on for now */
 };
@@ -210,6 +248,17 @@ struct xendm_config {
 /* Default firmware paths (Debian's seabios and ovmf packages). */
 #define XENDM_SEABIOS_PATH "/usr/share/seabios/bios-256k.bin"
 #define XENDM_OVMF_PATH "/usr/share/ovmf/OVMF.fd"
+
+/*
+ * Checks what xendm_argv would refuse (-EINVAL): unknown NIC model, MAC
+ * or tap name; disk format, slot, id or bus the machine lacks; bad boot
+ * order; SPICE without a port, or with ticketing but no password; VNC
+ * listen address with a display and a vncdisplay; unknown soundhw; PCI
+ * devices on microvm.  The first problem is logged naming the domain and
+ * the setting.  0 or -EINVAL.
+ */
+int xendm_config_check(const struct xendm_config *cfg,
+                       const struct xendm_logger *lg);
 
 /*
  * The command line for cfg, accel already resolved (not AUTO), with the

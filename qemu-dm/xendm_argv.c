@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void xendm__log(const struct xendm_logger *lg, enum xendm_level level,
@@ -228,13 +229,638 @@ const char *xendm__firmware(const struct xendm_config *cfg)
     return NULL;
 }
 
+/* --------------------------------------------------------------- checks */
+
+static const char *const nic_models[] = {
+    "e1000", "e1000e", "rtl8139", "virtio-net", "virtio-net-pci",
+    "ne2k_pci", "pcnet", "i82551", "i82557b", "i82559er", "vmxnet3",
+};
+
+bool xendm_nic_model_valid(const char *model)
+{
+    size_t i;
+
+    if (!model)
+        return true;
+    for (i = 0; i < sizeof(nic_models) / sizeof(nic_models[0]); i++)
+        if (!strcmp(model, nic_models[i]))
+            return true;
+    return false;
+}
+
+static bool nic_is_virtio(const char *model)
+{
+    return model && (!strcmp(model, "virtio-net") ||
+                     !strcmp(model, "virtio-net-pci"));
+}
+
+/* qemu's name for an image format, or NULL when unknown. */
+static const char *disk_format(const char *format)
+{
+    static const char *const known[] = {
+        "raw", "qcow2", "qcow", "qed", "vpc",
+    };
+    size_t i;
+
+    if (!format)
+        return "raw";
+    if (!strcmp(format, "vhd"))
+        return "vpc";
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (!strcmp(format, known[i]))
+            return known[i];
+    return NULL;
+}
+
+/* qemu's id syntax: a letter, then letters, digits, '-', '.', '_'. */
+static bool valid_id(const char *s)
+{
+    const char *p;
+
+    if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return false;
+    for (p = s + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+              *p == '_'))
+            return false;
+    return p - s < 128;
+}
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+static bool valid_mac(const char *s)
+{
+    int i;
+
+    for (i = 0; i < 6; i++) {
+        if (!is_hex(s[3 * i]) || !is_hex(s[3 * i + 1]))
+            return false;
+        if (s[3 * i + 2] != (i == 5 ? '\0' : ':'))
+            return false;
+    }
+    return true;
+}
+
+/* A Linux interface name (IFNAMSIZ 16) qemu's option parser keeps. */
+static bool valid_ifname(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+        return false;
+    for (i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '/' || s[i] == ':' || s[i] <= ' ' ||
+            s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* How many slots a disk bus has on cfg's machine (0: no such bus, or
+ * no slots: virtio). */
+static unsigned int bus_slots(const struct xendm_config *cfg,
+                              enum xendm_disk_bus bus)
+{
+    switch (bus) {
+    case XENDM_DISK_IDE:
+        if (cfg->machine == XENDM_MACHINE_MICROVM)
+            return 0;
+        return cfg->machine == XENDM_MACHINE_Q35 ? 6 : 4;
+    case XENDM_DISK_SCSI:
+        return 7;       /* scsi-id 0..6; 7 is the controller's */
+    case XENDM_DISK_VIRTIO:
+        break;
+    }
+    return 0;
+}
+
+static const char *bus_name(enum xendm_disk_bus bus)
+{
+    switch (bus) {
+    case XENDM_DISK_IDE:
+        return "IDE";
+    case XENDM_DISK_SCSI:
+        return "SCSI";
+    case XENDM_DISK_VIRTIO:
+        return "virtio";
+    }
+    return "?";
+}
+
+#define CHECK_LOG(lg, cfg, fmt, ...) \
+    xendm__log(lg, XENDM_ERROR, -1, "qemu-dm: domain %u: " fmt, \
+               (cfg)->domid, ##__VA_ARGS__)
+
+/*
+ * The slot of each disk (slots_r[i], 1-based; 0 for virtio-blk): named
+ * slots first, then slot 0 takes the lowest free one of its bus.
+ * -EINVAL (logged) for a slot past the bus's end, two disks in one slot,
+ * a full bus or a bus the machine lacks.
+ */
+static int disk_slots(const struct xendm_config *cfg,
+                      const struct xendm_logger *lg, unsigned int *slots_r)
+{
+    const struct xendm_disk *d;
+    unsigned int i, j, max;
+
+    for (i = 0; i < cfg->nr_disks; i++) {
+        d = &cfg->disks[i];
+        slots_r[i] = 0;
+        if (d->bus == XENDM_DISK_VIRTIO)
+            continue;
+        max = bus_slots(cfg, d->bus);
+        if (!max) {
+            CHECK_LOG(lg, cfg, "disk %u: no %s bus on machine microvm "
+                      "(use virtio)", i, bus_name(d->bus));
+            return -EINVAL;
+        }
+        if (d->slot > max) {
+            CHECK_LOG(lg, cfg, "disk %u: %s slot %u out of range 1-%u",
+                      i, bus_name(d->bus), d->slot, max);
+            return -EINVAL;
+        }
+        if (!d->slot)
+            continue;
+        for (j = 0; j < i; j++) {
+            if (cfg->disks[j].bus == d->bus && slots_r[j] == d->slot) {
+                CHECK_LOG(lg, cfg, "disks %u and %u: both in %s slot %u",
+                          j, i, bus_name(d->bus), d->slot);
+                return -EINVAL;
+            }
+        }
+        slots_r[i] = d->slot;
+    }
+    for (i = 0; i < cfg->nr_disks; i++) {
+        unsigned int s;
+
+        d = &cfg->disks[i];
+        if (d->bus == XENDM_DISK_VIRTIO || d->slot)
+            continue;
+        max = bus_slots(cfg, d->bus);
+        for (s = 1; s <= max; s++) {
+            for (j = 0; j < cfg->nr_disks; j++)
+                if (cfg->disks[j].bus == d->bus && slots_r[j] == s)
+                    break;
+            if (j == cfg->nr_disks)
+                break;
+        }
+        if (s > max) {
+            CHECK_LOG(lg, cfg, "disk %u: all %u %s slots taken", i, max,
+                      bus_name(d->bus));
+            return -EINVAL;
+        }
+        slots_r[i] = s;
+    }
+    return 0;
+}
+
+static int check_disks(const struct xendm_config *cfg,
+                       const struct xendm_logger *lg)
+{
+    unsigned int i, *slots;
+    int rc;
+
+    for (i = 0; i < cfg->nr_disks; i++) {
+        const struct xendm_disk *d = &cfg->disks[i];
+
+        if (!disk_format(d->format)) {
+            CHECK_LOG(lg, cfg, "disk %u: unknown format '%s' (raw, qcow2, "
+                      "qcow, qed, vhd)", i, d->format);
+            return -EINVAL;
+        }
+        if (d->id && !valid_id(d->id)) {
+            CHECK_LOG(lg, cfg, "disk %u: bad id '%s' (a letter, then "
+                      "letters, digits, '-', '.', '_')", i, d->id);
+            return -EINVAL;
+        }
+        if (!d->cdrom && (!d->path || !*d->path)) {
+            CHECK_LOG(lg, cfg, "disk %u: no image (only a cdrom may be "
+                      "empty)", i);
+            return -EINVAL;
+        }
+        if (d->cdrom && d->bus == XENDM_DISK_VIRTIO) {
+            CHECK_LOG(lg, cfg, "disk %u: a cdrom cannot be virtio-blk "
+                      "(no removable media)", i);
+            return -EINVAL;
+        }
+        if (d->readonly && !d->cdrom && d->bus == XENDM_DISK_IDE) {
+            CHECK_LOG(lg, cfg, "disk %u: '%s': qemu's IDE/AHCI disks "
+                      "cannot be read-only (as in Xen)", i, d->path);
+            return -EINVAL;
+        }
+    }
+    if (!cfg->nr_disks)
+        return 0;
+    slots = calloc(cfg->nr_disks, sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    rc = disk_slots(cfg, lg, slots);
+    free(slots);
+    return rc;
+}
+
+static int check_nics(const struct xendm_config *cfg,
+                      const struct xendm_logger *lg)
+{
+    unsigned int i;
+
+    for (i = 0; i < cfg->nr_nics; i++) {
+        const struct xendm_nic *n = &cfg->nics[i];
+
+        if (!xendm_nic_model_valid(n->model)) {
+            CHECK_LOG(lg, cfg, "nic %u: unknown model '%s' (e1000, "
+                      "rtl8139, virtio-net, ...)", i, n->model);
+            return -EINVAL;
+        }
+        if (cfg->machine == XENDM_MACHINE_MICROVM &&
+            !nic_is_virtio(n->model)) {
+            CHECK_LOG(lg, cfg, "nic %u: model '%s' needs PCI: machine "
+                      "microvm has only virtio-net", i,
+                      n->model ? n->model : "e1000");
+            return -EINVAL;
+        }
+        if (n->mac && !valid_mac(n->mac)) {
+            CHECK_LOG(lg, cfg, "nic %u: bad MAC address '%s'", i, n->mac);
+            return -EINVAL;
+        }
+        if (n->ifname && !valid_ifname(n->ifname)) {
+            CHECK_LOG(lg, cfg, "nic %u: bad tap name '%s'", i, n->ifname);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static bool soundhw_valid(const char *s)
+{
+    return !strcmp(s, "hda") || !strcmp(s, "ac97") || !strcmp(s, "sb16") ||
+           !strcmp(s, "es1370");
+}
+
+static int check_hvm(const struct xendm_config *cfg,
+                     const struct xendm_logger *lg)
+{
+    const struct xendm_hvm *h = cfg->hvm;
+    bool microvm = cfg->machine == XENDM_MACHINE_MICROVM;
+    const char *p;
+
+    if (!h)
+        return 0;
+    if (h->boot) {
+        for (p = h->boot; *p >= 'a' && *p <= 'p'; p++)
+            ;
+        if (*p || p == h->boot) {
+            CHECK_LOG(lg, cfg, "bad boot order '%s' (letters a-p: c disk, "
+                      "d cdrom, n network)", h->boot);
+            return -EINVAL;
+        }
+    }
+    if (h->vga > XENDM_VGA_QXL) {
+        CHECK_LOG(lg, cfg, "unknown vga kind %d", (int)h->vga);
+        return -EINVAL;
+    }
+    if (h->vnc && h->vnclisten) {
+        if (!*h->vnclisten || strchr(h->vnclisten, ',')) {
+            CHECK_LOG(lg, cfg, "bad vnclisten '%s'", h->vnclisten);
+            return -EINVAL;
+        }
+        if (strchr(h->vnclisten, ':') && h->vncdisplay > 0) {
+            CHECK_LOG(lg, cfg, "vnclisten '%s' has a display and "
+                      "vncdisplay is %d", h->vnclisten, h->vncdisplay);
+            return -EINVAL;
+        }
+    }
+    if (h->spice) {
+        if (!h->spice_port && !h->spice_tls_port) {
+            CHECK_LOG(lg, cfg, "spice needs spiceport or spicetls_port");
+            return -EINVAL;
+        }
+        if (h->spice_port > 65535 || h->spice_tls_port > 65535) {
+            CHECK_LOG(lg, cfg, "spice port out of range");
+            return -EINVAL;
+        }
+        if (!h->spice_disable_ticketing &&
+            (!h->spice_passwd || !*h->spice_passwd)) {
+            CHECK_LOG(lg, cfg, "spice ticketing is on but spicepasswd is "
+                      "empty");
+            return -EINVAL;
+        }
+        if (h->spice_host && (!*h->spice_host || strlen(h->spice_host) > 255 ||
+                              strchr(h->spice_host, ','))) {
+            CHECK_LOG(lg, cfg, "bad spicehost '%s'", h->spice_host);
+            return -EINVAL;
+        }
+    }
+    if (h->soundhw && !soundhw_valid(h->soundhw)) {
+        CHECK_LOG(lg, cfg, "unknown soundhw '%s' (hda, ac97, sb16, "
+                  "es1370)", h->soundhw);
+        return -EINVAL;
+    }
+    if (microvm && (h->usb || h->usb_tablet || h->usb_mouse || h->soundhw ||
+                    (h->vga != XENDM_VGA_DEFAULT &&
+                     h->vga != XENDM_VGA_NONE))) {
+        CHECK_LOG(lg, cfg, "machine microvm has no PCI for usb, soundhw "
+                  "or vga");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int xendm_config_check(const struct xendm_config *cfg,
+                       const struct xendm_logger *lg)
+{
+    int rc;
+
+    rc = check_disks(cfg, lg);
+    if (!rc)
+        rc = check_nics(cfg, lg);
+    if (!rc)
+        rc = check_hvm(cfg, lg);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- argv */
+
+static bool has_display(const struct xendm_hvm *h)
+{
+    return h && (h->vnc || h->sdl || h->spice);
+}
+
+/* "-drive" and "-device" for disk i in slot (1-based; 0 for virtio). */
+static int add_disk(struct args *a, const struct xendm_config *cfg,
+                    unsigned int i, unsigned int slot)
+{
+    const struct xendm_disk *d = &cfg->disks[i];
+    bool q35 = cfg->machine == XENDM_MACHINE_Q35;
+    bool microvm = cfg->machine == XENDM_MACHINE_MICROVM;
+    char id[160], devid[168] = "", *e = NULL;
+
+    if (d->id)
+        snprintf(id, sizeof(id), "%s", d->id);
+    else if (d->cdrom)
+        snprintf(id, sizeof(id), "%s-%u",
+                 d->bus == XENDM_DISK_SCSI ? "scsi" : "ide", slot - 1);
+    else
+        snprintf(id, sizeof(id), "disk%u", i);
+    if (d->id || d->cdrom)
+        snprintf(devid, sizeof(devid), ",id=%s", id);
+
+    add(a, "-drive");
+    if (d->path && *d->path) {
+        e = escape_commas(d->path);
+        if (!e)
+            return -ENOMEM;
+        addf(a, "file=%s,format=%s,if=none,id=%s%s", e,
+             disk_format(d->format), id,
+             d->readonly || d->cdrom ? ",readonly=on" : "");
+        free(e);
+    } else {
+        addf(a, "if=none,id=%s,readonly=on", id);
+    }
+
+    add(a, "-device");
+    switch (d->bus) {
+    case XENDM_DISK_VIRTIO:
+        addf(a, "%s,drive=%s%s",
+             microvm ? "virtio-blk-device" : "virtio-blk-pci", id, devid);
+        break;
+    case XENDM_DISK_SCSI:
+        addf(a, "%s,drive=%s,bus=scsi0.0,scsi-id=%u%s",
+             d->cdrom ? "scsi-cd" : "scsi-hd", id, slot - 1, devid);
+        break;
+    case XENDM_DISK_IDE:
+        if (q35)
+            addf(a, "%s,drive=%s,bus=ide.%u%s",
+                 d->cdrom ? "ide-cd" : "ide-hd", id, slot - 1, devid);
+        else
+            addf(a, "%s,drive=%s,bus=ide.%u,unit=%u%s",
+                 d->cdrom ? "ide-cd" : "ide-hd", id, (slot - 1) / 2,
+                 (slot - 1) % 2, devid);
+        break;
+    }
+    return 0;
+}
+
+static int add_disks(struct args *a, const struct xendm_config *cfg)
+{
+    unsigned int i, *slots;
+    int rc = 0;
+
+    if (!cfg->nr_disks)
+        return 0;
+    slots = calloc(cfg->nr_disks, sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    rc = disk_slots(cfg, NULL, slots);
+    if (rc)
+        goto out;
+    /* One SCSI controller for all SCSI disks, ahead of them. */
+    for (i = 0; i < cfg->nr_disks; i++) {
+        if (cfg->disks[i].bus == XENDM_DISK_SCSI) {
+            add(a, "-device");
+            add(a, cfg->machine == XENDM_MACHINE_MICROVM ?
+                "virtio-scsi-device,id=scsi0" : "lsi53c895a,id=scsi0");
+            break;
+        }
+    }
+    for (i = 0; i < cfg->nr_disks && !rc; i++)
+        rc = add_disk(a, cfg, i, slots[i]);
+out:
+    free(slots);
+    return rc;
+}
+
+static void add_nics(struct args *a, const struct xendm_config *cfg)
+{
+    bool microvm = cfg->machine == XENDM_MACHINE_MICROVM;
+    const char *model;
+    unsigned int i;
+    char ifname[32], mac[32];
+
+    for (i = 0; i < cfg->nr_nics; i++) {
+        const struct xendm_nic *n = &cfg->nics[i];
+
+        model = n->model ? n->model : "e1000";
+        if (nic_is_virtio(model))
+            model = microvm ? "virtio-net-device" : "virtio-net-pci";
+        ifname[0] = mac[0] = '\0';
+        if (n->ifname)
+            snprintf(ifname, sizeof(ifname), ",ifname=%s", n->ifname);
+        if (n->mac)
+            snprintf(mac, sizeof(mac), ",mac=%s", n->mac);
+        add(a, "-netdev");
+        addf(a, "tap,id=net%u%s,script=no,downscript=no", i, ifname);
+        add(a, "-device");
+        addf(a, "%s,id=nic%u,netdev=net%u%s", model, i, i, mac);
+    }
+}
+
+static void add_vga(struct args *a, const struct xendm_hvm *h)
+{
+    enum xendm_vga vga = h->vga;
+    unsigned int mib = h->videoram_mib;
+
+    if (vga == XENDM_VGA_DEFAULT)
+        vga = has_display(h) ? XENDM_VGA_STD : XENDM_VGA_NONE;
+    switch (vga) {
+    case XENDM_VGA_STD:
+        add(a, "-device");
+        addf(a, "VGA,vgamem_mb=%u", mib ? mib : 16);
+        break;
+    case XENDM_VGA_CIRRUS:
+        add(a, "-device");
+        addf(a, "cirrus-vga,vgamem_mb=%u", mib ? mib : 8);
+        break;
+    case XENDM_VGA_QXL:
+        /* qxl's memory is two regions (ram and vram), half each. */
+        mib = mib ? mib : 128;
+        add(a, "-device");
+        addf(a, "qxl-vga,vram_size_mb=%u,ram_size_mb=%u", mib / 2,
+             mib / 2);
+        break;
+    case XENDM_VGA_DEFAULT:
+    case XENDM_VGA_NONE:
+        break;
+    }
+}
+
+static void add_vnc(struct args *a, const struct xendm_hvm *h)
+{
+    int display = h->vncdisplay > 0 ? h->vncdisplay : 0;
+    const char *pw = h->vncpasswd && *h->vncpasswd ? ",password=on" : "";
+    const char *to = h->vncdisplay < 0 ? ",to=99" : "";
+
+    add(a, "-vnc");
+    /* Xen's rule: a listen address with a ':' carries its display. */
+    if (h->vnclisten && strchr(h->vnclisten, ':'))
+        addf(a, "%s%s%s", h->vnclisten, pw, to);
+    else
+        addf(a, "%s:%d%s%s", h->vnclisten ? h->vnclisten : "127.0.0.1",
+             display, pw, to);
+}
+
+static void add_spice(struct args *a, const struct xendm_config *cfg,
+                      const struct xendm_hvm *h)
+{
+    char port[32] = "", tls[32] = "", host[300] = "";
+
+    if (h->spice_port)
+        snprintf(port, sizeof(port), "port=%u,", h->spice_port);
+    if (h->spice_tls_port)
+        snprintf(tls, sizeof(tls), "tls-port=%u,", h->spice_tls_port);
+    if (h->spice_host)
+        snprintf(host, sizeof(host), "addr=%s,", h->spice_host);
+    add(a, "-spice");
+    /* With ticketing, the password comes over QMP (set_password). */
+    addf(a, "%s%s%s%sagent-mouse=%s%s", port, tls, host,
+         h->spice_disable_ticketing ? "disable-ticketing=on," : "",
+         h->spice_agent_mouse ? "on" : "off",
+         h->spice_clipboard_sharing ? "" : ",disable-copy-paste=on");
+    if (h->spice_vdagent) {
+        add(a, "-device");
+        add(a, cfg->machine == XENDM_MACHINE_MICROVM ?
+            "virtio-serial-device" : "virtio-serial-pci");
+        add(a, "-chardev");
+        add(a, "spicevmc,id=vdagent,name=vdagent");
+        add(a, "-device");
+        add(a, "virtserialport,chardev=vdagent,name=com.redhat.spice.0");
+    }
+}
+
+static void add_usb(struct args *a, const struct xendm_config *cfg,
+                    const struct xendm_hvm *h)
+{
+    if (!h->usb && !h->usb_tablet && !h->usb_mouse)
+        return;
+    add(a, "-device");
+    add(a, cfg->machine == XENDM_MACHINE_Q35 ? "qemu-xhci,id=usb" :
+        "piix3-usb-uhci,id=usb");
+    if (h->usb_tablet) {
+        add(a, "-device");
+        add(a, "usb-tablet,bus=usb.0");
+    }
+    if (h->usb_mouse) {
+        add(a, "-device");
+        add(a, "usb-mouse,bus=usb.0");
+    }
+}
+
+static void add_sound(struct args *a, const struct xendm_hvm *h)
+{
+    if (!h->soundhw)
+        return;
+    add(a, "-audiodev");
+    add(a, h->spice ? "spice,id=audio0" : "none,id=audio0");
+    add(a, "-device");
+    if (!strcmp(h->soundhw, "hda")) {
+        add(a, "intel-hda,id=sound0");
+        add(a, "-device");
+        add(a, "hda-duplex,bus=sound0.0,audiodev=audio0");
+    } else if (!strcmp(h->soundhw, "ac97")) {
+        add(a, "AC97,id=sound0,audiodev=audio0");
+    } else if (!strcmp(h->soundhw, "sb16")) {
+        add(a, "sb16,id=sound0,audiodev=audio0");
+    } else {
+        add(a, "ES1370,id=sound0,audiodev=audio0");
+    }
+}
+
+/* -rtc: localtime and rtc_timeoffset.  qemu takes a start date; the
+ * offset is added to now (UTC, or local time with localtime). */
+static int add_rtc(struct args *a, const struct xendm_hvm *h)
+{
+    time_t t;
+    struct tm tm;
+    char buf[64];
+
+    if (!h->localtime && !h->rtc_timeoffset)
+        return 0;
+    add(a, "-rtc");
+    if (!h->rtc_timeoffset) {
+        add(a, "base=localtime");
+        return 0;
+    }
+    t = time(NULL) + (time_t)h->rtc_timeoffset;
+    if (!(h->localtime ? localtime_r(&t, &tm) : gmtime_r(&t, &tm)))
+        return -EINVAL;
+    strftime(buf, sizeof(buf), "base=%Y-%m-%dT%H:%M:%S", &tm);
+    add(a, buf);
+    return 0;
+}
+
+static int add_hvm(struct args *a, const struct xendm_config *cfg)
+{
+    const struct xendm_hvm *h = cfg->hvm;
+
+    if (!h)
+        return 0;
+    if (h->boot) {
+        add(a, "-boot");
+        addf(a, "order=%s", h->boot);
+    }
+    add_vga(a, h);
+    if (h->vnc)
+        add_vnc(a, h);
+    if (h->spice)
+        add_spice(a, cfg, h);
+    add_usb(a, cfg, h);
+    add_sound(a, h);
+    return add_rtc(a, h);
+}
+
 int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
                const char *qmp_path, const char *pid_path, char ***argv_r)
 {
     struct args a = { 0 };
+    const struct xendm_hvm *h = cfg->hvm;
     const char *fw, *machine;
     char *e = NULL, *cmdline = NULL, *core = NULL;
     bool microvm = cfg->machine == XENDM_MACHINE_MICROVM;
+    bool no_apic = h && h->no_apic && cfg->vcpus <= 1;
     unsigned int i;
     int rc;
 
@@ -255,6 +881,9 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
         rc = -EINVAL;
         goto out;
     }
+    rc = xendm_config_check(cfg, NULL);
+    if (rc)
+        goto out;
 
     add(&a, cfg->qemu ? cfg->qemu : "qemu-system-x86_64");
     add(&a, "-name");
@@ -271,16 +900,25 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     add(&a, "-nodefaults");
     add(&a, "-no-user-config");
     add(&a, "-machine");
-    /* graphics=off: no display, so the firmware (SeaBIOS's sercon)
-     * talks on the serial port. */
-    addf(&a, "%s,accel=%s,graphics=off", machine,
-         accel == XENDM_ACCEL_KVM ? "kvm" : "tcg");
+    /* graphics=off when there is no display, so the firmware (SeaBIOS's
+     * sercon) talks on the serial port.  microvm has no HPET. */
+    addf(&a, "%s,accel=%s%s%s%s", machine,
+         accel == XENDM_ACCEL_KVM ? "kvm" : "tcg",
+         has_display(h) ? "" : ",graphics=off",
+         h && h->no_acpi ? ",acpi=off" : "",
+         h && h->no_hpet && !microvm ? ",hpet=off" : "");
     if (accel == XENDM_ACCEL_KVM) {
         add(&a, "-cpu");
-        add(&a, "host");
-    } else if (cfg->vcpus > 1) {
-        add(&a, "-accel");
-        add(&a, "tcg,thread=multi");
+        add(&a, no_apic ? "host,-apic" : "host");
+    } else {
+        if (no_apic) {
+            add(&a, "-cpu");
+            add(&a, "qemu64,-apic");
+        }
+        if (cfg->vcpus > 1) {
+            add(&a, "-accel");
+            add(&a, "tcg,thread=multi");
+        }
     }
     add(&a, "-m");
     addf(&a, "%lluM", (unsigned long long)(cfg->memory_mib ?
@@ -288,7 +926,7 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     add(&a, "-smp");
     addf(&a, "%u", cfg->vcpus ? cfg->vcpus : 1);
     add(&a, "-display");
-    add(&a, "none");
+    add(&a, h && h->sdl ? "sdl" : "none");
     add(&a, "-S");
     if (cfg->no_shutdown)
         add(&a, "-no-shutdown");
@@ -327,28 +965,17 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
         }
     }
 
-    for (i = 0; i < cfg->nr_disks; i++) {
-        const struct xendm_disk *d = &cfg->disks[i];
-
-        free(e);
-        e = escape_commas(d->path);
-        if (!e) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        add(&a, "-drive");
-        addf(&a, "file=%s,format=%s,if=none,id=disk%u%s", e,
-             d->format ? d->format : "raw", i,
-             d->readonly ? ",readonly=on" : "");
+    rc = add_disks(&a, cfg);
+    if (rc)
+        goto out;
+    add_nics(&a, cfg);
+    rc = add_hvm(&a, cfg);
+    if (rc)
+        goto out;
+    if (cfg->balloon) {
         add(&a, "-device");
-        if (d->bus == XENDM_DISK_VIRTIO)
-            addf(&a, "%s,drive=disk%u",
-                 microvm ? "virtio-blk-device" : "virtio-blk-pci", i);
-        else if (cfg->machine == XENDM_MACHINE_Q35)
-            addf(&a, "ide-hd,drive=disk%u,bus=ide.%u", i, i);
-        else
-            addf(&a, "ide-hd,drive=disk%u,bus=ide.%u,unit=%u", i,
-                 i / 2, i % 2);
+        add(&a, microvm ? "virtio-balloon-device,id=balloon0" :
+            "virtio-balloon-pci,id=balloon0");
     }
 
     if (cfg->pvpanic) {

@@ -143,8 +143,13 @@ static int check_paths(const struct xendm_config *cfg,
         (rc = check_file(lg, cfg->domid, "initrd", cfg->initrd, R_OK)))
         return rc;
     for (i = 0; i < cfg->nr_disks; i++) {
-        rc = check_file(lg, cfg->domid, "disk", cfg->disks[i].path,
-                        cfg->disks[i].readonly ? R_OK : R_OK | W_OK);
+        const struct xendm_disk *d = &cfg->disks[i];
+
+        if (!d->path || !*d->path)      /* an empty cdrom drive */
+            continue;
+        rc = check_file(lg, cfg->domid, d->cdrom ? "cdrom image" : "disk",
+                        d->path, d->readonly || d->cdrom ? R_OK
+                                                         : R_OK | W_OK);
         if (rc)
             return rc;
     }
@@ -309,6 +314,9 @@ int xendm_start(const struct xendm_config *cfg,
     pid_t parent;
     ssize_t n;
 
+    rc = xendm_config_check(cfg, lg);
+    if (rc)
+        goto out;
     rc = check_paths(cfg, lg);
     if (rc)
         goto out;

@@ -192,7 +192,7 @@ static void boot_and_drive(const struct boot *b, enum ending ending)
 {
     char kernel[4200], initrd[4200], disk[512], cmd[9000], *pty = NULL;
     char *reason = NULL, want[128], sector[64];
-    struct xendm_disk d = { disk, "raw", b->bus, false };
+    struct xendm_disk d = { .path = disk, .format = "raw", .bus = b->bus };
     struct xendm_config cfg = {
         .domid = 11, .run_dir = rundir, .machine = b->machine,
         .accel = XENDM_ACCEL_AUTO, .memory_mib = 512, .vcpus = 1,
