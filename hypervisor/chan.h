@@ -16,6 +16,12 @@
  * guest powers off / reboots / crashes, CONS_OUT console bytes (the
  * very first preceded by CONS_FIRST, its time),
  * VCPU_UP when a vCPU first runs, LOG lines for the daemon's log.
+ *
+ * A device-model domain's process (dm.c) is forked at the attach and
+ * supervises qemu instead of running a VM: it sends READY once
+ * connected to qemu's monitor (ERROR and exits otherwise), answers the
+ * same requests (GET_CONTEXT, SET_CONTEXT: -EOPNOTSUPP), sends PAUSED
+ * when qemu stops or resumes, and on DESTROY quits qemu and exits.
  */
 #ifndef XENOLITH_CHAN_H
 #define XENOLITH_CHAN_H
@@ -35,6 +41,7 @@ enum chan_op {
     CHAN_CONFIG,          /* struct chan_config + memfd, no reply */
     CHAN_GET_CONTEXT,     /* u32 vcpu -> reply + xc_vcpu_context */
     CHAN_TRIGGER,         /* u32 XEN_DOMCTL_SENDTRIGGER_* */
+    CHAN_DESTROY,         /* device model: quit qemu, exit; no reply */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,
@@ -44,6 +51,7 @@ enum chan_op {
     CHAN_LOG,             /* text */
     CHAN_SPARE_READY,
     CHAN_CONS_FIRST,      /* u64 CLOCK_MONOTONIC ns of the first byte */
+    CHAN_EVT_PAUSED,      /* device model: u32 1 qemu stopped, 0 runs */
 };
 
 struct chan_config {

@@ -438,6 +438,10 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
     case PROTO_OP_MAP_MEMORY: {
         struct proto_memory pm;
 
+        if (d->dm) {
+            rc = -EOPNOTSUPP;            /* its memory is qemu's */
+            break;
+        }
         if (d->mem_fd < 0 || d->phase == DOM_DYING) {
             rc = -ESRCH;
             break;
@@ -451,6 +455,10 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
     case PROTO_OP_PLATFORM_INFO: {
         struct xc_platform_info pi;
 
+        if (d->dm) {
+            rc = -EOPNOTSUPP;
+            break;
+        }
         layout_platform(d->mem_size, d->nr_vcpus, &pi);
         conn_reply(c, h->op, h->seq, d->domid, 0, &pi, sizeof(pi), -1);
         return;
@@ -535,6 +543,24 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         rc = credit_dom_set(&d->sched, d->domid, sc.weight, sc.cap,
                            100 * d->nr_vcpus);
         break;
+    }
+    case PROTO_OP_ATTACH_DM: {
+        struct proto_attach_dm a;
+
+        if (len != (int)sizeof(a)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&a, buf, sizeof(a));
+        if (a.pid <= 0 || !memchr(a.qmp_path, '\0', sizeof(a.qmp_path)) ||
+            !a.qmp_path[0]) {
+            dlog(DLOG_WARN, "domain %u: attach: bad qemu pid %d or QMP "
+                 "path", d->domid, (int)a.pid);
+            rc = -EINVAL;
+            break;
+        }
+        domain_attach_dm(d, c, h->seq, (pid_t)a.pid, a.qmp_path);
+        return;
     }
     case PROTO_OP_SCHED_GET: {
         struct xen_domctl_sched_credit sc;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "dm.h"
 #include "layout.h"
 #include "vm.h"
 
@@ -36,7 +38,8 @@ int domain_init(int kvm_max_vcpus)
 
 int domain_max_vcpus(void)
 {
-    return max_vcpus;
+    /* without KVM, the limit of device-model domains */
+    return max_vcpus > 0 ? max_vcpus : DM_MAX_VCPUS;
 }
 
 struct domain *domain_find(uint32_t domid)
@@ -137,6 +140,9 @@ static void domain_free(struct domain *d)
     }
     console_dispose(&d->cons);
     loop_close(&d->chan);
+    if (d->dm_pidfd >= 0)
+        close(d->dm_pidfd);
+    d->dm_pidfd = -1;
     free(d->boot);
     d->boot = NULL;
     if (d->mem_fd >= 0)
@@ -191,6 +197,39 @@ static void created_reply(struct domain *d)
                &pc, sizeof(pc), d->mem_fd);
 }
 
+/* Answer the attach in flight. */
+static void attach_answer(struct domain *d, int32_t rc)
+{
+    d->dm_attaching = 0;
+    if (!d->attach.conn)
+        return;
+    conn_reply(d->attach.conn, PROTO_OP_ATTACH_DM, d->attach.seq, d->domid,
+               rc, NULL, 0, -1);
+    conn_unref(d->attach.conn);
+    d->attach.conn = NULL;
+}
+
+/* A device-model domain's supervisor is connected to qemu (READY). */
+static void dm_attached(struct domain *d)
+{
+    d->nr_online = d->nr_vcpus;
+    dlog(DLOG_INFO, "domain %u: device model attached (qemu pid %d, "
+         "supervisor pid %d)", d->domid, (int)d->dm_pid, (int)d->pid);
+    /* a failure is logged; qemu runs, unconstrained */
+    (void)credit_dom_attach(&d->sched, d->domid, d->dm_pid);
+    attach_answer(d, 0);
+}
+
+/* qemu stopped or resumed (its STOP / RESUME events). */
+static void dm_paused(struct domain *d, int paused)
+{
+    if (d->paused == paused)
+        return;
+    d->paused = paused;
+    control_event(paused ? XC_EVENT_PAUSED : XC_EVENT_UNPAUSED, d->domid,
+                  0);
+}
+
 static void chan_cb(struct loop_fd *w, uint32_t events)
 {
     struct domain *d = (struct domain *)((char *)w -
@@ -214,6 +253,10 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
         }
         switch (hdr.op) {
         case CHAN_READY:
+            if (d->dm_attaching) {
+                dm_attached(d);
+                break;
+            }
             if (d->phase != DOM_CREATING)
                 break;
             d->phase = DOM_ALIVE;
@@ -238,6 +281,12 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
             if (len == (int)sizeof(v)) {
                 memcpy(&v, buf, sizeof(v));
                 set_shutdown(d, v);
+            }
+            break;
+        case CHAN_EVT_PAUSED:
+            if (len == (int)sizeof(v) && d->dm) {
+                memcpy(&v, buf, sizeof(v));
+                dm_paused(d, v != 0);
             }
             break;
         case CHAN_CONS_FIRST:
@@ -358,10 +407,17 @@ static void spare_replace(void)
 static int check_config(const struct xc_domain_config *cfg)
 {
     uint64_t total, avail, want;
+    int limit = cfg->flags & XC_DOMCFG_DEVICE_MODEL ? DM_MAX_VCPUS :
+                max_vcpus;
 
-    if (cfg->max_vcpus < 1 || (int)cfg->max_vcpus > max_vcpus) {
+    if (limit <= 0) {
+        dlog(DLOG_WARN, "create: no KVM on this host (/dev/kvm): only "
+             "device-model domains can run");
+        return -ENODEV;
+    }
+    if (cfg->max_vcpus < 1 || (int)cfg->max_vcpus > limit) {
         dlog(DLOG_WARN, "create: %u vCPUs asked, the limit is 1..%d",
-             cfg->max_vcpus, max_vcpus);
+             cfg->max_vcpus, limit);
         return -EINVAL;
     }
     if (cfg->memory_kb < (LAYOUT_MIN_RAM >> 10) || cfg->memory_kb % 4 ||
@@ -379,6 +435,84 @@ static int check_config(const struct xc_domain_config *cfg)
         return -ENOMEM;
     }
     return 0;
+}
+
+/* A device-model domain: no process and no memory until its qemu is
+ * attached; it is there, paused, at once. */
+static void dm_create(struct domain *d, struct conn *c, uint32_t seq)
+{
+    struct proto_created pc;
+
+    d->dm = 1;
+    d->phase = DOM_ALIVE;
+    if (d->flags & XC_DOMCFG_CONSOLE_LOG)
+        (void)console_open_log(&d->cons);
+    table[d->domid] = d;
+    nr_domains++;
+    total_memory += d->mem_size;
+    dlog(DLOG_INFO, "domain %u: created for a device model (%u vCPUs, "
+         "%" PRIu64 " KiB)", d->domid, d->nr_vcpus, d->mem_size >> 10);
+    memset(&pc, 0, sizeof(pc));
+    pc.domid = d->domid;
+    pc.mem.size = d->mem_size;
+    pc.mem.low_end = d->mem_size;
+    conn_reply(c, PROTO_OP_CREATE, seq, d->domid, 0, &pc, sizeof(pc), -1);
+    control_event(XC_EVENT_CREATED, d->domid, 0);
+}
+
+int domain_attach_dm(struct domain *d, struct conn *c, uint32_t seq,
+                     pid_t pid, const char *qmp_path)
+{
+    int rc, pidfd = -1, fd;
+    pid_t sup;
+
+    if (d->phase == DOM_DYING) {
+        rc = -ESRCH;
+        goto reply;
+    }
+    if (!d->dm || d->dm_attaching || d->dm_pid > 0) {
+        dlog(DLOG_WARN, "domain %u: attach refused: %s", d->domid,
+             !d->dm ? "not a device-model domain" :
+             "a device model is already attached");
+        rc = -EINVAL;
+        goto reply;
+    }
+    pidfd = dm_pidfd_open(pid);
+    if (pidfd < 0) {
+        dlog(DLOG_WARN, "domain %u: attach: qemu pid %d: %s", d->domid,
+             (int)pid, strerror(-pidfd));
+        rc = -EINVAL;
+        goto reply;
+    }
+    rc = dm_spawn(d->domid, pid, qmp_path, &sup, &fd);
+    if (rc < 0) {
+        dlog(DLOG_ERR, "domain %u: forking its device-model process: %s",
+             d->domid, strerror(-rc));
+        goto reply;
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    d->pid = sup;
+    d->chan.fd = fd;
+    if (loop_add(&d->chan, EPOLLIN) < 0) {
+        /* cannot hear it: kill it, the reap answers the caller */
+        kill(sup, SIGKILL);
+        d->create_err = -EIO;
+    }
+    d->dm_pid = pid;
+    d->dm_pidfd = pidfd;
+    d->dm_attaching = 1;
+    d->create_err = 0;
+    conn_ref(c);
+    d->attach.conn = c;
+    d->attach.op = PROTO_OP_ATTACH_DM;
+    d->attach.seq = seq;
+    return 1;
+
+reply:
+    if (pidfd >= 0)
+        close(pidfd);
+    conn_reply(c, PROTO_OP_ATTACH_DM, seq, d->domid, rc, NULL, 0, -1);
+    return rc;
 }
 
 int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
@@ -423,9 +557,15 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
     d->max_memkb = cfg->memory_kb;
     d->nr_vcpus = cfg->max_vcpus;
     d->flags = cfg->flags;
+    d->dm_pidfd = -1;
     memcpy(d->handle, cfg->handle, sizeof(d->handle));
     console_init(&d->cons, d, domid);
     credit_dom_init(&d->sched);
+    if (cfg->flags & XC_DOMCFG_DEVICE_MODEL) {
+        d->mem_fd = -1;
+        dm_create(d, c, seq);
+        return 0;
+    }
 
     snprintf(name, sizeof(name), "xenolith-d%u", domid);
     d->mem_fd = memfd_create(name, MFD_CLOEXEC);
@@ -508,6 +648,22 @@ static int add_pending(struct pending **list, struct conn *c, uint32_t op,
     return 0;
 }
 
+/* Kill a device-model domain's qemu, if any, and wait (briefly) for it
+ * to go, so its cgroup can be removed. */
+static void dm_kill(struct domain *d)
+{
+    int rc;
+
+    if (d->dm_pidfd < 0)
+        return;
+    rc = dm_kill_wait(d->dm_pidfd, 1000);
+    if (rc < 0 && rc != -ESRCH)
+        dlog(DLOG_WARN, "domain %u: killing qemu (pid %d): %s", d->domid,
+             (int)d->dm_pid, strerror(-rc));
+    close(d->dm_pidfd);
+    d->dm_pidfd = -1;
+}
+
 int domain_destroy(struct domain *d, struct conn *c, uint32_t seq)
 {
     int rc;
@@ -522,9 +678,14 @@ int domain_destroy(struct domain *d, struct conn *c, uint32_t seq)
     if (d->phase == DOM_ALIVE) {
         d->phase = DOM_DYING;
         dlog(DLOG_INFO, "domain %u: destroying", d->domid);
-        if (d->pid > 0) {
+        if (d->dm && d->pid > 0 && d->chan.fd >= 0 && !d->dm_attaching &&
+            chan_send(d->chan.fd, CHAN_DESTROY, 0, 0, NULL, 0, 1) == 0) {
+            /* the supervisor quits qemu and exits: the reap frees d */
+        } else if (d->pid > 0) {
             kill(d->pid, SIGKILL);
+            dm_kill(d);
         } else {
+            dm_kill(d);
             control_event(XC_EVENT_DESTROYED, d->domid, 0);
             domain_free(d);
         }
@@ -543,6 +704,11 @@ static int can_forward(struct domain *d, uint32_t op)
         return -EBUSY;
     if (d->phase == DOM_DYING)
         return -ESRCH;
+    if (d->dm && (d->dm_attaching || !d->dm_pid)) {
+        dlog(DLOG_WARN, "domain %u: op %u refused: no device model "
+             "attached yet", d->domid, op);
+        return -EBUSY;
+    }
     if (d->pid <= 0 || d->chan.fd < 0) {
         dlog(DLOG_WARN, "domain %u: op %u refused: its process is gone",
              d->domid, op);
@@ -640,6 +806,10 @@ int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
 {
     int rc;
 
+    if (d->dm) {
+        rc = -EOPNOTSUPP;
+        goto reply;
+    }
     if (d->started || d->phase != DOM_ALIVE)
         return domain_forward(d, c, PROTO_OP_SET_CONTEXT, seq,
                               CHAN_SET_CONTEXT, pc, sizeof(*pc));
@@ -669,6 +839,12 @@ reply:
 int domain_get_context(struct domain *d, struct conn *c, uint32_t seq,
                        uint32_t vcpu)
 {
+    if (d->dm) {
+        /* qemu's registers are qemu's business */
+        conn_reply(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EOPNOTSUPP,
+                   NULL, 0, -1);
+        return -EOPNOTSUPP;
+    }
     /* a pause still on its way counts: the channel is ordered */
     if (d->phase == DOM_ALIVE && !d->paused && !d->shutdown) {
         conn_reply(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EBUSY, NULL, 0,
@@ -696,6 +872,14 @@ void domain_console_input(struct domain *d, const uint8_t *buf, size_t len)
         buf += n;
         len -= n;
     }
+}
+
+/* Has the process of pidfd exited (a zombie counts)? */
+static int dm_exited(int pidfd)
+{
+    struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+    return pidfd < 0 || (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
 }
 
 /* Any vCPU thread (not the main thread) runnable right now? */
@@ -736,7 +920,10 @@ void domain_getinfo(const struct domain *d, xc_dominfo_t *info)
 {
     struct timespec ts;
     clockid_t cid;
+    pid_t pid = d->pid;
 
+    if (d->dm)
+        pid = d->dm_attaching ? 0 : d->dm_pid;
     memset(info, 0, sizeof(*info));
     info->domid = d->domid;
     info->dying = d->phase == DOM_DYING;
@@ -745,20 +932,23 @@ void domain_getinfo(const struct domain *d, xc_dominfo_t *info)
     info->shutdown_reason = d->shutdown_reason;
     info->paused = d->paused && !d->shutdown;
     info->hvm = 1;
-    if (d->phase == DOM_ALIVE && !d->shutdown && !d->paused && d->pid > 0) {
-        info->running = vcpus_running(d->pid);
+    info->dm = d->dm;
+    if (d->dm && pid > 0 && dm_exited(d->dm_pidfd))
+        pid = 0;                         /* qemu has gone */
+    if (d->phase == DOM_ALIVE && !d->shutdown && !d->paused && pid > 0) {
+        info->running = vcpus_running(pid);
         info->blocked = !info->running;
     }
     info->nr_pages = (unsigned long)(d->mem_size >> XC_PAGE_SHIFT);
     info->max_memkb = d->max_memkb;
-    if (d->pid > 0 && clock_getcpuclockid(d->pid, &cid) == 0 &&
+    if (pid > 0 && clock_getcpuclockid(pid, &cid) == 0 &&
         clock_gettime(cid, &ts) == 0)
         info->cpu_time = (uint64_t)ts.tv_sec * 1000000000ULL +
                          (uint64_t)ts.tv_nsec;
     info->nr_online_vcpus = d->nr_online;
     info->max_vcpu_id = d->nr_vcpus - 1;
     memcpy(info->handle, d->handle, sizeof(info->handle));
-    info->pid = d->pid;
+    info->pid = pid;
 }
 
 static struct domain *by_pid(pid_t pid)
@@ -797,6 +987,24 @@ void domain_reap(void)
             continue;
         describe(status, how, sizeof(how));
         d->pid = 0;
+        if (d->dm_attaching) {
+            /* the attach failed: the domain stays, with no process */
+            if (!d->create_err)
+                d->create_err = -EIO;
+            dlog(DLOG_ERR, "domain %u: attaching qemu (pid %d) failed: %s",
+                 d->domid, (int)d->dm_pid, strerror(-d->create_err));
+            loop_close(&d->chan);
+            if (d->dm_pidfd >= 0)
+                close(d->dm_pidfd);
+            d->dm_pidfd = -1;
+            d->dm_pid = 0;
+            attach_answer(d, d->create_err);
+            if (d->phase == DOM_DYING) {
+                control_event(XC_EVENT_DESTROYED, d->domid, 0);
+                domain_free(d);
+            }
+            continue;
+        }
         switch (d->phase) {
         case DOM_CREATING:
             if (!d->create_err)
@@ -810,6 +1018,7 @@ void domain_reap(void)
             domain_free(d);
             break;
         case DOM_DYING:
+            dm_kill(d);                  /* normally gone already */
             dlog(DLOG_INFO, "domain %u: destroyed", d->domid);
             control_event(XC_EVENT_DESTROYED, d->domid, 0);
             domain_free(d);
@@ -819,6 +1028,8 @@ void domain_reap(void)
                  (int)pid, how);
             fail_forwarded(d, -EIO);
             loop_close(&d->chan);
+            /* qemu without its supervisor: nothing would watch it */
+            dm_kill(d);
             set_shutdown(d, XC_SHUTDOWN_crash);
             break;
         }
@@ -839,6 +1050,9 @@ void domain_exit(void)
             waitpid(d->pid, NULL, 0);
         }
         d->pid = 0;
+        dm_kill(d);
+        if (d->dm_attaching)
+            attach_answer(d, -ESRCH);
         domain_free(d);
     }
 }

@@ -8,6 +8,11 @@
  *   ALIVE --process dies unasked--> ALIVE, shut down (crash), pid 0
  * Within ALIVE: paused / running, and "shutdown" once the guest powered
  * off, rebooted or crashed (or xc_domain_shutdown was called).
+ *
+ * A device-model domain (XC_DOMCFG_DEVICE_MODEL) is ALIVE from its
+ * create, with no process (pid 0) until PROTO_OP_ATTACH_DM forks its
+ * supervisor (dm.c, which holds qemu's monitor); a failed attach leaves
+ * it so again.
  */
 #ifndef XENOLITH_DOMAIN_H
 #define XENOLITH_DOMAIN_H
@@ -61,6 +66,12 @@ struct domain {
     struct pending *waiters;     /* destroy callers, until the reap */
     struct console cons;
     struct credit_dom sched;      /* weight, cap, its cgroup */
+    /* device-model domains */
+    int dm;                      /* XC_DOMCFG_DEVICE_MODEL */
+    int dm_attaching;            /* attach in flight: d->attach */
+    pid_t dm_pid;                /* qemu, once attached (0: none) */
+    int dm_pidfd;                /* qemu's pidfd, -1 if none */
+    struct pending attach;
 };
 
 int domain_init(int max_vcpus);
@@ -98,6 +109,11 @@ int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
                        const struct proto_context *pc);
 
 void domain_getinfo(const struct domain *d, xc_dominfo_t *info);
+
+/* PROTO_OP_ATTACH_DM: fork d's supervisor for qemu (pid, its core QMP
+ * socket); answered once it is connected, or with the error. */
+int domain_attach_dm(struct domain *d, struct conn *c, uint32_t seq,
+                     pid_t pid, const char *qmp_path);
 
 /* PROTO_OP_GET_CONTEXT: only while paused or shut down. */
 int domain_get_context(struct domain *d, struct conn *c, uint32_t seq,

@@ -16,7 +16,8 @@
  * listed below.  A client may keep one request in flight at a time.
  * PROTO_OP_MAP_MEMORY's reply carries the domain's memfd as SCM_RIGHTS;
  * so does PROTO_OP_CREATE's (struct proto_created), which spares the
- * domain builder a PLATFORM_INFO and a MAP_MEMORY round trip.
+ * domain builder a PLATFORM_INFO and a MAP_MEMORY round trip (not for a
+ * device-model domain, which has no memfd).
  * After PROTO_OP_WATCH the connection only receives PROTO_OP_EVENT
  * packets (payload struct xc_domain_event), seq 0.
  *
@@ -30,8 +31,9 @@
 #include "xenctrl.h"
 
 /* 2: xc_vcpu_context grew (getcontext's registers); GET_CONTEXT,
- * TRIGGER, SCHED_SET/GET. */
-#define PROTO_VERSION   2
+ * TRIGGER, SCHED_SET/GET.  3: device-model domains (ATTACH_DM; CREATE's
+ * reply carries no memfd for them). */
+#define PROTO_VERSION   3
 #define PROTO_MAX_MSG   65536     /* largest packet, header included */
 
 enum proto_op {
@@ -65,6 +67,8 @@ enum proto_op {
     PROTO_OP_TRIGGER,         /* u32 trigger, u32 vcpu */
     PROTO_OP_SCHED_SET,       /* xen_domctl_sched_credit */
     PROTO_OP_SCHED_GET,       /*                      -> the same */
+    PROTO_OP_ATTACH_DM,       /* proto_attach_dm; answered once the
+                                 core is connected to qemu */
     PROTO_OP_MAX
 };
 
@@ -102,6 +106,13 @@ struct proto_created {
     uint32_t pad;
     struct proto_memory mem;
     struct xc_platform_info plat;
+};
+
+/* PROTO_OP_ATTACH_DM: qemu's pid and its core QMP socket. */
+struct proto_attach_dm {
+    int32_t pid;
+    uint32_t pad;
+    char qmp_path[256];       /* NUL-terminated */
 };
 
 struct proto_logread {

@@ -300,7 +300,8 @@ int main(int argc, char **argv)
     }
     max = kvm_max_vcpus();
     if (max < 0)
-        return 1;
+        dlog(DLOG_WARN, "no KVM: only device-model domains (qemu) can "
+             "run");
     domain_init(max);
 
     if (!foreground) {
@@ -356,7 +357,7 @@ int main(int argc, char **argv)
         return 1;
     /* after the fork above: its group is named after our pid */
     credit_init();
-    if (domain_spare_init() < 0)
+    if (max > 0 && domain_spare_init() < 0)
         dlog(DLOG_WARN, "cannot fork a spare domain process: %s",
              strerror(errno));
 

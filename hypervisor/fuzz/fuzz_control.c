@@ -7,7 +7,9 @@
  * loop_* functions of xenolithd.h, by poll()), and vm_spawn() hands out
  * fake domain processes: socketpairs whose far end this harness serves
  * like a domain process would (READY on CONFIG, a REPLY to each request,
- * console output after an unpause).  Nothing is forked.
+ * console output after an unpause).  Nothing is forked.  dm_spawn()
+ * likewise hands out fake device-model supervisors (READY at once) and
+ * qemu's pidfd is an eventfd that never fires.
  *
  * Input: records [u8 flags][u16 len, little endian][len bytes], each
  * sent as one packet.  flags bit 0: send on the unprivileged connection
@@ -23,11 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "chan.h"
 #include "control.h"
+#include "dm.h"
 #include "domain.h"
 #include "proto.h"
 #include "vm.h"
@@ -146,6 +150,37 @@ int vm_spawn(pid_t *pid_r, int *chan_r)
     return 0;
 }
 
+int dm_spawn(uint32_t domid, pid_t qemu_pid, const char *qmp_path,
+             pid_t *pid_r, int *chan_r)
+{
+    int rc;
+
+    (void)domid;
+    (void)qemu_pid;
+    (void)qmp_path;
+    rc = vm_spawn(pid_r, chan_r);
+    if (rc == 0)
+        chan_send(procs[nr_procs - 1], CHAN_READY, 0, 0, NULL, 0, 1);
+    return rc;
+}
+
+int dm_pidfd_open(pid_t pid)
+{
+    int fd;
+
+    if (pid <= 0)
+        return -ESRCH;
+    fd = eventfd(0, EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int dm_kill_wait(int pidfd, int wait_ms)
+{
+    (void)pidfd;
+    (void)wait_ms;
+    return 0;
+}
+
 /* Receive one packet, closing any descriptor it carries. */
 static int proc_recv(int fd, struct proto_hdr *hdr, uint8_t *buf,
                      size_t cap)
@@ -200,6 +235,11 @@ static void serve_procs(void)
                 chan_send(fd, CHAN_READY, 0, 0, NULL, 0, 1);
                 break;
             case CHAN_CONS_IN:
+                break;
+            case CHAN_DESTROY:
+                /* a supervisor quits qemu and exits */
+                close(fd);
+                procs[i] = -1;
                 break;
             case CHAN_UNPAUSE:
                 chan_send(fd, CHAN_REPLY, hdr.seq, 0, NULL, 0, 1);

@@ -15,7 +15,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t seed[8192];
+static uint8_t seed[16384];
 static size_t seed_len;
 
 /* One record: flags, then a packet (header + payload). */
@@ -46,6 +46,8 @@ static int run_seeds(void)
     uint64_t seen = 0;
     uint32_t v = 99, max = 8, reason = XC_SHUTDOWN_poweroff;
     static const char junk[] = "\xff\xff\xff\xff not a header";
+    struct proto_attach_dm at;
+    uint32_t trig[2] = { XEN_DOMCTL_SENDTRIGGER_POWER, 0 };
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.max_vcpus = 1;
@@ -73,6 +75,27 @@ static int run_seeds(void)
     rec(0, PROTO_OP_CREATE, 3, &cfg, sizeof(cfg));
     rec(16, PROTO_OP_GETINFO, 3, NULL, 0);
     rec(0, PROTO_OP_MAX + 5, 3, NULL, 0);
+    /* a device-model domain: attach, run, stop, destroy */
+    cfg.flags = XC_DOMCFG_DEVICE_MODEL;
+    memset(&at, 0, sizeof(at));
+    at.pid = 4242;
+    snprintf(at.qmp_path, sizeof(at.qmp_path), "/nonexistent/core.qmp");
+    rec(0, PROTO_OP_CREATE, 5, &cfg, sizeof(cfg));
+    rec(0, PROTO_OP_UNPAUSE, 5, NULL, 0);
+    rec(0, PROTO_OP_MAP_MEMORY, 5, NULL, 0);
+    rec(0, PROTO_OP_ATTACH_DM, 3, &at, sizeof(at));
+    rec(0, PROTO_OP_ATTACH_DM, 5, &at, sizeof(at));
+    rec(0, PROTO_OP_ATTACH_DM, 5, &at, sizeof(at));
+    rec(0, PROTO_OP_UNPAUSE, 5, NULL, 0);
+    rec(0, PROTO_OP_GETINFO, 5, NULL, 0);
+    rec(0, PROTO_OP_GET_CONTEXT, 5, &v, sizeof(v));
+    rec(0, PROTO_OP_TRIGGER, 5, trig, sizeof(trig));
+    rec(0, PROTO_OP_CONSOLE_WRITE, 5, "ls\n", 3);
+    rec(0, PROTO_OP_PAUSE, 5, NULL, 0);
+    rec(0, PROTO_OP_SHUTDOWN, 5, &reason, sizeof(reason));
+    rec(0, PROTO_OP_DESTROY, 5, NULL, 0);
+    rec(0, PROTO_OP_CREATE, 6, &cfg, sizeof(cfg));
+    rec(0, PROTO_OP_DESTROY, 6, NULL, 0);
     seed[seed_len++] = 0;
     seed[seed_len++] = sizeof(junk) - 1;
     seed[seed_len++] = 0;

@@ -579,3 +579,13 @@ int xc_dom_get_info(const struct xc_dom_image *dom,
         info_r->module_paddr[i] = dom->module_paddr[i];
     return 0;
 }
+
+int xc_dom_kernel_elf(const struct xc_dom_image *dom, const void **elf_r,
+                      size_t *len_r)
+{
+    if (!dom->parsed || !dom->elf_img)
+        return -EINVAL;
+    *elf_r = dom->elf_img;
+    *len_r = dom->elf_size;
+    return 0;
+}

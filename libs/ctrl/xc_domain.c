@@ -47,11 +47,19 @@ int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
                 (unsigned long long)config->memory_kb, why);
         goto out;
     }
-    if (n != sizeof(pc) || fd < 0) {
+    if (n != sizeof(pc) ||
+        (fd < 0) != !!(config->flags & XC_DOMCFG_DEVICE_MODEL)) {
         rc = xc__fail(xch, -EPROTO, want, "create");
         goto out;
     }
     xc__cache_drop(xch, DOMID_INVALID);
+    if (fd < 0) {
+        /* a device-model domain: no memory to keep for a builder */
+        if (domid_r)
+            *domid_r = pc.domid;
+        rc = 0;
+        goto out;
+    }
     xch->cache.domid = pc.domid;
     xch->cache.fd = fd;
     xch->cache.mem = pc.mem;
@@ -77,6 +85,53 @@ static int simple(xc_interface *xch, uint32_t op, uint32_t domid,
     if (rc < 0)
         return xc__fail(xch, rc, domid, what);
     return 0;
+}
+
+XC_API
+int xc_domain_attach_dm(xc_interface *xch, uint32_t domid, pid_t pid,
+                        const char *core_qmp_path)
+{
+    struct proto_attach_dm a;
+    const char *why;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    if (pid <= 0 || !core_qmp_path || !*core_qmp_path ||
+        strlen(core_qmp_path) >= sizeof(a.qmp_path)) {
+        xc__log(xch, XTL_ERROR, EINVAL, "attach device model: domain %u: "
+                "bad pid %d or QMP path '%s' (at most %zu bytes)", domid,
+                (int)pid, core_qmp_path ? core_qmp_path : "(null)",
+                sizeof(a.qmp_path) - 1);
+        errno = EINVAL;
+        return -EINVAL;
+    }
+    a.pid = (int32_t)pid;
+    memcpy(a.qmp_path, core_qmp_path, strlen(core_qmp_path));
+    rc = xc__call(xch, PROTO_OP_ATTACH_DM, domid, &a, sizeof(a), NULL, 0,
+                  NULL, NULL);
+    if (rc >= 0)
+        return 0;
+    switch (rc) {
+    case -ESRCH:
+        why = "no such domain";
+        break;
+    case -EINVAL:
+        why = "not a device-model domain, already attached, or no such "
+              "process";
+        break;
+    case -ENOENT:
+    case -ECONNREFUSED:
+    case -ETIMEDOUT:
+        why = "cannot reach qemu's monitor";
+        break;
+    default:
+        why = "see the xenolithd log (xl dmesg)";
+        break;
+    }
+    xc__log(xch, XTL_ERROR, -rc, "attach device model: domain %u: qemu pid "
+            "%d, monitor %s: %s", domid, (int)pid, core_qmp_path, why);
+    errno = -rc;
+    return rc;
 }
 
 XC_API

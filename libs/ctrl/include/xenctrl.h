@@ -29,8 +29,10 @@
 
 /* Compatibility contract: the interface version this header describes.
  * 2: struct xc_vcpu_context grew (xc_vcpu_getcontext), triggers and the
- * credit scheduler were added. */
-#define XENOLITH_CTRL_INTERFACE_VERSION 2
+ * credit scheduler were added.
+ * 3: device-model domains (XC_DOMCFG_DEVICE_MODEL, xc_domain_attach_dm,
+ * xc_dominfo_t.dm). */
+#define XENOLITH_CTRL_INTERFACE_VERSION 3
 
 #define XC_PAGE_SHIFT 12
 #define XC_PAGE_SIZE  (1UL << XC_PAGE_SHIFT)
@@ -83,6 +85,7 @@ const char *xc_core_socket_path(void);
 /* xc_domain_config.flags */
 #define XC_DOMCFG_HVM          (1U << 0)  /* PVH/HVM container (always) */
 #define XC_DOMCFG_CONSOLE_LOG  (1U << 1)  /* log console to a file */
+#define XC_DOMCFG_DEVICE_MODEL (1U << 2)  /* runs in qemu: see below */
 
 struct xc_domain_config {
     uint32_t max_vcpus;       /* 1 .. xc_physinfo.max_vcpus */
@@ -103,6 +106,46 @@ struct xc_domain_config {
 int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
                      const struct xc_domain_config *config);
 
+/*
+ * Device-model domains (XC_DOMCFG_DEVICE_MODEL): the guest runs in a
+ * qemu-system-x86_64 the caller starts; the core keeps the domain's
+ * record (id, memory, vCPUs, state, CPU time, console) but makes no KVM
+ * VM and no guest memory for it (xc_map_foreign_range, platform info and
+ * vCPU contexts are -EOPNOTSUPP).  xc_domain_create() returns at once
+ * with the domain paused; the caller starts qemu paused (-S) with a QMP
+ * monitor for the core and hands it over with xc_domain_attach_dm().
+ * From then on the core supervises qemu over that monitor:
+ *  - pause / unpause: QMP stop / cont; qemu's STOP and RESUME events
+ *    keep the domain's paused flag true to qemu's state;
+ *  - xc_domain_shutdown(reason) and the RESET trigger: qemu is stopped
+ *    and the domain shuts down with that reason (reboot for RESET);
+ *    the POWER trigger: QMP system_powerdown (the ACPI power button);
+ *  - qemu's SHUTDOWN event: guest-shutdown -> poweroff, guest-reset ->
+ *    reboot, guest-panic (and GUEST_PANICKED) -> crash; qemu exiting or
+ *    closing the monitor unasked -> crash (logged);
+ *  - the console: qemu's serial0 pty is relayed both ways through the
+ *    core's console (xc_console_*), as for any domain;
+ *  - xc_dominfo_t: cpu_time and pid are qemu's, all vCPUs are online,
+ *    dm is set; the credit scheduler applies to qemu's process;
+ *  - xc_domain_destroy: QMP quit, SIGKILL if qemu does not go within
+ *    2 s, then the domain is gone.
+ * Before the attach, pause/unpause/shutdown/triggers fail with -EBUSY.
+ */
+
+/*
+ * Attach the qemu of device-model domain domid: its pid and the path of
+ * the QMP socket it listens on for the core (qemu-dm's core monitor).
+ * Returns 0 once the core is connected and has qemu's serial pty (the
+ * domain is still paused), or -errno (logged here and, with the path,
+ * in the core's log): -ESRCH no such domain; -EINVAL not a device-model
+ * domain, one already attached, or no process pid; -ECONNREFUSED,
+ * -ENOENT or -ETIMEDOUT the monitor cannot be reached; -EIO qemu
+ * answered but not as expected.  A failed attach leaves the domain as
+ * it was (attach again or destroy it); qemu is left alone.
+ */
+int xc_domain_attach_dm(xc_interface *xch, uint32_t domid, pid_t pid,
+                        const char *core_qmp_path);
+
 /* Kill the domain's process and free everything.  The domain is
  * "dying" until the process is reaped, then gone (-ESRCH after).
  * Returns once it is gone. */
@@ -120,7 +163,8 @@ int xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason);
 typedef struct xc_dominfo {
     uint32_t domid;
     unsigned int dying:1, crashed:1, shutdown:1, paused:1, blocked:1,
-                 running:1, hvm:1;
+                 running:1, hvm:1,
+                 dm:1;              /* XC_DOMCFG_DEVICE_MODEL */
     unsigned int shutdown_reason;   /* XC_SHUTDOWN_*, valid if shutdown */
     unsigned long nr_pages;         /* guest RAM pages */
     uint64_t max_memkb;             /* from xc_domain_setmaxmem */
@@ -128,7 +172,8 @@ typedef struct xc_dominfo {
     unsigned int nr_online_vcpus;   /* vCPUs started by the guest */
     unsigned int max_vcpu_id;       /* max_vcpus - 1 */
     xen_domain_handle_t handle;
-    pid_t pid;                      /* the domain's process (0 if gone) */
+    pid_t pid;                      /* the domain's process (0 if gone;
+                                       a device-model domain's qemu) */
 } xc_dominfo_t;
 
 /* Info on one domain.  -ESRCH if there is no such domain. */

@@ -109,6 +109,16 @@ int xc_dom_module_mem(struct xc_dom_image *dom, const void *mem,
 int xc_dom_parse_image(struct xc_dom_image *dom);
 
 /*
+ * The kernel as an ELF image, after xc_dom_parse_image(): a bzImage's
+ * payload decompressed, or the (decompressed) file itself.  For booting
+ * the same kernel elsewhere (qemu's -kernel takes an ELF with a PVH
+ * note).  *elf_r stays valid until the kernel changes or dom is
+ * released.  -EINVAL before a successful parse.
+ */
+int xc_dom_kernel_elf(const struct xc_dom_image *dom, const void **elf_r,
+                      size_t *len_r);
+
+/*
  * The guest's RAM size in MiB, for early checks: the kernel's segments
  * and every module must fit below it (-ENOSPC otherwise).  The domain's
  * real memory map (xc_dom_boot_mem_init) is what placement uses.

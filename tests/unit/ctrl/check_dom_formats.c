@@ -237,7 +237,8 @@ START_TEST(test_bare_gzip)
     struct telf t;
     char *dir = tmpdir_make(), *in, *out;
     uint8_t *elf;
-    size_t elflen;
+    size_t elflen, kelflen = 0;
+    const void *kelf = NULL;
 
     telf_default(&t, 32, 100000, 100000);
     elf = telf_build(&t, &elflen);
@@ -246,10 +247,15 @@ START_TEST(test_bare_gzip)
     spit(in, elf, elflen);
     ck_assert_int_eq(run_cmd("gzip -c %s > %s", in, out), 0);
     ck_assert_int_eq(xc_dom_kernel_file(dom, out), 0);
+    ck_assert_int_eq(xc_dom_kernel_elf(dom, &kelf, &kelflen), -EINVAL);
     ck_assert_int_eq(xc_dom_parse_image(dom), 0);
     ck_assert_int_eq(xc_dom_get_info(dom, &info), 0);
     ck_assert_str_eq(info.kernel_format, "gzip");
     ck_assert(!memcmp(dom->elf_img, elf, elflen));
+    /* the decompressed ELF, for booting it elsewhere (qemu -kernel) */
+    ck_assert_int_eq(xc_dom_kernel_elf(dom, &kelf, &kelflen), 0);
+    ck_assert_uint_eq(kelflen, elflen);
+    ck_assert(!memcmp(kelf, elf, elflen));
     xc_dom_release(dom);
     rmtree(dir);
     free(dir);

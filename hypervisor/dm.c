@@ -1,0 +1,684 @@
+/*
+ * dm.c - a device-model domain's process: supervises its qemu over the
+ * core's QMP monitor (see dm.h and chan.h).
+ */
+#include "dm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "xendm.h"
+
+#define DM_INBUF 65536           /* console input waiting for the pty */
+
+struct dm {
+    uint32_t domid;
+    int chan;
+    pid_t qemu;
+    int pidfd;                   /* -1 once qemu has exited */
+    struct xendm *x;             /* NULL once the monitor is gone */
+    int mon_gone;                /* the monitor closed (GONE) */
+    double mon_gone_at;          /* when, CLOCK_MONOTONIC ms */
+    int mon_gone_told;           /* ... and still running: said so */
+    int stopped;                 /* shut down: final */
+    int quitting;                /* destroy: qemu is meant to go */
+    int pty;
+    int first_sent;
+    uint8_t in[DM_INBUF];
+    size_t in_len;
+};
+
+enum req_kind { REQ_PLAIN, REQ_RUN, REQ_AFFINITY };
+
+/* A request waiting for qemu's reply. */
+struct req {
+    struct dm *dm;
+    uint32_t seq;
+    enum req_kind kind;
+    struct proto_affinity aff;
+};
+
+/* ------------------------------------------------------- daemon side */
+
+int dm_pidfd_open(pid_t pid)
+{
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int dm_kill_wait(int pidfd, int wait_ms)
+{
+    struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+    int n;
+
+    if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 &&
+        errno != ESRCH)
+        return -errno;
+    do {
+        n = poll(&pfd, 1, wait_ms);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return n == 0 ? -ETIMEDOUT : 0;
+}
+
+/* ------------------------------------------------------- the process */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void send_op(struct dm *dm, uint32_t op, uint32_t seq, int32_t rc,
+                    const void *payload, size_t len)
+{
+    /* a dead daemon is noticed by the loop (EOF); ignore here */
+    (void)chan_send(dm->chan, op, seq, rc, payload, len, 0);
+}
+
+static void dm_log(struct dm *dm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void dm_log(struct dm *dm, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    send_op(dm, CHAN_LOG, 0, 0, buf, (size_t)n);
+}
+
+/* libxendm's messages: warnings and errors go to the daemon's log. */
+static void xendm_msg(void *opaque, enum xendm_level level, const char *msg)
+{
+    if (level >= XENDM_WARN)
+        dm_log(opaque, "%s", msg);
+}
+
+/* The domain shuts down with reason, once. */
+static void shut_down(struct dm *dm, uint32_t reason)
+{
+    if (dm->stopped)
+        return;
+    dm->stopped = 1;
+    send_op(dm, CHAN_EVT_SHUTDOWN, 0, 0, &reason, sizeof(reason));
+}
+
+/* How qemu ended, from /proc while it is a zombie ("" if unknown). */
+static void qemu_exit_status(struct dm *dm, char *buf, size_t cap)
+{
+    char path[64], line[1024], *p;
+    int field, status = -1;
+    FILE *f;
+
+    buf[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)dm->qemu);
+    f = fopen(path, "re");
+    if (!f)
+        return;
+    if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')'))) {
+        /* field 3 (state) follows ") "; exit_code is field 52 */
+        for (field = 2; p && field < 52; field++)
+            p = strchr(p + 1, ' ');
+        if (p && line[strlen(line) - 1] == '\n')
+            status = atoi(p + 1);
+    }
+    fclose(f);
+    if (status < 0)
+        return;
+    if (status & 0x7f)
+        snprintf(buf, cap, ", killed by signal %d", status & 0x7f);
+    else
+        snprintf(buf, cap, ", exit status %d", (status >> 8) & 0xff);
+}
+
+/* qemu has exited (its pidfd), or its monitor has been gone too long. */
+static void qemu_gone(struct dm *dm, const char *what)
+{
+    char how[64];
+
+    if (dm->pidfd >= 0 && strcmp(what, "exited") == 0) {
+        qemu_exit_status(dm, how, sizeof(how));
+        close(dm->pidfd);
+        dm->pidfd = -1;
+    } else {
+        how[0] = '\0';
+    }
+    if (dm->quitting || dm->stopped)
+        return;
+    dm_log(dm, "domain %u: qemu (pid %d) %s%s without a shutdown: crash",
+           dm->domid, (int)dm->qemu, what, how);
+    shut_down(dm, XC_SHUTDOWN_crash);
+}
+
+/* qemu's SHUTDOWN reason -> Xen's. */
+static uint32_t shutdown_reason(const char *reason)
+{
+    if (!strcmp(reason, "guest-shutdown") || !strcmp(reason, "host-ui"))
+        return XC_SHUTDOWN_poweroff;
+    if (!strcmp(reason, "guest-reset") ||
+        !strcmp(reason, "host-qmp-system-reset"))
+        return XC_SHUTDOWN_reboot;
+    return XC_SHUTDOWN_crash;    /* guest-panic, host-signal, ... */
+}
+
+static void on_event(struct xendm *x, void *opaque,
+                     const struct xendm_event *ev)
+{
+    struct dm *dm = opaque;
+    uint32_t v;
+
+    (void)x;
+    switch (ev->type) {
+    case XENDM_EVENT_SHUTDOWN:
+        if (dm->quitting)
+            break;
+        if (!dm->stopped)
+            dm_log(dm, "domain %u: qemu shut down, reason %s", dm->domid,
+                   ev->reason);
+        shut_down(dm, shutdown_reason(ev->reason));
+        break;
+    case XENDM_EVENT_GUEST_PANICKED:
+        if (!dm->stopped)
+            dm_log(dm, "domain %u: the guest panicked", dm->domid);
+        shut_down(dm, XC_SHUTDOWN_crash);
+        break;
+    case XENDM_EVENT_STOP:
+    case XENDM_EVENT_RESUME:
+        v = ev->type == XENDM_EVENT_STOP;
+        send_op(dm, CHAN_EVT_PAUSED, 0, 0, &v, sizeof(v));
+        break;
+    case XENDM_EVENT_GONE:
+        dm->mon_gone = 1;
+        dm->mon_gone_at = now_ms();
+        break;
+    default:
+        break;
+    }
+}
+
+/* Pin vCPU a->vcpu's thread (query-cpus-fast's thread-id). */
+static int set_affinity(yajl_val ret, const struct proto_affinity *a)
+{
+    static const char *idx_path[] = { "cpu-index", NULL };
+    static const char *tid_path[] = { "thread-id", NULL };
+    cpu_set_t set;
+    size_t i;
+    uint32_t c;
+
+    if (a->nbytes > sizeof(a->map))
+        return -EINVAL;
+    CPU_ZERO(&set);
+    for (c = 0; c < a->nbytes * 8 && c < CPU_SETSIZE; c++)
+        if (a->map[c / 8] & (1U << (c % 8)))
+            CPU_SET(c, &set);
+    if (CPU_COUNT(&set) == 0)
+        return -EINVAL;
+    if (!YAJL_IS_ARRAY(ret))
+        return -EIO;
+    for (i = 0; i < ret->u.array.len; i++) {
+        yajl_val v = ret->u.array.values[i];
+        yajl_val idx = yajl_tree_get(v, idx_path, yajl_t_number);
+        yajl_val tid = yajl_tree_get(v, tid_path, yajl_t_number);
+
+        if (!idx || !tid || YAJL_GET_INTEGER(idx) != (long long)a->vcpu)
+            continue;
+        if (sched_setaffinity((pid_t)YAJL_GET_INTEGER(tid), sizeof(set),
+                              &set) < 0)
+            return -errno;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void on_reply(struct xendm *x, void *opaque, int rc, yajl_val ret)
+{
+    struct req *r = opaque;
+    struct dm *dm = r->dm;
+
+    (void)x;
+    if (rc == -EPIPE) {
+        /* qemu went away: its crash is reported; nothing left to do */
+        rc = r->kind == REQ_AFFINITY ? -EIO : 0;
+    } else if (rc == 0 && r->kind == REQ_AFFINITY) {
+        rc = set_affinity(ret, &r->aff);
+    } else if (rc < 0) {
+        rc = -EIO;               /* logged by libxendm */
+    }
+    send_op(dm, CHAN_REPLY, r->seq, rc, NULL, 0);
+    free(r);
+}
+
+/* Send command; its reply answers seq.  Without a monitor: answered
+ * now with rc_gone. */
+static void qmp(struct dm *dm, uint32_t seq, const char *command,
+                enum req_kind kind, const void *aff, int rc_gone)
+{
+    struct req *r;
+    int rc;
+
+    if (!dm->x || dm->mon_gone) {
+        send_op(dm, CHAN_REPLY, seq, rc_gone, NULL, 0);
+        return;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        send_op(dm, CHAN_REPLY, seq, -ENOMEM, NULL, 0);
+        return;
+    }
+    r->dm = dm;
+    r->seq = seq;
+    r->kind = kind;
+    if (aff)
+        memcpy(&r->aff, aff, sizeof(r->aff));
+    rc = xendm_qmp_send(dm->x, command, NULL, on_reply, r);
+    if (rc < 0) {
+        free(r);
+        send_op(dm, CHAN_REPLY, seq, rc == -EPIPE ? rc_gone : -EIO, NULL,
+                0);
+    }
+}
+
+/* xc_domain_shutdown / the RESET trigger: stop qemu, shut down. */
+static void do_shutdown(struct dm *dm, uint32_t seq, uint32_t reason)
+{
+    int was = dm->stopped;
+
+    shut_down(dm, reason);
+    if (was)
+        send_op(dm, CHAN_REPLY, seq, 0, NULL, 0);
+    else
+        qmp(dm, seq, "stop", REQ_RUN, NULL, 0);
+}
+
+static void cons_flush(struct dm *dm)
+{
+    ssize_t n;
+
+    while (dm->pty >= 0 && dm->in_len) {
+        n = write(dm->pty, dm->in, dm->in_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        memmove(dm->in, dm->in + n, dm->in_len - (size_t)n);
+        dm->in_len -= (size_t)n;
+    }
+}
+
+static void cons_in(struct dm *dm, const uint8_t *buf, size_t len)
+{
+    if (dm->pty < 0)
+        return;
+    if (len > sizeof(dm->in) - dm->in_len)
+        len = sizeof(dm->in) - dm->in_len;   /* a stuck guest: drop */
+    memcpy(dm->in + dm->in_len, buf, len);
+    dm->in_len += len;
+    cons_flush(dm);
+}
+
+/* Drain qemu's serial pty into the console ring. */
+static void cons_out(struct dm *dm)
+{
+    uint8_t buf[CHAN_MAX_PAYLOAD];
+    struct timespec ts;
+    uint64_t ns;
+    ssize_t n;
+
+    for (;;) {
+        n = read(dm->pty, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            /* EIO: qemu closed its side */
+            close(dm->pty);
+            dm->pty = -1;
+            return;
+        }
+        if (!dm->first_sent) {
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+            send_op(dm, CHAN_CONS_FIRST, 0, 0, &ns, sizeof(ns));
+            dm->first_sent = 1;
+        }
+        send_op(dm, CHAN_CONS_OUT, 0, 0, buf, (size_t)n);
+    }
+}
+
+static int trigger(struct dm *dm, uint32_t seq, const uint8_t *buf, int len)
+{
+    uint32_t t;
+
+    if (len != (int)sizeof(t))
+        return -EINVAL;
+    memcpy(&t, buf, sizeof(t));
+    switch (t) {
+    case XEN_DOMCTL_SENDTRIGGER_POWER:
+        if (dm->stopped)
+            return 0;
+        qmp(dm, seq, "system_powerdown", REQ_PLAIN, NULL, 0);
+        return 1;
+    case XEN_DOMCTL_SENDTRIGGER_RESET:
+        do_shutdown(dm, seq, XC_SHUTDOWN_reboot);
+        return 1;
+    }
+    return -EOPNOTSUPP;
+}
+
+/* One request from the daemon.  0: go on; -1: exit. */
+static int request(struct dm *dm, const struct proto_hdr *hdr,
+                   const uint8_t *buf, int len)
+{
+    struct proto_affinity a;
+    uint32_t reason;
+    int rc;
+
+    switch (hdr->op) {
+    case CHAN_PAUSE:
+        qmp(dm, hdr->seq, "stop", REQ_RUN, NULL, 0);
+        return 0;
+    case CHAN_UNPAUSE:
+        if (dm->stopped) {
+            /* shut down is final, as for a core domain */
+            rc = 0;
+            break;
+        }
+        qmp(dm, hdr->seq, "cont", REQ_RUN, NULL, 0);
+        return 0;
+    case CHAN_SHUTDOWN:
+        if (len != (int)sizeof(reason)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&reason, buf, sizeof(reason));
+        do_shutdown(dm, hdr->seq, reason);
+        return 0;
+    case CHAN_TRIGGER:
+        rc = trigger(dm, hdr->seq, buf, len);
+        if (rc > 0)
+            return 0;
+        break;
+    case CHAN_AFFINITY:
+        if (len != (int)sizeof(a)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&a, buf, sizeof(a));
+        qmp(dm, hdr->seq, "query-cpus-fast", REQ_AFFINITY, &a, -EIO);
+        return 0;
+    case CHAN_CONS_IN:
+        cons_in(dm, buf, (size_t)len);
+        return 0;
+    case CHAN_DESTROY:
+        return -1;
+    default:
+        rc = -EOPNOTSUPP;        /* vCPU contexts: qemu's business */
+        break;
+    }
+    send_op(dm, CHAN_REPLY, hdr->seq, rc, NULL, 0);
+    return 0;
+}
+
+/* Destroy: QMP quit, SIGKILL if qemu has not gone within DM_QUIT_MS. */
+static void quit_qemu(struct dm *dm)
+{
+    struct pollfd pfd[2];
+    double deadline = now_ms() + DM_QUIT_MS;
+    int n, left;
+
+    dm->quitting = 1;
+    if (dm->pidfd < 0)
+        return;
+    if (dm->x && !dm->mon_gone)
+        (void)xendm_qmp_send(dm->x, "quit", NULL, NULL, NULL);
+    while ((left = (int)(deadline - now_ms())) > 0) {
+        pfd[0].fd = dm->pidfd;
+        pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
+        n = 1;
+        if (dm->x && !dm->mon_gone) {
+            xendm_pollfd(dm->x, &pfd[1]);
+            pfd[1].revents = 0;
+            n = 2;
+        }
+        if (poll(pfd, (nfds_t)n, left) < 0 && errno != EINTR)
+            break;
+        if (pfd[0].revents)
+            return;              /* gone */
+        if (n == 2 && pfd[1].revents)
+            (void)xendm_io(dm->x, pfd[1].revents);
+    }
+    dm_log(dm, "domain %u: qemu (pid %d) did not quit within %d ms: "
+           "killing it", dm->domid, (int)dm->qemu, DM_QUIT_MS);
+    n = dm_kill_wait(dm->pidfd, 1000);
+    if (n < 0)
+        dm_log(dm, "domain %u: killing qemu (pid %d): %s", dm->domid,
+               (int)dm->qemu, strerror(-n));
+}
+
+static void serve(struct dm *dm)
+{
+    static uint8_t buf[CHAN_MAX_PAYLOAD];
+    struct pollfd pfd[4];
+    struct proto_hdr hdr;
+    int n, len, i_chan, i_x, i_pty, i_pid, timeout;
+
+    for (;;) {
+        n = 0;
+        pfd[n].fd = dm->chan;
+        pfd[n].events = POLLIN;
+        i_chan = n++;
+        i_x = i_pty = i_pid = -1;
+        if (dm->x && !dm->mon_gone) {
+            xendm_pollfd(dm->x, &pfd[n]);
+            i_x = n++;
+        }
+        if (dm->pty >= 0) {
+            pfd[n].fd = dm->pty;
+            pfd[n].events = POLLIN | (dm->in_len ? POLLOUT : 0);
+            i_pty = n++;
+        }
+        if (dm->pidfd >= 0) {
+            pfd[n].fd = dm->pidfd;
+            pfd[n].events = POLLIN;
+            i_pid = n++;
+        }
+        timeout = -1;
+        if (dm->mon_gone && dm->pidfd >= 0 && !dm->mon_gone_told) {
+            /* qemu closed its monitor: it should exit any moment */
+            timeout = (int)(dm->mon_gone_at + 1000 - now_ms());
+            if (timeout <= 0) {
+                qemu_gone(dm, "closed its monitor");
+                dm->mon_gone_told = 1;
+                timeout = -1;
+            }
+        }
+        for (len = 0; len < n; len++)
+            pfd[len].revents = 0;
+        if (poll(pfd, (nfds_t)n, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        if (i_x >= 0 && pfd[i_x].revents) {
+            if (xendm_io(dm->x, pfd[i_x].revents) == -EPIPE) {
+                dm->mon_gone = 1;
+                if (dm->mon_gone_at == 0)
+                    dm->mon_gone_at = now_ms();
+            }
+        }
+        if (i_pty >= 0 && (pfd[i_pty].revents & POLLOUT))
+            cons_flush(dm);
+        if (i_pty >= 0 && (pfd[i_pty].revents & (POLLIN | POLLHUP |
+                                                 POLLERR)))
+            cons_out(dm);
+        if (i_pid >= 0 && pfd[i_pid].revents) {
+            /* the last output first, then the crash */
+            if (dm->pty >= 0)
+                cons_out(dm);
+            qemu_gone(dm, "exited");
+        }
+        if (pfd[i_chan].revents) {
+            for (;;) {
+                len = chan_recv(dm->chan, &hdr, buf, sizeof(buf));
+                if (len == -EAGAIN || len == -EINTR)
+                    break;
+                if (len < 0)
+                    return;      /* the daemon is gone */
+                if (request(dm, &hdr, buf, len) < 0) {
+                    quit_qemu(dm);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/* Open qemu's serial pty raw and non-blocking.  0 or -errno (logged). */
+static int open_pty(struct dm *dm)
+{
+    struct termios t;
+    char *path = NULL;
+    int rc;
+
+    rc = xendm_serial_pty(dm->x, &path);
+    if (rc < 0) {
+        dm_log(dm, "domain %u: qemu's serial pty: %s", dm->domid,
+               strerror(-rc));
+        return rc;
+    }
+    dm->pty = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (dm->pty < 0) {
+        rc = -errno;
+        dm_log(dm, "domain %u: opening qemu's serial pty %s: %s", dm->domid,
+               path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    if (tcgetattr(dm->pty, &t) == 0) {
+        cfmakeraw(&t);
+        (void)tcsetattr(dm->pty, TCSANOW, &t);
+    }
+    free(path);
+    return 0;
+}
+
+static void __attribute__((noreturn))
+dm_main(int chan, uint32_t domid, pid_t qemu, const char *qmp_path)
+{
+    static struct dm dm;
+    struct xendm_logger lg;
+    char name[16];
+    bool running = false;
+    uint32_t v;
+    int rc;
+
+    memset(&dm, 0, sizeof(dm));
+    dm.chan = chan;
+    dm.domid = domid;
+    dm.qemu = qemu;
+    dm.pty = -1;
+    snprintf(name, sizeof(name), "xenolith-dm%u", domid);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    /* the supervisor goes when the daemon goes (which kills qemu) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() == 1)
+        _exit(1);
+
+    dm.pidfd = dm_pidfd_open(qemu);
+    if (dm.pidfd < 0) {
+        rc = dm.pidfd;
+        dm_log(&dm, "domain %u: qemu pid %d: %s", domid, (int)qemu,
+               strerror(-rc));
+        goto fail;
+    }
+    lg.log = xendm_msg;
+    lg.opaque = &dm;
+    rc = xendm_connect(qmp_path, domid, qemu, &lg, on_event, &dm,
+                       DM_CONNECT_MS, &dm.x);
+    if (rc < 0) {
+        dm_log(&dm, "domain %u: attaching qemu (pid %d): cannot connect "
+               "to its monitor %s: %s", domid, (int)qemu, qmp_path,
+               strerror(-rc));
+        goto fail;
+    }
+    rc = open_pty(&dm);
+    if (rc < 0)
+        goto fail;
+    rc = xendm_query_status(dm.x, NULL, &running);
+    if (rc < 0)
+        goto fail;
+    send_op(&dm, CHAN_READY, 0, 0, NULL, 0);
+    if (running) {
+        v = 0;
+        send_op(&dm, CHAN_EVT_PAUSED, 0, 0, &v, sizeof(v));
+    }
+    serve(&dm);
+    xendm_release(dm.x);
+    _exit(0);
+
+fail:
+    send_op(&dm, CHAN_ERROR, 0, rc, NULL, 0);
+    xendm_release(dm.x);
+    _exit(1);
+}
+
+int dm_spawn(uint32_t domid, pid_t qemu_pid, const char *qmp_path,
+             pid_t *pid_r, int *chan_r)
+{
+    sigset_t none;
+    int sv[2], rc;
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+    }
+    if (pid == 0) {
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGCHLD, SIG_DFL);
+        /* keep stdio and the channel only */
+        if (sv[1] > 3)
+            close_range(3, (unsigned int)sv[1] - 1, 0);
+        close_range((unsigned int)sv[1] + 1, ~0U, 0);
+        dm_main(sv[1], domid, qemu_pid, qmp_path);
+    }
+    close(sv[1]);
+    *pid_r = pid;
+    *chan_r = sv[0];
+    return 0;
+}
