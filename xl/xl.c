@@ -90,6 +90,8 @@ static void parse_global_config(const char *file, const char *data, int len)
         else
             fprintf(stderr, "invalid default output format \"%s\"\n", buf);
     }
+    if (parse_accel(config, &xl_globals.accel) == EINVAL)
+        exit(1);
     if (!xlu_cfg_get_string(config, "blkdev_start", &buf, 0))
         xl_globals.blkdev_start = xstrdup(buf);
     if (!xlu_cfg_get_long(config, "claim_mode", &l, 0))

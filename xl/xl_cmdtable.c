@@ -65,6 +65,12 @@ const struct cmd_spec cmd_table[] = {
       "[options] <Domain>\n"
       "-t <type>       console type, pv , serial or vuart\n"
       "-n <number>     console number", NULL },
+    { "cd-insert", main_cd_insert, 1, 1,
+      "Insert a cdrom into a guest's cd drive",
+      "<Domain> <VirtualDevice> <path-to-image>", NULL },
+    { "cd-eject", main_cd_eject, 1, 1,
+      "Eject a cdrom from a guest's cd drive",
+      "<Domain> <VirtualDevice>", NULL },
     { "mem-max", main_memmax, 0, 1,
       "Set the maximum amount reservation for a domain",
       "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },

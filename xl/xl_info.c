@@ -198,6 +198,29 @@ int main_domname(int argc, char **argv)
 
 /* ------------------------------------------------------------ info */
 
+/* Xenolith: which accelerator domains get, and why. */
+static void print_accel(void)
+{
+    libxl_xenolith_accel host;
+    char *why = NULL;
+    const char *xlconf = getenv("XL_CONF_FILE");
+
+    if (!xlconf || !*xlconf)
+        xlconf = "/etc/xen/xl.conf";
+    if (libxl_xenolith_accel_host(ctx, &host, &why))
+        return;
+    if (xl_globals.accel != LIBXL_XENOLITH_ACCEL_AUTO)
+        printf("xenolith_accel         : %s (accel=\"%s\" in %s; auto "
+               "would be %s: %s)\n",
+               libxl_xenolith_accel_to_string(xl_globals.accel),
+               libxl_xenolith_accel_to_string(xl_globals.accel), xlconf,
+               libxl_xenolith_accel_to_string(host), why);
+    else
+        printf("xenolith_accel         : %s (%s)\n",
+               libxl_xenolith_accel_to_string(host), why);
+    free(why);
+}
+
 static void print_host_info(void)
 {
     const libxl_version_info *v = NULL;
@@ -281,6 +304,7 @@ static void print_host_info(void)
         fprintf(stderr, "libxl_get_version_info failed.\n");
     }
     printf("xend_config_format     : 4\n");
+    print_accel();
 }
 
 int main_info(int argc, char **argv)

@@ -1323,6 +1323,22 @@ static void parse_ranges(XLU_Config *config, libxl_domain_build_info *b)
  * inside, and this keeps it reachable (no leak report at exit). */
 static XLU_Config *volatile parsing;
 
+int parse_accel(XLU_Config *cfg, libxl_xenolith_accel *accel_r)
+{
+    const char *buf;
+    int e = xlu_cfg_get_string(cfg, "accel", &buf, 0);
+
+    if (e == ESRCH)
+        return ESRCH;
+    if (e || libxl_xenolith_accel_from_string(buf, accel_r)) {
+        fprintf(xlu_cfg_report(cfg), "%s:%d: invalid value \"%s\" for "
+                "\"accel\" (auto, kvm or tcg)\n", xlu_cfg_source(cfg),
+                xlu_cfg_get_line(cfg, "accel"), e ? "(a list)" : buf);
+        return EINVAL;
+    }
+    return 0;
+}
+
 void parse_config_data(const char *config_source, const char *config_data,
                        int config_len, libxl_domain_config *d_config)
 {
@@ -1408,6 +1424,9 @@ void parse_config_data(const char *config_source, const char *config_data,
         xlu_cfg_replace_string(config, "pool", &c_info->pool_name, 0);
 
     libxl_domain_build_info_init_type(b_info, c_info->type);
+    b_info->xenolith_accel = xl_globals.accel;
+    if (parse_accel(config, &b_info->xenolith_accel) == EINVAL)
+        exit(1);
     if (b_info->type == LIBXL_DOMAIN_TYPE_PVH) {
         xlu_cfg_get_defbool(config, "pvshim", &b_info->u.pvh.pvshim, 0);
         xlu_cfg_replace_string(config, "pvshim_path",

@@ -26,6 +26,8 @@ struct xl_globals {
     char *blkdev_start;
     char *lockfile;
     int output_format_sxp;
+    /* xl.conf "accel" (Xenolith): the default of xl.cfg's "accel" */
+    libxl_xenolith_accel accel;
 };
 extern struct xl_globals xl_globals;
 extern libxl_ctx *ctx;
@@ -49,6 +51,13 @@ int xlu_pci_parse_spec_string(XLU_Config *cfg, libxl_device_pci *pci,
                               const char *str);
 /* "strategy=...,policy=..." of rdm=; 0 or ERROR_INVAL after reporting. */
 int xlu_rdm_parse(XLU_Config *cfg, libxl_rdm_reserve *rdm, const char *str);
+
+/*
+ * The value of an "accel" key (auto, kvm, tcg) of cfg into *accel_r;
+ * 0, ESRCH when absent, or EINVAL after reporting "<file>:<line>: ..."
+ * on cfg's report stream.
+ */
+int parse_accel(XLU_Config *cfg, libxl_xenolith_accel *accel_r);
 
 /* CPU list syntax ("0-3,^2", "nodes:0", "all") added into cpumap. */
 int parse_cpurange(const char *cpu, libxl_bitmap *cpumap);

@@ -746,6 +746,13 @@ static int find_atom(const XLU_Config *cfg, const char *n, setting **set_r,
     return 0;
 }
 
+int xlu_cfg_get_line(const XLU_Config *cfg, const char *n)
+{
+    setting *s = find(cfg, n);
+
+    return s ? s->line : 0;
+}
+
 int xlu_cfg_get_string(const XLU_Config *cfg, const char *n,
                        const char **value_r, int dont_warn)
 {

@@ -33,6 +33,8 @@ void xlu_cfg_destroy(XLU_Config *cfg);
 const char *xlu_cfg_source(const XLU_Config *cfg);
 FILE *xlu_cfg_report(const XLU_Config *cfg);
 
+/* The line key n was set on (Xenolith), 0 when absent. */
+int xlu_cfg_get_line(const XLU_Config *cfg, const char *n);
 int xlu_cfg_get_string(const XLU_Config *cfg, const char *n,
                        const char **value_r, int dont_warn);
 /* Replaces *value_r (freed) with a copy of the string. */

@@ -1,5 +1,6 @@
 /*
- * libxl_create.c - PVH domain creation on the core, and teardown.
+ * libxl_create.c - domain creation (PVH on the core; HVM, and PVH under
+ * TCG, through libxl_dm.c), and teardown.
  *
  * create: validate and default the config -> xc_domain_create (paused)
  * -> the xenstore skeleton (Xen's layout and permissions) -> the domain
@@ -64,16 +65,18 @@ static int check_file(libxl_ctx *ctx, const char *key, const char *path)
 }
 
 /* Defaults d_config in place and checks it; logs the key at fault. */
-static int config_setdefault(libxl_ctx *ctx, libxl_domain_config *d_config)
+static int config_setdefault(libxl_ctx *ctx, libxl_domain_config *d_config,
+                             bool dm)
 {
     libxl_domain_create_info *c = &d_config->c_info;
     libxl_domain_build_info *b = &d_config->b_info;
     xc_physinfo_t pi;
     int i, r, rc;
 
-    if (c->type != LIBXL_DOMAIN_TYPE_PVH) {
+    if (c->type != LIBXL_DOMAIN_TYPE_PVH &&
+        c->type != LIBXL_DOMAIN_TYPE_HVM) {
         LOG(ctx, ERROR, "c_info.type: %s domains are not supported here "
-            "(the Xenolith core runs PVH guests)",
+            "(Xenolith runs PVH and HVM guests)",
             libxl_domain_type_to_string(c->type) ?: "invalid");
         return ERROR_INVAL;
     }
@@ -143,6 +146,8 @@ static int config_setdefault(libxl_ctx *ctx, libxl_domain_config *d_config)
     }
     if (b->video_memkb == LIBXL_MEMKB_DEFAULT)
         b->video_memkb = 0;
+    if (dm)
+        return libxl__dm_check_config(ctx, d_config);
 
     if (!b->kernel || !*b->kernel) {
         LOG(ctx, ERROR, "b_info.kernel: a PVH domain needs a kernel");
@@ -551,13 +556,16 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
     struct timeval start;
     uint32_t domid = INVALID_DOMID, want;
     libxl_event *ev;
-    int r, rc, tries;
+    bool dm = false;
+    int r, rc, tries, accel = 0;
 
     *domid_r = INVALID_DOMID;
     rc = libxl__need_daemons(ctx, "libxl_domain_create_new");
     if (rc)
         goto out;
-    rc = config_setdefault(ctx, d_config);
+    if (b->type == c->type)
+        dm = libxl__dm_wanted(ctx, d_config, &accel);
+    rc = config_setdefault(ctx, d_config, dm);
     if (rc)
         goto out;
     if (libxl_name_to_domid(ctx, c->name, &want) == 0) {
@@ -569,7 +577,7 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.max_vcpus = b->max_vcpus;
-    cfg.flags = XC_DOMCFG_HVM;
+    cfg.flags = XC_DOMCFG_HVM | (dm ? libxl__dm_domcfg_flag() : 0);
     cfg.memory_kb = (b->target_memkb + 3) & ~3ULL;
     memcpy(cfg.handle, c->uuid.uuid, sizeof(cfg.handle));
     for (tries = 0; ; tries++) {
@@ -599,7 +607,10 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
     rc = domain_make_xs(ctx, domid, d_config);
     if (rc)
         goto out;
-    rc = domain_build(ctx, domid, d_config);
+    if (dm)
+        rc = libxl__dm_build(ctx, domid, d_config, accel);
+    else
+        rc = domain_build(ctx, domid, d_config);
     if (rc)
         goto out;
     r = xc_domain_setmaxmem(ctx->xch, domid, b->max_memkb);
@@ -628,6 +639,11 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
         LOGE(ctx, ERROR, "domain %u: introducing it to xenstored", domid);
         rc = ERROR_FAIL;
         goto out;
+    }
+    if (dm) {
+        rc = libxl__dm_created(ctx, domid);
+        if (rc)
+            goto out;
     }
     if (aop_console_how) {
         ev = libxl__event_new(domid, aop_console_how->for_event,
@@ -665,9 +681,11 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
     GC_INIT;
     xc_dominfo_t info;
     libxl_uuid uuid;
+    struct libxl__dm_gone *dmg;
     char *dom, *vm, *name;
     int r, rc = 0;
 
+    dmg = libxl__dm_teardown_begin(ctx, domid);
     dom = GCSPRINTF("/local/domain/%u", domid);
     vm = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                           GCSPRINTF("%s/vm", dom)));
@@ -705,6 +723,9 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
         if (!rc)
             rc = ERROR_FAIL;
     }
+    r = libxl__dm_teardown_end(ctx, dmg);
+    if (r && !rc)
+        rc = r;
     GC_FREE;
     return rc;
 }

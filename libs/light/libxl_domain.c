@@ -438,6 +438,17 @@ static int pvcontrol(libxl_ctx *ctx, uint32_t domid, const char *cmd,
     dom = GCSPRINTF("/local/domain/%u", domid);
     f = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                   GCSPRINTF("%s/control/%s", dom, feature)));
+    if ((!f || strcmp(f, "1")) && libxl__domain_is_dm(ctx, domid)) {
+        /* qemu's guests: the ACPI power button, or a reset */
+        bool off = !strcmp(cmd, "poweroff");
+
+        LOG(ctx, DEBUG, "domain %u: no PV control (control/%s); %s",
+            domid, feature, off ? "pressing the ACPI power button" :
+            "resetting it");
+        rc = libxl_send_trigger(ctx, domid, off ? LIBXL_TRIGGER_POWER :
+                                LIBXL_TRIGGER_RESET, 0, ao_how);
+        goto out;
+    }
     if (!f || strcmp(f, "1")) {
         LOG(ctx, ERROR, "domain %u: PV control interface not available "
             "(control/%s is not 1): the guest cannot be asked to %s",
@@ -613,6 +624,14 @@ int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid,
             return ERROR_FAIL;
         }
     }
+    if (libxl__domain_is_dm(ctx, domid)) {
+        /* qemu's balloon device asks the guest's driver */
+        val = libxl__sprintf("{\"value\": %" PRId64 "}", want * 1024);
+        rc = libxl__dm_qmp(ctx, domid, "balloon", val);
+        free(val);
+        if (rc)
+            return rc;
+    }
     path = libxl__sprintf("/local/domain/%u/memory/target", domid);
     val = libxl__sprintf("%" PRId64, want);
     rc = libxl__xs_write(ctx, XBT_NULL, path, val);
@@ -704,6 +723,18 @@ int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid,
                 x.max_vcpu_id + 1);
             rc = ERROR_INVAL;
             goto out;
+        }
+    }
+    if (libxl__domain_is_dm(ctx, domid)) {
+        /* qemu's vCPUs are fixed at start: only "all of them" holds */
+        for (i = 0; i <= x.max_vcpu_id; i++) {
+            if (!libxl_bitmap_test(cpumap, i)) {
+                LOG(ctx, ERROR, "domain %u: changing the number of online "
+                    "vCPUs is not supported for device-model domains "
+                    "(it has %u)", domid, x.max_vcpu_id + 1);
+                rc = ERROR_NI;
+                goto out;
+            }
         }
     }
     for (i = 0; i <= x.max_vcpu_id; i++) {

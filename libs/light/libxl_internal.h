@@ -305,4 +305,42 @@ _hidden int libxl__domain_config_load(libxl_ctx *ctx, uint32_t domid,
 _hidden void libxl__userdata_destroyall(libxl_ctx *ctx, uint32_t domid,
                                         const libxl_uuid *uuid);
 
+/* ------------------------------------------------- device models */
+
+/*
+ * libxl_dm.c: domains whose machine is qemu (HVM; PVH under TCG).  The
+ * accel values are enum xendm_accel's (xendm.h is not included here).
+ */
+/* "$XENOLITH_RUNDIR/qemu-dm", malloc'd. */
+_hidden char *libxl__dm_run_dir(void);
+/* Whether domid runs in qemu (/libxl/<domid>/dm-version exists). */
+_hidden bool libxl__domain_is_dm(libxl_ctx *ctx, uint32_t domid);
+/* Whether d_config goes to qemu; *accel_r the resolved accelerator (a
+ * notice is logged when "auto" falls back to TCG). */
+_hidden bool libxl__dm_wanted(libxl_ctx *ctx,
+                              const libxl_domain_config *d_config,
+                              int *accel_r);
+/* The xc_domain_create flag for such a domain. */
+_hidden unsigned int libxl__dm_domcfg_flag(void);
+/* The checks of the config that apply before the domain exists. */
+_hidden int libxl__dm_check_config(libxl_ctx *ctx,
+                                   libxl_domain_config *d_config);
+/* Starts qemu for the (paused, core-side) domain, hands it to the core,
+ * runs the vif hotplug scripts; on failure leaves nothing of its own. */
+_hidden int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
+                            libxl_domain_config *d_config, int accel);
+/* /local/domain/0/device-model/<domid>/state = running. */
+_hidden int libxl__dm_created(libxl_ctx *ctx, uint32_t domid);
+/* Teardown: _begin (before the xenstore nodes go) notes what to clean,
+ * NULL for a domain without a device model; _end (after the core's
+ * destroy) makes sure qemu is gone and removes taps, files, nodes. */
+struct libxl__dm_gone;
+_hidden struct libxl__dm_gone *libxl__dm_teardown_begin(libxl_ctx *ctx,
+                                                        uint32_t domid);
+_hidden int libxl__dm_teardown_end(libxl_ctx *ctx,
+                                   struct libxl__dm_gone *g);
+/* One QMP command (args_json: an object or NULL) to domid's qemu. */
+_hidden int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
+                          const char *args_json);
+
 #endif /* LIBXL_INTERNAL_H */

@@ -248,6 +248,14 @@
 #define LIBXL_HAVE_XENOLITH_CTX_OFFLINE 1
 #define LIBXL_HAVE_XENOLITH_DOMAIN_DEATH_ACTION 1
 
+/*
+ * LIBXL_HAVE_XENOLITH_ACCEL: libxl_domain_build_info.xenolith_accel
+ * (auto, kvm, tcg: HVM domains always run in qemu, PVH domains in qemu
+ * when the accelerator is TCG) and libxl_xenolith_accel_host, which
+ * says what "auto" means on this host and why.
+ */
+#define LIBXL_HAVE_XENOLITH_ACCEL 1
+
 /* ------------------------------------------------- basic types */
 
 typedef struct libxl__ctx libxl_ctx;
@@ -506,7 +514,9 @@ int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid,
  * (control/shutdown = "poweroff" / "reboot") and waits (60 s) for the
  * guest to acknowledge by clearing it.  ERROR_NOPARAVIRT when the guest
  * has not announced control/feature-poweroff (resp. feature-reboot) = 1;
- * then libxl_send_trigger(POWER/RESET) is the fallback.  ERROR_TIMEDOUT
+ * then libxl_send_trigger(POWER/RESET) is the fallback -- which these
+ * take themselves for a domain run by qemu (HVM, or PVH under TCG): the
+ * ACPI power button for shutdown, a reset for reboot.  ERROR_TIMEDOUT
  * when the guest does not acknowledge; ERROR_DOMAIN_NOTFOUND when the
  * domain goes away first.  With ao_how these return once the request is
  * written and complete later (see "asynchronous operations").
@@ -525,6 +535,24 @@ int libxl_domain_reboot(libxl_ctx *ctx, uint32_t domid,
 int libxl_send_trigger(libxl_ctx *ctx, uint32_t domid,
                        libxl_trigger trigger, uint32_t vcpuid,
                        const libxl_asyncop_how *ao_how);
+
+/*
+ * Puts the medium disk->pdev_path (format raw or qcow2) into the cdrom
+ * drive disk->vdev of an HVM domain; an empty path (or format EMPTY)
+ * ejects.  ERROR_INVAL when vdev is not one of the domain's cdroms or
+ * the file cannot be read (logged, naming it).
+ */
+int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid,
+                       libxl_device_disk *disk,
+                       const libxl_asyncop_how *ao_how);
+
+/*
+ * Xenolith: the accelerator "auto" gives on this host (KVM or TCG) and
+ * why, in words (*why_r malloc'd, may be NULL): "hardware KVM", or the
+ * reason for TCG (e.g. /dev/kvm is kvm_pvm).  0.
+ */
+int libxl_xenolith_accel_host(libxl_ctx *ctx,
+                              libxl_xenolith_accel *accel_r, char **why_r);
 
 int libxl_domain_pause(libxl_ctx *ctx, uint32_t domid,
                        const libxl_asyncop_how *ao_how);

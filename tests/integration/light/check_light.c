@@ -52,6 +52,9 @@ static void config(libxl_domain_config *c, const char *name,
     c->b_info.kernel = strdup(guest(guest_name));
     c->b_info.max_memkb = c->b_info.target_memkb = (uint64_t)mem_mb << 10;
     c->b_info.max_vcpus = vcpus;
+    /* the core's PVH path (auto may mean qemu on a host without
+     * hardware KVM; check_light_dm covers that) */
+    c->b_info.xenolith_accel = LIBXL_XENOLITH_ACCEL_KVM;
 }
 
 static uint32_t create(const char *name, const char *guest_name,

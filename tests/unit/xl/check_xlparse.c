@@ -326,6 +326,37 @@ START_TEST(vif_errors)
 }
 END_TEST
 
+/* ------------------------------------------------------------ accel */
+
+START_TEST(accel_values)
+{
+    libxl_xenolith_accel a = LIBXL_XENOLITH_ACCEL_AUTO;
+
+    ck_assert_int_eq(load("name = \"x\"\n"), 0);
+    ck_assert_int_eq(parse_accel(cfg, &a), ESRCH);
+    ck_assert_int_eq(a, LIBXL_XENOLITH_ACCEL_AUTO);
+    ck_assert_int_eq(load("accel = \"tcg\"\n"), 0);
+    ck_assert_int_eq(parse_accel(cfg, &a), 0);
+    ck_assert_int_eq(a, LIBXL_XENOLITH_ACCEL_TCG);
+    ck_assert_int_eq(load("accel = \"kvm\"\n"), 0);
+    ck_assert_int_eq(parse_accel(cfg, &a), 0);
+    ck_assert_int_eq(a, LIBXL_XENOLITH_ACCEL_KVM);
+    ck_assert_str_eq(reported(), "");
+}
+END_TEST
+
+START_TEST(accel_bad_value)
+{
+    libxl_xenolith_accel a = LIBXL_XENOLITH_ACCEL_TCG;
+
+    ck_assert_int_eq(load("name = \"x\"\n\naccel = \"hvf\"\n"), 0);
+    ck_assert_int_eq(parse_accel(cfg, &a), EINVAL);
+    ck_assert_int_eq(a, LIBXL_XENOLITH_ACCEL_TCG);
+    ck_assert_ptr_nonnull(strstr(reported(), "test.cfg:3: invalid value "
+                                 "\"hvf\" for \"accel\""));
+}
+END_TEST
+
 /* ------------------------------------------------------------ cpumap */
 
 static int cpus(const char *s, libxl_bitmap *m)
@@ -424,6 +455,8 @@ int main(void)
     tc = new_tcase(s_vif);
     tcase_add_test(tc, vif_rates);
     tcase_add_test(tc, vif_errors);
+    tcase_add_test(tc, accel_values);
+    tcase_add_test(tc, accel_bad_value);
     tc = new_tcase(s_cpu);
     tcase_add_test(tc, cpumap_ranges);
     tcase_add_test(tc, cpumap_errors);

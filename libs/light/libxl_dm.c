@@ -1,0 +1,1291 @@
+/*
+ * libxl_dm.c - domains whose machine is qemu-system-x86_64 (the device
+ * model): HVM domains, and PVH domains when the accelerator is TCG.
+ *
+ * The core keeps the domain's record (XC_DOMCFG_DEVICE_MODEL: no KVM VM
+ * of its own); libxl starts qemu paused through libxendm, hands it to
+ * the core (xc_domain_attach_dm), puts the NICs' taps on their bridges
+ * (the vif hotplug script) and lets go of qemu.  Later commands
+ * (cd-insert, mem-set) reach qemu over its QMP socket on demand.
+ *
+ * What a device-model domain leaves on the host, and teardown removes:
+ * qemu (the core kills it), $XENOLITH_RUNDIR/qemu-dm/qemu-dm-<domid>.*,
+ * vmlinux-<domid> (a PVH kernel's ELF), the taps, and the xenstore
+ * nodes /local/domain/0/device-model/<domid> and /libxl/<domid>/...
+ */
+#include "libxl.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenguest.h>
+
+#include "libxl_internal.h"
+#include "xendm.h"
+
+#ifndef XENOLITH_SCRIPTDIR
+#define XENOLITH_SCRIPTDIR "/etc/xen/scripts"
+#endif
+
+#define DM_VERSION "qemu_xen"
+#define DM_START_TIMEOUT_MS 20000
+
+/* ------------------------------------------------------------ helpers */
+
+static void dm_log(void *opaque, enum xendm_level level, const char *msg)
+{
+    libxl_ctx *ctx = opaque;
+    static const xentoollog_level map[] = {
+        [XENDM_DEBUG] = XTL_DEBUG,
+        [XENDM_INFO] = XTL_INFO,
+        [XENDM_NOTICE] = XTL_NOTICE,
+        [XENDM_WARN] = XTL_WARN,
+        [XENDM_ERROR] = XTL_ERROR,
+    };
+
+    libxl__log(ctx, map[level], -1, __FILE__, __LINE__, "qemu-dm", "%s",
+               msg);
+}
+
+static void dm_logger(libxl_ctx *ctx, struct xendm_logger *lg)
+{
+    lg->log = dm_log;
+    lg->opaque = ctx;
+}
+
+char *libxl__dm_run_dir(void)
+{
+    const char *rundir = getenv("XENOLITH_RUNDIR");
+
+    if (!rundir || !*rundir)
+        rundir = "/run/xenolith";
+    return libxl__sprintf("%s/qemu-dm", rundir);
+}
+
+static int mkdir_p(libxl_ctx *ctx, const char *dir)
+{
+    char *p = libxl__strdup_or_die(dir), *s;
+    int rc = 0;
+
+    for (s = p + 1; ; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char c = *s;
+
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            LOGE(ctx, ERROR, "creating the directory %s", p);
+            rc = ERROR_FAIL;
+            break;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+    return rc;
+}
+
+static char *vmlinux_path(uint32_t domid)
+{
+    char *dir = libxl__dm_run_dir();
+    char *p = libxl__sprintf("%s/vmlinux-%u", dir, domid);
+
+    free(dir);
+    return p;
+}
+
+bool libxl__domain_is_dm(libxl_ctx *ctx, uint32_t domid)
+{
+    char *path = libxl__sprintf("/libxl/%u/dm-version", domid);
+    char *v = libxl__xs_read(ctx, XBT_NULL, path);
+    bool r = v != NULL;
+
+    free(v);
+    free(path);
+    return r;
+}
+
+/* ------------------------------------------------------------ accel */
+
+struct capture {
+    char msg[512];
+};
+
+static void capture_log(void *opaque, enum xendm_level level,
+                        const char *msg)
+{
+    struct capture *c = opaque;
+
+    if (level >= XENDM_NOTICE)
+        snprintf(c->msg, sizeof(c->msg), "%s", msg);
+}
+
+/* The host's accelerator for "auto", and why (without the library's
+ * "qemu-dm: using TCG: " prefix); "" when it is hardware KVM. */
+static enum xendm_accel detect(char *why, size_t len)
+{
+    static const char prefix[] = "qemu-dm: using TCG: ";
+    struct capture c = { "" };
+    struct xendm_logger lg = { capture_log, &c };
+    enum xendm_accel a = xendm_accel_detect(&lg, NULL, NULL);
+    const char *m = c.msg;
+
+    if (!strncmp(m, prefix, sizeof(prefix) - 1))
+        m += sizeof(prefix) - 1;
+    snprintf(why, len, "%s", a == XENDM_ACCEL_KVM ? "" : m);
+    return a;
+}
+
+int libxl_xenolith_accel_host(libxl_ctx *ctx, libxl_xenolith_accel *accel_r,
+                              char **why_r)
+{
+    char why[512];
+    enum xendm_accel a = detect(why, sizeof(why));
+
+    (void)ctx;
+    *accel_r = a == XENDM_ACCEL_KVM ? LIBXL_XENOLITH_ACCEL_KVM
+                                    : LIBXL_XENOLITH_ACCEL_TCG;
+    if (why_r)
+        *why_r = libxl__strdup_or_die(a == XENDM_ACCEL_KVM ?
+                                      "hardware KVM" : why);
+    return 0;
+}
+
+bool libxl__dm_wanted(libxl_ctx *ctx, const libxl_domain_config *d_config,
+                      int *accel_r)
+{
+    const libxl_domain_build_info *b = &d_config->b_info;
+    libxl_domain_type type = d_config->c_info.type;
+    enum xendm_accel a;
+    char why[512];
+
+    if (type != LIBXL_DOMAIN_TYPE_HVM && type != LIBXL_DOMAIN_TYPE_PVH)
+        return false;
+    switch (b->xenolith_accel) {
+    case LIBXL_XENOLITH_ACCEL_KVM:
+        a = XENDM_ACCEL_KVM;
+        break;
+    case LIBXL_XENOLITH_ACCEL_TCG:
+        a = XENDM_ACCEL_TCG;
+        break;
+    default:
+        a = detect(why, sizeof(why));
+        if (a == XENDM_ACCEL_TCG)
+            LOG(ctx, NOTICE, "domain \"%s\": using TCG (software "
+                "emulation, slower than hardware KVM): %s",
+                d_config->c_info.name ? d_config->c_info.name : "", why);
+        break;
+    }
+    *accel_r = a;
+    return type == LIBXL_DOMAIN_TYPE_HVM || a == XENDM_ACCEL_TCG;
+}
+
+/* ------------------------------------------------------------ config */
+
+/* Xen's device number of a disk name (hd*, sd*, xvd*), or -1. */
+static int vdev_number(const char *vdev, char *kind_r, int *index_r)
+{
+    const char *p;
+    int disk = 0, n = 0;
+
+    if (!strncmp(vdev, "xvd", 3)) {
+        *kind_r = 'x';
+        p = vdev + 3;
+    } else if (!strncmp(vdev, "hd", 2)) {
+        *kind_r = 'h';
+        p = vdev + 2;
+    } else if (!strncmp(vdev, "sd", 2)) {
+        *kind_r = 's';
+        p = vdev + 2;
+    } else {
+        return -1;
+    }
+    if (*p < 'a' || *p > 'z')
+        return -1;
+    while (*p >= 'a' && *p <= 'z') {
+        disk = disk * 26 + (*p - 'a' + 1);
+        p++;
+        if (++n > 2)
+            return -1;
+    }
+    if (*p)
+        return -1;          /* partitions are not disks here */
+    disk--;
+    *index_r = disk;
+    switch (*kind_r) {
+    case 'x':
+        return disk < 16 ? (202 << 8) | (disk << 4) : (1 << 28) | (disk << 8);
+    case 'h':
+        if (disk > 3)
+            return -1;
+        return ((disk < 2 ? 3 : 22) << 8) | ((disk & 1) << 6);
+    default:
+        return disk < 16 ? (8 << 8) | (disk << 4) : -1;
+    }
+}
+
+static int check_readable(libxl_ctx *ctx, const char *what, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0 || access(path, R_OK) < 0) {
+        LOGE(ctx, ERROR, "%s: cannot read %s", what, path);
+        return ERROR_INVAL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        LOG(ctx, ERROR, "%s: %s is a directory", what, path);
+        return ERROR_INVAL;
+    }
+    return 0;
+}
+
+static const char *nic_model(libxl_ctx *ctx, const libxl_device_nic *nic,
+                             int devid, bool pvh)
+{
+    static const char *const alias[][2] = {
+        { "e1000", "e1000" }, { "rtl8139", "rtl8139" },
+        { "virtio-net", "virtio-net" }, { "virtio", "virtio-net" },
+        { "virtio-net-pci", "virtio-net" },
+    };
+    size_t i;
+
+    if (!nic->model || !*nic->model)
+        return pvh ? "virtio-net" : "e1000";
+    for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+        if (!strcmp(nic->model, alias[i][0]))
+            return alias[i][1];
+    LOG(ctx, ERROR, "vif %d: unknown model \"%s\" (known: e1000, rtl8139, "
+        "virtio-net)", devid, nic->model);
+    return NULL;
+}
+
+/* What one device-model domain is made of; owns its strings. */
+struct dm_build {
+    struct xendm_config cfg;
+    struct xendm_hvm hvm;
+    struct xendm_disk *disks;
+    struct xendm_nic *nics;
+    int *nic_devids;
+    char **strs;            /* everything malloc'd for cfg */
+    int nstrs;
+    const char **extra;
+    char *run_dir;
+    char *vmlinux;          /* the extracted PVH kernel, if any */
+};
+
+static char *own(struct dm_build *d, char *s)
+{
+    d->strs = libxl__realloc_or_die(d->strs,
+                                    (d->nstrs + 1) * sizeof(*d->strs));
+    d->strs[d->nstrs++] = s;
+    return s;
+}
+
+static void dm_build_free(struct dm_build *d)
+{
+    int i;
+
+    for (i = 0; i < d->nstrs; i++)
+        free(d->strs[i]);
+    free(d->strs);
+    free(d->disks);
+    free(d->nics);
+    free(d->nic_devids);
+    free(d->extra);
+    free(d->run_dir);
+    free(d->vmlinux);
+}
+
+static int map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
+                     struct dm_build *d, bool pvh)
+{
+    int i, idx, rc;
+    char kind;
+
+    d->disks = libxl__calloc_or_die(d_config->num_disks + 1,
+                                    sizeof(*d->disks));
+    for (i = 0; i < d_config->num_disks; i++) {
+        libxl_device_disk *disk = &d_config->disks[i];
+        struct xendm_disk *x = &d->disks[i];
+        const char *vdev = disk->vdev ? disk->vdev : "";
+        bool empty = !disk->pdev_path || !*disk->pdev_path ||
+                     disk->format == LIBXL_DISK_FORMAT_EMPTY;
+
+        if (vdev_number(vdev, &kind, &idx) < 0) {
+            LOG(ctx, ERROR, "disk %d: vdev \"%s\" is not a disk name "
+                "(hdX, sdX or xvdX)", i, vdev);
+            return ERROR_INVAL;
+        }
+        if (empty && !disk->is_cdrom) {
+            LOG(ctx, ERROR, "disk %s: no target (only a cdrom may be "
+                "empty)", vdev);
+            return ERROR_INVAL;
+        }
+        switch (disk->format) {
+        case LIBXL_DISK_FORMAT_UNKNOWN:
+        case LIBXL_DISK_FORMAT_RAW:
+        case LIBXL_DISK_FORMAT_EMPTY:
+            x->format = "raw";
+            break;
+        case LIBXL_DISK_FORMAT_QCOW2:
+            x->format = "qcow2";
+            break;
+        default:
+            LOG(ctx, ERROR, "disk %s: format %s is not supported (raw, "
+                "qcow2)", vdev, libxl_disk_format_to_string(disk->format));
+            return ERROR_INVAL;
+        }
+        if (!empty) {
+            rc = check_readable(ctx, own(d, libxl__sprintf("disk %s",
+                                                           vdev)),
+                                disk->pdev_path);
+            if (rc)
+                return rc;
+            x->path = disk->pdev_path;
+        }
+        x->readonly = !disk->readwrite || disk->is_cdrom;
+        x->cdrom = disk->is_cdrom;
+        x->id = vdev;
+        if (pvh) {
+            if (disk->is_cdrom) {
+                LOG(ctx, ERROR, "disk %s: a PVH domain has no cdrom drive",
+                    vdev);
+                return ERROR_INVAL;
+            }
+            x->bus = XENDM_DISK_VIRTIO;
+        } else if (kind == 's') {
+            x->bus = XENDM_DISK_SCSI;
+            x->slot = idx + 1;
+        } else if (idx < 4) {
+            x->bus = XENDM_DISK_IDE;
+            x->slot = idx + 1;
+        } else if (kind == 'x' && !disk->is_cdrom) {
+            /* no PV disks: past the four IDE slots, virtio-blk */
+            x->bus = XENDM_DISK_VIRTIO;
+        } else {
+            LOG(ctx, ERROR, "disk %s: only the first four disks of an HVM "
+                "domain can be IDE (hda..hdd, xvda..xvdd)", vdev);
+            return ERROR_INVAL;
+        }
+        if (x->cdrom && x->bus != XENDM_DISK_IDE) {
+            LOG(ctx, ERROR, "disk %s: a cdrom must be an IDE drive "
+                "(hda..hdd, xvda..xvdd)", vdev);
+            return ERROR_INVAL;
+        }
+    }
+    d->cfg.disks = d->disks;
+    d->cfg.nr_disks = d_config->num_disks;
+    return 0;
+}
+
+static void random_mac(libxl_mac *mac)
+{
+    uint8_t r[3] = { 0, 0, 0 };
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        if (read(fd, r, sizeof(r)) != sizeof(r))
+            r[0] = r[1] = r[2] = (uint8_t)getpid();
+        close(fd);
+    }
+    (*mac)[0] = 0x00;
+    (*mac)[1] = 0x16;
+    (*mac)[2] = 0x3e;
+    (*mac)[3] = r[0] & 0x7f;
+    (*mac)[4] = r[1];
+    (*mac)[5] = r[2];
+}
+
+static int map_nics(libxl_ctx *ctx, uint32_t domid,
+                    libxl_domain_config *d_config, struct dm_build *d,
+                    bool pvh)
+{
+    int i, devid;
+
+    d->nics = libxl__calloc_or_die(d_config->num_nics + 1,
+                                   sizeof(*d->nics));
+    d->nic_devids = libxl__calloc_or_die(d_config->num_nics + 1,
+                                         sizeof(int));
+    for (i = 0; i < d_config->num_nics; i++) {
+        libxl_device_nic *nic = &d_config->nics[i];
+        struct xendm_nic *x = &d->nics[i];
+
+        if (nic->devid < 0)
+            nic->devid = i;
+        devid = nic->devid;
+        x->model = nic_model(ctx, nic, devid, pvh);
+        if (!x->model)
+            return ERROR_INVAL;
+        if (libxl__mac_is_default(&nic->mac))
+            random_mac(&nic->mac);
+        x->mac = own(d, libxl__sprintf(LIBXL_MAC_FMT,
+                                       LIBXL_MAC_BYTES(nic->mac)));
+        x->ifname = own(d, libxl__sprintf("vif%u.%d-emu", domid, devid));
+        if (strlen(x->ifname) > 15) {
+            LOG(ctx, ERROR, "vif %d: tap name %s is too long", devid,
+                x->ifname);
+            return ERROR_INVAL;
+        }
+        d->nic_devids[i] = devid;
+    }
+    d->cfg.nics = d->nics;
+    d->cfg.nr_nics = d_config->num_nics;
+    return 0;
+}
+
+static bool defbool_off(libxl_defbool db)
+{
+    return !libxl_defbool_is_default(db) && !libxl_defbool_val(db);
+}
+
+static bool defbool_on(libxl_defbool db)
+{
+    return !libxl_defbool_is_default(db) && libxl_defbool_val(db);
+}
+
+static int map_hvm(libxl_ctx *ctx, libxl_domain_config *d_config,
+                   struct dm_build *d)
+{
+    libxl_domain_build_info *b = &d_config->b_info;
+    struct xendm_hvm *h = &d->hvm;
+    const char *fw;
+    int i;
+
+    switch (b->u.hvm.bios) {
+    case LIBXL_BIOS_TYPE_UNKNOWN:
+    case LIBXL_BIOS_TYPE_SEABIOS:
+        d->cfg.bios = XENDM_BIOS_SEABIOS;
+        fw = XENDM_SEABIOS_PATH;
+        break;
+    case LIBXL_BIOS_TYPE_OVMF:
+        d->cfg.bios = XENDM_BIOS_OVMF;
+        fw = XENDM_OVMF_PATH;
+        break;
+    default:
+        LOG(ctx, ERROR, "bios: %s is not supported (seabios, ovmf)",
+            libxl_bios_type_to_string(b->u.hvm.bios));
+        return ERROR_INVAL;
+    }
+    if (b->u.hvm.system_firmware && *b->u.hvm.system_firmware) {
+        fw = b->u.hvm.system_firmware;
+        d->cfg.firmware = fw;
+        if (check_readable(ctx, "bios_path_override", fw))
+            return ERROR_INVAL;
+    } else if (check_readable(ctx, "bios", fw)) {
+        return ERROR_INVAL;
+    }
+
+    h->boot = b->u.hvm.boot;
+    h->no_acpi = defbool_off(b->u.hvm.acpi) || defbool_off(b->acpi);
+    h->no_apic = defbool_off(b->u.hvm.apic) || defbool_off(b->apic);
+    h->no_hpet = defbool_off(b->u.hvm.hpet);
+    switch (b->u.hvm.vga.kind) {
+    case LIBXL_VGA_INTERFACE_TYPE_STD:
+        h->vga = XENDM_VGA_STD;
+        break;
+    case LIBXL_VGA_INTERFACE_TYPE_CIRRUS:
+        h->vga = XENDM_VGA_CIRRUS;
+        break;
+    case LIBXL_VGA_INTERFACE_TYPE_NONE:
+        h->vga = XENDM_VGA_NONE;
+        break;
+    case LIBXL_VGA_INTERFACE_TYPE_QXL:
+        h->vga = XENDM_VGA_QXL;
+        break;
+    default:
+        h->vga = XENDM_VGA_DEFAULT;
+        break;
+    }
+    if (b->video_memkb != LIBXL_MEMKB_DEFAULT && b->video_memkb)
+        h->videoram_mib = (unsigned int)(b->video_memkb / 1024);
+    h->localtime = defbool_on(b->localtime);
+    h->rtc_timeoffset = (int32_t)b->rtc_timeoffset;
+
+    h->vnc = defbool_on(b->u.hvm.vnc.enable);
+    h->vnclisten = b->u.hvm.vnc.listen;
+    h->vncpasswd = b->u.hvm.vnc.passwd;
+    if (defbool_on(b->u.hvm.vnc.findunused) ||
+        (libxl_defbool_is_default(b->u.hvm.vnc.findunused) &&
+         !b->u.hvm.vnc.display))
+        h->vncdisplay = -1;
+    else
+        h->vncdisplay = b->u.hvm.vnc.display;
+    h->sdl = defbool_on(b->u.hvm.sdl.enable);
+    h->spice = defbool_on(b->u.hvm.spice.enable);
+    h->spice_port = b->u.hvm.spice.port > 0 ? b->u.hvm.spice.port : 0;
+    h->spice_tls_port = b->u.hvm.spice.tls_port > 0 ?
+                        b->u.hvm.spice.tls_port : 0;
+    h->spice_host = b->u.hvm.spice.host;
+    h->spice_disable_ticketing =
+        defbool_on(b->u.hvm.spice.disable_ticketing);
+    h->spice_passwd = b->u.hvm.spice.passwd;
+    h->spice_agent_mouse = defbool_on(b->u.hvm.spice.agent_mouse);
+    h->spice_vdagent = defbool_on(b->u.hvm.spice.vdagent);
+    h->spice_clipboard_sharing =
+        defbool_on(b->u.hvm.spice.clipboard_sharing);
+
+    h->usb = defbool_on(b->u.hvm.usb);
+    for (i = -1; ; i++) {
+        const char *dev = i < 0 ? b->u.hvm.usbdevice :
+                          b->u.hvm.usbdevice_list ?
+                          b->u.hvm.usbdevice_list[i] : NULL;
+
+        if (i >= 0 && !dev)
+            break;
+        if (!dev)
+            continue;
+        if (!strcmp(dev, "tablet")) {
+            h->usb_tablet = true;
+        } else if (!strcmp(dev, "mouse")) {
+            h->usb_mouse = true;
+        } else {
+            LOG(ctx, ERROR, "usbdevice: \"%s\" is not supported (tablet, "
+                "mouse)", dev);
+            return ERROR_INVAL;
+        }
+        h->usb = true;
+    }
+    h->soundhw = b->u.hvm.soundhw;
+    if (b->u.hvm.serial && strcmp(b->u.hvm.serial, "pty")) {
+        LOG(ctx, ERROR, "serial: \"%s\" is not supported (\"pty\", the "
+            "console)", b->u.hvm.serial);
+        return ERROR_INVAL;
+    }
+    for (i = 0; b->u.hvm.serial_list && b->u.hvm.serial_list[i]; i++) {
+        if (i > 0 || strcmp(b->u.hvm.serial_list[i], "pty")) {
+            LOG(ctx, ERROR, "serial: [\"%s\"...] is not supported (one "
+                "\"pty\", the console)", b->u.hvm.serial_list[0]);
+            return ERROR_INVAL;
+        }
+    }
+    h->serial = true;
+    d->cfg.hvm = h;
+    return 0;
+}
+
+/* device_model_args (+ _hvm for HVM); "-machine q35..." picks q35. */
+static void map_extra(libxl_domain_config *d_config, struct dm_build *d,
+                      bool pvh)
+{
+    libxl_domain_build_info *b = &d_config->b_info;
+    libxl_string_list lists[2] = { b->extra, pvh ? NULL : b->extra_hvm };
+    int n = 0, i, l;
+
+    for (l = 0; l < 2; l++)
+        for (i = 0; lists[l] && lists[l][i]; i++)
+            n++;
+    if (!n)
+        return;
+    d->extra = libxl__calloc_or_die(n + 1, sizeof(*d->extra));
+    n = 0;
+    for (l = 0; l < 2; l++) {
+        for (i = 0; lists[l] && lists[l][i]; i++) {
+            const char *a = lists[l][i];
+
+            if ((!strcmp(a, "-machine") || !strcmp(a, "-M")) &&
+                lists[l][i + 1] && !strncmp(lists[l][i + 1], "q35", 3))
+                d->cfg.machine = XENDM_MACHINE_Q35;
+            if (!strncmp(a, "-machine=q35", 12) ||
+                !strncmp(a, "type=q35", 8))
+                d->cfg.machine = XENDM_MACHINE_Q35;
+            d->extra[n++] = a;
+        }
+    }
+    d->cfg.extra_args = d->extra;
+}
+
+/* The PVH kernel's ELF (decompressed from a bzImage) into vmlinux. */
+static int extract_elf(libxl_ctx *ctx, uint32_t domid, const char *kernel,
+                       const char *out)
+{
+    struct xc_dom_image *dom;
+    const void *elf = NULL;
+    size_t len = 0, off;
+    ssize_t w;
+    int fd = -1, r, rc;
+
+    dom = xc_dom_allocate(ctx->xch, NULL, NULL);
+    if (!dom) {
+        LOGE(ctx, ERROR, "domain %u: allocating the builder", domid);
+        return ERROR_NOMEM;
+    }
+    r = xc_dom_kernel_file(dom, kernel);
+    if (r == 0)
+        r = xc_dom_parse_image(dom);
+    if (r == 0)
+        r = xc_dom_kernel_elf(dom, &elf, &len);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: kernel %s: %s", domid, kernel,
+              xc_dom_last_error(dom));
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        LOGE(ctx, ERROR, "domain %u: writing the kernel's ELF to %s",
+             domid, out);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    for (off = 0; off < len; off += (size_t)w) {
+        w = write(fd, (const char *)elf + off, len - off);
+        if (w < 0 && errno == EINTR) {
+            w = 0;
+            continue;
+        }
+        if (w <= 0) {
+            LOGE(ctx, ERROR, "domain %u: writing %s", domid, out);
+            rc = ERROR_FAIL;
+            unlink(out);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    xc_dom_release(dom);
+    return rc;
+}
+
+/* ------------------------------------------------------------ hotplug */
+
+/* Runs "<script> online|offline" for a tap; 0 or ERROR_FAIL (logged
+ * with the script's exit). */
+static int vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
+                       const char *script, const char *bridge,
+                       const char *tap, const char *action)
+{
+    const char *dir = getenv("XENOLITH_SCRIPTS_DIR");
+    char *path, *xbpath, *devstr, out[1024], *nl;
+    int status, rc, pfd[2] = { -1, -1 };
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+
+    if (!dir || !*dir)
+        dir = XENOLITH_SCRIPTDIR;
+    if (!script || !*script)
+        script = "vif-bridge";
+    path = script[0] == '/' ? libxl__strdup_or_die(script)
+                            : libxl__sprintf("%s/%s", dir, script);
+    xbpath = libxl__sprintf("/libxl/%u/device/vif/%d", domid, devid);
+    devstr = libxl__sprintf("%d", devid);
+    out[0] = '\0';
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        LOGE(ctx, ERROR, "domain %u: vif %d: pipe for %s", domid, devid,
+             path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        LOGE(ctx, ERROR, "domain %u: vif %d: fork for %s", domid, devid,
+             path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (pid == 0) {
+        int fd = open("/dev/null", O_RDWR);
+
+        if (fd >= 0) {
+            dup2(fd, 0);
+            dup2(fd, 1);
+            if (fd > 2)
+                close(fd);
+        }
+        dup2(pfd[1], 2);
+        setenv("vif", tap, 1);
+        setenv("type_if", "tap", 1);
+        setenv("XENBUS_PATH", xbpath, 1);
+        setenv("devid", devstr, 1);
+        if (bridge && *bridge)
+            setenv("bridge", bridge, 1);
+        else
+            unsetenv("bridge");
+        execl(path, path, action, "type_if=tap", (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    pfd[1] = -1;
+    for (;;) {
+        n = read(pfd[0], out + len, sizeof(out) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == sizeof(out) - 1)
+            len = 0;            /* keep the end of a long story */
+    }
+    out[len] = '\0';
+    while (len && out[len - 1] == '\n')
+        out[--len] = '\0';
+    nl = strrchr(out, '\n');
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            LOGE(ctx, ERROR, "domain %u: vif %d: waiting for %s", domid,
+                 devid, path);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        rc = 0;
+    } else {
+        if (WIFEXITED(status))
+            LOG(ctx, ERROR, "domain %u: vif %d: hotplug script %s %s %s "
+                "failed (exit status %d%s)%s%s", domid, devid, path,
+                action, tap, WEXITSTATUS(status),
+                WEXITSTATUS(status) == 127 ? ": cannot run it" : "",
+                *out ? ": " : "", nl ? nl + 1 : out);
+        else
+            LOG(ctx, ERROR, "domain %u: vif %d: hotplug script %s %s %s "
+                "killed by signal %d", domid, devid, path, action, tap,
+                WTERMSIG(status));
+        rc = ERROR_FAIL;
+    }
+out:
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    free(path);
+    free(xbpath);
+    free(devstr);
+    return rc;
+}
+
+/* ------------------------------------------------------------ xenstore */
+
+/* /libxl/<domid>: dm-version and the devices as xl lists them. */
+static int write_dm_xs(libxl_ctx *ctx, uint32_t domid,
+                       libxl_domain_config *d_config, struct dm_build *d)
+{
+    GC_INIT;
+    xs_transaction_t t = XBT_NULL;
+    char *lx = GCSPRINTF("/libxl/%u", domid);
+    char kind;
+    int i, idx, rc;
+
+    for (;;) {
+        t = xs_transaction_start(ctx->xsh);
+        if (!t) {
+            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction",
+                 domid);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-version", lx),
+                             DM_VERSION);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-accel", lx),
+                                 d->cfg.accel == XENDM_ACCEL_KVM ?
+                                 "kvm" : "tcg");
+        for (i = 0; !rc && i < d_config->num_nics; i++) {
+            libxl_device_nic *nic = &d_config->nics[i];
+            char *p = GCSPRINTF("%s/device/vif/%d", lx, nic->devid);
+
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/ifname", p),
+                                 d->nics[i].ifname);
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mac", p),
+                                     d->nics[i].mac);
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/model", p),
+                                     d->nics[i].model);
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/bridge", p),
+                                     nic->bridge ? nic->bridge : "");
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/script", p),
+                                     nic->script ? nic->script : "");
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
+                                     "ioemu");
+        }
+        for (i = 0; !rc && i < d_config->num_disks; i++) {
+            libxl_device_disk *disk = &d_config->disks[i];
+            int num = vdev_number(disk->vdev, &kind, &idx);
+            char *p = GCSPRINTF("%s/device/vbd/%d", lx, num);
+
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vdev", p),
+                                 disk->vdev);
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/params", p),
+                                     disk->pdev_path ? disk->pdev_path :
+                                     "");
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/format", p),
+                                     d->disks[i].format);
+            if (!rc)
+                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mode", p),
+                                     d->disks[i].readonly ? "r" : "w");
+            if (!rc)
+                rc = libxl__xs_write(ctx, t,
+                                     GCSPRINTF("%s/device-type", p),
+                                     disk->is_cdrom ? "cdrom" : "disk");
+        }
+        if (rc)
+            goto out;
+        rc = libxl__xs_commit(ctx, &t, domid, "the device model nodes");
+        if (rc < 0)
+            goto out;
+        if (rc == 0)
+            break;
+    }
+    rc = 0;
+out:
+    if (t)
+        xs_transaction_end(ctx->xsh, t, true);
+    GC_FREE;
+    return rc;
+}
+
+/* ------------------------------------------------------------ build */
+
+static int attach(libxl_ctx *ctx, uint32_t domid, struct xendm *dm)
+{
+    int r = xc_domain_attach_dm(ctx->xch, domid, xendm_pid(dm),
+                                xendm_core_qmp_path(dm));
+
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: handing qemu (pid %d, monitor "
+              "%s) to the core", domid, (int)xendm_pid(dm),
+              xendm_core_qmp_path(dm));
+        return libxl__xc_error(r);
+    }
+    return 0;
+}
+
+unsigned int libxl__dm_domcfg_flag(void)
+{
+    return XC_DOMCFG_DEVICE_MODEL;
+}
+
+int libxl__dm_check_config(libxl_ctx *ctx, libxl_domain_config *d_config)
+{
+    libxl_domain_build_info *b = &d_config->b_info;
+
+    if (d_config->num_pcidevs || d_config->num_vfbs || d_config->num_vkbs
+        || d_config->num_vtpms || d_config->num_p9s
+        || d_config->num_channels || d_config->num_usbctrls
+        || d_config->num_usbdevs || d_config->num_vdispls
+        || d_config->num_vsnds || d_config->num_pvcallsifs
+        || d_config->num_dtdevs) {
+        LOG(ctx, ERROR, "devices other than disk and vif (pci, vfb, "
+            "channel, usbdev, ...): not supported for domains run by qemu");
+        return ERROR_INVAL;
+    }
+    if (b->bootloader && *b->bootloader) {
+        LOG(ctx, ERROR, "b_info.bootloader: not supported here (give the "
+            "kernel directly, or boot from a disk with firmware)");
+        return ERROR_INVAL;
+    }
+    if (b->kernel && *b->kernel &&
+        check_readable(ctx, "kernel", b->kernel))
+        return ERROR_INVAL;
+    if (b->ramdisk && *b->ramdisk &&
+        check_readable(ctx, "ramdisk", b->ramdisk))
+        return ERROR_INVAL;
+    return 0;
+}
+
+int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
+                    libxl_domain_config *d_config, int accel)
+{
+    libxl_domain_build_info *b = &d_config->b_info;
+    bool pvh = d_config->c_info.type == LIBXL_DOMAIN_TYPE_PVH;
+    struct dm_build d;
+    struct xendm_logger lg;
+    struct xendm *dm = NULL;
+    int i, nics_up = 0, rc;
+
+    memset(&d, 0, sizeof(d));
+    dm_logger(ctx, &lg);
+    d.run_dir = libxl__dm_run_dir();
+    d.cfg.domid = domid;
+    d.cfg.name = d_config->c_info.name;
+    d.cfg.qemu = b->device_model && *b->device_model ? b->device_model
+                                                     : NULL;
+    d.cfg.run_dir = d.run_dir;
+    d.cfg.machine = XENDM_MACHINE_PC;
+    d.cfg.accel = (enum xendm_accel)accel;
+    d.cfg.memory_mib = b->max_memkb / 1024;
+    d.cfg.vcpus = b->max_vcpus;
+    d.cfg.balloon = true;
+    d.cfg.no_shutdown = true;
+    d.cfg.no_reboot = true;
+    d.cfg.pvpanic = true;
+    d.cfg.die_with_parent = false;
+    d.cfg.core_monitor = true;
+    d.cfg.start_timeout_ms = DM_START_TIMEOUT_MS;
+
+    rc = mkdir_p(ctx, d.run_dir);
+    if (rc)
+        goto out;
+    rc = map_disks(ctx, d_config, &d, pvh);
+    if (!rc)
+        rc = map_nics(ctx, domid, d_config, &d, pvh);
+    if (!rc && !pvh)
+        rc = map_hvm(ctx, d_config, &d);
+    if (rc)
+        goto out;
+    map_extra(d_config, &d, pvh);
+    if (pvh) {
+        if (!b->kernel || !*b->kernel) {
+            LOG(ctx, ERROR, "b_info.kernel: a PVH domain needs a kernel");
+            rc = ERROR_INVAL;
+            goto out;
+        }
+        d.vmlinux = vmlinux_path(domid);
+        rc = extract_elf(ctx, domid, b->kernel, d.vmlinux);
+        if (rc)
+            goto out;
+        d.cfg.kernel = d.vmlinux;
+        d.cfg.bios = XENDM_BIOS_DEFAULT;
+    } else if (b->kernel && *b->kernel) {
+        d.cfg.kernel = b->kernel;
+    }
+    if (d.cfg.kernel) {
+        d.cfg.initrd = b->ramdisk && *b->ramdisk ? b->ramdisk : NULL;
+        d.cfg.cmdline = b->cmdline;
+    }
+
+    /* recorded first: teardown finds the taps from here */
+    rc = write_dm_xs(ctx, domid, d_config, &d);
+    if (rc)
+        goto out;
+    i = xendm_start(&d.cfg, &lg, &dm);
+    if (i < 0) {
+        LOGEV(ctx, ERROR, -i, "domain %u: starting qemu (log %s/qemu-dm-"
+              "%u.log)", domid, d.run_dir, domid);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    rc = attach(ctx, domid, dm);
+    if (rc)
+        goto out;
+    if (libxl_defbool_is_default(d_config->c_info.run_hotplug_scripts) ||
+        libxl_defbool_val(d_config->c_info.run_hotplug_scripts)) {
+        for (i = 0; i < d_config->num_nics; i++) {
+            libxl_device_nic *nic = &d_config->nics[i];
+
+            rc = vif_hotplug(ctx, domid, nic->devid, nic->script,
+                             nic->bridge, d.nics[i].ifname, "online");
+            if (rc)
+                goto out;
+            nics_up++;
+        }
+    }
+    LOG(ctx, DEBUG, "domain %u: qemu pid %d (%s), handed to the core",
+        domid, (int)xendm_pid(dm),
+        xendm_accel_used(dm) == XENDM_ACCEL_KVM ? "kvm" : "tcg");
+    xendm_release(dm);
+    dm = NULL;
+    rc = 0;
+out:
+    if (rc) {
+        for (i = 0; i < nics_up; i++)
+            vif_hotplug(ctx, domid, d_config->nics[i].devid,
+                        d_config->nics[i].script, d_config->nics[i].bridge,
+                        d.nics[i].ifname, "offline");
+        if (dm)
+            xendm_destroy(dm, 0, false);
+        xendm_remove_files(d.run_dir, domid, false);
+        if (d.vmlinux)
+            unlink(d.vmlinux);
+    }
+    dm_build_free(&d);
+    return rc;
+}
+
+int libxl__dm_created(libxl_ctx *ctx, uint32_t domid)
+{
+    char *path = libxl__sprintf("/local/domain/0/device-model/%u/state",
+                                domid);
+    int rc = libxl__xs_write(ctx, XBT_NULL, path, "running");
+
+    free(path);
+    return rc;
+}
+
+/* ------------------------------------------------------------ teardown */
+
+struct libxl__dm_gone {
+    uint32_t domid;
+    pid_t pid;
+    int n;
+    struct {
+        int devid;
+        char *ifname, *bridge, *script;
+    } *vifs;
+};
+
+static pid_t read_pid(const char *run_dir, uint32_t domid)
+{
+    char *p = xendm_file_path(run_dir, domid, ".pid");
+    FILE *f = p ? fopen(p, "re") : NULL;
+    long v = 0;
+
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    free(p);
+    return v > 0 ? (pid_t)v : 0;
+}
+
+/* Whether pid is a live qemu (not a reused pid). */
+static bool is_qemu(pid_t pid)
+{
+    char path[64], buf[512];
+    ssize_t n;
+
+    if (pid <= 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    n = readlink(path, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return strstr(buf, "qemu") != NULL;
+}
+
+struct libxl__dm_gone *libxl__dm_teardown_begin(libxl_ctx *ctx,
+                                                uint32_t domid)
+{
+    GC_INIT;
+    struct libxl__dm_gone *g;
+    char *run_dir, *lx, **ents;
+    unsigned int i, n = 0;
+
+    if (!libxl__domain_is_dm(ctx, domid)) {
+        GC_FREE;
+        return NULL;
+    }
+    g = libxl__calloc_or_die(1, sizeof(*g));
+    g->domid = domid;
+    run_dir = libxl__gc_own(gc, libxl__dm_run_dir());
+    g->pid = read_pid(run_dir, domid);
+    lx = GCSPRINTF("/libxl/%u/device/vif", domid);
+    ents = xs_directory(ctx->xsh, XBT_NULL, lx, &n);
+    if (ents && n) {
+        g->vifs = libxl__calloc_or_die(n, sizeof(*g->vifs));
+        for (i = 0; i < n; i++) {
+            char *p = GCSPRINTF("%s/%s", lx, ents[i]);
+            char *ifn = libxl__xs_read(ctx, XBT_NULL,
+                                       GCSPRINTF("%s/ifname", p));
+
+            if (!ifn)
+                continue;
+            g->vifs[g->n].devid = atoi(ents[i]);
+            g->vifs[g->n].ifname = ifn;
+            g->vifs[g->n].bridge = libxl__xs_read(ctx, XBT_NULL,
+                                                  GCSPRINTF("%s/bridge", p));
+            g->vifs[g->n].script = libxl__xs_read(ctx, XBT_NULL,
+                                                  GCSPRINTF("%s/script", p));
+            g->n++;
+        }
+    }
+    free(ents);
+    GC_FREE;
+    return g;
+}
+
+int libxl__dm_teardown_end(libxl_ctx *ctx, struct libxl__dm_gone *g)
+{
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    char *run_dir, *path;
+    int i, rc = 0;
+
+    if (!g)
+        return 0;
+    /* the core kills qemu with the domain; make sure, then clean up.
+     * A qemu this process started is its child: reap it. */
+    for (i = 0; i < 150 && g->pid > 0; i++) {
+        if (waitpid(g->pid, NULL, WNOHANG) == g->pid ||
+            kill(g->pid, 0) < 0 || !is_qemu(g->pid))
+            break;
+        nanosleep(&ts, NULL);
+    }
+    if (is_qemu(g->pid) && kill(g->pid, 0) == 0) {
+        LOG(ctx, WARN, "domain %u: qemu (pid %d) still there after the "
+            "domain's destruction; killing it", g->domid, (int)g->pid);
+        kill(g->pid, SIGKILL);
+        waitpid(g->pid, NULL, 0);
+    }
+    for (i = 0; i < g->n; i++) {
+        if (vif_hotplug(ctx, g->domid, g->vifs[i].devid, g->vifs[i].script,
+                        g->vifs[i].bridge, g->vifs[i].ifname, "offline"))
+            rc = ERROR_FAIL;
+        free(g->vifs[i].ifname);
+        free(g->vifs[i].bridge);
+        free(g->vifs[i].script);
+    }
+    run_dir = libxl__dm_run_dir();
+    xendm_remove_files(run_dir, g->domid, false);
+    path = vmlinux_path(g->domid);
+    if (unlink(path) < 0 && errno != ENOENT) {
+        LOGE(ctx, ERROR, "domain %u: removing %s", g->domid, path);
+        rc = ERROR_FAIL;
+    }
+    free(path);
+    free(run_dir);
+    path = libxl__sprintf("/local/domain/0/device-model/%u", g->domid);
+    if (!xs_rm(ctx->xsh, XBT_NULL, path) && errno != ENOENT) {
+        LOGE(ctx, ERROR, "domain %u: removing %s", g->domid, path);
+        rc = ERROR_FAIL;
+    }
+    free(path);
+    free(g->vifs);
+    free(g);
+    return rc;
+}
+
+/* ------------------------------------------------------------ QMP */
+
+/* One QMP command to the domain's qemu; 0 or ERROR_* (logged). */
+int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
+                  const char *args_json)
+{
+    struct xendm_logger lg;
+    struct xendm *dm = NULL;
+    char *run_dir = libxl__dm_run_dir();
+    char *path = xendm_file_path(run_dir, domid, ".qmp");
+    int r, rc;
+
+    dm_logger(ctx, &lg);
+    if (!path) {
+        rc = ERROR_NOMEM;
+        goto out;
+    }
+    r = xendm_connect(path, domid, 0, &lg, NULL, NULL, 2000, &dm);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: connecting to qemu's monitor %s",
+              domid, path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    r = xendm_qmp_call(dm, cmd, args_json, 5000, NULL);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: qemu refused %s %s", domid, cmd,
+              args_json ? args_json : "");
+        rc = r == -EIO ? ERROR_QMP_GENERIC_ERROR : ERROR_FAIL;
+        goto out;
+    }
+    rc = 0;
+out:
+    xendm_release(dm);
+    free(path);
+    free(run_dir);
+    return rc;
+}
+
+/* A JSON string literal of s (malloc'd). */
+static char *json_str(const char *s)
+{
+    size_t n = strlen(s), i, o = 0;
+    char *r = libxl__calloc_or_die(n * 6 + 3, 1);
+
+    r[o++] = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            r[o++] = '\\';
+            r[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)sprintf(r + o, "\\u%04x", c);
+        } else {
+            r[o++] = (char)c;
+        }
+    }
+    r[o++] = '"';
+    r[o] = '\0';
+    return r;
+}
+
+int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid,
+                       libxl_device_disk *disk,
+                       const libxl_asyncop_how *ao_how)
+{
+    GC_INIT;
+    char kind, *p, *type, *id, *file, *args;
+    const char *fmt;
+    bool empty;
+    int idx, num, rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_cdrom_insert");
+    if (rc)
+        goto out;
+    rc = libxl_domain_info(ctx, NULL, domid);
+    if (rc) {
+        LOG(ctx, ERROR, "cd-insert: domain %u does not exist", domid);
+        goto out;
+    }
+    if (!libxl__domain_is_dm(ctx, domid)) {
+        LOG(ctx, ERROR, "domain %u: cd-insert/cd-eject need an HVM "
+            "domain (this one has no cdrom drive)", domid);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    num = disk->vdev ? vdev_number(disk->vdev, &kind, &idx) : -1;
+    p = GCSPRINTF("/libxl/%u/device/vbd/%d", domid, num);
+    type = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                GCSPRINTF("%s/device-type", p)));
+    if (num < 0 || !type || strcmp(type, "cdrom")) {
+        LOG(ctx, ERROR, "domain %u: %s is not a cdrom drive of the domain",
+            domid, disk->vdev ? disk->vdev : "(no vdev)");
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    empty = !disk->pdev_path || !*disk->pdev_path ||
+            disk->format == LIBXL_DISK_FORMAT_EMPTY;
+    id = libxl__gc_own(gc, json_str(disk->vdev));
+    if (empty) {
+        args = GCSPRINTF("{\"id\": %s, \"force\": true}", id);
+        rc = libxl__dm_qmp(ctx, domid, "eject", args);
+        if (rc)
+            goto out;
+    } else {
+        rc = check_readable(ctx, GCSPRINTF("cdrom %s", disk->vdev),
+                            disk->pdev_path);
+        if (rc)
+            goto out;
+        if (disk->format == LIBXL_DISK_FORMAT_QCOW2) {
+            fmt = "qcow2";
+        } else if (disk->format == LIBXL_DISK_FORMAT_RAW ||
+                   disk->format == LIBXL_DISK_FORMAT_UNKNOWN) {
+            fmt = "raw";
+        } else {
+            LOG(ctx, ERROR, "cdrom %s: format %s is not supported (raw, "
+                "qcow2)", disk->vdev,
+                libxl_disk_format_to_string(disk->format));
+            rc = ERROR_INVAL;
+            goto out;
+        }
+        file = libxl__gc_own(gc, json_str(disk->pdev_path));
+        args = GCSPRINTF("{\"id\": %s, \"filename\": %s, \"format\": "
+                         "\"%s\", \"read-only-mode\": \"read-only\"}", id,
+                         file, fmt);
+        rc = libxl__dm_qmp(ctx, domid, "blockdev-change-medium", args);
+        if (rc)
+            goto out;
+    }
+    rc = libxl__xs_write(ctx, XBT_NULL, GCSPRINTF("%s/params", p),
+                         empty ? "" : disk->pdev_path);
+    if (rc)
+        goto out;
+    rc = libxl__ao_complete(ctx, domid, ao_how, 0);
+out:
+    GC_FREE;
+    return rc;
+}
