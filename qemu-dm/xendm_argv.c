@@ -902,22 +902,22 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     add(&a, "-machine");
     /* graphics=off when there is no display, so the firmware (SeaBIOS's
      * sercon) talks on the serial port.  microvm has no HPET. */
-    addf(&a, "%s,accel=%s%s%s%s", machine,
-         accel == XENDM_ACCEL_KVM ? "kvm" : "tcg",
+    addf(&a, "%s%s%s%s", machine,
          has_display(h) ? "" : ",graphics=off",
          h && h->no_acpi ? ",acpi=off" : "",
          h && h->no_hpet && !microvm ? ",hpet=off" : "");
+    /* The accelerator only through -accel: qemu refuses it given both
+     * there and in -machine. */
+    add(&a, "-accel");
     if (accel == XENDM_ACCEL_KVM) {
+        add(&a, "kvm");
         add(&a, "-cpu");
         add(&a, no_apic ? "host,-apic" : "host");
     } else {
+        add(&a, cfg->vcpus > 1 ? "tcg,thread=multi" : "tcg");
         if (no_apic) {
             add(&a, "-cpu");
             add(&a, "qemu64,-apic");
-        }
-        if (cfg->vcpus > 1) {
-            add(&a, "-accel");
-            add(&a, "tcg,thread=multi");
         }
     }
     add(&a, "-m");

@@ -964,8 +964,8 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
         goto out;
     i = xendm_start(&d.cfg, &lg, &dm);
     if (i < 0) {
-        LOGEV(ctx, ERROR, -i, "domain %u: starting qemu (log %s/qemu-dm-"
-              "%u.log)", domid, d.run_dir, domid);
+        /* qemu-dm has logged why (its log's tail when qemu exited) */
+        LOG(ctx, ERROR, "domain %u: the device model did not start", domid);
         rc = ERROR_FAIL;
         goto out;
     }

@@ -1,0 +1,101 @@
+#!/bin/sh
+# errors.sh - xl create of HVM and PVH (qemu) guests that cannot start: a
+# missing firmware file, kernel, ramdisk or disk, an unknown vif model, a
+# bad accel or bios value, a device model that is not there or that
+# refuses its command line.  Each fails non-zero with a message naming
+# what is wrong, and leaves nothing behind (no domain, no qemu, nothing
+# under the rundir's qemu-dm/, no xenstore nodes, no tap).
+. "$(dirname "$0")/lib.sh"
+dm_netns "$@"
+dm_setup_host
+
+# The bridge the vifs name, when this test has its own network namespace.
+if [ -n "$DM_IN_NETNS" ] && command -v ip >/dev/null 2>&1; then
+    ip link add xenbr0 type bridge 2>/dev/null &&
+        ip link set xenbr0 up 2>/dev/null
+fi
+
+cp "$DM_GUEST/disk.img" "$T/disk.img"
+
+# An HVM config with the lines in $2 added (later keys win).
+hvm_cfg()
+{
+    cat >"$T/$1.cfg" <<CFG
+name = "$1"
+type = "hvm"
+memory = 128
+vcpus = 1
+kernel = "$DM_GUEST/vmlinuz"
+ramdisk = "$DM_GUEST/initrd.gz"
+cmdline = "console=ttyS0 quiet"
+serial = "pty"
+vnc = 0
+disk = [ "$T/disk.img,raw,hda,rw" ]
+$2
+CFG
+    echo "$T/$1.cfg"
+}
+
+pvh_cfg()
+{
+    cat >"$T/$1.cfg" <<CFG
+name = "$1"
+type = "pvh"
+memory = 128
+vcpus = 1
+kernel = "$DM_GUEST/vmlinuz"
+ramdisk = "$DM_GUEST/initrd.gz"
+cmdline = "console=ttyS0 quiet"
+disk = [ "$T/disk.img,raw,xvda,rw" ]
+accel = "tcg"
+$2
+CFG
+    echo "$T/$1.cfg"
+}
+
+cfg=$(hvm_cfg fw 'bios = "ovmf"
+bios_path_override = "/nonexistent/OVMF-moved.fd"')
+create_fails "$cfg" "OVMF-moved\.fd" "a missing firmware file (ovmf)"
+
+cfg=$(hvm_cfg fw2 'bios = "seabios"
+bios_path_override = "/nonexistent/bios-moved.bin"')
+create_fails "$cfg" "bios-moved\.bin" "a missing firmware file (seabios)"
+
+cfg=$(hvm_cfg kern 'kernel = "/nonexistent/vmlinuz-missing"')
+create_fails "$cfg" "vmlinuz-missing" "hvm: a missing kernel"
+
+cfg=$(pvh_cfg pkern 'kernel = "/nonexistent/vmlinuz-missing"')
+create_fails "$cfg" "vmlinuz-missing" "pvh: a missing kernel"
+
+cfg=$(hvm_cfg rd 'ramdisk = "/nonexistent/initrd-missing.gz"')
+create_fails "$cfg" "initrd-missing\.gz" "hvm: a missing ramdisk"
+
+cfg=$(pvh_cfg prd 'ramdisk = "/nonexistent/initrd-missing.gz"')
+create_fails "$cfg" "initrd-missing\.gz" "pvh: a missing ramdisk"
+
+cfg=$(hvm_cfg disk 'disk = [ "/nonexistent/disk-missing.img,raw,hda,rw" ]')
+create_fails "$cfg" "disk-missing\.img" "hvm: a missing disk"
+
+cfg=$(pvh_cfg pdisk 'disk = [ "/nonexistent/disk-missing.img,raw,xvda,rw" ]')
+create_fails "$cfg" "disk-missing\.img" "pvh: a missing disk"
+
+cfg=$(hvm_cfg vif 'vif = [ "model=nosuch,bridge=xenbr0" ]')
+create_fails "$cfg" "nosuch" "an unknown vif model"
+
+cfg=$(hvm_cfg accel 'accel = "warp"')
+create_fails "$cfg" "warp" "a bad accel value"
+
+cfg=$(pvh_cfg paccel 'accel = "warp"')
+create_fails "$cfg" "warp" "pvh: a bad accel value"
+
+cfg=$(hvm_cfg bios 'bios = "coreboot-nosuch"')
+create_fails "$cfg" "coreboot-nosuch" "a bad bios value"
+
+cfg=$(hvm_cfg dmo 'device_model_override = "/nonexistent/qemu-missing"')
+create_fails "$cfg" "qemu-missing" "a device model binary that is missing"
+
+cfg=$(hvm_cfg dma 'device_model_args = [ "-no-such-qemu-option" ]')
+create_fails "$cfg" "no-such-qemu-option: invalid option" \
+    "a qemu that refuses its command line"
+
+finish
