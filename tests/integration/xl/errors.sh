@@ -71,10 +71,6 @@ printf 'name = "Domain-0"\ntype = "pvh"\nkernel = "%s"\nmemory = 32\n' \
     "$GUESTS/test-pvh-hello" >"$T/dup.cfg"
 expect_fail "create with a name in use" "failed to create domain Domain-0" \
     create "$T/dup.cfg"
-printf 'name = "hvm"\ntype = "hvm"\nkernel = "%s"\nmemory = 32\n' \
-    "$GUESTS/test-pvh-hello" >"$T/hvm.cfg"
-expect_fail "create of an HVM guest (not yet)" "failed to create domain hvm" \
-    create "$T/hvm.cfg"
 assert_clean "after the failed creates"
 [ -z "$(ls "$XENOLITH_RUNDIR"/log/xl-*.log 2>/dev/null)" ] &&
     pass "no watching process was started" ||
