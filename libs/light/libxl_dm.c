@@ -10,11 +10,19 @@
  *
  * What a device-model domain leaves on the host, and teardown removes:
  * qemu (the core kills it), $XENOLITH_RUNDIR/qemu-dm/qemu-dm-<domid>.*,
- * vmlinux-<domid> (a PVH kernel's ELF), the taps, and the xenstore
- * nodes /local/domain/0/device-model/<domid> and /libxl/<domid>/...
+ * the taps, and the xenstore nodes /local/domain/0/device-model/<domid>
+ * and /libxl/<domid>/...
+ *
+ * A PVH kernel given as a bzImage boots in qemu through its ELF, which
+ * the builder decompresses (about half a second for a Debian kernel).
+ * The ELF is kept in $XENOLITH_RUNDIR/qemu-dm/kernels/, named after the
+ * kernel file's device, inode, size and modification time, so creates
+ * and reboots of the same kernel reuse it; the newest KERNEL_CACHE_MAX
+ * stay.  qemu reads the file only when it starts.
  */
 #include "libxl.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -89,15 +97,6 @@ static int mkdir_p(libxl_ctx *ctx, const char *dir)
     }
     free(p);
     return rc;
-}
-
-static char *vmlinux_path(uint32_t domid)
-{
-    char *dir = libxl__dm_run_dir();
-    char *p = libxl__sprintf("%s/vmlinux-%u", dir, domid);
-
-    free(dir);
-    return p;
 }
 
 bool libxl__domain_is_dm(libxl_ctx *ctx, uint32_t domid)
@@ -600,20 +599,143 @@ static void map_extra(libxl_domain_config *d_config, struct dm_build *d,
     d->cfg.extra_args = d->extra;
 }
 
-/* The PVH kernel's ELF (decompressed from a bzImage) into vmlinux. */
-static int extract_elf(libxl_ctx *ctx, uint32_t domid, const char *kernel,
-                       const char *out)
+#define KERNEL_CACHE_MAX 4
+
+/* Keeps the newest KERNEL_CACHE_MAX files of dir (by modification time;
+ * a cache hit touches its file). */
+static void kernel_cache_trim(const char *dir)
 {
-    struct xc_dom_image *dom;
-    const void *elf = NULL;
-    size_t len = 0, off;
+    struct dirent **ents = NULL;
+    struct {
+        char *path;
+        struct timespec t;
+    } old;
+    int n, i, kept;
+
+    for (;;) {
+        n = scandir(dir, &ents, NULL, NULL);
+        if (n < 0)
+            return;
+        old.path = NULL;
+        kept = 0;
+        for (i = 0; i < n; i++) {
+            struct stat st;
+            char *p;
+
+            if (ents[i]->d_name[0] != '.') {
+                p = libxl__sprintf("%s/%s", dir, ents[i]->d_name);
+                if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+                    kept++;
+                    if (!old.path ||
+                        st.st_mtim.tv_sec < old.t.tv_sec ||
+                        (st.st_mtim.tv_sec == old.t.tv_sec &&
+                         st.st_mtim.tv_nsec < old.t.tv_nsec)) {
+                        free(old.path);
+                        old.path = p;
+                        old.t = st.st_mtim;
+                        p = NULL;
+                    }
+                }
+                free(p);
+            }
+            free(ents[i]);
+        }
+        free(ents);
+        if (kept > KERNEL_CACHE_MAX && old.path)
+            unlink(old.path);
+        free(old.path);
+        if (kept <= KERNEL_CACHE_MAX)
+            return;
+    }
+}
+
+/* Writes len bytes of buf to path through a temporary file renamed into
+ * place (a concurrent create sees the whole file or none). */
+static int write_whole(libxl_ctx *ctx, uint32_t domid, const char *path,
+                       const void *buf, size_t len)
+{
+    char *tmp = libxl__sprintf("%s.tmp-%d", path, (int)getpid());
+    size_t off;
     ssize_t w;
-    int fd = -1, r, rc;
+    int fd, rc = ERROR_FAIL;
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        LOGE(ctx, ERROR, "domain %u: writing the kernel's ELF to %s",
+             domid, tmp);
+        free(tmp);
+        return ERROR_FAIL;
+    }
+    for (off = 0; off < len; off += (size_t)w) {
+        w = write(fd, (const char *)buf + off, len - off);
+        if (w < 0 && errno == EINTR) {
+            w = 0;
+            continue;
+        }
+        if (w <= 0) {
+            LOGE(ctx, ERROR, "domain %u: writing %s", domid, tmp);
+            goto out;
+        }
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        LOGE(ctx, ERROR, "domain %u: writing %s", domid, tmp);
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        LOGE(ctx, ERROR, "domain %u: renaming %s to %s", domid, tmp, path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/*
+ * The file qemu boots for a PVH kernel (*elf_r, malloc'd): the kernel
+ * itself when it is an ELF, else its ELF from the cache, decompressed
+ * from the bzImage on a miss.  Either way the builder checked it (PVH
+ * note, segments) first; a kernel it refuses is refused here.
+ */
+static int pvh_kernel_elf(libxl_ctx *ctx, uint32_t domid, const char *kernel,
+                          const char *run_dir, char **elf_r)
+{
+    struct xc_dom_image *dom = NULL;
+    struct stat st;
+    const void *elf = NULL;
+    char *dir = NULL, *path = NULL, magic[4];
+    size_t len = 0;
+    int fd, r, rc;
+    ssize_t n;
+
+    if (stat(kernel, &st) < 0) {
+        LOGE(ctx, ERROR, "domain %u: kernel %s", domid, kernel);
+        return ERROR_INVAL;
+    }
+    dir = libxl__sprintf("%s/kernels", run_dir);
+    path = libxl__sprintf("%s/%jx-%jx-%jx-%jd.%09ld.elf", dir,
+                          (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+                          (uintmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+                          st.st_mtim.tv_nsec);
+    /* a hit: the kernel was checked when its entry was made */
+    if (utimensat(AT_FDCWD, path, NULL, 0) == 0) {
+        *elf_r = path;
+        path = NULL;
+        rc = 0;
+        goto out;
+    }
 
     dom = xc_dom_allocate(ctx->xch, NULL, NULL);
     if (!dom) {
         LOGE(ctx, ERROR, "domain %u: allocating the builder", domid);
-        return ERROR_NOMEM;
+        rc = ERROR_NOMEM;
+        goto out;
     }
     r = xc_dom_kernel_file(dom, kernel);
     if (r == 0)
@@ -626,31 +748,31 @@ static int extract_elf(libxl_ctx *ctx, uint32_t domid, const char *kernel,
         rc = ERROR_INVAL;
         goto out;
     }
-    fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        LOGE(ctx, ERROR, "domain %u: writing the kernel's ELF to %s",
-             domid, out);
+    /* an ELF already: boot the file itself */
+    fd = open(kernel, O_RDONLY | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, magic, sizeof(magic)) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n == (ssize_t)sizeof(magic) && !memcmp(magic, "\177ELF", 4)) {
+        *elf_r = libxl__strdup_or_die(kernel);
+        rc = 0;
+        goto out;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        LOGE(ctx, ERROR, "domain %u: making %s", domid, dir);
         rc = ERROR_FAIL;
         goto out;
     }
-    for (off = 0; off < len; off += (size_t)w) {
-        w = write(fd, (const char *)elf + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            w = 0;
-            continue;
-        }
-        if (w <= 0) {
-            LOGE(ctx, ERROR, "domain %u: writing %s", domid, out);
-            rc = ERROR_FAIL;
-            unlink(out);
-            goto out;
-        }
-    }
-    rc = 0;
+    rc = write_whole(ctx, domid, path, elf, len);
+    if (rc)
+        goto out;
+    kernel_cache_trim(dir);
+    *elf_r = path;
+    path = NULL;
 out:
-    if (fd >= 0)
-        close(fd);
     xc_dom_release(dom);
+    free(dir);
+    free(path);
     return rc;
 }
 
@@ -944,8 +1066,7 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
             rc = ERROR_INVAL;
             goto out;
         }
-        d.vmlinux = vmlinux_path(domid);
-        rc = extract_elf(ctx, domid, b->kernel, d.vmlinux);
+        rc = pvh_kernel_elf(ctx, domid, b->kernel, d.run_dir, &d.vmlinux);
         if (rc)
             goto out;
         d.cfg.kernel = d.vmlinux;
@@ -999,8 +1120,6 @@ out:
         if (dm)
             xendm_destroy(dm, 0, false);
         xendm_remove_files(d.run_dir, domid, false);
-        if (d.vmlinux)
-            unlink(d.vmlinux);
     }
     dm_build_free(&d);
     return rc;
@@ -1132,12 +1251,6 @@ int libxl__dm_teardown_end(libxl_ctx *ctx, struct libxl__dm_gone *g)
     }
     run_dir = libxl__dm_run_dir();
     xendm_remove_files(run_dir, g->domid, false);
-    path = vmlinux_path(g->domid);
-    if (unlink(path) < 0 && errno != ENOENT) {
-        LOGE(ctx, ERROR, "domain %u: removing %s", g->domid, path);
-        rc = ERROR_FAIL;
-    }
-    free(path);
     free(run_dir);
     path = libxl__sprintf("/local/domain/0/device-model/%u", g->domid);
     if (!xs_rm(ctx->xsh, XBT_NULL, path) && errno != ENOENT) {

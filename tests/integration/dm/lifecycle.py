@@ -117,7 +117,9 @@ def qemu_dm_dir():
 
 def qemu_files(dom=None):
     try:
-        names = sorted(os.listdir(qemu_dm_dir()))
+        # kernels/ is the PVH kernel cache, kept across domains
+        names = sorted(n for n in os.listdir(qemu_dm_dir())
+                       if n != "kernels")
     except FileNotFoundError:
         return []
     if dom is None:

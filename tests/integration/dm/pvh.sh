@@ -11,4 +11,12 @@ rc=$?
 [ $rc = 0 ] || failures=$((failures + 1))
 assert_clean "at the end"
 assert_no_dm "at the end"
+# Three creates of one bzImage (create, reboot, create -c) under qemu:
+# its ELF was decompressed once, into the kernel cache.
+if grep -q "^xenolith_accel *: tcg" "$T/info" 2>/dev/null ||
+    "$XL_BIN" info 2>/dev/null | grep -q "^xenolith_accel *: tcg"; then
+    n=$(ls "$XENOLITH_RUNDIR/qemu-dm/kernels" 2>/dev/null | wc -l)
+    [ "$n" = 1 ] && pass "one cached ELF for the three creates" ||
+        fail "kernel cache holds $n files: $(ls "$XENOLITH_RUNDIR/qemu-dm/kernels" 2>&1)"
+fi
 finish

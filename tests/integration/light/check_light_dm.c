@@ -136,8 +136,9 @@ static int dm_files(void)
     d = opendir(path);
     if (!d)
         return -1;
+    /* kernels/ is the PVH kernel cache, kept across domains */
     while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
+        if (e->d_name[0] != '.' && strcmp(e->d_name, "kernels"))
             n++;
     closedir(d);
     return n;
@@ -285,8 +286,9 @@ START_TEST(test_pvh_tcg)
     rc = libxl_domain_create_new(ctx, &c, &domid, NULL, NULL);
     ck_assert_msg(rc == 0, "create: %s\n%s", libxl_error_to_string(rc),
                   test_log());
-    snprintf(path, sizeof(path), "%s/qemu-dm/vmlinux-%u", D.dir, domid);
-    ck_assert_msg(access(path, R_OK) == 0, "no %s", path);
+    /* an ELF kernel boots as it is: nothing decompressed, no cache */
+    snprintf(path, sizeof(path), "%s/qemu-dm/kernels", D.dir);
+    ck_assert_msg(access(path, F_OK) != 0, "%s made for an ELF", path);
     fd = open_tty(domid);
     ck_assert_int_eq(libxl_domain_unpause(ctx, domid, NULL), 0);
     ck_assert_msg(tty_wait(fd, "Test result: SUCCESS", 30000),
