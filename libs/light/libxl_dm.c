@@ -609,7 +609,7 @@ static void kernel_cache_trim(const char *dir)
     struct {
         char *path;
         struct timespec t;
-    } old;
+    } old = { NULL, { 0, 0 } };
     int n, i, kept;
 
     for (;;) {
