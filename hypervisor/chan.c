@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 int chan_send(int fd, uint32_t op, uint32_t seq, int32_t rc,
               const void *payload, size_t len, int nonblock)
@@ -141,4 +143,32 @@ int chan_recv_fd(int chan, struct proto_hdr *hdr, void *buf, size_t cap,
     if ((size_t)n < sizeof(*hdr) || hdr->len != (size_t)n - sizeof(*hdr))
         return -EPROTO;
     return (int)hdr->len;
+}
+
+pid_t chan_fork(int *chan_r)
+{
+    sigset_t none;
+    int sv[2], rc;
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+    }
+    if (pid == 0) {
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        close(sv[0]);
+        *chan_r = sv[1];
+        return 0;
+    }
+    close(sv[1]);
+    *chan_r = sv[0];
+    return pid;
 }

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto.h"
 
@@ -61,6 +62,14 @@ struct chan_config {
 };
 
 #define CHAN_MAX_PAYLOAD 4096
+
+/*
+ * Forks a process joined to this one by a new channel.  In the parent:
+ * the child's pid, *chan_r the parent's end.  In the child: 0, *chan_r
+ * the child's end, the signal mask cleared, SIGPIPE ignored.  -errno
+ * when the socketpair or the fork fails (nothing is left open).
+ */
+pid_t chan_fork(int *chan_r);
 
 /* Send one packet; returns 0 or -errno.  Never blocks when nonblock. */
 int chan_send(int fd, uint32_t op, uint32_t seq, int32_t rc,

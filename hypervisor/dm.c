@@ -653,32 +653,21 @@ fail:
 int dm_spawn(uint32_t domid, pid_t qemu_pid, const char *qmp_path,
              pid_t *pid_r, int *chan_r)
 {
-    sigset_t none;
-    int sv[2], rc;
+    int chan;
     pid_t pid;
 
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
-    pid = fork();
-    if (pid < 0) {
-        rc = -errno;
-        close(sv[0]);
-        close(sv[1]);
-        return rc;
-    }
+    pid = chan_fork(&chan);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_IGN);
         signal(SIGCHLD, SIG_DFL);
         /* keep stdio and the channel only */
-        if (sv[1] > 3)
-            close_range(3, (unsigned int)sv[1] - 1, 0);
-        close_range((unsigned int)sv[1] + 1, ~0U, 0);
-        dm_main(sv[1], domid, qemu_pid, qmp_path);
+        if (chan > 3)
+            close_range(3, (unsigned int)chan - 1, 0);
+        close_range((unsigned int)chan + 1, ~0U, 0);
+        dm_main(chan, domid, qemu_pid, qmp_path);
     }
-    close(sv[1]);
     *pid_r = pid;
-    *chan_r = sv[0];
+    *chan_r = chan;
     return 0;
 }

@@ -472,29 +472,18 @@ static void close_others(int a, int b)
 
 int vm_spawn(pid_t *pid_r, int *chan_r)
 {
-    sigset_t none;
-    int sv[2], rc;
+    int chan;
     pid_t pid;
 
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
-    pid = fork();
-    if (pid < 0) {
-        rc = -errno;
-        close(sv[0]);
-        close(sv[1]);
-        return rc;
-    }
+    pid = chan_fork(&chan);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        close_others(sv[1], sv[1]);
-        vm_main(sv[1]);
+        close_others(chan, chan);
+        vm_main(chan);
     }
-    close(sv[1]);
     *pid_r = pid;
-    *chan_r = sv[0];
+    *chan_r = chan;
     return 0;
 }
 
