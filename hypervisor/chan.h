@@ -53,6 +53,8 @@ enum chan_op {
     CHAN_SPARE_READY,
     CHAN_CONS_FIRST,      /* u64 CLOCK_MONOTONIC ns of the first byte */
     CHAN_EVT_PAUSED,      /* device model: u32 1 qemu stopped, 0 runs */
+    CHAN_EVT_BALLOON,     /* device model: u64 bytes the guest holds
+                           * (qemu's BALLOON_CHANGE "actual") */
 };
 
 struct chan_config {

@@ -213,6 +213,19 @@ static void on_event(struct xendm *x, void *opaque,
         v = ev->type == XENDM_EVENT_STOP;
         send_op(dm, CHAN_EVT_PAUSED, 0, 0, &v, sizeof(v));
         break;
+    case XENDM_EVENT_OTHER:
+        if (!strcmp(ev->name, "BALLOON_CHANGE")) {
+            static const char *actual_path[] = { "actual", NULL };
+            yajl_val a = ev->data ? yajl_tree_get(ev->data, actual_path,
+                                                  yajl_t_number) : NULL;
+            uint64_t bytes;
+
+            if (a && YAJL_IS_INTEGER(a) && YAJL_GET_INTEGER(a) > 0) {
+                bytes = (uint64_t)YAJL_GET_INTEGER(a);
+                send_op(dm, CHAN_EVT_BALLOON, 0, 0, &bytes, sizeof(bytes));
+            }
+        }
+        break;
     case XENDM_EVENT_GONE:
         dm->mon_gone = 1;
         dm->mon_gone_at = now_ms();

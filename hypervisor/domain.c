@@ -289,6 +289,10 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
                 dm_paused(d, v != 0);
             }
             break;
+        case CHAN_EVT_BALLOON:
+            if (len == (int)sizeof(d->dm_balloon) && d->dm)
+                memcpy(&d->dm_balloon, buf, sizeof(d->dm_balloon));
+            break;
         case CHAN_CONS_FIRST:
             if (len == (int)sizeof(d->cons.first_ns) && !d->cons.first_ns)
                 memcpy(&d->cons.first_ns, buf, sizeof(d->cons.first_ns));
@@ -939,7 +943,11 @@ void domain_getinfo(const struct domain *d, xc_dominfo_t *info)
         info->running = vcpus_running(pid);
         info->blocked = !info->running;
     }
-    info->nr_pages = (unsigned long)(d->mem_size >> XC_PAGE_SHIFT);
+    /* a device model's guest holds less once its balloon inflated */
+    info->nr_pages = (unsigned long)((d->dm_balloon && d->dm_balloon <
+                                      d->mem_size ? d->dm_balloon
+                                                  : d->mem_size) >>
+                                     XC_PAGE_SHIFT);
     info->max_memkb = d->max_memkb;
     if (pid > 0 && clock_getcpuclockid(pid, &cid) == 0 &&
         clock_gettime(cid, &ts) == 0)

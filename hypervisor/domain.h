@@ -70,6 +70,8 @@ struct domain {
     int dm;                      /* XC_DOMCFG_DEVICE_MODEL */
     int dm_attaching;            /* attach in flight: d->attach */
     pid_t dm_pid;                /* qemu, once attached (0: none) */
+    uint64_t dm_balloon;         /* bytes the guest holds after its
+                                  * balloon moved (0: never did) */
     int dm_pidfd;                /* qemu's pidfd, -1 if none */
     struct pending attach;
 };
