@@ -55,6 +55,7 @@ enum chan_op {
     CHAN_EVT_PAUSED,      /* device model: u32 1 qemu stopped, 0 runs */
     CHAN_EVT_BALLOON,     /* device model: u64 bytes the guest holds
                            * (qemu's BALLOON_CHANGE "actual") */
+    CHAN_EVT_VCPUS,       /* device model: u32 vCPUs qemu has now */
 };
 
 struct chan_config {

@@ -187,6 +187,26 @@ static uint32_t shutdown_reason(const char *reason)
     return XC_SHUTDOWN_crash;    /* guest-panic, host-signal, ... */
 }
 
+static void vcpus_counted(struct xendm *x, void *opaque, int rc,
+                          yajl_val ret)
+{
+    struct dm *dm = opaque;
+    uint32_t n;
+
+    (void)x;
+    if (rc == 0 && YAJL_IS_ARRAY(ret)) {
+        n = (uint32_t)ret->u.array.len;
+        send_op(dm, CHAN_EVT_VCPUS, 0, 0, &n, sizeof(n));
+    }
+}
+
+/* Reports how many vCPUs qemu has: at the start, and after a vCPU was
+ * plugged or unplugged (the guest's ACPI _OST, DEVICE_DELETED). */
+static void count_vcpus(struct dm *dm)
+{
+    (void)xendm_qmp_send(dm->x, "query-cpus-fast", NULL, vcpus_counted, dm);
+}
+
 static void on_event(struct xendm *x, void *opaque,
                      const struct xendm_event *ev)
 {
@@ -214,6 +234,9 @@ static void on_event(struct xendm *x, void *opaque,
         send_op(dm, CHAN_EVT_PAUSED, 0, 0, &v, sizeof(v));
         break;
     case XENDM_EVENT_OTHER:
+        if (!strcmp(ev->name, "ACPI_DEVICE_OST") ||
+            !strcmp(ev->name, "DEVICE_DELETED"))
+            count_vcpus(dm);
         if (!strcmp(ev->name, "BALLOON_CHANGE")) {
             static const char *actual_path[] = { "actual", NULL };
             yajl_val a = ev->data ? yajl_tree_get(ev->data, actual_path,
@@ -649,6 +672,7 @@ dm_main(int chan, uint32_t domid, pid_t qemu, const char *qmp_path)
     if (rc < 0)
         goto fail;
     send_op(&dm, CHAN_READY, 0, 0, NULL, 0);
+    count_vcpus(&dm);
     if (running) {
         v = 0;
         send_op(&dm, CHAN_EVT_PAUSED, 0, 0, &v, sizeof(v));

@@ -289,6 +289,12 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
                 dm_paused(d, v != 0);
             }
             break;
+        case CHAN_EVT_VCPUS:
+            if (len == (int)sizeof(v) && d->dm) {
+                memcpy(&v, buf, sizeof(v));
+                d->nr_online = v < d->nr_vcpus ? v : d->nr_vcpus;
+            }
+            break;
         case CHAN_EVT_BALLOON:
             if (len == (int)sizeof(d->dm_balloon) && d->dm)
                 memcpy(&d->dm_balloon, buf, sizeof(d->dm_balloon));

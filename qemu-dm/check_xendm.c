@@ -108,6 +108,14 @@ START_TEST(argv_pc_direct_boot)
     ck_assert(has_arg(argv, "-accel", "tcg,thread=multi"));
     ck_assert(has_arg(argv, "-m", "512M"));
     ck_assert(has_arg(argv, "-smp", "2"));
+    xendm_argv_free(argv);
+    argv = NULL;
+    /* maxvcpus: slots for vcpu-set */
+    cfg.max_vcpus = 4;
+    ck_assert_int_eq(xendm_argv(&cfg, XENDM_ACCEL_TCG, "/r/q.sock",
+                                "/r/q.pid", &argv), 0);
+    ck_assert(has_arg(argv, "-smp", "2,maxcpus=4"));
+    cfg.max_vcpus = 0;
     ck_assert(has_arg(argv, "-bios", XENDM_SEABIOS_PATH));
     ck_assert(has_arg(argv, "-kernel", "/k/vmlinux"));
     ck_assert(has_arg(argv, "-initrd", "/k/initrd.gz"));

@@ -214,7 +214,10 @@ struct xendm_config {
     enum xendm_machine machine;
     enum xendm_accel accel;
     uint64_t memory_mib;
-    unsigned int vcpus;
+    unsigned int vcpus;         /* vCPUs at boot */
+    unsigned int max_vcpus;     /* 0 or <= vcpus: none to plug later;
+                                 * more: -smp maxcpus=, the rest hot-
+                                 * pluggable (QMP device_add) */
     /* Direct kernel boot: an ELF vmlinux with a PVH note boots through
      * its PVH entry, a bzImage through the Linux boot protocol. */
     const char *kernel;

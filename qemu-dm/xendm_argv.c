@@ -924,7 +924,11 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     addf(&a, "%lluM", (unsigned long long)(cfg->memory_mib ?
                                            cfg->memory_mib : 256));
     add(&a, "-smp");
-    addf(&a, "%u", cfg->vcpus ? cfg->vcpus : 1);
+    if (cfg->max_vcpus > (cfg->vcpus ? cfg->vcpus : 1))
+        addf(&a, "%u,maxcpus=%u", cfg->vcpus ? cfg->vcpus : 1,
+             cfg->max_vcpus);
+    else
+        addf(&a, "%u", cfg->vcpus ? cfg->vcpus : 1);
     add(&a, "-display");
     add(&a, h && h->sdl ? "sdl" : "none");
     add(&a, "-S");

@@ -1040,7 +1040,11 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
     d.cfg.machine = XENDM_MACHINE_PC;
     d.cfg.accel = (enum xendm_accel)accel;
     d.cfg.memory_mib = b->max_memkb / 1024;
-    d.cfg.vcpus = b->max_vcpus;
+    /* vcpus= boots that many; maxvcpus= leaves slots for vcpu-set */
+    d.cfg.vcpus = b->avail_vcpus.size ?
+        (unsigned int)libxl_bitmap_count_set(&b->avail_vcpus) :
+        (unsigned int)b->max_vcpus;
+    d.cfg.max_vcpus = b->max_vcpus;
     d.cfg.balloon = true;
     d.cfg.no_shutdown = true;
     d.cfg.no_reboot = true;
@@ -1400,5 +1404,123 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid,
     rc = libxl__ao_complete(ctx, domid, ao_how, 0);
 out:
     GC_FREE;
+    return rc;
+}
+
+/* ------------------------------------------------------------ vCPUs */
+
+/*
+ * Plugs or unplugs vCPUs until qemu has `want`: query-hotpluggable-cpus
+ * lists every slot (-smp maxcpus=), with a qom-path when it is plugged;
+ * missing ones are added in slot order as devices "vcpu<N>", and the
+ * highest such devices are deleted (the guest's ACPI ejects them; the
+ * vCPUs qemu started with cannot go).  The core learns the new count from
+ * qemu's events.
+ */
+int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
+{
+    static const char *type_path[] = { "type", NULL };
+    static const char *qom_path[] = { "qom-path", NULL };
+    static const char *props_path[] = { "props", NULL };
+    struct xendm_logger lg;
+    struct xendm *dm = NULL;
+    yajl_val ret = NULL;
+    char *run_dir = libxl__dm_run_dir();
+    char *path = xendm_file_path(run_dir, domid, ".qmp");
+    unsigned int plugged = 0, i, n;
+    int r, rc;
+
+    dm_logger(ctx, &lg);
+    if (!path) {
+        rc = ERROR_NOMEM;
+        goto out;
+    }
+    r = xendm_connect(path, domid, 0, &lg, NULL, NULL, 2000, &dm);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: connecting to qemu's monitor %s",
+              domid, path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    r = xendm_qmp_call(dm, "query-hotpluggable-cpus", NULL, 5000, &ret);
+    if (r < 0 || !YAJL_IS_ARRAY(ret)) {
+        LOG(ctx, ERROR, "domain %u: qemu cannot list its vCPU slots "
+            "(query-hotpluggable-cpus)", domid);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    n = (unsigned int)ret->u.array.len;
+    for (i = 0; i < n; i++)
+        if (yajl_tree_get(ret->u.array.values[i], qom_path, yajl_t_string))
+            plugged++;
+    /* qemu lists the slots highest first: walk up to add, down to remove */
+    for (i = n; i-- > 0 && plugged < want;) {
+        yajl_val c = ret->u.array.values[i];
+        yajl_val type = yajl_tree_get(c, type_path, yajl_t_string);
+        yajl_val props = yajl_tree_get(c, props_path, yajl_t_object);
+        char *args, *p = NULL;
+        size_t k;
+
+        if (yajl_tree_get(c, qom_path, yajl_t_string) || !type || !props)
+            continue;
+        for (k = 0; k < props->u.object.len; k++) {
+            yajl_val v = props->u.object.values[k];
+            char *q;
+
+            if (!YAJL_IS_INTEGER(v))
+                continue;
+            q = libxl__sprintf("%s, \"%s\": %lld", p ? p : "",
+                               props->u.object.keys[k], YAJL_GET_INTEGER(v));
+            free(p);
+            p = q;
+        }
+        args = libxl__sprintf("{\"driver\": \"%s\", \"id\": \"vcpu%u\"%s}",
+                              YAJL_GET_STRING(type), n - 1 - i, p ? p : "");
+        free(p);
+        r = xendm_qmp_call(dm, "device_add", args, 5000, NULL);
+        free(args);
+        if (r < 0) {
+            LOG(ctx, ERROR, "domain %u: qemu refused to plug vCPU %u",
+                domid, n - 1 - i);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+        plugged++;
+    }
+    for (i = 0; i < n && plugged > want; i++) {
+        yajl_val q = yajl_tree_get(ret->u.array.values[i], qom_path,
+                                   yajl_t_string);
+        const char *qp = q ? q->u.string : NULL, *id;
+        char *args;
+
+        /* only devices we plugged (/machine/peripheral/vcpuN) can go */
+        if (!qp || strncmp(qp, "/machine/peripheral/", 20))
+            continue;
+        id = qp + 20;
+        args = libxl__sprintf("{\"id\": \"%s\"}", id);
+        r = xendm_qmp_call(dm, "device_del", args, 5000, NULL);
+        free(args);
+        if (r < 0) {
+            LOG(ctx, ERROR, "domain %u: qemu refused to unplug %s", domid,
+                id);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+        plugged--;
+    }
+    if (plugged != want) {
+        LOG(ctx, ERROR, "domain %u: %u vCPUs wanted, but qemu can have "
+            "%u to %u (those it started with stay; maxvcpus sets the most)",
+            domid, want, plugged, n);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    rc = 0;
+out:
+    if (ret)
+        yajl_tree_free(ret);
+    xendm_release(dm);
+    free(path);
+    free(run_dir);
     return rc;
 }

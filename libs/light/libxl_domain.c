@@ -726,16 +726,11 @@ int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid,
         }
     }
     if (libxl__domain_is_dm(ctx, domid)) {
-        /* qemu's vCPUs are fixed at start: only "all of them" holds */
-        for (i = 0; i <= x.max_vcpu_id; i++) {
-            if (!libxl_bitmap_test(cpumap, i)) {
-                LOG(ctx, ERROR, "domain %u: changing the number of online "
-                    "vCPUs is not supported for device-model domains "
-                    "(it has %u)", domid, x.max_vcpu_id + 1);
-                rc = ERROR_NI;
-                goto out;
-            }
-        }
+        /* qemu plugs vCPUs by count; the guest onlines what it gets */
+        rc = libxl__dm_set_vcpus(ctx, domid,
+                                 (unsigned int)libxl_bitmap_count_set(cpumap));
+        if (rc)
+            goto out;
     }
     for (i = 0; i <= x.max_vcpu_id; i++) {
         rc = libxl__xs_write(ctx, XBT_NULL,

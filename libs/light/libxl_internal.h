@@ -340,6 +340,9 @@ _hidden struct libxl__dm_gone *libxl__dm_teardown_begin(libxl_ctx *ctx,
 _hidden int libxl__dm_teardown_end(libxl_ctx *ctx,
                                    struct libxl__dm_gone *g);
 /* One QMP command (args_json: an object or NULL) to domid's qemu. */
+/* libxl_dm.c: qemu gets `want` vCPUs (QMP device_add/device_del). */
+_hidden int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid,
+                                unsigned int want);
 _hidden int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
                           const char *args_json);
 

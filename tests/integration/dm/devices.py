@@ -7,7 +7,9 @@ device model, and what xl changes while it runs:
   with a marker: the guest reads the marker from /dev/sr0; xl cd-eject:
   no medium again; xl mem-set 192m: virtio-balloon takes about 64 MiB
   from the guest (MemTotal drops), xenstore has the new target, xl list
-  shows it (the core follows qemu's BALLOON_CHANGE events);
+  shows it (the core follows qemu's BALLOON_CHANGE events); xl vcpu-set
+  2 with maxvcpus = 2 plugs a vCPU the guest onlines, 3 is refused, 1
+  unplugs it (the guest's ACPI ejects it), xl list follows;
   refused: cd-insert of a missing file (named), cd-insert on a drive
   that is not a cdrom (hda); xl destroy: nothing left.
 
@@ -42,6 +44,7 @@ def write_cfg():
         'bios = "seabios"',
         "memory = %d" % MEMORY,
         "vcpus = 1",
+        "maxvcpus = 2",
         'kernel = "%s/vmlinuz"' % L.GUEST,
         'ramdisk = "%s/initrd.gz"' % L.GUEST,
         'cmdline = "console=ttyS0 quiet"',
@@ -229,6 +232,46 @@ def scenario():
         v = L.xs_read("/local/domain/%d/memory/target" % dom)
         L.check(v == str(TARGET * 1024),
                 "xenstore memory/target = %s" % v, repr(v))
+
+        # ---- vcpu-set: qemu plugs a vCPU into its free slot (maxvcpus =
+        # 2), the guest onlines it; back to 1: the guest's ACPI ejects it.
+        def vcpus_listed(want):
+            t = time.monotonic()
+            while True:
+                row, text = L.list_row(L.NAME)
+                if row is not None and row[3] == str(want):
+                    return True, text
+                if time.monotonic() - t > 15:
+                    return False, text
+                time.sleep(0.5)
+
+        ok, text = vcpus_listed(1)
+        L.check(ok, "xl list: 1 vCPU of maxvcpus 2 at boot", text)
+        rc, out, err = L.xl("vcpu-set", L.NAME, "2")
+        L.check(rc == 0, "xl vcpu-set %s 2" % L.NAME,
+                "rc=%d %s%s" % (rc, out, err))
+        L.check(con.run("n=0; while [ ! -e /sys/devices/system/cpu/cpu1/online"
+                        " ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1));"
+                        " done; echo 1 > /sys/devices/system/cpu/cpu1/online;"
+                        " grep -c ^processor /proc/cpuinfo | sed 's/^/n/;"
+                        "s/$/cpus/'", "n2cpus", 30),
+                "the guest onlines the plugged vCPU", con.tail(600))
+        ok, text = vcpus_listed(2)
+        L.check(ok, "xl list: 2 vCPUs after vcpu-set 2", text)
+        rc, out, err = L.xl("vcpu-set", "--ignore-host", L.NAME, "3")
+        L.check(rc != 0 and "maxcpus is 2" in err,
+                "xl vcpu-set 3 above maxvcpus is refused",
+                "rc=%d %s%s" % (rc, out, err))
+        rc, out, err = L.xl("vcpu-set", L.NAME, "1")
+        L.check(rc == 0, "xl vcpu-set %s 1" % L.NAME,
+                "rc=%d %s%s" % (rc, out, err))
+        L.check(con.run("n=0; while [ -e /sys/devices/system/cpu/cpu1 ] &&"
+                        " [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done;"
+                        " grep -c ^processor /proc/cpuinfo | sed 's/^/n/;"
+                        "s/$/cpus/'", "n1cpus", 30),
+                "the guest lets the vCPU go", con.tail(600))
+        ok, text = vcpus_listed(1)
+        L.check(ok, "xl list: 1 vCPU after vcpu-set 1", text)
 
         # ---- destroy: nothing left.
         rc, out, err = L.xl("destroy", L.NAME)
