@@ -972,6 +972,52 @@ out:
 
 /* ------------------------------------------------------------ build */
 
+static char *json_str(const char *s);
+
+/*
+ * The display passwords go to qemu over QMP, not on its command line
+ * (where `ps` would show them): VNC's (change-vnc-password) and SPICE's
+ * ticket (set_password).  Until then nobody can connect.
+ */
+static int set_display_passwords(libxl_ctx *ctx, uint32_t domid,
+                                 struct xendm *dm, const struct xendm_hvm *h)
+{
+    char *args;
+    int r;
+
+    if (!h)
+        return 0;
+    if (h->vnc && h->vncpasswd && *h->vncpasswd) {
+        char *pw = json_str(h->vncpasswd);
+
+        args = libxl__sprintf("{\"password\": %s}", pw);
+        free(pw);
+        r = xendm_qmp_call(dm, "change-vnc-password", args, 5000, NULL);
+        free(args);
+        if (r < 0) {
+            LOG(ctx, ERROR, "domain %u: qemu refused the VNC password "
+                "(vncpasswd)", domid);
+            return ERROR_FAIL;
+        }
+    }
+    if (h->spice && !h->spice_disable_ticketing && h->spice_passwd &&
+        *h->spice_passwd) {
+        char *pw = json_str(h->spice_passwd);
+
+        args = libxl__sprintf("{\"protocol\": \"spice\", "
+                              "\"password\": %s}", pw);
+        free(pw);
+        r = xendm_qmp_call(dm, "set_password", args, 5000, NULL);
+        free(args);
+        if (r < 0) {
+            LOG(ctx, ERROR, "domain %u: qemu refused the SPICE password "
+                "(spicepasswd)", domid);
+            return ERROR_FAIL;
+        }
+    }
+    return 0;
+}
+
 static int attach(libxl_ctx *ctx, uint32_t domid, struct xendm *dm)
 {
     int r = xc_domain_attach_dm(ctx->xch, domid, xendm_pid(dm),
@@ -1094,6 +1140,9 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_FAIL;
         goto out;
     }
+    rc = set_display_passwords(ctx, domid, dm, d.cfg.hvm);
+    if (rc)
+        goto out;
     rc = attach(ctx, domid, dm);
     if (rc)
         goto out;

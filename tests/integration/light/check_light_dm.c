@@ -268,6 +268,60 @@ START_TEST(test_hvm_lifecycle)
 END_TEST
 
 /* PVH under TCG: the core's test guest, its ELF run by qemu. */
+/* Whether qemu's command line (/proc/PID/cmdline) contains needle. */
+static int cmdline_has(pid_t pid, const char *needle)
+{
+    char path[64], buf[16384];
+    size_t n, i;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    for (i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+/* VNC and SPICE with passwords: qemu is told them over QMP (a refused
+ * command fails the create), never on its command line. */
+START_TEST(test_hvm_display_passwords)
+{
+    libxl_domain_config c;
+    uint32_t domid = 0;
+    pid_t pid;
+    int rc;
+
+    hvm_config(&c, "hvm-displays");
+    libxl_defbool_set(&c.b_info.u.hvm.vnc.enable, true);
+    c.b_info.u.hvm.vnc.listen = strdup("127.0.0.1");
+    libxl_defbool_set(&c.b_info.u.hvm.vnc.findunused, true);
+    c.b_info.u.hvm.vnc.passwd = strdup("vnc-s3cret");
+    libxl_defbool_set(&c.b_info.u.hvm.spice.enable, true);
+    c.b_info.u.hvm.spice.host = strdup("127.0.0.1");
+    c.b_info.u.hvm.spice.port = 25931;
+    libxl_defbool_set(&c.b_info.u.hvm.spice.disable_ticketing, false);
+    c.b_info.u.hvm.spice.passwd = strdup("spice-t1cket");
+    rc = libxl_domain_create_new(ctx, &c, &domid, NULL, NULL);
+    ck_assert_msg(rc == 0, "create: %s\n%s", libxl_error_to_string(rc),
+                  test_log());
+    pid = dm_pid(domid);
+    ck_assert_msg(pid > 0 && kill(pid, 0) == 0, "qemu pid %d", (int)pid);
+    ck_assert_int_eq(cmdline_has(pid, "password=on"), 1);
+    ck_assert_int_eq(cmdline_has(pid, "vnc-s3cret"), 0);
+    ck_assert_int_eq(cmdline_has(pid, "spice-t1cket"), 0);
+    ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
+    ck_assert_msg(kill(pid, 0) < 0, "qemu %d still running", (int)pid);
+    ck_assert_int_eq(dm_files(), 0);
+    libxl_domain_config_dispose(&c);
+}
+END_TEST
+
 START_TEST(test_pvh_tcg)
 {
     libxl_domain_config c;
@@ -360,6 +414,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_hvm_lifecycle);
     tcase_add_test(tc, test_hvm_errors);
+    tcase_add_test(tc, test_hvm_display_passwords);
     tcase_add_test(tc, test_pvh_tcg);
     suite_add_tcase(s, tc);
     return s;
