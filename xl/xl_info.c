@@ -209,14 +209,21 @@ static void print_accel(void)
         xlconf = "/etc/xen/xl.conf";
     if (libxl_xenolith_accel_host(ctx, &host, &why))
         return;
-    if (xl_globals.accel != LIBXL_XENOLITH_ACCEL_AUTO)
+    if (xl_globals.accel == LIBXL_XENOLITH_ACCEL_AUTO)
+        printf("xenolith_accel         : %s (%s%s)\n",
+               libxl_xenolith_accel_to_string(host), why,
+               host == LIBXL_XENOLITH_ACCEL_KVM ? "" :
+               "; HVM and PVH guests run under qemu's emulator");
+    else if (xl_globals.accel == LIBXL_XENOLITH_ACCEL_KVM &&
+             host != LIBXL_XENOLITH_ACCEL_KVM)
+        printf("xenolith_accel         : kvm (accel=\"kvm\" in %s, but "
+               "%s: set accel = \"tcg\" there to run guests under qemu's "
+               "emulator, or load kvm_intel or kvm_amd)\n", xlconf, why);
+    else
         printf("xenolith_accel         : %s (accel=\"%s\" in %s; auto "
                "would be %s: %s)\n",
                libxl_xenolith_accel_to_string(xl_globals.accel),
                libxl_xenolith_accel_to_string(xl_globals.accel), xlconf,
-               libxl_xenolith_accel_to_string(host), why);
-    else
-        printf("xenolith_accel         : %s (%s)\n",
                libxl_xenolith_accel_to_string(host), why);
     free(why);
 }

@@ -563,8 +563,12 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
     rc = libxl__need_daemons(ctx, "libxl_domain_create_new");
     if (rc)
         goto out;
-    if (b->type == c->type)
+    if (b->type == c->type) {
         dm = libxl__dm_wanted(ctx, d_config, &accel);
+        rc = libxl__accel_check(ctx, d_config, dm, accel);
+        if (rc)
+            goto out;
+    }
     rc = config_setdefault(ctx, d_config, dm);
     if (rc)
         goto out;
@@ -596,7 +600,12 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
         LOGEV(ctx, ERROR, -r, "creating domain \"%s\" in the core "
               "(%d vCPUs, %" PRIu64 " KiB)%s", c->name, b->max_vcpus,
               b->target_memkb, r == -ENOMEM ? ": not enough host memory" :
-              r == -EEXIST ? ": the domid is in use" : "");
+              r == -EEXIST ? ": the domid is in use" :
+              r == -ENODEV ? ": the core has no KVM (it could not open "
+              "/dev/kvm when it started, see xl dmesg): set accel = "
+              "\"tcg\" to run the guest under qemu's emulator, or load "
+              "kvm_intel or kvm_amd and restart the core (xencommons)" :
+              "");
         rc = ERROR_FAIL;
         goto out;
     }

@@ -320,6 +320,14 @@ _hidden bool libxl__domain_is_dm(libxl_ctx *ctx, uint32_t domid);
 _hidden bool libxl__dm_wanted(libxl_ctx *ctx,
                               const libxl_domain_config *d_config,
                               int *accel_r);
+/* Whether the host can give d_config the accelerator accel resolved to
+ * (libxl__dm_wanted; dm: it goes to qemu), before anything is built:
+ * accel KVM without a /dev/kvm that opens is ERROR_INVAL, logged saying
+ * what is missing and what to set instead; on kvm_pvm (KVM in software)
+ * a warning.  0 otherwise. */
+_hidden int libxl__accel_check(libxl_ctx *ctx,
+                               const libxl_domain_config *d_config,
+                               bool dm, int accel);
 /* The xc_domain_create flag for such a domain. */
 _hidden unsigned int libxl__dm_domcfg_flag(void);
 /* The checks of the config that apply before the domain exists. */

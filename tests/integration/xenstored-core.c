@@ -9,13 +9,14 @@
  * And xenstored with no core to reach keeps serving, logging that once.
  *
  * Environment (set by `make check`): XENSTORED_BIN, XENOLITHD, GUEST_DIR.
- * Skips (77) without /dev/kvm or xenolithd for the first test.
+ * Skips (77) as a whole without /dev/kvm or xenolithd: it is one of the
+ * tests of the core (LANE_CORE_TESTS), which `make check` runs in the
+ * nested-KVM lane where the host has no KVM, and a program that ran only
+ * the second test must not pass for the first.
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,9 +58,14 @@ static void xsd_start(struct xsd *x, const char *dir)
               x->log, (char *)NULL);
         _exit(127);
     }
-    for (i = 0; i < 500 && access(sock, F_OK) < 0; i++)
+    /* the socket shows up at bind(), before listen(): a connection
+     * refused in between is retried (a slow host, the lane, sees it) */
+    x->xs = NULL;
+    for (i = 0; i < 500 && !x->xs; i++) {
+        if (access(sock, F_OK) == 0 && (x->xs = xs_open(0)) != NULL)
+            break;
         usleep(10000);
-    x->xs = xs_open(0);
+    }
     ck_assert_msg(x->xs != NULL, "connecting to xenstored at %s: %s", sock,
                   strerror(errno));
 }
@@ -257,26 +263,6 @@ START_TEST(test_no_core_keeps_serving)
 }
 END_TEST
 
-/* Whether guests can run here (KVM and the core's binary). */
-static bool have_kvm(void)
-{
-    const char *d = getenv("XENOLITHD");
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0) {
-        printf("SKIP: test_guest_poweroff_releases: /dev/kvm: %s\n",
-               strerror(errno));
-        return false;
-    }
-    close(fd);
-    if (!d || access(d, X_OK) < 0) {
-        printf("SKIP: test_guest_poweroff_releases: XENOLITHD not set or "
-               "not executable\n");
-        return false;
-    }
-    return true;
-}
-
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("xenstored-core");
@@ -284,8 +270,7 @@ static Suite *core_suite(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_no_core_keeps_serving);
-    if (have_kvm())
-        tcase_add_test(tc, test_guest_poweroff_releases);
+    tcase_add_test(tc, test_guest_poweroff_releases);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -296,6 +281,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
+    harness_require_kvm();
     snprintf(state, sizeof(state), "/tmp/xenolith-xsdcore-%d.state",
              (int)getpid());
     setenv("XSDCORE_STATE", state, 1);

@@ -548,8 +548,9 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid,
 
 /*
  * Xenolith: the accelerator "auto" gives on this host (KVM or TCG) and
- * why, in words (*why_r malloc'd, may be NULL): "hardware KVM", or the
- * reason for TCG (e.g. /dev/kvm is kvm_pvm).  0.
+ * why, in words (*why_r malloc'd, may be NULL): "hardware KVM: kvm_amd"
+ * (the module), or the reason for TCG ("no KVM on this host: cannot open
+ * /dev/kvm: <error>", or that the host's KVM is kvm_pvm).  0.
  */
 int libxl_xenolith_accel_host(libxl_ctx *ctx,
                               libxl_xenolith_accel *accel_r, char **why_r);

@@ -2,9 +2,10 @@
 # errors.sh - xl create of HVM and PVH (qemu) guests that cannot start: a
 # missing firmware file, kernel, ramdisk or disk, an unknown vif model, a
 # bad accel or bios value, a device model that is not there or that
-# refuses its command line.  Each fails non-zero with a message naming
-# what is wrong, and leaves nothing behind (no domain, no qemu, nothing
-# under the rundir's qemu-dm/, no xenstore nodes, no tap).
+# refuses its command line, accel = "kvm" on a host without a KVM.  Each
+# fails non-zero with a message naming what is wrong, and leaves nothing
+# behind (no domain, no qemu, nothing under the rundir's qemu-dm/, no
+# xenstore nodes, no tap).
 . "$(dirname "$0")/lib.sh"
 dm_netns "$@"
 dm_setup_host
@@ -97,5 +98,53 @@ create_fails "$cfg" "qemu-missing" "a device model binary that is missing"
 cfg=$(hvm_cfg dma 'device_model_args = [ "-no-such-qemu-option" ]')
 create_fails "$cfg" "no-such-qemu-option: invalid option" \
     "a qemu that refuses its command line"
+
+# accel = "kvm" where /dev/kvm does not open: the core (PVH) and qemu's
+# KVM (HVM) cannot run the guest.  Refused before anything is made, saying
+# what is missing and what to set instead; `xl info` says the same.
+# (<> creates a missing file: only tried on the device node.)
+if [ -c /dev/kvm ] && (: <>/dev/kvm) 2>/dev/null; then
+    echo "note: /dev/kvm opens here: accel = \"kvm\" is accepted, its" \
+        "refusal without KVM is not tested on this host"
+else
+    (cd "$XENOLITH_RUNDIR" && find . ! -name '*.log' | sort) >"$T/files.0"
+    cat >"$T/pkvm.cfg" <<CFG
+name = "pkvm"
+type = "pvh"
+memory = 128
+vcpus = 1
+kernel = "$DM_GUEST/vmlinuz"
+ramdisk = "$DM_GUEST/initrd.gz"
+cmdline = "console=ttyS0 quiet"
+accel = "kvm"
+CFG
+    what='pvh: accel = "kvm" without KVM'
+    create_fails "$T/pkvm.cfg" \
+        '/dev/kvm.*accel = "tcg".*kvm_intel or kvm_amd' "$what"
+    if grep -q "No such device\|xc: error" "$T/err"; then
+        fail "$what: the core was asked: $(cat "$T/err")"
+    fi
+    cfg=$(hvm_cfg hkvm 'accel = "kvm"')
+    create_fails "$cfg" '/dev/kvm.*accel = "tcg"' \
+        'hvm: accel = "kvm" without KVM'
+    (cd "$XENOLITH_RUNDIR" && find . ! -name '*.log' | sort) >"$T/files.1"
+    cmp -s "$T/files.0" "$T/files.1" ||
+        fail "accel = \"kvm\" without KVM: files left in the rundir:" \
+            "$(diff "$T/files.0" "$T/files.1" | sed -n 's/^> //p')"
+    printf 'accel = "kvm"\n' >"$T/kvm.conf"
+    line=$(XL_CONF_FILE=$T/kvm.conf "$XL_BIN" info 2>&1 |
+        grep '^xenolith_accel')
+    case $line in
+        *"cannot open /dev/kvm"*'accel = "tcg"'*kvm_intel*)
+            pass "xl info with accel = \"kvm\" says why: ${line#*: }" ;;
+        *) fail "xl info with accel = \"kvm\": unclear: $line" ;;
+    esac
+    line=$("$XL_BIN" info 2>&1 | grep '^xenolith_accel')
+    case $line in
+        *": tcg ("*"cannot open /dev/kvm"*)
+            pass "xl info with accel auto says why: ${line#*: }" ;;
+        *) fail "xl info with accel auto: unclear: $line" ;;
+    esac
+fi
 
 finish

@@ -16,8 +16,10 @@ struct daemons {
     pid_t core;
 };
 
-/* Exit 77 (skip) without /dev/kvm or the daemon binaries. */
-void daemons_require(void);
+/* Exit 77 (skip) without the daemon binaries, or without /dev/kvm when
+ * need_kvm (guests on the core; device-model domains run in qemu and
+ * xenolithd starts without KVM for them). */
+void daemons_require(int need_kvm);
 
 /* Start what is asked for in a fresh rundir (exported in the
  * environment); 0 or -errno. */

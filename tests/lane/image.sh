@@ -1,0 +1,183 @@
+#!/bin/sh
+# image.sh - print the directory of the nested-KVM lane's boot image:
+# Debian's own kernel (the package linux-image-amd64 depends on) and an
+# initramfs of busybox-static, the modules the lane needs and its init.
+# Both packages are fetched once with apt-get download and kept in the
+# fixture cache (see tests/fixtures/debian-kernel.sh for where); a second
+# run only prints the path.
+#
+# The directory holds:
+#   vmlinuz     the kernel, booted by qemu -kernel
+#   initrd.gz   newc cpio, gzip: busybox, the modules, /init
+#   release     the kernel release
+#
+# The image's /init (see the heredoc below) mounts the host's root
+# read-only and the build tree read-write over virtio-9p, loads kvm_amd
+# (qemu's TCG emulates AMD SVM with nested paging), puts tmpfs where the
+# tests make sockets, brings up the one NIC that carries the agent's
+# port, and runs tests/lane/lane.py's agent chrooted into the host's
+# root.  It powers the VM off when the agent returns.
+#
+# Exit status: 0 with the directory on stdout; 77 when apt cannot get a
+# package; 1 on other failures.  Messages go to stderr.
+set -eu
+
+say() { echo "lane-image: $*" >&2; }
+here=$(cd "$(dirname "$0")" && pwd)
+
+# Bump when the modules or /init change: a new cache entry is built.
+layout=3
+wanted="virtio_pci virtio_net 9p 9pnet_virtio kvm_amd tun bridge veth"
+
+cache=${XENOLITH_FIXTURE_CACHE:-}
+if [ -z "$cache" ]; then
+    cache=/var/cache/xenolith-fixtures
+    if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
+        cache=${XDG_CACHE_HOME:-$HOME/.cache}/xenolith-fixtures
+    fi
+fi
+mkdir -p "$cache"
+
+any_cached() {
+    for d in "$cache"/lane-*-v$layout; do
+        [ -e "$d/done" ] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+      sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+bbver=$(apt-cache policy busybox-static 2>/dev/null |
+        sed -n 's/^ *Candidate: \([^ ]*\)$/\1/p' | head -n 1)
+if [ -z "$pkg" ] || [ -z "$bbver" ] || [ "$bbver" = "(none)" ]; then
+    any_cached && exit 0
+    say "apt knows no linux-image-amd64 or busybox-static" \
+        "(run apt-get update?)"
+    exit 77
+fi
+
+dir=$cache/lane-$pkg-busybox-$(echo "$bbver" | tr ':+~' '___')-v$layout
+if [ -e "$dir/done" ]; then
+    echo "$dir"
+    exit 0
+fi
+
+tmp=$(mktemp -d "$cache/.lane.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+for p in "$pkg" busybox-static; do
+    if ! (cd "$tmp" && apt-get download "$p" >download.log 2>&1); then
+        say "apt-get download $p failed:"
+        tail -n 3 "$tmp/download.log" >&2
+        any_cached && exit 0
+        exit 77
+    fi
+done
+dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/kernel"
+dpkg -x "$tmp"/busybox-static_*.deb "$tmp/busybox"
+rm -f "$tmp"/*.deb "$tmp/download.log"
+
+bb=$tmp/busybox/bin/busybox
+[ -x "$bb" ] || { say "no bin/busybox in busybox-static"; exit 1; }
+vmlinuz=$(ls "$tmp"/kernel/boot/vmlinuz-* 2>/dev/null | head -n 1)
+[ -n "$vmlinuz" ] || { say "no vmlinuz in $pkg"; exit 1; }
+release=${vmlinuz##*/vmlinuz-}
+moddir=$tmp/kernel/lib/modules/$release
+[ -d "$moddir/kernel" ] || { say "no modules in $pkg"; exit 1; }
+
+. "$here/../fixtures/kmods.sh"
+order=$(kmods_order "$moddir" $wanted) || exit 1
+
+root=$tmp/root
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/host" \
+    "$root/lib/modules"
+cp "$bb" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+: > "$root/lib/modules/order"
+for p in $order; do
+    cp "$moddir/$p" "$root/lib/modules/"
+    echo "${p##*/}" >> "$root/lib/modules/order"
+done
+
+# /init: the lane's parameters come on the kernel command line
+# (lane.build=<the build tree>, lane.agent=<lane.py>, lane.port=<port>,
+# lane.idle=<seconds>).  Everything it prints goes to the serial
+# console, which the host keeps in the lane's console.log.
+cat > "$root/init" <<'EOF'
+#!/bin/sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+fail() {
+    echo "lane-init: $*"
+    poweroff -f
+}
+for m in $(cat /lib/modules/order); do
+    insmod /lib/modules/$m || fail "insmod $m failed"
+done
+for w in $(cat /proc/cmdline); do
+    case $w in
+        lane.build=*) build=${w#lane.build=} ;;
+        lane.agent=*) agent=${w#lane.agent=} ;;
+        lane.port=*) port=${w#lane.port=} ;;
+        lane.idle=*) idle=${w#lane.idle=} ;;
+    esac
+done
+[ -n "${build:-}" ] && [ -n "${agent:-}" ] && [ -n "${port:-}" ] ||
+    fail "lane.build, lane.agent and lane.port must be on the command line"
+# The host's root, read-only: cached, since nothing changes it while
+# the lane runs.  The build tree, read-write and uncached: the tests
+# build and write there.
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=loose,ro \
+    hostroot /host || fail "mounting the host's root over 9p failed"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap \
+    buildtree "/host$build" || fail "mounting the build tree $build failed"
+# Sockets cannot live on 9p: tmpfs wherever the tests make them.
+for d in tmp run var/tmp root; do
+    mount -t tmpfs -o mode=1777 tmpfs "/host/$d" || fail "tmpfs on /$d"
+done
+chmod 700 /host/root
+mkdir -p /host/run/lock /host/run/netns
+mount -t proc proc /host/proc
+mount -t sysfs sysfs /host/sys
+mount -t devtmpfs devtmpfs /host/dev
+mkdir -p /host/dev/pts /host/dev/shm
+mount -t devpts -o ptmxmode=0666,newinstance devpts /host/dev/pts
+ln -sf pts/ptmx /host/dev/ptmx 2>/dev/null
+mount -t tmpfs tmpfs /host/dev/shm
+mount -t cgroup2 cgroup2 /host/sys/fs/cgroup || fail "mounting cgroup2"
+echo "+cpu +cpuset +pids +memory" > /host/sys/fs/cgroup/cgroup.subtree_control
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+[ -c /dev/kvm ] || fail "kvm_amd loaded but there is no /dev/kvm"
+echo "XENOLITH-LANE-UP $(uname -r) $(nproc) CPUs"
+chroot /host /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    /usr/bin/python3 -u "$agent" agent --port "$port" --build "$build" \
+    --idle "${idle:-300}"
+echo "lane-init: the agent returned $?; powering off"
+sync
+poweroff -f
+EOF
+chmod 755 "$root/init"
+(cd "$root" && find . | LC_ALL=C sort | "$bb" cpio -o -H newc 2>/dev/null) |
+    gzip -6n > "$tmp/initrd.gz"
+rm -rf "$root"
+
+cp "$vmlinuz" "$tmp/vmlinuz"
+echo "$release" > "$tmp/release"
+rm -rf "$tmp/kernel" "$tmp/busybox"
+touch "$tmp/done"
+rm -rf "$dir.old"
+[ -e "$dir" ] && mv "$dir" "$dir.old"
+mv "$tmp" "$dir" || say "another build won the race"
+rm -rf "$dir.old"
+for d in "$cache"/lane-*; do
+    case $d in
+        *-v$layout) ;;
+        *) rm -rf "$d" ;;
+    esac
+done
+trap - EXIT
+echo "$dir"
