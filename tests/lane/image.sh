@@ -29,62 +29,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 layout=3
 wanted="virtio_pci virtio_net 9p 9pnet_virtio kvm_amd tun bridge veth"
 
-cache=${XENOLITH_FIXTURE_CACHE:-}
-if [ -z "$cache" ]; then
-    cache=/var/cache/xenolith-fixtures
-    if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-        cache=${XDG_CACHE_HOME:-$HOME/.cache}/xenolith-fixtures
-    fi
-fi
-mkdir -p "$cache"
-
-any_cached() {
-    for d in "$cache"/lane-*-v$layout; do
-        [ -e "$d/done" ] && { echo "$d"; return 0; }
-    done
-    return 1
-}
-
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-      sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
-bbver=$(apt-cache policy busybox-static 2>/dev/null |
-        sed -n 's/^ *Candidate: \([^ ]*\)$/\1/p' | head -n 1)
-if [ -z "$pkg" ] || [ -z "$bbver" ] || [ "$bbver" = "(none)" ]; then
-    any_cached && exit 0
-    say "apt knows no linux-image-amd64 or busybox-static" \
-        "(run apt-get update?)"
-    exit 77
-fi
-
-dir=$cache/lane-$pkg-busybox-$(echo "$bbver" | tr ':+~' '___')-v$layout
-if [ -e "$dir/done" ]; then
-    echo "$dir"
-    exit 0
-fi
-
-tmp=$(mktemp -d "$cache/.lane.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-for p in "$pkg" busybox-static; do
-    if ! (cd "$tmp" && apt-get download "$p" >download.log 2>&1); then
-        say "apt-get download $p failed:"
-        tail -n 3 "$tmp/download.log" >&2
-        any_cached && exit 0
-        exit 77
-    fi
-done
-dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/kernel"
-dpkg -x "$tmp"/busybox-static_*.deb "$tmp/busybox"
-rm -f "$tmp"/*.deb "$tmp/download.log"
-
-bb=$tmp/busybox/bin/busybox
-[ -x "$bb" ] || { say "no bin/busybox in busybox-static"; exit 1; }
-vmlinuz=$(ls "$tmp"/kernel/boot/vmlinuz-* 2>/dev/null | head -n 1)
-[ -n "$vmlinuz" ] || { say "no vmlinuz in $pkg"; exit 1; }
-release=${vmlinuz##*/vmlinuz-}
-moddir=$tmp/kernel/lib/modules/$release
-[ -d "$moddir/kernel" ] || { say "no modules in $pkg"; exit 1; }
-
-. "$here/../fixtures/kmods.sh"
+. "$here/../fixtures/lib.sh"
+fixture_unpack lane
 order=$(kmods_order "$moddir" $wanted) || exit 1
 
 root=$tmp/root
@@ -165,19 +111,4 @@ chmod 755 "$root/init"
     gzip -6n > "$tmp/initrd.gz"
 rm -rf "$root"
 
-cp "$vmlinuz" "$tmp/vmlinuz"
-echo "$release" > "$tmp/release"
-rm -rf "$tmp/kernel" "$tmp/busybox"
-touch "$tmp/done"
-rm -rf "$dir.old"
-[ -e "$dir" ] && mv "$dir" "$dir.old"
-mv "$tmp" "$dir" || say "another build won the race"
-rm -rf "$dir.old"
-for d in "$cache"/lane-*; do
-    case $d in
-        *-v$layout) ;;
-        *) rm -rf "$d" ;;
-    esac
-done
-trap - EXIT
-echo "$dir"
+fixture_publish

@@ -19,7 +19,6 @@ Environment and output as lifecycle.py's.
 """
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -148,19 +147,5 @@ def scenario():
         con.close()
 
 
-def main():
-    try:
-        scenario()
-    except L.Fatal:
-        pass
-    finally:
-        if L.domid() is not None:
-            L.xl("destroy", L.NAME)
-    if L.failures:
-        print("%d failure(s)" % L.failures)
-        sys.exit(1)
-    sys.exit(0)
-
-
 if __name__ == "__main__":
-    main()
+    L.main(scenario)

@@ -282,21 +282,5 @@ def scenario():
         con.close()
 
 
-def main():
-    try:
-        scenario()
-    except L.Fatal:
-        pass
-    finally:
-        if L.domid() is not None:
-            L.xl("destroy", L.NAME)
-        for p, _ in L.our_qemus():
-            os.kill(p, 9)
-    if L.failures:
-        print("%d failure(s)" % L.failures)
-        sys.exit(1)
-    sys.exit(0)
-
-
 if __name__ == "__main__":
-    main()
+    L.main(scenario)
