@@ -26,7 +26,7 @@ say() { echo "lane-image: $*" >&2; }
 here=$(cd "$(dirname "$0")" && pwd)
 
 # Bump when the modules or /init change: a new cache entry is built.
-layout=3
+layout=4
 wanted="virtio_pci virtio_net 9p 9pnet_virtio kvm_amd tun bridge veth"
 
 . "$here/../fixtures/lib.sh"
@@ -45,7 +45,8 @@ for p in $order; do
 done
 
 # /init: the lane's parameters come on the kernel command line
-# (lane.build=<the build tree>, lane.agent=<lane.py>, lane.port=<port>,
+# (lane.src=<the source tree>, lane.build=<the build tree>,
+# lane.agent=<lane.py>, lane.port=<port>,
 # lane.idle=<seconds>).  Everything it prints goes to the serial
 # console, which the host keeps in the lane's console.log.
 cat > "$root/init" <<'EOF'
@@ -64,25 +65,35 @@ for m in $(cat /lib/modules/order); do
 done
 for w in $(cat /proc/cmdline); do
     case $w in
+        lane.src=*) src=${w#lane.src=} ;;
         lane.build=*) build=${w#lane.build=} ;;
         lane.agent=*) agent=${w#lane.agent=} ;;
         lane.port=*) port=${w#lane.port=} ;;
         lane.idle=*) idle=${w#lane.idle=} ;;
     esac
 done
-[ -n "${build:-}" ] && [ -n "${agent:-}" ] && [ -n "${port:-}" ] ||
-    fail "lane.build, lane.agent and lane.port must be on the command line"
+[ -n "${src:-}" ] && [ -n "${build:-}" ] && [ -n "${agent:-}" ] &&
+    [ -n "${port:-}" ] ||
+    fail "lane.src, lane.build, lane.agent and lane.port must be on the" \
+        "command line"
 # The host's root, read-only: cached, since nothing changes it while
-# the lane runs.  The build tree, read-write and uncached: the tests
-# build and write there.
+# the lane runs.  It is seen at /host through a bind, so that the tmpfs
+# below can cover its /tmp and the like while the source tree (which may
+# lie under /tmp) is bound back from /hostroot.  The build tree,
+# read-write and uncached: the tests build and write there.
+mkdir -p /hostroot
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=loose,ro \
-    hostroot /host || fail "mounting the host's root over 9p failed"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap \
-    buildtree "/host$build" || fail "mounting the build tree $build failed"
+    hostroot /hostroot || fail "mounting the host's root over 9p failed"
+mount --bind /hostroot /host || fail "binding the host's root"
 # Sockets cannot live on 9p: tmpfs wherever the tests make them.
 for d in tmp run var/tmp root; do
     mount -t tmpfs -o mode=1777 tmpfs "/host/$d" || fail "tmpfs on /$d"
 done
+mkdir -p "/host$src" "/host$build" 2>/dev/null
+mount --bind "/hostroot$src" "/host$src" ||
+    fail "binding the source tree $src"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap \
+    buildtree "/host$build" || fail "mounting the build tree $build failed"
 chmod 700 /host/root
 mkdir -p /host/run/lock /host/run/netns
 mount -t proc proc /host/proc

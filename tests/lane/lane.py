@@ -238,9 +238,10 @@ class Lane:
                               str(min(os.cpu_count() or 2, 4)))
         idle = os.environ.get("XENOLITH_LANE_IDLE", "300")
         append = ("console=ttyS0 panic=-1 quiet loglevel=4 "
-                  "lane.build=%s lane.agent=%s lane.port=%d lane.idle=%s"
-                  % (self.build, os.path.join(HERE, "lane.py"), GUEST_PORT,
-                     idle))
+                  "lane.src=%s lane.build=%s lane.agent=%s lane.port=%d "
+                  "lane.idle=%s"
+                  % (os.path.dirname(os.path.dirname(HERE)), self.build,
+                     os.path.join(HERE, "lane.py"), GUEST_PORT, idle))
         argv = [
             qemu, "-name", "xenolith-lane",
             "-accel", "tcg", "-cpu", "max", "-smp", cpus, "-m", mem,
