@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,12 +184,33 @@ void daemons_sweep(void)
     }
 }
 
+/* Whether a daemon accepts on the unix socket path (stream or seqpacket:
+ * xenstored's and the core's).  The file exists from bind(), but connect
+ * is refused until listen() (seen in the nested-KVM lane). */
+static int accepts(const char *path)
+{
+    static const int types[] = { SOCK_STREAM, SOCK_SEQPACKET };
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    unsigned int i;
+    int fd, ok = 0;
+
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    for (i = 0; i < sizeof(types) / sizeof(types[0]) && !ok; i++) {
+        fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 0;
+        ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+    }
+    return ok;
+}
+
 static int wait_for(const char *path)
 {
     int i;
 
     for (i = 0; i < 500; i++) {
-        if (access(path, F_OK) == 0)
+        if (accepts(path))
             return 0;
         usleep(10000);
     }
