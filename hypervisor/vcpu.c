@@ -183,6 +183,36 @@ static void io_exit(struct vcpu *v)
     pthread_mutex_unlock(&vm->dev_lock);
 }
 
+/* What a crashed vCPU was doing, for the log: where it stood and in
+ * which mode. */
+static void log_state(struct vcpu *v)
+{
+    struct kvm_regs r;
+    struct kvm_sregs s;
+
+    if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+        ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+        vm_log(v->vm, "vcpu%u: reading its registers: %s", v->id,
+               strerror(errno));
+        return;
+    }
+    if (r.rip == 0xFFF0 && s.cs.selector == 0xF000) {
+        /* SVM leaves the VMCB undefined after a shutdown: KVM resets it */
+        vm_log(v->vm, "vcpu%u: its registers were reset by KVM at the exit "
+               "(AMD): the state at the fault is lost", v->id);
+        return;
+    }
+    vm_log(v->vm, "vcpu%u: rip %#llx rsp %#llx rflags %#llx cs %#x "
+           "cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx "
+           "idt %#llx/%#x", v->id,
+           (unsigned long long)r.rip, (unsigned long long)r.rsp,
+           (unsigned long long)r.rflags, s.cs.selector,
+           (unsigned long long)s.cr0, (unsigned long long)s.cr2,
+           (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+           (unsigned long long)s.efer, (unsigned long long)s.idt.base,
+           s.idt.limit);
+}
+
 static void handle_exit(struct vcpu *v)
 {
     struct vm *vm = v->vm;
@@ -202,6 +232,7 @@ static void handle_exit(struct vcpu *v)
         break;
     case KVM_EXIT_SHUTDOWN:
         vm_log(vm, "vcpu%u: triple fault (shutdown exit)", v->id);
+        log_state(v);
         vm_stop(vm, XC_SHUTDOWN_crash);
         break;
     case KVM_EXIT_SYSTEM_EVENT:
@@ -220,6 +251,7 @@ static void handle_exit(struct vcpu *v)
     case KVM_EXIT_INTERNAL_ERROR:
         vm_log(vm, "vcpu%u: KVM internal error, suberror %u", v->id,
                run->internal.suberror);
+        log_state(v);
         vm_stop(vm, XC_SHUTDOWN_crash);
         break;
     case KVM_EXIT_FAIL_ENTRY:

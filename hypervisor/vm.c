@@ -87,6 +87,18 @@ void vm_stop(struct vm *vm, unsigned int reason)
     vm_send(vm, CHAN_EVT_SHUTDOWN, &r, sizeof(r));
 }
 
+/* KVM leaves CPUID.1:ECX.hypervisor clear; a guest that does not see it
+ * never looks at leaf 0x40000000, so it misses kvmclock and, with no
+ * PIT or HPET to calibrate its TSC against, keeps time by jiffies. */
+static void mark_hypervisor(struct kvm_cpuid2 *c)
+{
+    uint32_t i;
+
+    for (i = 0; i < c->nent; i++)
+        if (c->entries[i].function == 1)
+            c->entries[i].ecx |= 1U << 31;
+}
+
 static int get_cpuid(struct vm *vm)
 {
     int nent = 128;
@@ -99,6 +111,7 @@ static int get_cpuid(struct vm *vm)
             return -ENOMEM;
         c->nent = (uint32_t)nent;
         if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            mark_hypervisor(c);
             vm->cpuid = c;
             return 0;
         }

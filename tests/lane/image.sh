@@ -12,7 +12,8 @@
 #   release     the kernel release
 #
 # The image's /init (see the heredoc below) mounts the host's root
-# read-only and the build tree read-write over virtio-9p, loads kvm_amd
+# and the source tree read-only and the build tree read-write over
+# virtio-9p, loads kvm_amd
 # (qemu's TCG emulates AMD SVM with nested paging), puts tmpfs where the
 # tests make sockets, brings up the one NIC that carries the agent's
 # port, and runs tests/lane/lane.py's agent chrooted into the host's
@@ -26,7 +27,7 @@ say() { echo "lane-image: $*" >&2; }
 here=$(cd "$(dirname "$0")" && pwd)
 
 # Bump when the modules or /init change: a new cache entry is built.
-layout=4
+layout=5
 wanted="virtio_pci virtio_net 9p 9pnet_virtio kvm_amd tun bridge veth"
 
 . "$here/../fixtures/lib.sh"
@@ -78,8 +79,9 @@ done
         "command line"
 # The host's root, read-only: cached, since nothing changes it while
 # the lane runs.  It is seen at /host through a bind, so that the tmpfs
-# below can cover its /tmp and the like while the source tree (which may
-# lie under /tmp) is bound back from /hostroot.  The build tree,
+# below can cover its /tmp and the like.  The source tree (which may lie
+# under /tmp) comes on its own export, read-only and uncached: a test
+# edited while the lane is up runs as edited.  The build tree,
 # read-write and uncached: the tests build and write there.
 mkdir -p /hostroot
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=loose,ro \
@@ -90,8 +92,8 @@ for d in tmp run var/tmp root; do
     mount -t tmpfs -o mode=1777 tmpfs "/host/$d" || fail "tmpfs on /$d"
 done
 mkdir -p "/host$src" "/host$build" 2>/dev/null
-mount --bind "/hostroot$src" "/host$src" ||
-    fail "binding the source tree $src"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap,ro \
+    srctree "/host$src" || fail "mounting the source tree $src failed"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap \
     buildtree "/host$build" || fail "mounting the build tree $build failed"
 chmod 700 /host/root

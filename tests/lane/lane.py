@@ -26,6 +26,9 @@ lock.  It powers itself off after --idle seconds without a request.
 
 XENOLITH_LANE=auto (default) | always (run every lane test in the lane,
 even where the host could) | never (never boot it).
+XENOLITH_LANE_MEM, XENOLITH_LANE_CPUS: the VM's size (MiB, vCPUs);
+XENOLITH_LANE_APPEND: more for its kernel's command line (for
+experiments: kvm_amd.npt=0 and the like).
 """
 
 import argparse
@@ -44,12 +47,16 @@ import time
 
 sys.dont_write_bytecode = True    # nothing written into the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))     # the source tree
 GUEST_PORT = 7000
 BOOT_TIMEOUT = 180
 SKIP = 77
 HARD_ERROR = 99
 LANE_DIED = -1          # Lane.run: the VM went away under the test
 HEALTH_SECONDS = 30
+OUTPUT_KEPT = 256 * 1024  # the tail of a test's output Lane.run keeps
+# what the core logs when a guest's vCPU triple-faults (hypervisor/vcpu.c)
+GUEST_TRIPLE_FAULT = b"triple fault (shutdown exit)"
 
 
 def say(msg):
@@ -240,8 +247,11 @@ class Lane:
         append = ("console=ttyS0 panic=-1 quiet loglevel=4 "
                   "lane.src=%s lane.build=%s lane.agent=%s lane.port=%d "
                   "lane.idle=%s"
-                  % (os.path.dirname(os.path.dirname(HERE)), self.build,
+                  % (SRC, self.build,
                      os.path.join(HERE, "lane.py"), GUEST_PORT, idle))
+        extra = os.environ.get("XENOLITH_LANE_APPEND", "")
+        if extra:
+            append += " " + extra
         argv = [
             qemu, "-name", "xenolith-lane",
             "-accel", "tcg", "-cpu", "max", "-smp", cpus, "-m", mem,
@@ -254,6 +264,10 @@ class Lane:
             "-fsdev", "local,id=hostroot,path=/,security_model=passthrough,"
                       "readonly=on,multidevs=remap",
             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
+            # the source tree apart, uncached: edits show at once
+            "-fsdev", "local,id=srctree,path=%s,security_model=passthrough,"
+                      "readonly=on,multidevs=remap" % SRC,
+            "-device", "virtio-9p-pci,fsdev=srctree,mount_tag=srctree",
             "-fsdev", "local,id=buildtree,path=%s,"
                       "security_model=passthrough,multidevs=remap"
                       % self.build,
@@ -355,6 +369,7 @@ class Lane:
             say("the lane's agent does not answer")
             return HARD_ERROR
         out = sys.stdout.buffer
+        self.output = b""
         misses = 0
         while True:
             # A lane whose kernel wedges answers nothing and prints
@@ -388,6 +403,7 @@ class Lane:
             if kind == b"O":
                 out.write(payload)
                 out.flush()
+                self.output = (self.output + payload)[-OUTPUT_KEPT:]
             elif kind == b"E":
                 say(payload.decode(errors="replace"))
                 return HARD_ERROR
@@ -448,6 +464,17 @@ def cmd_run(args):
             status = lane.run(argv)
             if status == LANE_DIED:
                 status = HARD_ERROR
+        elif status not in (0, SKIP, HARD_ERROR) and \
+                GUEST_TRIPLE_FAULT in lane.output:
+            # Seen about once in five CI runs (xl/basic.sh's counter
+            # guest, interrupts off, no exits but port writes), never on
+            # a host with its own KVM: a guest of the core triple-faults
+            # under kvm_amd on qemu's emulated SVM.  The test runs once
+            # more in the same lane; a second failure stands.
+            say("%s failed after a guest of the core triple-faulted in "
+                "the lane; it runs once more (a second failure stands)"
+                % name)
+            status = lane.run(argv)
     if status == SKIP:
         say("%s skipped where it can run: counted as a failure" % name)
         return 1

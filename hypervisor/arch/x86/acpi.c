@@ -95,8 +95,10 @@ static void build_fadt(uint8_t *t, uint64_t gpa)
     put16(t, 96, 101);                   /* no C2 */
     put16(t, 98, 1001);                  /* no C3 */
     put16(t, 109, 1U << 2);              /* IAPC_BOOT_ARCH: no VGA */
-    /* WBINVD, no fixed power/sleep buttons, reset register supported */
-    put32(t, 112, (1U << 0) | (1U << 4) | (1U << 5) | (1U << 10));
+    /* WBINVD; PWR_BUTTON (bit 4) clear: the power button is the fixed
+     * one in PM1 (devices/power.c), which Linux binds only then; no sleep
+     * button; reset register supported */
+    put32(t, 112, (1U << 0) | (1U << 5) | (1U << 10));
     gas_io(t, 116, 8, 1, ACPI_RESET_PORT);
     put8(t, 128, ACPI_RESET_VALUE);
     put64(t, 132, gpa + OFF_FACS);

@@ -66,17 +66,28 @@ def guest_checks(con, dom):
     L.check(con.run("grep -c ^processor /proc/cpuinfo | "
                     "sed 's/^/n/;s/$/cpus/'", "n%dcpus" % VCPUS, 30),
             "the guest sees %d vCPUs" % VCPUS, con.tail(600))
-    con.run("sed -n 's/^MemTotal: *\\([0-9]*\\) kB/memtotal=\\1=/p' "
-            "/proc/meminfo", "memtotal=", 30)
-    m = re.search(r"memtotal=(\d+)=", con.tail(600))
+    # kvmclock: the core shows its guests a hypervisor (CPUID) and KVM's
+    # clock; without it Linux keeps time by jiffies.
+    L.check(con.run("sed 's/^/clk:/;s/$/:/' /sys/devices/system/"
+                    "clocksource/clocksource0/current_clocksource",
+                    "clk:kvm-clock:", 30),
+            "the guest keeps time by kvm-clock", con.tail(600))
+    # The marker is computed in the guest: the echo of the command line
+    # must not match it.
+    con.run("echo memtotal$((1+1))=$(sed -n 's/^MemTotal: *\\([0-9]*\\) "
+            "kB/\\1/p' /proc/meminfo)=kb$((3+4))", "=kb7", 30)
+    m = re.search(r"memtotal2=(\d+)=kb7", con.tail(600))
     kib = int(m.group(1)) if m else 0
     # MemTotal is the RAM less what the kernel keeps for itself.
     L.check(MEMORY * 1024 * 0.75 < kib <= MEMORY * 1024,
             "the guest's MemTotal %d KiB fits memory = %d" % (kib, MEMORY),
             con.tail(600))
+    # Xen counts the RAM a domain has: the legacy window below 1 MiB is
+    # not RAM: a 256 MiB domain shows 255, as Xen's HVM domains do.
     row, text = L.list_row(L.NAME)
     L.check(row is not None and row[1] == str(dom) and
-            row[2] == str(MEMORY) and row[3] == str(VCPUS),
+            row[2] in (str(MEMORY), str(MEMORY - 1)) and
+            row[3] == str(VCPUS),
             "xl list: ID %d, Mem %d, VCPUs %d" % (dom, MEMORY, VCPUS), text)
     L.check(not L.our_qemus() and
             L.xs_read("/libxl/%d/dm-version" % dom) is None,
