@@ -87,16 +87,21 @@ void vm_stop(struct vm *vm, unsigned int reason)
     vm_send(vm, CHAN_EVT_SHUTDOWN, &r, sizeof(r));
 }
 
-/* KVM leaves CPUID.1:ECX.hypervisor clear; a guest that does not see it
- * never looks at leaf 0x40000000, so it misses kvmclock and, with no
- * PIT or HPET to calibrate its TSC against, keeps time by jiffies. */
-static void mark_hypervisor(struct kvm_cpuid2 *c)
+/* What KVM leaves for the VMM to set in CPUID.1:ECX.  The hypervisor bit:
+ * a guest that does not see it never looks at leaf 0x40000000, so it
+ * misses kvmclock and, with no HPET to calibrate its TSC against, keeps
+ * time by jiffies.  TSC-deadline (the in-kernel LAPIC emulates it where
+ * KVM says so): without it Linux calibrates its LAPIC timer against the
+ * PIT, which a loaded host fails ("lapic is not functional"). */
+static void mark_cpuid(struct kvm_cpuid2 *c, int kvm_fd)
 {
-    uint32_t i;
+    uint32_t i, ecx = 1U << 31;
 
+    if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+        ecx |= 1U << 24;
     for (i = 0; i < c->nent; i++)
         if (c->entries[i].function == 1)
-            c->entries[i].ecx |= 1U << 31;
+            c->entries[i].ecx |= ecx;
 }
 
 static int get_cpuid(struct vm *vm)
@@ -111,7 +116,7 @@ static int get_cpuid(struct vm *vm)
             return -ENOMEM;
         c->nent = (uint32_t)nent;
         if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-            mark_hypervisor(c);
+            mark_cpuid(c, vm->kvm_fd);
             vm->cpuid = c;
             return 0;
         }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ESCAPE_CHARACTER 0x1d   /* Ctrl-] */
@@ -31,6 +32,48 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/*
+ * Like Xen's console client, give a domain that is still being built
+ * (one just re-created by a reboot) up to TTY_WAIT_SECONDS to show its
+ * console's tty.  The polls go through a context of their own whose
+ * logger keeps quiet; the caller's last try says what failed.
+ */
+#define TTY_WAIT_SECONDS 5
+
+static void wait_for_tty(uint32_t domid, int cons_num,
+                         libxl_console_type type)
+{
+    xentoollog_logger_stdiostream *quiet;
+    libxl_ctx *qctx = NULL;
+    struct timespec start, now, nap = { 0, 100 * 1000 * 1000 };
+    char *path = NULL;
+    int rc;
+
+    quiet = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+    if (!quiet)
+        return;
+    if (libxl_ctx_alloc(&qctx, LIBXL_VERSION, 0,
+                        (xentoollog_logger *)quiet))
+        goto out;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        rc = libxl_console_get_tty(qctx, domid, cons_num, type, &path);
+        free(path);
+        path = NULL;
+        /* there, or no such domain (any more): the caller says which */
+        if (rc != ERROR_FAIL)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= TTY_WAIT_SECONDS)
+            break;
+        nanosleep(&nap, NULL);
+    }
+out:
+    if (qctx)
+        libxl_ctx_free(qctx);
+    xtl_logger_destroy((xentoollog_logger *)quiet);
+}
+
 int console_attach(uint32_t domid, int cons_num, libxl_console_type type,
                    const char *tty)
 {
@@ -41,6 +84,7 @@ int console_attach(uint32_t domid, int cons_num, libxl_console_type type,
     ssize_t n, i;
 
     if (!tty) {
+        wait_for_tty(domid, cons_num, type);
         rc = libxl_console_get_tty(ctx, domid, cons_num, type, &path);
         if (rc) {
             fprintf(stderr, "xl: no console %d of that type for domain %u "

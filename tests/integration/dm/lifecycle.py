@@ -232,7 +232,19 @@ def reach_shell(con, t0, what):
     deadline = t0 + BOOT_LIMIT
     probes = []
     next_probe = t0 + 8.0
+    seen = False                # the domain was there once
+    next_look = time.monotonic() + 2.0
     while time.monotonic() < deadline:
+        if time.monotonic() >= next_look:
+            # A domain that crashed (on_crash = "destroy") gives no shell:
+            # say so now rather than at the deadline.
+            here = domid() is not None
+            if seen and not here:
+                fail("%s: the domain went away before its shell (see the "
+                     "core's log below); console:\n%s" % (what, con.tail()),
+                     fatal=True)
+            seen = seen or here
+            next_look = time.monotonic() + 2.0
         if not probes and con.wait("XENOLITH-GUEST-READY", 0) is not None:
             next_probe = time.monotonic()
         if time.monotonic() >= next_probe:
@@ -255,11 +267,15 @@ def reach_shell(con, t0, what):
 def console(dom_name, timeout=BOOT_LIMIT):
     """xl console on a pty.  A domain that is still being built (just
     re-created after a reboot) may have no console path yet: xl console
-    refuses at once then, and is asked again."""
+    waits 5 s for it (as Xen's does), then gives up; it is asked again
+    until timeout.  Returns once xl holds the console: output came, or
+    it has not given up within 6 s."""
     end = time.monotonic() + timeout
     while True:
         con = Console([XL, "console", dom_name])
-        con.drain(0.5)
+        held = time.monotonic() + 6.0
+        while not con.eof and not con.buf and time.monotonic() < held:
+            con.drain(0.2)
         if not con.eof or time.monotonic() >= end:
             return con
         con.close()

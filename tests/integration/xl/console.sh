@@ -51,6 +51,27 @@ $PTYRUN --expect "
     pass "console: live output of a running guest" ||
     fail "console counter: $(cat "$T/pty")"
 
+# A console not there yet (a domain still being built, as right after a
+# reboot): xl console waits for the tty, up to 5 s as Xen's client does,
+# and attaches when it shows; later it gives up naming the path.
+cid=$(domid_of counter)
+key=/local/domain/$cid/serial/0/tty
+tty=$(xs_read "$key")
+"$XENSTORE_BINDIR/xenstore-rm" "$key"
+$PTYRUN --after "sleep 1.5; '$XENSTORE_BINDIR/xenstore-write' $key $tty" \
+    --expect "counter" 8 "$XL_BIN" console counter >"$T/pty" 2>&1
+grep -q "^counter [0-9]" "$T/pty" && grep -q "^\[exit: 0\]" "$T/pty" &&
+    pass "console: waits for a tty that shows late" ||
+    fail "console with a late tty: $(cat "$T/pty")"
+"$XENSTORE_BINDIR/xenstore-rm" "$key"
+t0=$(date +%s)
+run_xl console counter
+t1=$(date +%s)
+"$XENSTORE_BINDIR/xenstore-write" "$key" "$tty"
+[ "$xlrc" != 0 ] && grep -q "$key" "$T/err" && [ $((t1 - t0)) -ge 4 ] &&
+    pass "console: no tty within 5 s: refused, the path named" ||
+    fail "console with no tty: rc=$xlrc after $((t1 - t0)) s: $(cat "$T/err")"
+
 # Errors.
 run_xl console -t bogus hello
 [ "$xlrc" != 0 ] && grep -q "console type supported are" "$T/err" &&
