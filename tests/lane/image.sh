@@ -35,15 +35,7 @@ fixture_unpack lane
 order=$(kmods_order "$moddir" $wanted) || exit 1
 
 root=$tmp/root
-mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/host" \
-    "$root/lib/modules"
-cp "$bb" "$root/bin/busybox"
-ln -s busybox "$root/bin/sh"
-: > "$root/lib/modules/order"
-for p in $order; do
-    cp "$moddir/$p" "$root/lib/modules/"
-    echo "${p##*/}" >> "$root/lib/modules/order"
-done
+initramfs_base "$root" "$root/lib/modules/order" "$order" host
 
 # /init: the lane's parameters come on the kernel command line
 # (lane.src=<the source tree>, lane.build=<the build tree>,
