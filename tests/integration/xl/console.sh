@@ -83,7 +83,9 @@ run_xl console -n 5 hello
 [ "$xlrc" != 0 ] && [ -s "$T/err" ] && pass "console -n 5: refused" ||
     fail "console -n 5: rc=$xlrc $(cat "$T/err")"
 
-run_xl destroy hello
-run_xl destroy counter
+for name in hello counter; do
+    run_xl destroy $name
+    [ "$xlrc" = 0 ] || fail "destroy $name: rc=$xlrc $(cat "$T/err")"
+done
 assert_clean "at the end"
 finish
