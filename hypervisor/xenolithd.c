@@ -302,7 +302,7 @@ int main(int argc, char **argv)
     if (max < 0)
         dlog(DLOG_WARN, "no KVM: only device-model domains (qemu) can "
              "run");
-    domain_init(max);
+    domain_init(max, control_event);
 
     if (!foreground) {
         pid_t pid;

@@ -34,7 +34,7 @@
 #include "dm.h"
 #include "domain.h"
 #include "proto.h"
-#include "vm.h"
+#include "vmproc.h"
 #include "xenolithd.h"
 
 struct config config;
@@ -215,7 +215,7 @@ static int proc_recv(int fd, struct proto_hdr *hdr, uint8_t *buf,
     return (size_t)n < sizeof(*hdr) ? -1 : (int)(n - sizeof(*hdr));
 }
 
-/* Answer what the daemon sent to each fake process, as vm.c would. */
+/* Answer what the daemon sent to each fake process, as vmproc.c would. */
 static void serve_procs(void)
 {
     static const char out[] = "hello\n";
@@ -333,7 +333,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(config.group, sizeof(config.group), "xenolith-fuzz-none");
     /* FUZZ_CONTROL_LOG=1: the daemon's log on stderr */
     log_open(getenv("FUZZ_CONTROL_LOG") ? NULL : "/dev/null", 1);
-    domain_init(4);
+    domain_init(4, control_event);
     return 0;
 }
 

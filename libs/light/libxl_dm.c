@@ -961,87 +961,83 @@ out:
 /* ------------------------------------------------------------ xenstore */
 
 /* /libxl/<domid>: dm-version and the devices as xl lists them. */
-static int write_dm_xs(libxl_ctx *ctx, uint32_t domid,
-                       libxl_domain_config *d_config, struct dm_build *d)
+struct dm_xs_args {
+    uint32_t domid;
+    const libxl_domain_config *d_config;
+    const struct dm_build *d;
+};
+
+static int dm_xs_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
 {
     GC_INIT;
-    xs_transaction_t t = XBT_NULL;
-    char *lx = GCSPRINTF("/libxl/%u", domid);
+    const struct dm_xs_args *a = arg;
+    const libxl_domain_config *d_config = a->d_config;
+    const struct dm_build *d = a->d;
+    char *lx = GCSPRINTF("/libxl/%u", a->domid);
     char kind;
     int i, idx, rc;
 
-    for (;;) {
-        t = xs_transaction_start(ctx->xsh);
-        if (!t) {
-            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction",
-                 domid);
-            rc = ERROR_FAIL;
-            goto out;
-        }
-        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-version", lx),
-                             DM_VERSION);
+    rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-version", lx),
+                         DM_VERSION);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-accel", lx),
+                             d->cfg.accel == XENDM_ACCEL_KVM ?
+                             "kvm" : "tcg");
+    for (i = 0; !rc && i < d_config->num_nics; i++) {
+        libxl_device_nic *nic = &d_config->nics[i];
+        char *p = GCSPRINTF("%s/device/vif/%d", lx, nic->devid);
+
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/ifname", p),
+                             d->nics[i].ifname);
         if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-accel", lx),
-                                 d->cfg.accel == XENDM_ACCEL_KVM ?
-                                 "kvm" : "tcg");
-        for (i = 0; !rc && i < d_config->num_nics; i++) {
-            libxl_device_nic *nic = &d_config->nics[i];
-            char *p = GCSPRINTF("%s/device/vif/%d", lx, nic->devid);
-
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/ifname", p),
-                                 d->nics[i].ifname);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mac", p),
-                                     d->nics[i].mac);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/model", p),
-                                     d->nics[i].model);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/bridge", p),
-                                     nic->bridge ? nic->bridge : "");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/script", p),
-                                     nic->script ? nic->script : "");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
-                                     "ioemu");
-        }
-        for (i = 0; !rc && i < d_config->num_disks; i++) {
-            libxl_device_disk *disk = &d_config->disks[i];
-            int num = vdev_number(disk->vdev, &kind, &idx);
-            char *p = GCSPRINTF("%s/device/vbd/%d", lx, num);
-
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vdev", p),
-                                 disk->vdev);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/params", p),
-                                     disk->pdev_path ? disk->pdev_path :
-                                     "");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/format", p),
-                                     d->disks[i].format);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mode", p),
-                                     d->disks[i].readonly ? "r" : "w");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t,
-                                     GCSPRINTF("%s/device-type", p),
-                                     disk->is_cdrom ? "cdrom" : "disk");
-        }
-        if (rc)
-            goto out;
-        rc = libxl__xs_commit(ctx, &t, domid, "the device model nodes");
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mac", p),
+                                 d->nics[i].mac);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/model", p),
+                                 d->nics[i].model);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/bridge", p),
+                                 nic->bridge ? nic->bridge : "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/script", p),
+                                 nic->script ? nic->script : "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
+                                 "ioemu");
     }
-    rc = 0;
-out:
-    if (t)
-        xs_transaction_end(ctx->xsh, t, true);
+    for (i = 0; !rc && i < d_config->num_disks; i++) {
+        libxl_device_disk *disk = &d_config->disks[i];
+        int num = vdev_number(disk->vdev, &kind, &idx);
+        char *p = GCSPRINTF("%s/device/vbd/%d", lx, num);
+
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vdev", p),
+                             disk->vdev);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/params", p),
+                                 disk->pdev_path ? disk->pdev_path :
+                                 "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/format", p),
+                                 d->disks[i].format);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mode", p),
+                                 d->disks[i].readonly ? "r" : "w");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t,
+                                 GCSPRINTF("%s/device-type", p),
+                                 disk->is_cdrom ? "cdrom" : "disk");
+    }
     GC_FREE;
     return rc;
+}
+
+static int write_dm_xs(libxl_ctx *ctx, uint32_t domid,
+                       libxl_domain_config *d_config, struct dm_build *d)
+{
+    struct dm_xs_args a = { domid, d_config, d };
+
+    return libxl__xs_transaction(ctx, domid, "the device model nodes",
+                                 dm_xs_body, &a);
 }
 
 /* ------------------------------------------------------------ build */

@@ -260,70 +260,75 @@ int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid)
     return rc == ERROR_DOMAIN_NOTFOUND ? ERROR_INVAL : rc;
 }
 
-int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
-                          libxl_domain_create_info *info,
-                          const char *name_suffix, libxl_uuid new_uuid)
+struct preserve_args {
+    uint32_t domid;
+    const char *name;            /* the new name */
+    libxl_uuid uuid;             /* the new /vm */
+};
+
+static int preserve_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
 {
     GC_INIT;
+    const struct preserve_args *a = arg;
+    uint32_t domid = a->domid;
+    const char *name = a->name;
     struct xs_permissions roperm[2];
-    xs_transaction_t t = XBT_NULL;
-    char *dom, *old_vm, *new_vm, *name, *old_name;
+    char *dom, *old_vm, *new_vm, *old_name;
     int rc;
 
-    rc = libxl__need_daemons(ctx, "libxl_domain_preserve");
-    if (rc)
-        goto out;
     roperm[0].id = 0;
     roperm[0].perms = XS_PERM_NONE;
     roperm[1].id = domid;
     roperm[1].perms = XS_PERM_READ;
     dom = GCSPRINTF("/local/domain/%u", domid);
-    name = GCSPRINTF("%s%s", info->name, name_suffix);
-    new_vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT, LIBXL_UUID_BYTES(new_uuid));
-    for (;;) {
-        t = xs_transaction_start(ctx->xsh);
-        if (!t) {
-            LOGE(ctx, ERROR, "starting a xenstore transaction");
-            rc = ERROR_FAIL;
-            goto out;
-        }
-        old_vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
-                                             GCSPRINTF("%s/vm", dom)));
-        if (!old_vm) {
-            LOG(ctx, ERROR, "domain %u: no such domain in xenstore", domid);
-            rc = ERROR_DOMAIN_NOTFOUND;
-            goto out;
-        }
-        rc = libxl__xs_write(ctx, t, new_vm, "");
-        if (!rc && !xs_set_permissions(ctx->xsh, t, new_vm, roperm, 2))
-            rc = ERROR_FAIL;
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", new_vm),
-                        GCSPRINTF(LIBXL_UUID_FMT, LIBXL_UUID_BYTES(new_uuid)));
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", new_vm), name);
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), new_vm);
-        if (!rc) {
-            old_name = libxl__gc_own(gc, libxl__domid_to_name(ctx, t,
-                                                              domid));
-            rc = libxl__name_index_set(ctx, t, domid, old_name, name);
-        }
-        if (!rc && strcmp(old_vm, new_vm))
-            xs_rm(ctx->xsh, t, old_vm);
-        if (rc)
-            goto out;
-        rc = libxl__xs_commit(ctx, &t, domid, "the preserve");
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
+    new_vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT, LIBXL_UUID_BYTES(a->uuid));
+    old_vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
+                                         GCSPRINTF("%s/vm", dom)));
+    if (!old_vm) {
+        LOG(ctx, ERROR, "domain %u: no such domain in xenstore", domid);
+        rc = ERROR_DOMAIN_NOTFOUND;
+        goto out;
     }
-    rc = 0;
+    rc = libxl__xs_write(ctx, t, new_vm, "");
+    if (!rc && !xs_set_permissions(ctx->xsh, t, new_vm, roperm, 2))
+        rc = ERROR_FAIL;
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", new_vm),
+                    GCSPRINTF(LIBXL_UUID_FMT, LIBXL_UUID_BYTES(a->uuid)));
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", new_vm), name);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), new_vm);
+    if (!rc) {
+        old_name = libxl__gc_own(gc, libxl__domid_to_name(ctx, t,
+                                                          domid));
+        rc = libxl__name_index_set(ctx, t, domid, old_name, name);
+    }
+    if (!rc && strcmp(old_vm, new_vm))
+        xs_rm(ctx->xsh, t, old_vm);
 out:
-    if (t)
-        xs_transaction_end(ctx->xsh, t, true);
     GC_FREE;
+    return rc;
+}
+
+int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_create_info *info,
+                          const char *name_suffix, libxl_uuid new_uuid)
+{
+    struct preserve_args a;
+    char *name;
+    int rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_domain_preserve");
+    if (rc)
+        return rc;
+    name = libxl__sprintf("%s%s", info->name, name_suffix);
+    a.domid = domid;
+    a.name = name;
+    libxl_uuid_copy(ctx, &a.uuid, &new_uuid);
+    rc = libxl__xs_transaction(ctx, domid, "the preserve", preserve_body,
+                               &a);
+    free(name);
     return rc;
 }
 
