@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,14 +63,33 @@ pid_t chan_fork(int *chan_r)
         return rc;
     }
     if (pid == 0) {
+        unsigned int c = (unsigned int)sv[1];
+
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_IGN);
-        close(sv[0]);
+        signal(SIGCHLD, SIG_DFL);
+        /* stdio and the channel stay; nothing else of the daemon's */
+        if (c > 3)
+            close_range(3, c - 1, 0);
+        close_range(c + 1, ~0U, 0);
         *chan_r = sv[1];
         return 0;
     }
     close(sv[1]);
     *chan_r = sv[0];
     return pid;
+}
+
+void chan_vlog(int fd, const char *fmt, va_list ap)
+{
+    char buf[512];
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    /* a dead daemon is noticed by the reader (EOF); ignore here */
+    (void)chan_send(fd, CHAN_LOG, 0, 0, buf, (size_t)n, 0);
 }

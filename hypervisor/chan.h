@@ -26,6 +26,7 @@
 #ifndef XENOLITH_CHAN_H
 #define XENOLITH_CHAN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -69,8 +70,9 @@ struct chan_config {
 /*
  * Forks a process joined to this one by a new channel.  In the parent:
  * the child's pid, *chan_r the parent's end.  In the child: 0, *chan_r
- * the child's end, the signal mask cleared, SIGPIPE ignored.  -errno
- * when the socketpair or the fork fails (nothing is left open).
+ * the child's end, the signal mask cleared, SIGPIPE ignored, SIGCHLD
+ * default, and every descriptor but stdio and the channel closed.
+ * -errno when the socketpair or the fork fails (nothing is left open).
  */
 pid_t chan_fork(int *chan_r);
 
@@ -91,5 +93,9 @@ int chan_recv_fd(int chan, struct proto_hdr *hdr, void *buf, size_t cap,
  * returns the payload length, -EPIPE at EOF, -EAGAIN if none, -EPROTO
  * for a malformed packet, or another -errno. */
 int chan_recv(int fd, struct proto_hdr *hdr, void *buf, size_t cap);
+
+/* A CHAN_LOG line for the daemon's log (up to 511 bytes of it). */
+void chan_vlog(int fd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif /* XENOLITH_CHAN_H */

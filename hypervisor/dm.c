@@ -99,18 +99,11 @@ static void dm_log(struct dm *dm, const char *fmt, ...)
 
 static void dm_log(struct dm *dm, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    chan_vlog(dm->chan, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof(buf))
-        n = sizeof(buf) - 1;
-    send_op(dm, CHAN_LOG, 0, 0, buf, (size_t)n);
 }
 
 /* libxendm's messages: warnings and errors go to the daemon's log. */
@@ -696,14 +689,8 @@ int dm_spawn(uint32_t domid, pid_t qemu_pid, const char *qmp_path,
     pid = chan_fork(&chan);
     if (pid < 0)
         return (int)pid;
-    if (pid == 0) {
-        signal(SIGCHLD, SIG_DFL);
-        /* keep stdio and the channel only */
-        if (chan > 3)
-            close_range(3, (unsigned int)chan - 1, 0);
-        close_range((unsigned int)chan + 1, ~0U, 0);
+    if (pid == 0)
         dm_main(chan, domid, qemu_pid, qmp_path);
-    }
     *pid_r = pid;
     *chan_r = chan;
     return 0;

@@ -24,18 +24,13 @@ void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len)
 
 void vm_log(struct vm *vm, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    pthread_mutex_lock(&vm->chan_lock);
+    chan_vlog(vm->chan_fd, fmt, ap);
+    pthread_mutex_unlock(&vm->chan_lock);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof(buf))
-        n = sizeof(buf) - 1;
-    vm_send(vm, CHAN_LOG, buf, (size_t)n);
 }
 
 void vm_irq_line(struct vm *vm, unsigned int irq, int level)

@@ -425,19 +425,6 @@ static int configure(struct vm *vm, unsigned int *nr_r)
     return 0;
 }
 
-/* Keep fds a and b (and stdio), close every other descriptor. */
-static void close_others(int a, int b)
-{
-    unsigned int lo = (unsigned int)(a < b ? a : b);
-    unsigned int hi = (unsigned int)(a < b ? b : a);
-
-    if (lo > 3)
-        close_range(3, lo - 1, 0);
-    if (hi > lo + 1)
-        close_range(lo + 1, hi - 1, 0);
-    close_range(hi + 1, ~0U, 0);
-}
-
 int vm_spawn(pid_t *pid_r, int *chan_r)
 {
     int chan;
@@ -446,10 +433,8 @@ int vm_spawn(pid_t *pid_r, int *chan_r)
     pid = chan_fork(&chan);
     if (pid < 0)
         return (int)pid;
-    if (pid == 0) {
-        close_others(chan, chan);
+    if (pid == 0)
         vm_main(chan);
-    }
     *pid_r = pid;
     *chan_r = chan;
     return 0;
