@@ -81,7 +81,7 @@ pid_t chan_fork(int *chan_r)
     return pid;
 }
 
-void chan_vlog(int fd, const char *fmt, va_list ap)
+void chan_vlog(int fd, int level, const char *fmt, va_list ap)
 {
     char buf[512];
     int n = vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -91,5 +91,5 @@ void chan_vlog(int fd, const char *fmt, va_list ap)
     if ((size_t)n >= sizeof(buf))
         n = sizeof(buf) - 1;
     /* a dead daemon is noticed by the reader (EOF); ignore here */
-    (void)chan_send(fd, CHAN_LOG, 0, 0, buf, (size_t)n, 0);
+    (void)chan_send(fd, CHAN_LOG, 0, level, buf, (size_t)n, 0);
 }

@@ -337,6 +337,33 @@ static void log_read_op(struct conn *c, const struct proto_hdr *h,
 }
 
 /* Requests about one existing domain. */
+/* PROTO_OP_DM_QMP: well formed, for a device-model domain, a command
+ * of the list.  0 or -errno (logged). */
+static int check_qmp(const struct domain *d, const uint8_t *buf, int len)
+{
+    static const char *const allowed[] = { PROTO_QMP_COMMANDS };
+    struct proto_qmp q;
+    size_t i;
+
+    if (len < (int)sizeof(q) + 1 || buf[len - 1] != '\0' ||
+        strlen((const char *)buf + sizeof(q)) != (size_t)len - sizeof(q) - 1)
+        return -EINVAL;
+    memcpy(&q, buf, sizeof(q));
+    if (!memchr(q.command, '\0', sizeof(q.command)))
+        return -EINVAL;
+    if (!d->dm) {
+        dlog(DLOG_WARN, "domain %u: QMP %s refused: the domain has no "
+             "device model", d->domid, q.command);
+        return -EOPNOTSUPP;
+    }
+    for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (!strcmp(q.command, allowed[i]))
+            return 0;
+    dlog(DLOG_WARN, "domain %u: QMP %s refused: not a command clients "
+         "may send", d->domid, q.command);
+    return -EPERM;
+}
+
 static void domain_op(struct conn *c, const struct proto_hdr *h,
                       const uint8_t *buf, int len)
 {
@@ -534,6 +561,12 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
                        sizeof(req[0]));
         return;
     }
+    case PROTO_OP_DM_QMP:
+        rc = check_qmp(d, buf, len);
+        if (rc < 0)
+            break;
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_QMP, buf, (size_t)len);
+        return;
     case PROTO_OP_SCHED_SET: {
         struct xen_domctl_sched_credit sc;
 

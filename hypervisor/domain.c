@@ -319,7 +319,8 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
             break;
         case CHAN_LOG:
             buf[len] = '\0';
-            dlog(DLOG_WARN, "d%u: %s", d->domid, (char *)buf);
+            dlog(hdr.rc == CHAN_LOG_INFO ? DLOG_INFO : DLOG_WARN, "d%u: %s",
+                 d->domid, (char *)buf);
             break;
         }
         if (w->fd < 0)

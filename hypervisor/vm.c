@@ -28,7 +28,7 @@ void vm_log(struct vm *vm, const char *fmt, ...)
 
     va_start(ap, fmt);
     pthread_mutex_lock(&vm->chan_lock);
-    chan_vlog(vm->chan_fd, fmt, ap);
+    chan_vlog(vm->chan_fd, CHAN_LOG_WARN, fmt, ap);
     pthread_mutex_unlock(&vm->chan_lock);
     va_end(ap);
 }

@@ -1050,7 +1050,7 @@ static char *json_str(const char *s);
  * ticket (set_password).  Until then nobody can connect.
  */
 static int set_display_passwords(libxl_ctx *ctx, uint32_t domid,
-                                 struct xendm *dm, const struct xendm_hvm *h)
+                                 const struct xendm_hvm *h)
 {
     char *args;
     int r;
@@ -1062,7 +1062,7 @@ static int set_display_passwords(libxl_ctx *ctx, uint32_t domid,
 
         args = libxl__sprintf("{\"password\": %s}", pw);
         free(pw);
-        r = xendm_qmp_call(dm, "change-vnc-password", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "change-vnc-password", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused the VNC password "
@@ -1077,7 +1077,7 @@ static int set_display_passwords(libxl_ctx *ctx, uint32_t domid,
         args = libxl__sprintf("{\"protocol\": \"spice\", "
                               "\"password\": %s}", pw);
         free(pw);
-        r = xendm_qmp_call(dm, "set_password", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "set_password", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused the SPICE password "
@@ -1167,6 +1167,7 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
     d.cfg.pvpanic = true;
     d.cfg.die_with_parent = false;
     d.cfg.core_monitor = true;
+    d.cfg.core_only = true;      /* the core is qemu's one client */
     d.cfg.start_timeout_ms = DM_START_TIMEOUT_MS;
 
     rc = mkdir_p(ctx, d.run_dir);
@@ -1210,10 +1211,11 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_FAIL;
         goto out;
     }
-    rc = set_display_passwords(ctx, domid, dm, d.cfg.hvm);
+    rc = attach(ctx, domid, dm);
     if (rc)
         goto out;
-    rc = attach(ctx, domid, dm);
+    /* through the core, qemu's one client from here on */
+    rc = set_display_passwords(ctx, domid, d.cfg.hvm);
     if (rc)
         goto out;
     if (libxl_defbool_is_default(d_config->c_info.run_hotplug_scripts) ||
@@ -1392,37 +1394,14 @@ int libxl__dm_teardown_end(libxl_ctx *ctx, struct libxl__dm_gone *g)
 int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
                   const char *args_json)
 {
-    struct xendm_logger lg;
-    struct xendm *dm = NULL;
-    char *run_dir = libxl__dm_run_dir();
-    char *path = xendm_file_path(run_dir, domid, ".qmp");
-    int r, rc;
+    int r = xc_dm_qmp(ctx->xch, domid, cmd, args_json, NULL);
 
-    dm_logger(ctx, &lg);
-    if (!path) {
-        rc = ERROR_NOMEM;
-        goto out;
-    }
-    r = xendm_connect(path, domid, 0, &lg, NULL, NULL, 2000, &dm);
-    if (r < 0) {
-        LOGEV(ctx, ERROR, -r, "domain %u: connecting to qemu's monitor %s",
-              domid, path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    r = xendm_qmp_call(dm, cmd, args_json, 5000, NULL);
     if (r < 0) {
         LOGEV(ctx, ERROR, -r, "domain %u: qemu refused %s %s", domid, cmd,
               args_json ? args_json : "");
-        rc = r == -EIO ? ERROR_QMP_GENERIC_ERROR : ERROR_FAIL;
-        goto out;
+        return r == -EIO ? ERROR_QMP_GENERIC_ERROR : ERROR_FAIL;
     }
-    rc = 0;
-out:
-    xendm_release(dm);
-    free(path);
-    free(run_dir);
-    return rc;
+    return 0;
 }
 
 /* A JSON string literal of s (malloc'd). */
@@ -1541,27 +1520,15 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
     static const char *type_path[] = { "type", NULL };
     static const char *qom_path[] = { "qom-path", NULL };
     static const char *props_path[] = { "props", NULL };
-    struct xendm_logger lg;
-    struct xendm *dm = NULL;
     yajl_val ret = NULL;
-    char *run_dir = libxl__dm_run_dir();
-    char *path = xendm_file_path(run_dir, domid, ".qmp");
+    char *text = NULL;
     unsigned int plugged = 0, i, n;
     int r, rc;
 
-    dm_logger(ctx, &lg);
-    if (!path) {
-        rc = ERROR_NOMEM;
-        goto out;
-    }
-    r = xendm_connect(path, domid, 0, &lg, NULL, NULL, 2000, &dm);
-    if (r < 0) {
-        LOGEV(ctx, ERROR, -r, "domain %u: connecting to qemu's monitor %s",
-              domid, path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    r = xendm_qmp_call(dm, "query-hotpluggable-cpus", NULL, 5000, &ret);
+    r = xc_dm_qmp(ctx->xch, domid, "query-hotpluggable-cpus", NULL, &text);
+    if (r == 0)
+        ret = yajl_tree_parse(text, NULL, 0);
+    free(text);
     if (r < 0 || !YAJL_IS_ARRAY(ret)) {
         LOG(ctx, ERROR, "domain %u: qemu cannot list its vCPU slots "
             "(query-hotpluggable-cpus)", domid);
@@ -1596,7 +1563,7 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
         args = libxl__sprintf("{\"driver\": \"%s\", \"id\": \"vcpu%u\"%s}",
                               YAJL_GET_STRING(type), n - 1 - i, p ? p : "");
         free(p);
-        r = xendm_qmp_call(dm, "device_add", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "device_add", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused to plug vCPU %u",
@@ -1617,7 +1584,7 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
             continue;
         id = qp + 20;
         args = libxl__sprintf("{\"id\": \"%s\"}", id);
-        r = xendm_qmp_call(dm, "device_del", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "device_del", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused to unplug %s", domid,
@@ -1638,8 +1605,5 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
 out:
     if (ret)
         yajl_tree_free(ret);
-    xendm_release(dm);
-    free(path);
-    free(run_dir);
     return rc;
 }
