@@ -15,8 +15,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "proto.h"
 #include "reply.h"
+#include "settings.h"
 
 struct console_client {
     struct loop_fd w;

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xenolithd.h"
+#include "loop.h"
 
 #define CONSOLE_RING_SIZE 65536U
 

@@ -21,7 +21,9 @@
 #include "chan.h"
 #include "domain.h"
 #include "layout.h"
+#include "log.h"
 #include "proto_io.h"
+#include "settings.h"
 
 #define EVENT_SNDBUF (4 << 20)
 

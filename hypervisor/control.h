@@ -15,7 +15,7 @@
 
 #include "proto.h"
 #include "reply.h"
-#include "xenolithd.h"
+#include "loop.h"
 
 struct conn {
     struct loop_fd w;            /* first: the loop frees through it */

@@ -22,6 +22,8 @@
 #include "chan.h"
 #include "dm.h"
 #include "layout.h"
+#include "log.h"
+#include "settings.h"
 #include "vmproc.h"
 
 static struct domain *table[DOMID_FIRST_RESERVED];

@@ -24,7 +24,7 @@
 #include "credit.h"
 #include "proto.h"
 #include "reply.h"
-#include "xenolithd.h"
+#include "loop.h"
 #include "xenctrl.h"
 
 enum domain_phase { DOM_CREATING, DOM_ALIVE, DOM_DYING };

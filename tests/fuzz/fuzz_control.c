@@ -4,7 +4,7 @@
  * console.c), without KVM.
  *
  * The real daemon code runs on a small event loop of our own (the
- * loop_* functions of xenolithd.h, by poll()), and vm_spawn() hands out
+ * loop_* functions of loop.h, by poll()), and vm_spawn() hands out
  * fake domain processes: socketpairs whose far end this harness serves
  * like a domain process would (READY on CONFIG, a REPLY to each request,
  * console output after an unpause).  Nothing is forked.  dm_spawn()
@@ -33,9 +33,11 @@
 #include "control.h"
 #include "dm.h"
 #include "domain.h"
+#include "log.h"
+#include "loop.h"
 #include "proto.h"
+#include "settings.h"
 #include "vmproc.h"
-#include "xenolithd.h"
 
 struct config config;
 
