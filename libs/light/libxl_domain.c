@@ -918,6 +918,49 @@ int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
 
 /* ------------------------------------------------------------ policies */
 
+libxl_action_on_shutdown libxl_xenolith_shutdown_action(
+    const libxl_domain_config *d_config, libxl_shutdown_reason reason)
+{
+    switch (reason) {
+    case LIBXL_SHUTDOWN_REASON_POWEROFF:
+        return d_config->on_poweroff;
+    case LIBXL_SHUTDOWN_REASON_REBOOT:
+        return d_config->on_reboot;
+    case LIBXL_SHUTDOWN_REASON_CRASH:
+        return d_config->on_crash;
+    case LIBXL_SHUTDOWN_REASON_WATCHDOG:
+        return d_config->on_watchdog;
+    case LIBXL_SHUTDOWN_REASON_SOFT_RESET:
+        return d_config->on_soft_reset;
+    case LIBXL_SHUTDOWN_REASON_SUSPEND:
+        return LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+    default:
+        return LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
+    }
+}
+
+libxl_action_on_shutdown libxl_xenolith_coredump_action(
+    libxl_ctx *ctx, uint32_t domid, const libxl_domain_config *d_config,
+    const char *dump_dir, libxl_action_on_shutdown action)
+{
+    char *core;
+    int rc;
+
+    if (action != LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY &&
+        action != LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART)
+        return action;
+    core = libxl__sprintf("%s/%s", dump_dir ? dump_dir : "/var/lib/xen/dump",
+                          d_config->c_info.name);
+    LOG(ctx, INFO, "domain %u: dumping core to %s", domid, core);
+    rc = libxl_domain_core_dump(ctx, domid, core, NULL);
+    if (rc)
+        LOG(ctx, ERROR, "domain %u: core dump to %s failed (%s); going on",
+            domid, core, libxl_error_to_string(rc));
+    free(core);
+    return action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ?
+           LIBXL_ACTION_ON_SHUTDOWN_DESTROY : LIBXL_ACTION_ON_SHUTDOWN_RESTART;
+}
+
 int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
                                 libxl_shutdown_reason reason,
                                 libxl_domain_config *d_config,
@@ -927,55 +970,27 @@ int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
     libxl_action_on_shutdown action;
     uint32_t domid = *domid_io;
     libxl_uuid new_uuid;
-    char suffix[32], *core;
+    char suffix[32];
     struct tm tm;
     time_t now;
     int rc, restart = 0;
 
     if (restarted_r)
         *restarted_r = 0;
-    switch (reason) {
-    case LIBXL_SHUTDOWN_REASON_POWEROFF:
-        action = d_config->on_poweroff;
-        break;
-    case LIBXL_SHUTDOWN_REASON_REBOOT:
-        action = d_config->on_reboot;
-        break;
-    case LIBXL_SHUTDOWN_REASON_CRASH:
-        action = d_config->on_crash;
-        break;
-    case LIBXL_SHUTDOWN_REASON_WATCHDOG:
-        action = d_config->on_watchdog;
-        break;
-    case LIBXL_SHUTDOWN_REASON_SOFT_RESET:
-        action = d_config->on_soft_reset;
-        break;
-    case LIBXL_SHUTDOWN_REASON_SUSPEND:
+    if (reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
         LOG(ctx, INFO, "domain %u has suspended: nothing to do", domid);
         rc = 0;
         goto out;
-    default:
+    }
+    action = libxl_xenolith_shutdown_action(d_config, reason);
+    if (!libxl_shutdown_reason_to_string(reason))
         LOG(ctx, WARN, "domain %u: unknown shutdown reason %d: destroying",
             domid, (int)reason);
-        action = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
-        break;
-    }
     LOG(ctx, INFO, "domain %u: action for shutdown reason %s is %s", domid,
         libxl_shutdown_reason_to_string(reason) ?: "?",
         libxl_action_on_shutdown_to_string(action) ?: "?");
-
-    if (action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ||
-        action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART) {
-        core = GCSPRINTF("%s/%s", dump_dir ? dump_dir : "/var/lib/xen/dump",
-                         d_config->c_info.name);
-        rc = libxl_domain_core_dump(ctx, domid, core, NULL);
-        if (rc)
-            LOG(ctx, ERROR, "domain %u: core dump to %s failed (%s); "
-                "going on", domid, core, libxl_error_to_string(rc));
-        action = action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ?
-                 LIBXL_ACTION_ON_SHUTDOWN_DESTROY :
-                 LIBXL_ACTION_ON_SHUTDOWN_RESTART;
-    }
+    action = libxl_xenolith_coredump_action(ctx, domid, d_config, dump_dir,
+                                            action);
 
     switch (action) {
     case LIBXL_ACTION_ON_SHUTDOWN_PRESERVE:
