@@ -1,148 +1,50 @@
 /*
- * chan.c - packet helpers for the daemon <-> domain process channel.
+ * chan.c - the daemon <-> domain process channel: its socketpair and
+ * fork, and its packets (framed by libs/proto/proto_io.c).
  */
 #include "chan.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
+
+#include "proto_io.h"
 
 int chan_send(int fd, uint32_t op, uint32_t seq, int32_t rc,
               const void *payload, size_t len, int nonblock)
 {
     struct proto_hdr hdr;
-    struct iovec iov[2];
-    struct msghdr msg;
-    ssize_t n;
 
     memset(&hdr, 0, sizeof(hdr));
     hdr.op = op;
     hdr.seq = seq;
     hdr.rc = rc;
-    hdr.len = (uint32_t)len;
-    iov[0].iov_base = &hdr;
-    iov[0].iov_len = sizeof(hdr);
-    iov[1].iov_base = (void *)payload;
-    iov[1].iov_len = len;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = len ? 2 : 1;
-    do {
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    return 0;
+    return proto_send(fd, &hdr, payload, len, -1,
+                      nonblock ? PROTO_IO_NONBLOCK : 0);
 }
 
 int chan_recv(int fd, struct proto_hdr *hdr, void *buf, size_t cap)
 {
-    struct iovec iov[2];
-    struct msghdr msg;
-    ssize_t n;
-
-    memset(hdr, 0, sizeof(*hdr));
-    iov[0].iov_base = hdr;
-    iov[0].iov_len = sizeof(*hdr);
-    iov[1].iov_base = buf;
-    iov[1].iov_len = cap;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 2;
-    do {
-        n = recvmsg(fd, &msg, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    if (n == 0)
-        return -EPIPE;
-    if ((size_t)n < sizeof(*hdr) || (msg.msg_flags & MSG_TRUNC) ||
-        hdr->len != (size_t)n - sizeof(*hdr))
-        return -EPROTO;
-    return (int)hdr->len;
+    return proto_recv(fd, hdr, buf, cap, NULL, PROTO_IO_NONBLOCK);
 }
 
 int chan_send_fd(int chan, uint32_t op, const void *payload, size_t len,
                  int fd)
 {
     struct proto_hdr hdr;
-    struct iovec iov[2];
-    struct msghdr msg;
-    struct cmsghdr *cm;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    ssize_t n;
 
     memset(&hdr, 0, sizeof(hdr));
     hdr.op = op;
-    hdr.len = (uint32_t)len;
-    iov[0].iov_base = &hdr;
-    iov[0].iov_len = sizeof(hdr);
-    iov[1].iov_base = (void *)payload;
-    iov[1].iov_len = len;
-    memset(&msg, 0, sizeof(msg));
-    memset(&u, 0, sizeof(u));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = len ? 2 : 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof(u.buf);
-    cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    do {
-        n = sendmsg(chan, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    return n < 0 ? -errno : 0;
+    return proto_send(chan, &hdr, payload, len, fd, PROTO_IO_NONBLOCK);
 }
 
 int chan_recv_fd(int chan, struct proto_hdr *hdr, void *buf, size_t cap,
                  int *fd_r)
 {
-    struct pollfd pfd = { .fd = chan, .events = POLLIN };
-    struct iovec iov[2];
-    struct msghdr msg;
-    struct cmsghdr *cm;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    ssize_t n;
-
-    *fd_r = -1;
-    while (poll(&pfd, 1, -1) < 0)
-        if (errno != EINTR)
-            return -errno;
-    memset(hdr, 0, sizeof(*hdr));
-    iov[0].iov_base = hdr;
-    iov[0].iov_len = sizeof(*hdr);
-    iov[1].iov_base = buf;
-    iov[1].iov_len = cap;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 2;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof(u.buf);
-    do {
-        n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    if (n == 0)
-        return -EPIPE;
-    for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-            memcpy(fd_r, CMSG_DATA(cm), sizeof(int));
-    if ((size_t)n < sizeof(*hdr) || hdr->len != (size_t)n - sizeof(*hdr))
-        return -EPROTO;
-    return (int)hdr->len;
+    return proto_recv(chan, hdr, buf, cap, fd_r, 0);
 }
 
 pid_t chan_fork(int *chan_r)
@@ -161,14 +63,33 @@ pid_t chan_fork(int *chan_r)
         return rc;
     }
     if (pid == 0) {
+        unsigned int c = (unsigned int)sv[1];
+
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_IGN);
-        close(sv[0]);
+        signal(SIGCHLD, SIG_DFL);
+        /* stdio and the channel stay; nothing else of the daemon's */
+        if (c > 3)
+            close_range(3, c - 1, 0);
+        close_range(c + 1, ~0U, 0);
         *chan_r = sv[1];
         return 0;
     }
     close(sv[1]);
     *chan_r = sv[0];
     return pid;
+}
+
+void chan_vlog(int fd, int level, const char *fmt, va_list ap)
+{
+    char buf[512];
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    /* a dead daemon is noticed by the reader (EOF); ignore here */
+    (void)chan_send(fd, CHAN_LOG, 0, level, buf, (size_t)n, 0);
 }

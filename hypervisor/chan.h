@@ -26,6 +26,7 @@
 #ifndef XENOLITH_CHAN_H
 #define XENOLITH_CHAN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,8 @@ enum chan_op {
     CHAN_GET_CONTEXT,     /* u32 vcpu -> reply + xc_vcpu_context */
     CHAN_TRIGGER,         /* u32 XEN_DOMCTL_SENDTRIGGER_* */
     CHAN_DESTROY,         /* device model: quit qemu, exit; no reply */
+    CHAN_QMP,             /* device model: PROTO_OP_DM_QMP's payload ->
+                           * reply + the return value, JSON text */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,
@@ -64,13 +67,19 @@ struct chan_config {
     uint64_t mem_size;
 };
 
-#define CHAN_MAX_PAYLOAD 4096
+/* Large enough for qemu's answers to PROTO_OP_DM_QMP (128 vCPU slots). */
+#define CHAN_MAX_PAYLOAD 61440
+
+/* CHAN_LOG's rc: how the daemon logs the line. */
+#define CHAN_LOG_WARN 0
+#define CHAN_LOG_INFO 1
 
 /*
  * Forks a process joined to this one by a new channel.  In the parent:
  * the child's pid, *chan_r the parent's end.  In the child: 0, *chan_r
- * the child's end, the signal mask cleared, SIGPIPE ignored.  -errno
- * when the socketpair or the fork fails (nothing is left open).
+ * the child's end, the signal mask cleared, SIGPIPE ignored, SIGCHLD
+ * default, and every descriptor but stdio and the channel closed.
+ * -errno when the socketpair or the fork fails (nothing is left open).
  */
 pid_t chan_fork(int *chan_r);
 
@@ -91,5 +100,10 @@ int chan_recv_fd(int chan, struct proto_hdr *hdr, void *buf, size_t cap,
  * returns the payload length, -EPIPE at EOF, -EAGAIN if none, -EPROTO
  * for a malformed packet, or another -errno. */
 int chan_recv(int fd, struct proto_hdr *hdr, void *buf, size_t cap);
+
+/* A CHAN_LOG line for the daemon's log (up to 511 bytes of it), at
+ * level CHAN_LOG_WARN or CHAN_LOG_INFO. */
+void chan_vlog(int fd, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif /* XENOLITH_CHAN_H */

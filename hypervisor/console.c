@@ -15,7 +15,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "log.h"
+#include "proto.h"
+#include "reply.h"
+#include "settings.h"
 
 struct console_client {
     struct loop_fd w;
@@ -24,7 +27,7 @@ struct console_client {
 };
 
 struct console_waiter {
-    struct conn *conn;
+    struct reply_to *to;
     uint32_t seq;
     uint64_t seen;
     struct console_waiter *next;
@@ -39,19 +42,19 @@ static void waiter_answer(struct console *c, struct console_waiter *w,
     st.produced = c->head;
     st.first_output_ns = c->first_ns;
     st.shutdown = done ? 1 : 0;
-    conn_reply(w->conn, PROTO_OP_CONSOLE_WAIT, w->seq, c->domid, rc,
+    reply_send(w->to, PROTO_OP_CONSOLE_WAIT, w->seq, c->domid, rc,
                rc < 0 ? NULL : &st, rc < 0 ? 0 : sizeof(st), -1);
-    conn_unref(w->conn);
+    reply_drop(w->to);
     free(w);
 }
 
-void console_wait(struct console *c, struct conn *conn, uint32_t seq,
+void console_wait(struct console *c, struct reply_to *to, uint32_t seq,
                   uint64_t seen, int done)
 {
     struct console_waiter **pp, *w;
 
     for (pp = &c->waiters; *pp; pp = &(*pp)->next) {
-        if ((*pp)->conn == conn) {
+        if ((*pp)->to == to) {
             w = *pp;
             *pp = w->next;
             waiter_answer(c, w, done, 0);
@@ -60,12 +63,12 @@ void console_wait(struct console *c, struct conn *conn, uint32_t seq,
     }
     w = calloc(1, sizeof(*w));
     if (!w) {
-        conn_reply(conn, PROTO_OP_CONSOLE_WAIT, seq, c->domid, -ENOMEM,
+        reply_send(to, PROTO_OP_CONSOLE_WAIT, seq, c->domid, -ENOMEM,
                    NULL, 0, -1);
         return;
     }
-    conn_ref(conn);
-    w->conn = conn;
+    reply_hold(to);
+    w->to = to;
     w->seq = seq;
     w->seen = seen;
     if (done || c->head > seen) {
@@ -101,10 +104,12 @@ static void wake_readers(struct console *c)
     }
 }
 
-void console_init(struct console *c, struct domain *dom, uint32_t domid)
+void console_init(struct console *c, uint32_t domid, console_input_fn *input,
+                  void *input_opaque)
 {
     memset(c, 0, sizeof(*c));
-    c->dom = dom;
+    c->input = input;
+    c->input_opaque = input_opaque;
     c->domid = domid;
     c->pty.fd = -1;
     c->pty_slave = -1;
@@ -169,7 +174,7 @@ static void input(struct console *c, int fd)
 
     n = read(fd, buf, sizeof(buf));
     if (n > 0)
-        domain_console_input(c->dom, buf, (size_t)n);
+        c->input(c->input_opaque, buf, (size_t)n);
 }
 
 static void pty_cb(struct loop_fd *w, uint32_t events)
@@ -191,7 +196,7 @@ static void client_cb(struct loop_fd *w, uint32_t events)
         return;
     n = read(w->fd, buf, sizeof(buf));
     if (n > 0) {
-        domain_console_input(cl->con->dom, buf, (size_t)n);
+        cl->con->input(cl->con->input_opaque, buf, (size_t)n);
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))

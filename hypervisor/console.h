@@ -15,17 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xenolithd.h"
+#include "loop.h"
 
 #define CONSOLE_RING_SIZE 65536U
 
-struct domain;
 struct console_client;
 struct console_waiter;
-struct conn;
+struct reply_to;
+
+/* Where typed bytes go (the domain's serial input). */
+typedef void console_input_fn(void *opaque, const uint8_t *buf, size_t len);
 
 struct console {
-    struct domain *dom;
+    console_input_fn *input;
+    void *input_opaque;
     uint32_t domid;
     char *ring;                  /* NULL until the first byte */
     uint64_t head;               /* bytes ever written */
@@ -41,7 +44,8 @@ struct console {
     struct console_waiter *waiters;   /* PROTO_OP_CONSOLE_WAIT */
 };
 
-void console_init(struct console *c, struct domain *dom, uint32_t domid);
+void console_init(struct console *c, uint32_t domid, console_input_fn *input,
+                  void *input_opaque);
 /* Frees everything and removes the socket; idempotent. */
 void console_dispose(struct console *c);
 int console_open_log(struct console *c);
@@ -55,12 +59,9 @@ size_t console_read_ring(const struct console *c, char *buf, size_t max);
  * written (at once if they were, or if done).  A connection waits once
  * per console: a second wait answers the first.
  */
-void console_wait(struct console *c, struct conn *conn, uint32_t seq,
+void console_wait(struct console *c, struct reply_to *to, uint32_t seq,
                   uint64_t seen, int done);
 /* The domain shut down (done) or goes (-ESRCH): answer every waiter. */
 void console_wake_all(struct console *c, int done, int32_t rc);
-
-/* domain.c: forward typed bytes to the guest. */
-void domain_console_input(struct domain *d, const uint8_t *buf, size_t len);
 
 #endif /* XENOLITH_CONSOLE_H */

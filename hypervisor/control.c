@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@
 #include "chan.h"
 #include "domain.h"
 #include "layout.h"
+#include "log.h"
+#include "proto_io.h"
+#include "settings.h"
 
 #define EVENT_SNDBUF (4 << 20)
 
@@ -27,9 +31,15 @@ static struct loop_fd listener = { .fd = -1 };
 static char sock_path[300];
 static struct conn *conns;
 
-void conn_ref(struct conn *c)
+static void conn_ref(struct conn *c)
 {
     c->refs++;
+}
+
+static void conn_unref(struct conn *c)
+{
+    if (--c->refs == 0)
+        loop_defer_free(c);
 }
 
 static void conn_close(struct conn *c)
@@ -48,23 +58,12 @@ static void conn_close(struct conn *c)
     conn_unref(c);
 }
 
-void conn_unref(struct conn *c)
-{
-    if (--c->refs == 0)
-        loop_defer_free(c);
-}
-
-void conn_reply(struct conn *c, uint32_t op, uint32_t seq, uint32_t domid,
-                int32_t rc, const void *payload, size_t len, int fd)
+static void conn_reply(struct conn *c, uint32_t op, uint32_t seq,
+                       uint32_t domid, int32_t rc, const void *payload,
+                       size_t len, int fd)
 {
     struct proto_hdr hdr;
-    struct iovec iov[2];
-    struct msghdr msg;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    ssize_t n;
+    int n;
 
     if (!c || c->w.fd < 0)
         return;
@@ -73,33 +72,42 @@ void conn_reply(struct conn *c, uint32_t op, uint32_t seq, uint32_t domid,
     hdr.seq = seq;
     hdr.domid = domid;
     hdr.rc = rc;
-    hdr.len = (uint32_t)len;
-    iov[0].iov_base = &hdr;
-    iov[0].iov_len = sizeof(hdr);
-    iov[1].iov_base = (void *)payload;
-    iov[1].iov_len = len;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = len ? 2 : 1;
-    if (fd >= 0) {
-        struct cmsghdr *cm;
-
-        memset(&u, 0, sizeof(u));
-        msg.msg_control = u.buf;
-        msg.msg_controllen = sizeof(u.buf);
-        cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    }
-    n = sendmsg(c->w.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = proto_send(c->w.fd, &hdr, payload, len, fd, PROTO_IO_NONBLOCK);
     if (n < 0) {
         dlog(DLOG_WARN, "client pid %d: reply dropped (%s), disconnecting",
-             (int)c->pid, strerror(errno));
+             (int)c->pid, strerror(-n));
         conn_close(c);
     }
 }
+
+/* The connection as the domain and console code hold it (reply.h). */
+static struct conn *conn_of(struct reply_to *to)
+{
+    return (struct conn *)((char *)to - offsetof(struct conn, to));
+}
+
+static void to_send(struct reply_to *to, uint32_t op, uint32_t seq,
+                    uint32_t domid, int32_t rc, const void *payload,
+                    size_t len, int fd)
+{
+    conn_reply(conn_of(to), op, seq, domid, rc, payload, len, fd);
+}
+
+static void to_hold(struct reply_to *to)
+{
+    conn_ref(conn_of(to));
+}
+
+static void to_drop(struct reply_to *to)
+{
+    conn_unref(conn_of(to));
+}
+
+static const struct reply_ops conn_reply_ops = {
+    .send = to_send,
+    .hold = to_hold,
+    .drop = to_drop,
+};
 
 void control_event(uint32_t type, uint32_t domid, uint32_t reason)
 {
@@ -331,6 +339,33 @@ static void log_read_op(struct conn *c, const struct proto_hdr *h,
 }
 
 /* Requests about one existing domain. */
+/* PROTO_OP_DM_QMP: well formed, for a device-model domain, a command
+ * of the list.  0 or -errno (logged). */
+static int check_qmp(const struct domain *d, const uint8_t *buf, int len)
+{
+    static const char *const allowed[] = { PROTO_QMP_COMMANDS };
+    struct proto_qmp q;
+    size_t i;
+
+    if (len < (int)sizeof(q) + 1 || buf[len - 1] != '\0' ||
+        strlen((const char *)buf + sizeof(q)) != (size_t)len - sizeof(q) - 1)
+        return -EINVAL;
+    memcpy(&q, buf, sizeof(q));
+    if (!memchr(q.command, '\0', sizeof(q.command)))
+        return -EINVAL;
+    if (!d->dm) {
+        dlog(DLOG_WARN, "domain %u: QMP %s refused: the domain has no "
+             "device model", d->domid, q.command);
+        return -EOPNOTSUPP;
+    }
+    for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (!strcmp(q.command, allowed[i]))
+            return 0;
+    dlog(DLOG_WARN, "domain %u: QMP %s refused: not a command clients "
+         "may send", d->domid, q.command);
+    return -EPERM;
+}
+
 static void domain_op(struct conn *c, const struct proto_hdr *h,
                       const uint8_t *buf, int len)
 {
@@ -354,18 +389,18 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
 
     switch (h->op) {
     case PROTO_OP_DESTROY:
-        domain_destroy(d, c, h->seq);
+        domain_destroy(d, &c->to, h->seq);
         return;
     case PROTO_OP_PAUSE:
         /* paused, and no pause still on its way: the vCPUs are parked */
         if (d->paused && d->phase == DOM_ALIVE && !d->fwd)
             break;
-        domain_forward(d, c, h->op, h->seq, CHAN_PAUSE, NULL, 0);
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_PAUSE, NULL, 0);
         return;
     case PROTO_OP_UNPAUSE:
         if (!d->paused && d->phase == DOM_ALIVE)
             break;
-        domain_unpause(d, c, h->seq);
+        domain_unpause(d, &c->to, h->seq);
         return;
     case PROTO_OP_SHUTDOWN: {
         uint32_t reason;
@@ -379,7 +414,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
             rc = -EINVAL;
             break;
         }
-        domain_forward(d, c, h->op, h->seq, CHAN_SHUTDOWN, buf,
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_SHUTDOWN, buf,
                        (size_t)len);
         return;
     }
@@ -391,7 +426,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
             break;
         }
         memcpy(&pc, buf, sizeof(pc));
-        domain_set_context(d, c, h->seq, &pc);
+        domain_set_context(d, &c->to, h->seq, &pc);
         return;
     }
     case PROTO_OP_VCPU_AFFINITY:
@@ -399,7 +434,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
             rc = -EINVAL;
             break;
         }
-        domain_forward(d, c, h->op, h->seq, CHAN_AFFINITY, buf,
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_AFFINITY, buf,
                        (size_t)len);
         return;
     case PROTO_OP_GETINFO: {
@@ -488,7 +523,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
             break;
         }
         memcpy(&seen, buf, sizeof(seen));
-        console_wait(&d->cons, c, h->seq, seen,
+        console_wait(&d->cons, &c->to, h->seq, seen,
                      d->shutdown || d->phase == DOM_DYING);
         return;
     }
@@ -504,7 +539,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
             break;
         }
         memcpy(&vcpu, buf, sizeof(vcpu));
-        domain_get_context(d, c, h->seq, vcpu);
+        domain_get_context(d, &c->to, h->seq, vcpu);
         return;
     }
     case PROTO_OP_TRIGGER: {
@@ -524,10 +559,16 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         }
         if (d->shutdown && d->phase == DOM_ALIVE)
             break;                       /* nothing left to press */
-        domain_forward(d, c, h->op, h->seq, CHAN_TRIGGER, &req[0],
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_TRIGGER, &req[0],
                        sizeof(req[0]));
         return;
     }
+    case PROTO_OP_DM_QMP:
+        rc = check_qmp(d, buf, len);
+        if (rc < 0)
+            break;
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_QMP, buf, (size_t)len);
+        return;
     case PROTO_OP_SCHED_SET: {
         struct xen_domctl_sched_credit sc;
 
@@ -559,7 +600,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
             rc = -EINVAL;
             break;
         }
-        domain_attach_dm(d, c, h->seq, (pid_t)a.pid, a.qmp_path);
+        domain_attach_dm(d, &c->to, h->seq, (pid_t)a.pid, a.qmp_path);
         return;
     }
     case PROTO_OP_SCHED_GET: {
@@ -621,7 +662,7 @@ static void request(struct conn *c, const struct proto_hdr *h,
             return;
         }
         memcpy(&cfg, buf, sizeof(cfg));
-        domain_create(c, h->seq, h->domid, &cfg);
+        domain_create(&c->to, h->seq, h->domid, &cfg);
         return;
     }
     case PROTO_OP_GETINFOLIST:
@@ -673,7 +714,8 @@ static void conn_cb(struct loop_fd *w, uint32_t events)
     for (;;) {
         if (c->w.fd < 0)
             break;
-        len = chan_recv(c->w.fd, &hdr, buf, sizeof(buf));
+        len = proto_recv(c->w.fd, &hdr, buf, sizeof(buf), NULL,
+                         PROTO_IO_NONBLOCK);
         if (len == -EAGAIN)
             break;
         if (len < 0) {
@@ -697,6 +739,7 @@ struct conn *control_conn_new(int fd, uid_t uid, gid_t gid, pid_t pid)
     c->w.fd = fd;
     c->w.cb = conn_cb;
     c->refs = 1;
+    c->to.ops = &conn_reply_ops;
     c->uid = uid;
     c->pid = pid;
     c->privileged = peer_privileged(fd, uid, gid);

@@ -2,8 +2,9 @@
  * control.h - the control interface: clients of core.sock.
  *
  * A connection is refcounted: a request forwarded to a domain process
- * holds a reference until its reply is sent, so a client hanging up
- * mid-request never leaves a dangling pointer.
+ * holds a reference (reply.h) until its reply is sent, so a client
+ * hanging up mid-request never leaves a dangling pointer.  Only this
+ * file writes to a connection.
  */
 #ifndef XENOLITH_CONTROL_H
 #define XENOLITH_CONTROL_H
@@ -13,10 +14,12 @@
 #include <sys/types.h>
 
 #include "proto.h"
-#include "xenolithd.h"
+#include "reply.h"
+#include "loop.h"
 
 struct conn {
-    struct loop_fd w;
+    struct loop_fd w;            /* first: the loop frees through it */
+    struct reply_to to;          /* what domain.c and console.c hold */
     int refs;
     int hello_done;
     int privileged;
@@ -35,15 +38,7 @@ void control_exit(void);
  * (fd then stays the caller's). */
 struct conn *control_conn_new(int fd, uid_t uid, gid_t gid, pid_t pid);
 
-void conn_ref(struct conn *c);
-void conn_unref(struct conn *c);
-
-/* Send a reply; fd >= 0 is passed along (SCM_RIGHTS).  A connection
- * that cannot take it is closed. */
-void conn_reply(struct conn *c, uint32_t op, uint32_t seq, uint32_t domid,
-                int32_t rc, const void *payload, size_t len, int fd);
-
-/* Tell every watcher. */
+/* Tell every watcher (the domain code's reply_event_fn). */
 void control_event(uint32_t type, uint32_t domid, uint32_t reason);
 
 #endif /* XENOLITH_CONTROL_H */

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "xenolithd.h"
+#include "log.h"
 
 enum cg_kind { CG_NONE, CG_V1, CG_V2 };
 

@@ -23,6 +23,8 @@
 #include "chan.h"
 #include "xendm.h"
 
+#include <yajl/yajl_gen.h>
+
 #define DM_INBUF 65536           /* console input waiting for the pty */
 
 struct dm {
@@ -42,7 +44,7 @@ struct dm {
     size_t in_len;
 };
 
-enum req_kind { REQ_PLAIN, REQ_RUN, REQ_AFFINITY };
+enum req_kind { REQ_PLAIN, REQ_RUN, REQ_AFFINITY, REQ_PASS };
 
 /* A request waiting for qemu's reply. */
 struct req {
@@ -99,18 +101,32 @@ static void dm_log(struct dm *dm, const char *fmt, ...)
 
 static void dm_log(struct dm *dm, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    chan_vlog(dm->chan, CHAN_LOG_WARN, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof(buf))
-        n = sizeof(buf) - 1;
-    send_op(dm, CHAN_LOG, 0, 0, buf, (size_t)n);
+}
+
+static void dm_info(struct dm *dm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void dm_info(struct dm *dm, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    chan_vlog(dm->chan, CHAN_LOG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+/* Every command to qemu goes out here, and is logged with the domain
+ * (its name only: arguments may hold passwords). */
+static int qmp_send(struct dm *dm, const char *command, const char *args,
+                    xendm_reply_fn *cb, void *opaque)
+{
+    dm_info(dm, "domain %u: QMP %s", dm->domid, command);
+    return xendm_qmp_send(dm->x, command, args, cb, opaque);
 }
 
 /* libxendm's messages: warnings and errors go to the daemon's log. */
@@ -204,7 +220,7 @@ static void vcpus_counted(struct xendm *x, void *opaque, int rc,
  * plugged or unplugged (the guest's ACPI _OST, DEVICE_DELETED). */
 static void count_vcpus(struct dm *dm)
 {
-    (void)xendm_qmp_send(dm->x, "query-cpus-fast", NULL, vcpus_counted, dm);
+    (void)qmp_send(dm, "query-cpus-fast", NULL, vcpus_counted, dm);
 }
 
 static void on_event(struct xendm *x, void *opaque,
@@ -292,6 +308,87 @@ static int set_affinity(yajl_val ret, const struct proto_affinity *a)
     return -EINVAL;
 }
 
+/* yajl_val -> JSON text (yajl has no such call) */
+static int gen_value(yajl_gen g, yajl_val v)
+{
+    size_t i;
+    int rc = 0;
+
+    if (!v)
+        return yajl_gen_null(g) == yajl_gen_status_ok ? 0 : -1;
+    switch (v->type) {
+    case yajl_t_string:
+        rc = yajl_gen_string(g, (const unsigned char *)v->u.string,
+                             strlen(v->u.string));
+        break;
+    case yajl_t_number:
+        rc = yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+        break;
+    case yajl_t_true:
+    case yajl_t_false:
+        rc = yajl_gen_bool(g, v->type == yajl_t_true);
+        break;
+    case yajl_t_null:
+        rc = yajl_gen_null(g);
+        break;
+    case yajl_t_object:
+        rc = yajl_gen_map_open(g);
+        for (i = 0; rc == yajl_gen_status_ok && i < v->u.object.len; i++) {
+            const char *k = v->u.object.keys[i];
+
+            rc = yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+            if (rc == yajl_gen_status_ok)
+                rc = gen_value(g, v->u.object.values[i]) ? -1 : 0;
+        }
+        if (rc == yajl_gen_status_ok)
+            rc = yajl_gen_map_close(g);
+        break;
+    case yajl_t_array:
+        rc = yajl_gen_array_open(g);
+        for (i = 0; rc == yajl_gen_status_ok && i < v->u.array.len; i++)
+            rc = gen_value(g, v->u.array.values[i]) ? -1 : 0;
+        if (rc == yajl_gen_status_ok)
+            rc = yajl_gen_array_close(g);
+        break;
+    default:
+        rc = -1;
+        break;
+    }
+    return rc == yajl_gen_status_ok ? 0 : -1;
+}
+
+/* Answer seq with qemu's return value as JSON text, NUL included. */
+static void reply_json(struct dm *dm, uint32_t seq, yajl_val ret)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    const unsigned char *text;
+    size_t len;
+    int rc = -ENOMEM;
+
+    if (g && gen_value(g, ret) == 0 &&
+        yajl_gen_get_buf(g, &text, &len) == yajl_gen_status_ok) {
+        if (len + 1 > CHAN_MAX_PAYLOAD) {
+            dm_log(dm, "domain %u: qemu's answer (%zu bytes) is too long "
+                   "to pass on", dm->domid, len);
+            rc = -E2BIG;
+        } else {
+            char *buf = malloc(len + 1);
+
+            if (buf) {
+                memcpy(buf, text, len);
+                buf[len] = '\0';
+                send_op(dm, CHAN_REPLY, seq, 0, buf, len + 1);
+                free(buf);
+                yajl_gen_free(g);
+                return;
+            }
+        }
+    }
+    if (g)
+        yajl_gen_free(g);
+    send_op(dm, CHAN_REPLY, seq, rc, NULL, 0);
+}
+
 static void on_reply(struct xendm *x, void *opaque, int rc, yajl_val ret)
 {
     struct req *r = opaque;
@@ -300,9 +397,13 @@ static void on_reply(struct xendm *x, void *opaque, int rc, yajl_val ret)
     (void)x;
     if (rc == -EPIPE) {
         /* qemu went away: its crash is reported; nothing left to do */
-        rc = r->kind == REQ_AFFINITY ? -EIO : 0;
+        rc = r->kind == REQ_AFFINITY || r->kind == REQ_PASS ? -EIO : 0;
     } else if (rc == 0 && r->kind == REQ_AFFINITY) {
         rc = set_affinity(ret, &r->aff);
+    } else if (rc == 0 && r->kind == REQ_PASS) {
+        reply_json(dm, r->seq, ret);
+        free(r);
+        return;
     } else if (rc < 0) {
         rc = -EIO;               /* logged by libxendm */
     }
@@ -313,7 +414,8 @@ static void on_reply(struct xendm *x, void *opaque, int rc, yajl_val ret)
 /* Send command; its reply answers seq.  Without a monitor: answered
  * now with rc_gone. */
 static void qmp(struct dm *dm, uint32_t seq, const char *command,
-                enum req_kind kind, const void *aff, int rc_gone)
+                const char *args, enum req_kind kind, const void *aff,
+                int rc_gone)
 {
     struct req *r;
     int rc;
@@ -332,7 +434,7 @@ static void qmp(struct dm *dm, uint32_t seq, const char *command,
     r->kind = kind;
     if (aff)
         memcpy(&r->aff, aff, sizeof(r->aff));
-    rc = xendm_qmp_send(dm->x, command, NULL, on_reply, r);
+    rc = qmp_send(dm, command, args, on_reply, r);
     if (rc < 0) {
         free(r);
         send_op(dm, CHAN_REPLY, seq, rc == -EPIPE ? rc_gone : -EIO, NULL,
@@ -349,7 +451,7 @@ static void do_shutdown(struct dm *dm, uint32_t seq, uint32_t reason)
     if (was)
         send_op(dm, CHAN_REPLY, seq, 0, NULL, 0);
     else
-        qmp(dm, seq, "stop", REQ_RUN, NULL, 0);
+        qmp(dm, seq, "stop", NULL, REQ_RUN, NULL, 0);
 }
 
 static void cons_flush(struct dm *dm)
@@ -419,13 +521,33 @@ static int trigger(struct dm *dm, uint32_t seq, const uint8_t *buf, int len)
     case XEN_DOMCTL_SENDTRIGGER_POWER:
         if (dm->stopped)
             return 0;
-        qmp(dm, seq, "system_powerdown", REQ_PLAIN, NULL, 0);
+        qmp(dm, seq, "system_powerdown", NULL, REQ_PLAIN, NULL, 0);
         return 1;
     case XEN_DOMCTL_SENDTRIGGER_RESET:
         do_shutdown(dm, seq, XC_SHUTDOWN_reboot);
         return 1;
     }
     return -EOPNOTSUPP;
+}
+
+/* PROTO_OP_DM_QMP, checked by the daemon already: sent, or -errno. */
+static int pass_qmp(struct dm *dm, uint32_t seq, const uint8_t *buf, int len)
+{
+    struct proto_qmp q;
+    const char *args;
+    size_t alen;
+
+    if (len < (int)sizeof(q) + 1 || buf[len - 1] != '\0')
+        return -EINVAL;
+    memcpy(&q, buf, sizeof(q));
+    if (!memchr(q.command, '\0', sizeof(q.command)))
+        return -EINVAL;
+    args = (const char *)buf + sizeof(q);
+    alen = strlen(args);
+    if (alen != (size_t)len - sizeof(q) - 1)
+        return -EINVAL;
+    qmp(dm, seq, q.command, alen ? args : NULL, REQ_PASS, NULL, -EIO);
+    return 0;
 }
 
 /* One request from the daemon.  0: go on; -1: exit. */
@@ -438,7 +560,7 @@ static int request(struct dm *dm, const struct proto_hdr *hdr,
 
     switch (hdr->op) {
     case CHAN_PAUSE:
-        qmp(dm, hdr->seq, "stop", REQ_RUN, NULL, 0);
+        qmp(dm, hdr->seq, "stop", NULL, REQ_RUN, NULL, 0);
         return 0;
     case CHAN_UNPAUSE:
         if (dm->stopped) {
@@ -446,7 +568,7 @@ static int request(struct dm *dm, const struct proto_hdr *hdr,
             rc = 0;
             break;
         }
-        qmp(dm, hdr->seq, "cont", REQ_RUN, NULL, 0);
+        qmp(dm, hdr->seq, "cont", NULL, REQ_RUN, NULL, 0);
         return 0;
     case CHAN_SHUTDOWN:
         if (len != (int)sizeof(reason)) {
@@ -467,8 +589,13 @@ static int request(struct dm *dm, const struct proto_hdr *hdr,
             break;
         }
         memcpy(&a, buf, sizeof(a));
-        qmp(dm, hdr->seq, "query-cpus-fast", REQ_AFFINITY, &a, -EIO);
+        qmp(dm, hdr->seq, "query-cpus-fast", NULL, REQ_AFFINITY, &a, -EIO);
         return 0;
+    case CHAN_QMP:
+        rc = pass_qmp(dm, hdr->seq, buf, len);
+        if (rc == 0)
+            return 0;
+        break;
     case CHAN_CONS_IN:
         cons_in(dm, buf, (size_t)len);
         return 0;
@@ -493,7 +620,7 @@ static void quit_qemu(struct dm *dm)
     if (dm->pidfd < 0)
         return;
     if (dm->x && !dm->mon_gone)
-        (void)xendm_qmp_send(dm->x, "quit", NULL, NULL, NULL);
+        (void)qmp_send(dm, "quit", NULL, NULL, NULL);
     while ((left = (int)(deadline - now_ms())) > 0) {
         pfd[0].fd = dm->pidfd;
         pfd[0].events = POLLIN;
@@ -696,14 +823,8 @@ int dm_spawn(uint32_t domid, pid_t qemu_pid, const char *qmp_path,
     pid = chan_fork(&chan);
     if (pid < 0)
         return (int)pid;
-    if (pid == 0) {
-        signal(SIGCHLD, SIG_DFL);
-        /* keep stdio and the channel only */
-        if (chan > 3)
-            close_range(3, (unsigned int)chan - 1, 0);
-        close_range((unsigned int)chan + 1, ~0U, 0);
+    if (pid == 0)
         dm_main(chan, domid, qemu_pid, qmp_path);
-    }
     *pid_r = pid;
     *chan_r = chan;
     return 0;

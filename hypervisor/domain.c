@@ -22,17 +22,26 @@
 #include "chan.h"
 #include "dm.h"
 #include "layout.h"
-#include "vm.h"
+#include "log.h"
+#include "settings.h"
+#include "vmproc.h"
 
 static struct domain *table[DOMID_FIRST_RESERVED];
 static unsigned int nr_domains;
 static uint64_t total_memory;    /* guest RAM of the domains in table */
 static uint32_t rover;
 static int max_vcpus;
+static reply_event_fn *event_sink;
 
-int domain_init(int kvm_max_vcpus)
+static void console_input(void *opaque, const uint8_t *buf, size_t len)
+{
+    domain_console_input(opaque, buf, len);
+}
+
+int domain_init(int kvm_max_vcpus, reply_event_fn *events)
 {
     max_vcpus = kvm_max_vcpus;
+    event_sink = events;
     return 0;
 }
 
@@ -101,10 +110,10 @@ static void spare_replace(void);
 static void pending_reply(struct pending *p, uint32_t domid, int32_t rc,
                           const void *data, size_t len)
 {
-    if (p->conn) {
-        conn_reply(p->conn, p->op, p->seq, domid, rc, rc < 0 ? NULL : data,
+    if (p->to) {
+        reply_send(p->to, p->op, p->seq, domid, rc, rc < 0 ? NULL : data,
                    rc < 0 ? 0 : len, -1);
-        conn_unref(p->conn);
+        reply_drop(p->to);
     } else if (rc < 0 && rc != -ESRCH) {
         dlog(DLOG_ERR, "domain %u: op %u failed in its process: %s", domid,
              p->op, strerror(-rc));
@@ -164,7 +173,7 @@ static void set_shutdown(struct domain *d, unsigned int reason)
     d->shutdown_reason = reason;
     d->crashed = reason == XC_SHUTDOWN_crash;
     dlog(DLOG_INFO, "domain %u: shut down, reason %u", d->domid, reason);
-    control_event(XC_EVENT_SHUTDOWN, d->domid, reason);
+    event_sink(XC_EVENT_SHUTDOWN, d->domid, reason);
     console_wake_all(&d->cons, 1, 0);
 }
 
@@ -193,7 +202,7 @@ static void created_reply(struct domain *d)
     pc.mem.size = d->mem_size;
     pc.mem.low_end = layout_low_end(d->mem_size);
     layout_platform(d->mem_size, d->nr_vcpus, &pc.plat);
-    conn_reply(d->create.conn, PROTO_OP_CREATE, d->create.seq, d->domid, 0,
+    reply_send(d->create.to, PROTO_OP_CREATE, d->create.seq, d->domid, 0,
                &pc, sizeof(pc), d->mem_fd);
 }
 
@@ -201,12 +210,12 @@ static void created_reply(struct domain *d)
 static void attach_answer(struct domain *d, int32_t rc)
 {
     d->dm_attaching = 0;
-    if (!d->attach.conn)
+    if (!d->attach.to)
         return;
-    conn_reply(d->attach.conn, PROTO_OP_ATTACH_DM, d->attach.seq, d->domid,
+    reply_send(d->attach.to, PROTO_OP_ATTACH_DM, d->attach.seq, d->domid,
                rc, NULL, 0, -1);
-    conn_unref(d->attach.conn);
-    d->attach.conn = NULL;
+    reply_drop(d->attach.to);
+    d->attach.to = NULL;
 }
 
 /* A device-model domain's supervisor is connected to qemu (READY). */
@@ -226,7 +235,7 @@ static void dm_paused(struct domain *d, int paused)
     if (d->paused == paused)
         return;
     d->paused = paused;
-    control_event(paused ? XC_EVENT_PAUSED : XC_EVENT_UNPAUSED, d->domid,
+    event_sink(paused ? XC_EVENT_PAUSED : XC_EVENT_UNPAUSED, d->domid,
                   0);
 }
 
@@ -265,9 +274,9 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
                  "%" PRIu64 " KiB)", d->domid, (int)d->pid, d->nr_vcpus,
                  d->mem_size >> 10);
             created_reply(d);
-            conn_unref(d->create.conn);
-            d->create.conn = NULL;
-            control_event(XC_EVENT_CREATED, d->domid, 0);
+            reply_drop(d->create.to);
+            d->create.to = NULL;
+            event_sink(XC_EVENT_CREATED, d->domid, 0);
             /* not now: the new domain's build and first run come first */
             loop_when_idle(spare_replace, SPARE_IDLE_MS, SPARE_MAX_MS);
             break;
@@ -312,7 +321,8 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
             break;
         case CHAN_LOG:
             buf[len] = '\0';
-            dlog(DLOG_WARN, "d%u: %s", d->domid, (char *)buf);
+            dlog(hdr.rc == CHAN_LOG_INFO ? DLOG_INFO : DLOG_WARN, "d%u: %s",
+                 d->domid, (char *)buf);
             break;
         }
         if (w->fd < 0)
@@ -449,7 +459,7 @@ static int check_config(const struct xc_domain_config *cfg)
 
 /* A device-model domain: no process and no memory until its qemu is
  * attached; it is there, paused, at once. */
-static void dm_create(struct domain *d, struct conn *c, uint32_t seq)
+static void dm_create(struct domain *d, struct reply_to *c, uint32_t seq)
 {
     struct proto_created pc;
 
@@ -466,11 +476,11 @@ static void dm_create(struct domain *d, struct conn *c, uint32_t seq)
     pc.domid = d->domid;
     pc.mem.size = d->mem_size;
     pc.mem.low_end = d->mem_size;
-    conn_reply(c, PROTO_OP_CREATE, seq, d->domid, 0, &pc, sizeof(pc), -1);
-    control_event(XC_EVENT_CREATED, d->domid, 0);
+    reply_send(c, PROTO_OP_CREATE, seq, d->domid, 0, &pc, sizeof(pc), -1);
+    event_sink(XC_EVENT_CREATED, d->domid, 0);
 }
 
-int domain_attach_dm(struct domain *d, struct conn *c, uint32_t seq,
+int domain_attach_dm(struct domain *d, struct reply_to *c, uint32_t seq,
                      pid_t pid, const char *qmp_path)
 {
     int rc, pidfd = -1, fd;
@@ -512,8 +522,8 @@ int domain_attach_dm(struct domain *d, struct conn *c, uint32_t seq,
     d->dm_pidfd = pidfd;
     d->dm_attaching = 1;
     d->create_err = 0;
-    conn_ref(c);
-    d->attach.conn = c;
+    reply_hold(c);
+    d->attach.to = c;
     d->attach.op = PROTO_OP_ATTACH_DM;
     d->attach.seq = seq;
     return 1;
@@ -521,11 +531,11 @@ int domain_attach_dm(struct domain *d, struct conn *c, uint32_t seq,
 reply:
     if (pidfd >= 0)
         close(pidfd);
-    conn_reply(c, PROTO_OP_ATTACH_DM, seq, d->domid, rc, NULL, 0, -1);
+    reply_send(c, PROTO_OP_ATTACH_DM, seq, d->domid, rc, NULL, 0, -1);
     return rc;
 }
 
-int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
+int domain_create(struct reply_to *c, uint32_t seq, uint32_t domid,
                   const struct xc_domain_config *cfg)
 {
     struct domain *d = NULL;
@@ -569,7 +579,7 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
     d->flags = cfg->flags;
     d->dm_pidfd = -1;
     memcpy(d->handle, cfg->handle, sizeof(d->handle));
-    console_init(&d->cons, d, domid);
+    console_init(&d->cons, domid, console_input, d);
     credit_dom_init(&d->sched);
     if (cfg->flags & XC_DOMCFG_DEVICE_MODEL) {
         d->mem_fd = -1;
@@ -621,8 +631,8 @@ int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
         kill(d->pid, SIGKILL);
         d->create_err = -EIO;
     }
-    conn_ref(c);
-    d->create.conn = c;
+    reply_hold(c);
+    d->create.to = c;
     d->create.op = PROTO_OP_CREATE;
     d->create.seq = seq;
     d = NULL;
@@ -636,11 +646,11 @@ out:
         free(d);
     }
     if (rc <= 0)
-        conn_reply(c, PROTO_OP_CREATE, seq, domid, rc, NULL, 0, -1);
+        reply_send(c, PROTO_OP_CREATE, seq, domid, rc, NULL, 0, -1);
     return rc;
 }
 
-static int add_pending(struct pending **list, struct conn *c, uint32_t op,
+static int add_pending(struct pending **list, struct reply_to *c, uint32_t op,
                        uint32_t seq)
 {
     struct pending *p = calloc(1, sizeof(*p));
@@ -648,8 +658,8 @@ static int add_pending(struct pending **list, struct conn *c, uint32_t op,
     if (!p)
         return -ENOMEM;
     if (c)
-        conn_ref(c);
-    p->conn = c;
+        reply_hold(c);
+    p->to = c;
     p->op = op;
     p->seq = seq;
     while (*list)
@@ -674,7 +684,7 @@ static void dm_kill(struct domain *d)
     d->dm_pidfd = -1;
 }
 
-int domain_destroy(struct domain *d, struct conn *c, uint32_t seq)
+int domain_destroy(struct domain *d, struct reply_to *c, uint32_t seq)
 {
     int rc;
 
@@ -696,14 +706,14 @@ int domain_destroy(struct domain *d, struct conn *c, uint32_t seq)
             dm_kill(d);
         } else {
             dm_kill(d);
-            control_event(XC_EVENT_DESTROYED, d->domid, 0);
+            event_sink(XC_EVENT_DESTROYED, d->domid, 0);
             domain_free(d);
         }
     }
     return 1;
 
 reply:
-    conn_reply(c, PROTO_OP_DESTROY, seq, d->domid, rc, NULL, 0, -1);
+    reply_send(c, PROTO_OP_DESTROY, seq, d->domid, rc, NULL, 0, -1);
     return rc;
 }
 
@@ -729,7 +739,7 @@ static int can_forward(struct domain *d, uint32_t op)
 
 /* Send one request to d's process; its reply answers c (NULL: only
  * checked).  Returns 0 or -errno (logged). */
-static int send_op(struct domain *d, struct conn *c, uint32_t op,
+static int send_op(struct domain *d, struct reply_to *c, uint32_t op,
                    uint32_t seq, uint32_t chan_op, const void *payload,
                    size_t len)
 {
@@ -749,7 +759,7 @@ static int send_op(struct domain *d, struct conn *c, uint32_t op,
     return rc;
 }
 
-int domain_forward(struct domain *d, struct conn *c, uint32_t op,
+int domain_forward(struct domain *d, struct reply_to *c, uint32_t op,
                    uint32_t seq, uint32_t chan_op, const void *payload,
                    size_t len)
 {
@@ -763,16 +773,16 @@ int domain_forward(struct domain *d, struct conn *c, uint32_t op,
         goto reply;
     if (op == PROTO_OP_PAUSE && !d->paused) {
         d->paused = 1;
-        control_event(XC_EVENT_PAUSED, d->domid, 0);
+        event_sink(XC_EVENT_PAUSED, d->domid, 0);
     }
     return 1;
 
 reply:
-    conn_reply(c, op, seq, d->domid, rc, NULL, 0, -1);
+    reply_send(c, op, seq, d->domid, rc, NULL, 0, -1);
     return rc;
 }
 
-int domain_unpause(struct domain *d, struct conn *c, uint32_t seq)
+int domain_unpause(struct domain *d, struct reply_to *c, uint32_t seq)
 {
     struct proto_context pc;
     unsigned int i;
@@ -802,16 +812,16 @@ int domain_unpause(struct domain *d, struct conn *c, uint32_t seq)
     d->boot = NULL;
     if (d->paused) {
         d->paused = 0;
-        control_event(XC_EVENT_UNPAUSED, d->domid, 0);
+        event_sink(XC_EVENT_UNPAUSED, d->domid, 0);
     }
     rc = 0;
 
 reply:
-    conn_reply(c, PROTO_OP_UNPAUSE, seq, d->domid, rc, NULL, 0, -1);
+    reply_send(c, PROTO_OP_UNPAUSE, seq, d->domid, rc, NULL, 0, -1);
     return rc;
 }
 
-int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
+int domain_set_context(struct domain *d, struct reply_to *c, uint32_t seq,
                        const struct proto_context *pc)
 {
     int rc;
@@ -842,27 +852,27 @@ int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
     rc = 0;
 
 reply:
-    conn_reply(c, PROTO_OP_SET_CONTEXT, seq, d->domid, rc, NULL, 0, -1);
+    reply_send(c, PROTO_OP_SET_CONTEXT, seq, d->domid, rc, NULL, 0, -1);
     return rc;
 }
 
-int domain_get_context(struct domain *d, struct conn *c, uint32_t seq,
+int domain_get_context(struct domain *d, struct reply_to *c, uint32_t seq,
                        uint32_t vcpu)
 {
     if (d->dm) {
         /* qemu's registers are qemu's business */
-        conn_reply(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EOPNOTSUPP,
+        reply_send(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EOPNOTSUPP,
                    NULL, 0, -1);
         return -EOPNOTSUPP;
     }
     /* a pause still on its way counts: the channel is ordered */
     if (d->phase == DOM_ALIVE && !d->paused && !d->shutdown) {
-        conn_reply(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EBUSY, NULL, 0,
+        reply_send(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EBUSY, NULL, 0,
                    -1);
         return -EBUSY;
     }
     if (d->phase == DOM_ALIVE && vcpu >= d->nr_vcpus) {
-        conn_reply(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EINVAL, NULL,
+        reply_send(c, PROTO_OP_GET_CONTEXT, seq, d->domid, -EINVAL, NULL,
                    0, -1);
         return -EINVAL;
     }
@@ -1014,7 +1024,7 @@ void domain_reap(void)
             d->dm_pid = 0;
             attach_answer(d, d->create_err);
             if (d->phase == DOM_DYING) {
-                control_event(XC_EVENT_DESTROYED, d->domid, 0);
+                event_sink(XC_EVENT_DESTROYED, d->domid, 0);
                 domain_free(d);
             }
             continue;
@@ -1025,16 +1035,16 @@ void domain_reap(void)
                 d->create_err = -EIO;
             dlog(DLOG_ERR, "domain %u: create failed: %s (process %s)",
                  d->domid, strerror(-d->create_err), how);
-            conn_reply(d->create.conn, PROTO_OP_CREATE, d->create.seq,
+            reply_send(d->create.to, PROTO_OP_CREATE, d->create.seq,
                        d->domid, d->create_err, NULL, 0, -1);
-            conn_unref(d->create.conn);
-            d->create.conn = NULL;
+            reply_drop(d->create.to);
+            d->create.to = NULL;
             domain_free(d);
             break;
         case DOM_DYING:
             dm_kill(d);                  /* normally gone already */
             dlog(DLOG_INFO, "domain %u: destroyed", d->domid);
-            control_event(XC_EVENT_DESTROYED, d->domid, 0);
+            event_sink(XC_EVENT_DESTROYED, d->domid, 0);
             domain_free(d);
             break;
         case DOM_ALIVE:

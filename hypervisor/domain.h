@@ -21,16 +21,18 @@
 #include <sys/types.h>
 
 #include "console.h"
-#include "control.h"
 #include "credit.h"
+#include "proto.h"
+#include "reply.h"
+#include "loop.h"
 #include "xenctrl.h"
 
 enum domain_phase { DOM_CREATING, DOM_ALIVE, DOM_DYING };
 
-/* A request answered later.  conn NULL: the daemon's own (the domain
+/* A request answered later.  to NULL: the daemon's own (the domain
  * process's reply is only checked). */
 struct pending {
-    struct conn *conn;
+    struct reply_to *to;
     uint32_t op;                 /* PROTO_OP_* being answered */
     uint32_t seq;
     struct pending *next;
@@ -76,7 +78,7 @@ struct domain {
     struct pending attach;
 };
 
-int domain_init(int max_vcpus);
+int domain_init(int max_vcpus, reply_event_fn *events);
 void domain_exit(void);
 /* Fork the first spare domain process / kill it (see domain.c). */
 int domain_spare_init(void);
@@ -93,32 +95,32 @@ int domain_max_vcpus(void);
  * Request handlers.  They either reply at once (returning the rc they
  * replied with) or queue the reply (returning 1).
  */
-int domain_create(struct conn *c, uint32_t seq, uint32_t domid,
+int domain_create(struct reply_to *c, uint32_t seq, uint32_t domid,
                   const struct xc_domain_config *cfg);
-int domain_destroy(struct domain *d, struct conn *c, uint32_t seq);
-int domain_forward(struct domain *d, struct conn *c, uint32_t op,
+int domain_destroy(struct domain *d, struct reply_to *c, uint32_t seq);
+int domain_forward(struct domain *d, struct reply_to *c, uint32_t op,
                    uint32_t seq, uint32_t chan_op, const void *payload,
                    size_t len);
 
 /* PROTO_OP_UNPAUSE: answered as soon as the process has been told
  * (the channel is ordered, so whatever follows sees it unpaused). */
-int domain_unpause(struct domain *d, struct conn *c, uint32_t seq);
+int domain_unpause(struct domain *d, struct reply_to *c, uint32_t seq);
 
 /* PROTO_OP_SET_CONTEXT: before the first unpause the daemon keeps the
  * context and hands it over with the unpause (one round trip less);
  * afterwards it goes to the process. */
-int domain_set_context(struct domain *d, struct conn *c, uint32_t seq,
+int domain_set_context(struct domain *d, struct reply_to *c, uint32_t seq,
                        const struct proto_context *pc);
 
 void domain_getinfo(const struct domain *d, xc_dominfo_t *info);
 
 /* PROTO_OP_ATTACH_DM: fork d's supervisor for qemu (pid, its core QMP
  * socket); answered once it is connected, or with the error. */
-int domain_attach_dm(struct domain *d, struct conn *c, uint32_t seq,
+int domain_attach_dm(struct domain *d, struct reply_to *c, uint32_t seq,
                      pid_t pid, const char *qmp_path);
 
 /* PROTO_OP_GET_CONTEXT: only while paused or shut down. */
-int domain_get_context(struct domain *d, struct conn *c, uint32_t seq,
+int domain_get_context(struct domain *d, struct reply_to *c, uint32_t seq,
                        uint32_t vcpu);
 
 /* SIGCHLD: reap the domain processes that exited. */
@@ -128,4 +130,7 @@ void domain_reap(void);
 
 /* Host RAM from /proc/meminfo, bytes; returns 0 or -errno. */
 int host_meminfo(uint64_t *total, uint64_t *avail);
+/* Forward typed bytes to the guest's console. */
+void domain_console_input(struct domain *d, const uint8_t *buf, size_t len);
+
 #endif /* XENOLITH_DOMAIN_H */

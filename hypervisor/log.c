@@ -1,7 +1,7 @@
 /*
  * log.c - the daemon's log: a file or stderr, plus a ring for dmesg.
  */
-#include "xenolithd.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * vcpu.c - vCPU threads of a domain process: KVM_RUN and its exits.
  */
-#include "vm.h"
+#include "vcpu.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,8 +13,8 @@
 
 #include "chan.h"
 #include "osdep.h"
+#include "vm.h"
 
-#define VCPU_KICK_SIGNAL  SIGUSR1
 #define VCPU_STACK_SIZE   (256 * 1024)
 
 /* The kvm_run area of the vCPU this thread runs, for the kick handler. */
@@ -35,7 +35,7 @@ int vcpu_signal_init(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = kick_handler;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
+    if (sigaction(VM_KICK_SIGNAL, &sa, NULL) < 0)
         return -errno;
     return 0;
 }
@@ -156,30 +156,33 @@ static int apply_context(struct vcpu *v)
     return 0;
 }
 
+/* Port I/O: each of count accesses goes to the bus. */
 static void io_exit(struct vcpu *v)
 {
     struct vm *vm = v->vm;
     struct kvm_run *run = v->run;
     uint8_t *data = (uint8_t *)run + run->io.data_offset;
     int write = run->io.direction == KVM_EXIT_IO_OUT;
-    uint16_t port = run->io.port;
-    unsigned int size = run->io.size;
     uint32_t i;
 
     pthread_mutex_lock(&vm->dev_lock);
-    for (i = 0; i < run->io.count; i++, data += size) {
-        if (port >= SERIAL_COM1_BASE && port < SERIAL_COM1_BASE + 8) {
-            if (write)
-                serial_write(vm, &vm->serial, port - SERIAL_COM1_BASE,
-                             data[0]);
-            else
-                data[0] = serial_read(vm, &vm->serial,
-                                      port - SERIAL_COM1_BASE);
-        } else if (!power_io(vm, &vm->power, port, write, data, size)) {
-            if (!write)
-                memset(data, 0xFF, size);
-        }
-    }
+    for (i = 0; i < run->io.count; i++, data += run->io.size)
+        (void)dev_bus_access(&vm->bus, DEV_PIO, run->io.port, write, data,
+                             run->io.size);
+    pthread_mutex_unlock(&vm->dev_lock);
+}
+
+static void mmio_exit(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    struct kvm_run *run = v->run;
+    unsigned int len = run->mmio.len;
+
+    if (len > sizeof(run->mmio.data))
+        len = sizeof(run->mmio.data);
+    pthread_mutex_lock(&vm->dev_lock);
+    (void)dev_bus_access(&vm->bus, DEV_MMIO, run->mmio.phys_addr,
+                         run->mmio.is_write, run->mmio.data, len);
     pthread_mutex_unlock(&vm->dev_lock);
 }
 
@@ -223,8 +226,7 @@ static void handle_exit(struct vcpu *v)
         io_exit(v);
         break;
     case KVM_EXIT_MMIO:
-        if (!run->mmio.is_write)
-            memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+        mmio_exit(v);
         break;
     case KVM_EXIT_HLT:
     case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -337,7 +339,7 @@ int vcpu_start(struct vcpu *vcpu)
     pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
     /* the thread inherits this mask: only the kick gets through */
     sigfillset(&all);
-    sigdelset(&all, VCPU_KICK_SIGNAL);
+    sigdelset(&all, VM_KICK_SIGNAL);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = -pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -345,12 +347,6 @@ int vcpu_start(struct vcpu *vcpu)
     if (rc == 0)
         vcpu->thread_started = 1;
     return rc;
-}
-
-void vcpu_kick(struct vcpu *vcpu)
-{
-    if (vcpu->thread_started)
-        pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
 static void seg_out(struct xc_vcpu_segment *o, const struct kvm_segment *s)

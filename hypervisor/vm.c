@@ -1,26 +1,18 @@
 /*
- * vm.c - the domain process: KVM set-up and the channel to the daemon.
+ * vm.c - what every thread of a domain process shares: reports to the
+ * daemon, interrupt lines, stopping, and the devices' side of the domain.
  */
 #include "vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <time.h>
 
-#include "arch/x86/acpi.h"
 #include "chan.h"
-#include "layout.h"
 
 void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len)
 {
@@ -30,33 +22,15 @@ void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len)
     pthread_mutex_unlock(&vm->chan_lock);
 }
 
-static void reply_data(struct vm *vm, uint32_t seq, int rc,
-                       const void *payload, size_t len)
-{
-    pthread_mutex_lock(&vm->chan_lock);
-    (void)chan_send(vm->chan_fd, CHAN_REPLY, seq, rc, payload, len, 0);
-    pthread_mutex_unlock(&vm->chan_lock);
-}
-
-static void reply(struct vm *vm, uint32_t seq, int rc)
-{
-    reply_data(vm, seq, rc, NULL, 0);
-}
-
 void vm_log(struct vm *vm, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    pthread_mutex_lock(&vm->chan_lock);
+    chan_vlog(vm->chan_fd, CHAN_LOG_WARN, fmt, ap);
+    pthread_mutex_unlock(&vm->chan_lock);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof(buf))
-        n = sizeof(buf) - 1;
-    vm_send(vm, CHAN_LOG, buf, (size_t)n);
 }
 
 void vm_irq_line(struct vm *vm, unsigned int irq, int level)
@@ -83,463 +57,59 @@ void vm_stop(struct vm *vm, unsigned int reason)
     if (!first)
         return;
     for (i = 0; i < vm->nr_vcpus; i++)
-        vcpu_kick(&vm->vcpus[i]);
+        vm_kick(&vm->vcpus[i]);
     vm_send(vm, CHAN_EVT_SHUTDOWN, &r, sizeof(r));
 }
 
-/* What KVM leaves for the VMM to set in CPUID.1:ECX.  The hypervisor bit:
- * a guest that does not see it never looks at leaf 0x40000000, so it
- * misses kvmclock and, with no HPET to calibrate its TSC against, keeps
- * time by jiffies.  TSC-deadline (the in-kernel LAPIC emulates it where
- * KVM says so): without it Linux calibrates its LAPIC timer against the
- * PIT, which a loaded host fails ("lapic is not functional"). */
-static void mark_cpuid(struct kvm_cpuid2 *c, int kvm_fd)
+void vm_kick(struct vcpu *vcpu)
 {
-    uint32_t i, ecx = 1U << 31;
-
-    if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
-        ecx |= 1U << 24;
-    for (i = 0; i < c->nent; i++)
-        if (c->entries[i].function == 1)
-            c->entries[i].ecx |= ecx;
+    if (vcpu->thread_started)
+        pthread_kill(vcpu->thread, VM_KICK_SIGNAL);
 }
 
-static int get_cpuid(struct vm *vm)
+/* The devices' host (devices/bus.h) */
+
+static void host_irq_line(void *opaque, unsigned int irq, int level)
 {
-    int nent = 128;
+    vm_irq_line(opaque, irq, level);
+}
 
-    for (;;) {
-        struct kvm_cpuid2 *c;
+/* Console bytes go to the daemon; the first one with its time, for the
+ * boot timing of `xl create` (CHAN_CONS_FIRST). */
+static void host_console_out(void *opaque, uint8_t byte)
+{
+    struct vm *vm = opaque;
 
-        c = calloc(1, sizeof(*c) + (size_t)nent * sizeof(c->entries[0]));
-        if (!c)
-            return -ENOMEM;
-        c->nent = (uint32_t)nent;
-        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-            mark_cpuid(c, vm->kvm_fd);
-            vm->cpuid = c;
-            return 0;
-        }
-        free(c);
-        if (errno != E2BIG || nent >= 4096)
-            return -errno;
-        nent *= 2;
+    if (!vm->console_any) {
+        struct timespec ts;
+        uint64_t ns;
+
+        vm->console_any = 1;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+        vm_send(vm, CHAN_CONS_FIRST, &ns, sizeof(ns));
     }
+    vm_send(vm, CHAN_CONS_OUT, &byte, 1);
 }
 
-static int set_memory(struct vm *vm)
+static void host_shutdown(void *opaque, unsigned int reason)
 {
-    struct kvm_userspace_memory_region r;
-
-    memset(&r, 0, sizeof(r));
-    r.slot = 0;
-    r.guest_phys_addr = 0;
-    r.memory_size = vm->low_end;
-    r.userspace_addr = (uintptr_t)vm->mem;
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-        return -errno;
-    if (vm->mem_size > vm->low_end) {
-        r.slot = 1;
-        r.guest_phys_addr = LAYOUT_HIGH_BASE;
-        r.memory_size = vm->mem_size - vm->low_end;
-        r.userspace_addr = (uintptr_t)(vm->mem + vm->low_end);
-        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-            return -errno;
-    }
-    return 0;
+    vm_stop(opaque, reason);
 }
 
-/* The domain-independent part (slow: the PIT starts a kernel thread).
- * Each step logs what failed; returns 0 or -errno. */
-static int prepare(struct vm *vm)
+int vm_devices_init(struct vm *vm)
 {
-    struct kvm_pit_config pit;
-    const char *what;
     int rc;
 
-    what = "opening /dev/kvm";
-    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (vm->kvm_fd < 0)
-        goto fail_errno;
-    what = "KVM_GET_VCPU_MMAP_SIZE";
-    vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (vm->run_size <= 0)
-        goto fail_errno;
-    what = "KVM_CREATE_VM";
-    do {
-        vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0UL);
-    } while (vm->vm_fd < 0 && errno == EINTR);
-    if (vm->vm_fd < 0)
-        goto fail_errno;
-    what = "KVM_SET_TSS_ADDR";
-    if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS_ADDR))
-        goto fail_errno;
-    what = "KVM_SET_IDENTITY_MAP_ADDR";
-    {
-        uint64_t idmap = LAYOUT_IDMAP_ADDR;
-
-        if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-            goto fail_errno;
-    }
-    what = "KVM_CREATE_IRQCHIP";
-    if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-        goto fail_errno;
-    what = "KVM_CREATE_PIT2";
-    memset(&pit, 0, sizeof(pit));
-    if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-        goto fail_errno;
-    what = "KVM_GET_SUPPORTED_CPUID";
-    rc = get_cpuid(vm);
-    if (rc < 0)
-        goto fail;
-    /* every domain has a vCPU 0: make it and its thread now */
-    what = "allocating vCPUs";
-    vm->vcpus = calloc(VM_MAX_VCPUS, sizeof(*vm->vcpus));
-    if (!vm->vcpus) {
-        rc = -ENOMEM;
-        goto fail;
-    }
-    what = "creating vCPU 0";
-    rc = vcpu_create(vm, &vm->vcpus[0], 0);
+    vm->host.opaque = vm;
+    vm->host.irq_line = host_irq_line;
+    vm->host.console_out = host_console_out;
+    vm->host.shutdown = host_shutdown;
+    dev_bus_init(&vm->bus);
+    serial_init(&vm->serial, &vm->host);
+    power_init(&vm->power, &vm->host);
+    rc = serial_attach(&vm->serial, &vm->bus);
     if (rc == 0)
-        rc = vcpu_start(&vm->vcpus[0]);
-    if (rc < 0)
-        goto fail;
-    vm->nr_vcpus = 1;
-    return 0;
-
-fail_errno:
-    rc = -errno;
-fail:
-    vm_log(vm, "spare domain process: %s: %s", what, strerror(-rc));
+        rc = power_attach(&vm->power, &vm->bus);
     return rc;
-}
-
-/* Memory, firmware tables and the other vCPUs of domain vm->domid
- * (nr in all). */
-static int finish(struct vm *vm, unsigned int nr)
-{
-    unsigned int i;
-    const char *what;
-    int rc;
-
-    what = "mapping guest memory";
-    vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                   vm->mem_fd, 0);
-    if (vm->mem == MAP_FAILED) {
-        vm->mem = NULL;
-        rc = -errno;
-        goto fail;
-    }
-    what = "setting the memory slots";
-    rc = set_memory(vm);
-    if (rc < 0)
-        goto fail;
-    what = "building the ACPI tables";
-    rc = acpi_build(vm->mem + LAYOUT_ACPI_BASE, LAYOUT_ACPI_BASE,
-                    LAYOUT_ACPI_SIZE, nr);
-    if (rc < 0)
-        goto fail;
-    what = "creating vCPUs";
-    for (i = 1; i < nr; i++) {
-        rc = vcpu_create(vm, &vm->vcpus[i], i);
-        if (rc < 0)
-            goto fail;
-    }
-    what = "starting vCPU threads";
-    for (i = 1; i < nr; i++) {
-        rc = vcpu_start(&vm->vcpus[i]);
-        if (rc < 0)
-            goto fail;
-        vm->nr_vcpus = i + 1;
-    }
-    return 0;
-
-fail:
-    vm_log(vm, "domain %u: %s: %s", vm->domid, what, strerror(-rc));
-    return rc;
-}
-
-static int do_pause(struct vm *vm)
-{
-    unsigned int i;
-
-    pthread_mutex_lock(&vm->lock);
-    vm->paused = 1;
-    for (i = 0; i < vm->nr_vcpus; i++)
-        vcpu_kick(&vm->vcpus[i]);
-    while (vm->parked < vm->nr_vcpus)
-        pthread_cond_wait(&vm->cond, &vm->lock);
-    pthread_mutex_unlock(&vm->lock);
-    return 0;
-}
-
-static int do_unpause(struct vm *vm)
-{
-    pthread_mutex_lock(&vm->lock);
-    vm->paused = 0;
-    pthread_cond_broadcast(&vm->cond);
-    pthread_mutex_unlock(&vm->lock);
-    return 0;
-}
-
-static int do_set_context(struct vm *vm, const void *buf, int len)
-{
-    struct proto_context pc;
-    struct vcpu *v;
-    int rc;
-
-    if (len != (int)sizeof(pc))
-        return -EINVAL;
-    memcpy(&pc, buf, sizeof(pc));
-    if (pc.vcpu >= vm->nr_vcpus || pc.ctx.mode != XC_VCPU_MODE_PVH32)
-        return -EINVAL;
-    v = &vm->vcpus[pc.vcpu];
-    pthread_mutex_lock(&vm->lock);
-    if (v->ran || !vm->paused) {
-        rc = -EBUSY;
-    } else {
-        v->ctx = pc.ctx;
-        v->have_ctx = 1;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&vm->lock);
-    return rc;
-}
-
-/* Registers of a vCPU of a paused or stopped domain. */
-static int do_get_context(struct vm *vm, const void *buf, int len,
-                          struct xc_vcpu_context *ctx)
-{
-    uint32_t id;
-    int rc;
-
-    if (len != (int)sizeof(id))
-        return -EINVAL;
-    memcpy(&id, buf, sizeof(id));
-    if (id >= vm->nr_vcpus)
-        return -EINVAL;
-    pthread_mutex_lock(&vm->lock);
-    if (!vm->paused && !vm->stopped) {
-        pthread_mutex_unlock(&vm->lock);
-        return -EBUSY;
-    }
-    /* a stop only kicks: wait until every vCPU is out of KVM_RUN */
-    while (vm->parked < vm->nr_vcpus)
-        pthread_cond_wait(&vm->cond, &vm->lock);
-    rc = vcpu_get_context(&vm->vcpus[id], ctx);
-    pthread_mutex_unlock(&vm->lock);
-    if (rc < 0)
-        vm_log(vm, "vcpu%u: reading its registers: %s", id, strerror(-rc));
-    return rc;
-}
-
-static int do_trigger(struct vm *vm, const void *buf, int len)
-{
-    uint32_t t;
-
-    if (len != (int)sizeof(t))
-        return -EINVAL;
-    memcpy(&t, buf, sizeof(t));
-    switch (t) {
-    case XEN_DOMCTL_SENDTRIGGER_POWER:
-        pthread_mutex_lock(&vm->dev_lock);
-        power_button(vm, &vm->power);
-        pthread_mutex_unlock(&vm->dev_lock);
-        return 0;
-    case XEN_DOMCTL_SENDTRIGGER_RESET:
-        vm_stop(vm, XC_SHUTDOWN_reboot);
-        return 0;
-    }
-    return -EOPNOTSUPP;
-}
-
-static int do_affinity(struct vm *vm, const void *buf, int len)
-{
-    struct proto_affinity a;
-    cpu_set_t set;
-    uint32_t i;
-
-    if (len != (int)sizeof(a))
-        return -EINVAL;
-    memcpy(&a, buf, sizeof(a));
-    if (a.vcpu >= vm->nr_vcpus || a.nbytes > sizeof(a.map))
-        return -EINVAL;
-    CPU_ZERO(&set);
-    for (i = 0; i < a.nbytes * 8 && i < CPU_SETSIZE; i++)
-        if (a.map[i / 8] & (1U << (i % 8)))
-            CPU_SET(i, &set);
-    if (CPU_COUNT(&set) == 0)
-        return -EINVAL;
-    return -pthread_setaffinity_np(vm->vcpus[a.vcpu].thread, sizeof(set),
-                                   &set);
-}
-
-static void serve(struct vm *vm)
-{
-    static uint8_t buf[CHAN_MAX_PAYLOAD];
-    struct xc_vcpu_context ctx;
-    struct proto_hdr hdr;
-    struct pollfd pfd;
-    uint32_t reason;
-    int len, rc;
-
-    for (;;) {
-        pfd.fd = vm->chan_fd;
-        pfd.events = POLLIN;
-        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-            break;
-        len = chan_recv(vm->chan_fd, &hdr, buf, sizeof(buf));
-        if (len == -EAGAIN || len == -EINTR)
-            continue;
-        if (len < 0)
-            break;                       /* the daemon is gone */
-        switch (hdr.op) {
-        case CHAN_PAUSE:
-            rc = do_pause(vm);
-            break;
-        case CHAN_UNPAUSE:
-            rc = do_unpause(vm);
-            break;
-        case CHAN_SET_CONTEXT:
-            rc = do_set_context(vm, buf, len);
-            break;
-        case CHAN_AFFINITY:
-            rc = do_affinity(vm, buf, len);
-            break;
-        case CHAN_GET_CONTEXT:
-            rc = do_get_context(vm, buf, len, &ctx);
-            if (rc == 0) {
-                reply_data(vm, hdr.seq, 0, &ctx, sizeof(ctx));
-                continue;
-            }
-            break;
-        case CHAN_TRIGGER:
-            rc = do_trigger(vm, buf, len);
-            break;
-        case CHAN_SHUTDOWN:
-            if (len != (int)sizeof(reason)) {
-                rc = -EINVAL;
-                break;
-            }
-            memcpy(&reason, buf, sizeof(reason));
-            vm_stop(vm, reason);
-            rc = 0;
-            break;
-        case CHAN_CONS_IN:
-            pthread_mutex_lock(&vm->dev_lock);
-            serial_receive(vm, &vm->serial, buf, (size_t)len);
-            pthread_mutex_unlock(&vm->dev_lock);
-            continue;
-        default:
-            rc = -EOPNOTSUPP;
-            break;
-        }
-        reply(vm, hdr.seq, rc);
-    }
-}
-
-static void die(struct vm *vm, int rc)
-{
-    pthread_mutex_lock(&vm->chan_lock);
-    (void)chan_send(vm->chan_fd, CHAN_ERROR, 0, rc, NULL, 0, 0);
-    pthread_mutex_unlock(&vm->chan_lock);
-    _exit(1);
-}
-
-/* Wait for the daemon to give this spare a domain of *nr_r vCPUs. */
-static int configure(struct vm *vm, unsigned int *nr_r)
-{
-    struct chan_config cfg;
-    struct proto_hdr hdr;
-    char name[16];
-    int len, fd;
-
-    len = chan_recv_fd(vm->chan_fd, &hdr, &cfg, sizeof(cfg), &fd);
-    if (len == -EPIPE)
-        _exit(0);                        /* an unused spare, let go */
-    if (len != (int)sizeof(cfg) || hdr.op != CHAN_CONFIG || fd < 0 ||
-        cfg.nr_vcpus == 0 || cfg.nr_vcpus > VM_MAX_VCPUS ||
-        cfg.mem_size < LAYOUT_MIN_RAM) {
-        if (fd >= 0)
-            close(fd);
-        return -EPROTO;
-    }
-    vm->domid = cfg.domid;
-    vm->mem_fd = fd;
-    vm->mem_size = cfg.mem_size;
-    vm->low_end = layout_low_end(cfg.mem_size);
-    *nr_r = cfg.nr_vcpus;
-    snprintf(name, sizeof(name), "xenolith-d%u", cfg.domid);
-    prctl(PR_SET_NAME, name, 0, 0, 0);
-    return 0;
-}
-
-/* Keep fds a and b (and stdio), close every other descriptor. */
-static void close_others(int a, int b)
-{
-    unsigned int lo = (unsigned int)(a < b ? a : b);
-    unsigned int hi = (unsigned int)(a < b ? b : a);
-
-    if (lo > 3)
-        close_range(3, lo - 1, 0);
-    if (hi > lo + 1)
-        close_range(lo + 1, hi - 1, 0);
-    close_range(hi + 1, ~0U, 0);
-}
-
-int vm_spawn(pid_t *pid_r, int *chan_r)
-{
-    int chan;
-    pid_t pid;
-
-    pid = chan_fork(&chan);
-    if (pid < 0)
-        return (int)pid;
-    if (pid == 0) {
-        close_others(chan, chan);
-        vm_main(chan);
-    }
-    *pid_r = pid;
-    *chan_r = chan;
-    return 0;
-}
-
-void vm_main(int chan_fd)
-{
-    static struct vm vm;
-    unsigned int nr = 0;
-    int rc;
-
-    memset(&vm, 0, sizeof(vm));
-    vm.chan_fd = chan_fd;
-    vm.mem_fd = -1;
-    vm.kvm_fd = -1;
-    vm.vm_fd = -1;
-    vm.paused = 1;                       /* domains are created paused */
-    pthread_mutex_init(&vm.lock, NULL);
-    pthread_cond_init(&vm.cond, NULL);
-    pthread_mutex_init(&vm.chan_lock, NULL);
-    pthread_mutex_init(&vm.dev_lock, NULL);
-    serial_init(&vm.serial);
-    power_init(&vm.power);
-
-    prctl(PR_SET_NAME, "xenolith-spare", 0, 0, 0);
-    /* the domain goes when the daemon goes */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-
-    rc = vcpu_signal_init();
-    if (rc == 0)
-        rc = prepare(&vm);
-    if (rc < 0)
-        die(&vm, rc);
-    vm_send(&vm, CHAN_SPARE_READY, NULL, 0);
-    rc = configure(&vm, &nr);
-    if (rc == 0)
-        rc = finish(&vm, nr);
-    if (rc < 0)
-        die(&vm, rc);
-    vm_send(&vm, CHAN_READY, NULL, 0);
-    serve(&vm);
-    _exit(0);
 }

@@ -1,11 +1,7 @@
 /*
- * vm.h - the domain process: one KVM virtual machine.
- *
- * xenolithd forks one process per domain (vm_main), ahead of need: the
- * process makes its KVM VM as a "spare", then a create gives it its
- * memory and vCPU count (chan.h).  Its main thread serves the channel
- * to the daemon; each vCPU is a thread (vcpu.c).  Nothing in here
- * touches another domain.
+ * vm.h - one KVM virtual machine: the state the threads of a domain
+ * process share (vmproc.h is the process, vcpu.h its vCPU threads).
+ * Nothing in here touches another domain.
  *
  * Run state (vm.lock protects paused, stopped, parked, online):
  *   created paused --unpause--> running --pause--> paused --> ...
@@ -18,17 +14,22 @@
 #define XENOLITH_VM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include <linux/kvm.h>
 
 #include "xenctrl.h"
+#include "devices/bus.h"
 #include "devices/power.h"
 #include "devices/serial.h"
 
 /* Xen's HVM limit, which the MADT's 8-bit APIC ids also allow. */
 #define VM_MAX_VCPUS 128
+
+/* Interrupts a vCPU thread's KVM_RUN (vm_kick); blocked elsewhere. */
+#define VM_KICK_SIGNAL SIGUSR1
 
 struct vm;
 
@@ -66,25 +67,13 @@ struct vm {
     unsigned int parked;
 
     pthread_mutex_t chan_lock;    /* serialises sends on chan_fd */
-    pthread_mutex_t dev_lock;     /* device models */
+    pthread_mutex_t dev_lock;     /* the bus and every device on it */
+    struct dev_host host;         /* the devices' way back to the vm */
+    struct dev_bus bus;           /* vCPU exits are dispatched here */
     struct serial serial;
     struct power power;
+    int console_any;              /* a console byte went out */
 };
-
-/*
- * Body of a domain process: never returns.  chan_fd is its only
- * descriptor worth keeping; the caller has closed the others.  It makes
- * the VM, reports SPARE_READY, waits for CHAN_CONFIG (chan.h), then
- * finishes the domain and serves the channel.
- */
-void vm_main(int chan_fd) __attribute__((noreturn));
-
-/*
- * Fork a domain process running vm_main(): *pid_r, and in *chan_r the
- * daemon's end of its channel (close-on-exec, blocking).  Returns 0 or
- * -errno.  (The fuzz harness links its own, which forks nothing.)
- */
-int vm_spawn(pid_t *pid_r, int *chan_r);
 
 /* Report to the daemon (any thread). */
 void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len);
@@ -97,12 +86,10 @@ void vm_stop(struct vm *vm, unsigned int reason);
 /* Raise or lower an ISA interrupt line of the in-kernel irqchip. */
 void vm_irq_line(struct vm *vm, unsigned int irq, int level);
 
-/* vcpu.c */
-int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
-int vcpu_start(struct vcpu *vcpu);
-void vcpu_kick(struct vcpu *vcpu);
-/* Read the registers of a vCPU that is parked (vm.lock held). */
-int vcpu_get_context(struct vcpu *vcpu, struct xc_vcpu_context *ctx);
-int vcpu_signal_init(void);
+/* Make vcpu's thread leave KVM_RUN and look at the run state. */
+void vm_kick(struct vcpu *vcpu);
+
+/* Put the devices on the bus, their host pointing at vm.  0 or -errno. */
+int vm_devices_init(struct vm *vm);
 
 #endif /* XENOLITH_VM_H */

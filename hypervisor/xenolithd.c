@@ -1,13 +1,12 @@
 /*
- * xenolithd.c - the Xenolith core daemon: options, event loop, signals.
+ * xenolithd.c - the Xenolith core daemon: options, set-up, signals; the
+ * event loop is loop.c.
  *
  * Usage: xenolithd [-F] [--rundir DIR] [--log-file FILE] [-v]
  *                  [--console-log-dir DIR] [--group NAME]
  * Without -F it forks into the background once core.sock is listening
  * (the parent exits 0 then), writing <rundir>/xenolithd.pid.
  */
-#include "xenolithd.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,126 +25,15 @@
 #include <linux/kvm.h>
 
 #include "control.h"
-#include "domain.h"
-#include "osdep.h"
 #include "credit.h"
+#include "domain.h"
+#include "log.h"
+#include "loop.h"
+#include "osdep.h"
+#include "settings.h"
 #include "vm.h"
 
-#define MAX_EVENTS      64
-
-struct config config;
-
-static int epfd = -1;
 static int quit;
-static void **graveyard;
-static size_t graveyard_len, graveyard_cap;
-static struct {
-    void (*fn)(void);
-    int idle_ms;
-    int64_t deadline;            /* ms, CLOCK_MONOTONIC */
-} idle_job;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void loop_when_idle(void (*fn)(void), int idle_ms, int max_ms)
-{
-    idle_job.fn = fn;
-    idle_job.idle_ms = idle_ms;
-    idle_job.deadline = mono_ms() + max_ms;
-}
-
-/* epoll_wait's timeout: the idle delay, cut short by the deadline. */
-static int idle_timeout(void)
-{
-    int64_t left;
-
-    if (!idle_job.fn)
-        return -1;
-    left = idle_job.deadline - mono_ms();
-    if (left < 0)
-        left = 0;
-    return left < idle_job.idle_ms ? (int)left : idle_job.idle_ms;
-}
-
-static void run_idle_job(int events)
-{
-    void (*fn)(void) = idle_job.fn;
-
-    if (!fn || (events > 0 && mono_ms() < idle_job.deadline))
-        return;
-    idle_job.fn = NULL;
-    fn();
-}
-
-int loop_add(struct loop_fd *w, uint32_t events)
-{
-    struct epoll_event ev;
-
-    memset(&ev, 0, sizeof(ev));
-    ev.events = events;
-    ev.data.ptr = w;
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
-        return -errno;
-    return 0;
-}
-
-int loop_mod(struct loop_fd *w, uint32_t events)
-{
-    struct epoll_event ev;
-
-    memset(&ev, 0, sizeof(ev));
-    ev.events = events;
-    ev.data.ptr = w;
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-        return -errno;
-    return 0;
-}
-
-void loop_forget(struct loop_fd *w)
-{
-    if (w->fd < 0)
-        return;
-    epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
-    w->fd = -1;
-}
-
-void loop_close(struct loop_fd *w)
-{
-    if (w->fd < 0)
-        return;
-    epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
-    close(w->fd);
-    w->fd = -1;
-}
-
-void loop_defer_free(void *p)
-{
-    if (graveyard_len == graveyard_cap) {
-        size_t cap = graveyard_cap ? graveyard_cap * 2 : 64;
-        void **g = realloc(graveyard, cap * sizeof(*g));
-
-        if (!g)
-            return;                      /* leak rather than use-after-free */
-        graveyard = g;
-        graveyard_cap = cap;
-    }
-    graveyard[graveyard_len++] = p;
-}
-
-static void bury(void)
-{
-    size_t i;
-
-    for (i = 0; i < graveyard_len; i++)
-        free(graveyard[i]);
-    graveyard_len = 0;
-}
 
 static void signal_cb(struct loop_fd *w, uint32_t events)
 {
@@ -231,7 +119,6 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct epoll_event evs[MAX_EVENTS];
     struct loop_fd sigw = { .fd = -1 };
     const char *log_file = NULL, *env;
     int foreground = 0, verbose = 0, ready[2] = { -1, -1 };
@@ -302,7 +189,7 @@ int main(int argc, char **argv)
     if (max < 0)
         dlog(DLOG_WARN, "no KVM: only device-model domains (qemu) can "
              "run");
-    domain_init(max);
+    domain_init(max, control_event);
 
     if (!foreground) {
         pid_t pid;
@@ -346,11 +233,12 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
-    epfd = epoll_create1(EPOLL_CLOEXEC);
+    rc = loop_init();
     sigw.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     sigw.cb = signal_cb;
-    if (epfd < 0 || sigw.fd < 0 || loop_add(&sigw, EPOLLIN) < 0) {
-        dlog(DLOG_ERR, "event loop set-up: %s", strerror(errno));
+    if (rc < 0 || sigw.fd < 0 || (rc = loop_add(&sigw, EPOLLIN)) < 0) {
+        dlog(DLOG_ERR, "event loop set-up: %s",
+             strerror(rc < 0 ? -rc : errno));
         return 1;
     }
     if (control_init() < 0)
@@ -389,29 +277,18 @@ int main(int argc, char **argv)
     }
 
     while (!quit) {
-        n = epoll_wait(epfd, evs, MAX_EVENTS, idle_timeout());
+        n = loop_run_once();
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            dlog(DLOG_ERR, "epoll_wait: %s", strerror(errno));
+            dlog(DLOG_ERR, "epoll_wait: %s", strerror(-n));
             break;
         }
-        for (i = 0; i < n; i++) {
-            struct loop_fd *w = evs[i].data.ptr;
-
-            /* closed by an earlier callback of this batch */
-            if (w->fd >= 0)
-                w->cb(w, evs[i].events);
-        }
-        run_idle_job(n);
-        bury();
     }
 
     domain_spare_exit();
     domain_exit();
     credit_exit();
     control_exit();
-    bury();
+    loop_exit();
     unlink(pidfile);
     return 0;
 }

@@ -242,6 +242,11 @@ struct xendm_config {
     bool core_monitor;          /* a second QMP monitor, the socket
                                  * xendm_core_qmp_path names, for the
                                  * core to hold for the domain's life */
+    bool core_only;             /* with core_monitor: the core's is the
+                                 * only monitor; xendm_start opens no QMP
+                                 * connection but waits for that socket
+                                 * (xendm_qmp_* then fail with -EPIPE,
+                                 * xendm_destroy signals qemu) */
     const char *const *extra_args;      /* NULL-terminated, or NULL */
     unsigned int start_timeout_ms;      /* 0: 10 s for QMP to come up */
     xendm_event_fn *event;

@@ -575,6 +575,12 @@ int xendm_config_check(const struct xendm_config *cfg,
 {
     int rc;
 
+    if (cfg->core_only && !cfg->core_monitor) {
+        XDM_LOG(lg, XENDM_ERROR, "qemu-dm: domain %u: core_only without "
+                "core_monitor would leave qemu without a monitor",
+                cfg->domid);
+        return -EINVAL;
+    }
     rc = check_disks(cfg, lg);
     if (!rc)
         rc = check_nics(cfg, lg);
@@ -991,15 +997,18 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     add(&a, "-serial");
     add(&a, "chardev:serial0");
     free(e);
-    e = escape_commas(qmp_path);
-    if (!e) {
-        rc = -ENOMEM;
-        goto out;
+    e = NULL;
+    if (!cfg->core_only) {
+        e = escape_commas(qmp_path);
+        if (!e) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        add(&a, "-chardev");
+        addf(&a, "socket,id=qmp,path=%s,server=on,wait=off", e);
+        add(&a, "-mon");
+        add(&a, "chardev=qmp,mode=control");
     }
-    add(&a, "-chardev");
-    addf(&a, "socket,id=qmp,path=%s,server=on,wait=off", e);
-    add(&a, "-mon");
-    add(&a, "chardev=qmp,mode=control");
     if (cfg->core_monitor) {
         free(e);
         e = NULL;

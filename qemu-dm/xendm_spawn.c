@@ -305,6 +305,25 @@ static void log_argv(const struct xendm_logger *lg, unsigned int domid,
     XDM_LOG(lg, XENDM_DEBUG, "qemu-dm: domain %u: %s", domid, line);
 }
 
+/* core_only: qemu is up once it listens on the core's socket (the core
+ * connects; nothing here does).  0, -ETIMEDOUT, or -ECHILD when qemu
+ * exited first. */
+static int wait_core_socket(struct xendm *dm, unsigned int timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    struct stat st;
+
+    for (;;) {
+        if (stat(dm->core_qmp_path, &st) == 0 && S_ISSOCK(st.st_mode))
+            return 0;
+        if (xendm_exited(dm, NULL))
+            return -ECHILD;
+        if (now_ms() >= deadline)
+            return -ETIMEDOUT;
+        usleep(5000);
+    }
+}
+
 int xendm_start(const struct xendm_config *cfg,
                 const struct xendm_logger *lg, struct xendm **dm_r)
 {
@@ -396,8 +415,12 @@ int xendm_start(const struct xendm_config *cfg,
     XDM_LOG(lg, XENDM_DEBUG, "qemu-dm: domain %u: qemu pid %d, log %s",
             cfg->domid, (int)dm->pid, dm->log_path);
 
-    rc = xendm__qmp_connect(dm, cfg->start_timeout_ms ?
-                            cfg->start_timeout_ms : 10000);
+    if (cfg->core_only)
+        rc = wait_core_socket(dm, cfg->start_timeout_ms ?
+                              cfg->start_timeout_ms : 10000);
+    else
+        rc = xendm__qmp_connect(dm, cfg->start_timeout_ms ?
+                                cfg->start_timeout_ms : 10000);
     if (rc) {
         if (xendm_exited(dm, NULL)) {
             describe_exit(dm, how, sizeof(how));
@@ -408,7 +431,8 @@ int xendm_start(const struct xendm_config *cfg,
         } else {
             tail = xendm_log_tail(dm->log_path, 5);
             XDM_LOG(lg, XENDM_ERROR, "qemu-dm: domain %u: no QMP on %s "
-                    "(%s); log %s: %s", cfg->domid, dm->qmp_path,
+                    "(%s); log %s: %s", cfg->domid,
+                    cfg->core_only ? dm->core_qmp_path : dm->qmp_path,
                     strerror(-rc), dm->log_path, tail ? tail : "(empty)");
         }
         goto out;

@@ -7,42 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msgtype.h"
+
 /* A kept buffer larger than this is given back once it empties. */
 #define KEEP_CAP_MAX (2 * WIRE_MSG_MAX)
 
-static const char *const type_names[XS_TYPE_COUNT] = {
-    [XS_CONTROL] = "CONTROL",
-    [XS_DIRECTORY] = "DIRECTORY",
-    [XS_READ] = "READ",
-    [XS_GET_PERMS] = "GET_PERMS",
-    [XS_WATCH] = "WATCH",
-    [XS_UNWATCH] = "UNWATCH",
-    [XS_TRANSACTION_START] = "TRANSACTION_START",
-    [XS_TRANSACTION_END] = "TRANSACTION_END",
-    [XS_INTRODUCE] = "INTRODUCE",
-    [XS_RELEASE] = "RELEASE",
-    [XS_GET_DOMAIN_PATH] = "GET_DOMAIN_PATH",
-    [XS_WRITE] = "WRITE",
-    [XS_MKDIR] = "MKDIR",
-    [XS_RM] = "RM",
-    [XS_SET_PERMS] = "SET_PERMS",
-    [XS_WATCH_EVENT] = "WATCH_EVENT",
-    [XS_ERROR] = "ERROR",
-    [XS_IS_DOMAIN_INTRODUCED] = "IS_DOMAIN_INTRODUCED",
-    [XS_RESUME] = "RESUME",
-    [XS_SET_TARGET] = "SET_TARGET",
-    [XS_RESET_WATCHES] = "RESET_WATCHES",
-    [XS_DIRECTORY_PART] = "DIRECTORY_PART",
-};
 
 bool wire_type_valid(uint32_t type)
 {
-    return type < XS_TYPE_COUNT && type_names[type] != NULL;
+    return msgtype_name(type) != NULL;
 }
 
 const char *wire_type_name(uint32_t type)
 {
-    return wire_type_valid(type) ? type_names[type] : "UNKNOWN";
+    const char *name = msgtype_name(type);
+
+    return name ? name : "UNKNOWN";
 }
 
 void wire_in_init(struct wire_in *w)

@@ -312,34 +312,18 @@ static enum restart handle_shutdown(uint32_t *domid, int reason,
     libxl_action_on_shutdown action;
     libxl_domain_config fresh;
     enum restart restart = RESTART_NONE;
-    char *core;
     const char *dir;
     int rc;
 
-    switch (reason) {
-    case LIBXL_SHUTDOWN_REASON_POWEROFF:
-        action = d_config->on_poweroff;
-        break;
-    case LIBXL_SHUTDOWN_REASON_REBOOT:
-        action = d_config->on_reboot;
-        break;
-    case LIBXL_SHUTDOWN_REASON_SUSPEND:
+    if (reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
         fprintf(stderr, "Domain has suspended.\n");
         return RESTART_NONE;
-    case LIBXL_SHUTDOWN_REASON_CRASH:
-        action = d_config->on_crash;
-        break;
-    case LIBXL_SHUTDOWN_REASON_WATCHDOG:
-        action = d_config->on_watchdog;
-        break;
-    case LIBXL_SHUTDOWN_REASON_SOFT_RESET:
-        action = d_config->on_soft_reset;
-        break;
-    default:
+    }
+    /* the policy is the library's; the words are Xen's xl's */
+    action = libxl_xenolith_shutdown_action(d_config, reason);
+    if (!libxl_shutdown_reason_to_string(reason))
         fprintf(stderr, "Unknown shutdown reason code %d. "
                 "Destroying domain.\n", reason);
-        action = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
-    }
     fprintf(stderr, "Action for shutdown reason code %d is %s\n", reason,
             action_name(action));
     if (action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ||
@@ -348,15 +332,10 @@ static enum restart handle_shutdown(uint32_t *domid, int reason,
         if (!dir || !*dir)
             dir = "/var/lib/xenolith/dump";
         mkdir(dir, 0700);
-        core = xasprintf_("%s/%s", dir, d_config->c_info.name);
-        fprintf(stderr, "dumping core to %s\n", core);
-        rc = libxl_domain_core_dump(ctx, *domid, core, NULL);
-        if (rc)
-            fprintf(stderr, "core dump failed (rc=%d).\n", rc);
-        free(core);
-        action = action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ?
-            LIBXL_ACTION_ON_SHUTDOWN_DESTROY :
-            LIBXL_ACTION_ON_SHUTDOWN_RESTART;
+        fprintf(stderr, "dumping core to %s/%s\n", dir,
+                d_config->c_info.name);
+        action = libxl_xenolith_coredump_action(ctx, *domid, d_config, dir,
+                                                action);
     }
     if (action == LIBXL_ACTION_ON_SHUTDOWN_RESTART ||
         action == LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME) {

@@ -6,18 +6,18 @@
 #include <string.h>
 
 #include "arch/x86/acpi.h"
-#include "vm.h"
+#include "xenctrl.h"
 
 #define I8042_CMD_PORT   0x64
-#define I8042_DATA_PORT  0x60
 #define I8042_CMD_RESET  0xFE
 #define CF9_RESET        0x04
 #define PM1_SCI_EN       0x0001
 #define PM1_SLP_TYP(v)   (((v) >> 10) & 7)
 
-void power_init(struct power *p)
+void power_init(struct power *p, const struct dev_host *host)
 {
     memset(p, 0, sizeof(*p));
+    p->host = host;
     p->pm1_cnt = PM1_SCI_EN;             /* already in ACPI mode */
 }
 
@@ -35,7 +35,7 @@ static void put(uint8_t *data, unsigned int size, uint32_t v)
 }
 
 /* Drive the SCI from status & enable. */
-static void update_sci(struct vm *vm, struct power *p)
+static void update_sci(struct power *p)
 {
     int level = (p->pm1_sts & p->pm1_en & POWER_PWRBTN) &&
                 (p->pm1_cnt & PM1_SCI_EN);
@@ -43,17 +43,24 @@ static void update_sci(struct vm *vm, struct power *p)
     if (level == p->sci)
         return;
     p->sci = level;
-    vm_irq_line(vm, ACPI_SCI_IRQ, level);
+    p->host->irq_line(p->host->opaque, ACPI_SCI_IRQ, level);
 }
 
-void power_button(struct vm *vm, struct power *p)
+void power_button(struct power *p)
 {
     p->pm1_sts |= POWER_PWRBTN;
-    update_sci(vm, p);
+    update_sci(p);
 }
 
-int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
-             uint8_t *data, unsigned int size)
+static void stop(struct power *p, unsigned int reason)
+{
+    p->host->shutdown(p->host->opaque, reason);
+}
+
+/* One access; returns 0 where no register is (inside a claimed block:
+ * the odd byte of PM1a), which reads as all ones. */
+static int pm_access(struct power *p, uint64_t port, int write, uint8_t *data,
+                  unsigned int size)
 {
     uint32_t v = write ? get(data, size) : 0;
 
@@ -67,12 +74,12 @@ int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
         p->pm1_sts &= (uint16_t)~v;
         if (size > 2)
             p->pm1_en = (uint16_t)(v >> 16);
-        update_sci(vm, p);
+        update_sci(p);
         return 1;
     case ACPI_PM1A_EVT_PORT + 2:
         if (write) {
             p->pm1_en = (uint16_t)v;
-            update_sci(vm, p);
+            update_sci(p);
         } else {
             put(data, size, p->pm1_en);
         }
@@ -84,7 +91,7 @@ int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
         }
         p->pm1_cnt = (uint16_t)((v & ~ACPI_SLP_EN) | PM1_SCI_EN);
         if ((v & ACPI_SLP_EN) && PM1_SLP_TYP(v) == ACPI_SLP_TYP_S5)
-            vm_stop(vm, XC_SHUTDOWN_poweroff);
+            stop(p, XC_SHUTDOWN_poweroff);
         return 1;
     case ACPI_RESET_PORT:
         if (!write) {
@@ -93,14 +100,56 @@ int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
         }
         p->cf9 = (uint8_t)v;
         if (v & CF9_RESET)
-            vm_stop(vm, XC_SHUTDOWN_reboot);
+            stop(p, XC_SHUTDOWN_reboot);
         return 1;
     case I8042_CMD_PORT:
         if (!write)
             put(data, size, 0);          /* nothing buffered */
         else if ((v & 0xFF) == I8042_CMD_RESET)
-            vm_stop(vm, XC_SHUTDOWN_reboot);
+            stop(p, XC_SHUTDOWN_reboot);
         return 1;
+    }
+    return 0;
+}
+
+static void bus_read(void *dev, uint64_t addr, uint8_t *data,
+                     unsigned int size)
+{
+    if (!pm_access(dev, addr, 0, data, size))
+        memset(data, 0xFF, size);
+}
+
+static void bus_write(void *dev, uint64_t addr, const uint8_t *data,
+                      unsigned int size)
+{
+    uint8_t v[8];
+
+    memcpy(v, data, size > sizeof(v) ? sizeof(v) : size);
+    (void)pm_access(dev, addr, 1, v, size);
+}
+
+static const struct dev_ops power_ops = {
+    .name = "power (ACPI PM1a, reset, i8042)",
+    .read = bus_read,
+    .write = bus_write,
+};
+
+int power_attach(struct power *p, struct dev_bus *bus)
+{
+    static const struct { uint64_t base, len; } claims[] = {
+        { ACPI_PM1A_EVT_PORT, 4 },
+        { ACPI_PM1A_CNT_PORT, 2 },
+        { ACPI_RESET_PORT, 1 },
+        { I8042_CMD_PORT, 1 },
+    };
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+        rc = dev_bus_add(bus, DEV_PIO, claims[i].base, claims[i].len,
+                         &power_ops, p, NULL);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

@@ -11,11 +11,12 @@
 
 #include <stdint.h>
 
-struct vm;
+#include "devices/bus.h"
 
 #define POWER_PWRBTN     0x0100  /* PM1 status / enable bit 8 */
 
 struct power {
+    const struct dev_host *host;
     uint16_t pm1_sts;
     uint16_t pm1_en;
     uint16_t pm1_cnt;
@@ -23,15 +24,15 @@ struct power {
     int sci;                     /* level of the SCI line as last set */
 };
 
-void power_init(struct power *p);
+void power_init(struct power *p, const struct dev_host *host);
 
-/* Port access of size bytes; returns 1 if the port is one of ours.
- * Called with vm->dev_lock held. */
-int power_io(struct vm *vm, struct power *p, uint16_t port, int write,
-             uint8_t *data, unsigned int size);
+/* Claim the PM1a blocks, the reset register and the i8042 command port
+ * on bus: 0 or dev_bus_add's -errno. */
+int power_attach(struct power *p, struct dev_bus *bus);
 
 /* The power button is pressed (Xen's POWER trigger): PWRBTN_STS is
- * set and the SCI raised if the guest enabled it.  vm->dev_lock held. */
-void power_button(struct vm *vm, struct power *p);
+ * set and the SCI raised if the guest enabled it.  The caller
+ * serialises it with bus accesses. */
+void power_button(struct power *p);
 
 #endif /* XENOLITH_POWER_H */

@@ -4,10 +4,6 @@
 #include "devices/serial.h"
 
 #include <string.h>
-#include <time.h>
-
-#include "chan.h"
-#include "vm.h"
 
 #define UART_IER_RDI   0x01
 #define UART_IER_THRI  0x02
@@ -22,21 +18,22 @@
 #define UART_FCR_CLRRX 0x02
 #define UART_MCR_LOOP  0x10
 
-void serial_init(struct serial *s)
+void serial_init(struct serial *s, const struct dev_host *host)
 {
     memset(s, 0, sizeof(*s));
+    s->host = host;
     s->lsr = UART_LSR_THRE | UART_LSR_TEMT;
     s->msr = 0xB0;                       /* DCD, DSR, CTS */
 }
 
-static void update_irq(struct vm *vm, struct serial *s)
+static void update_irq(struct serial *s)
 {
     int level = ((s->ier & UART_IER_RDI) && s->rx_count) ||
                 ((s->ier & UART_IER_THRI) && s->thr_ipending);
 
     if (level != s->irq_level) {
         s->irq_level = level;
-        vm_irq_line(vm, SERIAL_COM1_IRQ, level);
+        s->host->irq_line(s->host->opaque, SERIAL_COM1_IRQ, level);
     }
 }
 
@@ -51,19 +48,7 @@ static uint8_t iir(struct serial *s)
     return fifo | UART_IIR_NONE;
 }
 
-/* Tell the daemon when the guest's first byte left it (boot timing). */
-static void first_output(struct vm *vm, struct serial *s)
-{
-    struct timespec ts;
-    uint64_t ns;
-
-    s->tx_any = 1;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-    vm_send(vm, CHAN_CONS_FIRST, &ns, sizeof(ns));
-}
-
-uint8_t serial_read(struct vm *vm, struct serial *s, unsigned int off)
+static uint8_t reg_read(struct serial *s, unsigned int off)
 {
     uint8_t v = 0xFF;
 
@@ -104,23 +89,19 @@ uint8_t serial_read(struct vm *vm, struct serial *s, unsigned int off)
         v = s->scr;
         break;
     }
-    update_irq(vm, s);
+    update_irq(s);
     return v;
 }
 
-void serial_write(struct vm *vm, struct serial *s, unsigned int off,
-                  uint8_t val)
+static void reg_write(struct serial *s, unsigned int off, uint8_t val)
 {
     switch (off) {
     case 0:
         if (s->lcr & UART_LCR_DLAB) {
             s->dll = val;
         } else {
-            if (!(s->mcr & UART_MCR_LOOP)) {
-                if (!s->tx_any)
-                    first_output(vm, s);
-                vm_send(vm, CHAN_CONS_OUT, &val, 1);
-            }
+            if (!(s->mcr & UART_MCR_LOOP))
+                s->host->console_out(s->host->opaque, val);
             s->thr_ipending = 1;
         }
         break;
@@ -150,11 +131,40 @@ void serial_write(struct vm *vm, struct serial *s, unsigned int off,
         s->scr = val;
         break;
     }
-    update_irq(vm, s);
+    update_irq(s);
 }
 
-size_t serial_receive(struct vm *vm, struct serial *s, const uint8_t *buf,
-                      size_t len)
+/* The bus's accessors: byte registers; a wider access reaches the
+ * register at its address and reads the rest as zero. */
+static void bus_read(void *dev, uint64_t addr, uint8_t *data,
+                     unsigned int size)
+{
+    struct serial *s = dev;
+
+    memset(data, 0, size);
+    data[0] = reg_read(s, (unsigned int)(addr - SERIAL_COM1_BASE));
+}
+
+static void bus_write(void *dev, uint64_t addr, const uint8_t *data,
+                      unsigned int size)
+{
+    (void)size;
+    reg_write(dev, (unsigned int)(addr - SERIAL_COM1_BASE), data[0]);
+}
+
+static const struct dev_ops serial_ops = {
+    .name = "serial (COM1)",
+    .read = bus_read,
+    .write = bus_write,
+};
+
+int serial_attach(struct serial *s, struct dev_bus *bus)
+{
+    return dev_bus_add(bus, DEV_PIO, SERIAL_COM1_BASE, 8, &serial_ops, s,
+                       NULL);
+}
+
+size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 {
     size_t n = 0;
 
@@ -162,6 +172,6 @@ size_t serial_receive(struct vm *vm, struct serial *s, const uint8_t *buf,
         s->rx[(s->rx_head + s->rx_count) % SERIAL_RX_FIFO] = buf[n++];
         s->rx_count++;
     }
-    update_irq(vm, s);
+    update_irq(s);
     return n;
 }

@@ -1,8 +1,9 @@
 /*
  * serial.h - a 16550A UART model: the domain's console on COM1.
  *
- * Transmitted bytes go to the daemon (console ring); received bytes come
- * from the daemon (console input).  Interrupts on ISA IRQ 4.
+ * Transmitted bytes go to the host's console_out (the daemon's console
+ * ring); received bytes come in through serial_receive (console input).
+ * Interrupts on ISA IRQ 4.
  */
 #ifndef XENOLITH_SERIAL_H
 #define XENOLITH_SERIAL_H
@@ -10,30 +11,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/bus.h"
+
 #define SERIAL_COM1_BASE 0x3F8
 #define SERIAL_COM1_IRQ  4
 #define SERIAL_RX_FIFO   256
 
-struct vm;
-
 struct serial {
+    const struct dev_host *host;
     uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
     int thr_ipending;             /* THR-empty interrupt owed */
     int irq_level;
-    int tx_any;                   /* a byte went out (CONS_FIRST sent) */
     uint8_t rx[SERIAL_RX_FIFO];
     unsigned int rx_head, rx_count;
 };
 
-void serial_init(struct serial *s);
+void serial_init(struct serial *s, const struct dev_host *host);
 
-/* Port access, offset 0..7 from the base; called with vm->dev_lock. */
-uint8_t serial_read(struct vm *vm, struct serial *s, unsigned int off);
-void serial_write(struct vm *vm, struct serial *s, unsigned int off,
-                  uint8_t val);
+/* Claim COM1's eight ports on bus: 0 or dev_bus_add's -errno. */
+int serial_attach(struct serial *s, struct dev_bus *bus);
 
-/* Queue received bytes (console input); returns the count taken. */
-size_t serial_receive(struct vm *vm, struct serial *s, const uint8_t *buf,
-                      size_t len);
+/* Queue received bytes (console input); returns the count taken.  The
+ * caller serialises it with bus accesses. */
+size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
 
 #endif /* XENOLITH_SERIAL_H */

@@ -88,41 +88,21 @@ static int exchange(int fd, uint32_t seq, uint32_t op, uint32_t domid,
                     int timeout_ms)
 {
     struct proto_hdr hdr;
-    struct iovec iov[2];
-    struct msghdr msg;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct cmsghdr *cm;
-    ssize_t n;
-    int passed = -1;
+    int n, passed = -1;
 
     if (got_r)
         *got_r = 0;
     if (fd_r)
         *fd_r = -1;
-    if (req_len > PROTO_MAX_MSG - sizeof(hdr)) {
-        errno = EMSGSIZE;
-        return -EMSGSIZE;
-    }
     memset(&hdr, 0, sizeof(hdr));
     hdr.op = op;
     hdr.seq = seq;
     hdr.domid = domid;
-    hdr.len = (uint32_t)req_len;
-    iov[0].iov_base = &hdr;
-    iov[0].iov_len = sizeof(hdr);
-    iov[1].iov_base = (void *)req;
-    iov[1].iov_len = req_len;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = req_len ? 2 : 1;
-    do {
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
+    n = proto_send(fd, &hdr, req, req_len, -1, 0);
+    if (n < 0) {
+        errno = -n;
+        return n;
+    }
 
     for (;;) {
         int w = wait_readable(fd, &timeout_ms);
@@ -131,42 +111,19 @@ static int exchange(int fd, uint32_t seq, uint32_t op, uint32_t domid,
             errno = -w;
             return w;
         }
-        iov[0].iov_base = &hdr;
-        iov[0].iov_len = sizeof(hdr);
-        iov[1].iov_base = resp;
-        iov[1].iov_len = resp_cap;
-        memset(&msg, 0, sizeof(msg));
-        msg.msg_iov = iov;
-        msg.msg_iovlen = 2;
-        msg.msg_control = u.buf;
-        msg.msg_controllen = sizeof(u.buf);
-        do {
-            n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0)
-            return -errno;
-        if (n == 0) {
-            errno = EPIPE;
-            return -EPIPE;
+        n = proto_recv(fd, &hdr, resp, resp_cap, &passed, 0);
+        if (n < 0) {
+            errno = -n;
+            return n;
         }
-        for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-            if (cm->cmsg_level == SOL_SOCKET &&
-                cm->cmsg_type == SCM_RIGHTS)
-                memcpy(&passed, CMSG_DATA(cm), sizeof(int));
-        if ((size_t)n < sizeof(hdr) || hdr.seq != seq || hdr.op != op) {
-            if (passed >= 0)
-                close(passed);
-            passed = -1;
-            if ((size_t)n < sizeof(hdr)) {
-                errno = EPROTO;
-                return -EPROTO;
-            }
-            continue;                    /* a stale reply: skip it */
-        }
-        break;
+        if (hdr.seq == seq && hdr.op == op)
+            break;
+        if (passed >= 0)                 /* a stale reply: skip it */
+            close(passed);
+        passed = -1;
     }
     if (got_r)
-        *got_r = (size_t)n - sizeof(hdr);
+        *got_r = (size_t)n;
     if (fd_r)
         *fd_r = passed;
     else if (passed >= 0)

@@ -135,6 +135,55 @@ int xc_domain_attach_dm(xc_interface *xch, uint32_t domid, pid_t pid,
 }
 
 XC_API
+int xc_dm_qmp(xc_interface *xch, uint32_t domid, const char *command,
+              const char *args_json, char **ret_json_r)
+{
+    struct proto_qmp q;
+    size_t alen = args_json ? strlen(args_json) : 0, got = 0;
+    char *req, *resp;
+    int rc;
+
+    if (ret_json_r)
+        *ret_json_r = NULL;
+    memset(&q, 0, sizeof(q));
+    if (!command || strlen(command) >= sizeof(q.command) ||
+        alen > PROTO_MAX_MSG - 64 - sizeof(q)) {
+        xc__log(xch, XTL_ERROR, EINVAL, "QMP for domain %u: bad command "
+                "'%s' or arguments too long", domid,
+                command ? command : "(null)");
+        errno = EINVAL;
+        return -EINVAL;
+    }
+    memcpy(q.command, command, strlen(command));
+    req = malloc(sizeof(q) + alen + 1);
+    resp = malloc(PROTO_MAX_MSG + 1);
+    if (!req || !resp) {
+        free(req);
+        free(resp);
+        errno = ENOMEM;
+        return -ENOMEM;
+    }
+    memcpy(req, &q, sizeof(q));
+    memcpy(req + sizeof(q), args_json ? args_json : "", alen + 1);
+    rc = xc__call(xch, PROTO_OP_DM_QMP, domid, req, sizeof(q) + alen + 1,
+                  resp, PROTO_MAX_MSG, &got, NULL);
+    free(req);
+    if (rc < 0) {
+        char what[80];
+
+        free(resp);
+        snprintf(what, sizeof(what), "QMP %s", command);
+        return xc__fail(xch, rc, domid, what);
+    }
+    resp[got] = '\0';                /* qemu's text, NUL-terminated */
+    if (ret_json_r)
+        *ret_json_r = resp;
+    else
+        free(resp);
+    return 0;
+}
+
+XC_API
 int xc_domain_destroy(xc_interface *xch, uint32_t domid)
 {
     xc__cache_drop(xch, domid);

@@ -54,29 +54,20 @@ int xc_evwatch_fd(xc_evwatch *w)
 XC_API
 int xc_evwatch_read(xc_evwatch *w, struct xc_domain_event *ev)
 {
-    struct {
-        struct proto_hdr hdr;
-        struct xc_domain_event ev;
-    } pkt;
-    ssize_t n;
+    struct proto_hdr hdr;
+    struct xc_domain_event got;
+    int n;
 
-    do {
-        n = recv(w->fd, &pkt, sizeof(pkt), MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+    n = proto_recv(w->fd, &hdr, &got, sizeof(got), NULL, PROTO_IO_NONBLOCK);
+    if (n == -EAGAIN || n == -EWOULDBLOCK)
+        return 0;
+    if (n >= 0 && (n != (int)sizeof(got) || hdr.op != PROTO_OP_EVENT))
+        n = -EPROTO;
     if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        return -errno;
+        errno = -n;
+        return n;
     }
-    if (n == 0) {
-        errno = EPIPE;
-        return -EPIPE;
-    }
-    if ((size_t)n != sizeof(pkt) || pkt.hdr.op != PROTO_OP_EVENT) {
-        errno = EPROTO;
-        return -EPROTO;
-    }
-    *ev = pkt.ev;
+    *ev = got;
     return 1;
 }
 

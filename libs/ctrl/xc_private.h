@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto.h"
+#include "proto_io.h"
 #include "xenctrl.h"
 
 /* Marks the definitions of public functions: the library is built with

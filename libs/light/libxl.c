@@ -254,18 +254,41 @@ int libxl__xs_write(libxl_ctx *ctx, xs_transaction_t t, const char *path,
     return ERROR_FAIL;
 }
 
-int libxl__xs_commit(libxl_ctx *ctx, xs_transaction_t *t, uint32_t domid,
-                     const char *what)
+int libxl__xs_transaction(libxl_ctx *ctx, uint32_t domid, const char *what,
+                          libxl__xs_body *body, void *arg)
 {
-    bool ok = xs_transaction_end(ctx->xsh, *t, false);
+    xs_transaction_t t;
+    unsigned int tries;
+    int rc;
 
-    *t = XBT_NULL;
-    if (ok)
-        return 0;
-    if (errno == EAGAIN)
-        return 1;
-    LOGE(ctx, ERROR, "domain %u: committing %s", domid, what);
-    return ERROR_FAIL;
+    for (tries = 1;; tries++) {
+        t = xs_transaction_start(ctx->xsh);
+        if (!t) {
+            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction "
+                 "for %s", domid, what);
+            return ERROR_FAIL;
+        }
+        rc = body(ctx, t, arg);
+        if (rc) {
+            xs_transaction_end(ctx->xsh, t, true);
+            return rc;
+        }
+        if (xs_transaction_end(ctx->xsh, t, false))
+            return 0;
+        if (errno != EAGAIN) {
+            LOGE(ctx, ERROR, "domain %u: committing %s", domid, what);
+            return ERROR_FAIL;
+        }
+        if (tries == LIBXL__XS_TRIES) {
+            LOG(ctx, ERROR, "domain %u: gave up on %s: other xenstore "
+                "clients changed its nodes during each of %u tries",
+                domid, what, tries);
+            return ERROR_FAIL;
+        }
+        LOG(ctx, DEBUG, "domain %u: %s: another xenstore client got in "
+            "first; try %u of %u", domid, what, tries + 1,
+            LIBXL__XS_TRIES);
+    }
 }
 
 char *libxl__domid_to_name(libxl_ctx *ctx, xs_transaction_t t,

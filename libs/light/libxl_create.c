@@ -217,58 +217,58 @@ out:
     return rc;
 }
 
-int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid,
-                        const char *old_name, const char *new_name)
+struct rename_args {
+    uint32_t domid;
+    const char *old_name, *new_name;
+};
+
+static int rename_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
 {
     GC_INIT;
-    xs_transaction_t t = XBT_NULL;
+    const struct rename_args *a = arg;
     char *vm;
     int rc;
 
-    rc = libxl__need_daemons(ctx, "libxl_domain_rename");
-    if (rc)
+    vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
+                    GCSPRINTF("/local/domain/%u/vm", a->domid)));
+    if (!vm) {
+        LOG(ctx, ERROR, "domain %u: no such domain in xenstore", a->domid);
+        rc = ERROR_DOMAIN_NOTFOUND;
         goto out;
-    for (;;) {
-        t = xs_transaction_start(ctx->xsh);
-        if (!t) {
-            LOGE(ctx, ERROR, "starting a xenstore transaction");
-            rc = ERROR_FAIL;
-            goto out;
-        }
-        vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
-                        GCSPRINTF("/local/domain/%u/vm", domid)));
-        if (!vm) {
-            LOG(ctx, ERROR, "domain %u: no such domain in xenstore", domid);
-            rc = ERROR_DOMAIN_NOTFOUND;
-            goto out;
-        }
-        rc = name_set(ctx, t, domid, old_name, new_name);
-        if (rc)
-            goto out;
-        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", vm), new_name);
-        if (rc)
-            goto out;
-        rc = libxl__xs_commit(ctx, &t, domid, "the rename");
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
     }
-    rc = 0;
+    rc = name_set(ctx, t, a->domid, a->old_name, a->new_name);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", vm), a->new_name);
 out:
-    if (t)
-        xs_transaction_end(ctx->xsh, t, true);
     GC_FREE;
     return rc;
 }
 
+int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid,
+                        const char *old_name, const char *new_name)
+{
+    struct rename_args a = { domid, old_name, new_name };
+    int rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_domain_rename");
+    if (rc)
+        return rc;
+    return libxl__xs_transaction(ctx, domid, "the rename", rename_body, &a);
+}
+
 /* Xen's skeleton: /local/domain/N, /vm/UUID, /libxl/N with their
  * permissions, the name, control nodes the guest may write. */
-static int domain_make_xs(libxl_ctx *ctx, uint32_t domid,
-                          libxl_domain_config *d_config)
+struct skeleton_args {
+    uint32_t domid;
+    const libxl_domain_create_info *c;
+};
+
+static int skeleton_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
 {
     GC_INIT;
-    libxl_domain_create_info *c = &d_config->c_info;
+    const struct skeleton_args *a = arg;
+    const libxl_domain_create_info *c = a->c;
+    uint32_t domid = a->domid;
     struct xs_permissions noperm[1], roperm[2], rwperm[1];
     static const char *const ro_dirs[] = { "cpu", "memory", "device",
                                            "control" };
@@ -278,7 +278,6 @@ static int domain_make_xs(libxl_ctx *ctx, uint32_t domid,
         "control/sysrq", "data", "drivers", "feature", "attr", "error",
         "device/suspend/event-channel",
     };
-    xs_transaction_t t = XBT_NULL;
     char *dom, *vm, *lx;
     const char *type;
     unsigned int i;
@@ -297,161 +296,148 @@ static int domain_make_xs(libxl_ctx *ctx, uint32_t domid,
     lx = GCSPRINTF("/libxl/%u", domid);
     type = libxl_domain_type_to_string(c->type);
 
-    for (;;) {
-        t = xs_transaction_start(ctx->xsh);
-        if (!t) {
-            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction",
-                 domid);
-            rc = ERROR_FAIL;
-            goto out;
-        }
-        xs_rm(ctx->xsh, t, dom);
-        xs_rm(ctx->xsh, t, vm);
-        xs_rm(ctx->xsh, t, lx);
-        rc = mknod_perm(ctx, t, dom, roperm, 2);
-        if (!rc)
-            rc = mknod_perm(ctx, t, vm, roperm, 2);
-        if (!rc)
-            rc = mknod_perm(ctx, t, lx, noperm, 1);
-        if (!rc)
-            rc = mknod_perm(ctx, t, GCSPRINTF("%s/device", lx), noperm, 1);
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), vm);
-        if (!rc)
-            rc = name_set(ctx, t, domid, NULL, c->name);
-        for (i = 0; !rc && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-            rc = mknod_perm(ctx, t, GCSPRINTF("%s/%s", dom, ro_dirs[i]),
-                            roperm, 2);
-        for (i = 0; !rc && i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++)
-            rc = mknod_perm(ctx, t, GCSPRINTF("%s/%s", dom, rw_dirs[i]),
-                            rwperm, 1);
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", vm),
-                                 GCSPRINTF(LIBXL_UUID_FMT,
-                                           LIBXL_UUID_BYTES(c->uuid)));
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", vm), c->name);
-        for (i = 0; !rc && c->xsdata && c->xsdata[i]; i += 2)
-            rc = libxl__xs_write(ctx, t,
-                                 GCSPRINTF("%s/%s", dom, c->xsdata[i]),
-                                 c->xsdata[i + 1] ? c->xsdata[i + 1] : "");
-        for (i = 0; !rc && c->platformdata && c->platformdata[i]; i += 2)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/platform/%s", dom,
-                                                   c->platformdata[i]),
-                                 c->platformdata[i + 1] ?
-                                 c->platformdata[i + 1] : "");
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/control/"
-                        "platform-feature-multiprocessor-suspend", dom), "1");
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/control/"
-                        "platform-feature-xs_reset_watches", dom), "1");
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", lx), type);
-        if (rc)
-            goto out;
-        rc = libxl__xs_commit(ctx, &t, domid, "the xenstore skeleton");
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
-    }
-    rc = 0;
-out:
-    if (t)
-        xs_transaction_end(ctx->xsh, t, true);
+    xs_rm(ctx->xsh, t, dom);
+    xs_rm(ctx->xsh, t, vm);
+    xs_rm(ctx->xsh, t, lx);
+    rc = mknod_perm(ctx, t, dom, roperm, 2);
+    if (!rc)
+        rc = mknod_perm(ctx, t, vm, roperm, 2);
+    if (!rc)
+        rc = mknod_perm(ctx, t, lx, noperm, 1);
+    if (!rc)
+        rc = mknod_perm(ctx, t, GCSPRINTF("%s/device", lx), noperm, 1);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), vm);
+    if (!rc)
+        rc = name_set(ctx, t, domid, NULL, c->name);
+    for (i = 0; !rc && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
+        rc = mknod_perm(ctx, t, GCSPRINTF("%s/%s", dom, ro_dirs[i]),
+                        roperm, 2);
+    for (i = 0; !rc && i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++)
+        rc = mknod_perm(ctx, t, GCSPRINTF("%s/%s", dom, rw_dirs[i]),
+                        rwperm, 1);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", vm),
+                             GCSPRINTF(LIBXL_UUID_FMT,
+                                       LIBXL_UUID_BYTES(c->uuid)));
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", vm), c->name);
+    for (i = 0; !rc && c->xsdata && c->xsdata[i]; i += 2)
+        rc = libxl__xs_write(ctx, t,
+                             GCSPRINTF("%s/%s", dom, c->xsdata[i]),
+                             c->xsdata[i + 1] ? c->xsdata[i + 1] : "");
+    for (i = 0; !rc && c->platformdata && c->platformdata[i]; i += 2)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/platform/%s", dom,
+                                               c->platformdata[i]),
+                             c->platformdata[i + 1] ?
+                             c->platformdata[i + 1] : "");
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/control/"
+                    "platform-feature-multiprocessor-suspend", dom), "1");
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/control/"
+                    "platform-feature-xs_reset_watches", dom), "1");
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", lx), type);
     GC_FREE;
     return rc;
 }
 
+static int domain_make_xs(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_config *d_config)
+{
+    struct skeleton_args a = { domid, &d_config->c_info };
+
+    return libxl__xs_transaction(ctx, domid, "the xenstore skeleton",
+                                 skeleton_body, &a);
+}
+
 /* memory, domid, cpu availability, /vm start_time, the console. */
-static int domain_post_xs(libxl_ctx *ctx, uint32_t domid,
-                          libxl_domain_config *d_config,
-                          const struct timeval *start)
+struct post_xs_args {
+    uint32_t domid;
+    const libxl_domain_config *d_config;
+    const struct timeval *start;
+    const struct xc_console_info *ci;
+};
+
+static int post_xs_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
 {
     GC_INIT;
-    libxl_domain_build_info *b = &d_config->b_info;
-    struct xc_console_info ci;
+    const struct post_xs_args *a = arg;
+    const libxl_domain_build_info *b = &a->d_config->b_info;
+    const struct xc_console_info *ci = a->ci;
+    const struct timeval *start = a->start;
+    uint32_t domid = a->domid;
     struct xs_permissions roperm[2];
-    xs_transaction_t t = XBT_NULL;
     char *dom, *vm;
-    int i, r, rc;
+    int i, rc;
 
     roperm[0].id = 0;
     roperm[0].perms = XS_PERM_NONE;
     roperm[1].id = domid;
     roperm[1].perms = XS_PERM_READ;
+    dom = GCSPRINTF("/local/domain/%u", domid);
+    vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT,
+                   LIBXL_UUID_BYTES(a->d_config->c_info.uuid));
+    rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/memory/static-max", dom),
+                         GCSPRINTF("%" PRIu64, b->max_memkb));
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/memory/target", dom),
+                             GCSPRINTF("%" PRIu64, b->target_memkb));
+    if (!rc)
+        rc = libxl__xs_write(ctx, t,
+                             GCSPRINTF("%s/memory/videoram", dom),
+                             GCSPRINTF("%" PRIu64, b->video_memkb));
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/domid", dom),
+                             GCSPRINTF("%u", domid));
+    for (i = 0; !rc && i < b->max_vcpus; i++)
+        rc = libxl__xs_write(ctx, t,
+                GCSPRINTF("%s/cpu/%d/availability", dom, i),
+                libxl_bitmap_test(&b->avail_vcpus, i) ?
+                "online" : "offline");
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/start_time", vm),
+                             GCSPRINTF("%jd.%02d",
+                                       (intmax_t)start->tv_sec,
+                                       (int)start->tv_usec / 10000));
+    if (!rc)
+        rc = mknod_perm(ctx, t, GCSPRINTF("%s/console", dom), roperm, 2);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/type", dom),
+                             "xenconsoled");
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/output", dom),
+                             "pty");
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/limit", dom),
+                             GCSPRINTF("%d", XENCONSOLE_LIMIT));
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/tty", dom),
+                             ci->pty_path);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/serial/0/tty", dom),
+                             ci->pty_path);
+    GC_FREE;
+    return rc;
+}
+
+static int domain_post_xs(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_config *d_config,
+                          const struct timeval *start)
+{
+    struct xc_console_info ci;
+    struct post_xs_args a = { domid, d_config, start, &ci };
+    int r;
+
     r = xc_console_info(ctx->xch, domid, &ci);
     if (r < 0) {
         LOGEV(ctx, ERROR, -r, "domain %u: asking the core for the console",
               domid);
-        rc = ERROR_FAIL;
-        goto out;
+        return ERROR_FAIL;
     }
-    dom = GCSPRINTF("/local/domain/%u", domid);
-    vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT,
-                   LIBXL_UUID_BYTES(d_config->c_info.uuid));
-    for (;;) {
-        t = xs_transaction_start(ctx->xsh);
-        if (!t) {
-            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction",
-                 domid);
-            rc = ERROR_FAIL;
-            goto out;
-        }
-        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/memory/static-max", dom),
-                             GCSPRINTF("%" PRIu64, b->max_memkb));
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/memory/target", dom),
-                                 GCSPRINTF("%" PRIu64, b->target_memkb));
-        if (!rc)
-            rc = libxl__xs_write(ctx, t,
-                                 GCSPRINTF("%s/memory/videoram", dom),
-                                 GCSPRINTF("%" PRIu64, b->video_memkb));
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/domid", dom),
-                                 GCSPRINTF("%u", domid));
-        for (i = 0; !rc && i < b->max_vcpus; i++)
-            rc = libxl__xs_write(ctx, t,
-                    GCSPRINTF("%s/cpu/%d/availability", dom, i),
-                    libxl_bitmap_test(&b->avail_vcpus, i) ?
-                    "online" : "offline");
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/start_time", vm),
-                                 GCSPRINTF("%jd.%02d",
-                                           (intmax_t)start->tv_sec,
-                                           (int)start->tv_usec / 10000));
-        if (!rc)
-            rc = mknod_perm(ctx, t, GCSPRINTF("%s/console", dom), roperm, 2);
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/type", dom),
-                                 "xenconsoled");
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/output", dom),
-                                 "pty");
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/limit", dom),
-                                 GCSPRINTF("%d", XENCONSOLE_LIMIT));
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/console/tty", dom),
-                                 ci.pty_path);
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/serial/0/tty", dom),
-                                 ci.pty_path);
-        if (rc)
-            goto out;
-        rc = libxl__xs_commit(ctx, &t, domid, "the build nodes");
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
-    }
-    rc = 0;
-out:
-    if (t)
-        xs_transaction_end(ctx->xsh, t, true);
-    GC_FREE;
-    return rc;
+    return libxl__xs_transaction(ctx, domid, "the build nodes", post_xs_body,
+                                 &a);
 }
 
 /* ------------------------------------------------------------ build */

@@ -961,87 +961,83 @@ out:
 /* ------------------------------------------------------------ xenstore */
 
 /* /libxl/<domid>: dm-version and the devices as xl lists them. */
-static int write_dm_xs(libxl_ctx *ctx, uint32_t domid,
-                       libxl_domain_config *d_config, struct dm_build *d)
+struct dm_xs_args {
+    uint32_t domid;
+    const libxl_domain_config *d_config;
+    const struct dm_build *d;
+};
+
+static int dm_xs_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
 {
     GC_INIT;
-    xs_transaction_t t = XBT_NULL;
-    char *lx = GCSPRINTF("/libxl/%u", domid);
+    const struct dm_xs_args *a = arg;
+    const libxl_domain_config *d_config = a->d_config;
+    const struct dm_build *d = a->d;
+    char *lx = GCSPRINTF("/libxl/%u", a->domid);
     char kind;
     int i, idx, rc;
 
-    for (;;) {
-        t = xs_transaction_start(ctx->xsh);
-        if (!t) {
-            LOGE(ctx, ERROR, "domain %u: starting a xenstore transaction",
-                 domid);
-            rc = ERROR_FAIL;
-            goto out;
-        }
-        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-version", lx),
-                             DM_VERSION);
+    rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-version", lx),
+                         DM_VERSION);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-accel", lx),
+                             d->cfg.accel == XENDM_ACCEL_KVM ?
+                             "kvm" : "tcg");
+    for (i = 0; !rc && i < d_config->num_nics; i++) {
+        libxl_device_nic *nic = &d_config->nics[i];
+        char *p = GCSPRINTF("%s/device/vif/%d", lx, nic->devid);
+
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/ifname", p),
+                             d->nics[i].ifname);
         if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/dm-accel", lx),
-                                 d->cfg.accel == XENDM_ACCEL_KVM ?
-                                 "kvm" : "tcg");
-        for (i = 0; !rc && i < d_config->num_nics; i++) {
-            libxl_device_nic *nic = &d_config->nics[i];
-            char *p = GCSPRINTF("%s/device/vif/%d", lx, nic->devid);
-
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/ifname", p),
-                                 d->nics[i].ifname);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mac", p),
-                                     d->nics[i].mac);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/model", p),
-                                     d->nics[i].model);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/bridge", p),
-                                     nic->bridge ? nic->bridge : "");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/script", p),
-                                     nic->script ? nic->script : "");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
-                                     "ioemu");
-        }
-        for (i = 0; !rc && i < d_config->num_disks; i++) {
-            libxl_device_disk *disk = &d_config->disks[i];
-            int num = vdev_number(disk->vdev, &kind, &idx);
-            char *p = GCSPRINTF("%s/device/vbd/%d", lx, num);
-
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vdev", p),
-                                 disk->vdev);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/params", p),
-                                     disk->pdev_path ? disk->pdev_path :
-                                     "");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/format", p),
-                                     d->disks[i].format);
-            if (!rc)
-                rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mode", p),
-                                     d->disks[i].readonly ? "r" : "w");
-            if (!rc)
-                rc = libxl__xs_write(ctx, t,
-                                     GCSPRINTF("%s/device-type", p),
-                                     disk->is_cdrom ? "cdrom" : "disk");
-        }
-        if (rc)
-            goto out;
-        rc = libxl__xs_commit(ctx, &t, domid, "the device model nodes");
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mac", p),
+                                 d->nics[i].mac);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/model", p),
+                                 d->nics[i].model);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/bridge", p),
+                                 nic->bridge ? nic->bridge : "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/script", p),
+                                 nic->script ? nic->script : "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
+                                 "ioemu");
     }
-    rc = 0;
-out:
-    if (t)
-        xs_transaction_end(ctx->xsh, t, true);
+    for (i = 0; !rc && i < d_config->num_disks; i++) {
+        libxl_device_disk *disk = &d_config->disks[i];
+        int num = vdev_number(disk->vdev, &kind, &idx);
+        char *p = GCSPRINTF("%s/device/vbd/%d", lx, num);
+
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vdev", p),
+                             disk->vdev);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/params", p),
+                                 disk->pdev_path ? disk->pdev_path :
+                                 "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/format", p),
+                                 d->disks[i].format);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mode", p),
+                                 d->disks[i].readonly ? "r" : "w");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t,
+                                 GCSPRINTF("%s/device-type", p),
+                                 disk->is_cdrom ? "cdrom" : "disk");
+    }
     GC_FREE;
     return rc;
+}
+
+static int write_dm_xs(libxl_ctx *ctx, uint32_t domid,
+                       libxl_domain_config *d_config, struct dm_build *d)
+{
+    struct dm_xs_args a = { domid, d_config, d };
+
+    return libxl__xs_transaction(ctx, domid, "the device model nodes",
+                                 dm_xs_body, &a);
 }
 
 /* ------------------------------------------------------------ build */
@@ -1054,7 +1050,7 @@ static char *json_str(const char *s);
  * ticket (set_password).  Until then nobody can connect.
  */
 static int set_display_passwords(libxl_ctx *ctx, uint32_t domid,
-                                 struct xendm *dm, const struct xendm_hvm *h)
+                                 const struct xendm_hvm *h)
 {
     char *args;
     int r;
@@ -1066,7 +1062,7 @@ static int set_display_passwords(libxl_ctx *ctx, uint32_t domid,
 
         args = libxl__sprintf("{\"password\": %s}", pw);
         free(pw);
-        r = xendm_qmp_call(dm, "change-vnc-password", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "change-vnc-password", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused the VNC password "
@@ -1081,7 +1077,7 @@ static int set_display_passwords(libxl_ctx *ctx, uint32_t domid,
         args = libxl__sprintf("{\"protocol\": \"spice\", "
                               "\"password\": %s}", pw);
         free(pw);
-        r = xendm_qmp_call(dm, "set_password", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "set_password", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused the SPICE password "
@@ -1171,6 +1167,7 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
     d.cfg.pvpanic = true;
     d.cfg.die_with_parent = false;
     d.cfg.core_monitor = true;
+    d.cfg.core_only = true;      /* the core is qemu's one client */
     d.cfg.start_timeout_ms = DM_START_TIMEOUT_MS;
 
     rc = mkdir_p(ctx, d.run_dir);
@@ -1214,10 +1211,11 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_FAIL;
         goto out;
     }
-    rc = set_display_passwords(ctx, domid, dm, d.cfg.hvm);
+    rc = attach(ctx, domid, dm);
     if (rc)
         goto out;
-    rc = attach(ctx, domid, dm);
+    /* through the core, qemu's one client from here on */
+    rc = set_display_passwords(ctx, domid, d.cfg.hvm);
     if (rc)
         goto out;
     if (libxl_defbool_is_default(d_config->c_info.run_hotplug_scripts) ||
@@ -1396,37 +1394,14 @@ int libxl__dm_teardown_end(libxl_ctx *ctx, struct libxl__dm_gone *g)
 int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
                   const char *args_json)
 {
-    struct xendm_logger lg;
-    struct xendm *dm = NULL;
-    char *run_dir = libxl__dm_run_dir();
-    char *path = xendm_file_path(run_dir, domid, ".qmp");
-    int r, rc;
+    int r = xc_dm_qmp(ctx->xch, domid, cmd, args_json, NULL);
 
-    dm_logger(ctx, &lg);
-    if (!path) {
-        rc = ERROR_NOMEM;
-        goto out;
-    }
-    r = xendm_connect(path, domid, 0, &lg, NULL, NULL, 2000, &dm);
-    if (r < 0) {
-        LOGEV(ctx, ERROR, -r, "domain %u: connecting to qemu's monitor %s",
-              domid, path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    r = xendm_qmp_call(dm, cmd, args_json, 5000, NULL);
     if (r < 0) {
         LOGEV(ctx, ERROR, -r, "domain %u: qemu refused %s %s", domid, cmd,
               args_json ? args_json : "");
-        rc = r == -EIO ? ERROR_QMP_GENERIC_ERROR : ERROR_FAIL;
-        goto out;
+        return r == -EIO ? ERROR_QMP_GENERIC_ERROR : ERROR_FAIL;
     }
-    rc = 0;
-out:
-    xendm_release(dm);
-    free(path);
-    free(run_dir);
-    return rc;
+    return 0;
 }
 
 /* A JSON string literal of s (malloc'd). */
@@ -1545,27 +1520,15 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
     static const char *type_path[] = { "type", NULL };
     static const char *qom_path[] = { "qom-path", NULL };
     static const char *props_path[] = { "props", NULL };
-    struct xendm_logger lg;
-    struct xendm *dm = NULL;
     yajl_val ret = NULL;
-    char *run_dir = libxl__dm_run_dir();
-    char *path = xendm_file_path(run_dir, domid, ".qmp");
+    char *text = NULL;
     unsigned int plugged = 0, i, n;
     int r, rc;
 
-    dm_logger(ctx, &lg);
-    if (!path) {
-        rc = ERROR_NOMEM;
-        goto out;
-    }
-    r = xendm_connect(path, domid, 0, &lg, NULL, NULL, 2000, &dm);
-    if (r < 0) {
-        LOGEV(ctx, ERROR, -r, "domain %u: connecting to qemu's monitor %s",
-              domid, path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    r = xendm_qmp_call(dm, "query-hotpluggable-cpus", NULL, 5000, &ret);
+    r = xc_dm_qmp(ctx->xch, domid, "query-hotpluggable-cpus", NULL, &text);
+    if (r == 0)
+        ret = yajl_tree_parse(text, NULL, 0);
+    free(text);
     if (r < 0 || !YAJL_IS_ARRAY(ret)) {
         LOG(ctx, ERROR, "domain %u: qemu cannot list its vCPU slots "
             "(query-hotpluggable-cpus)", domid);
@@ -1600,7 +1563,7 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
         args = libxl__sprintf("{\"driver\": \"%s\", \"id\": \"vcpu%u\"%s}",
                               YAJL_GET_STRING(type), n - 1 - i, p ? p : "");
         free(p);
-        r = xendm_qmp_call(dm, "device_add", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "device_add", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused to plug vCPU %u",
@@ -1621,7 +1584,7 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
             continue;
         id = qp + 20;
         args = libxl__sprintf("{\"id\": \"%s\"}", id);
-        r = xendm_qmp_call(dm, "device_del", args, 5000, NULL);
+        r = xc_dm_qmp(ctx->xch, domid, "device_del", args, NULL);
         free(args);
         if (r < 0) {
             LOG(ctx, ERROR, "domain %u: qemu refused to unplug %s", domid,
@@ -1642,8 +1605,5 @@ int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid, unsigned int want)
 out:
     if (ret)
         yajl_tree_free(ret);
-    xendm_release(dm);
-    free(path);
-    free(run_dir);
     return rc;
 }

@@ -260,70 +260,75 @@ int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid)
     return rc == ERROR_DOMAIN_NOTFOUND ? ERROR_INVAL : rc;
 }
 
-int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
-                          libxl_domain_create_info *info,
-                          const char *name_suffix, libxl_uuid new_uuid)
+struct preserve_args {
+    uint32_t domid;
+    const char *name;            /* the new name */
+    libxl_uuid uuid;             /* the new /vm */
+};
+
+static int preserve_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
 {
     GC_INIT;
+    const struct preserve_args *a = arg;
+    uint32_t domid = a->domid;
+    const char *name = a->name;
     struct xs_permissions roperm[2];
-    xs_transaction_t t = XBT_NULL;
-    char *dom, *old_vm, *new_vm, *name, *old_name;
+    char *dom, *old_vm, *new_vm, *old_name;
     int rc;
 
-    rc = libxl__need_daemons(ctx, "libxl_domain_preserve");
-    if (rc)
-        goto out;
     roperm[0].id = 0;
     roperm[0].perms = XS_PERM_NONE;
     roperm[1].id = domid;
     roperm[1].perms = XS_PERM_READ;
     dom = GCSPRINTF("/local/domain/%u", domid);
-    name = GCSPRINTF("%s%s", info->name, name_suffix);
-    new_vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT, LIBXL_UUID_BYTES(new_uuid));
-    for (;;) {
-        t = xs_transaction_start(ctx->xsh);
-        if (!t) {
-            LOGE(ctx, ERROR, "starting a xenstore transaction");
-            rc = ERROR_FAIL;
-            goto out;
-        }
-        old_vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
-                                             GCSPRINTF("%s/vm", dom)));
-        if (!old_vm) {
-            LOG(ctx, ERROR, "domain %u: no such domain in xenstore", domid);
-            rc = ERROR_DOMAIN_NOTFOUND;
-            goto out;
-        }
-        rc = libxl__xs_write(ctx, t, new_vm, "");
-        if (!rc && !xs_set_permissions(ctx->xsh, t, new_vm, roperm, 2))
-            rc = ERROR_FAIL;
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", new_vm),
-                        GCSPRINTF(LIBXL_UUID_FMT, LIBXL_UUID_BYTES(new_uuid)));
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", new_vm), name);
-        if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), new_vm);
-        if (!rc) {
-            old_name = libxl__gc_own(gc, libxl__domid_to_name(ctx, t,
-                                                              domid));
-            rc = libxl__name_index_set(ctx, t, domid, old_name, name);
-        }
-        if (!rc && strcmp(old_vm, new_vm))
-            xs_rm(ctx->xsh, t, old_vm);
-        if (rc)
-            goto out;
-        rc = libxl__xs_commit(ctx, &t, domid, "the preserve");
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
+    new_vm = GCSPRINTF("/vm/" LIBXL_UUID_FMT, LIBXL_UUID_BYTES(a->uuid));
+    old_vm = libxl__gc_own(gc, libxl__xs_read(ctx, t,
+                                         GCSPRINTF("%s/vm", dom)));
+    if (!old_vm) {
+        LOG(ctx, ERROR, "domain %u: no such domain in xenstore", domid);
+        rc = ERROR_DOMAIN_NOTFOUND;
+        goto out;
     }
-    rc = 0;
+    rc = libxl__xs_write(ctx, t, new_vm, "");
+    if (!rc && !xs_set_permissions(ctx->xsh, t, new_vm, roperm, 2))
+        rc = ERROR_FAIL;
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/uuid", new_vm),
+                    GCSPRINTF(LIBXL_UUID_FMT, LIBXL_UUID_BYTES(a->uuid)));
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/name", new_vm), name);
+    if (!rc)
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/vm", dom), new_vm);
+    if (!rc) {
+        old_name = libxl__gc_own(gc, libxl__domid_to_name(ctx, t,
+                                                          domid));
+        rc = libxl__name_index_set(ctx, t, domid, old_name, name);
+    }
+    if (!rc && strcmp(old_vm, new_vm))
+        xs_rm(ctx->xsh, t, old_vm);
 out:
-    if (t)
-        xs_transaction_end(ctx->xsh, t, true);
     GC_FREE;
+    return rc;
+}
+
+int libxl_domain_preserve(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_create_info *info,
+                          const char *name_suffix, libxl_uuid new_uuid)
+{
+    struct preserve_args a;
+    char *name;
+    int rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_domain_preserve");
+    if (rc)
+        return rc;
+    name = libxl__sprintf("%s%s", info->name, name_suffix);
+    a.domid = domid;
+    a.name = name;
+    libxl_uuid_copy(ctx, &a.uuid, &new_uuid);
+    rc = libxl__xs_transaction(ctx, domid, "the preserve", preserve_body,
+                               &a);
+    free(name);
     return rc;
 }
 
@@ -913,6 +918,49 @@ int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
 
 /* ------------------------------------------------------------ policies */
 
+libxl_action_on_shutdown libxl_xenolith_shutdown_action(
+    const libxl_domain_config *d_config, libxl_shutdown_reason reason)
+{
+    switch (reason) {
+    case LIBXL_SHUTDOWN_REASON_POWEROFF:
+        return d_config->on_poweroff;
+    case LIBXL_SHUTDOWN_REASON_REBOOT:
+        return d_config->on_reboot;
+    case LIBXL_SHUTDOWN_REASON_CRASH:
+        return d_config->on_crash;
+    case LIBXL_SHUTDOWN_REASON_WATCHDOG:
+        return d_config->on_watchdog;
+    case LIBXL_SHUTDOWN_REASON_SOFT_RESET:
+        return d_config->on_soft_reset;
+    case LIBXL_SHUTDOWN_REASON_SUSPEND:
+        return LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+    default:
+        return LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
+    }
+}
+
+libxl_action_on_shutdown libxl_xenolith_coredump_action(
+    libxl_ctx *ctx, uint32_t domid, const libxl_domain_config *d_config,
+    const char *dump_dir, libxl_action_on_shutdown action)
+{
+    char *core;
+    int rc;
+
+    if (action != LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY &&
+        action != LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART)
+        return action;
+    core = libxl__sprintf("%s/%s", dump_dir ? dump_dir : "/var/lib/xen/dump",
+                          d_config->c_info.name);
+    LOG(ctx, INFO, "domain %u: dumping core to %s", domid, core);
+    rc = libxl_domain_core_dump(ctx, domid, core, NULL);
+    if (rc)
+        LOG(ctx, ERROR, "domain %u: core dump to %s failed (%s); going on",
+            domid, core, libxl_error_to_string(rc));
+    free(core);
+    return action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ?
+           LIBXL_ACTION_ON_SHUTDOWN_DESTROY : LIBXL_ACTION_ON_SHUTDOWN_RESTART;
+}
+
 int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
                                 libxl_shutdown_reason reason,
                                 libxl_domain_config *d_config,
@@ -922,55 +970,27 @@ int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
     libxl_action_on_shutdown action;
     uint32_t domid = *domid_io;
     libxl_uuid new_uuid;
-    char suffix[32], *core;
+    char suffix[32];
     struct tm tm;
     time_t now;
     int rc, restart = 0;
 
     if (restarted_r)
         *restarted_r = 0;
-    switch (reason) {
-    case LIBXL_SHUTDOWN_REASON_POWEROFF:
-        action = d_config->on_poweroff;
-        break;
-    case LIBXL_SHUTDOWN_REASON_REBOOT:
-        action = d_config->on_reboot;
-        break;
-    case LIBXL_SHUTDOWN_REASON_CRASH:
-        action = d_config->on_crash;
-        break;
-    case LIBXL_SHUTDOWN_REASON_WATCHDOG:
-        action = d_config->on_watchdog;
-        break;
-    case LIBXL_SHUTDOWN_REASON_SOFT_RESET:
-        action = d_config->on_soft_reset;
-        break;
-    case LIBXL_SHUTDOWN_REASON_SUSPEND:
+    if (reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
         LOG(ctx, INFO, "domain %u has suspended: nothing to do", domid);
         rc = 0;
         goto out;
-    default:
+    }
+    action = libxl_xenolith_shutdown_action(d_config, reason);
+    if (!libxl_shutdown_reason_to_string(reason))
         LOG(ctx, WARN, "domain %u: unknown shutdown reason %d: destroying",
             domid, (int)reason);
-        action = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
-        break;
-    }
     LOG(ctx, INFO, "domain %u: action for shutdown reason %s is %s", domid,
         libxl_shutdown_reason_to_string(reason) ?: "?",
         libxl_action_on_shutdown_to_string(action) ?: "?");
-
-    if (action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ||
-        action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART) {
-        core = GCSPRINTF("%s/%s", dump_dir ? dump_dir : "/var/lib/xen/dump",
-                         d_config->c_info.name);
-        rc = libxl_domain_core_dump(ctx, domid, core, NULL);
-        if (rc)
-            LOG(ctx, ERROR, "domain %u: core dump to %s failed (%s); "
-                "going on", domid, core, libxl_error_to_string(rc));
-        action = action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ?
-                 LIBXL_ACTION_ON_SHUTDOWN_DESTROY :
-                 LIBXL_ACTION_ON_SHUTDOWN_RESTART;
-    }
+    action = libxl_xenolith_coredump_action(ctx, domid, d_config, dump_dir,
+                                            action);
 
     switch (action) {
     case LIBXL_ACTION_ON_SHUTDOWN_PRESERVE:

@@ -212,11 +212,19 @@ _hidden char *libxl__xs_read(libxl_ctx *ctx, xs_transaction_t t,
 /* xs_write of a string; 0 or ERROR_FAIL (logged with the path). */
 _hidden int libxl__xs_write(libxl_ctx *ctx, xs_transaction_t t,
                             const char *path, const char *val);
-/* Commits *t and sets it to XBT_NULL.  Returns 0 when committed, 1 when
- * another client got in first and the caller must run its transaction
- * again, or ERROR_FAIL (logged: "domain <domid>: committing <what>"). */
-_hidden int libxl__xs_commit(libxl_ctx *ctx, xs_transaction_t *t,
-                             uint32_t domid, const char *what);
+/*
+ * Runs body in a xenstore transaction and commits it.  When another
+ * client committed first (EAGAIN) the body runs again in a new
+ * transaction (logged at debug level), at most LIBXL__XS_TRIES times in
+ * all; then ERROR_FAIL, logged as "domain <domid>: gave up on <what>".
+ * A body returns 0 to commit, or a libxl error: the transaction is
+ * then dropped and that error returned.  Returns 0 once committed.
+ */
+#define LIBXL__XS_TRIES 20
+typedef int libxl__xs_body(libxl_ctx *ctx, xs_transaction_t t, void *arg);
+_hidden int libxl__xs_transaction(libxl_ctx *ctx, uint32_t domid,
+                                  const char *what, libxl__xs_body *body,
+                                  void *arg);
 /* The domain's name from xenstore (malloc'd) or NULL. */
 _hidden char *libxl__domid_to_name(libxl_ctx *ctx, xs_transaction_t t,
                                    uint32_t domid);

@@ -5,7 +5,8 @@
  *
  * Usage: <target>_replay [FILE|DIR]...
  * Without arguments it replays $FUZZ_CORPUS, else the target's seed corpus
- * $FUZZ_CORPUS_ROOT/<target> (FUZZ_TARGET, set when compiling).
+ * $FUZZ_CORPUS_ROOT/<target> (FUZZ_TARGET, set when compiling), else the
+ * seeds the target builds itself (fuzz_replay_builtin, when linked in).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +17,9 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as for libFuzzer: the target's set-up, its built-in seeds. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+void fuzz_replay_builtin(void) __attribute__((weak));
 
 static unsigned int ran;
 
@@ -103,10 +107,20 @@ int main(int argc, char **argv)
     char dir[4096];
     int i, rc = 0;
 
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     if (argc < 2) {
+        struct stat st;
+
         if (!corpus && root) {
             snprintf(dir, sizeof(dir), "%s/%s", root, FUZZ_TARGET);
             corpus = dir;
+        }
+        if (fuzz_replay_builtin && (!corpus || stat(corpus, &st) < 0)) {
+            fuzz_replay_builtin();
+            ran++;
+            printf("fuzz_replay: %s: its built-in seeds run\n", FUZZ_TARGET);
+            return 0;
         }
         if (!corpus) {
             fprintf(stderr, "usage: %s FILE|DIR... (or set FUZZ_CORPUS "

@@ -3,7 +3,7 @@
 # (-fsanitize=fuzzer,address,undefined) in a build folder of their own and
 # run every target (or the ones named) in turn, SECONDS split evenly
 # between them (at least 1 s each).  Targets: fuzz_xenstored,
-# fuzz_xenstored_engine, fuzz_dom_image.  Exits 0 when nothing was found,
+# fuzz_xenstored_engine, fuzz_dom_image, fuzz_control.  Exits 0 when nothing was found,
 # 1 on any crash, leak, sanitizer report or timeout (the reproducer is left
 # in the target's artifact folder and named on stderr; the other targets
 # still run), 2 on a usage or build error.
@@ -20,7 +20,7 @@
 #   FUZZ_ARGS      extra libFuzzer arguments
 set -u
 
-all_targets="fuzz_xenstored fuzz_xenstored_engine fuzz_dom_image"
+all_targets="fuzz_xenstored fuzz_xenstored_engine fuzz_dom_image fuzz_control"
 
 usage() {
     echo "usage: $0 SECONDS [TARGET...] (targets: $all_targets)" >&2
@@ -83,12 +83,15 @@ fi
 echo "run-fuzz: building $targets"
 make -s -C "$build/xenstored" -j"$jobs" libxsdaemon.a libxsengine.la \
     >/dev/null || exit 2
+make -s -C "$build/libs/proto" -j"$jobs" libxenproto.la >/dev/null || exit 2
 # shellcheck disable=SC2086
 make -s -C "$build/tests/fuzz" -j"$jobs" $targets >/dev/null || exit 2
 
 failed=""
 for t in $targets; do
+    # fuzz_control builds its seeds (its replay runs them): none on disk
     seeds="$here/corpus/${t#fuzz_}"
+    [ -d "$seeds" ] || seeds=
     corpus="$work/$t/corpus"
     artifacts="$work/$t/artifacts"
     mkdir -p "$corpus" "$artifacts" || exit 2
@@ -103,7 +106,7 @@ for t in $targets; do
         -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} \
-        "$corpus" "$seeds"
+        "$corpus" $seeds
     rc=$?
     if [ $rc -ne 0 ]; then
         echo "run-fuzz: $t FAILED (exit $rc); reproducers in $artifacts:" >&2

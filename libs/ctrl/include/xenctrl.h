@@ -31,8 +31,9 @@
  * 2: struct xc_vcpu_context grew (xc_vcpu_getcontext), triggers and the
  * credit scheduler were added.
  * 3: device-model domains (XC_DOMCFG_DEVICE_MODEL, xc_domain_attach_dm,
- * xc_dominfo_t.dm). */
-#define XENOLITH_CTRL_INTERFACE_VERSION 3
+ * xc_dominfo_t.dm).
+ * 4: xc_dm_qmp. */
+#define XENOLITH_CTRL_INTERFACE_VERSION 4
 
 #define XC_PAGE_SHIFT 12
 #define XC_PAGE_SIZE  (1UL << XC_PAGE_SHIFT)
@@ -145,6 +146,23 @@ int xc_domain_create(xc_interface *xch, uint32_t *domid_r,
  */
 int xc_domain_attach_dm(xc_interface *xch, uint32_t domid, pid_t pid,
                         const char *core_qmp_path);
+
+/*
+ * Have the core send one QMP command to device-model domain domid's
+ * qemu: the core's supervisor is qemu's only client, and logs every
+ * command with the domain (its name, not its arguments).  The commands
+ * a client may send are those a toolstack drives a running guest's
+ * devices with: eject, blockdev-change-medium, balloon,
+ * change-vnc-password, set_password, query-hotpluggable-cpus,
+ * device_add, device_del.  args_json is a JSON object or NULL.  On
+ * success *ret_json_r (when not NULL) is qemu's "return" value as JSON
+ * text (malloc'd).  Returns 0 or -errno (logged): -EIO qemu refused
+ * (its error is in the core's log), -EPERM a command not on the list,
+ * -EOPNOTSUPP not a device-model domain, -EBUSY qemu not attached yet,
+ * -ESRCH no such domain, -EINVAL a command over 63 bytes.
+ */
+int xc_dm_qmp(xc_interface *xch, uint32_t domid, const char *command,
+              const char *args_json, char **ret_json_r);
 
 /* Kill the domain's process and free everything.  The domain is
  * "dying" until the process is reaped, then gone (-ESRCH after).

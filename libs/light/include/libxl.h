@@ -243,7 +243,9 @@
  *
  * LIBXL_HAVE_XENOLITH_DOMAIN_DEATH_ACTION: libxl_xenolith_domain_death
  * carries out the on_poweroff/on_reboot/on_crash/... policy of a domain
- * that shut down (what xl's monitoring child does).
+ * that shut down (what xl's monitoring child does);
+ * libxl_xenolith_shutdown_action and libxl_xenolith_coredump_action are
+ * its first steps, for a caller (xl) that restarts domains itself.
  */
 #define LIBXL_HAVE_XENOLITH_CTX_OFFLINE 1
 #define LIBXL_HAVE_XENOLITH_DOMAIN_DEATH_ACTION 1
@@ -612,6 +614,24 @@ int libxl_xenolith_domain_death(libxl_ctx *ctx, uint32_t *domid_io,
                                 libxl_shutdown_reason reason,
                                 libxl_domain_config *d_config,
                                 const char *dump_dir, int *restarted_r);
+
+/*
+ * The action d_config sets for a shutdown with reason: on_poweroff,
+ * on_reboot, on_crash, on_watchdog or on_soft_reset; PRESERVE for a
+ * suspend (nothing to do); DESTROY for a reason libxl does not know.
+ */
+libxl_action_on_shutdown libxl_xenolith_shutdown_action(
+    const libxl_domain_config *d_config, libxl_shutdown_reason reason);
+
+/*
+ * For coredump-destroy and coredump-restart: dump domain domid's memory
+ * to <dump_dir>/<name> (dump_dir NULL: /var/lib/xen/dump; a failed dump
+ * is logged and the policy goes on) and return destroy or restart; any
+ * other action is returned as it is, with nothing done.
+ */
+libxl_action_on_shutdown libxl_xenolith_coredump_action(
+    libxl_ctx *ctx, uint32_t domid, const libxl_domain_config *d_config,
+    const char *dump_dir, libxl_action_on_shutdown action);
 
 /* ------------------------------------------------- domain information */
 

@@ -13,6 +13,13 @@ device model, and what xl changes while it runs:
   refused: cd-insert of a missing file (named), cd-insert on a drive
   that is not a cdrom (hda); xl destroy: nothing left.
 
+  All of it goes through the core: qemu has one monitor, the core's
+  (no other in its command line, no libxl socket), and the core's log
+  (xl dmesg) names each QMP command with the domain: the VNC password
+  (vncpasswd, set after the hand-over; the VNC server then asks for
+  VNC authentication, and the password itself is logged nowhere), the
+  media, the balloon and the vCPU plugs.
+
 Reuses lifecycle.py's helpers (console, shell, xl list, cleanup checks).
 Environment: as lifecycle.py (dm/lib.sh sets it).  Prints "ok: ..." and
 "FAIL: ..." lines; exit status 0, 1 on failures, 77 without SeaBIOS.
@@ -32,6 +39,26 @@ import lifecycle as L  # noqa: E402
 MEMORY = 256
 TARGET = 192
 MARKER = "XENOLITH-CDROM-MEDIUM-V1"
+VNC_DISPLAY = 47 + os.getpid() % 40     # a free one in this namespace
+VNC_PASSWORD = "xen%d" % (os.getpid() % 10000)
+
+
+def vnc_security_types():
+    """The security types qemu's VNC server offers (RFB 3.8): 2 is VNC
+    authentication, 1 none."""
+    import socket
+    with socket.create_connection(("127.0.0.1", 5900 + VNC_DISPLAY),
+                                  timeout=5) as s:
+        s.recv(12)
+        s.sendall(b"RFB 003.008\n")
+        n = s.recv(1)
+        return list(s.recv(n[0])) if n else []
+
+
+def qmp_logged(dom, command):
+    """Whether the core's log has the supervisor's line for command."""
+    rc, out, err = L.xl("dmesg")
+    return rc == 0 and ("domain %d: QMP %s\n" % (dom, command)) in out + "\n"
 
 
 def write_cfg():
@@ -49,7 +76,10 @@ def write_cfg():
         'ramdisk = "%s/initrd.gz"' % L.GUEST,
         'cmdline = "console=ttyS0 quiet"',
         'serial = "pty"',
-        "vnc = 0",
+        "vnc = 1",
+        'vnclisten = "127.0.0.1"',
+        "vncdisplay = %d" % VNC_DISPLAY,
+        'vncpasswd = "%s"' % VNC_PASSWORD,
         'on_poweroff = "destroy"',
         'on_reboot = "destroy"',
         'on_crash = "destroy"',
@@ -139,6 +169,30 @@ def scenario():
     try:
         L.reach_shell(con, t0, "boot")
 
+        # ---- one monitor, the core's; the password set through it.
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, TypeError):
+            argv = []
+        mons = [a for a in argv if b"mode=control" in a]
+        L.check(len(mons) == 1, "qemu has one QMP monitor (the core's)",
+                repr(mons))
+        left = [f for f in os.listdir(L.qemu_dm_dir())
+                if f.endswith("-%d.qmp" % dom)]
+        L.check(not left, "no monitor socket for libxl", repr(left))
+        L.check(qmp_logged(dom, "change-vnc-password"),
+                "the core's log: domain %d: QMP change-vnc-password" % dom,
+                L.xl("dmesg")[1][-2000:])
+        L.check(VNC_PASSWORD not in L.xl("dmesg")[1],
+                "the password is not in the core's log")
+        try:
+            types = vnc_security_types()
+        except OSError as e:
+            types = [str(e)]
+        L.check(types == [2], "VNC asks for the password (security "
+                "types %r)" % types)
+
         # ---- the empty drive.
         L.check(con.run("ls /sys/block | tr '\\n' ' ' | sed 's/^/blk:/'; "
                         "echo end-$((1+1))", "end-2", 20)
@@ -163,6 +217,8 @@ def scenario():
                 % (st and st[0]), repr(st))
         p = L.xs_read("/libxl/%d/device/vbd/%d/params" % (dom, 5632))
         L.check(p == iso, "xenstore params of hdc name the image", repr(p))
+        L.check(qmp_logged(dom, "blockdev-change-medium"),
+                "the core's log: QMP blockdev-change-medium")
 
         # ---- eject: no medium again.
         rc, out, err = L.xl("cd-eject", L.NAME, "hdc")
@@ -172,6 +228,7 @@ def scenario():
         L.check(st is not None and no_medium(*st),
                 "after cd-eject /dev/sr0 has no medium (%r)" % (st and st[1]),
                 "%r\n%s" % (st, con.tail(600)))
+        L.check(qmp_logged(dom, "eject"), "the core's log: QMP eject")
 
         # ---- refused inserts.
         missing = os.path.join(L.TMP, "no-such.iso")
@@ -232,6 +289,7 @@ def scenario():
         v = L.xs_read("/local/domain/%d/memory/target" % dom)
         L.check(v == str(TARGET * 1024),
                 "xenstore memory/target = %s" % v, repr(v))
+        L.check(qmp_logged(dom, "balloon"), "the core's log: QMP balloon")
 
         # ---- vcpu-set: qemu plugs a vCPU into its free slot (maxvcpus =
         # 2), the guest onlines it; back to 1: the guest's ACPI ejects it.
@@ -272,6 +330,8 @@ def scenario():
                 "the guest lets the vCPU go", con.tail(600))
         ok, text = vcpus_listed(1)
         L.check(ok, "xl list: 1 vCPU after vcpu-set 1", text)
+        for c in ("query-hotpluggable-cpus", "device_add", "device_del"):
+            L.check(qmp_logged(dom, c), "the core's log: QMP %s" % c)
 
         # ---- destroy: nothing left.
         rc, out, err = L.xl("destroy", L.NAME)

@@ -32,8 +32,8 @@
 
 /* 2: xc_vcpu_context grew (getcontext's registers); GET_CONTEXT,
  * TRIGGER, SCHED_SET/GET.  3: device-model domains (ATTACH_DM; CREATE's
- * reply carries no memfd for them). */
-#define PROTO_VERSION   3
+ * reply carries no memfd for them).  4: DM_QMP. */
+#define PROTO_VERSION   4
 #define PROTO_MAX_MSG   65536     /* largest packet, header included */
 
 enum proto_op {
@@ -69,6 +69,8 @@ enum proto_op {
     PROTO_OP_SCHED_GET,       /*                      -> the same */
     PROTO_OP_ATTACH_DM,       /* proto_attach_dm; answered once the
                                  core is connected to qemu */
+    PROTO_OP_DM_QMP,          /* proto_qmp: a command for the domain's
+                                 qemu -> its return value, JSON text */
     PROTO_OP_MAX
 };
 
@@ -114,6 +116,22 @@ struct proto_attach_dm {
     uint32_t pad;
     char qmp_path[256];       /* NUL-terminated */
 };
+
+/*
+ * PROTO_OP_DM_QMP: one of the commands a device-model domain's qemu is
+ * driven with after its build (PROTO_QMP_COMMANDS), sent by the core's
+ * supervisor, the only client of qemu's monitor.  The struct is followed
+ * by the arguments, a JSON object, NUL-terminated (an empty string for
+ * none).  The reply carries qemu's "return" value as NUL-terminated JSON
+ * text; -EIO when qemu refused (its error is in the core's log), -EPERM
+ * for a command not on the list, -EOPNOTSUPP for a domain of the core.
+ */
+struct proto_qmp {
+    char command[64];         /* NUL-terminated */
+};
+#define PROTO_QMP_COMMANDS \
+    "eject", "blockdev-change-medium", "balloon", "change-vnc-password", \
+    "set_password", "query-hotpluggable-cpus", "device_add", "device_del"
 
 struct proto_logread {
     uint32_t max;

@@ -1,19 +1,19 @@
 /*
- * replay.c - run fuzz_control.c's target without libFuzzer: on the
- * files named, or else on built-in seeds (a create, build-like calls,
- * unpause, console wait, destroy; a bad version; junk).  `make check`
- * runs it in every build, so the harness and the code it drives stay
- * working without clang.
+ * fuzz_control_seeds.c - fuzz_control's seeds, built here from the
+ * protocol's structures rather than kept as files: a create, build-like
+ * calls, unpause, console wait, destroy; a device-model domain's attach
+ * and life; a bad version; junk; then every prefix of it all (packets
+ * cut anywhere).  fuzz_replay.c runs them where the target has no seed
+ * folder.
  */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+void fuzz_replay_builtin(void);
 
 static uint8_t seed[16384];
 static size_t seed_len;
@@ -39,7 +39,7 @@ static void rec(uint8_t flags, uint32_t op, uint32_t domid,
     seed_len += n;
 }
 
-static int run_seeds(void)
+void fuzz_replay_builtin(void)
 {
     struct xc_domain_config cfg;
     struct proto_context pc;
@@ -107,37 +107,5 @@ static int run_seeds(void)
         seed_len = seed_len > 97 ? seed_len - 97 : 0;
         LLVMFuzzerTestOneInput(seed, seed_len);
     }
-    return 0;
 }
 
-int main(int argc, char **argv)
-{
-    int i;
-
-    LLVMFuzzerInitialize(&argc, &argv);
-    if (argc < 2)
-        return run_seeds();
-    for (i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        uint8_t *buf;
-        long n;
-
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        fseek(f, 0, SEEK_END);
-        n = ftell(f);
-        rewind(f);
-        buf = malloc(n > 0 ? (size_t)n : 1);
-        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            fclose(f);
-            free(buf);
-            return 1;
-        }
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, (size_t)n);
-        free(buf);
-    }
-    return 0;
-}

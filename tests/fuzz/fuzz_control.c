@@ -4,7 +4,7 @@
  * console.c), without KVM.
  *
  * The real daemon code runs on a small event loop of our own (the
- * loop_* functions of xenolithd.h, by poll()), and vm_spawn() hands out
+ * loop_* functions of loop.h, by poll()), and vm_spawn() hands out
  * fake domain processes: socketpairs whose far end this harness serves
  * like a domain process would (READY on CONFIG, a REPLY to each request,
  * console output after an unpause).  Nothing is forked.  dm_spawn()
@@ -33,9 +33,11 @@
 #include "control.h"
 #include "dm.h"
 #include "domain.h"
+#include "log.h"
+#include "loop.h"
 #include "proto.h"
-#include "vm.h"
-#include "xenolithd.h"
+#include "settings.h"
+#include "vmproc.h"
 
 struct config config;
 
@@ -215,7 +217,7 @@ static int proc_recv(int fd, struct proto_hdr *hdr, uint8_t *buf,
     return (size_t)n < sizeof(*hdr) ? -1 : (int)(n - sizeof(*hdr));
 }
 
-/* Answer what the daemon sent to each fake process, as vm.c would. */
+/* Answer what the daemon sent to each fake process, as vmproc.c would. */
 static void serve_procs(void)
 {
     static const char out[] = "hello\n";
@@ -333,7 +335,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(config.group, sizeof(config.group), "xenolith-fuzz-none");
     /* FUZZ_CONTROL_LOG=1: the daemon's log on stderr */
     log_open(getenv("FUZZ_CONTROL_LOG") ? NULL : "/dev/null", 1);
-    domain_init(4);
+    domain_init(4, control_event);
     return 0;
 }
 
