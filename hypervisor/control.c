@@ -719,7 +719,7 @@ static void conn_cb(struct loop_fd *w, uint32_t events)
         if (len == -EAGAIN)
             break;
         if (len < 0) {
-            if (len == -EPROTO)
+            if (len == -EPROTO || len == -EMSGSIZE)
                 dlog(DLOG_WARN, "client pid %d: malformed packet, "
                      "disconnecting", (int)c->pid);
             conn_close(c);

@@ -112,6 +112,10 @@ static int exchange(int fd, uint32_t seq, uint32_t op, uint32_t domid,
             return w;
         }
         n = proto_recv(fd, &hdr, resp, resp_cap, &passed, 0);
+        if (n == -EMSGSIZE && (hdr.seq != seq || hdr.op != op))
+            continue;            /* a stale reply, too long for resp */
+        if (n == -EMSGSIZE)
+            n = -EPROTO;
         if (n < 0) {
             errno = -n;
             return n;

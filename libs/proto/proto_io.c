@@ -86,8 +86,14 @@ int proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
                 close(passed);
             memcpy(&passed, CMSG_DATA(cm), sizeof(int));
         }
+    if (n > 0 && (size_t)n >= sizeof(*hdr) && (msg.msg_flags & MSG_TRUNC)) {
+        /* a whole header, but more payload than cap */
+        if (passed >= 0)
+            close(passed);
+        return -EMSGSIZE;
+    }
     if (n == 0 || (size_t)n < sizeof(*hdr) ||
-        (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+        (msg.msg_flags & MSG_CTRUNC) ||
         hdr->len != (size_t)n - sizeof(*hdr)) {
         if (passed >= 0)
             close(passed);

@@ -26,9 +26,10 @@ int proto_send(int sock, struct proto_hdr *hdr, const void *payload,
 
 /*
  * Receive one packet: its header into *hdr, up to cap payload bytes
- * into buf.  Returns the payload length, or -EPIPE (the peer closed),
- * -EPROTO (shorter than a header, truncated, or a header whose len is
- * not the payload's), -EAGAIN (PROTO_IO_NONBLOCK, nothing there) or
+ * into buf.  Returns the payload length, or -EMSGSIZE (more payload than
+ * cap: *hdr is valid, the packet is consumed), -EPIPE (the peer closed),
+ * -EPROTO (shorter than a header, or a header whose len is not the
+ * payload's), -EAGAIN (PROTO_IO_NONBLOCK, nothing there) or
  * another -errno.  A descriptor that came along goes to *fd_r (-1 when
  * none; close-on-exec); with fd_r NULL, or on an error, it is closed.
  */
