@@ -50,14 +50,10 @@ static void expect_verdict(uint32_t domid, const char *want)
     char line[64];
     int rc;
 
-    rc = console_wait(core.xch, domid, "Test result: ", TIMEOUT_MS, ring,
-                      sizeof(ring));
-    ck_assert_msg(rc == 1, "domain %u: no verdict; console:\n%s", domid,
-                  ring);
-    /* the line may still be arriving: wait for its end */
-    rc = console_wait(core.xch, domid, "\n", 1000, ring, sizeof(ring));
-    usleep(20000);
-    console_wait(core.xch, domid, "Test result: ", 10, ring, sizeof(ring));
+    rc = console_wait_line(core.xch, domid, "Test result: ", TIMEOUT_MS,
+                           ring, sizeof(ring));
+    ck_assert_msg(rc == 1, "domain %u: no whole verdict line; console:\n%s",
+                  domid, ring);
     snprintf(line, sizeof(line), "Test result: %s", want);
     ck_assert_msg(strstr(ring, line), "domain %u: want %s; console:\n%s",
                   domid, want, ring);

@@ -12,6 +12,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -373,8 +374,25 @@ int guest_boot(xc_interface *xch, const char *path, unsigned int vcpus,
     return 0;
 }
 
-int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
-                 int timeout_ms, char *buf, size_t cap)
+/* Does the ring's text hold what the caller waits for? */
+typedef bool (*ring_match_fn)(const char *text, const char *needle);
+
+static bool match_anywhere(const char *text, const char *needle)
+{
+    return strstr(text, needle) != NULL;
+}
+
+/* needle, then the end of its line: the whole line has arrived */
+static bool match_line(const char *text, const char *needle)
+{
+    const char *p = strstr(text, needle);
+
+    return p && strchr(p + strlen(needle), '\n');
+}
+
+static int ring_wait(xc_interface *xch, uint32_t domid, ring_match_fn match,
+                     const char *needle, int timeout_ms, char *buf,
+                     size_t cap)
 {
     static char local[65537];
     double end = now_ms() + timeout_ms;
@@ -391,7 +409,7 @@ int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
         local[len] = '\0';
         if (buf && cap)
             snprintf(buf, cap, "%s", local);
-        if (strstr(local, needle))
+        if (match(local, needle))
             return 1;
         /* the core answers once the guest wrote more than we read */
         left = (int)(end - now_ms());
@@ -413,10 +431,23 @@ int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
             local[len] = '\0';
             if (buf && cap)
                 snprintf(buf, cap, "%s", local);
-            return strstr(local, needle) ? 1 : 0;
+            return match(local, needle) ? 1 : 0;
         }
         seen = st.produced;
     }
+}
+
+int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
+                 int timeout_ms, char *buf, size_t cap)
+{
+    return ring_wait(xch, domid, match_anywhere, needle, timeout_ms, buf,
+                     cap);
+}
+
+int console_wait_line(xc_interface *xch, uint32_t domid, const char *prefix,
+                      int timeout_ms, char *buf, size_t cap)
+{
+    return ring_wait(xch, domid, match_line, prefix, timeout_ms, buf, cap);
 }
 
 int shutdown_wait(xc_interface *xch, uint32_t domid, int timeout_ms,

@@ -44,6 +44,11 @@ extern uint32_t harness_create_flags;
 int console_wait(xc_interface *xch, uint32_t domid, const char *needle,
                  int timeout_ms, char *buf, size_t cap);
 
+/* As console_wait, but found only once the line holding prefix has
+ * ended (a verdict read mid-line would be cut short). */
+int console_wait_line(xc_interface *xch, uint32_t domid, const char *prefix,
+                      int timeout_ms, char *buf, size_t cap);
+
 /* Wait for the domain to shut down: 1 with *reason, 0 timeout. */
 int shutdown_wait(xc_interface *xch, uint32_t domid, int timeout_ms,
                   unsigned int *reason);
