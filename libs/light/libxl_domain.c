@@ -443,19 +443,10 @@ static int pvcontrol(libxl_ctx *ctx, uint32_t domid, const char *cmd,
     dom = GCSPRINTF("/local/domain/%u", domid);
     f = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                   GCSPRINTF("%s/control/%s", dom, feature)));
-    if ((!f || strcmp(f, "1")) && libxl__domain_is_dm(ctx, domid)) {
-        /* qemu's guests: the ACPI power button, or a reset */
-        bool off = !strcmp(cmd, "poweroff");
-
-        LOG(ctx, DEBUG, "domain %u: no PV control (control/%s); %s",
-            domid, feature, off ? "pressing the ACPI power button" :
-            "resetting it");
-        rc = libxl_send_trigger(ctx, domid, off ? LIBXL_TRIGGER_POWER :
-                                LIBXL_TRIGGER_RESET, 0, ao_how);
-        goto out;
-    }
     if (!f || strcmp(f, "1")) {
-        LOG(ctx, ERROR, "domain %u: PV control interface not available "
+        /* as Xen's: the caller may press the ACPI button instead (xl
+         * does, libxl_send_trigger) */
+        LOG(ctx, DEBUG, "domain %u: PV control interface not available "
             "(control/%s is not 1): the guest cannot be asked to %s",
             domid, feature, cmd);
         rc = ERROR_NOPARAVIRT;
@@ -629,14 +620,9 @@ int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid,
             return ERROR_FAIL;
         }
     }
-    if (libxl__domain_is_dm(ctx, domid)) {
-        /* qemu's balloon device asks the guest's driver */
-        val = libxl__sprintf("{\"value\": %" PRId64 "}", want * 1024);
-        rc = libxl__dm_qmp(ctx, domid, "balloon", val);
-        free(val);
-        if (rc)
-            return rc;
-    }
+    rc = libxl__dm_set_memory_target(ctx, domid, (uint64_t)want);
+    if (rc)
+        return rc;
     path = libxl__sprintf("/local/domain/%u/memory/target", domid);
     val = libxl__sprintf("%" PRId64, want);
     rc = libxl__xs_write(ctx, XBT_NULL, path, val);
@@ -730,13 +716,10 @@ int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid,
             goto out;
         }
     }
-    if (libxl__domain_is_dm(ctx, domid)) {
-        /* qemu plugs vCPUs by count; the guest onlines what it gets */
-        rc = libxl__dm_set_vcpus(ctx, domid,
-                                 (unsigned int)libxl_bitmap_count_set(cpumap));
-        if (rc)
-            goto out;
-    }
+    rc = libxl__dm_set_vcpus(ctx, domid,
+                             (unsigned int)libxl_bitmap_count_set(cpumap));
+    if (rc)
+        goto out;
     for (i = 0; i <= x.max_vcpu_id; i++) {
         rc = libxl__xs_write(ctx, XBT_NULL,
                 GCSPRINTF("/local/domain/%u/cpu/%u/availability", domid, i),

@@ -143,6 +143,8 @@ _hidden int libxl__object_from_json(libxl_ctx *ctx, const char *type,
                                     libxl__parse_json_callback parse,
                                     void *p, const char *s);
 _hidden yajl_val libxl__json_map_get(yajl_val map, const char *key);
+/* s as a JSON string literal, quotes and escapes included (malloc'd). */
+_hidden char *libxl__json_quote(const char *s);
 _hidden int libxl__enum_parse_json(yajl_val v, int *e,
                                    int (*from_string)(const char *, void *));
 _hidden int libxl__int_parse_json(yajl_val v, int *p);
@@ -313,11 +315,18 @@ _hidden int libxl__domain_config_load(libxl_ctx *ctx, uint32_t domid,
 _hidden void libxl__userdata_destroyall(libxl_ctx *ctx, uint32_t domid,
                                         const libxl_uuid *uuid);
 
+/* A file given in a config (what: "disk hda", "kernel") is there, not a
+ * directory, and readable: 0, or ERROR_INVAL logged with the reason. */
+_hidden int libxl__check_readable(libxl_ctx *ctx, const char *what,
+                                  const char *path);
+
 /* ------------------------------------------------- device models */
 
 /*
- * libxl_dm.c: domains whose machine is qemu (HVM; PVH under TCG).  The
- * accel values are enum xendm_accel's (xendm.h is not included here).
+ * Domains whose machine is qemu (HVM; PVH under TCG): libxl_accel.c
+ * picks the accelerator, libxl_dm.c builds and tears down (its helpers:
+ * libxl_dm.h).  The accel values are enum xendm_accel's (xendm.h is not
+ * included here).
  */
 /* "$XENOLITH_RUNDIR/qemu-dm", malloc'd. */
 _hidden char *libxl__dm_run_dir(void);
@@ -355,10 +364,16 @@ _hidden struct libxl__dm_gone *libxl__dm_teardown_begin(libxl_ctx *ctx,
                                                         uint32_t domid);
 _hidden int libxl__dm_teardown_end(libxl_ctx *ctx,
                                    struct libxl__dm_gone *g);
-/* One QMP command (args_json: an object or NULL) to domid's qemu. */
-/* libxl_dm.c: qemu gets `want` vCPUs (QMP device_add/device_del). */
+/* A domain's memory target (mem-set) and vCPU count (vcpu-set), for the
+ * parts the domain's qemu must act on: its balloon device, and vCPUs
+ * plugged or unplugged (QMP device_add/device_del).  Nothing to do, 0,
+ * for a domain without a device model. */
+_hidden int libxl__dm_set_memory_target(libxl_ctx *ctx, uint32_t domid,
+                                        uint64_t target_kb);
 _hidden int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid,
                                 unsigned int want);
+/* One QMP command (args_json: an object or NULL) to domid's qemu,
+ * through the core; 0 or ERROR_* (logged). */
 _hidden int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
                           const char *args_json);
 

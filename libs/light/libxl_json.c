@@ -5,6 +5,7 @@
 #include "libxl.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "libxl_internal.h"
 
@@ -436,4 +437,27 @@ int libxl__ev_link_parse_json(yajl_val v, libxl_ev_link *p)
     (void)v;
     (void)p;
     return 0;
+}
+
+char *libxl__json_quote(const char *s)
+{
+    size_t n = strlen(s), i, o = 0;
+    char *r = libxl__calloc_or_die(n * 6 + 3, 1);
+
+    r[o++] = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            r[o++] = '\\';
+            r[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)sprintf(r + o, "\\u%04x", c);
+        } else {
+            r[o++] = (char)c;
+        }
+    }
+    r[o++] = '"';
+    r[o] = '\0';
+    return r;
 }

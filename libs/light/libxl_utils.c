@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -417,4 +418,19 @@ char *libxl_basename(const char *name)
         return libxl__strdup_or_die(".");
     p = strrchr(name, '/');
     return libxl__strdup_or_die(p ? p + 1 : name);
+}
+
+int libxl__check_readable(libxl_ctx *ctx, const char *what, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0 || access(path, R_OK) < 0) {
+        LOGE(ctx, ERROR, "%s: cannot read %s", what, path);
+        return ERROR_INVAL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        LOG(ctx, ERROR, "%s: %s is a directory", what, path);
+        return ERROR_INVAL;
+    }
+    return 0;
 }

@@ -1,0 +1,79 @@
+/*
+ * libxl_dm.h - inside libxl only: the parts of a device-model domain
+ * (qemu as the machine) that its files share.
+ *
+ *   libxl_dm_config.c  the domain's config -> qemu-dm's struct xendm_config
+ *   libxl_dm_kernel.c  a PVH kernel -> the ELF qemu boots (cached)
+ *   libxl_disk.c       disks: Xen's vdev names, drives, cd-insert/eject
+ *   libxl_nic.c        NICs: model, MAC, tap, the vif hotplug script
+ *   libxl_dm.c         build, hand-over to the core, vCPUs, teardown
+ *
+ * Every QMP command goes through the core (xc_dm_qmp): libxl holds no
+ * monitor of its own.
+ */
+#ifndef LIBXL_DM_H
+#define LIBXL_DM_H
+
+#include "libxl_internal.h"
+#include "xendm.h"
+
+/* What one device-model domain is made of; owns its strings. */
+struct libxl__dm_build {
+    struct xendm_config cfg;
+    struct xendm_hvm hvm;
+    struct xendm_disk *disks;
+    struct xendm_nic *nics;
+    char **strs;            /* everything malloc'd for cfg */
+    int nstrs;
+    const char **extra;
+    char *run_dir;
+    char *vmlinux;          /* the extracted PVH kernel, if any */
+};
+
+/* libxl_dm_config.c */
+/* Fills d (zeroed first) from d_config for domain domid, accelerator
+ * accel (enum xendm_accel); d owns what it allocates, even on failure:
+ * release it with libxl__dm_build_free.  0 or ERROR_* (logged). */
+_hidden int libxl__dm_config(libxl_ctx *ctx, uint32_t domid,
+                             libxl_domain_config *d_config, int accel,
+                             struct libxl__dm_build *d);
+_hidden void libxl__dm_build_free(struct libxl__dm_build *d);
+/* s (malloc'd) is d's from now on; returns s. */
+_hidden char *libxl__dm_own(struct libxl__dm_build *d, char *s);
+
+/* libxl_dm_kernel.c: the file qemu boots for PVH kernel `kernel`
+ * (*elf_r, malloc'd), the builder's checks passed. */
+_hidden int libxl__dm_kernel_elf(libxl_ctx *ctx, uint32_t domid,
+                                 const char *kernel, const char *run_dir,
+                                 char **elf_r);
+
+/* libxl_disk.c */
+/* Xen's device number of a disk name (hdX, sdX, xvdX; no partitions),
+ * or -1; *kind_r its letter ('h', 's', 'x'), *index_r the disk's index. */
+_hidden int libxl__disk_vdev_number(const char *vdev, char *kind_r,
+                                    int *index_r);
+_hidden int libxl__dm_map_disks(libxl_ctx *ctx,
+                                libxl_domain_config *d_config,
+                                struct libxl__dm_build *d, bool pvh);
+/* /libxl/<domid>/device/vbd/<n>/..., as xl lists the disks */
+_hidden int libxl__dm_disks_xs(libxl_ctx *ctx, xs_transaction_t t,
+                               uint32_t domid,
+                               const libxl_domain_config *d_config,
+                               const struct libxl__dm_build *d);
+
+/* libxl_nic.c */
+_hidden int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
+                               libxl_domain_config *d_config,
+                               struct libxl__dm_build *d, bool pvh);
+/* /libxl/<domid>/device/vif/<devid>/...: what teardown finds taps by */
+_hidden int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t,
+                              uint32_t domid,
+                              const libxl_domain_config *d_config,
+                              const struct libxl__dm_build *d);
+/* Runs "<script> online|offline" for a tap; 0 or ERROR_FAIL (logged
+ * with the script's exit and the last line it wrote). */
+_hidden int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
+                               const char *script, const char *bridge,
+                               const char *tap, const char *action);
+
+#endif /* LIBXL_DM_H */

@@ -1,0 +1,225 @@
+/*
+ * libxl_nic.c - the NICs of a device-model domain: qemu's model, the MAC
+ * (Xen's 00:16:3e prefix when none is given), the tap vif<domid>.<devid>-emu,
+ * their xenstore record, and the vif hotplug script that puts the tap on
+ * its bridge (online) and takes it off (offline).
+ */
+#include "libxl.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libxl_dm.h"
+
+#ifndef XENOLITH_SCRIPTDIR
+#define XENOLITH_SCRIPTDIR "/etc/xen/scripts"
+#endif
+
+static const char *nic_model(libxl_ctx *ctx, const libxl_device_nic *nic,
+                             int devid, bool pvh)
+{
+    static const char *const alias[][2] = {
+        { "e1000", "e1000" }, { "rtl8139", "rtl8139" },
+        { "virtio-net", "virtio-net" }, { "virtio", "virtio-net" },
+        { "virtio-net-pci", "virtio-net" },
+    };
+    size_t i;
+
+    if (!nic->model || !*nic->model)
+        return pvh ? "virtio-net" : "e1000";
+    for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+        if (!strcmp(nic->model, alias[i][0]))
+            return alias[i][1];
+    LOG(ctx, ERROR, "vif %d: unknown model \"%s\" (known: e1000, rtl8139, "
+        "virtio-net)", devid, nic->model);
+    return NULL;
+}
+
+static void random_mac(libxl_mac *mac)
+{
+    uint8_t r[3] = { 0, 0, 0 };
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        if (read(fd, r, sizeof(r)) != sizeof(r))
+            r[0] = r[1] = r[2] = (uint8_t)getpid();
+        close(fd);
+    }
+    (*mac)[0] = 0x00;
+    (*mac)[1] = 0x16;
+    (*mac)[2] = 0x3e;
+    (*mac)[3] = r[0] & 0x7f;
+    (*mac)[4] = r[1];
+    (*mac)[5] = r[2];
+}
+
+int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
+                    libxl_domain_config *d_config, struct libxl__dm_build *d,
+                    bool pvh)
+{
+    int i, devid;
+
+    d->nics = libxl__calloc_or_die(d_config->num_nics + 1,
+                                   sizeof(*d->nics));
+    for (i = 0; i < d_config->num_nics; i++) {
+        libxl_device_nic *nic = &d_config->nics[i];
+        struct xendm_nic *x = &d->nics[i];
+
+        if (nic->devid < 0)
+            nic->devid = i;
+        devid = nic->devid;
+        x->model = nic_model(ctx, nic, devid, pvh);
+        if (!x->model)
+            return ERROR_INVAL;
+        if (libxl__mac_is_default(&nic->mac))
+            random_mac(&nic->mac);
+        x->mac = libxl__dm_own(d, libxl__sprintf(LIBXL_MAC_FMT,
+                                       LIBXL_MAC_BYTES(nic->mac)));
+        x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d-emu", domid, devid));
+        if (strlen(x->ifname) > 15) {
+            LOG(ctx, ERROR, "vif %d: tap name %s is too long", devid,
+                x->ifname);
+            return ERROR_INVAL;
+        }
+    }
+    d->cfg.nics = d->nics;
+    d->cfg.nr_nics = d_config->num_nics;
+    return 0;
+}
+
+int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
+                      const libxl_domain_config *d_config,
+                      const struct libxl__dm_build *d)
+{
+    GC_INIT;
+    int i, rc = 0;
+
+    for (i = 0; !rc && i < d_config->num_nics; i++) {
+        libxl_device_nic *nic = &d_config->nics[i];
+        char *p = GCSPRINTF("/libxl/%u/device/vif/%d", domid, nic->devid);
+
+        rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/ifname", p),
+                             d->nics[i].ifname);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/mac", p),
+                                 d->nics[i].mac);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/model", p),
+                                 d->nics[i].model);
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/bridge", p),
+                                 nic->bridge ? nic->bridge : "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/script", p),
+                                 nic->script ? nic->script : "");
+        if (!rc)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p), "ioemu");
+    }
+    GC_FREE;
+    return rc;
+}
+
+int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
+                       const char *script, const char *bridge,
+                       const char *tap, const char *action)
+{
+    const char *dir = getenv("XENOLITH_SCRIPTS_DIR");
+    char *path, *xbpath, *devstr, out[1024], *nl;
+    int status, rc, pfd[2] = { -1, -1 };
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+
+    if (!dir || !*dir)
+        dir = XENOLITH_SCRIPTDIR;
+    if (!script || !*script)
+        script = "vif-bridge";
+    path = script[0] == '/' ? libxl__strdup_or_die(script)
+                            : libxl__sprintf("%s/%s", dir, script);
+    xbpath = libxl__sprintf("/libxl/%u/device/vif/%d", domid, devid);
+    devstr = libxl__sprintf("%d", devid);
+    out[0] = '\0';
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        LOGE(ctx, ERROR, "domain %u: vif %d: pipe for %s", domid, devid,
+             path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        LOGE(ctx, ERROR, "domain %u: vif %d: fork for %s", domid, devid,
+             path);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (pid == 0) {
+        int fd = open("/dev/null", O_RDWR);
+
+        if (fd >= 0) {
+            dup2(fd, 0);
+            dup2(fd, 1);
+            if (fd > 2)
+                close(fd);
+        }
+        dup2(pfd[1], 2);
+        setenv("vif", tap, 1);
+        setenv("type_if", "tap", 1);
+        setenv("XENBUS_PATH", xbpath, 1);
+        setenv("devid", devstr, 1);
+        if (bridge && *bridge)
+            setenv("bridge", bridge, 1);
+        else
+            unsetenv("bridge");
+        execl(path, path, action, "type_if=tap", (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    pfd[1] = -1;
+    for (;;) {
+        n = read(pfd[0], out + len, sizeof(out) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == sizeof(out) - 1)
+            len = 0;            /* keep the end of a long story */
+    }
+    out[len] = '\0';
+    while (len && out[len - 1] == '\n')
+        out[--len] = '\0';
+    nl = strrchr(out, '\n');
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            LOGE(ctx, ERROR, "domain %u: vif %d: waiting for %s", domid,
+                 devid, path);
+            rc = ERROR_FAIL;
+            goto out;
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        rc = 0;
+    } else {
+        if (WIFEXITED(status))
+            LOG(ctx, ERROR, "domain %u: vif %d: hotplug script %s %s %s "
+                "failed (exit status %d%s)%s%s", domid, devid, path,
+                action, tap, WEXITSTATUS(status),
+                WEXITSTATUS(status) == 127 ? ": cannot run it" : "",
+                *out ? ": " : "", nl ? nl + 1 : out);
+        else
+            LOG(ctx, ERROR, "domain %u: vif %d: hotplug script %s %s %s "
+                "killed by signal %d", domid, devid, path, action, tap,
+                WTERMSIG(status));
+        rc = ERROR_FAIL;
+    }
+out:
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    free(path);
+    free(xbpath);
+    free(devstr);
+    return rc;
+}
