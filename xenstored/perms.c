@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xenstore_lib.h"
+
 static bool who_is(const struct perm_who *who, uint32_t id)
 {
     return id == who->domid || (who->has_target && id == who->target);
@@ -28,38 +30,21 @@ unsigned int perms_for(const struct perm_who *who, const struct perm *p,
     return p[0].bits & (PERM_READ | PERM_WRITE);
 }
 
+/* The wire's "<letter><domid>" strings are read and written by
+ * libxenstore's helpers (xs_lib.c), as Xen's daemon does with its
+ * library's: one table of letters for the daemon, the library and the
+ * tools. */
 int perms_parse(const char *s, unsigned int count, struct perm *out)
 {
+    struct xs_permissions one;
     unsigned int i;
-    char *end;
-    long v;
 
     for (i = 0; i < count; i++) {
-        switch (*s) {
-        case 'n':
-            out[i].bits = PERM_NONE;
-            break;
-        case 'r':
-            out[i].bits = PERM_READ;
-            break;
-        case 'w':
-            out[i].bits = PERM_WRITE;
-            break;
-        case 'b':
-            out[i].bits = PERM_READ | PERM_WRITE;
-            break;
-        default:
+        if (!xs_strings_to_perms(&one, 1, s))
             return -EINVAL;
-        }
-        s++;
-        if (!*s)
-            return -EINVAL;
-        errno = 0;
-        v = strtol(s, &end, 0);
-        if (*end)
-            return -EINVAL;
-        out[i].id = (uint32_t)v;
-        s = end + 1;
+        out[i].id = (uint32_t)one.id;
+        out[i].bits = one.perms & (PERM_READ | PERM_WRITE);
+        s += strlen(s) + 1;
     }
     return 0;
 }
@@ -67,20 +52,21 @@ int perms_parse(const char *s, unsigned int count, struct perm *out)
 int perms_format(const struct perm *p, unsigned int n, char *buf,
                  size_t size)
 {
-    static const char letters[] = { 'n', 'r', 'w', 'b' };
-    size_t off = 0;
+    struct xs_permissions one;
+    size_t off = 0, len;
     unsigned int i;
-    int r;
 
     for (i = 0; i < n; i++) {
-        if (off >= size)
+        one.id = p[i].id;
+        one.perms = p[i].bits & (PERM_READ | PERM_WRITE);
+        if (off >= size ||
+            !xs_perm_to_string(&one, buf + off, size - off))
             return -E2BIG;
-        /* Xen prints the id with %i. */
-        r = snprintf(buf + off, size - off, "%c%i", letters[p[i].bits & 3],
-                     (int)p[i].id);
-        if (r < 0 || (size_t)r + 1 > size - off)
+        len = strlen(buf + off);
+        /* a truncated entry fills the rest: no room for its NUL */
+        if (len + 1 >= size - off)
             return -E2BIG;
-        off += (size_t)r + 1;
+        off += len + 1;
     }
     return (int)off;
 }

@@ -455,24 +455,14 @@ static int perform(const struct opts *o, int optind, int argc, char **argv,
             for (i = 0; i < nperms; i++) {
                 const char *spec = argv[optind + 1 + i];
 
-                perms[i].id = (unsigned int)atoi(spec + 1);
-                switch (spec[0]) {
-                case 'n':
-                    perms[i].perms = XS_PERM_NONE;
-                    break;
-                case 'r':
-                    perms[i].perms = XS_PERM_READ;
-                    break;
-                case 'w':
-                    perms[i].perms = XS_PERM_WRITE;
-                    break;
-                case 'b':
-                    perms[i].perms = XS_PERM_READ | XS_PERM_WRITE;
-                    break;
-                default:
+                /* the letter as the library reads it; the domid as
+                 * Xen's xenstore-chmod reads it (atoi: "r0x10" is 0) */
+                char letter[3] = { spec[0], '0', '\0' };
+
+                if (!spec[0] || !xs_strings_to_perms(&perms[i], 1, letter))
                     errx(1, "Invalid permission specification: '%c'",
                          spec[0]);
-                }
+                perms[i].id = (unsigned int)atoi(spec + 1);
             }
             do_chmod(p, perms, nperms, o->upto, o->recurse, xsh, t);
             free(perms);
