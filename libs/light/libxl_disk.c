@@ -49,7 +49,7 @@ int libxl__disk_vdev_number(const char *vdev, char *kind_r, int *index_r)
 }
 
 int libxl__dm_map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
-                     struct libxl__dm_build *d, bool pvh)
+                        struct libxl__dm_build *d, bool pvh)
 {
     int i, idx, rc;
     char kind;
@@ -88,9 +88,9 @@ int libxl__dm_map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
             return ERROR_INVAL;
         }
         if (!empty) {
-            rc = libxl__check_readable(ctx, libxl__dm_own(d, libxl__sprintf("disk %s",
-                                                           vdev)),
-                                disk->pdev_path);
+            rc = libxl__check_readable(ctx, libxl__dm_own(d,
+                                           libxl__sprintf("disk %s", vdev)),
+                                       disk->pdev_path);
             if (rc)
                 return rc;
             x->path = disk->pdev_path;
@@ -206,7 +206,7 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid,
             goto out;
     } else {
         rc = libxl__check_readable(ctx, GCSPRINTF("cdrom %s", disk->vdev),
-                            disk->pdev_path);
+                                   disk->pdev_path);
         if (rc)
             goto out;
         if (disk->format == LIBXL_DISK_FORMAT_QCOW2) {

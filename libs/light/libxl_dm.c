@@ -207,7 +207,8 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
             libxl_device_nic *nic = &d_config->nics[i];
 
             rc = libxl__vif_hotplug(ctx, domid, nic->devid, nic->script,
-                             nic->bridge, d.nics[i].ifname, "online");
+                                    nic->bridge, d.nics[i].ifname,
+                                    "online");
             if (rc)
                 goto out;
             nics_up++;
@@ -223,8 +224,9 @@ out:
     if (rc) {
         for (i = 0; i < nics_up; i++)
             libxl__vif_hotplug(ctx, domid, d_config->nics[i].devid,
-                        d_config->nics[i].script, d_config->nics[i].bridge,
-                        d.nics[i].ifname, "offline");
+                               d_config->nics[i].script,
+                               d_config->nics[i].bridge, d.nics[i].ifname,
+                               "offline");
         if (dm)
             xendm_destroy(dm, 0, false);
         xendm_remove_files(d.run_dir, domid, false);
@@ -350,8 +352,9 @@ int libxl__dm_teardown_end(libxl_ctx *ctx, struct libxl__dm_gone *g)
         waitpid(g->pid, NULL, 0);
     }
     for (i = 0; i < g->n; i++) {
-        if (libxl__vif_hotplug(ctx, g->domid, g->vifs[i].devid, g->vifs[i].script,
-                        g->vifs[i].bridge, g->vifs[i].ifname, "offline"))
+        if (libxl__vif_hotplug(ctx, g->domid, g->vifs[i].devid,
+                               g->vifs[i].script, g->vifs[i].bridge,
+                               g->vifs[i].ifname, "offline"))
             rc = ERROR_FAIL;
         free(g->vifs[i].ifname);
         free(g->vifs[i].bridge);

@@ -124,8 +124,9 @@ out:
  * from the bzImage on a miss.  Either way the builder checked it (PVH
  * note, segments) first; a kernel it refuses is refused here.
  */
-int libxl__dm_kernel_elf(libxl_ctx *ctx, uint32_t domid, const char *kernel,
-                          const char *run_dir, char **elf_r)
+int libxl__dm_kernel_elf(libxl_ctx *ctx, uint32_t domid,
+                         const char *kernel, const char *run_dir,
+                         char **elf_r)
 {
     struct xc_dom_image *dom = NULL;
     struct stat st;

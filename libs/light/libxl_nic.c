@@ -55,8 +55,8 @@ static void random_mac(libxl_mac *mac)
 }
 
 int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
-                    libxl_domain_config *d_config, struct libxl__dm_build *d,
-                    bool pvh)
+                       libxl_domain_config *d_config,
+                       struct libxl__dm_build *d, bool pvh)
 {
     int i, devid;
 
@@ -75,8 +75,9 @@ int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
         if (libxl__mac_is_default(&nic->mac))
             random_mac(&nic->mac);
         x->mac = libxl__dm_own(d, libxl__sprintf(LIBXL_MAC_FMT,
-                                       LIBXL_MAC_BYTES(nic->mac)));
-        x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d-emu", domid, devid));
+                                                 LIBXL_MAC_BYTES(nic->mac)));
+        x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d-emu", domid,
+                                                    devid));
         if (strlen(x->ifname) > 15) {
             LOG(ctx, ERROR, "vif %d: tap name %s is too long", devid,
                 x->ifname);
