@@ -108,7 +108,9 @@ int console_attach(uint32_t domid, int cons_num, libxl_console_type type,
     if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved)) {
         raw = saved;
         cfmakeraw(&raw);
-        if (!tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw))
+        /* TCSANOW: what was typed while xl started (a Ctrl-] already)
+         * is kept for the loop below, not flushed */
+        if (!tcsetattr(STDIN_FILENO, TCSANOW, &raw))
             raw_set = 1;
     }
     for (;;) {

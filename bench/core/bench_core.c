@@ -109,7 +109,7 @@ static int core_once(struct core *c, double *stamp_r, double *seen_r)
     double t0 = now_ms();
     int rc;
 
-    rc = guest_boot(c->xch, guest_path("test-pvh-hello"), 1, IDLE_MEM_MB,
+    rc = guest_boot(c->xch, test_host_guest("test-pvh-hello"), 1, IDLE_MEM_MB,
                     NULL, NULL, 0, &domid);
     if (rc < 0) {
         fprintf(stderr, "create: boot failed: %s\n", strerror(-rc));
@@ -284,9 +284,9 @@ static int bench_memory(struct core *c, int n)
     sync();
     used0 = used_kib();
     kern0 = kernel_kib();
-    proc_mem(c->pid, &d0);
+    proc_mem(c->host.core, &d0);
     for (i = 0; i < n; i++) {
-        rc = guest_boot(c->xch, guest_path("test-pvh-hello"), 1,
+        rc = guest_boot(c->xch, test_host_guest("test-pvh-hello"), 1,
                         IDLE_MEM_MB, NULL, NULL, 0, &ids[i]);
         if (rc < 0 || xc_domain_unpause(c->xch, ids[i]) < 0) {
             fprintf(stderr, "memory: domain %d of %d failed: %s\n", i + 1,
@@ -317,7 +317,7 @@ static int bench_memory(struct core *c, int n)
         rss += m.rss;
         guest += g;
     }
-    proc_mem(c->pid, &d1);
+    proc_mem(c->host.core, &d1);
     daemon = (double)(d1.rss - d0.rss) / n;
     kernel = (double)(kernel_kib() - kern0) / n;
     printf("memory_domains %d\n", n);
@@ -344,7 +344,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench-core create|memory N\n");
         return 2;
     }
-    harness_require_kvm();
+    test_host_require(TEST_HOST_CORE, true);
     rc = core_start(&c);
     if (rc < 0) {
         fprintf(stderr, "starting xenolithd: %s\n", strerror(-rc));

@@ -444,9 +444,9 @@ static int pvcontrol(libxl_ctx *ctx, uint32_t domid, const char *cmd,
     f = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                   GCSPRINTF("%s/control/%s", dom, feature)));
     if (!f || strcmp(f, "1")) {
-        /* as Xen's: the caller may press the ACPI button instead (xl
-         * does, libxl_send_trigger) */
-        LOG(ctx, DEBUG, "domain %u: PV control interface not available "
+        /* as Xen's; a warning, for the caller may press the ACPI
+         * button instead (xl does, libxl_send_trigger) */
+        LOG(ctx, WARN, "domain %u: PV control interface not available "
             "(control/%s is not 1): the guest cannot be asked to %s",
             domid, feature, cmd);
         rc = ERROR_NOPARAVIRT;

@@ -42,7 +42,7 @@ static uint32_t boot(const char *name, unsigned int vcpus)
     uint32_t domid = 0;
     int rc;
 
-    rc = guest_boot(core.xch, guest_path(name), vcpus, 16, NULL, NULL, 0,
+    rc = guest_boot(core.xch, test_host_guest(name), vcpus, 16, NULL, NULL, 0,
                     &domid);
     ck_assert_msg(rc == 0, "booting %s: %s", name, strerror(-rc));
     ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
@@ -85,7 +85,7 @@ START_TEST(test_unprivileged_refused)
     int status;
 
     /* the rundir is private to root; open it so the daemon decides */
-    ck_assert_int_eq(chmod(core.dir, 0755), 0);
+    ck_assert_int_eq(chmod(core.host.dir, 0755), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -395,7 +395,7 @@ START_TEST(test_console_wait)
     int rc;
 
     /* created, not yet run: nothing to wait for but the timeout */
-    rc = guest_boot(core.xch, guest_path("test-pvh-hello"), 1, 16, NULL,
+    rc = guest_boot(core.xch, test_host_guest("test-pvh-hello"), 1, 16, NULL,
                     NULL, 0, &domid);
     ck_assert_int_eq(rc, 0);
     t0 = now_ms();
@@ -561,7 +561,7 @@ START_TEST(test_protocol_abuse)
     ck_assert_int_eq(console_wait(core.xch, domid, "Test result: SUCCESS",
                                   TIMEOUT_MS, NULL, 0), 1);
     ck_assert_int_eq(xc_domain_destroy(core.xch, domid), 0);
-    ck_assert_int_eq(kill(core.pid, 0), 0);
+    ck_assert_int_eq(kill(core.host.core, 0), 0);
     for (i = 0; i < 8; i++)
         close(idle[i]);
     ck_assert_int_eq(count_domains(), 1);
@@ -606,7 +606,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    harness_require_kvm();
+    test_host_require(TEST_HOST_CORE, true);
     sr = srunner_create(core_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -45,7 +45,7 @@ static void setup(void)
     int rc = core_start(&core);
 
     ck_assert_msg(rc == 0, "core_start: %s", strerror(-rc));
-    snprintf(run_dir, sizeof(run_dir), "%s/qemu-dm", core.dir);
+    snprintf(run_dir, sizeof(run_dir), "%s/qemu-dm", core.host.dir);
     ck_assert_int_eq(mkdir(run_dir, 0755), 0);
 }
 
@@ -77,7 +77,7 @@ static void dm_start(struct dmt *t, const char *mode)
     dc.accel = XENDM_ACCEL_TCG;
     dc.memory_mib = 64;
     dc.vcpus = 1;
-    dc.kernel = guest_path("test-pvh-qemu");
+    dc.kernel = test_host_guest("test-pvh-qemu");
     dc.cmdline = mode;
     dc.no_shutdown = true;
     dc.no_reboot = true;

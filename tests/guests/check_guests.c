@@ -37,7 +37,7 @@ static uint32_t boot(const char *name, unsigned int vcpus,
     uint32_t domid = 0;
     int rc;
 
-    rc = guest_boot(core.xch, guest_path(name), vcpus, 32, cmdline, mod,
+    rc = guest_boot(core.xch, test_host_guest(name), vcpus, 32, cmdline, mod,
                     mod_len, &domid);
     ck_assert_msg(rc == 0, "booting %s: %s", name, strerror(-rc));
     ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
@@ -279,7 +279,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    harness_require_kvm();
+    test_host_require(TEST_HOST_CORE, true);
     sr = srunner_create(guests_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

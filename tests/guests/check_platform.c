@@ -49,7 +49,7 @@ static uint32_t boot(const char *name, unsigned int vcpus)
     uint32_t domid = 0;
     int rc;
 
-    rc = guest_boot(core.xch, guest_path(name), vcpus, 16, NULL, NULL, 0,
+    rc = guest_boot(core.xch, test_host_guest(name), vcpus, 16, NULL, NULL, 0,
                     &domid);
     ck_assert_msg(rc == 0, "booting %s: %s", name, strerror(-rc));
     ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
@@ -85,7 +85,7 @@ static void text_range(const char *name, uint64_t *lo, uint64_t *hi)
 {
     Elf64_Ehdr eh;
     Elf64_Phdr ph;
-    FILE *f = fopen(guest_path(name), "r");
+    FILE *f = fopen(test_host_guest(name), "r");
     int i;
 
     ck_assert_ptr_nonnull(f);
@@ -220,7 +220,7 @@ START_TEST(test_power_button_sci)
     int rc;
 
     /* the guest waits halted; the SCI through the IOAPIC wakes it */
-    rc = guest_boot(core.xch, guest_path("test-pvh-pwrbtn"), 1, 16, "sci",
+    rc = guest_boot(core.xch, test_host_guest("test-pvh-pwrbtn"), 1, 16, "sci",
                     NULL, 0, &domid);
     ck_assert_msg(rc == 0, "booting: %s", strerror(-rc));
     ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
@@ -246,7 +246,7 @@ START_TEST(test_power_button_early)
 
     /* pressed while the guest has not yet enabled the button: the status
      * bit waits for it */
-    rc = guest_boot(core.xch, guest_path("test-pvh-pwrbtn"), 1, 16, NULL,
+    rc = guest_boot(core.xch, test_host_guest("test-pvh-pwrbtn"), 1, 16, NULL,
                     NULL, 0, &domid);
     ck_assert_msg(rc == 0, "booting: %s", strerror(-rc));
     ck_assert_int_eq(xc_domain_send_trigger(core.xch, domid,
@@ -480,14 +480,14 @@ START_TEST(test_credit_sweep)
     snprintf(parent, sizeof(parent), "%s", dir);
     *strrchr(parent, '/') = '\0';
     /* a daemon that dies leaves its groups: the next one removes them */
-    ck_assert_int_eq(kill(core.pid, SIGKILL), 0);
-    for (i = 0; i < 400 && (kill(core.pid, 0) == 0 ||
+    ck_assert_int_eq(kill(core.host.core, SIGKILL), 0);
+    for (i = 0; i < 400 && (kill(core.host.core, 0) == 0 ||
                             kill(info.pid, 0) == 0); i++)
         usleep(5000);
     ck_assert_msg(kill(info.pid, 0) < 0, "domain process outlived the "
                   "daemon");
     ck_assert_int_eq(stat(dir, &st), 0);
-    core.pid = 0;
+    core.host.core = 0;
     core_stop(&core);
     rc = core_start(&core);
     ck_assert_msg(rc == 0, "restarting xenolithd: %s", strerror(-rc));
@@ -517,7 +517,7 @@ START_TEST(test_credit_no_controller)
     ck_assert_int_eq(xc_sched_credit_domain_get(core.xch, domid, &sc), 0);
     ck_assert_uint_eq(sc.weight, 256);
     ck_assert_uint_eq(sc.cap, 0);
-    snprintf(path, sizeof(path), "%s/xenolithd.log", core.dir);
+    snprintf(path, sizeof(path), "%s/xenolithd.log", core.host.dir);
     f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     n = fread(log, 1, sizeof(log) - 1, f);
@@ -572,7 +572,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    harness_require_kvm();
+    test_host_require(TEST_HOST_CORE, true);
     if (CGROUP_CASES) {
         char why[400];
 

@@ -35,30 +35,26 @@ static const char *valgrind_path(void)
 
 START_TEST(test_daemon_under_valgrind)
 {
-    char dir[] = "/tmp/xenolith-vg-XXXXXX";
-    char log[300], vglog[300], cmd[400];
+    char vglog[300], logopt[320];
+    const char *wrapper[] = {
+        valgrind_path(), "-q", "--leak-check=full", "--error-exitcode=1",
+        "--child-silent-after-fork=yes", logopt, NULL,
+    };
+    struct test_host_opts opts = {
+        .what = TEST_HOST_CORE,
+        .core_wrapper = wrapper,
+    };
+    struct test_host host;
     xc_interface *xch = NULL;
     uint32_t domid = 0;
-    int status, i, rc;
-    pid_t pid;
+    int i, rc;
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(log, sizeof(log), "%s/xenolithd.log", dir);
-    snprintf(vglog, sizeof(vglog), "%s/valgrind.log", dir);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        char logopt[320];
-
-        snprintf(logopt, sizeof(logopt), "--log-file=%s", vglog);
-        execl(valgrind_path(), "valgrind", "-q", "--leak-check=full",
-              "--error-exitcode=1", "--child-silent-after-fork=yes",
-              logopt, getenv("XENOLITHD"), "-F", "--rundir", dir,
-              "--log-file", log, (char *)NULL);
-        _exit(127);
-    }
-    setenv("XENOLITH_RUNDIR", dir, 1);
-    /* valgrind starts slowly */
+    /* valgrind's log goes beside the run directory (removed at stop) */
+    snprintf(vglog, sizeof(vglog), "/tmp/xenolith-valgrind-%d.log",
+             (int)getpid());
+    snprintf(logopt, sizeof(logopt), "--log-file=%s", vglog);
+    rc = test_host_start(&host, &opts);
+    ck_assert_msg(rc == 0, "xenolithd under valgrind: %s", host.err);
     for (i = 0; i < 300 && !xch; i++) {
         xch = xc_interface_open(NULL, NULL, 0);
         if (!xch)
@@ -66,7 +62,7 @@ START_TEST(test_daemon_under_valgrind)
     }
     ck_assert_msg(xch != NULL, "xenolithd under valgrind did not answer");
 
-    rc = guest_boot(xch, guest_path("test-pvh-hello"), 1, 16, NULL, NULL,
+    rc = guest_boot(xch, test_host_guest("test-pvh-hello"), 1, 16, NULL, NULL,
                     0, &domid);
     ck_assert_msg(rc == 0, "booting hello: %s", strerror(-rc));
     ck_assert_int_eq(xc_domain_unpause(xch, domid), 0);
@@ -75,15 +71,9 @@ START_TEST(test_daemon_under_valgrind)
     ck_assert_int_eq(xc_domain_destroy(xch, domid), 0);
     xc_interface_close(xch);
 
-    ck_assert_int_eq(kill(pid, SIGTERM), 0);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "valgrind found errors in xenolithd (status %d): see %s",
-                  status, vglog);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0) {
-        /* a leftover temporary directory is harmless */
-    }
+    ck_assert_msg(test_host_stop(&host) == 0, "valgrind found errors in "
+                  "xenolithd: %s; see %s", host.err, vglog);
+    unlink(vglog);
 }
 END_TEST
 
@@ -94,7 +84,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    harness_require_kvm();
+    test_host_require(TEST_HOST_CORE, true);
     if (!valgrind_path()) {
         printf("SKIP: valgrind not installed\n");
         return 77;

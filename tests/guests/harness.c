@@ -1,5 +1,6 @@
 /*
- * harness.c - private daemon, a small PVH loader and console polling.
+ * harness.c - a private core (tests/host), a small PVH loader and
+ * console polling.
  *
  * Guests are loaded by the domain builder (libxenctrl's xc_dom_*).  A
  * minimal loader of our own (ELF64 PT_LOAD + the PHYS32_ENTRY note,
@@ -68,64 +69,23 @@ static xentoollog_logger test_logger = {
     .vmessage = quiet_vmessage,
 };
 
-void harness_require_kvm(void)
-{
-    const char *d = getenv("XENOLITHD");
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0) {
-        printf("SKIP: /dev/kvm: %s\n", strerror(errno));
-        exit(77);
-    }
-    close(fd);
-    if (!d || access(d, X_OK) < 0) {
-        printf("SKIP: XENOLITHD not set or not executable\n");
-        exit(77);
-    }
-}
-
-const char *guest_path(const char *name)
-{
-    static char path[512];
-    const char *dir = getenv("GUEST_DIR");
-
-    snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
-    return path;
-}
-
 int core_start(struct core *c)
 {
-    char pidfile[300], logfile[300];
-    int status, tries;
-    pid_t pid;
-    FILE *f;
+    static const struct test_host_opts opts = { .what = TEST_HOST_CORE };
+
+    return core_start_with(c, &opts);
+}
+
+int core_start_with(struct core *c, const struct test_host_opts *opts)
+{
+    int rc, tries;
 
     memset(c, 0, sizeof(*c));
-    snprintf(c->dir, sizeof(c->dir), "/tmp/xenolith-test-XXXXXX");
-    if (!mkdtemp(c->dir))
-        return -errno;
-    snprintf(logfile, sizeof(logfile), "%s/xenolithd.log", c->dir);
-    pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        execl(getenv("XENOLITHD"), "xenolithd", "--rundir", c->dir,
-              "--log-file", logfile, (char *)NULL);
-        _exit(127);
+    rc = test_host_start(&c->host, opts);
+    if (rc < 0) {
+        fprintf(stderr, "core_start: %s\n", c->host.err);
+        return rc;
     }
-    /* it forks into the background once it listens */
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0)
-        return -EIO;
-    snprintf(pidfile, sizeof(pidfile), "%s/xenolithd.pid", c->dir);
-    f = fopen(pidfile, "r");
-    if (!f || fscanf(f, "%d", &c->pid) != 1) {
-        if (f)
-            fclose(f);
-        return -EIO;
-    }
-    fclose(f);
-    setenv("XENOLITH_RUNDIR", c->dir, 1);
     c->logger = &test_logger;
     for (tries = 0; tries < 50 && !c->xch; tries++) {
         c->xch = xc_interface_open(c->logger, NULL, 0);
@@ -135,46 +95,11 @@ int core_start(struct core *c)
     return c->xch ? 0 : -EIO;
 }
 
-/* Alive and not a zombie (the daemon's reaper is not us). */
-static int alive(pid_t pid)
-{
-    char path[64], line[256], *p;
-    FILE *f;
-    int ok = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (!f)
-        return 0;
-    if (fgets(line, sizeof(line), f)) {
-        p = strrchr(line, ')');
-        ok = p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-    }
-    fclose(f);
-    return ok;
-}
-
 void core_stop(struct core *c)
 {
-    char cmd[600];
-    int i;
-
     xc_interface_close(c->xch);
     c->xch = NULL;
-    if (c->pid > 0) {
-        kill(c->pid, SIGTERM);
-        for (i = 0; i < 500 && alive(c->pid); i++)
-            usleep(2000);
-        if (alive(c->pid))
-            kill(c->pid, SIGKILL);
-        c->pid = 0;
-    }
-    if (c->dir[0] && !getenv("HARNESS_KEEP")) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
-        if (system(cmd) != 0) {
-            /* a leftover temporary directory is harmless */
-        }
-    }
+    test_host_stop(&c->host);
 }
 
 static int copy_to_guest(xc_interface *xch, uint32_t domid, uint64_t gpa,

@@ -1,5 +1,6 @@
 /*
- * harness.h - boot test guests on a private xenolithd.
+ * harness.h - boot test guests on a private xenolithd: a PVH loader,
+ * console and shutdown waits.
  */
 #ifndef GUESTS_HARNESS_H
 #define GUESTS_HARNESS_H
@@ -8,24 +9,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "testhost.h"
 #include "xenctrl.h"
 
+/* A private xenolithd (tests/host) and a libxenctrl handle on it. */
 struct core {
-    char dir[256];               /* temporary rundir */
-    pid_t pid;                   /* the daemon */
+    struct test_host host;       /* host.dir: its rundir; host.core: pid */
     xentoollog_logger *logger;
     xc_interface *xch;
 };
 
-/* Skip (exit 77) when KVM or the daemon binary is unusable here. */
-void harness_require_kvm(void);
-
-/* Start xenolithd in a fresh rundir and connect; 0 or -errno. */
+/* Start xenolithd in a fresh rundir and connect; 0 or -errno (the
+ * reason printed). */
 int core_start(struct core *c);
+/* The same with more of the host (opts->what has TEST_HOST_CORE). */
+int core_start_with(struct core *c, const struct test_host_opts *opts);
 void core_stop(struct core *c);
-
-/* Path of a guest ELF: $GUEST_DIR/name. */
-const char *guest_path(const char *name);
 
 /*
  * Create a domain (vcpus, mem_mb) and load the PVH ELF at path with

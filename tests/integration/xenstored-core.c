@@ -18,12 +18,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -32,58 +31,50 @@
 #define EVENT_TIMEOUT_MS 10000
 
 struct xsd {
-    char rundir[300];
+    struct core core;            /* its host: xenstored, and the core */
+    char rundir[300];            /* xenstored's */
     char log[300];
-    pid_t pid;
     struct xs_handle *xs;
 };
 
-/* Starts xenstored -N with its rundir under dir; connects a client. */
-static void xsd_start(struct xsd *x, const char *dir)
+/* Starts xenstored -N -V (and the core when with_core, xenolithd's
+ * handle in x->core.xch) in a fresh rundir; connects a client. */
+static void xsd_start(struct xsd *x, bool with_core)
 {
-    char sock[340];
-    int i;
+    static const char *const verbose[] = { "-V", NULL };
+    struct test_host_opts opts = {
+        .what = TEST_HOST_XENSTORED | (with_core ? TEST_HOST_CORE : 0),
+        .xenstored_args = verbose,
+    };
+    int rc;
 
-    snprintf(x->rundir, sizeof(x->rundir), "%s/xenstored", dir);
-    snprintf(x->log, sizeof(x->log), "%s/xenstored.log", dir);
-    snprintf(sock, sizeof(sock), "%s/socket", x->rundir);
-    setenv("XENSTORED_RUNDIR", x->rundir, 1);
-    setenv("XENSTORED_PATH", sock, 1);
-    x->pid = fork();
-    ck_assert_int_ge(x->pid, 0);
-    if (x->pid == 0) {
-        /* Gone with the test when an assertion ends it early. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execl(getenv("XENSTORED_BIN"), "xenstored", "-N", "-V", "-L",
-              x->log, (char *)NULL);
-        _exit(127);
+    memset(x, 0, sizeof(*x));
+    if (with_core) {
+        rc = core_start_with(&x->core, &opts);
+        ck_assert_msg(rc == 0, "starting xenstored and xenolithd: %s",
+                      x->core.host.err);
+    } else {
+        rc = test_host_start(&x->core.host, &opts);
+        ck_assert_msg(rc == 0, "starting xenstored: %s", x->core.host.err);
     }
-    /* the socket shows up at bind(), before listen(): a connection
-     * refused in between is retried (a slow host, the lane, sees it) */
-    x->xs = NULL;
-    for (i = 0; i < 500 && !x->xs; i++) {
-        if (access(sock, F_OK) == 0 && (x->xs = xs_open(0)) != NULL)
-            break;
-        usleep(10000);
-    }
-    ck_assert_msg(x->xs != NULL, "connecting to xenstored at %s: %s", sock,
-                  strerror(errno));
+    snprintf(x->rundir, sizeof(x->rundir), "%s/xenstored",
+             x->core.host.dir);
+    snprintf(x->log, sizeof(x->log), "%s/xenstored.log", x->core.host.dir);
+    x->xs = xs_open(0);
+    ck_assert_msg(x->xs != NULL, "connecting to xenstored in %s: %s",
+                  x->rundir, strerror(errno));
 }
 
+/* Both daemons must exit 0 on SIGTERM. */
 static void xsd_stop(struct xsd *x)
 {
-    int status;
-
     if (x->xs)
         xs_close(x->xs);
     x->xs = NULL;
-    if (x->pid > 0) {
-        kill(x->pid, SIGTERM);
-        ck_assert_int_eq(waitpid(x->pid, &status, 0), x->pid);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                      "xenstored exited with status %#x", status);
-    }
-    x->pid = 0;
+    xc_interface_close(x->core.xch);
+    x->core.xch = NULL;
+    ck_assert_msg(test_host_stop(&x->core.host) == 0, "%s",
+                  x->core.host.err);
 }
 
 /* Times the log holds needle. */
@@ -144,61 +135,21 @@ static void expect_no_event(struct xsd *x, int ms, const char *why)
     ck_assert_msg(path == NULL, "unexpected event %s %s", path, why);
 }
 
-/*
- * The core daemonises: should an assertion end the test early, main()
- * stops it, from what this file (named by $XSDCORE_STATE) says.
- */
-static void note_core(const struct core *c)
-{
-    const char *state = getenv("XSDCORE_STATE");
-    FILE *f = state ? fopen(state, "w") : NULL;
-
-    if (!f)
-        return;
-    fprintf(f, "%d %s\n", (int)c->pid, c->dir);
-    fclose(f);
-}
-
-static void sweep_core(const char *state)
-{
-    char dir[256], cmd[300];
-    FILE *f = fopen(state, "r");
-    int pid;
-
-    if (!f)
-        return;
-    if (fscanf(f, "%d %255s", &pid, dir) == 2 && pid > 0 &&
-        kill(pid, SIGTERM) == 0) {
-        usleep(200000);
-        kill(pid, SIGKILL);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0) {
-            /* a leftover temporary folder is harmless */
-        }
-    }
-    fclose(f);
-    unlink(state);
-}
-
 START_TEST(test_guest_poweroff_releases)
 {
-    struct core core;
-    struct xsd x = { .pid = 0 };
+    struct xsd x;
     char domsock[400];
     unsigned int reason;
     uint32_t domid = 0;
     int rc;
 
-    rc = core_start(&core);
-    ck_assert_msg(rc == 0, "starting xenolithd: %s", strerror(-rc));
-    note_core(&core);
-    /* core_start set XENOLITH_RUNDIR: xenstored finds core.sock there. */
-    xsd_start(&x, core.dir);
+    /* the core's socket is in the rundir xenstored is given */
+    xsd_start(&x, true);
     ck_assert(xs_watch(x.xs, "@releaseDomain", "rel"));
     expect_release_event(&x, "(the new watch's first event)");
 
-    rc = guest_boot(core.xch, guest_path("test-pvh-poweroff"), 1, 16, NULL,
-                    NULL, 0, &domid);
+    rc = guest_boot(x.core.xch, test_host_guest("test-pvh-poweroff"), 1, 16,
+                    NULL, NULL, 0, &domid);
     ck_assert_msg(rc == 0, "booting test-pvh-poweroff: %s", strerror(-rc));
     ck_assert(xs_introduce_domain(x.xs, domid, 1, 1));
     ck_assert(xs_is_domain_introduced(x.xs, domid));
@@ -208,8 +159,8 @@ START_TEST(test_guest_poweroff_releases)
     expect_no_event(&x, 300, "while the guest is paused");
     ck_assert_int_eq(log_count(&x, "connected to the hypervisor core"), 1);
 
-    ck_assert_int_eq(xc_domain_unpause(core.xch, domid), 0);
-    ck_assert_int_eq(shutdown_wait(core.xch, domid, EVENT_TIMEOUT_MS,
+    ck_assert_int_eq(xc_domain_unpause(x.core.xch, domid), 0);
+    ck_assert_int_eq(shutdown_wait(x.core.xch, domid, EVENT_TIMEOUT_MS,
                                    &reason), 1);
     ck_assert_uint_eq(reason, XC_SHUTDOWN_poweroff);
     expect_release_event(&x, "after the guest powered off");
@@ -218,30 +169,24 @@ START_TEST(test_guest_poweroff_releases)
     expect_no_event(&x, 300, "for the same shutdown");
     ck_assert_int_eq(log_count(&x, "has shut down"), 1);
 
-    ck_assert_int_eq(xc_domain_destroy(core.xch, domid), 0);
+    ck_assert_int_eq(xc_domain_destroy(x.core.xch, domid), 0);
     expect_release_event(&x, "after the domain was destroyed");
     ck_assert(!xs_is_domain_introduced(x.xs, domid));
     ck_assert_int_ne(access(domsock, F_OK), 0);
     ck_assert_int_eq(log_count(&x, "forgetting it"), 1);
 
     xsd_stop(&x);
-    core_stop(&core);
-    if (getenv("XSDCORE_STATE"))
-        unlink(getenv("XSDCORE_STATE"));
 }
 END_TEST
 
 START_TEST(test_no_core_keeps_serving)
 {
-    char dir[] = "/tmp/xenolith-xsdcore-XXXXXX", cmd[100];
-    struct xsd x = { .pid = 0 };
+    struct xsd x;
     unsigned int len;
     char *v;
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    /* A rundir with no core.sock in it. */
-    setenv("XENOLITH_RUNDIR", dir, 1);
-    xsd_start(&x, dir);
+    /* a rundir with no core.sock in it */
+    xsd_start(&x, false);
     ck_assert(xs_watch(x.xs, "@releaseDomain", "rel"));
     expect_release_event(&x, "(the new watch's first event)");
     ck_assert(xs_introduce_domain(x.xs, 5, 1, 1));
@@ -258,8 +203,6 @@ START_TEST(test_no_core_keeps_serving)
     expect_release_event(&x, "after RELEASE");
     ck_assert(!xs_is_domain_introduced(x.xs, 5));
     xsd_stop(&x);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -277,17 +220,14 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-    char state[64];
     SRunner *sr;
     int failed;
 
-    harness_require_kvm();
-    snprintf(state, sizeof(state), "/tmp/xenolith-xsdcore-%d.state",
-             (int)getpid());
-    setenv("XSDCORE_STATE", state, 1);
+    test_host_require(TEST_HOST_XENSTORED | TEST_HOST_CORE, true);
+    test_host_registry();
     sr = srunner_create(core_suite());
     srunner_run_all(sr, CK_NORMAL);
-    sweep_core(state);
+    test_host_sweep();
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

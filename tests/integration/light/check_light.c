@@ -29,19 +29,20 @@
 #include <libxl.h>
 
 #include "../../guests/cgroup_probe.h"
-#include "daemons.h"
+#include "probes.h"
 
 #ifndef CGROUP_CASES
 #define CGROUP_CASES 0
 #endif
 
-static struct daemons D;
+static struct test_host D;
 static libxl_ctx *ctx;
 
 static void setup(void)
 {
     test_log_clear();
-    ck_assert_int_eq(daemons_start(&D, 1, 1), 0);
+    ck_assert_msg(start_host(&D, TEST_HOST_XENSTORED | TEST_HOST_CORE) == 0,
+                  "%s", D.err);
     ck_assert_int_eq(libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, test_logger()),
                      0);
 }
@@ -50,7 +51,7 @@ static void teardown(void)
 {
     libxl_ctx_free(ctx);
     ctx = NULL;
-    daemons_stop(&D);
+    test_host_stop(&D);
 }
 
 static void config(libxl_domain_config *c, const char *name,
@@ -60,7 +61,7 @@ static void config(libxl_domain_config *c, const char *name,
     c->c_info.type = LIBXL_DOMAIN_TYPE_PVH;
     c->c_info.name = strdup(name);
     libxl_domain_build_info_init_type(&c->b_info, LIBXL_DOMAIN_TYPE_PVH);
-    c->b_info.kernel = strdup(guest(guest_name));
+    c->b_info.kernel = strdup(test_host_guest(guest_name));
     c->b_info.max_memkb = c->b_info.target_memkb = (uint64_t)mem_mb << 10;
     c->b_info.max_vcpus = vcpus;
     /* the core's PVH path (auto may mean qemu on a host without
@@ -271,20 +272,20 @@ static int watch_lines(FILE *f, const char *want)
 
 START_TEST(test_ctx_names_missing_daemon)
 {
-    struct daemons d;
+    struct test_host d;
     libxl_ctx *c = NULL;
 
     test_log_clear();
-    ck_assert_int_eq(daemons_start(&d, 0, 0), 0);
+    ck_assert_msg(start_host(&d, 0) == 0, "%s", d.err);
     ck_assert_int_eq(libxl_ctx_alloc(&c, LIBXL_VERSION, 0, test_logger()),
                      ERROR_FAIL);
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(test_log(), "xenstored") &&
                   strstr(test_log(), d.dir), "%s", test_log());
-    daemons_stop(&d);
+    test_host_stop(&d);
 
     test_log_clear();
-    ck_assert_int_eq(daemons_start(&d, 1, 0), 0);
+    ck_assert_msg(start_host(&d, TEST_HOST_XENSTORED) == 0, "%s", d.err);
     ck_assert_int_eq(libxl_ctx_alloc(&c, LIBXL_VERSION, 0, test_logger()),
                      ERROR_FAIL);
     ck_assert_msg(strstr(test_log(), "xenolithd") &&
@@ -297,7 +298,7 @@ START_TEST(test_ctx_names_missing_daemon)
     libxl_ctx_free(c);
     ck_assert_int_eq(libxl_ctx_alloc(&c, 99, 0, test_logger()),
                      ERROR_VERSION);
-    daemons_stop(&d);
+    test_host_stop(&d);
 }
 END_TEST
 
@@ -1264,7 +1265,7 @@ static void check_core_rip(const char *core)
     int found = 0;
     FILE *f;
 
-    elf_text(guest("test-pvh-poweroff"), &lo, &hi);
+    elf_text(test_host_guest("test-pvh-poweroff"), &lo, &hi);
     snprintf(cmd, sizeof(cmd), "gdb -batch -n -c '%s' -ex 'info registers "
              "rip' -ex 'info registers rsp' 2>&1", core);
     f = popen(cmd, "r");
@@ -1299,7 +1300,7 @@ static void check_core_file(const char *core)
     if (access("/usr/bin/gdb", X_OK) < 0)
         return;
     /* gdb opens it and reads the kernel's bytes at its load address */
-    paddr = elf_first_load(guest("test-pvh-poweroff"), want, 4);
+    paddr = elf_first_load(test_host_guest("test-pvh-poweroff"), want, 4);
     snprintf(cmd, sizeof(cmd), "gdb -batch -n -c '%s' -ex 'x/4xb %#llx' "
              "2>&1", core, (unsigned long long)paddr);
     f = popen(cmd, "r");
@@ -1690,9 +1691,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    char reg[] = "/tmp/xenolith-light-reg-XXXXXX";
-
-    daemons_require(1);
+    test_host_require(TEST_HOST_XENSTORED | TEST_HOST_CORE, true);
     if (CGROUP_CASES) {
         char why[400];
 
@@ -1701,12 +1700,11 @@ int main(void)
             return 77;
         }
     }
-    if (mkdtemp(reg))
-        setenv("LIGHT_REGISTRY", reg, 1);
+    test_host_registry();
     sr = srunner_create(CGROUP_CASES ? cgroup_suite() : light_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    daemons_sweep();
+    test_host_sweep();
     return failed ? 1 : 0;
 }

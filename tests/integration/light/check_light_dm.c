@@ -24,9 +24,9 @@
 
 #include <libxl.h>
 
-#include "daemons.h"
+#include "probes.h"
 
-static struct daemons D;
+static struct test_host D;
 static libxl_ctx *ctx;
 
 static void require(void)
@@ -52,7 +52,8 @@ static void setup(void)
         setenv("XENOLITH_SCRIPTS_DIR", dir, 1);
     }
     test_log_clear();
-    ck_assert_int_eq(daemons_start(&D, 1, 1), 0);
+    ck_assert_msg(start_host(&D, TEST_HOST_XENSTORED | TEST_HOST_CORE) == 0,
+                  "%s", D.err);
     ck_assert_int_eq(libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, test_logger()),
                      0);
 }
@@ -61,7 +62,7 @@ static void teardown(void)
 {
     libxl_ctx_free(ctx);
     ctx = NULL;
-    daemons_stop(&D);
+    test_host_stop(&D);
 }
 
 static void hvm_config(libxl_domain_config *c, const char *name)
@@ -334,7 +335,7 @@ START_TEST(test_pvh_tcg)
     c.c_info.type = LIBXL_DOMAIN_TYPE_PVH;
     c.c_info.name = strdup("pvh-tcg");
     libxl_domain_build_info_init_type(&c.b_info, LIBXL_DOMAIN_TYPE_PVH);
-    c.b_info.kernel = strdup(guest("test-pvh-hello"));
+    c.b_info.kernel = strdup(test_host_guest("test-pvh-hello"));
     c.b_info.max_memkb = c.b_info.target_memkb = 32 << 10;
     c.b_info.max_vcpus = 1;
     c.b_info.xenolith_accel = LIBXL_XENOLITH_ACCEL_TCG;
@@ -426,13 +427,13 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    daemons_require(0);
+    test_host_require(TEST_HOST_XENSTORED | TEST_HOST_CORE, false);
     require();
-    daemons_sweep();
+    test_host_sweep();
     sr = srunner_create(suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    daemons_sweep();
+    test_host_sweep();
     return failed ? 1 : 0;
 }

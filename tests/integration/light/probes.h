@@ -1,32 +1,19 @@
 /*
- * daemons.h - a private xenstored and xenolithd for the libxl tests,
- * plus a few probes done with xenstore command-line clients.
+ * probes.h - for the libxl tests: a logger that keeps libxl's messages,
+ * and xenstore read through its command-line clients.  The daemons
+ * themselves come from tests/host (testhost.h).
  */
-#ifndef LIGHT_DAEMONS_H
-#define LIGHT_DAEMONS_H
+#ifndef LIGHT_PROBES_H
+#define LIGHT_PROBES_H
 
 #include <stdarg.h>
-#include <sys/types.h>
 
 #include <libxl.h>
 
-struct daemons {
-    char dir[128];               /* temporary XENOLITH_RUNDIR */
-    pid_t xenstored;
-    pid_t core;
-};
+#include "testhost.h"
 
-/* Exit 77 (skip) without the daemon binaries, or without /dev/kvm when
- * need_kvm (guests on the core; device-model domains run in qemu and
- * xenolithd starts without KVM for them). */
-void daemons_require(int need_kvm);
-
-/* Start what is asked for in a fresh rundir (exported in the
- * environment); 0 or -errno. */
-int daemons_start(struct daemons *d, int with_xenstored, int with_core);
-void daemons_stop(struct daemons *d);
-/* Kills what failed tests left running (see daemons.c). */
-void daemons_sweep(void);
+/* test_host_start for `what` (TEST_HOST_*); 0 or -errno, h->err why. */
+int start_host(struct test_host *h, unsigned int what);
 
 /* A logger that keeps the last messages (for "names the key" checks). */
 xentoollog_logger *test_logger(void);
@@ -40,8 +27,5 @@ char *xs_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xs_get(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int xs_exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int xs_set(const char *path, const char *value);
-
-/* $GUEST_DIR/name */
-const char *guest(const char *name);
 
 #endif

@@ -41,12 +41,18 @@ $PTYRUN --after "'$XL_BIN' unpause hello" 3 "$XL_BIN" console -t serial \
     -n 0 hello >"$T/pty" 2>&1
 grep -q "^\[exit: 0\]" "$T/pty" && pass "console -t serial -n 0" ||
     fail "console -t serial -n 0: $(cat "$T/pty")"
+# Ctrl-] typed before xl console attached (type-ahead) still detaches:
+# entering raw mode must not flush it.
+$PTYRUN --early 20 "$XL_BIN" console hello >"$T/pty" 2>&1
+grep -q "^\[exit: 0\]" "$T/pty" &&
+    pass "console: a Ctrl-] typed ahead detaches" ||
+    fail "console with a Ctrl-] typed ahead: $(cat "$T/pty")"
 
 # A live guest: the counter keeps writing.
 ccfg=$(write_cfg counter)
 run_xl create "$ccfg"
 $PTYRUN --expect "
-" 5 "$XL_BIN" console counter >"$T/pty" 2>&1
+" 15 "$XL_BIN" console counter >"$T/pty" 2>&1
 [ "$(wc -l <"$T/pty")" -ge 2 ] && grep -q "^\[exit: 0\]" "$T/pty" &&
     pass "console: live output of a running guest" ||
     fail "console counter: $(cat "$T/pty")"

@@ -2,25 +2,36 @@
 """ptyrun.py - run a command (xl console / xl create -c) on a fresh pty as
 its controlling terminal, the way a user's terminal would be.
 
-usage: ptyrun.py [--after CMD] [--expect TEXT] SECONDS PROGRAM ARGS...
+usage: ptyrun.py [--after CMD] [--expect TEXT] [--early] SECONDS PROGRAM ARGS...
 
 Collects what the program writes until a whole line with TEXT (default
-"Test result:") has appeared or SECONDS have passed; CMD (a shell command) runs 0.5 s after
-the start, e.g. "xl unpause dom".  Then types Ctrl-] (the console escape)
-and waits up to 5 s for the program to exit.  Prints the output, then a
-last line "[exit: STATUS]" ("hung" if Ctrl-] did not end it).
+"Test result:") has appeared or SECONDS have passed; CMD (a shell command)
+runs 0.5 s after the start, e.g. "xl unpause dom".  Then, once the program
+has put the terminal in raw mode (its console is attached; up to 10 s
+more), types Ctrl-] (the console escape) and waits up to 5 s for the
+program to exit.  With --early, Ctrl-] is typed at once instead, before
+the program can have attached: typed ahead, it must still detach (up to
+SECONDS for that).
+Prints the output, then a last line "[exit: STATUS]" ("hung" if Ctrl-]
+did not end it).
 """
 import os
 import pty
 import select
 import subprocess
 import sys
+import termios
 import time
 
 args = sys.argv[1:]
 after = None
 expect = b"Test result:"
+early = False
 while args and args[0].startswith("--"):
+    if args[0] == "--early":
+        early = True
+        args = args[1:]
+        continue
     if args[0] == "--after":
         after = args[1]
     elif args[0] == "--expect":
@@ -34,6 +45,8 @@ if pid == 0:
     os.execvp(argv[0], argv)
 
 out = b""
+if early:
+    os.write(fd, b"\x1d")
 start = time.time()
 ran_after = after is None
 def line_done(buf):
@@ -43,7 +56,25 @@ def line_done(buf):
     return at >= 0 and buf.find(b"\n", at) >= 0
 
 
-while time.time() < start + limit and not line_done(out):
+def raw_mode():
+    """The program has switched the terminal to raw mode (no ICANON)."""
+    try:
+        return not termios.tcgetattr(fd)[3] & termios.ICANON
+    except termios.error:
+        return True
+
+
+def collect(seconds):
+    global out
+    ready, _, _ = select.select([fd], [], [], seconds)
+    if ready:
+        data = os.read(fd, 4096)
+        if not data:
+            raise OSError("end of output")
+        out += data
+
+
+while not early and time.time() < start + limit and not line_done(out):
     if not ran_after and time.time() > start + 0.5:
         subprocess.run(after, shell=True)
         ran_after = True
@@ -56,13 +87,23 @@ while time.time() < start + limit and not line_done(out):
         if not data:
             break
         out += data
+# a Ctrl-] typed before the program attached would be echoed and lost
+# to a flush: wait for raw mode (the output keeps being collected)
+end = time.time() + 10
+try:
+    while not early and not raw_mode() and time.time() < end:
+        collect(0.1)
+except OSError:
+    pass
 time.sleep(0.2)
 try:
-    os.write(fd, b"\x1d")
+    if not early:
+        os.write(fd, b"\x1d")
 except OSError:
     pass
 status = "hung"
-end = time.time() + 5
+# typed ahead, the program's whole start counts (SECONDS)
+end = time.time() + (max(limit, 5) if early else 5)
 while time.time() < end:
     p, st = os.waitpid(pid, os.WNOHANG)
     if p:

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "libxl_internal.h"
-#include "xs_test_daemon.h"
+#include "testhost.h"
 
 static char logbuf[16384];
 
@@ -52,7 +52,7 @@ static void destroy(xentoollog_logger *lg)
 
 static xentoollog_logger logger = { vmessage, progress, destroy };
 
-static struct xs_test_daemon daemon_;
+static struct test_host daemon_;
 static libxl_ctx *ctx;
 static struct xs_handle *other;      /* the conflicting writer */
 static char x_path[128], y_path[128];
@@ -102,10 +102,12 @@ static unsigned int count(const char *level, const char *needle)
 
 static void setup(void)
 {
-    char err[256];
+    static const struct test_host_opts opts = {
+        .what = TEST_HOST_XENSTORED,
+    };
 
-    ck_assert_msg(xs_test_daemon_start(&daemon_, err, sizeof(err)) == 0,
-                  "%s", err);
+    ck_assert_msg(test_host_start(&daemon_, &opts) == 0, "%s",
+                  daemon_.err);
     ck_assert_int_eq(libxl_ctx_alloc(&ctx, LIBXL_VERSION,
                                      LIBXL_CTX_XENOLITH_OFFLINE, &logger),
                      0);
@@ -113,8 +115,8 @@ static void setup(void)
     other = xs_open(0);
     ck_assert_ptr_nonnull(ctx->xsh);
     ck_assert_ptr_nonnull(other);
-    xs_test_path(x_path, sizeof(x_path), "x");
-    xs_test_path(y_path, sizeof(y_path), "y");
+    test_host_xs_path(x_path, sizeof(x_path), "x");
+    test_host_xs_path(y_path, sizeof(y_path), "y");
     ck_assert(xs_write(other, XBT_NULL, x_path, "0", 1));
     xs_rm(other, XBT_NULL, y_path);
     logbuf[0] = '\0';
@@ -125,7 +127,7 @@ static void teardown(void)
     xs_close(other);
     libxl_ctx_free(ctx);         /* closes ctx->xsh */
     ctx = NULL;
-    xs_test_daemon_stop(&daemon_);
+    test_host_stop(&daemon_);
 }
 
 START_TEST(commits_first_time)

@@ -1,6 +1,6 @@
 /*
  * check_xs.c: libxenstore against a running xenstored (ours, started by
- * xs_test_daemon): every call, the errno of every error, permissions,
+ * tests/host): every call, the errno of every error, permissions,
  * transactions, watches, threads and large directories.
  */
 #include <check.h>
@@ -18,7 +18,7 @@
 
 #include <xenstore.h>
 
-#include "xs_test_daemon.h"
+#include "testhost.h"
 
 static struct xs_handle *open_h(unsigned long flags)
 {
@@ -35,7 +35,7 @@ static char *tpath(const char *leaf)
     static _Thread_local int next;
     char *b = bufs[next++ % 8];
 
-    xs_test_path(b, sizeof(bufs[0]), leaf);
+    test_host_xs_path(b, sizeof(bufs[0]), leaf);
     return b;
 }
 
@@ -1234,19 +1234,22 @@ static Suite *xs_suite(void)
 
 int main(void)
 {
-    struct xs_test_daemon d;
-    char err[512];
+    static const struct test_host_opts opts = {
+        .what = TEST_HOST_XENSTORED,
+    };
+    struct test_host d;
     SRunner *sr;
     int failed;
 
-    if (xs_test_daemon_start(&d, err, sizeof(err)) < 0) {
-        fprintf(stderr, "check_xs: cannot start xenstored: %s\n", err);
+    if (test_host_start(&d, &opts) < 0) {
+        fprintf(stderr, "check_xs: cannot start xenstored: %s\n",
+                d.err);
         return 1;
     }
     sr = srunner_create(xs_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    xs_test_daemon_stop(&d);
+    test_host_stop(&d);
     return failed ? 1 : 0;
 }

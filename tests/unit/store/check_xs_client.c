@@ -1,7 +1,7 @@
 /*
  * check_xs_client.c: our xenstore tools against Debian's xenstore-utils.
  * Each test runs one sequence of commands twice against the same daemon
- * (ours, from xs_test_daemon): first with our tools from the build tree,
+ * (ours, from tests/host): first with our tools from the build tree,
  * then, after removing what the first run created, with Debian's tools
  * from /usr/bin.  Exit codes, stdout, stderr and the resulting store
  * content must be identical.
@@ -23,7 +23,7 @@
 
 #include <xenstore.h>
 
-#include "xs_test_daemon.h"
+#include "testhost.h"
 
 #define DEBIAN_BIN "/usr/bin"
 #define DEBIAN_CONTROL "/usr/lib/xen-4.17/bin/xenstore-control"
@@ -244,7 +244,7 @@ static void compare(sequence_fn seq)
     int line = 1, s;
 
     ck_assert_ptr_nonnull(h);
-    xs_test_path(base, sizeof(base), "c");
+    test_host_xs_path(base, sizeof(base), "c");
     for (s = 0; s < 2; s++) {
         xs_rm(h, XBT_NULL, base);
         reset_ancestors(h);
@@ -565,8 +565,10 @@ static Suite *client_suite(void)
 
 int main(void)
 {
-    struct xs_test_daemon d;
-    char err[512];
+    static const struct test_host_opts opts = {
+        .what = TEST_HOST_XENSTORED,
+    };
+    struct test_host d;
     SRunner *sr;
     int failed;
 
@@ -575,15 +577,15 @@ int main(void)
                 "(Debian xenstore-utils): skipped\n", DEBIAN_BIN);
         return 77;
     }
-    if (xs_test_daemon_start(&d, err, sizeof(err)) < 0) {
+    if (test_host_start(&d, &opts) < 0) {
         fprintf(stderr, "check_xs_client: cannot start xenstored: %s\n",
-                err);
+                d.err);
         return 1;
     }
     sr = srunner_create(client_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    xs_test_daemon_stop(&d);
+    test_host_stop(&d);
     return failed ? 1 : 0;
 }
