@@ -315,21 +315,27 @@ void print_bitmap(const uint8_t *map, int maplen, FILE *stream)
     }
 }
 
-/* Which daemon is missing, for the message when the context fails. */
+/* Which daemon is missing, for the message when the context fails:
+ * whether something accepts on path (xenstored's socket is a stream,
+ * the core's a seqpacket one). */
 static int socket_answers(const char *path)
 {
+    static const int types[] = { SOCK_STREAM, SOCK_SEQPACKET };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd, r;
+    unsigned int i;
+    int fd, ok = 0;
 
     if (strlen(path) >= sizeof(sa.sun_path))
         return 0;
     strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    close(fd);
-    return r == 0;
+    for (i = 0; i < sizeof(types) / sizeof(types[0]) && !ok; i++) {
+        fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        close(fd);
+    }
+    return ok;
 }
 
 static void report_ctx_failure(void)

@@ -2,7 +2,10 @@
 # xencommons.sh - hotplug/xencommons: start brings up xenstored and
 # xenolithd under XENOLITH_RUNDIR and writes Domain-0's nodes as
 # xen-init-dom0 does; a second start is harmless; status says what runs
-# (exit 0 / 3); stop leaves no daemon.
+# (exit 0 / 3); stop leaves no daemon.  After a daemon is killed (-9):
+# status says so, xl names that daemon (and only it), and the first start
+# brings it back; a pid file naming another program is not taken for a
+# running daemon.
 . "$(dirname "$0")/lib.sh"
 setup_host
 
@@ -59,4 +62,60 @@ XENSTORED_BIN=/nonexistent sh "$XENCOMMONS" start >"$T/out" 2>&1
 sh "$XENCOMMONS" start >/dev/null 2>&1 && run_xl list &&
     [ "$xlrc" = 0 ] && pass "start again after stop" ||
     fail "restart: $(cat "$T/err")"
+
+# A daemon killed (its zombie, pid file and socket stay behind until
+# someone reaps and cleans): the same for each of the two.
+for d in xenstored xenolithd; do
+    if [ $d = xenstored ]; then
+        other=xenolithd
+        msg="xenstored is not running"
+        wrong="xenolithd (the core) is not running"
+    else
+        other=xenstored
+        msg="xenolithd (the core) is not running"
+        wrong="xenstored is not running"
+    fi
+    pid=$(cat "$XENOLITH_RUNDIR/$d.pid")
+    kill -9 "$pid"
+    i=0
+    while [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)" \
+            != Z ] && [ -e "/proc/$pid" ] && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    sh "$XENCOMMONS" status >"$T/out" 2>&1
+    rc=$?
+    [ "$rc" = 3 ] && grep -q "^$d is not running" "$T/out" &&
+        grep -q "^$other is running" "$T/out" &&
+        pass "$d killed: status says so (exit 3)" ||
+        fail "$d killed: status rc=$rc $(cat "$T/out")"
+    run_xl list
+    [ "$xlrc" != 0 ] && grep -q "$msg" "$T/err" &&
+        ! grep -q "$wrong" "$T/err" &&
+        pass "$d killed: xl names it, and only it" ||
+        fail "$d killed: xl list rc=$xlrc $(cat "$T/err")"
+    sh "$XENCOMMONS" start >"$T/start" 2>&1
+    rc=$?
+    run_xl list
+    [ "$rc" = 0 ] && grep -q "Starting $d" "$T/start" && [ "$xlrc" = 0 ] &&
+        pass "$d killed: the first start brings it back" ||
+        fail "$d killed: start rc=$rc $(cat "$T/start") xl: $(cat "$T/err")"
+done
+
+# A stale pid file that names a live process of another program (its
+# pid reused) is not a running daemon: stop leaves that process alone.
+sh "$XENCOMMONS" stop >/dev/null 2>&1
+sleep 60 &
+other=$!
+echo "$other" >"$XENOLITH_RUNDIR/xenstored.pid"
+sh "$XENCOMMONS" status >"$T/out" 2>&1
+rc=$?
+sh "$XENCOMMONS" stop >>"$T/out" 2>&1
+[ "$rc" = 3 ] && grep -q "^xenstored is not running" "$T/out" &&
+    kill -0 "$other" 2>/dev/null &&
+    pass "a pid file naming another program: not running, left alone" ||
+    fail "reused pid: rc=$rc $(cat "$T/out")"
+kill "$other" 2>/dev/null
+sh "$XENCOMMONS" start >"$T/out" 2>&1 && run_xl list && [ "$xlrc" = 0 ] &&
+    pass "start over a reused pid" || fail "start: $(cat "$T/out")"
 finish
