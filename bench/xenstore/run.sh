@@ -1,12 +1,17 @@
 #!/bin/bash
 # run.sh: benchmarks Xenolith's xenstored against Debian's C xenstored (Xen
 # 4.17, run without a hypervisor by xs-anchor) in one run, with the same
-# wire-protocol client (xsbench), and prints a comparison table.
+# wire-protocol client (xsbench), and prints a comparison table; then
+# xenstore as its clients see it: xsclient through libxenstore, one
+# request at a time, built against Xenolith's library and against
+# Debian's (libxen-dev), each against both daemons, beside a unix-socket
+# ping-pong of the same sizes (the floor), in a second table.
 #
 # Usage: bench/xenstore/run.sh [BUILDDIR]
 #   BUILDDIR   the configured build tree (default: the current directory);
-#              needs BUILDDIR/xenstored/xenstored and
-#              BUILDDIR/bench/xenstore/xsbench (`make` builds both).
+#              needs BUILDDIR/xenstored/xenstored,
+#              BUILDDIR/bench/xenstore/xsbench and .../xsclient (`make`
+#              builds them); Debian's client is compiled here with cc.
 # Environment: XSBENCH_SECS (seconds per throughput scenario, default 2),
 #   XS_ANCHOR (the xs-anchor folder; default /work/shared/tools/xs-anchor
 #   or ../shared/tools/xs-anchor), XENSTORED_BIN (our daemon).
@@ -19,6 +24,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-.}" && pwd)
 xsbench="$build/bench/xenstore/xsbench"
+xsclient="$build/bench/xenstore/xsclient"
 ours="${XENSTORED_BIN:-$build/xenstored/xenstored}"
 secs="${XSBENCH_SECS:-2}"
 
@@ -36,6 +42,16 @@ for d in "${XS_ANCHOR:-}" /work/shared/tools/xs-anchor \
 done
 
 tmp=$(mktemp -d /tmp/xenolith-xsbench.XXXXXX)
+# xsclient against Debian's libxenstore (its xenstore.h and .so)
+xsclient_deb=
+if [ -f /usr/include/xenstore.h ] &&
+    cc -std=gnu11 -O2 -o "$tmp/xsclient-debian" "$here/xsclient.c" \
+        -lxenstore -lpthread 2>"$tmp/cc.log"; then
+    xsclient_deb="$tmp/xsclient-debian"
+else
+    echo "run.sh: cannot build xsclient against Debian's libxenstore" \
+         "(libxen-dev): $(cat "$tmp/cc.log")" >&2
+fi
 ours_pid=
 cleanup()
 {
@@ -90,6 +106,14 @@ measure()
     fi
     if [ "$phase" = throughput ]; then
         "$xsbench" throughput "$d/socket" "$secs" >>"$tmp/$who.raw"
+    elif [ "$phase" = clients ]; then
+        # both libraries against this daemon, each from an empty store
+        XENSTORED_PATH="$d/socket" "$xsclient" "$secs" |
+            sed 's/^/lib_ours_/' >>"$tmp/$who.raw"
+        if [ -n "$xsclient_deb" ]; then
+            XENSTORED_PATH="$d/socket" "$xsclient_deb" "$secs" |
+                sed 's/^/lib_deb_/' >>"$tmp/$who.raw"
+        fi
     else
         "$xsbench" scale "$d/socket" "$pid" >>"$tmp/$who.raw"
     fi
@@ -104,6 +128,7 @@ have_ours=0
 have_deb=0
 : >"$tmp/ours.raw"
 : >"$tmp/deb.raw"
+: >"$tmp/floor.raw"
 if [ -n "$anchor" ] && [ -x /usr/lib/xen-4.17/bin/xenstored ]; then
     have_deb=1
 else
@@ -117,7 +142,11 @@ else
 fi
 # The daemons take turns, phase by phase, and the throughput phase runs
 # twice each, so that load from elsewhere on the machine falls on both.
-for step in throughput:1 scale:1 throughput:2; do
+for step in throughput:1 scale:1 clients:1 throughput:2 clients:2; do
+    if [ "${step%:*}" = clients ]; then
+        echo "measuring the floor: a unix-socket ping-pong ..." >&2
+        "$xsclient" floor "$secs" >>"$tmp/floor.raw"
+    fi
     for who in deb ours; do
         [ "$who" = deb ] && [ "$have_deb" = 0 ] && continue
         [ "$who" = ours ] && [ "$have_ours" = 0 ] && continue
@@ -127,7 +156,7 @@ for step in throughput:1 scale:1 throughput:2; do
 done
 # Best figure per name: the highest rate; the lowest time, size or retry
 # count.
-for who in deb ours; do
+for who in deb ours floor; do
     awk '{
         low = ($1 ~ /_us|rss_|eagain/)
         if (!($1 in v) || (low ? $2 < v[$1] : $2 > v[$1]))
@@ -210,4 +239,71 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ]; then
             printf("  %-22s %d KiB vs Debian %d KiB  %s\n", "rss_kib_100k",
                 o, d, (o < d) ? "met" : "MISSED")
         }' "$tmp/deb.txt" "$tmp/ours.txt"
+fi
+
+# xenstore through libxenstore: the four library/daemon pairs and the
+# floor.  Targets (issue 10): our stack's single requests within 1.25x of
+# the floor's round trip; watch fan-out, DIRECTORY of 1k and 10k children
+# and transactions at least 2x Debian's stack (its library and daemon);
+# with Debian's library, our daemon ahead of Debian's in every scenario.
+if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ] && [ -n "$xsclient_deb" ]; then
+    echo
+    echo "through libxenstore, one request at a time (library + daemon)"
+    awk '
+        FILENAME ~ /deb.txt$/ { deb[$1] = $2; next }
+        FILENAME ~ /floor.txt$/ { fl[$1] = $2; next }
+        { ours[$1] = $2 }
+        function row(key, label, dir,    dd, do_, od, oo, r1, r2) {
+            dd = deb["lib_deb_" key]; do_ = ours["lib_deb_" key]
+            od = deb["lib_ours_" key]; oo = ours["lib_ours_" key]
+            r1 = (dd > 0 && oo > 0) ? (dir > 0 ? oo / dd : dd / oo) : 0
+            r2 = (dd > 0 && do_ > 0) ? (dir > 0 ? do_ / dd : dd / do_) : 0
+            printf "%-26s %11s %11s %11s %11s %7.2fx %7.2fx\n", label, \
+                dd, do_, od, oo, r1, r2
+        }
+        END {
+            printf "%-26s %11s %11s %11s %11s %8s %8s\n", "", \
+                "Deb+Deb", "Deb+ours", "ours+Deb", "ours+ours", \
+                "stack", "Deb lib"
+            row("read_ops_per_s", "read (ops/s)", 1)
+            row("write_ops_per_s", "write (ops/s)", 1)
+            row("dir1k_ops_per_s", "directory, 1k (ops/s)", 1)
+            row("dir10k_ops_per_s", "directory, 10k (ops/s)", 1)
+            row("tx1_commits_per_s", "10-write tx, 1 (commits/s)", 1)
+            row("tx4_commits_per_s", "10-write tx, 4 (commits/s)", 1)
+            row("watch_fanout_us", "watch fan-out, 100 (us)", -1)
+            row("watch_events_per_s", "  events (/s)", 1)
+            printf "%-26s %11.1f round trips/s, %.2f us each\n", \
+                "floor: unix ping-pong", fl["floor_ops_per_s"], \
+                fl["floor_rtt_us"]
+            print ""
+            print "targets:"
+            split("read write", one, " ")
+            for (i = 1; i in one; i++) {
+                k = "lib_ours_" one[i] "_ops_per_s"
+                rtt = ours[k] > 0 ? 1e6 / ours[k] : 0
+                f = fl["floor_rtt_us"]
+                printf "  %-24s %.2f us = %.2fx the floor  %s\n", \
+                    one[i] " round trip", rtt, f > 0 ? rtt / f : 0, \
+                    (f > 0 && rtt <= 1.25 * f) ? "met (<= 1.25x)" : \
+                    "MISSED (> 1.25x)"
+            }
+            split("dir1k_ops_per_s dir10k_ops_per_s tx1_commits_per_s " \
+                  "tx4_commits_per_s watch_events_per_s", two, " ")
+            for (i = 1; i in two; i++) {
+                d = deb["lib_deb_" two[i]]; o = ours["lib_ours_" two[i]]
+                r = d > 0 ? o / d : 0
+                printf "  %-24s %5.2fx Debian stack  %s\n", two[i], r, \
+                    r >= 2 ? "met (>= 2x)" : "MISSED (< 2x)"
+            }
+            split("read_ops_per_s write_ops_per_s dir1k_ops_per_s " \
+                  "dir10k_ops_per_s tx1_commits_per_s tx4_commits_per_s " \
+                  "watch_events_per_s", all, " ")
+            behind = ""
+            for (i = 1; i in all; i++)
+                if (!(ours["lib_deb_" all[i]] > deb["lib_deb_" all[i]]))
+                    behind = behind " " all[i]
+            printf "  %-24s %s\n", "Debian lib: ours ahead", \
+                behind == "" ? "met (every scenario)" : "MISSED:" behind
+        }' "$tmp/deb.txt" "$tmp/floor.txt" "$tmp/ours.txt"
 fi
