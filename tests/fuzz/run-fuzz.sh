@@ -81,6 +81,8 @@ then
         CC="$cc" CFLAGS="$cflags" LDFLAGS="$san") || exit 2
 fi
 echo "run-fuzz: building $targets"
+# the engine links libxenstore's string helpers (libxs_lib.la)
+make -s -C "$build/libs/store" -j"$jobs" libxs_lib.la >/dev/null || exit 2
 make -s -C "$build/xenstored" -j"$jobs" libxsdaemon.a libxsengine.la \
     >/dev/null || exit 2
 make -s -C "$build/libs/proto" -j"$jobs" libxenproto.la >/dev/null || exit 2

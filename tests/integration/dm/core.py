@@ -130,6 +130,7 @@ def scenario():
             L.check(not L.xs_exists("/local/domain/%d" % dom),
                     "/local/domain/%d is gone" % dom)
             dom = new
+            L.wait_tty(dom)
             con = L.console(L.NAME, BOOT_LIMIT)
             L.reach_shell(con, t1, "after xl reboot")
             L.check(con.run("echo back-$((4*5))", "back-20", 30),

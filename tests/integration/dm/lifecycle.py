@@ -264,22 +264,45 @@ def reach_shell(con, t0, what):
          % (what, BOOT_LIMIT, con.tail()), fatal=True)
 
 
+def wait_tty(dom):
+    """Until the new domain's console is there to attach to: a domain
+    re-created after a reboot has its id before its console node, and
+    xl console waits only 5 s for that (as Xen's), which a slow host
+    (the nested-KVM lane) can take to get there."""
+    check(wait_for(lambda: xs_exists("/local/domain/%d/serial/0/tty" % dom),
+                   SLOW),
+          "domain %d's console is there within %.0f s" % (dom, SLOW),
+          fatal=True)
+
+
 def console(dom_name, timeout=BOOT_LIMIT):
     """xl console on a pty.  A domain that is still being built (just
     re-created after a reboot) may have no console path yet: xl console
     waits 5 s for it (as Xen's does), then gives up; it is asked again
-    until timeout.  Returns once xl holds the console: output came, or
-    it has not given up within 6 s."""
+    until timeout.  Returns once xl holds the console: the guest's
+    output came, or xl has not given up within 6 s.  (xl's own messages
+    as it gives up are output too: they do not count.)"""
     end = time.monotonic() + timeout
     while True:
         con = Console([XL, "console", dom_name])
         held = time.monotonic() + 6.0
-        while not con.eof and not con.buf and time.monotonic() < held:
+        while not con.eof and time.monotonic() < held:
+            if con.buf and not only_xl_said(con.buf):
+                break
             con.drain(0.2)
         if not con.eof or time.monotonic() >= end:
             return con
         con.close()
         time.sleep(0.3)
+
+
+def only_xl_said(text):
+    """All there is are xl's and libxl's own lines (a console that is not
+    attached yet), not the guest's."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    lines = [l for l in text.splitlines() if l.strip()]
+    return all(l.startswith("xl:") or "libxl" in l for l in lines)
 
 
 def list_row(name):
@@ -409,6 +432,7 @@ def scenario():
               "no qemu-dm files of domain %d left" % dom,
               str(qemu_files(dom)))
         dom = new
+        wait_tty(dom)
         con = console(NAME)
         reach_shell(con, t1, "after xl reboot")
         check(con.run("dd if=/dev/%s bs=512 skip=1 count=1 2>/dev/null | "
