@@ -283,10 +283,14 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ] && [ -n "$xsclient_deb" ]; then
                 k = "lib_ours_" one[i] "_ops_per_s"
                 rtt = ours[k] > 0 ? 1e6 / ours[k] : 0
                 f = fl["floor_rtt_us"]
+                if (rtt == 0 || f == 0) {
+                    printf "  %-24s no figure\n", one[i] " round trip"
+                    continue
+                }
                 printf "  %-24s %.2f us = %.2fx the floor  %s\n", \
-                    one[i] " round trip", rtt, f > 0 ? rtt / f : 0, \
-                    (f > 0 && rtt <= 1.25 * f) ? "met (<= 1.25x)" : \
-                    "MISSED (> 1.25x)"
+                    one[i] " round trip", rtt, (f > 0 ? rtt / f : 0), \
+                    ((f > 0 && rtt <= 1.25 * f) ? "met (<= 1.25x)" : \
+                    "MISSED (> 1.25x)")
             }
             split("dir1k_ops_per_s dir10k_ops_per_s tx1_commits_per_s " \
                   "tx4_commits_per_s watch_events_per_s", two, " ")
@@ -294,7 +298,7 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ] && [ -n "$xsclient_deb" ]; then
                 d = deb["lib_deb_" two[i]]; o = ours["lib_ours_" two[i]]
                 r = d > 0 ? o / d : 0
                 printf "  %-24s %5.2fx Debian stack  %s\n", two[i], r, \
-                    r >= 2 ? "met (>= 2x)" : "MISSED (< 2x)"
+                    (r >= 2 ? "met (>= 2x)" : "MISSED (< 2x)")
             }
             split("read_ops_per_s write_ops_per_s dir1k_ops_per_s " \
                   "dir10k_ops_per_s tx1_commits_per_s tx4_commits_per_s " \
@@ -304,6 +308,6 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ] && [ -n "$xsclient_deb" ]; then
                 if (!(ours["lib_deb_" all[i]] > deb["lib_deb_" all[i]]))
                     behind = behind " " all[i]
             printf "  %-24s %s\n", "Debian lib: ours ahead", \
-                behind == "" ? "met (every scenario)" : "MISSED:" behind
+                (behind == "" ? "met (every scenario)" : "MISSED:" behind)
         }' "$tmp/deb.txt" "$tmp/floor.txt" "$tmp/ours.txt"
 fi
