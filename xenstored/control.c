@@ -83,7 +83,11 @@ static int to_daemon(struct req *r, int argc, char **argv)
                         XENSTORE_PAYLOAD_MAX);
     if (rc == -ENOSYS)
         rc = -EINVAL;
-    if (!rc)
+    if (rc == -EINPROGRESS) {
+        /* the daemon answers later itself (live-update -s) */
+        r->replied = true;
+        rc = 0;
+    } else if (!rc)
         req_reply(r, XS_CONTROL, reply,
                   (unsigned int)strnlen(reply, XENSTORE_PAYLOAD_MAX - 1) + 1);
     free(reply);
@@ -105,16 +109,6 @@ static int cmd_memreport(struct req *r, int argc, char **argv)
         return len;
     req_reply(r, XS_CONTROL, buf, (unsigned int)len + 1);
     return 0;
-}
-
-/* Live update replaces the running daemon's binary: not done here. */
-static int cmd_live_update(struct req *r, int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    engine_logf(r->e, ENGINE_LOG_WARN, "CONTROL live-update refused: "
-                "live update is not supported by this xenstored");
-    return -ENOSYS;
 }
 
 static int quota_set(struct req *r, int argc, char **argv, bool soft)
@@ -195,7 +189,7 @@ static int cmd_quota_soft(struct req *r, int argc, char **argv)
 static const struct cmd cmds[] = {
     { "check", cmd_check, "" },
     { "log", to_daemon, "on|off" },
-    { "live-update", cmd_live_update,
+    { "live-update", to_daemon,
       "[-c <cmdline>] [-F] [-t <timeout>] <file>\n"
       "    Default timeout is 60 seconds." },
     { "logfile", to_daemon, "<file>" },

@@ -1151,6 +1151,11 @@ void engine_conn_free(struct engine_conn *c)
     free(c);
 }
 
+void *engine_conn_opaque(const struct engine_conn *c)
+{
+    return c->opaque;
+}
+
 unsigned int engine_conn_domid(const struct engine_conn *c)
 {
     return c->domid;

@@ -90,7 +90,8 @@ struct engine_ops {
     /*
      * CONTROL commands the engine does not know itself (log, logfile, ...).
      * Writes a NUL-terminated answer of at most `reply_size` bytes.  Returns
-     * 0, or -errno (-ENOSYS: unknown command).  May be NULL.
+     * 0, or -errno (-ENOSYS: unknown command; -EINPROGRESS: no answer now,
+     * the daemon sends it later itself).  May be NULL.
      */
     int (*control)(void *opaque, int argc, char **argv, char *reply,
                    size_t reply_size);
@@ -175,5 +176,25 @@ void engine_get_stats(const struct engine *e, struct engine_stats *st);
  * "memreport <file>".
  */
 int engine_memreport(const struct engine *e, char *buf, size_t size);
+
+/*
+ * Live update (the daemon executes itself again, keeping its sockets):
+ * the engine's state as the requests that rebuild it in a fresh engine,
+ * in order - every live node (WRITE, SET_PERMS; parents first), the
+ * permissions of @introduceDomain and @releaseDomain, the introduced
+ * domains (INTRODUCE, SET_TARGET) and each connection's watches (WATCH,
+ * oldest first).  fn gets each request with the connection it belongs
+ * to: NULL for a privileged connection that restores, else one of e's
+ * connections, whose opaque tells the daemon which.  Refuses with -EBUSY
+ * while transactions are open, unless force (they are not carried).
+ * Returns 0, or the first error (fn's own, -E2BIG, -ENOMEM).
+ */
+typedef int (*engine_dump_fn)(void *arg, struct engine_conn *c,
+                              const struct xsd_sockmsg *hdr,
+                              const char *payload);
+int engine_dump(struct engine *e, bool force, engine_dump_fn fn, void *arg);
+
+/* engine_conn_new()'s conn_opaque. */
+void *engine_conn_opaque(const struct engine_conn *c);
 
 #endif /* XENSTORED_ENGINE_H */

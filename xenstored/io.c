@@ -32,6 +32,7 @@
 
 #include "corewatch.h"
 #include "log.h"
+#include "lu.h"
 #include "outq.h"
 #include "wire.h"
 
@@ -77,6 +78,8 @@ struct conn {
     bool eof;
     bool dead;
     bool dirty;                 /* on io->dirty */
+    bool muted;                 /* restoring: what it is sent is dropped */
+    int lu_index;               /* live update: its index in the state */
     struct conn *prev, *next;   /* io->conns */
     struct conn *dirty_next;
     struct conn *dead_next;
@@ -117,6 +120,16 @@ struct io {
     struct conn *dead;
     struct domsock *domsocks;
     struct domsock *dead_domsocks;
+    /* handling a request of this connection (CONTROL needs to know) */
+    struct conn *cur;
+    const struct xsd_sockmsg *cur_hdr;
+    /* live update (lu.h): asked for by lu_conn's request lu_req_id */
+    char *lu_binary;            /* live-update -f */
+    char *lu_cmdline;           /* live-update -c */
+    bool lu_start, lu_force;
+    struct conn *lu_conn;
+    uint32_t lu_req_id, lu_tx_id;
+    unsigned int lu_refused;    /* restoring: requests refused */
     char rbuf[RBUF_SIZE];
 };
 
@@ -441,7 +454,11 @@ static int handle_msg(void *arg, const struct xsd_sockmsg *hdr,
     if (!conn_can_take(c))
         return c->dead ? -EPIPE : WIRE_STOP;
     log_trace_msg(false, c->id, c->domid, hdr, payload);
+    c->io->cur = c;
+    c->io->cur_hdr = hdr;
     rc = engine_handle(c->io->engine, c->ec, hdr, payload);
+    c->io->cur = NULL;
+    c->io->cur_hdr = NULL;
     if (rc < 0) {
         snprintf(why, sizeof(why), "%s request (req_id %u) is a protocol "
                  "violation: %s", wire_type_name(hdr->type), hdr->req_id,
@@ -456,6 +473,12 @@ static int handle_msg(void *arg, const struct xsd_sockmsg *hdr,
 
 /* ------------------------------------------------------------ engine ops */
 
+/* The io being restored from a live update, and the request of its state
+ * being replayed (op_send counts and names refusals). */
+static struct io *restoring_io;
+static const struct xsd_sockmsg *restoring_hdr;
+static const char *restoring_payload;
+
 static int op_send(void *conn_opaque, const struct xsd_sockmsg *hdr,
                    const void *payload)
 {
@@ -464,6 +487,18 @@ static int op_send(void *conn_opaque, const struct xsd_sockmsg *hdr,
     bool event = hdr->type == XS_WATCH_EVENT;
     int r;
 
+    if (!c || c->muted) {
+        /* a live update's restore: the answers go nowhere, refusals are
+         * counted (and the first ones logged) */
+        if (hdr->type == XS_ERROR && restoring_io &&
+            restoring_io->lu_refused++ < 8 && restoring_hdr)
+            log_msg(LOG_LVL_ERROR, "live update: %s %.*s of the state was "
+                    "refused: %.*s", wire_type_name(restoring_hdr->type),
+                    (int)strnlen(restoring_payload, restoring_hdr->len),
+                    restoring_payload, (int)hdr->len,
+                    (const char *)payload);
+        return 0;
+    }
     if (c->dead)
         return -EPIPE;
     if (event && c->out.bytes >= c->io->cfg.out_limit) {
@@ -625,6 +660,74 @@ static int memreport_to(struct io *io, const char *path)
     return rc;
 }
 
+/*
+ * CONTROL live-update, as Xen's xenstore-control drives it: -f BINARY
+ * (the daemon to execute), -c CMDLINE (its arguments, instead of ours),
+ * -s [-t SECONDS] [-F] (start: BUSY while transactions are open, unless
+ * -F; else answered by the new process, or with what failed), -a (abort
+ * what -f and -c set).  The other answers are OK or what is wrong.
+ */
+static int lu_control(struct io *io, int argc, char **argv, char *reply,
+                      size_t size)
+{
+    struct engine_stats st;
+    bool force = false;
+    char **slot = NULL;
+    int i;
+
+    if (argc < 1)
+        return -EINVAL;
+    if (!strcmp(argv[0], "-f") || !strcmp(argv[0], "-c")) {
+        if (argc != 2)
+            return -EINVAL;
+        if (argv[0][1] == 'f' &&
+            (argv[1][0] != '/' || access(argv[1], X_OK) < 0)) {
+            snprintf(reply, size, "live-update -f %s: not an executable "
+                     "file named by its absolute path", argv[1]);
+            return 0;
+        }
+        slot = argv[0][1] == 'f' ? &io->lu_binary : &io->lu_cmdline;
+        free(*slot);
+        *slot = strdup(argv[1]);
+        if (!*slot)
+            return -ENOMEM;
+    } else if (!strcmp(argv[0], "-a")) {
+        free(io->lu_binary);
+        free(io->lu_cmdline);
+        io->lu_binary = io->lu_cmdline = NULL;
+    } else if (!strcmp(argv[0], "-s")) {
+        for (i = 1; i < argc; i++) {
+            if (!strcmp(argv[i], "-F"))
+                force = true;
+            else if (!strcmp(argv[i], "-t") && i + 1 < argc)
+                i++;
+            else
+                return -EINVAL;
+        }
+        if (!io->cur)
+            return -EINVAL;
+        engine_get_stats(io->engine, &st);
+        if (st.transactions && !force) {
+            snprintf(reply, size, "BUSY");
+            return 0;
+        }
+        if (io->lu_start) {
+            snprintf(reply, size, "live-update: already starting");
+            return 0;
+        }
+        io->lu_start = true;
+        io->lu_force = force;
+        io->lu_conn = io->cur;
+        io->lu_req_id = io->cur_hdr->req_id;
+        io->lu_tx_id = io->cur_hdr->tx_id;
+        return -EINPROGRESS;     /* the answer comes with the update */
+    } else {
+        return -EINVAL;
+    }
+    snprintf(reply, size, "OK");
+    return 0;
+}
+
 static int op_control(void *opaque, int argc, char **argv, char *reply,
                       size_t reply_size)
 {
@@ -655,6 +758,8 @@ static int op_control(void *opaque, int argc, char **argv, char *reply,
                     strerror(-rc));
             return rc;
         }
+    } else if (!strcmp(argv[0], "live-update")) {
+        return lu_control(io, argc - 1, argv + 1, reply, reply_size);
     } else if (!strcmp(argv[0], "memreport")) {
         if (argc != 2 || !argv[1][0])
             return -EINVAL;
@@ -907,6 +1012,256 @@ static int loop_init(struct io *io)
     return rc;
 }
 
+/* ------------------------------------------------------------ live update */
+
+/* A CONTROL answer to c's request req_id (the live update's -s). */
+static void lu_answer(struct conn *c, uint32_t req_id, uint32_t tx_id,
+                      const char *text)
+{
+    struct xsd_sockmsg hdr = {
+        .type = XS_CONTROL,
+        .req_id = req_id,
+        .tx_id = tx_id,
+        .len = (uint32_t)strlen(text) + 1,
+    };
+
+    op_send(c, &hdr, text);
+}
+
+/* Writes every connection's queued output out, waiting up to 5 s. */
+static int lu_drain(struct io *io)
+{
+    struct conn *c, *next;
+    bool pending;
+    ssize_t r;
+    int tries;
+
+    for (tries = 0; tries < 5000; tries++) {
+        pending = false;
+        for (c = io->conns; c; c = next) {
+            next = c->next;
+            while (!c->dead && c->out.bytes) {
+                r = outq_write(&c->out, c->it.fd);
+                if (r == -EAGAIN) {
+                    pending = true;
+                    break;
+                }
+                if (r < 0) {
+                    conn_close(c, LOG_LVL_INFO, strerror((int)-r));
+                    break;
+                }
+                c->written += (uint64_t)r;
+            }
+        }
+        if (!pending)
+            return 0;
+        usleep(1000);
+    }
+    return -ETIMEDOUT;
+}
+
+static int lu_dump_cb(void *arg, struct engine_conn *ec,
+                      const struct xsd_sockmsg *hdr, const char *payload)
+{
+    struct conn *c = ec ? engine_conn_opaque(ec) : NULL;
+
+    if (c && c->dead)
+        return 0;               /* closed while the output drained */
+    return lu_add_request(arg, c ? c->lu_index : -1, hdr, payload);
+}
+
+/* The new process's command line: -c's, or ours, after the binary. */
+static char **lu_argv(const struct io *io, const char *binary)
+{
+    char **argv, *cmd = NULL, *tok, *save;
+    size_t n = 1, i;
+
+    for (i = 1; io->cfg.argv && io->cfg.argv[i]; i++)
+        n++;
+    if (io->lu_cmdline) {
+        cmd = strdup(io->lu_cmdline);
+        if (!cmd)
+            return NULL;
+        n = 1 + strlen(cmd) / 2 + 1;
+    }
+    argv = calloc(n + 1, sizeof(*argv));
+    if (!argv) {
+        free(cmd);
+        return NULL;
+    }
+    argv[0] = (char *)binary;
+    n = 1;
+    if (cmd) {
+        /* the words stay allocated: the process is replaced */
+        for (tok = strtok_r(cmd, " ", &save); tok;
+             tok = strtok_r(NULL, " ", &save))
+            argv[n++] = tok;
+    } else {
+        for (i = 1; io->cfg.argv && io->cfg.argv[i]; i++)
+            argv[n++] = io->cfg.argv[i];
+    }
+    argv[n] = NULL;
+    return argv;
+}
+
+/*
+ * Carries out the live update asked for this turn: drain, save, execute.
+ * Comes back only when it failed (the client is told why) or when
+ * transactions were opened meanwhile (BUSY, it asks again).
+ */
+static void live_update(struct io *io)
+{
+    struct conn *asker = io->lu_conn, *c;
+    const char *binary = io->lu_binary ? io->lu_binary : io->cfg.self;
+    uint32_t req_id = io->lu_req_id, tx_id = io->lu_tx_id;
+    struct lu_state st;
+    char msg[512], **argv = NULL;
+    int fd = -1, r;
+
+    io->lu_start = false;
+    io->lu_conn = NULL;
+    lu_state_init(&st);
+    if (!binary) {
+        snprintf(msg, sizeof(msg), "live-update: the daemon's own binary "
+                 "is unknown: give one (-f)");
+        goto fail;
+    }
+    if (lu_drain(io)) {
+        snprintf(msg, sizeof(msg), "live-update: the connections' output "
+                 "could not be written within 5 s");
+        goto fail;
+    }
+    if (asker->dead) {
+        log_msg(LOG_LVL_WARN, "live update: the connection that asked "
+                "for it closed; not done");
+        goto out;
+    }
+    st.listen_fd = io->listen.fd;
+    for (c = io->conns; c; c = c->next) {
+        r = lu_add_conn(&st, c->it.fd, c->domid, c->id, c->in.buf,
+                        wire_in_kept(&c->in));
+        if (r < 0)
+            goto fail_r;
+        c->lu_index = r;
+    }
+    st.requester = asker->lu_index;
+    st.req_id = req_id;
+    st.tx_id = tx_id;
+    r = engine_dump(io->engine, io->lu_force, lu_dump_cb, &st);
+    if (r == -EBUSY) {
+        lu_answer(asker, req_id, tx_id, "BUSY");
+        goto out;
+    }
+    if (!r)
+        r = lu_save(&st, &fd);
+    argv = r ? NULL : lu_argv(io, binary);
+    if (!r && !argv)
+        r = -ENOMEM;
+    if (r)
+        goto fail_r;
+    log_msg(LOG_LVL_INFO, "live update: executing %s (%zu connections, "
+            "%zu bytes of state)", binary, st.nconns, st.reqs_len);
+    log_flush();
+    r = lu_exec(binary, argv, &st, fd);
+    snprintf(msg, sizeof(msg), "live-update: executing %s: %s", binary,
+             strerror(-r));
+    goto fail;
+fail_r:
+    snprintf(msg, sizeof(msg), "live-update: saving the state: %s",
+             strerror(-r));
+fail:
+    log_msg(LOG_LVL_ERROR, "%s", msg);
+    if (!asker->dead)
+        lu_answer(asker, req_id, tx_id, msg);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(argv);
+    lu_state_free(&st);
+}
+
+/*
+ * The new process's half: adopt the sockets, replay the state's requests
+ * with their answers dropped, answer the client that asked, then handle
+ * the input the connections had waiting.
+ */
+static int lu_restore(struct io *io, int fd)
+{
+    struct engine_conn *rec = NULL;
+    struct conn **conns = NULL;
+    struct xsd_sockmsg hdr;
+    const char *payload;
+    struct lu_state st;
+    size_t off = 0, i, n = 0;
+    int r, slot;
+
+    r = lu_load(fd, &st);
+    if (r) {
+        log_msg(LOG_LVL_ERROR, "live update: reading the state "
+                "(descriptor %d): %s", fd, strerror(-r));
+        return r;
+    }
+    io->listen.fd = st.listen_fd;
+    fcntl(io->listen.fd, F_SETFD, FD_CLOEXEC);
+    r = loop_init(io);
+    conns = calloc(st.nconns + 1, sizeof(*conns));
+    rec = engine_conn_new(io->engine, 0, NULL);
+    if (!r && (!conns || !rec))
+        r = -ENOMEM;
+    if (r)
+        goto out;
+    for (i = 0; i < st.nconns; i++) {
+        fcntl(st.conns[i].fd, F_SETFD, FD_CLOEXEC);
+        conns[i] = conn_new(io, st.conns[i].fd, st.conns[i].domid);
+        if (!conns[i])
+            continue;           /* logged; the client sees its end */
+        conns[i]->id = st.conns[i].id;
+        if (conns[i]->id > io->next_id)
+            io->next_id = conns[i]->id;
+        conns[i]->muted = true;
+    }
+    restoring_io = io;
+    while ((r = lu_next_request(&st, &off, &slot, &hdr, &payload)) > 0) {
+        struct engine_conn *ec = slot < 0 ? rec :
+                                 conns[slot] ? conns[slot]->ec : NULL;
+
+        restoring_hdr = &hdr;
+        restoring_payload = payload;
+        if (ec && engine_handle(io->engine, ec, &hdr, payload) < 0)
+            io->lu_refused++;
+        n++;
+    }
+    restoring_io = NULL;
+    restoring_hdr = NULL;
+    if (r < 0)
+        log_msg(LOG_LVL_ERROR, "live update: the state is cut short after "
+                "%zu requests", n);
+    for (i = 0; i < st.nconns; i++)
+        if (conns[i])
+            conns[i]->muted = false;
+    if (st.requester >= 0 && conns[st.requester])
+        lu_answer(conns[st.requester], st.req_id, st.tx_id, "OK");
+    for (i = 0; i < st.nconns; i++) {
+        if (conns[i] && st.conns[i].inlen)
+            conn_after_feed(conns[i], wire_in_feed(&conns[i]->in,
+                            st.conns[i].in, st.conns[i].inlen, handle_msg,
+                            conns[i]));
+    }
+    log_msg(io->lu_refused ? LOG_LVL_ERROR : LOG_LVL_INFO,
+            "live update: restored %zu connections from %zu requests of "
+            "state (%u refused)", st.nconns, n, io->lu_refused);
+    if (io->core_want || io->core_check)
+        core_turn(io);
+    finish_turn(io);
+    r = 0;
+out:
+    if (rec)
+        engine_conn_free(rec);
+    free(conns);
+    lu_state_free(&st);
+    return r;
+}
+
 int io_run(struct io *io)
 {
     struct epoll_event ev[MAX_EVENTS];
@@ -961,6 +1316,8 @@ int io_run(struct io *io)
         if (io->core_want || io->core_check)
             core_turn(io);
         finish_turn(io);
+        if (io->lu_start)
+            live_update(io);
     }
     return 0;
 }
@@ -1070,7 +1427,10 @@ int io_new(const struct io_config *cfg, const struct engine_config *ecfg,
         goto fail;
     }
 
-    rc = listen_at(io->sock_path, true, &io->listen.fd);
+    if (cfg->restore_fd >= 0)
+        rc = lu_restore(io, cfg->restore_fd);
+    else
+        rc = listen_at(io->sock_path, true, &io->listen.fd);
     if (rc)
         goto fail;
     *io_r = io;
@@ -1112,6 +1472,8 @@ void io_free(struct io *io)
     free(io->rundir);
     free(io->sock_path);
     free(io->dom_dir);
+    free(io->lu_binary);
+    free(io->lu_cmdline);
     free(io);
     outq_pool_drain();
 }

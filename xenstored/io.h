@@ -23,6 +23,17 @@
  * A header with len > XENSTORE_PAYLOAD_MAX, a request the engine rejects
  * as fatal, or a socket error closes that connection only.
  *
+ * Live update (Xen's `xenstore-control live-update [-c CMDLINE] BINARY`:
+ * CONTROL live-update -f BINARY, -c CMDLINE, -s [-t T] [-F], -a): once
+ * no transaction is open (else the answer is BUSY and the client asks
+ * again; -F drops them), the daemon writes its output queues out, hands
+ * its state to lu.c and executes BINARY (or itself) with the same
+ * command line; the new process, in io_new with cfg->restore_fd, adopts
+ * the listening socket and every connection, rebuilds the store and the
+ * watches by replaying engine_dump()'s requests with their answers
+ * dropped, and answers the client's -s with OK.  Clients keep their
+ * connections, watches and pending input; the pid stays the same.
+ *
  * Threading: one thread runs the loop and owns the engine.
  */
 #ifndef XENSTORED_IO_H
@@ -38,13 +49,21 @@ struct io_config {
     const char *rundir;          /* holds socket and domains/ */
     unsigned int outstanding;    /* replies in flight, 0 = no limit */
     size_t out_limit;            /* queued output bytes per connection */
+    /* live update (lu.h): this binary and the command line it was
+     * started with (to execute again), and, in the new process, the
+     * descriptor of the state it restores (-1: a fresh start) */
+    const char *self;
+    char *const *argv;
+    int restore_fd;
 };
 
 #define IO_OUT_LIMIT_DEFAULT (1024 * 1024)
 
 /*
  * Creates the rundir (0755) and its domains/ folder, the engine and the
- * listening socket <rundir>/socket.  Refuses (-EADDRINUSE) when a live
+ * listening socket <rundir>/socket (with cfg->restore_fd >= 0: restores
+ * a live update's state instead, see above; the loop is then made here,
+ * for the process does not fork).  Refuses (-EADDRINUSE) when a live
  * daemon answers on that socket; removes a stale one.  Blocks SIGTERM,
  * SIGINT and SIGHUP (io_run() reads them through a signalfd) and ignores
  * SIGPIPE.

@@ -139,22 +139,48 @@ int main(int argc, char **argv)
     struct options o;
     struct io *io = NULL;
     char *rundir = NULL, *pid_file = NULL, *log_file = NULL;
-    char *trace_file = NULL;
+    char *trace_file = NULL, *self = NULL, **args = NULL;
     char err[256];
     int ready_fd = -1;
-    int rc, status = 1;
+    int rc, status = 1, i, n;
 
+    /* what a live update executes again: this binary (as it was found at
+     * start: an upgrade replaces the file) and the command line, kept
+     * before getopt permutes it, without a former --live-restore */
+    self = realpath("/proc/self/exe", NULL);
+    args = calloc((size_t)argc + 1, sizeof(*args));
+    if (!args) {
+        fprintf(stderr, "xenstored: out of memory\n");
+        free(self);
+        return 1;
+    }
+    for (i = 0, n = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--live-restore") && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        if (!strncmp(argv[i], "--live-restore=", 15))
+            continue;
+        args[n++] = argv[i];
+    }
     engine_config_init(&o.cfg);
     options_init(&o);
     if (options_parse(&o, argc, argv, err, sizeof(err))) {
         fprintf(stderr, "xenstored: %s\nTry 'xenstored --help'.\n", err);
-        return 1;
+        goto out;
     }
     if (o.help) {
         options_usage(stdout, "xenstored");
-        return 0;
+        status = 0;
+        goto out;
     }
 
+    if (o.restore) {
+        /* a live update: this process replaces the running daemon, whose
+         * pid, stdio and session it keeps (lu.h) */
+        o.foreground = true;
+        o.output_pid = false;
+    }
     rundir = find_rundir();
     if (o.pid_file)
         pid_file = abs_path(o.pid_file);
@@ -176,6 +202,9 @@ int main(int argc, char **argv)
     }
     icfg.rundir = rundir;
     icfg.outstanding = o.outstanding;
+    icfg.self = self;
+    icfg.argv = args;
+    icfg.restore_fd = o.restore ? (int)o.restore_fd : -1;
     rc = io_new(&icfg, &o.cfg, &io);
     if (rc)
         goto out;
@@ -223,5 +252,7 @@ out:
     free(pid_file);
     free(log_file);
     free(trace_file);
+    free(self);
+    free(args);
     return status;
 }

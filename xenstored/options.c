@@ -24,6 +24,8 @@ static const struct option long_opts[] = {
     { "path-max", required_argument, NULL, 'M' },
     { "quota", required_argument, NULL, 'Q' },
     { "help", no_argument, NULL, 'h' },
+    /* internal: the state of a live update (lu.h) */
+    { "live-restore", required_argument, NULL, 'R' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -37,6 +39,8 @@ void options_init(struct options *o)
     o->trace_file = NULL;
     o->log_file = NULL;
     o->outstanding = OPTIONS_OUTSTANDING_DEFAULT;
+    o->restore = false;
+    o->restore_fd = 0;
 }
 
 void options_usage(FILE *f, const char *prog)
@@ -179,6 +183,14 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
         case 'h':
         case 'H':
             o->help = true;
+            break;
+        case 'R':
+            if (parse_uint(optarg, &o->restore_fd)) {
+                snprintf(err, err_size, "--live-restore: \"%s\" is not a "
+                         "descriptor", optarg);
+                return -EINVAL;
+            }
+            o->restore = true;
             break;
         case ':':
             snprintf(err, err_size, "option %s needs a value",

@@ -40,7 +40,7 @@ static uint32_t fnv(const char *p, size_t len)
     return h;
 }
 
-static const char *watch_token(const struct watch *w)
+const char *watch_token(const struct watch *w)
 {
     return w->buf + w->pathlen + 1;
 }
@@ -107,6 +107,16 @@ static const char *event_path(const struct watch *w, const char *path)
     if (*path == '/')
         path++;
     return path;
+}
+
+const struct watch *watch_next(const struct watch *w)
+{
+    return w->cnext;
+}
+
+const char *watch_registered_path(const struct watch *w)
+{
+    return event_path(w, w->buf);
 }
 
 struct sent_event {

@@ -36,6 +36,13 @@ void watch_conn_drop_all(struct engine_conn *c);
 void watch_conn_usage(const struct engine_conn *c, int *count_r,
                       long *bytes_r);
 
+/* A connection's watches, newest first (c->watches, then watch_next);
+ * the path as registered (relative ones without the home) and the
+ * token (live update, dump.c). */
+const struct watch *watch_next(const struct watch *w);
+const char *watch_registered_path(const struct watch *w);
+const char *watch_token(const struct watch *w);
+
 void watch_do_watch(struct req *r);
 void watch_do_unwatch(struct req *r);
 
