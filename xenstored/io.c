@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "corewatch.h"
@@ -130,6 +132,12 @@ struct io {
     struct conn *lu_conn;
     uint32_t lu_req_id, lu_tx_id;
     unsigned int lu_refused;    /* restoring: requests refused */
+    /* crash snapshot (cfg.snapshot): changed since the last one, the
+     * child writing one, and when the next may start */
+    bool snap_dirty;
+    bool serving;               /* io_run began: its stop is a clean one */
+    pid_t snap_child;
+    long long snap_next_ms;
     char rbuf[RBUF_SIZE];
 };
 
@@ -459,6 +467,14 @@ static int handle_msg(void *arg, const struct xsd_sockmsg *hdr,
     rc = engine_handle(c->io->engine, c->ec, hdr, payload);
     c->io->cur = NULL;
     c->io->cur_hdr = NULL;
+    switch (hdr->type) {
+    case XS_WRITE: case XS_MKDIR: case XS_RM: case XS_SET_PERMS:
+    case XS_INTRODUCE: case XS_RELEASE: case XS_SET_TARGET:
+    case XS_RESUME: case XS_TRANSACTION_END: case XS_RESET_WATCHES:
+        c->io->snap_dirty = true;  /* the store or its domains may have
+                                    * changed: snapshot them */
+        break;
+    }
     if (rc < 0) {
         snprintf(why, sizeof(why), "%s request (req_id %u) is a protocol "
                  "violation: %s", wire_type_name(hdr->type), hdr->req_id,
@@ -1012,6 +1028,162 @@ static int loop_init(struct io *io)
     return rc;
 }
 
+/* ------------------------------------------------------------ snapshot */
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int snap_cb(void *arg, struct engine_conn *ec,
+                   const struct xsd_sockmsg *hdr, const char *payload)
+{
+    if (ec)
+        return 0;               /* watches go with their connections */
+    return lu_add_request(arg, -1, hdr, payload);
+}
+
+/* In the child: the store into the snapshot file. */
+static int snap_write(struct io *io)
+{
+    struct lu_state st;
+    int r;
+
+    lu_state_init(&st);
+    r = engine_dump(io->engine, true, snap_cb, &st);
+    if (!r)
+        r = lu_write_file(&st, io->cfg.snapshot);
+    lu_state_free(&st);
+    return r;
+}
+
+/* Reaps a finished snapshot child (and says when one failed). */
+static void snap_reap(struct io *io)
+{
+    int status;
+    pid_t p;
+
+    while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (p != io->snap_child)
+            continue;           /* a live update's predecessor's */
+        io->snap_child = 0;
+        if (!WIFEXITED(status) || WEXITSTATUS(status))
+            log_msg(LOG_LVL_ERROR, "snapshot of the store into %s failed "
+                    "(status %#x): a crash now would lose more",
+                    io->cfg.snapshot, status);
+    }
+}
+
+/*
+ * After a turn: a snapshot when the store changed, at most one a second,
+ * one at a time.  Returns the epoll timeout the next one needs (ms, -1
+ * none).
+ */
+static int snap_turn(struct io *io)
+{
+    long long now;
+    pid_t p;
+
+    if (!io->cfg.snapshot)
+        return -1;
+    if (io->snap_child)
+        snap_reap(io);
+    if (!io->snap_dirty)
+        return io->snap_child ? 100 : -1;
+    if (io->snap_child)
+        return 100;
+    now = mono_ms();
+    if (now < io->snap_next_ms)
+        return (int)(io->snap_next_ms - now);
+    log_flush();
+    p = fork();
+    if (p < 0) {
+        log_msg(LOG_LVL_ERROR, "snapshot of the store: fork: %s",
+                strerror(errno));
+        io->snap_next_ms = now + 1000;
+        return 1000;
+    }
+    if (p == 0)
+        _exit(snap_write(io) ? 1 : 0);
+    io->snap_child = p;
+    io->snap_dirty = false;
+    io->snap_next_ms = now + 1000;
+    return 100;
+}
+
+/* Replays st's requests: the restoring connection's on rec, the others'
+ * on conns[i] (NULL: gone); returns how many there were. */
+static size_t lu_replay(struct io *io, const struct lu_state *st,
+                        struct conn **conns, struct engine_conn *rec)
+{
+    struct xsd_sockmsg hdr;
+    const char *payload;
+    size_t off = 0, n = 0;
+    int r, slot;
+
+    restoring_io = io;
+    while ((r = lu_next_request(st, &off, &slot, &hdr, &payload)) > 0) {
+        struct engine_conn *ec = slot < 0 ? rec :
+                                 conns && conns[slot] ? conns[slot]->ec :
+                                 NULL;
+
+        restoring_hdr = &hdr;
+        restoring_payload = payload;
+        if (ec && engine_handle(io->engine, ec, &hdr, payload) < 0)
+            io->lu_refused++;
+        n++;
+    }
+    restoring_io = NULL;
+    restoring_hdr = NULL;
+    if (r < 0)
+        log_msg(LOG_LVL_ERROR, "the saved state is cut short after %zu "
+                "requests", n);
+    return n;
+}
+
+/* At a fresh start: the snapshot a crashed daemon left, if any. */
+static int snap_restore(struct io *io)
+{
+    struct engine_conn *rec;
+    struct lu_state st;
+    struct stat sb;
+    char bad[4096];
+    size_t n;
+    int fd, r;
+
+    fd = open(io->cfg.snapshot, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (fstat(fd, &sb) < 0)
+        sb.st_mtime = 0;
+    r = lu_load(fd, &st);
+    if (r) {
+        snprintf(bad, sizeof(bad), "%s.bad", io->cfg.snapshot);
+        rename(io->cfg.snapshot, bad);
+        log_msg(LOG_LVL_ERROR, "the store's snapshot %s is unreadable (%s): "
+                "kept as %s; starting with an empty store",
+                io->cfg.snapshot, strerror(-r), bad);
+        return 0;
+    }
+    rec = engine_conn_new(io->engine, 0, NULL);
+    if (!rec) {
+        lu_state_free(&st);
+        return -ENOMEM;
+    }
+    n = lu_replay(io, &st, NULL, rec);
+    engine_conn_free(rec);
+    lu_state_free(&st);
+    log_msg(LOG_LVL_WARN, "xenstored did not stop cleanly: the store "
+            "restored from %s (%zu requests, %u refused, written %lld s "
+            "before this start); connections and watches were lost",
+            io->cfg.snapshot, n, io->lu_refused,
+            (long long)(time(NULL) - sb.st_mtime));
+    return 0;
+}
+
 /* ------------------------------------------------------------ live update */
 
 /* A CONTROL answer to c's request req_id (the live update's -s). */
@@ -1189,11 +1361,9 @@ static int lu_restore(struct io *io, int fd)
 {
     struct engine_conn *rec = NULL;
     struct conn **conns = NULL;
-    struct xsd_sockmsg hdr;
-    const char *payload;
     struct lu_state st;
-    size_t off = 0, i, n = 0;
-    int r, slot;
+    size_t i, n = 0;
+    int r;
 
     r = lu_load(fd, &st);
     if (r) {
@@ -1220,22 +1390,7 @@ static int lu_restore(struct io *io, int fd)
             io->next_id = conns[i]->id;
         conns[i]->muted = true;
     }
-    restoring_io = io;
-    while ((r = lu_next_request(&st, &off, &slot, &hdr, &payload)) > 0) {
-        struct engine_conn *ec = slot < 0 ? rec :
-                                 conns[slot] ? conns[slot]->ec : NULL;
-
-        restoring_hdr = &hdr;
-        restoring_payload = payload;
-        if (ec && engine_handle(io->engine, ec, &hdr, payload) < 0)
-            io->lu_refused++;
-        n++;
-    }
-    restoring_io = NULL;
-    restoring_hdr = NULL;
-    if (r < 0)
-        log_msg(LOG_LVL_ERROR, "live update: the state is cut short after "
-                "%zu requests", n);
+    n = lu_replay(io, &st, conns, rec);
     for (i = 0; i < st.nconns; i++)
         if (conns[i])
             conns[i]->muted = false;
@@ -1267,15 +1422,26 @@ int io_run(struct io *io)
     struct epoll_event ev[MAX_EVENTS];
     struct item *it;
     struct conn *c;
-    int i, n, rc;
+    int i, n, rc, timeout = -1;
 
     if (io->epfd < 0) {
         rc = loop_init(io);
         if (rc)
             return rc;
     }
+    if (io->cfg.snapshot && io->cfg.restore_fd < 0) {
+        rc = snap_restore(io);
+        if (rc) {
+            log_msg(LOG_LVL_ERROR, "restoring the store from %s: %s",
+                    io->cfg.snapshot, strerror(-rc));
+            return rc;
+        }
+        if (io->core_want || io->core_check)
+            core_turn(io);
+    }
+    io->serving = true;
     while (!io->quit) {
-        n = epoll_wait(io->epfd, ev, MAX_EVENTS, -1);
+        n = epoll_wait(io->epfd, ev, MAX_EVENTS, timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -1318,6 +1484,7 @@ int io_run(struct io *io)
         finish_turn(io);
         if (io->lu_start)
             live_update(io);
+        timeout = snap_turn(io);
     }
     return 0;
 }
@@ -1427,10 +1594,12 @@ int io_new(const struct io_config *cfg, const struct engine_config *ecfg,
         goto fail;
     }
 
-    if (cfg->restore_fd >= 0)
+    if (cfg->restore_fd >= 0) {
         rc = lu_restore(io, cfg->restore_fd);
-    else
+    } else {
         rc = listen_at(io->sock_path, true, &io->listen.fd);
+        /* a snapshot is restored by io_run, once the loop exists */
+    }
     if (rc)
         goto fail;
     *io_r = io;
@@ -1448,6 +1617,14 @@ void io_free(struct io *io)
 
     if (!io)
         return;
+    if (io->snap_child) {
+        kill(io->snap_child, SIGKILL);
+        waitpid(io->snap_child, NULL, 0);
+    }
+    /* a clean stop: nothing to restore at the next start (a start that
+     * failed leaves the file to the daemon that may be running) */
+    if (io->cfg.snapshot && io->serving)
+        unlink(io->cfg.snapshot);
     while ((c = io->conns))
         conn_close(c, LOG_LVL_DEBUG, "xenstored stopping");
     while ((ds = io->domsocks))

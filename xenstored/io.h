@@ -34,6 +34,14 @@
  * dropped, and answers the client's -s with OK.  Clients keep their
  * connections, watches and pending input; the pid stays the same.
  *
+ * Crash snapshot (cfg->snapshot): within a second of a change, a forked
+ * child writes the store (engine_dump's requests: nodes, permissions,
+ * domains; not connections, watches or open transactions) to the file,
+ * atomically; a clean stop removes it.  A start that finds it (the
+ * daemon died) replays it before serving: what can be lost is the last
+ * second's changes, every connection and its watches (clients connect
+ * again), and open transactions.
+ *
  * Threading: one thread runs the loop and owns the engine.
  */
 #ifndef XENSTORED_IO_H
@@ -55,6 +63,9 @@ struct io_config {
     const char *self;
     char *const *argv;
     int restore_fd;
+    /* --snapshot: the store kept in this file for a restart after a
+     * crash (NULL: not kept) */
+    const char *snapshot;
 };
 
 #define IO_OUT_LIMIT_DEFAULT (1024 * 1024)

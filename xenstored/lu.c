@@ -171,7 +171,51 @@ static int read_all(int fd, void *p, size_t len)
     return 0;
 }
 
+static int write_stream(int fd, const struct lu_state *s);
+
 int lu_save(const struct lu_state *s, int *fd_r)
+{
+    int fd, r;
+
+    /* close-on-exec until lu_exec clears it for the exec it wants */
+    fd = memfd_create("xenstored-live-update", MFD_CLOEXEC |
+                      MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -errno;
+    r = write_stream(fd, s);
+    if (!r && (lseek(fd, 0, SEEK_SET) < 0 ||
+               fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+                     F_SEAL_SHRINK) < 0))
+        r = -errno;
+    if (r) {
+        close(fd);
+        return r;
+    }
+    *fd_r = fd;
+    return 0;
+}
+
+int lu_write_file(const struct lu_state *s, const char *path)
+{
+    char tmp[4096];
+    int fd, r;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    r = write_stream(fd, s);
+    if (close(fd) < 0 && !r)
+        r = -errno;
+    if (!r && rename(tmp, path) < 0)
+        r = -errno;
+    if (r)
+        unlink(tmp);
+    return r;
+}
+
+static int write_stream(int fd, const struct lu_state *s)
 {
     struct lu_head h = {
         .magic = LU_MAGIC,
@@ -184,13 +228,8 @@ int lu_save(const struct lu_state *s, int *fd_r)
     };
     uint64_t len = s->reqs_len;
     size_t i;
-    int fd, r;
+    int r;
 
-    /* close-on-exec until lu_exec clears it for the exec it wants */
-    fd = memfd_create("xenstored-live-update", MFD_CLOEXEC |
-                      MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return -errno;
     r = write_all(fd, &h, sizeof(h));
     for (i = 0; !r && i < s->nconns; i++) {
         struct lu_conn_rec c = {
@@ -208,16 +247,7 @@ int lu_save(const struct lu_state *s, int *fd_r)
         r = write_all(fd, &len, sizeof(len));
     if (!r && len)
         r = write_all(fd, s->reqs, s->reqs_len);
-    if (!r && (lseek(fd, 0, SEEK_SET) < 0 ||
-               fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
-                     F_SEAL_SHRINK) < 0))
-        r = -errno;
-    if (r) {
-        close(fd);
-        return r;
-    }
-    *fd_r = fd;
-    return 0;
+    return r;
 }
 
 int lu_load(int fd, struct lu_state *s)

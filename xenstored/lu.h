@@ -9,6 +9,10 @@
  *   - the store, as the requests that rebuild it (engine_dump).
  * The state travels in a memfd whose number the new process gets on its
  * command line (--live-restore FD); nothing is written to disk.
+ *
+ * The same stream, without connections, is the crash snapshot
+ * (--snapshot FILE): the store as the requests that rebuild it, written
+ * now and then, read back when the daemon starts after dying unasked.
  */
 #ifndef XENSTORED_LU_H
 #define XENSTORED_LU_H
@@ -59,6 +63,10 @@ int lu_save(const struct lu_state *s, int *fd_r);
 /* Reads what lu_save wrote from fd (and closes it); 0, or -errno with
  * -EPROTO for a stream that is not one. */
 int lu_load(int fd, struct lu_state *s);
+
+/* Writes s to path through path.tmp renamed into place (the crash
+ * snapshot); 0 or -errno. */
+int lu_write_file(const struct lu_state *s, const char *path);
 
 /*
  * Executes binary with argv (argv[0] first) plus "--live-restore <fd>",

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     struct options o;
     struct io *io = NULL;
     char *rundir = NULL, *pid_file = NULL, *log_file = NULL;
-    char *trace_file = NULL, *self = NULL, **args = NULL;
+    char *trace_file = NULL, *self = NULL, **args = NULL, *snapshot = NULL;
     char err[256];
     int ready_fd = -1;
     int rc, status = 1, i, n;
@@ -188,8 +188,10 @@ int main(int argc, char **argv)
         log_file = abs_path(o.log_file);
     if (o.trace_file)
         trace_file = abs_path(o.trace_file);
+    if (o.snapshot)
+        snapshot = abs_path(o.snapshot);
     if (!rundir || (o.pid_file && !pid_file) || (o.log_file && !log_file) ||
-        (o.trace_file && !trace_file)) {
+        (o.trace_file && !trace_file) || (o.snapshot && !snapshot)) {
         fprintf(stderr, "xenstored: resolving paths: %s\n", strerror(errno));
         goto out;
     }
@@ -205,6 +207,7 @@ int main(int argc, char **argv)
     icfg.self = self;
     icfg.argv = args;
     icfg.restore_fd = o.restore ? (int)o.restore_fd : -1;
+    icfg.snapshot = snapshot;
     rc = io_new(&icfg, &o.cfg, &io);
     if (rc)
         goto out;
@@ -254,5 +257,6 @@ out:
     free(trace_file);
     free(self);
     free(args);
+    free(snapshot);
     return status;
 }

@@ -24,6 +24,7 @@ static const struct option long_opts[] = {
     { "path-max", required_argument, NULL, 'M' },
     { "quota", required_argument, NULL, 'Q' },
     { "help", no_argument, NULL, 'h' },
+    { "snapshot", required_argument, NULL, 'K' },
     /* internal: the state of a live update (lu.h) */
     { "live-restore", required_argument, NULL, 'R' },
     { NULL, 0, NULL, 0 },
@@ -41,6 +42,7 @@ void options_init(struct options *o)
     o->outstanding = OPTIONS_OUTSTANDING_DEFAULT;
     o->restore = false;
     o->restore_fd = 0;
+    o->snapshot = NULL;
 }
 
 void options_usage(FILE *f, const char *prog)
@@ -73,6 +75,9 @@ void options_usage(FILE *f, const char *prog)
 "                            outstanding        replies in flight per\n"
 "                                               domain connection\n"
 "                                               (default %d, 0: no limit)\n"
+"      --snapshot FILE     keep the store in FILE (written within a second\n"
+"                          of a change, removed at a clean stop); started\n"
+"                          with FILE there (the daemon died), restore it\n"
 "  -h, -H, --help          show this help and exit\n"
 "\n"
 "SIGHUP reopens the log and trace files; SIGTERM and SIGINT stop the\n"
@@ -183,6 +188,9 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
         case 'h':
         case 'H':
             o->help = true;
+            break;
+        case 'K':
+            o->snapshot = optarg;
             break;
         case 'R':
             if (parse_uint(optarg, &o->restore_fd)) {

@@ -22,6 +22,7 @@ struct options {
     const char *trace_file;     /* -T */
     const char *log_file;       /* -L */
     unsigned int outstanding;   /* -Q outstanding=N, 0 = no limit */
+    const char *snapshot;       /* --snapshot FILE (the store after a crash) */
     bool restore;               /* --live-restore FD (internal, lu.h) */
     unsigned int restore_fd;
     struct engine_config cfg;   /* -E -S -W -t -A -M -Q */

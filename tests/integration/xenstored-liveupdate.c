@@ -11,6 +11,11 @@
  * clients served, and a second update in a row.  With a transaction open
  * the update waits (BUSY) and gives up at its timeout, changing nothing.
  *
+ * And the unplanned restart: a daemon with --snapshot killed with -9
+ * comes back, started again, with every node, permission and domain
+ * written more than a second before, says that it did not stop cleanly,
+ * and removes its snapshot when stopped cleanly.
+ *
  * Environment (set by `make check`): XENSTORED_BIN, XS_TOOLS (our
  * xenstore-* tools).
  */
@@ -309,6 +314,109 @@ START_TEST(test_bad_binary_refused)
 }
 END_TEST
 
+/* ------------------------------------------------------------ crash */
+
+static char snap[64];
+
+static void crash_setup(void)
+{
+    static const char *args[] = { "-V", "--snapshot", snap, NULL };
+    static const struct test_host_opts opts = {
+        .what = TEST_HOST_XENSTORED,
+        .xenstored_args = args,
+    };
+
+    snprintf(snap, sizeof(snap), "/tmp/xenolith-snapshot-%d",
+             (int)getpid());
+    ck_assert_msg(test_host_start(&host, &opts) == 0, "%s", host.err);
+}
+
+static void crash_teardown(void)
+{
+    test_host_stop(&host);
+    unlink(snap);
+}
+
+/* Starts xenstored again in the same rundir, as xencommons would. */
+static pid_t restart_xenstored(void)
+{
+    char log[128];
+    pid_t p;
+
+    snprintf(log, sizeof(log), "%s/xenstored.log", host.dir);
+    p = fork();
+    ck_assert_int_ge(p, 0);
+    if (p == 0) {
+        execl(getenv("XENSTORED_BIN"), "xenstored", "-N", "-V", "-L", log,
+              "--snapshot", snap, (char *)NULL);
+        _exit(127);
+    }
+    return p;
+}
+
+START_TEST(test_crash_restart)
+{
+    static const char bin[] = { 'x', 0, 'y' };
+    struct xs_permissions perms[2] = {
+        { .id = 9, .perms = XS_PERM_READ },
+        { .id = 3, .perms = XS_PERM_WRITE },
+    };
+    struct xs_handle *h = xs_open(0);
+    struct xs_permissions *p;
+    unsigned int len, n;
+    int i, status;
+    char *v;
+    pid_t d;
+
+    ck_assert_ptr_nonnull(h);
+    put(h, "/cr/bin", bin, sizeof(bin));
+    put(h, "/cr/deep/a/b", "c", 1);
+    ck_assert(xs_set_permissions(h, XBT_NULL, "/cr/deep/a/b", perms, 2));
+    ck_assert(xs_introduce_domain(h, 9, 4321, 11));
+    /* the snapshot follows within a second of a change */
+    for (i = 0; i < 50 && access(snap, F_OK) != 0; i++)
+        usleep(100 * 1000);
+    ck_assert_msg(access(snap, F_OK) == 0, "no snapshot %s after 5 s",
+                  snap);
+    usleep(1500 * 1000);
+    xs_close(h);
+
+    ck_assert_int_eq(kill(host.xenstored, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(host.xenstored, &status, 0), host.xenstored);
+    host.xenstored = 0;
+    d = restart_xenstored();
+    for (i = 0, h = NULL; i < 100 && !h; i++) {
+        h = xs_open(0);
+        if (!h)
+            usleep(50 * 1000);
+    }
+    ck_assert_msg(h != NULL, "xenstored did not come back");
+    v = xs_read(h, XBT_NULL, "/cr/bin", &len);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(len, sizeof(bin));
+    ck_assert(!memcmp(v, bin, len));
+    free(v);
+    p = xs_get_permissions(h, XBT_NULL, "/cr/deep/a/b", &n);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(p[0].id, 9);
+    ck_assert_uint_eq(p[0].perms, XS_PERM_READ);
+    ck_assert_uint_eq(p[1].id, 3);
+    ck_assert_uint_eq(p[1].perms, XS_PERM_WRITE);
+    free(p);
+    ck_assert(xs_is_domain_introduced(h, 9));
+    ck_assert_int_eq(logged("did not stop cleanly"), 1);
+    xs_close(h);
+
+    /* a clean stop leaves nothing to restore */
+    ck_assert_int_eq(kill(d, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(d, &status, 0), d);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "status %#x", status);
+    ck_assert_int_ne(access(snap, F_OK), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xenstored-liveupdate");
@@ -329,6 +437,11 @@ int main(void)
     tcase_add_loop_test(tc, test_update_under_clients, 0, n);
     tcase_add_loop_test(tc, test_busy_with_a_transaction, 0, n);
     tcase_add_loop_test(tc, test_bad_binary_refused, 0, n);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("crash");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, crash_setup, crash_teardown);
+    tcase_add_test(tc, test_crash_restart);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -64,7 +64,10 @@ sh "$XENCOMMONS" start >/dev/null 2>&1 && run_xl list &&
     fail "restart: $(cat "$T/err")"
 
 # A daemon killed (its zombie, pid file and socket stay behind until
-# someone reaps and cleans): the same for each of the two.
+# someone reaps and cleans): the same for each of the two.  A node written
+# now is in xenstored's snapshot within a second.
+"$XENSTORE_BINDIR/xenstore-write" /xencommons/kept before-the-crash
+sleep 1.5
 for d in xenstored xenolithd; do
     if [ $d = xenstored ]; then
         other=xenolithd
@@ -100,6 +103,13 @@ for d in xenstored xenolithd; do
     [ "$rc" = 0 ] && grep -q "Starting $d" "$T/start" && [ "$xlrc" = 0 ] &&
         pass "$d killed: the first start brings it back" ||
         fail "$d killed: start rc=$rc $(cat "$T/start") xl: $(cat "$T/err")"
+    if [ $d = xenstored ]; then
+        # the store came back from its snapshot, not empty
+        [ "$(xs_read /xencommons/kept)" = before-the-crash ] &&
+            pass "xenstored killed: the store is back" ||
+            fail "xenstored killed: /xencommons/kept is" \
+                "'$(xs_read /xencommons/kept)'"
+    fi
 done
 
 # A stale pid file that names a live process of another program (its
