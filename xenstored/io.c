@@ -879,6 +879,7 @@ static void core_check_domains(struct io *io)
     struct engine_domain_info *info;
     struct domsock *ds;
     size_t n = 0, i = 0, k;
+    int r;
 
     if (io->core_check_all) {
         for (ds = io->domsocks; ds; ds = ds->next)
@@ -906,12 +907,15 @@ static void core_check_domains(struct io *io)
     corewatch_states(io->cw, info, i);
     /* The engine may close domain sockets now: the list is not walked.
      * Domains it no longer knows are ignored by it. */
-    if (engine_domains_changed(io->engine, info, i) < 0) {
+    r = engine_domains_changed(io->engine, info, i);
+    if (r < 0) {
         io->core_check = true;
         io->core_check_all = true;
         free(info);
         return;
     }
+    if (r > 0)
+        io->snap_dirty = true;  /* domains forgotten, their nodes gone */
     free(info);
 done:
     io->core_check_all = false;
