@@ -31,6 +31,12 @@ int chan_recv(int fd, struct proto_hdr *hdr, void *buf, size_t cap)
     return proto_recv(fd, hdr, buf, cap, NULL, PROTO_IO_NONBLOCK);
 }
 
+int chan_recv_nb_fd(int fd, struct proto_hdr *hdr, void *buf, size_t cap,
+                    int *fd_r)
+{
+    return proto_recv(fd, hdr, buf, cap, fd_r, PROTO_IO_NONBLOCK);
+}
+
 int chan_send_fd(int chan, uint32_t op, const void *payload, size_t len,
                  int fd)
 {

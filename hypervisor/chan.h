@@ -46,6 +46,10 @@ enum chan_op {
     CHAN_DESTROY,         /* device model: quit qemu, exit; no reply */
     CHAN_QMP,             /* device model: PROTO_OP_DM_QMP's payload ->
                            * reply + the return value, JSON text */
+    CHAN_KEEP_FD,         /* u32 CHAN_FD_*, a descriptor attached: hold
+                           * it for the next daemon; no reply */
+    CHAN_DETACH,          /* reply, then the process sends nothing more
+                           * on this channel and waits to be adopted */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,
@@ -59,12 +63,46 @@ enum chan_op {
     CHAN_EVT_BALLOON,     /* device model: u64 bytes the guest holds
                            * (qemu's BALLOON_CHANGE "actual") */
     CHAN_EVT_VCPUS,       /* device model: u32 vCPUs qemu has now */
+    CHAN_HELLO,           /* first on an adoption: struct chan_hello,
+                           * the memfd attached (core domains) */
+    CHAN_KEPT,            /* u32 CHAN_FD_*, a descriptor given back */
+    CHAN_HELLO_END,       /* the adoption's packets are all sent */
+};
+
+/* Descriptors a domain process keeps for the daemon (CHAN_KEEP_FD). */
+enum chan_fd_kind {
+    CHAN_FD_PTY_MASTER = 1,
+    CHAN_FD_PTY_SLAVE,
 };
 
 struct chan_config {
     uint32_t domid;
     uint32_t nr_vcpus;
     uint64_t mem_size;
+};
+
+/*
+ * What a domain process tells a daemon that adopts it (handover.h):
+ * its live state.  The daemon's own facts about the domain come from
+ * its record file (record.h).  After HELLO: CHAN_KEPT per descriptor
+ * held, then CHAN_CONS_OUT packets with the console output it kept (the
+ * newest HANDOVER_KEEP bytes, ending at byte number cons_head; those from
+ * cons_sent on never reached a daemon), then CHAN_HELLO_END.
+ */
+struct chan_hello {
+    uint32_t domid;
+    uint32_t dm;                 /* 1: a device model's supervisor */
+    uint32_t nr_vcpus;
+    uint32_t nr_online;
+    uint64_t mem_size;
+    uint32_t paused;
+    uint32_t shutdown;           /* 1: shut down, reason below */
+    uint32_t reason;
+    int32_t qemu_pid;            /* dm: qemu, 0 once it exited */
+    uint64_t dm_balloon;
+    uint64_t cons_first_ns;      /* 0: no output yet */
+    uint64_t cons_head;          /* console bytes ever output */
+    uint64_t cons_sent;          /* ... of which a daemon was sent */
 };
 
 /* Large enough for qemu's answers to PROTO_OP_DM_QMP (128 vCPU slots). */
@@ -90,6 +128,10 @@ int chan_send(int fd, uint32_t op, uint32_t seq, int32_t rc,
 /* Send one packet with a descriptor attached (SCM_RIGHTS). */
 int chan_send_fd(int chan, uint32_t op, const void *payload, size_t len,
                  int fd);
+
+/* chan_recv that also takes a descriptor (*fd_r, -1 if none). */
+int chan_recv_nb_fd(int fd, struct proto_hdr *hdr, void *buf, size_t cap,
+                    int *fd_r);
 
 /* Wait for and receive one packet that may carry a descriptor (*fd_r,
  * -1 if none).  Returns the payload length or -errno. */

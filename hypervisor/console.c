@@ -379,6 +379,59 @@ void console_output(struct console *c, const uint8_t *buf, size_t len)
     wake_readers(c);
 }
 
+void console_restore(struct console *c, uint64_t head, const uint8_t *buf,
+                     size_t len, uint64_t sent)
+{
+    uint64_t start;
+    size_t i, had;
+
+    if (len > head)
+        len = (size_t)head;
+    start = head - len;
+    /* bytes before start: no longer kept anywhere */
+    had = sent <= start ? 0 : sent - start < len ? (size_t)(sent - start)
+                                                 : len;
+    if (!c->ring) {
+        c->ring = malloc(CONSOLE_RING_SIZE);
+        if (!c->ring)
+            return;
+    }
+    for (i = 0; i < had; i++)
+        c->ring[(start + i) % CONSOLE_RING_SIZE] = (char)buf[i];
+    c->head = start + had;
+    /* the part no daemon had: to the ring, the log and the readers */
+    if (had < len)
+        console_output(c, buf + had, len - had);
+}
+
+int console_take_pty(struct console *c, int master, int slave)
+{
+    const char *name;
+    int rc;
+
+    name = ptsname(master);
+    if (!name) {
+        rc = -errno;
+        goto fail;
+    }
+    snprintf(c->pty_path, sizeof(c->pty_path), "%s", name);
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    c->pty_slave = slave;
+    c->pty.fd = master;
+    c->pty.cb = pty_cb;
+    rc = loop_add(&c->pty, EPOLLIN);
+    if (rc == 0)
+        return 0;
+    c->pty.fd = -1;
+    c->pty_slave = -1;
+fail:
+    dlog(DLOG_ERR, "domain %u: the console pty its process kept: %s",
+         c->domid, strerror(-rc));
+    close(master);
+    close(slave);
+    return rc;
+}
+
 size_t console_read_ring(const struct console *c, char *buf, size_t max)
 {
     uint64_t held = c->head < CONSOLE_RING_SIZE ? c->head

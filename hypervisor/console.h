@@ -51,6 +51,17 @@ void console_dispose(struct console *c);
 int console_open_log(struct console *c);
 int console_open_endpoints(struct console *c);
 void console_output(struct console *c, const uint8_t *buf, size_t len);
+/*
+ * After a daemon restart (domain_adopt): the ring as the domain process
+ * kept it, len bytes ending at byte number head; those from byte number
+ * sent on never reached the log, pty or clients: they go there now.
+ */
+void console_restore(struct console *c, uint64_t head, const uint8_t *buf,
+                     size_t len, uint64_t sent);
+/* Use the pty the domain process kept (master and slave, taken).  0 or
+ * -errno (logged; both closed). */
+int console_take_pty(struct console *c, int master, int slave);
+
 /* Newest min(max, held) bytes, oldest first; returns the count. */
 size_t console_read_ring(const struct console *c, char *buf, size_t max);
 

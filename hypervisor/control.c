@@ -453,6 +453,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         }
         memcpy(&kb, buf, sizeof(kb));
         d->max_memkb = kb;
+        record_save(d);
         break;
     }
     case PROTO_OP_MAX_VCPUS: {
@@ -504,6 +505,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         rc = console_open_endpoints(&d->cons);
         if (rc < 0)
             break;
+        domain_keep_console(d);
         memset(&ci, 0, sizeof(ci));
         snprintf(ci.pty_path, sizeof(ci.pty_path), "%s", d->cons.pty_path);
         snprintf(ci.socket_path, sizeof(ci.socket_path), "%s",
@@ -583,6 +585,8 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         }
         rc = credit_dom_set(&d->sched, d->domid, sc.weight, sc.cap,
                            100 * d->nr_vcpus);
+        if (rc == 0)
+            record_save(d);
         break;
     }
     case PROTO_OP_ATTACH_DM: {

@@ -21,6 +21,7 @@ enum cg_kind { CG_NONE, CG_V1, CG_V2 };
 static enum cg_kind kind = CG_NONE;
 static char root[200];           /* the cpu hierarchy's mount */
 static char group[260];          /* this daemon's group, "" if none */
+static char home[230];           /* <root>/xenolith */
 
 const char *credit_kind(void)
 {
@@ -141,7 +142,6 @@ int credit_init(void)
         "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct", NULL
     };
     const char *env = getenv("XENOLITH_CGROUP_ROOT");
-    char base[220];
     int i, rc;
 
     kind = CG_NONE;
@@ -165,16 +165,16 @@ int credit_init(void)
              env && *env ? "" : "; and /sys/fs/cgroup/cpu");
         return 0;
     }
-    snprintf(base, sizeof(base), "%s/xenolith", root);
-    snprintf(group, sizeof(group), "%s/xenolithd-%ld", base,
+    snprintf(home, sizeof(home), "%s/xenolith", root);
+    snprintf(group, sizeof(group), "%s/xenolithd-%ld", home,
              (long)getpid());
     rc = cg_enable_cpu(root);
     if (rc == 0)
-        rc = cg_mkdir(base);
+        rc = cg_mkdir(home);
     if (rc == 0)
-        rc = cg_enable_cpu(base);
+        rc = cg_enable_cpu(home);
     if (rc == 0) {
-        sweep_dead(base);
+        sweep_dead(home);
         rc = cg_mkdir(group);
     }
     if (rc == 0)
@@ -190,6 +190,12 @@ int credit_init(void)
     dlog(DLOG_INFO, "credit scheduler through cgroup %s at %s",
          credit_kind(), group);
     return 0;
+}
+
+void credit_sweep(void)
+{
+    if (kind != CG_NONE && home[0])
+        sweep_dead(home);
 }
 
 void credit_exit(void)

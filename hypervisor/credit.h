@@ -37,6 +37,9 @@ struct credit_dom {
  * found: the daemon runs without).
  */
 int credit_init(void);
+/* Remove the groups of daemons that are gone, again: after a restart
+ * their domains have moved to this daemon's group (adopt.h). */
+void credit_sweep(void);
 /* Remove the daemon's group (its domains' groups are gone by then). */
 void credit_exit(void);
 /* "v1", "v2" or "none". */

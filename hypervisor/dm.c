@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "handover.h"
+#include "settings.h"
 #include "xendm.h"
 
 #include <yajl/yajl_gen.h>
@@ -40,6 +42,12 @@ struct dm {
     int quitting;                /* destroy: qemu is meant to go */
     int pty;
     int first_sent;
+    /* what the next daemon is told (handover.h), from what was sent */
+    uint32_t paused;
+    uint32_t reason;
+    uint32_t vcpus;
+    uint64_t balloon;
+    struct handover ho;
     uint8_t in[DM_INBUF];
     size_t in_len;
 };
@@ -92,8 +100,55 @@ static double now_ms(void)
 static void send_op(struct dm *dm, uint32_t op, uint32_t seq, int32_t rc,
                     const void *payload, size_t len)
 {
-    /* a dead daemon is noticed by the loop (EOF); ignore here */
-    (void)chan_send(dm->chan, op, seq, rc, payload, len, 0);
+    int sent = 0;
+
+    /* a dead daemon is noticed by the loop (EOF); the next one learns
+     * the state from the hello */
+    if (dm->chan >= 0)
+        sent = chan_send(dm->chan, op, seq, rc, payload, len, 0) == 0;
+    if (op == CHAN_CONS_OUT)
+        handover_console(&dm->ho, payload, len, sent);
+    else if (op == CHAN_CONS_FIRST && len == sizeof(dm->ho.first_ns))
+        memcpy(&dm->ho.first_ns, payload, len);
+    else if (op == CHAN_EVT_PAUSED && len == sizeof(dm->paused))
+        memcpy(&dm->paused, payload, len);
+    else if (op == CHAN_EVT_SHUTDOWN && len == sizeof(dm->reason))
+        memcpy(&dm->reason, payload, len);
+    else if (op == CHAN_EVT_VCPUS && len == sizeof(dm->vcpus))
+        memcpy(&dm->vcpus, payload, len);
+    else if (op == CHAN_EVT_BALLOON && len == sizeof(dm->balloon))
+        memcpy(&dm->balloon, payload, len);
+}
+
+/* No daemon any more (its channel ended, or CHAN_DETACH): qemu runs
+ * on; a new daemon adopts the supervisor (handover.h). */
+static void lose_daemon(struct dm *dm)
+{
+    if (dm->chan >= 0)
+        close(dm->chan);
+    dm->chan = -1;
+}
+
+/* Someone connected to the domain's socket: a daemon adopting it if
+ * there is none, refused otherwise. */
+static void adopt_request(struct dm *dm)
+{
+    struct chan_hello h;
+    int fd;
+
+    memset(&h, 0, sizeof(h));
+    h.domid = dm->domid;
+    h.dm = 1;
+    h.nr_vcpus = dm->vcpus;
+    h.nr_online = dm->vcpus;
+    h.paused = dm->paused;
+    h.shutdown = dm->stopped;
+    h.reason = dm->reason;
+    h.qemu_pid = dm->pidfd >= 0 ? dm->qemu : 0;
+    h.dm_balloon = dm->balloon;
+    fd = handover_accept(&dm->ho, dm->chan < 0, &h, -1);
+    if (fd >= 0)
+        dm->chan = fd;
 }
 
 static void dm_log(struct dm *dm, const char *fmt, ...)
@@ -103,6 +158,8 @@ static void dm_log(struct dm *dm, const char *fmt, ...)
 {
     va_list ap;
 
+    if (dm->chan < 0)
+        return;
     va_start(ap, fmt);
     chan_vlog(dm->chan, CHAN_LOG_WARN, fmt, ap);
     va_end(ap);
@@ -115,6 +172,8 @@ static void dm_info(struct dm *dm, const char *fmt, ...)
 {
     va_list ap;
 
+    if (dm->chan < 0)
+        return;
     va_start(ap, fmt);
     chan_vlog(dm->chan, CHAN_LOG_INFO, fmt, ap);
     va_end(ap);
@@ -601,6 +660,10 @@ static int request(struct dm *dm, const struct proto_hdr *hdr,
         return 0;
     case CHAN_DESTROY:
         return -1;
+    case CHAN_DETACH:
+        send_op(dm, CHAN_REPLY, hdr->seq, 0, NULL, 0);
+        lose_daemon(dm);
+        return 0;
     default:
         rc = -EOPNOTSUPP;        /* vCPU contexts: qemu's business */
         break;
@@ -649,16 +712,25 @@ static void quit_qemu(struct dm *dm)
 static void serve(struct dm *dm)
 {
     static uint8_t buf[CHAN_MAX_PAYLOAD];
-    struct pollfd pfd[4];
+    struct pollfd pfd[5];
     struct proto_hdr hdr;
-    int n, len, i_chan, i_x, i_pty, i_pid, timeout;
+    int n, len, i_chan, i_x, i_pty, i_pid, i_ho, timeout, fd;
 
     for (;;) {
         n = 0;
-        pfd[n].fd = dm->chan;
-        pfd[n].events = POLLIN;
-        i_chan = n++;
-        i_x = i_pty = i_pid = -1;
+        i_chan = i_x = i_pty = i_pid = i_ho = -1;
+        if (dm->chan >= 0) {
+            pfd[n].fd = dm->chan;
+            pfd[n].events = POLLIN;
+            i_chan = n++;
+        } else if (dm->ho.listen_fd < 0) {
+            return;              /* no daemon, and none can come back */
+        }
+        if (dm->ho.listen_fd >= 0) {
+            pfd[n].fd = dm->ho.listen_fd;
+            pfd[n].events = POLLIN;
+            i_ho = n++;
+        }
         if (dm->x && !dm->mon_gone) {
             xendm_pollfd(dm->x, &pfd[n]);
             i_x = n++;
@@ -708,18 +780,30 @@ static void serve(struct dm *dm)
                 cons_out(dm);
             qemu_gone(dm, "exited");
         }
-        if (pfd[i_chan].revents) {
-            for (;;) {
-                len = chan_recv(dm->chan, &hdr, buf, sizeof(buf));
-                if (len == -EAGAIN || len == -EINTR)
-                    break;
-                if (len < 0)
-                    return;      /* the daemon is gone */
-                if (request(dm, &hdr, buf, len) < 0) {
-                    quit_qemu(dm);
-                    return;
-                }
+        if (i_ho >= 0 && pfd[i_ho].revents)
+            adopt_request(dm);
+        if (i_chan < 0 || !pfd[i_chan].revents || dm->chan != pfd[i_chan].fd)
+            continue;
+        for (;;) {
+            len = chan_recv_nb_fd(dm->chan, &hdr, buf, sizeof(buf), &fd);
+            if (len == -EAGAIN || len == -EINTR)
+                break;
+            if (len < 0) {
+                lose_daemon(dm);     /* the daemon is gone */
+                break;
             }
+            if (hdr.op == CHAN_KEEP_FD) {
+                handover_keep(&dm->ho, buf, (size_t)len, fd);
+                continue;
+            }
+            if (fd >= 0)
+                close(fd);
+            if (request(dm, &hdr, buf, len) < 0) {
+                quit_qemu(dm);
+                return;
+            }
+            if (dm->chan < 0)
+                break;           /* detached */
         }
     }
 }
@@ -768,12 +852,10 @@ dm_main(int chan, uint32_t domid, pid_t qemu, const char *qmp_path)
     dm.domid = domid;
     dm.qemu = qemu;
     dm.pty = -1;
+    dm.paused = 1;
+    handover_init(&dm.ho);
     snprintf(name, sizeof(name), "xenolith-dm%u", domid);
     prctl(PR_SET_NAME, name, 0, 0, 0);
-    /* the supervisor goes when the daemon goes (which kills qemu) */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() == 1)
-        _exit(1);
 
     dm.pidfd = dm_pidfd_open(qemu);
     if (dm.pidfd < 0) {
@@ -798,6 +880,12 @@ dm_main(int chan, uint32_t domid, pid_t qemu, const char *qmp_path)
     rc = xendm_query_status(dm.x, NULL, &running);
     if (rc < 0)
         goto fail;
+    /* the supervisor outlives the daemon, which may come back for it */
+    rc = handover_listen(&dm.ho, domid);
+    if (rc < 0)
+        dm_log(&dm, "domain %u: its socket in %s/dom: %s: it cannot be "
+               "taken over by a restarted daemon", domid, config.rundir,
+               strerror(-rc));
     send_op(&dm, CHAN_READY, 0, 0, NULL, 0);
     count_vcpus(&dm);
     if (running) {
@@ -805,6 +893,7 @@ dm_main(int chan, uint32_t domid, pid_t qemu, const char *qmp_path)
         send_op(&dm, CHAN_EVT_PAUSED, 0, 0, &v, sizeof(v));
     }
     serve(&dm);
+    handover_close(&dm.ho);
     xendm_release(dm.x);
     _exit(0);
 

@@ -31,6 +31,10 @@ static unsigned int nr_domains;
 static uint64_t total_memory;    /* guest RAM of the domains in table */
 static uint32_t rover;
 static int max_vcpus;
+static unsigned int nr_detaching;   /* CHAN_DETACH not yet answered */
+
+/* pending.op of a CHAN_DETACH (not a PROTO_OP_*). */
+#define OP_DETACH 0xffffU
 static reply_event_fn *event_sink;
 
 static void console_input(void *opaque, const uint8_t *buf, size_t len)
@@ -149,15 +153,18 @@ static void domain_free(struct domain *d)
     }
     console_dispose(&d->cons);
     loop_close(&d->chan);
+    loop_close(&d->pidw);
+    if (d->detaching)
+        nr_detaching--;
+    d->detaching = 0;
     if (d->dm_pidfd >= 0)
         close(d->dm_pidfd);
     d->dm_pidfd = -1;
-    free(d->boot);
-    d->boot = NULL;
     if (d->mem_fd >= 0)
         close(d->mem_fd);
     d->mem_fd = -1;
     if (table[d->domid] == d) {
+        record_remove(d->domid);
         table[d->domid] = NULL;
         nr_domains--;
         total_memory -= d->mem_size;
@@ -188,6 +195,12 @@ static void on_reply(struct domain *d, const struct proto_hdr *hdr,
         return;
     }
     d->fwd = p->next;
+    if (p->op == OP_DETACH && d->detaching) {
+        d->detaching = 0;
+        nr_detaching--;
+        free(p);
+        return;
+    }
     pending_reply(p, d->domid, hdr->rc, data, len);
 }
 
@@ -226,6 +239,7 @@ static void dm_attached(struct domain *d)
          "supervisor pid %d)", d->domid, (int)d->dm_pid, (int)d->pid);
     /* a failure is logged; qemu runs, unconstrained */
     (void)credit_dom_attach(&d->sched, d->domid, d->dm_pid);
+    record_save(d);
     attach_answer(d, 0);
 }
 
@@ -270,6 +284,7 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
                 break;
             d->phase = DOM_ALIVE;
             d->paused = 1;
+            record_save(d);
             dlog(DLOG_INFO, "domain %u: created (pid %d, %u vCPUs, "
                  "%" PRIu64 " KiB)", d->domid, (int)d->pid, d->nr_vcpus,
                  d->mem_size >> 10);
@@ -470,6 +485,7 @@ static void dm_create(struct domain *d, struct reply_to *c, uint32_t seq)
     table[d->domid] = d;
     nr_domains++;
     total_memory += d->mem_size;
+    record_save(d);
     dlog(DLOG_INFO, "domain %u: created for a device model (%u vCPUs, "
          "%" PRIu64 " KiB)", d->domid, d->nr_vcpus, d->mem_size >> 10);
     memset(&pc, 0, sizeof(pc));
@@ -573,6 +589,7 @@ int domain_create(struct reply_to *c, uint32_t seq, uint32_t domid,
     d->paused = 1;
     d->chan.fd = -1;
     d->chan.cb = chan_cb;
+    d->pidw.fd = -1;
     d->mem_size = cfg->memory_kb << 10;
     d->max_memkb = cfg->memory_kb;
     d->nr_vcpus = cfg->max_vcpus;
@@ -784,32 +801,18 @@ reply:
 
 int domain_unpause(struct domain *d, struct reply_to *c, uint32_t seq)
 {
-    struct proto_context pc;
-    unsigned int i;
     int rc;
 
     rc = can_forward(d, PROTO_OP_UNPAUSE);
     if (rc < 0)
         goto reply;
-    if (!d->started && d->boot) {
-        for (i = 0; i < d->nr_vcpus; i++) {
-            if (!d->boot[i].set)
-                continue;
-            memset(&pc, 0, sizeof(pc));
-            pc.vcpu = i;
-            pc.ctx = d->boot[i].ctx;
-            rc = send_op(d, NULL, PROTO_OP_SET_CONTEXT, 0,
-                         CHAN_SET_CONTEXT, &pc, sizeof(pc));
-            if (rc < 0)
-                goto reply;
-        }
-    }
     rc = send_op(d, NULL, PROTO_OP_UNPAUSE, 0, CHAN_UNPAUSE, NULL, 0);
     if (rc < 0)
         goto reply;
-    d->started = 1;
-    free(d->boot);
-    d->boot = NULL;
+    if (!d->started) {
+        d->started = 1;
+        record_save(d);
+    }
     if (d->paused) {
         d->paused = 0;
         event_sink(XC_EVENT_UNPAUSED, d->domid, 0);
@@ -840,16 +843,14 @@ int domain_set_context(struct domain *d, struct reply_to *c, uint32_t seq,
         rc = -EINVAL;
         goto reply;
     }
-    if (!d->boot) {
-        d->boot = calloc(d->nr_vcpus, sizeof(*d->boot));
-        if (!d->boot) {
-            rc = -ENOMEM;
-            goto reply;
-        }
-    }
-    d->boot[pc->vcpu].set = 1;
-    d->boot[pc->vcpu].ctx = pc->ctx;
-    rc = 0;
+    /* A vCPU that never ran: the process takes it now (so it has it
+     * even if this daemon goes before the first unpause) and the caller
+     * is answered at once, without waiting for it (one round trip
+     * less); its reply is only checked. */
+    rc = can_forward(d, PROTO_OP_SET_CONTEXT);
+    if (rc == 0)
+        rc = send_op(d, NULL, PROTO_OP_SET_CONTEXT, 0, CHAN_SET_CONTEXT, pc,
+                     sizeof(*pc));
 
 reply:
     reply_send(c, PROTO_OP_SET_CONTEXT, seq, d->domid, rc, NULL, 0, -1);
@@ -993,6 +994,63 @@ static void describe(int status, char *buf, size_t len)
         snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 }
 
+/* d's process exited (how: what became of it). */
+static void process_gone(struct domain *d, pid_t pid, const char *how)
+{
+    d->pid = 0;
+    loop_close(&d->pidw);
+    if (d->detaching) {
+        d->detaching = 0;
+        nr_detaching--;
+    }
+    if (d->dm_attaching) {
+        /* the attach failed: the domain stays, with no process */
+        if (!d->create_err)
+            d->create_err = -EIO;
+        dlog(DLOG_ERR, "domain %u: attaching qemu (pid %d) failed: %s",
+             d->domid, (int)d->dm_pid, strerror(-d->create_err));
+        loop_close(&d->chan);
+        if (d->dm_pidfd >= 0)
+            close(d->dm_pidfd);
+        d->dm_pidfd = -1;
+        d->dm_pid = 0;
+        attach_answer(d, d->create_err);
+        if (d->phase == DOM_DYING) {
+            event_sink(XC_EVENT_DESTROYED, d->domid, 0);
+            domain_free(d);
+        }
+        return;
+    }
+    switch (d->phase) {
+    case DOM_CREATING:
+        if (!d->create_err)
+            d->create_err = -EIO;
+        dlog(DLOG_ERR, "domain %u: create failed: %s (process %s)",
+             d->domid, strerror(-d->create_err), how);
+        reply_send(d->create.to, PROTO_OP_CREATE, d->create.seq,
+                   d->domid, d->create_err, NULL, 0, -1);
+        reply_drop(d->create.to);
+        d->create.to = NULL;
+        domain_free(d);
+        break;
+    case DOM_DYING:
+        dm_kill(d);                  /* normally gone already */
+        dlog(DLOG_INFO, "domain %u: destroyed", d->domid);
+        event_sink(XC_EVENT_DESTROYED, d->domid, 0);
+        domain_free(d);
+        break;
+    case DOM_ALIVE:
+        dlog(DLOG_ERR, "domain %u: its process %d %s", d->domid,
+             (int)pid, how);
+        fail_forwarded(d, -EIO);
+        loop_close(&d->chan);
+        /* qemu without its supervisor: nothing would watch it */
+        dm_kill(d);
+        set_shutdown(d, XC_SHUTDOWN_crash);
+        break;
+    }
+}
+
 void domain_reap(void)
 {
     struct domain *d;
@@ -1007,57 +1065,219 @@ void domain_reap(void)
             continue;
         }
         d = by_pid(pid);
-        if (!d)
+        if (!d || d->adopted)
             continue;
         describe(status, how, sizeof(how));
+        process_gone(d, pid, how);
+    }
+}
+
+/* An adopted process (not our child) exited: its pidfd. */
+static void pidw_cb(struct loop_fd *w, uint32_t events)
+{
+    struct domain *d = (struct domain *)((char *)w -
+                                         offsetof(struct domain, pidw));
+
+    (void)events;
+    process_gone(d, d->pid, "exited (a process taken over from an "
+                 "earlier daemon)");
+}
+
+void domain_keep_console(struct domain *d)
+{
+    uint32_t kind;
+
+    if (d->cons_kept || d->cons.pty.fd < 0 || d->cons.pty_slave < 0 ||
+        d->pid <= 0 || d->chan.fd < 0 || d->phase != DOM_ALIVE)
+        return;
+    kind = CHAN_FD_PTY_MASTER;
+    if (chan_send_fd(d->chan.fd, CHAN_KEEP_FD, &kind, sizeof(kind),
+                     d->cons.pty.fd) < 0)
+        return;
+    kind = CHAN_FD_PTY_SLAVE;
+    if (chan_send_fd(d->chan.fd, CHAN_KEEP_FD, &kind, sizeof(kind),
+                     d->cons.pty_slave) < 0)
+        return;
+    d->cons_kept = 1;
+}
+
+void domain_detach_all(void)
+{
+    uint32_t i;
+
+    for (i = 1; i < DOMID_FIRST_RESERVED; i++) {
+        struct domain *d = table[i];
+
+        if (!d || d->detaching || d->phase != DOM_ALIVE || d->pid <= 0 ||
+            d->chan.fd < 0 || d->dm_attaching)
+            continue;
+        if (send_op(d, NULL, OP_DETACH, 0, CHAN_DETACH, NULL, 0) < 0)
+            continue;
+        d->detaching = 1;
+        nr_detaching++;
+    }
+}
+
+unsigned int domain_detaching(void)
+{
+    return nr_detaching;
+}
+
+/* Kill qemu of an adoption whose supervisor is gone, if that pid is
+ * still the qemu the record names. */
+static void adopt_kill_qemu(const struct domain_record *r)
+{
+    int pidfd;
+
+    if (r->qemu_pid <= 0 || !r->qemu_start ||
+        record_start_time(r->qemu_pid) != r->qemu_start)
+        return;
+    pidfd = dm_pidfd_open(r->qemu_pid);
+    if (pidfd < 0)
+        return;
+    dlog(DLOG_WARN, "domain %u: killing its qemu (pid %d): its supervisor "
+         "died while no daemon ran", r->domid, (int)r->qemu_pid);
+    (void)dm_kill_wait(pidfd, 1000);
+    close(pidfd);
+}
+
+/* The adopted process's live state into d; 0 or -errno (logged). */
+static int adopt_live(struct domain *d, struct domain_adoption *a)
+{
+    const struct chan_hello *h = &a->hello;
+    int rc;
+
+    d->pid = a->pid;
+    d->adopted = 1;
+    d->paused = h->paused != 0;
+    d->nr_online = h->nr_online < d->nr_vcpus ? h->nr_online : d->nr_vcpus;
+    if (h->shutdown) {
+        d->shutdown = 1;
+        d->shutdown_reason = h->reason;
+        d->crashed = h->reason == XC_SHUTDOWN_crash;
+    }
+    if (d->dm && h->qemu_pid > 0) {
+        d->dm_pid = h->qemu_pid;
+        d->dm_pidfd = dm_pidfd_open(h->qemu_pid);
+        d->dm_balloon = h->dm_balloon;
+    }
+    d->cons.first_ns = h->cons_first_ns;
+    console_restore(&d->cons, h->cons_head, a->cons, a->cons_len,
+                    h->cons_sent);
+    if (a->pty_master >= 0 && a->pty_slave >= 0) {
+        rc = console_take_pty(&d->cons, a->pty_master, a->pty_slave);
+        a->pty_master = a->pty_slave = -1;
+        if (rc == 0 && console_open_endpoints(&d->cons) == 0)
+            d->cons_kept = 1;
+    }
+    rc = dm_pidfd_open(d->pid);
+    d->pidw.fd = rc < 0 ? -1 : rc;
+    d->pidw.cb = pidw_cb;
+    if (rc >= 0)
+        rc = loop_add(&d->pidw, EPOLLIN);
+    if (rc < 0) {
+        dlog(DLOG_ERR, "domain %u: watching its process %d: %s", d->domid,
+             (int)d->pid, strerror(-rc));
+        return rc;
+    }
+    fcntl(a->chan, F_SETFL, O_NONBLOCK);
+    d->chan.fd = a->chan;
+    a->chan = -1;
+    if (loop_add(&d->chan, EPOLLIN) < 0) {
+        dlog(DLOG_ERR, "domain %u: its channel: %s", d->domid,
+             strerror(errno));
+        return -EIO;
+    }
+    /* the cgroup of this daemon, with the weight and cap it had */
+    (void)credit_dom_attach(&d->sched, d->domid, d->dm ? d->dm_pid : d->pid);
+    if (d->sched.path[0] && (a->rec.weight != CREDIT_DEFAULT_WEIGHT ||
+                             a->rec.cap))
+        (void)credit_dom_set(&d->sched, d->domid, a->rec.weight,
+                             a->rec.cap, 100 * d->nr_vcpus);
+    return 0;
+}
+
+int domain_adopt(struct domain_adoption *a)
+{
+    const struct domain_record *r = &a->rec;
+    struct domain *d;
+    int rc = 0;
+
+    if (table[r->domid]) {
+        rc = -EEXIST;
+        goto out;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    d->domid = r->domid;
+    d->phase = DOM_ALIVE;
+    d->paused = 1;
+    d->chan.fd = -1;
+    d->chan.cb = chan_cb;
+    d->pidw.fd = -1;
+    d->dm_pidfd = -1;
+    d->mem_fd = a->mem_fd;
+    a->mem_fd = -1;
+    d->mem_size = r->mem_size;
+    d->max_memkb = r->max_memkb;
+    d->nr_vcpus = r->nr_vcpus;
+    d->nr_online = r->nr_vcpus;
+    d->flags = r->flags;
+    d->dm = r->dm != 0;
+    d->started = r->started != 0;
+    memcpy(d->handle, r->handle, sizeof(d->handle));
+    console_init(&d->cons, d->domid, console_input, d);
+    credit_dom_init(&d->sched);
+    if (d->flags & XC_DOMCFG_CONSOLE_LOG)
+        (void)console_open_log(&d->cons);
+    table[d->domid] = d;
+    nr_domains++;
+    total_memory += d->mem_size;
+    if (!a->gone && adopt_live(d, a) < 0) {
+        /* cannot hold it: let it go as if it had died */
+        if (d->pid > 0)
+            kill(d->pid, SIGKILL);
+        a->gone = 1;
+    }
+    if (a->gone) {
+        loop_close(&d->chan);
+        loop_close(&d->pidw);
         d->pid = 0;
-        if (d->dm_attaching) {
-            /* the attach failed: the domain stays, with no process */
-            if (!d->create_err)
-                d->create_err = -EIO;
-            dlog(DLOG_ERR, "domain %u: attaching qemu (pid %d) failed: %s",
-                 d->domid, (int)d->dm_pid, strerror(-d->create_err));
-            loop_close(&d->chan);
+        if (d->dm) {
+            adopt_kill_qemu(r);
             if (d->dm_pidfd >= 0)
                 close(d->dm_pidfd);
             d->dm_pidfd = -1;
-            d->dm_pid = 0;
-            attach_answer(d, d->create_err);
-            if (d->phase == DOM_DYING) {
-                event_sink(XC_EVENT_DESTROYED, d->domid, 0);
-                domain_free(d);
-            }
-            continue;
         }
-        switch (d->phase) {
-        case DOM_CREATING:
-            if (!d->create_err)
-                d->create_err = -EIO;
-            dlog(DLOG_ERR, "domain %u: create failed: %s (process %s)",
-                 d->domid, strerror(-d->create_err), how);
-            reply_send(d->create.to, PROTO_OP_CREATE, d->create.seq,
-                       d->domid, d->create_err, NULL, 0, -1);
-            reply_drop(d->create.to);
-            d->create.to = NULL;
-            domain_free(d);
-            break;
-        case DOM_DYING:
-            dm_kill(d);                  /* normally gone already */
-            dlog(DLOG_INFO, "domain %u: destroyed", d->domid);
-            event_sink(XC_EVENT_DESTROYED, d->domid, 0);
-            domain_free(d);
-            break;
-        case DOM_ALIVE:
-            dlog(DLOG_ERR, "domain %u: its process %d %s", d->domid,
-                 (int)pid, how);
-            fail_forwarded(d, -EIO);
-            loop_close(&d->chan);
-            /* qemu without its supervisor: nothing would watch it */
-            dm_kill(d);
-            set_shutdown(d, XC_SHUTDOWN_crash);
-            break;
-        }
+        d->dm_pid = 0;
+        dlog(DLOG_ERR, "domain %u: its process died while no daemon ran: "
+             "crashed", d->domid);
+        set_shutdown(d, XC_SHUTDOWN_crash);
+    } else {
+        dlog(DLOG_INFO, "domain %u: taken over (process %d%s, %s%s)",
+             d->domid, (int)d->pid, d->dm ? ", a device model" : "",
+             d->shutdown ? "shut down" : d->paused ? "paused" : "running",
+             d->cons_kept ? ", console pty kept" : "");
     }
+    record_save(d);
+
+out:
+    if (a->chan >= 0)
+        close(a->chan);
+    if (a->mem_fd >= 0)
+        close(a->mem_fd);
+    if (a->pty_master >= 0)
+        close(a->pty_master);
+    if (a->pty_slave >= 0)
+        close(a->pty_slave);
+    a->chan = a->mem_fd = a->pty_master = a->pty_slave = -1;
+    if (rc < 0)
+        dlog(DLOG_ERR, "domain %u: cannot take it over: %s", r->domid,
+             strerror(-rc));
+    return rc;
 }
 
 void domain_exit(void)
@@ -1069,7 +1289,9 @@ void domain_exit(void)
 
         if (!d)
             continue;
-        if (d->pid > 0) {
+        if (d->pid > 0 && d->adopted && d->pidw.fd >= 0) {
+            (void)dm_kill_wait(d->pidw.fd, 1000);
+        } else if (d->pid > 0) {
             kill(d->pid, SIGKILL);
             waitpid(d->pid, NULL, 0);
         }

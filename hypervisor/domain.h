@@ -20,9 +20,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "chan.h"
 #include "console.h"
 #include "credit.h"
 #include "proto.h"
+#include "record.h"
 #include "reply.h"
 #include "loop.h"
 #include "xenctrl.h"
@@ -36,12 +38,6 @@ struct pending {
     uint32_t op;                 /* PROTO_OP_* being answered */
     uint32_t seq;
     struct pending *next;
-};
-
-/* The register state a vCPU starts from, kept until the first unpause. */
-struct boot_ctx {
-    int set;
-    struct xc_vcpu_context ctx;
 };
 
 struct domain {
@@ -62,7 +58,6 @@ struct domain {
     uint32_t flags;
     xen_domain_handle_t handle;
     int32_t create_err;
-    struct boot_ctx *boot;       /* nr_vcpus entries, until started */
     struct pending create;       /* valid while CREATING */
     struct pending *fwd;         /* forwarded to the process, in order */
     struct pending *waiters;     /* destroy callers, until the reap */
@@ -76,6 +71,24 @@ struct domain {
                                   * balloon moved (0: never did) */
     int dm_pidfd;                /* qemu's pidfd, -1 if none */
     struct pending attach;
+    /* restarts of the daemon (adopt.h) */
+    int adopted;                 /* its process is not our child: */
+    struct loop_fd pidw;         /* ... its pidfd tells its exit */
+    int cons_kept;               /* its process holds the console pty */
+    int detaching;               /* CHAN_DETACH not yet answered */
+};
+
+/* A domain found again by a restarted daemon (adopt.c). */
+struct domain_adoption {
+    struct domain_record rec;    /* the daemon's record of it */
+    int gone;                    /* its process died meanwhile */
+    struct chan_hello hello;     /* else: its state, from the process */
+    pid_t pid;
+    int chan;                    /* the new channel (taken) */
+    int mem_fd;                  /* core domains (taken) */
+    int pty_master, pty_slave;   /* the console pty, -1 if none (taken) */
+    const uint8_t *cons;         /* the console output it kept ... */
+    size_t cons_len;             /* ... ending at hello.cons_head */
 };
 
 int domain_init(int max_vcpus, reply_event_fn *events);
@@ -106,9 +119,9 @@ int domain_forward(struct domain *d, struct reply_to *c, uint32_t op,
  * (the channel is ordered, so whatever follows sees it unpaused). */
 int domain_unpause(struct domain *d, struct reply_to *c, uint32_t seq);
 
-/* PROTO_OP_SET_CONTEXT: before the first unpause the daemon keeps the
- * context and hands it over with the unpause (one round trip less);
- * afterwards it goes to the process. */
+/* PROTO_OP_SET_CONTEXT: before the first unpause the caller is answered
+ * as soon as the process has been told (one round trip less);
+ * afterwards once the process answers. */
 int domain_set_context(struct domain *d, struct reply_to *c, uint32_t seq,
                        const struct proto_context *pc);
 
@@ -122,6 +135,19 @@ int domain_attach_dm(struct domain *d, struct reply_to *c, uint32_t seq,
 /* PROTO_OP_GET_CONTEXT: only while paused or shut down. */
 int domain_get_context(struct domain *d, struct reply_to *c, uint32_t seq,
                        uint32_t vcpu);
+
+/* Take a domain back after a restart (before the control socket
+ * listens).  Its descriptors are taken in every case.  0 or -errno. */
+int domain_adopt(struct domain_adoption *a);
+
+/* The console endpoints were opened: hand the pty to d's process, to
+ * keep for a restarted daemon. */
+void domain_keep_console(struct domain *d);
+
+/* A planned restart: ask every domain's process to detach (CHAN_DETACH);
+ * domain_detaching() counts those that have not answered yet. */
+void domain_detach_all(void);
+unsigned int domain_detaching(void);
 
 /* SIGCHLD: reap the domain processes that exited. */
 void domain_reap(void);

@@ -16,9 +16,19 @@
 
 void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len)
 {
+    int sent = 0;
+
     pthread_mutex_lock(&vm->chan_lock);
-    /* a dead daemon is noticed by the main thread (EOF); ignore here */
-    (void)chan_send(vm->chan_fd, op, 0, 0, payload, len, 0);
+    /* a dead daemon is noticed by the main thread (EOF); the next one
+     * learns the state from the hello (handover.h) */
+    if (vm->chan_fd >= 0)
+        sent = chan_send(vm->chan_fd, op, 0, 0, payload, len, 0) == 0;
+    if (op == CHAN_CONS_OUT)
+        handover_console(&vm->ho, payload, len, sent);
+    else if (op == CHAN_CONS_FIRST && len == sizeof(vm->ho.first_ns))
+        memcpy(&vm->ho.first_ns, payload, len);
+    else if (op == CHAN_VCPU_UP)
+        vm->nr_up++;
     pthread_mutex_unlock(&vm->chan_lock);
 }
 
@@ -28,7 +38,8 @@ void vm_log(struct vm *vm, const char *fmt, ...)
 
     va_start(ap, fmt);
     pthread_mutex_lock(&vm->chan_lock);
-    chan_vlog(vm->chan_fd, CHAN_LOG_WARN, fmt, ap);
+    if (vm->chan_fd >= 0)
+        chan_vlog(vm->chan_fd, CHAN_LOG_WARN, fmt, ap);
     pthread_mutex_unlock(&vm->chan_lock);
     va_end(ap);
 }
@@ -53,6 +64,8 @@ void vm_stop(struct vm *vm, unsigned int reason)
     pthread_mutex_lock(&vm->lock);
     first = !vm->stopped;
     vm->stopped = 1;
+    if (first)
+        vm->stop_reason = reason;
     pthread_mutex_unlock(&vm->lock);
     if (!first)
         return;

@@ -24,6 +24,7 @@
 #include "devices/bus.h"
 #include "devices/power.h"
 #include "devices/serial.h"
+#include "handover.h"
 
 /* Xen's HVM limit, which the MADT's 8-bit APIC ids also allow. */
 #define VM_MAX_VCPUS 128
@@ -66,7 +67,13 @@ struct vm {
     int stopped;
     unsigned int parked;
 
-    pthread_mutex_t chan_lock;    /* serialises sends on chan_fd */
+    unsigned int stop_reason;     /* XC_SHUTDOWN_*, once stopped */
+    unsigned int nr_up;           /* vCPUs that reported VCPU_UP */
+
+    pthread_mutex_t chan_lock;    /* serialises sends on chan_fd, and
+                                   * guards chan_fd (-1: no daemon) and
+                                   * ho, nr_up */
+    struct handover ho;           /* for the next daemon (handover.h) */
     pthread_mutex_t dev_lock;     /* the bus and every device on it */
     struct dev_host host;         /* the devices' way back to the vm */
     struct dev_bus bus;           /* vCPU exits are dispatched here */
@@ -75,7 +82,8 @@ struct vm {
     int console_any;              /* a console byte went out */
 };
 
-/* Report to the daemon (any thread). */
+/* Report to the daemon (any thread); with no daemon, console output
+ * waits in vm.ho and events are kept as state for the next one. */
 void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len);
 void vm_log(struct vm *vm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

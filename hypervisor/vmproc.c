@@ -21,6 +21,7 @@
 #include "arch/x86/acpi.h"
 #include "chan.h"
 #include "layout.h"
+#include "settings.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -28,7 +29,8 @@ static void reply_data(struct vm *vm, uint32_t seq, int rc,
                        const void *payload, size_t len)
 {
     pthread_mutex_lock(&vm->chan_lock);
-    (void)chan_send(vm->chan_fd, CHAN_REPLY, seq, rc, payload, len, 0);
+    if (vm->chan_fd >= 0)
+        (void)chan_send(vm->chan_fd, CHAN_REPLY, seq, rc, payload, len, 0);
     pthread_mutex_unlock(&vm->chan_lock);
 }
 
@@ -325,25 +327,84 @@ static int do_affinity(struct vm *vm, const void *buf, int len)
                                    &set);
 }
 
+/* No daemon any more (its channel ended, or CHAN_DETACH): the guest
+ * runs on; a new daemon adopts the process (handover.h). */
+static void lose_daemon(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->chan_lock);
+    if (vm->chan_fd >= 0)
+        close(vm->chan_fd);
+    vm->chan_fd = -1;
+    pthread_mutex_unlock(&vm->chan_lock);
+}
+
+/* Someone connected to the domain's socket: a daemon adopting it if
+ * there is none, refused otherwise. */
+static void adopt_request(struct vm *vm)
+{
+    struct chan_hello h;
+    int fd;
+
+    memset(&h, 0, sizeof(h));
+    h.domid = vm->domid;
+    h.nr_vcpus = vm->nr_vcpus;
+    h.mem_size = vm->mem_size;
+    pthread_mutex_lock(&vm->lock);
+    h.paused = vm->paused;
+    h.shutdown = vm->stopped;
+    h.reason = vm->stop_reason;
+    pthread_mutex_unlock(&vm->lock);
+    pthread_mutex_lock(&vm->chan_lock);
+    h.nr_online = vm->nr_up;
+    fd = handover_accept(&vm->ho, vm->chan_fd < 0, &h, vm->mem_fd);
+    if (fd >= 0)
+        vm->chan_fd = fd;
+    pthread_mutex_unlock(&vm->chan_lock);
+}
+
 static void serve(struct vm *vm)
 {
     static uint8_t buf[CHAN_MAX_PAYLOAD];
     struct xc_vcpu_context ctx;
     struct proto_hdr hdr;
-    struct pollfd pfd;
+    struct pollfd pfd[2];
     uint32_t reason;
-    int len, rc;
+    int len, rc, n, fd;
 
     for (;;) {
-        pfd.fd = vm->chan_fd;
-        pfd.events = POLLIN;
-        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+        n = 0;
+        if (vm->chan_fd >= 0) {
+            pfd[n].fd = vm->chan_fd;
+            pfd[n++].events = POLLIN;
+        }
+        if (vm->ho.listen_fd >= 0) {
+            pfd[n].fd = vm->ho.listen_fd;
+            pfd[n++].events = POLLIN;
+        }
+        if (n == 0)
+            break;                       /* not adoptable: go */
+        pfd[0].revents = pfd[1].revents = 0;
+        if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
             break;
-        len = chan_recv(vm->chan_fd, &hdr, buf, sizeof(buf));
+        if (vm->ho.listen_fd >= 0 && pfd[n - 1].revents)
+            adopt_request(vm);
+        if (vm->chan_fd < 0 || !pfd[0].revents || pfd[0].fd != vm->chan_fd)
+            continue;
+        len = chan_recv_nb_fd(vm->chan_fd, &hdr, buf, sizeof(buf), &fd);
         if (len == -EAGAIN || len == -EINTR)
             continue;
-        if (len < 0)
-            break;                       /* the daemon is gone */
+        if (len < 0) {
+            lose_daemon(vm);             /* the daemon is gone */
+            continue;
+        }
+        if (hdr.op == CHAN_KEEP_FD) {
+            pthread_mutex_lock(&vm->chan_lock);
+            handover_keep(&vm->ho, buf, (size_t)len, fd);
+            pthread_mutex_unlock(&vm->chan_lock);
+            continue;
+        }
+        if (fd >= 0)
+            close(fd);
         switch (hdr.op) {
         case CHAN_PAUSE:
             rc = do_pause(vm);
@@ -381,6 +442,15 @@ static void serve(struct vm *vm)
             serial_receive(&vm->serial, buf, (size_t)len);
             pthread_mutex_unlock(&vm->dev_lock);
             continue;
+        case CHAN_DETACH:
+            /* the answer is the last thing on this channel */
+            pthread_mutex_lock(&vm->chan_lock);
+            (void)chan_send(vm->chan_fd, CHAN_REPLY, hdr.seq, 0, NULL, 0,
+                            0);
+            close(vm->chan_fd);
+            vm->chan_fd = -1;
+            pthread_mutex_unlock(&vm->chan_lock);
+            continue;
         default:
             rc = -EOPNOTSUPP;
             break;
@@ -403,7 +473,7 @@ static int configure(struct vm *vm, unsigned int *nr_r)
     struct chan_config cfg;
     struct proto_hdr hdr;
     char name[16];
-    int len, fd;
+    int len, fd, rc;
 
     len = chan_recv_fd(vm->chan_fd, &hdr, &cfg, sizeof(cfg), &fd);
     if (len == -EPIPE)
@@ -422,6 +492,15 @@ static int configure(struct vm *vm, unsigned int *nr_r)
     *nr_r = cfg.nr_vcpus;
     snprintf(name, sizeof(name), "xenolith-d%u", cfg.domid);
     prctl(PR_SET_NAME, name, 0, 0, 0);
+    /* a domain now: it outlives the daemon, which may come back for it */
+    rc = handover_listen(&vm->ho, cfg.domid);
+    if (rc < 0)
+        vm_log(vm, "domain %u: its socket in %s/dom: %s: it cannot be "
+               "taken over by a restarted daemon", cfg.domid, config.rundir,
+               strerror(-rc));
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    if (getppid() == 1 && rc < 0)
+        _exit(1);                        /* the daemon died meanwhile */
     return 0;
 }
 
@@ -456,9 +535,10 @@ void vm_main(int chan_fd)
     pthread_cond_init(&vm.cond, NULL);
     pthread_mutex_init(&vm.chan_lock, NULL);
     pthread_mutex_init(&vm.dev_lock, NULL);
+    handover_init(&vm.ho);
 
     prctl(PR_SET_NAME, "xenolith-spare", 0, 0, 0);
-    /* the domain goes when the daemon goes */
+    /* a spare goes when the daemon goes (a domain does not: configure) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
     rc = vcpu_signal_init();
@@ -476,5 +556,6 @@ void vm_main(int chan_fd)
         die(&vm, rc);
     vm_send(&vm, CHAN_READY, NULL, 0);
     serve(&vm);
+    handover_close(&vm.ho);
     _exit(0);
 }

@@ -3,19 +3,27 @@
  * event loop is loop.c.
  *
  * Usage: xenolithd [-F] [--rundir DIR] [--log-file FILE] [-v]
- *                  [--console-log-dir DIR] [--group NAME]
+ *                  [--console-log-dir DIR] [--group NAME] [--upgrade]
  * Without -F it forks into the background once core.sock is listening
  * (the parent exits 0 then), writing <rundir>/xenolithd.pid.
+ *
+ * Restarts (adopt.h): at start it takes back the domains an earlier
+ * daemon left in <rundir>/dom.  SIGTERM stops the daemon and destroys
+ * every domain; SIGUSR2 stops it leaving them running, detached, for the
+ * next daemon; --upgrade sends that to the running daemon, waits for it
+ * to exit and starts in its place.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -24,16 +32,19 @@
 
 #include <linux/kvm.h>
 
+#include "adopt.h"
 #include "control.h"
 #include "credit.h"
 #include "domain.h"
 #include "log.h"
 #include "loop.h"
 #include "osdep.h"
+#include "record.h"
 #include "settings.h"
 #include "vm.h"
 
-static int quit;
+static int quit;                 /* 1: stop; QUIT_DETACH: upgrade */
+#define QUIT_DETACH 2
 
 static void signal_cb(struct loop_fd *w, uint32_t events)
 {
@@ -48,6 +59,11 @@ static void signal_cb(struct loop_fd *w, uint32_t events)
         case SIGINT:
             dlog(DLOG_INFO, "signal %u: shutting down", si.ssi_signo);
             quit = 1;
+            break;
+        case SIGUSR2:
+            dlog(DLOG_INFO, "signal %u: leaving the domains running for "
+                 "the next daemon", si.ssi_signo);
+            quit = QUIT_DETACH;
             break;
         }
     }
@@ -91,6 +107,78 @@ static int mkdirs(const char *path, mode_t mode)
     return 0;
 }
 
+/* A planned upgrade: every domain process answers CHAN_DETACH (what it
+ * sent before is read and logged first), then the daemon goes, leaving
+ * them running. */
+static void detach_all(void)
+{
+    struct timespec t0, t;
+    long ms = 0;
+
+    domain_detach_all();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (domain_detaching() && ms < ADOPT_DETACH_MS) {
+        if (loop_run_once() < 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        ms = (t.tv_sec - t0.tv_sec) * 1000 +
+             (t.tv_nsec - t0.tv_nsec) / 1000000;
+    }
+    if (domain_detaching())
+        dlog(DLOG_ERR, "%u domain(s) did not detach within %d ms; a new "
+             "daemon takes them over all the same", domain_detaching(),
+             ADOPT_DETACH_MS);
+    dlog(DLOG_INFO, "%u domain(s) left running for the next daemon",
+         domain_count());
+}
+
+/* --upgrade: stop the running daemon with SIGUSR2 and wait for it to go.
+ * 0 (also when none runs) or -1 (logged). */
+static int stop_previous(void)
+{
+    char path[300], comm[64] = "";
+    long pid = 0;
+    FILE *f;
+    int pidfd, n;
+    struct pollfd pfd;
+
+    snprintf(path, sizeof(path), "%s/xenolithd.pid", config.rundir);
+    f = fopen(path, "re");
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+    if (pid > 0 && (f = fopen(path, "re"))) {
+        if (!fgets(comm, sizeof(comm), f))
+            comm[0] = '\0';
+        fclose(f);
+    }
+    if (pid <= 0 || strncmp(comm, "xenolithd", 9) != 0) {
+        dlog(DLOG_INFO, "upgrade: no daemon runs for %s: starting",
+             config.rundir);
+        return 0;
+    }
+    pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (pidfd < 0 || kill((pid_t)pid, SIGUSR2) < 0) {
+        dlog(DLOG_ERR, "upgrade: signalling xenolithd %ld: %s", pid,
+             strerror(errno));
+        return -1;
+    }
+    pfd.fd = pidfd;
+    pfd.events = POLLIN;
+    n = poll(&pfd, 1, ADOPT_DETACH_MS + 5000);
+    close(pidfd);
+    if (n != 1) {
+        dlog(DLOG_ERR, "upgrade: xenolithd %ld did not exit within %d ms",
+             pid, ADOPT_DETACH_MS + 5000);
+        return -1;
+    }
+    dlog(DLOG_INFO, "upgrade: xenolithd %ld left its domains to us", pid);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -104,6 +192,9 @@ static void usage(FILE *f)
             "  -g, --group NAME          privileged group "
             "(default xenolith)\n"
             "  -v, --verbose             debug messages too\n"
+            "  -u, --upgrade             take over from the running "
+            "daemon: its domains\n"
+            "                            run on (it exits on SIGUSR2)\n"
             "  -h, --help\n", XENOLITH_DEFAULT_RUNDIR);
 }
 
@@ -116,12 +207,13 @@ int main(int argc, char **argv)
         { "console-log-dir", required_argument, NULL, 'c' },
         { "group", required_argument, NULL, 'g' },
         { "verbose", no_argument, NULL, 'v' },
+        { "upgrade", no_argument, NULL, 'u' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct loop_fd sigw = { .fd = -1 };
     const char *log_file = NULL, *env;
-    int foreground = 0, verbose = 0, ready[2] = { -1, -1 };
+    int foreground = 0, verbose = 0, upgrade = 0, ready[2] = { -1, -1 };
     int opt, i, n, rc, max;
     sigset_t mask;
     char pidfile[300];
@@ -131,7 +223,7 @@ int main(int argc, char **argv)
     snprintf(config.rundir, sizeof(config.rundir), "%s",
              env && *env ? env : XENOLITH_DEFAULT_RUNDIR);
     snprintf(config.group, sizeof(config.group), "xenolith");
-    while ((opt = getopt_long(argc, argv, "Fr:l:c:g:vh", opts,
+    while ((opt = getopt_long(argc, argv, "Fr:l:c:g:uvh", opts,
                               NULL)) != -1) {
         switch (opt) {
         case 'F':
@@ -152,6 +244,9 @@ int main(int argc, char **argv)
             break;
         case 'v':
             verbose = 1;
+            break;
+        case 'u':
+            upgrade = 1;
             break;
         case 'h':
             usage(stdout);
@@ -185,6 +280,10 @@ int main(int argc, char **argv)
         dlog(DLOG_ERR, "creating %s: %s", config.rundir, strerror(-rc));
         return 1;
     }
+    if (upgrade && stop_previous() < 0)
+        return 1;
+    if (record_init() < 0)
+        return 1;
     max = kvm_max_vcpus();
     if (max < 0)
         dlog(DLOG_WARN, "no KVM: only device-model domains (qemu) can "
@@ -232,6 +331,7 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR2);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     rc = loop_init();
     sigw.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -241,10 +341,13 @@ int main(int argc, char **argv)
              strerror(rc < 0 ? -rc : errno));
         return 1;
     }
-    if (control_init() < 0)
-        return 1;
     /* after the fork above: its group is named after our pid */
     credit_init();
+    /* requests wait in the socket's backlog until the domains are back */
+    if (control_init() < 0)
+        return 1;
+    adopt_scan();
+    credit_sweep();
     if (max > 0 && domain_spare_init() < 0)
         dlog(DLOG_WARN, "cannot fork a spare domain process: %s",
              strerror(errno));
@@ -285,8 +388,12 @@ int main(int argc, char **argv)
     }
 
     domain_spare_exit();
-    domain_exit();
-    credit_exit();
+    if (quit == QUIT_DETACH) {
+        detach_all();
+    } else {
+        domain_exit();
+        credit_exit();
+    }
     control_exit();
     loop_exit();
     unlink(pidfile);

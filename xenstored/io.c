@@ -112,6 +112,9 @@ struct io {
     bool core_want;             /* a domain was introduced this turn */
     bool core_check;            /* ask the core about introduced domains */
     bool core_check_all;        /* ... all of them, not just core_pending */
+    long long core_retry_at;    /* the notifications ended: connect again
+                                 * then (CLOCK_MONOTONIC ms), 0: no */
+    int core_retry_ms;          /* the wait before that, doubling */
     unsigned int *core_pending; /* domains to ask about at core_check */
     size_t core_npending, core_cap_pending;
     bool quit;
@@ -922,11 +925,20 @@ done:
     io->core_npending = 0;
 }
 
+/* Waits between attempts to reach the core again after its
+ * notifications ended (a restart of xenolithd takes a second or so). */
+#define CORE_RETRY_FIRST_MS 100
+#define CORE_RETRY_MAX_MS   2000
+
+static long long mono_ms(void);
+
 static void core_lost(struct io *io)
 {
     epoll_ctl(io->epfd, EPOLL_CTL_DEL, io->core.fd, NULL);
     io->core.fd = -1;
     corewatch_disconnect(io->cw);
+    io->core_retry_ms = CORE_RETRY_FIRST_MS;
+    io->core_retry_at = mono_ms() + CORE_RETRY_FIRST_MS;
 }
 
 /* What domain introductions and core notifications asked for this turn. */
@@ -958,6 +970,36 @@ static void core_turn(struct io *io)
         io->core_check = false;
         core_check_domains(io);
     }
+}
+
+/* After the core's notifications ended: connect again when due, and
+ * then check every introduced domain (what changed meanwhile becomes
+ * @releaseDomain).  Returns the epoll timeout the next attempt needs
+ * (ms, -1 none). */
+static int core_retry_turn(struct io *io)
+{
+    long long now;
+
+    if (!io->core_retry_at)
+        return -1;
+    if (io->core.fd >= 0) {
+        io->core_retry_at = 0;
+        return -1;
+    }
+    now = mono_ms();
+    if (now < io->core_retry_at)
+        return (int)(io->core_retry_at - now);
+    io->core_want = true;
+    core_turn(io);
+    if (io->core.fd >= 0) {
+        io->core_retry_at = 0;
+        return -1;
+    }
+    io->core_retry_ms *= 2;
+    if (io->core_retry_ms > CORE_RETRY_MAX_MS)
+        io->core_retry_ms = CORE_RETRY_MAX_MS;
+    io->core_retry_at = now + io->core_retry_ms;
+    return io->core_retry_ms;
 }
 
 static void core_readable(struct io *io)
@@ -1489,6 +1531,9 @@ int io_run(struct io *io)
         if (io->lu_start)
             live_update(io);
         timeout = snap_turn(io);
+        i = core_retry_turn(io);
+        if (i >= 0 && (timeout < 0 || i < timeout))
+            timeout = i;
     }
     return 0;
 }

@@ -85,11 +85,12 @@ static int wait_readable(int fd, int *left_ms)
 static int exchange(int fd, uint32_t seq, uint32_t op, uint32_t domid,
                     const void *req, size_t req_len, void *resp,
                     size_t resp_cap, size_t *got_r, int *fd_r,
-                    int timeout_ms)
+                    int timeout_ms, int *sent_r)
 {
     struct proto_hdr hdr;
     int n, passed = -1;
 
+    *sent_r = 0;
     if (got_r)
         *got_r = 0;
     if (fd_r)
@@ -103,6 +104,7 @@ static int exchange(int fd, uint32_t seq, uint32_t op, uint32_t domid,
         errno = -n;
         return n;
     }
+    *sent_r = 1;
 
     for (;;) {
         int w = wait_readable(fd, &timeout_ms);
@@ -141,26 +143,41 @@ int xc__call_fd(int fd, uint32_t seq, uint32_t op, uint32_t domid,
                 const void *req, size_t req_len, void *resp,
                 size_t resp_cap, size_t *got_r, int *fd_r)
 {
+    int sent;
+
     return exchange(fd, seq, op, domid, req, req_len, resp, resp_cap,
-                    got_r, fd_r, -1);
+                    got_r, fd_r, -1, &sent);
 }
 
 static int call(xc_interface *xch, uint32_t op, uint32_t domid,
                 const void *req, size_t req_len, void *resp,
                 size_t resp_cap, size_t *got_r, int *fd_r, int timeout_ms)
 {
-    int rc;
+    int rc, sent, tries;
 
-    if (xch->fd < 0) {
-        errno = EPIPE;
-        return -EPIPE;
+    /* A connection the daemon dropped (it restarted under us) is made
+     * again: the request is sent once more only if it never left. */
+    for (tries = 0; tries < 2; tries++) {
+        if (xch->fd < 0) {
+            xch->fd = xc__connect(xch->logger);
+            if (xch->fd < 0) {
+                errno = -xch->fd;
+                rc = xch->fd;
+                xch->fd = -1;
+                return rc;
+            }
+        }
+        rc = exchange(xch->fd, ++xch->seq, op, domid, req, req_len, resp,
+                      resp_cap, got_r, fd_r, timeout_ms, &sent);
+        if (rc != -EPIPE && rc != -ECONNRESET && rc != -EPROTO)
+            return rc;
+        close(xch->fd);
+        xch->fd = -1;
+        if (sent)
+            break;
     }
-    rc = exchange(xch->fd, ++xch->seq, op, domid, req, req_len, resp,
-                  resp_cap, got_r, fd_r, timeout_ms);
-    if (rc == -EPIPE || rc == -ECONNRESET || rc == -EPROTO) {
-        xc__log(xch, XTL_ERROR, -rc, "lost the connection to xenolithd");
-        errno = -rc;
-    }
+    xc__log(xch, XTL_ERROR, -rc, "lost the connection to xenolithd");
+    errno = -rc;
     return rc;
 }
 

@@ -132,6 +132,55 @@ static void check_domain(libxl_ctx *ctx, libxl_evgen_domain_death *evg)
 
 static int evwatch_open(libxl_ctx *ctx);
 
+/* Retries of a lost subscription: first after this long, doubling up
+ * to the second (ms). */
+#define EVW_RETRY_FIRST_MS 100
+#define EVW_RETRY_MAX_MS   2000
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Subscribe again after a loss, when the retry is due (ctx locked):
+ * then read the present state of every watched domain.  A daemon that
+ * restarted has taken its domains back (xenolithd's adoption), so only
+ * what really happened meanwhile is reported. */
+static void evwatch_retry(libxl_ctx *ctx)
+{
+    libxl_evgen_domain_death *evg;
+
+    if (ctx->evw || !ctx->deaths || !ctx->evw_retry_ms ||
+        now_ms() < ctx->evw_retry_at)
+        return;
+    if (evwatch_open(ctx)) {
+        ctx->evw_retry_ms *= 2;
+        if (ctx->evw_retry_ms > EVW_RETRY_MAX_MS)
+            ctx->evw_retry_ms = EVW_RETRY_MAX_MS;
+        ctx->evw_retry_at = now_ms() + (uint64_t)ctx->evw_retry_ms;
+        return;
+    }
+    LOG(ctx, INFO, "subscribed to the core's domain events again");
+    ctx->evw_retry_ms = 0;
+    for (evg = ctx->deaths; evg; evg = evg->next)
+        check_domain(ctx, evg);
+}
+
+/* Milliseconds until the next retry is due, or -1 if none is waiting
+ * (ctx locked). */
+static int evwatch_retry_in(libxl_ctx *ctx)
+{
+    uint64_t now;
+
+    if (ctx->evw || !ctx->deaths || !ctx->evw_retry_ms)
+        return -1;
+    now = now_ms();
+    return ctx->evw_retry_at > now ? (int)(ctx->evw_retry_at - now) : 0;
+}
+
 int libxl__evwatch_drain(libxl_ctx *ctx)
 {
     struct xc_domain_event ce;
@@ -140,6 +189,7 @@ int libxl__evwatch_drain(libxl_ctx *ctx)
 
     libxl__lock(ctx);
     if (!ctx->evw) {
+        evwatch_retry(ctx);
         libxl__unlock(ctx);
         return 0;
     }
@@ -174,11 +224,20 @@ int libxl__evwatch_drain(libxl_ctx *ctx)
         xc_evwatch_close(ctx->evw);
         ctx->evw = NULL;
         /* Subscribe again (the core may still be there), then read the
-         * present state: what happened meanwhile is reported. */
-        if (!evwatch_open(ctx))
+         * present state: what happened meanwhile is reported.  If the
+         * core does not answer (it is restarting), try again later. */
+        if (!evwatch_open(ctx)) {
             lost = 0;
-        for (evg = ctx->deaths; evg; evg = evg->next)
-            check_domain(ctx, evg);
+            for (evg = ctx->deaths; evg; evg = evg->next)
+                check_domain(ctx, evg);
+        } else {
+            LOG(ctx, WARN, "the core does not answer: subscribing again "
+                "every %d-%d ms while domains are watched",
+                EVW_RETRY_FIRST_MS, EVW_RETRY_MAX_MS);
+            ctx->evw_retry_ms = EVW_RETRY_FIRST_MS;
+            ctx->evw_retry_at = now_ms() + EVW_RETRY_FIRST_MS;
+            lost = 0;
+        }
     }
     libxl__unlock(ctx);
     return lost ? ERROR_FAIL : 0;
@@ -467,8 +526,15 @@ int libxl_event_wait(libxl_ctx *ctx, libxl_event **event_r,
         if (libxl__pvwait_process(ctx, &timeout)) {
             pfd[n].fd = xs_fileno(ctx->xsh);
             pfd[n++].events = POLLIN;
+        } else {
+            timeout = -1;
         }
-        if (!n) {
+        libxl__lock(ctx);
+        r = evwatch_retry_in(ctx);
+        libxl__unlock(ctx);
+        if (r >= 0 && (timeout < 0 || r < timeout))
+            timeout = r;
+        if (!n && r < 0) {
             LOG(ctx, ERROR, "waiting for an event while no event "
                 "generator or operation is active: it would never come");
             return ERROR_FAIL;
@@ -522,6 +588,10 @@ int libxl_osevent_beforepoll(libxl_ctx *ctx, int *nfds_io,
             *timeout_upd = timeout;
     }
     *nfds_io = n;
+    /* A lost subscription to retry: come back then. */
+    timeout = evwatch_retry_in(ctx);
+    if (timeout >= 0 && (*timeout_upd < 0 || timeout < *timeout_upd))
+        *timeout_upd = timeout;
     /* Queued events: the application should come back at once. */
     if (ctx->occurred)
         *timeout_upd = 0;
@@ -542,6 +612,8 @@ void libxl_osevent_afterpoll(libxl_ctx *ctx, int nfds,
     for (i = 0; i < nfds; i++)
         if (fds[i].fd == fd && fd >= 0 && fds[i].revents)
             libxl__evwatch_drain(ctx);
+    if (fd < 0)
+        libxl__evwatch_drain(ctx);       /* a lost subscription's retry */
     /* acknowledgements and deadlines */
     libxl__pvwait_process(ctx, &timeout);
 }

@@ -52,6 +52,10 @@ struct libxl__ctx {
     void *evw_reg;                        /* the app's fd registration */
     bool evw_registered;
     char evw_for_libxl;                   /* address given as for_libxl */
+    /* the stream was lost and the core did not answer (restarting):
+     * subscribe again at evw_retry_at (CLOCK_MONOTONIC ms) */
+    uint64_t evw_retry_at;
+    int evw_retry_ms;
 
     /* guest acknowledgements awaited by asynchronous shutdown/reboot */
     struct libxl__pvwait *pvwaits;

@@ -1,0 +1,139 @@
+/*
+ * record.c - the run directory's record of each domain (record.h).
+ */
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "log.h"
+#include "settings.h"
+
+static char dir[300];
+
+int record_init(void)
+{
+    char path[sizeof(dir)];
+
+    snprintf(path, sizeof(path), "%s/dom", config.rundir);
+    if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+        dlog(DLOG_ERR, "creating %s: %s: domains cannot be taken over "
+             "after a restart", path, strerror(errno));
+        return -errno;
+    }
+    snprintf(dir, sizeof(dir), "%s", path);
+    return 0;
+}
+
+const char *record_dir(void)
+{
+    return dir;
+}
+
+void record_save(const struct domain *d)
+{
+    struct domain_record r;
+    char path[400], tmp[420];
+    ssize_t n;
+    int fd;
+
+    if (!dir[0])
+        return;
+    memset(&r, 0, sizeof(r));
+    r.magic = RECORD_MAGIC;
+    r.version = RECORD_VERSION;
+    r.domid = d->domid;
+    r.flags = d->flags;
+    memcpy(r.handle, d->handle, sizeof(r.handle));
+    r.max_memkb = d->max_memkb;
+    r.mem_size = d->mem_size;
+    r.nr_vcpus = d->nr_vcpus;
+    r.started = (uint32_t)d->started;
+    r.dm = (uint32_t)d->dm;
+    r.qemu_pid = d->dm_pid;
+    r.qemu_start = d->dm_pid > 0 ? record_start_time(d->dm_pid) : 0;
+    r.weight = d->sched.weight;
+    r.cap = d->sched.cap;
+    snprintf(path, sizeof(path), "%s/%u.rec", dir, d->domid);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto fail;
+    n = write(fd, &r, sizeof(r));
+    if (n != (ssize_t)sizeof(r)) {
+        if (n >= 0)
+            errno = EIO;
+        close(fd);
+        unlink(tmp);
+        goto fail;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        unlink(tmp);
+        goto fail;
+    }
+    return;
+
+fail:
+    dlog(DLOG_ERR, "domain %u: writing its record %s: %s: a restarted "
+         "daemon would not find it", d->domid, path, strerror(errno));
+}
+
+void record_remove(uint32_t domid)
+{
+    char path[400];
+
+    if (!dir[0])
+        return;
+    snprintf(path, sizeof(path), "%s/%u.rec", dir, domid);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/%u.sock", dir, domid);
+    unlink(path);
+}
+
+int record_load(const char *path, struct domain_record *r)
+{
+    ssize_t n;
+    int fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    n = read(fd, r, sizeof(*r));
+    if (n < 0)
+        rc = -errno;
+    else if (n != (ssize_t)sizeof(*r) || r->magic != RECORD_MAGIC ||
+             r->version != RECORD_VERSION || r->domid == 0 ||
+             r->domid >= DOMID_FIRST_RESERVED)
+        rc = -EPROTO;
+    close(fd);
+    return rc;
+}
+
+uint64_t record_start_time(pid_t pid)
+{
+    char path[64], line[1024], *p;
+    unsigned long long t = 0;
+    int field;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return 0;
+    if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')'))) {
+        /* field 3 (state) follows ") "; starttime is field 22 */
+        for (field = 2; p && field < 22; field++)
+            p = strchr(p + 1, ' ');
+        if (p)
+            t = strtoull(p + 1, NULL, 10);
+    }
+    fclose(f);
+    return t;
+}
