@@ -101,6 +101,38 @@ static int cg_enable_cpu(const char *dir)
     return cg_write(dir, "cgroup.subtree_control", "+cpu");
 }
 
+/* Does pid run a xenolithd (not a zombie: a daemon that died before
+ * its parent reaped it is gone; nor another program with its pid; its
+ * command line names xenolithd, also under a wrapper such as valgrind)? */
+static int daemon_alive(long pid)
+{
+    char path[64], buf[4096], *p;
+    size_t n, i;
+    int alive = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "re");
+    if (!f)
+        return 0;
+    if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+        alive = p[1] == ' ' && p[2] != 'Z';
+    fclose(f);
+    if (!alive)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    f = fopen(path, "re");
+    if (!f)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    for (i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+    return strstr(buf, "xenolithd") != NULL;
+}
+
 /* Remove the groups of daemons that are gone ("nothing left behind"
  * even after a crash of the daemon). */
 static void sweep_dead(const char *base)
@@ -115,7 +147,7 @@ static void sweep_dead(const char *base)
         return;
     while ((de = readdir(dir))) {
         if (sscanf(de->d_name, "xenolithd-%ld", &pid) != 1 || pid <= 0 ||
-            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            pid == (long)getpid() || daemon_alive(pid))
             continue;
         snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
         d2 = opendir(path);

@@ -466,33 +466,144 @@ START_TEST(test_credit_cgroup)
 }
 END_TEST
 
-START_TEST(test_credit_sweep)
+/* Has pid exited (a zombie counts: a daemonized core is not ours to
+ * reap)? */
+static int exited(pid_t pid)
 {
-    char dir[512], parent[512];
-    xc_dominfo_t info;
+    char path[64], line[256], *p;
+    int done = 1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return 1;
+    if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')))
+        done = p[1] == ' ' && p[2] == 'Z';
+    fclose(f);
+    return done;
+}
+
+static void wait_exited(pid_t pid)
+{
+    int i;
+
+    for (i = 0; i < 1000 && !exited(pid); i++)
+        usleep(10000);
+    ck_assert_msg(exited(pid), "process %d did not exit", (int)pid);
+}
+
+START_TEST(test_restart_takes_over)
+{
+    struct xen_domctl_sched_credit sc = { .weight = 512, .cap = 0 };
+    char dir[512], dir2[512], parent[512];
+    xc_dominfo_t info, again;
     struct stat st;
     uint32_t domid;
-    int i, rc;
 
     domid = boot("test-pvh-counter", 1);
+    ck_assert_int_eq(xc_sched_credit_domain_set(core.xch, domid, &sc), 0);
     ck_assert_int_eq(xc_domain_getinfo_single(core.xch, domid, &info), 0);
     ck_assert(cgroup_of(info.pid, dir, sizeof(dir)) != CG_NONE);
     snprintf(parent, sizeof(parent), "%s", dir);
     *strrchr(parent, '/') = '\0';
-    /* a daemon that dies leaves its groups: the next one removes them */
+
+    /* the daemon dies: its domain runs on, and the next daemon takes it
+     * over, into its own group with the weight it had */
     ck_assert_int_eq(kill(core.host.core, SIGKILL), 0);
-    for (i = 0; i < 400 && (kill(core.host.core, 0) == 0 ||
-                            kill(info.pid, 0) == 0); i++)
-        usleep(5000);
-    ck_assert_msg(kill(info.pid, 0) < 0, "domain process outlived the "
-                  "daemon");
-    ck_assert_int_eq(stat(dir, &st), 0);
-    core.host.core = 0;
-    core_stop(&core);
-    rc = core_start(&core);
-    ck_assert_msg(rc == 0, "restarting xenolithd: %s", strerror(-rc));
+    wait_exited(core.host.core);
+    ck_assert_msg(!exited(info.pid), "the domain died with the daemon");
+    ck_assert_int_eq(core_restart(&core), 0);
+    ck_assert_int_eq(xc_domain_getinfo_single(core.xch, domid, &again), 0);
+    ck_assert_int_eq(again.pid, info.pid);
+    ck_assert(!again.shutdown && !again.paused);
+    expect_counting(domid);
+    ck_assert(cgroup_of(info.pid, dir2, sizeof(dir2)) != CG_NONE);
+    ck_assert_msg(strcmp(dir, dir2) != 0, "still in the dead daemon's "
+                  "group %s", dir);
     ck_assert_msg(stat(parent, &st) < 0 && errno == ENOENT,
                   "%s left behind by a dead daemon", parent);
+    memset(&sc, 0, sizeof(sc));
+    ck_assert_int_eq(xc_sched_credit_domain_get(core.xch, domid, &sc), 0);
+    ck_assert_int_eq(sc.weight, 512);
+    ck_assert_int_eq(xc_domain_destroy(core.xch, domid), 0);
+    wait_exited(info.pid);
+}
+END_TEST
+
+/* Every "tick N" line in text runs on from the first (first, last);
+ * 0 if a line is missing or doubled. */
+static int ticks_in_order(const char *text, long *first, long *last)
+{
+    const char *p = text;
+    long n;
+
+    *first = *last = 0;
+    while ((p = strstr(p, "tick ")) != NULL) {
+        if ((p == text || p[-1] == '\n') && sscanf(p, "tick %ld\n", &n) == 1 &&
+            strchr(p, '\n')) {
+            if (*first && n != *last + 1) {
+                fprintf(stderr, "tick %ld after tick %ld\n", n, *last);
+                return 0;
+            }
+            if (!*first)
+                *first = n;
+            *last = n;
+        }
+        p += 5;
+    }
+    return *first > 0;
+}
+
+/* A planned upgrade (SIGUSR2, a new daemon): the guest's output while no
+ * daemon ran reaches the new one; its console log holds every line once,
+ * in order, across the hand-over. */
+START_TEST(test_upgrade_console_log)
+{
+    static char log[1 << 20];
+    struct xc_console_info ci;
+    long first, last, mark;
+    xc_dominfo_t info;
+    uint32_t domid;
+    size_t n;
+    FILE *f;
+    char want[32];
+
+    harness_create_flags |= XC_DOMCFG_CONSOLE_LOG;
+    domid = boot("test-pvh-ticker", 1);
+    harness_create_flags &= ~XC_DOMCFG_CONSOLE_LOG;
+    ck_assert_int_eq(console_wait(core.xch, domid, "tick 20\n", TIMEOUT_MS,
+                                  NULL, 0), 1);
+    ck_assert_int_eq(xc_console_info(core.xch, domid, &ci), 0);
+    ck_assert_msg(ci.log_path[0], "no console log");
+    ck_assert_int_eq(xc_domain_getinfo_single(core.xch, domid, &info), 0);
+
+    ck_assert_int_eq(kill(core.host.core, SIGUSR2), 0);
+    wait_exited(core.host.core);
+    ck_assert_msg(!exited(info.pid), "the domain did not outlive the "
+                  "upgrade");
+    usleep(300000);              /* it ticks on with no daemon */
+    ck_assert_int_eq(core_restart(&core), 0);
+    ring_len(domid);
+    ck_assert(ticks_in_order(ring, &first, &mark));
+    snprintf(want, sizeof(want), "tick %ld\n", mark + 20);
+    ck_assert_int_eq(console_wait(core.xch, domid, want, TIMEOUT_MS, NULL,
+                                  0), 1);
+    ring_len(domid);
+    ck_assert_msg(ticks_in_order(ring, &first, &last) && first == 1,
+                  "ring: %ld..%ld", first, last);
+
+    f = fopen(ci.log_path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", ci.log_path, strerror(errno));
+    n = fread(log, 1, sizeof(log) - 1, f);
+    fclose(f);
+    log[n] = '\0';
+    ck_assert_msg(ticks_in_order(log, &first, &last) && first == 1 &&
+                  last >= mark + 20, "log %s: ticks %ld..%ld, want 1..%ld "
+                  "without a gap or a repeat", ci.log_path, first, last,
+                  mark + 20);
+    ck_assert_int_eq(xc_domain_destroy(core.xch, domid), 0);
+    wait_exited(info.pid);
 }
 END_TEST
 
@@ -546,7 +657,8 @@ static Suite *platform_suite(void)
         { "power_button_ignored", test_power_button_ignored, 1, 0 },
         { "reset_trigger", test_reset_trigger, 1, 0 },
         { "credit_cgroup", test_credit_cgroup, 1, 1 },
-        { "credit_sweep", test_credit_sweep, 1, 1 },
+        { "restart_takes_over", test_restart_takes_over, 1, 1 },
+        { "upgrade_console_log", test_upgrade_console_log, 1, 0 },
         { "credit_no_controller", test_credit_no_controller, 0, 0 },
     };
     size_t i;

@@ -95,6 +95,26 @@ int core_start_with(struct core *c, const struct test_host_opts *opts)
     return c->xch ? 0 : -EIO;
 }
 
+int core_restart(struct core *c)
+{
+    static const struct test_host_opts opts = { .what = TEST_HOST_CORE };
+    int rc, tries;
+
+    xc_interface_close(c->xch);
+    c->xch = NULL;
+    rc = test_host_start_core(&c->host, &opts);
+    if (rc < 0) {
+        fprintf(stderr, "core_restart: %s\n", c->host.err);
+        return rc;
+    }
+    for (tries = 0; tries < 50 && !c->xch; tries++) {
+        c->xch = xc_interface_open(c->logger, NULL, 0);
+        if (!c->xch)
+            usleep(10000);
+    }
+    return c->xch ? 0 : -EIO;
+}
+
 void core_stop(struct core *c)
 {
     xc_interface_close(c->xch);

@@ -25,6 +25,9 @@ int core_start(struct core *c);
 /* The same with more of the host (opts->what has TEST_HOST_CORE). */
 int core_start_with(struct core *c, const struct test_host_opts *opts);
 void core_stop(struct core *c);
+/* Start xenolithd again in c's run directory (the test ended the one
+ * before) and reconnect c->xch.  0 or -errno. */
+int core_restart(struct core *c);
 
 /*
  * Create a domain (vcpus, mem_mb) and load the PVH ELF at path with

@@ -457,6 +457,14 @@ int test_host_start(struct test_host *h, const struct test_host_opts *opts)
     return rc;
 }
 
+int test_host_start_core(struct test_host *h,
+                         const struct test_host_opts *opts)
+{
+    h->core = 0;
+    h->core_child = false;
+    return start_core(h, opts);
+}
+
 /* ------------------------------------------------------------ stop */
 
 /* Alive and not a zombie (a daemonized core is not our child to reap). */

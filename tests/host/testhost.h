@@ -57,6 +57,12 @@ void test_host_require(unsigned int what, bool kvm);
  */
 int test_host_start(struct test_host *h, const struct test_host_opts *opts);
 
+/* Starts xenolithd again in h's run directory, after the test ended the
+ * one before (kill -9, or SIGUSR2 for a planned upgrade): the new one
+ * takes over its domains.  As test_host_start. */
+int test_host_start_core(struct test_host *h,
+                         const struct test_host_opts *opts);
+
 /* Stops the daemons (SIGTERM, then SIGKILL after 2 s) and removes the
  * run directory (kept when XENOLITH_TEST_KEEP is set).  0, or -1 with
  * h->err when a daemon that is our child did not exit 0 on SIGTERM (a
