@@ -105,10 +105,24 @@ same_list() {
     done
 }
 
+# Two more, whose processes die while no core runs: they must come back
+# as crashed, and their watchers apply on_crash (preserve: listed as
+# crashed; the default, destroy: gone).
+run_xl create "$(write_cfg counter 'name = "kept"
+on_crash = "preserve"')"
+[ "$xlrc" = 0 ] || hard_error "create kept: $(cat "$T/err")"
+run_xl create "$(write_cfg counter 'name = "lost"')"
+[ "$xlrc" = 0 ] || hard_error "create lost: $(cat "$T/err")"
+k=$(domid_of kept) l=$(domid_of lost)
+victims=$(pgrep -x "xenolith-d$k"; pgrep -x "xenolith-d$l")
+[ "$(echo $victims | wc -w)" = 2 ] || hard_error "no processes of kept/lost: $victims"
+
 # --- kill -9 of xenolithd --------------------------------------------
 before_t=$(last_tick "$t") before_h=$(last_tick "$h")
 kill -9 "$core_pid"
-sleep 1
+sleep 0.5
+kill -9 $victims
+sleep 0.5
 sh "$XENCOMMONS" start >"$T/start" 2>&1
 rc=$?
 [ "$rc" = 0 ] && grep -q "Starting xenolithd" "$T/start" &&
@@ -131,6 +145,17 @@ for d in "$t:$before_t" "$h:$before_h"; do
         fail "kill -9: domain $d's console ring: $out"
     fi
 done
+
+case "$(state_of kept)" in
+*c*) pass "kill -9: a domain that died meanwhile is listed as crashed" ;;
+*) fail "kill -9: kept: '$(state_of kept)' $("$XL_BIN" list 2>&1)" ;;
+esac
+wait_until '[ -z "$(domid_of lost)" ]' 10 &&
+    pass "kill -9: its watcher ran on_crash (destroy) for a domain that died meanwhile" ||
+    fail "kill -9: lost still listed: $("$XL_BIN" list 2>&1)"
+run_xl destroy kept
+[ "$xlrc" = 0 ] && [ -z "$(domid_of kept)" ] && pass "destroy of a crashed domain" ||
+    fail "destroy kept: $(cat "$T/err")"
 
 # Each answers to pause and unpause through the new core.
 for n in ticker hvm; do
