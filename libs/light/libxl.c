@@ -34,7 +34,8 @@ int libxl_ctx_alloc(libxl_ctx **pctx, int version, unsigned flags,
     if (flags & LIBXL_CTX_XENOLITH_OFFLINE)
         goto done;
 
-    ctx->xsh = xs_open(0);
+    /* The toolstack and its watches outlive a restart of xenstored. */
+    ctx->xsh = xs_open(XS_RECONNECT);
     if (!ctx->xsh) {
         LOGE(ctx, ERROR, "cannot connect to xenstore: is xenstored "
              "running? (socket %s)", xs_daemon_socket());

@@ -6,13 +6,16 @@
 #include "xenstore.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xs_internal.h"
@@ -117,6 +120,7 @@ static void handle_free(struct xs_handle *h, bool destroy_locks)
         close(h->watch_pipe[0]);
         close(h->watch_pipe[1]);
     }
+    xs__reconnect_free(h);
     if (destroy_locks) {
         pthread_mutex_destroy(&h->send_lock);
         pthread_mutex_destroy(&h->lock);
@@ -160,6 +164,14 @@ XS_API struct xs_handle *xs_open(unsigned long flags)
         goto fail;
 
     h->unwatch_filter = (flags & XS_UNWATCH_FILTER) != 0;
+    /* Only a daemon's socket can be connected to again. */
+    if (h->is_socket)
+        h->reconnect_ms = xs__reconnect_window(flags);
+    if (h->reconnect_ms) {
+        h->path = strdup(path);
+        if (!h->path)
+            goto fail;
+    }
     return h;
 
 fail:
@@ -292,11 +304,32 @@ static void mark_dead(struct xs_handle *h, int err)
     pthread_cond_broadcast(&h->watch_cond);
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* poll()'s timeout until `deadline` (ms on now_ms()'s clock; 0: none). */
+static int poll_timeout(long long deadline)
+{
+    long long left;
+
+    if (!deadline)
+        return -1;
+    left = deadline - now_ms();
+    if (left <= 0)
+        return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
 /*
  * Reads one whole message into a new xs__msg.  Only the thread holding the
  * receive role calls this.  Returns 0 or -errno: -EBADF when the daemon
  * closed the connection, -E2BIG for an oversized message, -ECANCELED when
- * xs_close() asked the reader to stop.
+ * xs_close() asked the reader to stop, -ETIMEDOUT past h->recv_deadline.
  */
 static int recv_msg(struct xs_handle *h, struct xs__msg **msg_r)
 {
@@ -330,8 +363,12 @@ static int recv_msg(struct xs_handle *h, struct xs__msg **msg_r)
                 { .fd = h->stop_pipe[0], .events = POLLIN },
             };
 
-            if (poll(p, 2, -1) < 0 && errno != EINTR)
+            int r = poll(p, 2, poll_timeout(h->recv_deadline));
+
+            if (r < 0 && errno != EINTR)
                 return -errno;
+            if (r == 0)
+                return -ETIMEDOUT;
             if (p[1].revents)
                 return -ECANCELED;
             continue;
@@ -381,6 +418,25 @@ static void watch_pipe_drain(struct xs_handle *h)
 }
 
 /*
+ * Keeps the handle's watch list in step with a successful WATCH or
+ * UNWATCH reply (XS_RECONNECT only: w->watch is NULL otherwise).  Done as
+ * the reply is read, so that a reconnection that follows finds the list
+ * true.  Called with `lock` held.
+ */
+static void note_reply(struct xs_handle *h, struct xs__waiter *w,
+                       const struct xs__msg *msg)
+{
+    if (!w->watch || msg->hdr.type != w->type)
+        return;
+    if (w->type == XS_WATCH) {
+        xs__watch_add(h, w->watch);
+        w->watch = NULL;
+    } else if (w->type == XS_UNWATCH) {
+        xs__watch_remove(h, w->watch);
+    }
+}
+
+/*
  * Hands a received message to its consumer.  Called with `lock` held.
  * Returns 0, or -errno when the message breaks the protocol.
  */
@@ -404,6 +460,7 @@ static int dispatch(struct xs_handle *h, struct xs__msg *msg)
     for (w = h->waiters; w; w = w->next) {
         if (w->req_id == msg->hdr.req_id && !w->reply) {
             w->reply = msg;
+            note_reply(h, w, msg);
             pthread_cond_broadcast(&h->reply_cond);
             return 0;
         }
@@ -413,17 +470,34 @@ static int dispatch(struct xs_handle *h, struct xs__msg *msg)
     return -EBADF;
 }
 
-/* Receives and dispatches one message; takes `lock` for the dispatch. */
-static int pump_one(struct xs_handle *h)
+/* Errors that say the daemon's end of the connection is gone. */
+static bool is_loss(int err)
+{
+    return err == EPIPE || err == ECONNRESET || err == ENOTCONN;
+}
+
+/*
+ * Receives and dispatches one message; takes `lock` for the dispatch.
+ * Returns 0 or -errno.  When the daemon went away and the handle has
+ * XS_RECONNECT, *lost_r is set and the handle is reconnecting instead of
+ * dead: the caller, holding the receive role, must call reconnect().
+ */
+static int pump_one(struct xs_handle *h, bool *lost_r)
 {
     struct xs__msg *msg = NULL;
     int rc;
 
+    *lost_r = false;
     rc = recv_msg(h, &msg);
     pthread_mutex_lock(&h->lock);
     if (!rc)
         rc = dispatch(h, msg);
-    if (rc && rc != -ECANCELED)
+    else if (h->reconnect_ms
+             && (rc == -EBADF || rc == -ETIMEDOUT || is_loss(-rc)))
+        *lost_r = true; /* -EBADF from recv_msg() is the end of stream */
+    if (*lost_r)
+        h->reconnecting = true; /* no new request goes out from now on */
+    else if (rc && rc != -ECANCELED)
         mark_dead(h, -rc);
     if (!rc && h->stopping)
         rc = -ECANCELED; /* xs_close() waits for the reader */
@@ -431,9 +505,248 @@ static int pump_one(struct xs_handle *h)
     return rc;
 }
 
+/* Unlinks waiter `w`.  Called with `lock` held. */
+static void waiter_remove(struct xs_handle *h, struct xs__waiter *w)
+{
+    struct xs__waiter **pp;
+
+    for (pp = &h->waiters; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+    }
+}
+
+/* --------------------------------------------------------- reconnecting */
+
+/* Pause between two connection attempts. */
+#define RETRY_MS 25
+
+/*
+ * Ends the broken connection: each request still unanswered learns its
+ * fate (xs__lost_fate()) and the descriptor is closed.  send_lock makes
+ * sure that no thread is still writing to it.
+ */
+static void drop_connection(struct xs_handle *h)
+{
+    struct xs__waiter *w;
+
+    pthread_mutex_lock(&h->send_lock);
+    pthread_mutex_lock(&h->lock);
+    for (w = h->waiters; w; w = w->next)
+        if (!w->reply && !w->fate)
+            w->fate = xs__lost_fate(w);
+    pthread_cond_broadcast(&h->reply_cond);
+    if (h->fd >= 0)
+        close(h->fd);
+    h->fd = -1;
+    h->rlen = 0;
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->send_lock);
+}
+
+/*
+ * Connects to h->path every RETRY_MS until `deadline`.  Returns the new
+ * descriptor, or -errno: the last attempt's error (ECONNREFUSED, ENOENT:
+ * no daemon listens there), or ECANCELED when xs_close() stops the reader.
+ */
+static int connect_again(struct xs_handle *h, long long deadline)
+{
+    struct pollfd p = { .fd = h->stop_pipe[0], .events = POLLIN };
+    long long left;
+    int fd, err;
+
+    for (;;) {
+        fd = connect_socket(h->path);
+        if (fd >= 0 && set_nonblock(fd) == 0)
+            return fd;
+        err = errno;
+        if (fd >= 0) {
+            close(fd);
+            return -err;
+        }
+        left = deadline - now_ms();
+        if (left <= 0)
+            return -err;
+        if (poll(&p, 1, left < RETRY_MS ? (int)left : RETRY_MS) > 0)
+            return -ECANCELED;
+    }
+}
+
+/* Makes fd the handle's connection, of a new generation. */
+static void install_connection(struct xs_handle *h, int fd)
+{
+    pthread_mutex_lock(&h->send_lock);
+    pthread_mutex_lock(&h->lock);
+    h->fd = fd;
+    h->gen++;
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->send_lock);
+}
+
+/*
+ * The reconnector's own request on the new connection, payload a (and b
+ * if not NULL) with their NULs; it reads the answer itself as the holder
+ * of the receive role, no other thread sending meanwhile.  Returns 0
+ * with the reply (of type `type` or XS_ERROR) in *reply_r, or -errno
+ * (*lost_r when the connection broke again or did not answer in time).
+ */
+static int own_request(struct xs_handle *h, enum xsd_sockmsg_type type,
+                       const char *a, const char *b,
+                       struct xs__msg **reply_r, bool *lost_r)
+{
+    size_t alen = strlen(a) + 1, blen = b ? strlen(b) + 1 : 0;
+    struct xsd_sockmsg hdr = { .type = type };
+    struct xs__waiter w = { .type = type };
+    struct iovec iov[3] = {
+        { &hdr, sizeof(hdr) },
+        { (void *)a, alen },
+        { (void *)b, blen },
+    };
+    int rc;
+
+    *lost_r = false;
+    hdr.len = (uint32_t)(alen + blen);
+    pthread_mutex_lock(&h->send_lock);
+    pthread_mutex_lock(&h->lock);
+    hdr.req_id = w.req_id = h->next_req_id++;
+    w.gen = h->gen;
+    w.next = h->waiters;
+    h->waiters = &w;
+    pthread_mutex_unlock(&h->lock);
+    rc = send_all(h, iov, b ? 3 : 2);
+    pthread_mutex_unlock(&h->send_lock);
+    /* A send that met the break: reading will report it. */
+    if (is_loss(-rc))
+        rc = 0;
+    while (!rc && !w.reply)
+        rc = pump_one(h, lost_r);
+
+    pthread_mutex_lock(&h->lock);
+    waiter_remove(h, &w);
+    if (!rc && w.reply->hdr.type != XS_ERROR && w.reply->hdr.type != type) {
+        mark_dead(h, EBADF);
+        rc = -EBADF;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (rc) {
+        xs__msg_free(w.reply);
+        return rc;
+    }
+    *reply_r = w.reply;
+    return 0;
+}
+
+/*
+ * Whether a daemon serves the new connection: any answer will do.  A
+ * connect() can succeed on the listening socket of the daemon that just
+ * died, which lives on for a moment after its process, and is reset.
+ */
+static int probe(struct xs_handle *h, bool *lost_r)
+{
+    struct xs__msg *reply = NULL;
+    int rc = own_request(h, XS_GET_DOMAIN_PATH, "0", NULL, &reply, lost_r);
+
+    xs__msg_free(reply);
+    return rc;
+}
+
+/*
+ * Registers watch x on the new connection.  The daemon fires the watch
+ * once as it registers it; that event is queued like any other.  Returns
+ * 0, 1 when the daemon refused the watch, or -errno (*lost_r as above).
+ */
+static int rewatch_one(struct xs_handle *h, const struct xs__watch *x,
+                       bool *lost_r)
+{
+    struct xs__msg *reply = NULL;
+    int rc = own_request(h, XS_WATCH, x->path, x->token, &reply, lost_r);
+
+    if (!rc && reply->hdr.type == XS_ERROR)
+        rc = 1;
+    xs__msg_free(reply);
+    return rc;
+}
+
+/*
+ * Registers every watch of the handle on the new connection.  A watch
+ * the new daemon refuses is forgotten.  0 or -errno (*lost_r as above).
+ * The list stays put meanwhile: only replies to WATCH and UNWATCH change
+ * it, and none but ours can come while the handle is reconnecting.
+ */
+static int rewatch_all(struct xs_handle *h, bool *lost_r)
+{
+    struct xs__watch **pp, *x;
+    int rc = 0;
+
+    *lost_r = false;
+    pthread_mutex_lock(&h->lock);
+    pp = &h->watches;
+    while ((x = *pp) != NULL) {
+        pthread_mutex_unlock(&h->lock);
+        rc = rewatch_one(h, x, lost_r);
+        pthread_mutex_lock(&h->lock);
+        if (rc < 0)
+            break;
+        if (rc > 0) {
+            *pp = x->next;
+            xs__watch_free(x);
+            rc = 0;
+        } else {
+            pp = &x->next;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+/*
+ * Brings back a connection that pump_one() found lost with `err`: called
+ * by the thread that holds the receive role.  Connects again within the
+ * window, over and over should the new daemon go away too; a connection
+ * counts once the daemon answered on it.  Returns 0 (open again), or
+ * -errno with the handle dead: the last connection attempt's error
+ * (ETIMEDOUT: connected, no answer), or `err` when xs_close() interrupted.
+ */
+static int reconnect(struct xs_handle *h, int err)
+{
+    long long deadline = now_ms() + h->reconnect_ms;
+    bool lost = true;
+    int rc = 0, fd;
+
+    h->recv_deadline = deadline; /* ours: we hold the receive role */
+    while (lost) {
+        drop_connection(h);
+        fd = connect_again(h, deadline);
+        if (fd < 0) {
+            rc = fd;
+            break;
+        }
+        install_connection(h, fd);
+        rc = probe(h, &lost);
+        if (!rc)
+            rc = rewatch_all(h, &lost);
+        if (rc && lost && now_ms() >= deadline)
+            break; /* connected, but nobody answered in time */
+    }
+    h->recv_deadline = 0;
+    pthread_mutex_lock(&h->lock);
+    if (rc)
+        mark_dead(h, rc == -ECANCELED ? err : -rc);
+    h->reconnecting = false;
+    pthread_cond_broadcast(&h->reply_cond);
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------- the reader */
+
 static void *reader_main(void *arg)
 {
     struct xs_handle *h = arg;
+    bool lost;
+    int rc;
 
     pthread_mutex_lock(&h->lock);
     while (h->reading && !h->stopping && !h->dead_errno)
@@ -445,8 +758,11 @@ static void *reader_main(void *arg)
     h->reading = true; /* for good */
     pthread_mutex_unlock(&h->lock);
 
-    while (pump_one(h) == 0)
-        continue;
+    for (;;) {
+        rc = pump_one(h, &lost);
+        if (rc && (!lost || reconnect(h, -rc) < 0))
+            break;
+    }
     return NULL;
 }
 
@@ -475,30 +791,23 @@ bool xs__start_reader(struct xs_handle *h)
     return true;
 }
 
-/* Unlinks waiter `w`.  Called with `lock` held. */
-static void waiter_remove(struct xs_handle *h, struct xs__waiter *w)
-{
-    struct xs__waiter **pp;
-
-    for (pp = &h->waiters; *pp; pp = &(*pp)->next) {
-        if (*pp == w) {
-            *pp = w->next;
-            return;
-        }
-    }
-}
-
 /*
  * Waits for w's reply, reading from the connection ourselves while nobody
- * else does.  Called with `lock` held; returns with it held.  0 or -errno.
+ * else does.  Called with `lock` held; returns with it held.  0 (reply
+ * in), XS__RESEND, or -errno.
  */
 static int wait_reply(struct xs_handle *h, struct xs__waiter *w)
 {
-    while (!w->reply && !h->dead_errno) {
+    bool lost;
+    int rc;
+
+    while (!w->reply && !w->fate && !h->dead_errno) {
         if (!h->reading) {
             h->reading = true;
             pthread_mutex_unlock(&h->lock);
-            pump_one(h);
+            rc = pump_one(h, &lost);
+            if (lost)
+                reconnect(h, -rc);
             pthread_mutex_lock(&h->lock);
             h->reading = false;
             /* Let another waiter, or the new reader thread, go on. */
@@ -507,16 +816,166 @@ static int wait_reply(struct xs_handle *h, struct xs__waiter *w)
         }
         pthread_cond_wait(&h->reply_cond, &h->lock);
     }
-    return w->reply ? 0 : -h->dead_errno;
+    if (w->reply)
+        return 0;
+    return w->fate ? w->fate : -h->dead_errno;
+}
+
+/* ------------------------------------------------------------ requests */
+
+/*
+ * Takes send_lock and `lock` once the handle is not reconnecting.
+ * 0 with both held, or -errno (the handle is dead) with neither.
+ */
+static int lock_for_send(struct xs_handle *h)
+{
+    int rc;
+
+    for (;;) {
+        pthread_mutex_lock(&h->lock);
+        while (h->reconnecting && !h->dead_errno)
+            pthread_cond_wait(&h->reply_cond, &h->lock);
+        pthread_mutex_unlock(&h->lock);
+
+        pthread_mutex_lock(&h->send_lock);
+        pthread_mutex_lock(&h->lock);
+        if (h->dead_errno) {
+            rc = -h->dead_errno;
+            break;
+        }
+        if (!h->reconnecting)
+            return 0;
+        pthread_mutex_unlock(&h->lock);
+        pthread_mutex_unlock(&h->send_lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->send_lock);
+    return rc;
+}
+
+/*
+ * Registers w and sends its request (out[0] is the header, hdr) on the
+ * current connection, the caller's transaction id translated under
+ * XS_RECONNECT.  Returns 0 once w waits for its reply: sent, or not sent
+ * because the connection is lost (w->unsent; the reader will notice).
+ * Returns -errno with w not registered.
+ */
+static int send_request(struct xs_handle *h, struct xs__waiter *w,
+                        struct xsd_sockmsg *hdr, struct iovec *out,
+                        int nout)
+{
+    int rc;
+
+    rc = lock_for_send(h);
+    if (rc)
+        return rc;
+    hdr->tx_id = w->tx;
+    if (h->reconnect_ms && w->tx != XBT_NULL) {
+        rc = xs__tx_lookup(h, w->tx, &hdr->tx_id);
+        if (rc)
+            goto out;
+    }
+    hdr->req_id = w->req_id = h->next_req_id++;
+    w->gen = h->gen;
+    w->next = h->waiters;
+    h->waiters = w;
+    pthread_mutex_unlock(&h->lock);
+
+    rc = send_all(h, out, nout);
+
+    /* Still under send_lock: the reconnector cannot judge w before. */
+    pthread_mutex_lock(&h->lock);
+    if (rc && h->reconnect_ms && is_loss(-rc)) {
+        w->unsent = true; /* a whole message never reached the daemon */
+        rc = 0;
+    } else if (rc) {
+        mark_dead(h, -rc); /* part of a message may have gone out */
+        waiter_remove(h, w);
+    }
+out:
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->send_lock);
+    return rc;
+}
+
+/*
+ * Under XS_RECONNECT the caller sees transaction ids of the handle's own,
+ * not the daemon's: a new daemon numbers its transactions from 1 again
+ * and must not meet the ids of those lost with the old one.  Rewrites
+ * the TRANSACTION_START reply accordingly.  0 or -ENOMEM.
+ */
+static int tx_start_reply(struct xs_handle *h, const struct xs__waiter *w,
+                          struct xs__msg *reply)
+{
+    xs_transaction_t daemon_id, id;
+    char buf[MAX_STRLEN(xs_transaction_t)], *body;
+    int rc;
+
+    daemon_id = (xs_transaction_t)strtoul(reply->body, NULL, 0);
+    pthread_mutex_lock(&h->lock);
+    rc = xs__tx_begin(h, daemon_id, w->gen, &id);
+    pthread_mutex_unlock(&h->lock);
+    if (rc)
+        return rc;
+    snprintf(buf, sizeof(buf), "%u", (unsigned int)id);
+    body = strdup(buf);
+    if (!body) {
+        pthread_mutex_lock(&h->lock);
+        xs__tx_forget(h, id);
+        pthread_mutex_unlock(&h->lock);
+        return -ENOMEM;
+    }
+    free(reply->body);
+    reply->body = body;
+    reply->hdr.len = (uint32_t)strlen(body);
+    return 0;
+}
+
+/*
+ * Sends w's request, again if the connection broke and its fate says so,
+ * and waits for the reply.  0 with the reply in w->reply, or -errno.
+ */
+static int exchange(struct xs_handle *h, struct xs__waiter *w,
+                    struct xsd_sockmsg *hdr, const struct iovec *iov,
+                    unsigned int niov, struct iovec *out)
+{
+    int rc;
+
+    for (;;) {
+        /* send_all() consumes the iovec: build it for each sending. */
+        out[0].iov_base = hdr;
+        out[0].iov_len = sizeof(*hdr);
+        memcpy(out + 1, iov, niov * sizeof(*iov));
+        rc = send_request(h, w, hdr, out, (int)niov + 1);
+        if (rc)
+            return rc;
+
+        pthread_mutex_lock(&h->lock);
+        rc = wait_reply(h, w);
+        waiter_remove(h, w);
+        if (!rc && w->reply->hdr.type != XS_ERROR
+            && w->reply->hdr.type != hdr->type) {
+            /* A reply of the wrong kind: the stream is out of step. */
+            mark_dead(h, EBADF);
+            rc = -EBADF;
+        }
+        pthread_mutex_unlock(&h->lock);
+        if (rc != XS__RESEND)
+            return rc;
+        if (!w->unsent)
+            w->resent = true;
+        w->unsent = false;
+        w->fate = 0;
+    }
 }
 
 void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
                 enum xsd_sockmsg_type type, const struct iovec *iov,
                 unsigned int niov, unsigned int *len_r)
 {
-    struct xsd_sockmsg hdr = { .type = type, .tx_id = t };
+    struct xsd_sockmsg hdr = { .type = type };
     struct iovec small[8], *out = small;
-    struct xs__waiter w = { .next = NULL };
+    struct xs__waiter w = { .type = type, .tx = t };
     struct xs__msg *reply = NULL;
     char *body = NULL;
     size_t total = 0;
@@ -536,9 +995,6 @@ void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
         if (!out)
             return NULL;
     }
-    out[0].iov_base = &hdr;
-    out[0].iov_len = sizeof(hdr);
-    memcpy(out + 1, iov, niov * sizeof(*iov));
 
     /*
      * A request is not cancellable: a thread cancelled half way would
@@ -547,36 +1003,18 @@ void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
      */
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 
-    pthread_mutex_lock(&h->send_lock);
-    pthread_mutex_lock(&h->lock);
-    if (h->dead_errno) {
-        rc = -h->dead_errno;
-        pthread_mutex_unlock(&h->lock);
-        pthread_mutex_unlock(&h->send_lock);
-        goto out;
+    /* The watch list follows WATCH and UNWATCH (see note_reply()). */
+    if (h->reconnect_ms && (type == XS_WATCH || type == XS_UNWATCH)) {
+        w.watch = xs__watch_new(iov, niov);
+        if (!w.watch) {
+            rc = -ENOMEM;
+            goto out;
+        }
     }
-    hdr.req_id = h->next_req_id++;
-    w.req_id = hdr.req_id;
-    w.next = h->waiters;
-    h->waiters = &w;
-    pthread_mutex_unlock(&h->lock);
-
-    rc = send_all(h, out, (int)niov + 1);
-    pthread_mutex_unlock(&h->send_lock);
-
-    pthread_mutex_lock(&h->lock);
-    if (rc)
-        mark_dead(h, -rc); /* part of a message may have gone out */
-    else
-        rc = wait_reply(h, &w);
-    waiter_remove(h, &w);
+    rc = exchange(h, &w, &hdr, iov, niov, out);
     reply = w.reply;
-    if (!rc && reply->hdr.type != XS_ERROR && reply->hdr.type != type) {
-        /* A reply of the wrong kind: the stream is out of step. */
-        mark_dead(h, EBADF);
-        rc = -EBADF;
-    }
-    pthread_mutex_unlock(&h->lock);
+    if (!rc && h->reconnect_ms && reply->hdr.type == XS_TRANSACTION_START)
+        rc = tx_start_reply(h, &w, reply);
     if (rc)
         goto out;
 
@@ -590,6 +1028,13 @@ void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
         *len_r = reply->hdr.len;
 
 out:
+    if (h->reconnect_ms && type == XS_TRANSACTION_END) {
+        /* Committed, aborted, refused or lost: the id is done with. */
+        pthread_mutex_lock(&h->lock);
+        xs__tx_forget(h, t);
+        pthread_mutex_unlock(&h->lock);
+    }
+    xs__watch_free(w.watch);
     xs__msg_free(reply);
     if (out != small)
         free(out);

@@ -22,11 +22,38 @@ struct xs__msg {
     char *body; /* hdr.len bytes plus a NUL */
 };
 
+/* A watch the handle holds, kept to register it again (XS_RECONNECT). */
+struct xs__watch {
+    struct xs__watch *next;
+    char *path;  /* path and token share one allocation */
+    char *token;
+};
+
+/* A transaction started on the handle (XS_RECONNECT). */
+struct xs__tx {
+    struct xs__tx *next;
+    xs_transaction_t id;        /* the id the caller sees */
+    xs_transaction_t daemon_id; /* the id on the connection it began on */
+    unsigned int gen;           /* that connection's generation */
+};
+
+/* xs__waiter.fate: the request must go out again on the new connection. */
+#define XS__RESEND 1
+
 /* A request waiting for its reply (lives on the requesting thread's stack). */
 struct xs__waiter {
     struct xs__waiter *next;
     uint32_t req_id;
     struct xs__msg *reply; /* set by whoever reads the reply */
+    /* What the connection-loss rules need (see reconnection below). */
+    enum xsd_sockmsg_type type;
+    xs_transaction_t tx;    /* the caller's transaction id */
+    unsigned int gen;       /* generation of the connection it went out on */
+    bool unsent;            /* the send failed: the daemon never saw it */
+    bool resent;            /* this is its second sending */
+    int fate;               /* 0; XS__RESEND or -errno once the link broke */
+    /* WATCH: the entry to add on success; UNWATCH: the entry to remove. */
+    struct xs__watch *watch;
 };
 
 /* Receive buffer: room for two whole messages. */
@@ -51,6 +78,17 @@ struct xs__waiter {
  * States: open (dead_errno == 0) -> dead (dead_errno set: the connection
  * broke or the daemon broke the protocol; every waiter and every later
  * call fails with dead_errno) -> freed by xs_close().
+ *
+ * With XS_RECONNECT (reconnect_ms > 0) a connection that breaks (end of
+ * stream, ECONNRESET, EPIPE) goes instead from open to reconnecting: the
+ * thread holding the receive role when it reads the break becomes the
+ * reconnector.  It settles every request still unanswered (fate: resend,
+ * EAGAIN inside a transaction, EIO), connects to `path` again until
+ * reconnect_ms have passed, registers the handle's watches on the new
+ * connection (gen + 1) and goes back to open; or, when the time is up,
+ * to dead with the last connect error.  While reconnecting no other
+ * thread sends: new requests wait on reply_cond.  Transactions of an
+ * older generation are lost: their ids fail with EAGAIN.
  *
  * Lock order: send_lock before lock.  Nothing blocks in I/O while holding
  * `lock`.
@@ -77,7 +115,17 @@ struct xs_handle {
     struct xs__msg **watch_tail;
     int watch_pipe[2]; /* made by xs_fileno(); readable iff events queued */
 
+    /* XS_RECONNECT (all zero/NULL without it). */
+    unsigned int reconnect_ms; /* the window; 0: a break is final */
+    char *path;                /* the socket to connect to again */
+    bool reconnecting;
+    unsigned int gen;          /* bumped by each new connection */
+    struct xs__watch *watches; /* registered: to register again */
+    struct xs__tx *txs;        /* started and not yet ended */
+    xs_transaction_t next_tx_id;
+
     /* Receive side, owned by the thread with `reading` set. */
+    long long recv_deadline; /* reading gives up then (ms); 0: never */
     size_t rlen;
     char rbuf[XS__RBUF_SIZE];
 };
@@ -105,6 +153,55 @@ struct xs__msg *xs__take_event(struct xs_handle *h, bool block);
 /* Drops queued events for (path, token) as XS_UNWATCH_FILTER says. */
 void xs__filter_events(struct xs_handle *h, const char *path,
                        const char *token);
+
+/* ------------------------------------ XS_RECONNECT (xs_reconnect.c) */
+
+/*
+ * The reconnection window in ms for xs_open(flags): 0 without
+ * XS_RECONNECT, else $XENSTORE_RECONNECT_MS or 10000.
+ */
+unsigned int xs__reconnect_window(unsigned long flags);
+
+/*
+ * A watch entry for the payload of a WATCH or UNWATCH request ("path\0
+ * token\0"), or NULL (ENOMEM).  Freed by xs__watch_free().
+ */
+struct xs__watch *xs__watch_new(const struct iovec *iov, unsigned int niov);
+void xs__watch_free(struct xs__watch *w);
+
+/* Adds w to the handle's watches (which then own it).  `lock` held. */
+void xs__watch_add(struct xs_handle *h, struct xs__watch *w);
+
+/* Drops the watch with key's path and token, if any.  `lock` held. */
+void xs__watch_remove(struct xs_handle *h, const struct xs__watch *key);
+
+/*
+ * Records a transaction that began as daemon_id on connection `gen`;
+ * its id for the caller in *id_r.  0 or -ENOMEM.  `lock` held.
+ */
+int xs__tx_begin(struct xs_handle *h, xs_transaction_t daemon_id,
+                 unsigned int gen, xs_transaction_t *id_r);
+
+/*
+ * The daemon's id of caller transaction `id` in *daemon_id_r.  0,
+ * -ENOENT (unknown id) or -EAGAIN (lost with an earlier connection).
+ * `lock` held.
+ */
+int xs__tx_lookup(struct xs_handle *h, xs_transaction_t id,
+                  xs_transaction_t *daemon_id_r);
+
+/* Forgets transaction `id` (ended, or lost and ended).  `lock` held. */
+void xs__tx_forget(struct xs_handle *h, xs_transaction_t id);
+
+/*
+ * What becomes of request w, sent but unanswered when its connection
+ * broke: XS__RESEND, -EAGAIN (inside a transaction) or -EIO (it may have
+ * taken effect).
+ */
+int xs__lost_fate(const struct xs__waiter *w);
+
+/* Frees the watches, transactions and path kept for reconnection. */
+void xs__reconnect_free(struct xs_handle *h);
 
 /* Frees a message and its body. */
 void xs__msg_free(struct xs__msg *msg);

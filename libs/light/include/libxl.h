@@ -461,8 +461,9 @@ typedef struct {
  * libxl_ctx_alloc: creates a context in *pctx.  version must be
  * LIBXL_VERSION; flags 0 (or LIBXL_CTX_XENOLITH_OFFLINE); lg receives
  * every message and must outlive the context.  Connects to xenstored
- * (xs_open; socket from XENSTORED_PATH / XENSTORED_RUNDIR /
- * XENOLITH_RUNDIR) and to the core (xc_interface_open;
+ * (xs_open with XS_RECONNECT: the context outlives a restart of
+ * xenstored, see xenstore.h; socket from XENSTORED_PATH /
+ * XENSTORED_RUNDIR / XENOLITH_RUNDIR) and to the core (xc_interface_open;
  * $XENOLITH_RUNDIR/core.sock); when one is unreachable it logs which
  * daemon and which socket path, and returns ERROR_FAIL.  Other returns:
  * 0, ERROR_VERSION, ERROR_INVAL, ERROR_NOMEM.

@@ -40,6 +40,40 @@
  * the unwatch may still be delivered after it.
  */
 #define XS_UNWATCH_FILTER (1UL << 2)
+/*
+ * XS_RECONNECT (Xenolith; Xen has no such flag, the bit is far from
+ * Xen's): the handle survives a restart of the daemon.  When the
+ * connection to the daemon's socket breaks (end of stream, ECONNRESET,
+ * EPIPE), the library connects to the same socket again, every 25 ms for
+ * up to $XENSTORE_RECONNECT_MS milliseconds (default 10000; 0 turns the
+ * flag off), and then:
+ * - registers every watch of the handle again (same path and token).
+ *   The daemon fires each one once as it registers it, so each watch
+ *   gets one event that tells the watcher to read its state again:
+ *   changes made while the daemon was down, or lost with it, are not
+ *   reported otherwise;
+ * - a request that was sent but not answered is sent once more if it
+ *   cannot act twice (READ, DIRECTORY, GET_PERMS, WATCH, UNWATCH,
+ *   GET_DOMAIN_PATH, IS_DOMAIN_INTRODUCED, TRANSACTION_START); one that
+ *   changes the store or the domains (WRITE, MKDIR, RM, SET_PERMS,
+ *   INTRODUCE, RELEASE, CONTROL, ...) fails with EIO: it may or may not
+ *   have taken effect.  A request the daemon never received (its sending
+ *   failed) is simply sent to the new daemon;
+ * - transactions do not survive: a request in a transaction begun
+ *   before the break, and xs_transaction_end() of it, fail with EAGAIN,
+ *   so the caller runs the transaction again as after a conflict.  To
+ *   keep lost ids apart from the new daemon's, transaction ids on such a
+ *   handle are the library's own (still never XBT_NULL);
+ * - requests made meanwhile wait for the new connection.
+ * If no daemon answers within the window the handle is dead as without
+ * the flag: every call fails, with the errno of the last connection
+ * attempt (ECONNREFUSED or ENOENT: nothing listens on the socket;
+ * ETIMEDOUT: a connection was accepted but never answered).
+ * What survives is what the restarted daemon restores (see xenstored's
+ * --snapshot); writes it did not save are lost.  Only a connection to a
+ * socket reconnects, not one to a xenbus device.
+ */
+#define XS_RECONNECT (1UL << 30)
 
 struct xs_handle;
 typedef uint32_t xs_transaction_t;

@@ -344,10 +344,14 @@ static void do_watch(struct xs_handle *xsh, int max_events)
         char **vec = xs_read_watch(xsh, &num);
 
         if (!vec) {
-            /* Xen retries forever; a broken connection will not heal. */
+            /*
+             * Xen retries forever.  Our handle reconnects by itself
+             * (XS_RECONNECT); once it gave up, nothing will heal.
+             */
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            err(1, "xs_read_watch");
+            err(1, "xs_read_watch: lost xenstored at %s",
+                xs_daemon_socket());
         }
         printf("%s\n", vec[XS_WATCH_PATH]);
         fflush(stdout);
@@ -603,7 +607,8 @@ int main(int argc, char **argv)
             max_width = ws.ws_col - 2;
     }
 
-    xsh = xs_open(0);
+    /* A watcher outlives a restart of the daemon, its watches with it. */
+    xsh = xs_open(o.mode == MODE_watch ? XS_RECONNECT : 0);
     if (!xsh)
         err(1, "xs_open");
 
