@@ -284,13 +284,13 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
                 break;
             d->phase = DOM_ALIVE;
             d->paused = 1;
-            record_save(d);
             dlog(DLOG_INFO, "domain %u: created (pid %d, %u vCPUs, "
                  "%" PRIu64 " KiB)", d->domid, (int)d->pid, d->nr_vcpus,
                  d->mem_size >> 10);
             created_reply(d);
             reply_drop(d->create.to);
             d->create.to = NULL;
+            record_save(d);      /* after the answer: off its path */
             event_sink(XC_EVENT_CREATED, d->domid, 0);
             /* not now: the new domain's build and first run come first */
             loop_when_idle(spare_replace, SPARE_IDLE_MS, SPARE_MAX_MS);
@@ -809,10 +809,6 @@ int domain_unpause(struct domain *d, struct reply_to *c, uint32_t seq)
     rc = send_op(d, NULL, PROTO_OP_UNPAUSE, 0, CHAN_UNPAUSE, NULL, 0);
     if (rc < 0)
         goto reply;
-    if (!d->started) {
-        d->started = 1;
-        record_save(d);
-    }
     if (d->paused) {
         d->paused = 0;
         event_sink(XC_EVENT_UNPAUSED, d->domid, 0);
@@ -821,6 +817,10 @@ int domain_unpause(struct domain *d, struct reply_to *c, uint32_t seq)
 
 reply:
     reply_send(c, PROTO_OP_UNPAUSE, seq, d->domid, rc, NULL, 0, -1);
+    if (rc == 0 && !d->started) {
+        d->started = 1;
+        record_save(d);          /* after the answer: off its path */
+    }
     return rc;
 }
 

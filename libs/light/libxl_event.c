@@ -136,6 +136,9 @@ static int evwatch_open(libxl_ctx *ctx);
  * to the second (ms). */
 #define EVW_RETRY_FIRST_MS 100
 #define EVW_RETRY_MAX_MS   2000
+/* ... for this long (ms; $XENOLITH_CORE_RECONNECT_MS overrides), after
+ * which waiting for events fails as when the core went for good. */
+#define EVW_RETRY_WINDOW_MS 30000
 
 static uint64_t now_ms(void)
 {
@@ -149,13 +152,36 @@ static uint64_t now_ms(void)
  * then read the present state of every watched domain.  A daemon that
  * restarted has taken its domains back (xenolithd's adoption), so only
  * what really happened meanwhile is reported. */
+static uint64_t retry_window_ms(void)
+{
+    const char *env = getenv("XENOLITH_CORE_RECONNECT_MS");
+    char *end;
+    unsigned long long v;
+
+    if (env && *env) {
+        v = strtoull(env, &end, 10);
+        if (!*end)
+            return v;
+    }
+    return EVW_RETRY_WINDOW_MS;
+}
+
 static void evwatch_retry(libxl_ctx *ctx)
 {
     libxl_evgen_domain_death *evg;
+    uint64_t window;
 
     if (ctx->evw || !ctx->deaths || !ctx->evw_retry_ms ||
         now_ms() < ctx->evw_retry_at)
         return;
+    window = retry_window_ms();
+    if (now_ms() - ctx->evw_lost_at >= window) {
+        LOG(ctx, ERROR, "the core's domain events: xenolithd (%s) did not "
+            "come back within %llu ms: giving up", xc_core_socket_path(),
+            (unsigned long long)window);
+        ctx->evw_retry_ms = 0;
+        return;
+    }
     if (evwatch_open(ctx)) {
         ctx->evw_retry_ms *= 2;
         if (ctx->evw_retry_ms > EVW_RETRY_MAX_MS)
@@ -235,7 +261,8 @@ int libxl__evwatch_drain(libxl_ctx *ctx)
                 "every %d-%d ms while domains are watched",
                 EVW_RETRY_FIRST_MS, EVW_RETRY_MAX_MS);
             ctx->evw_retry_ms = EVW_RETRY_FIRST_MS;
-            ctx->evw_retry_at = now_ms() + EVW_RETRY_FIRST_MS;
+            ctx->evw_lost_at = now_ms();
+            ctx->evw_retry_at = ctx->evw_lost_at + EVW_RETRY_FIRST_MS;
             lost = 0;
         }
     }

@@ -56,6 +56,8 @@ struct libxl__ctx {
      * subscribe again at evw_retry_at (CLOCK_MONOTONIC ms) */
     uint64_t evw_retry_at;
     int evw_retry_ms;
+    uint64_t evw_lost_at;                 /* ... since then; given up
+                                           * after XENOLITH_CORE_RECONNECT_MS */
 
     /* guest acknowledgements awaited by asynchronous shutdown/reboot */
     struct libxl__pvwait *pvwaits;

@@ -149,16 +149,44 @@ fail:
     return NULL;
 }
 
+/* Was path the last directory too big for one reply?  (Then it most
+ * likely still is.) */
+static bool big_dir_is(struct xs_handle *h, const char *path)
+{
+    bool is;
+
+    pthread_mutex_lock(&h->big_dir_lock);
+    is = h->big_dir && strcmp(h->big_dir, path) == 0;
+    pthread_mutex_unlock(&h->big_dir_lock);
+    return is;
+}
+
+static void big_dir_note(struct xs_handle *h, const char *path)
+{
+    char *copy = strdup(path);
+
+    pthread_mutex_lock(&h->big_dir_lock);
+    free(h->big_dir);
+    h->big_dir = copy;
+    pthread_mutex_unlock(&h->big_dir_lock);
+}
+
 XS_API char **xs_directory(struct xs_handle *h, xs_transaction_t t,
                            const char *path, unsigned int *num)
 {
     unsigned int len;
-    char *strings = single(h, t, XS_DIRECTORY, path, &len);
+    char *strings;
 
+    /* A directory that needed parts last time: straight to the parts
+     * (the whole listing in one request would fail with E2BIG first). */
+    if (big_dir_is(h, path))
+        return directory_part(h, t, path, num);
+    strings = single(h, t, XS_DIRECTORY, path, &len);
     if (!strings) {
-        if (errno == E2BIG)
-            return directory_part(h, t, path, num);
-        return NULL;
+        if (errno != E2BIG)
+            return NULL;
+        big_dir_note(h, path);
+        return directory_part(h, t, path, num);
     }
     return split_strings(strings, len, num);
 }

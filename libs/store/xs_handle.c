@@ -87,6 +87,7 @@ static struct xs_handle *handle_alloc(void)
     h->next_req_id = 1;
     pthread_mutex_init(&h->send_lock, NULL);
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->big_dir_lock, NULL);
     pthread_cond_init(&h->reply_cond, NULL);
     pthread_cond_init(&h->watch_cond, NULL);
     return h;
@@ -121,9 +122,11 @@ static void handle_free(struct xs_handle *h, bool destroy_locks)
         close(h->watch_pipe[1]);
     }
     xs__reconnect_free(h);
+    free(h->big_dir);
     if (destroy_locks) {
         pthread_mutex_destroy(&h->send_lock);
         pthread_mutex_destroy(&h->lock);
+        pthread_mutex_destroy(&h->big_dir_lock);
         pthread_cond_destroy(&h->reply_cond);
         pthread_cond_destroy(&h->watch_cond);
     }

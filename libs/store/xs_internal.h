@@ -124,6 +124,12 @@ struct xs_handle {
     struct xs__tx *txs;        /* started and not yet ended */
     xs_transaction_t next_tx_id;
 
+    /* The last directory that did not fit one reply (xs_directory then
+     * asks for its parts at once: one round trip less).  Guarded by
+     * big_dir_lock, apart from `lock` (the request path takes that). */
+    pthread_mutex_t big_dir_lock;
+    char *big_dir;
+
     /* Receive side, owned by the thread with `reading` set. */
     long long recv_deadline; /* reading gives up then (ms); 0: never */
     size_t rlen;

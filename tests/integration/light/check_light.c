@@ -670,24 +670,77 @@ START_TEST(test_death_event_hooks)
 }
 END_TEST
 
-/* The core goes away while a program waits for deaths: the wait ends
- * with an error instead of hanging. */
+/* The core goes away for good while a program waits for deaths: the
+ * wait ends with an error once the reconnection window has passed,
+ * instead of hanging. */
 START_TEST(test_death_wait_core_gone)
 {
     libxl_evgen_domain_death *evg;
     libxl_event *ev = NULL;
     uint32_t domid;
+    double t0;
     int rc;
 
     domid = create("light-orphan", "test-pvh-counter", NULL);
     ck_assert_int_eq(libxl_evenable_domain_death(ctx, domid, 3, &evg), 0);
     ck_assert_int_eq(libxl_domain_unpause(ctx, domid, NULL), 0);
     test_log_clear();
+    setenv("XENOLITH_CORE_RECONNECT_MS", "500", 1);
     ck_assert_int_eq(kill(D.core, SIGKILL), 0);
+    t0 = now_ms();
     rc = libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL);
+    unsetenv("XENOLITH_CORE_RECONNECT_MS");
     ck_assert_msg(rc == ERROR_FAIL, "rc %d, event %p", rc, (void *)ev);
-    ck_assert_msg(strstr(test_log(), "core's domain events"), "%s",
-                  test_log());
+    ck_assert_msg(now_ms() - t0 >= 400, "gave up after %.0f ms",
+                  now_ms() - t0);
+    ck_assert_msg(strstr(test_log(), "did not come back within 500 ms"),
+                  "%s", test_log());
+    libxl_evdisable_domain_death(ctx, evg);
+}
+END_TEST
+
+/* The core restarts (kill -9, a new xenolithd takes the domain over)
+ * while a program waits for deaths: the wait goes on, and the domain's
+ * death is reported when it is destroyed through the new core. */
+START_TEST(test_death_wait_core_restart)
+{
+    static const struct test_host_opts core_only = {
+        .what = TEST_HOST_CORE
+    };
+    libxl_evgen_domain_death *evg;
+    libxl_event *ev = NULL;
+    uint32_t domid;
+    int rc, i;
+
+    domid = create("light-restart", "test-pvh-counter", NULL);
+    ck_assert_int_eq(libxl_evenable_domain_death(ctx, domid, 4, &evg), 0);
+    ck_assert_int_eq(libxl_domain_unpause(ctx, domid, NULL), 0);
+    ck_assert_int_eq(kill(D.core, SIGKILL), 0);
+    /* the wait notices the loss and starts retrying */
+    ck_assert_int_eq(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
+                                       NULL), ERROR_NOT_READY);
+    for (i = 0; i < 500 && kill(D.core, 0) == 0; i++) {
+        char path[64], st[256], *p;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)D.core);
+        f = fopen(path, "re");
+        if (!f)
+            break;
+        p = fgets(st, sizeof(st), f) ? strrchr(st, ')') : NULL;
+        fclose(f);
+        if (p && p[2] == 'Z')
+            break;               /* a zombie: gone */
+        usleep(10000);
+    }
+    rc = test_host_start_core(&D, &core_only);
+    ck_assert_msg(rc == 0, "restarting xenolithd: %s", D.err);
+    ck_assert_int_eq(libxl_domain_destroy(ctx, domid, NULL), 0);
+    rc = libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(ev->domid, domid);
+    ck_assert_int_eq(ev->type, LIBXL_EVENT_TYPE_DOMAIN_DEATH);
+    libxl_event_free(ctx, ev);
     libxl_evdisable_domain_death(ctx, evg);
 }
 END_TEST
@@ -1676,6 +1729,7 @@ static Suite *light_suite(void)
     tcase_add_test(tc, test_death_event_poll);
     tcase_add_test(tc, test_death_event_hooks);
     tcase_add_test(tc, test_death_wait_core_gone);
+    tcase_add_test(tc, test_death_wait_core_restart);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("on_actions");

@@ -67,7 +67,7 @@ wait_until '[ "$(nwait)" -ge 3 ]' 15 &&
     fail "on_reboot=restart: first=$first $("$XL_BIN" list) $(cat "$XENOLITH_RUNDIR/log/xl-reboot.log")"
 # The guest reboots forever: stop its watcher, then destroy.
 for p in $(monitor_pids); do kill "$p" 2>/dev/null; done
-wait_until '[ -z "$(for p in $(monitor_pids); do kill -0 $p 2>/dev/null && echo $p; done)" ]' 5
+wait_until '[ -z "$(for p in $(monitor_pids); do exited $p || echo $p; done)" ]' 5
 for d in $("$XL_BIN" list | awk 'NR > 2 { print $1 }'); do
     "$XL_BIN" destroy "$d"
 done

@@ -118,6 +118,13 @@ wait_until()
 
 domid_of() { "$XL_BIN" domid "$1" 2>/dev/null; }
 
+# Has process $1 exited?  A zombie counts: daemons and xl's watchers are
+# reparented, and where PID 1 reaps late they linger as zombies.
+exited() {
+    [ ! -e "/proc/$1" ] ||
+        [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
+}
+
 # Only Domain-0 in xl list and /local/domain, no watching xl left.
 assert_clean()
 {
@@ -139,7 +146,7 @@ assert_clean()
     left=$(xs_ls /vm | tr '\n' ' ')
     [ -z "$left" ] || fail "$what: /vm holds: $left"
     for p in $(monitor_pids); do
-        if wait_until "! kill -0 $p" 5; then :; else
+        if wait_until "exited $p" 5; then :; else
             fail "$what: xl watching process $p still runs"
         fi
     done

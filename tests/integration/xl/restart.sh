@@ -55,12 +55,6 @@ last_tick() {
     ring "$1" | tr -d '\r' | awk '/^tick [0-9]+$/ { n = $2 } END { print n + 0 }'
 }
 
-# Has process $1 exited (a zombie counts)?
-gone() {
-    [ ! -e "/proc/$1" ] ||
-        [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
-}
-
 state_of() { "$XL_BIN" list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
 
 core_cfg=$(write_cfg ticker)
@@ -180,7 +174,7 @@ before_t=$(last_tick "$t") before_h=$(last_tick "$h")
 sh "$XENCOMMONS" upgrade >"$T/up" 2>&1
 rc=$?
 new=$(cat "$XENOLITH_RUNDIR/xenolithd.pid")
-[ "$rc" = 0 ] && [ "$new" != "$old" ] && gone "$old" &&
+[ "$rc" = 0 ] && [ "$new" != "$old" ] && exited "$old" &&
     pass "upgrade: xenolithd $old handed over to $new" ||
     fail "upgrade: rc=$rc old=$old new=$new $(cat "$T/up")"
 grep -q "left running for the next daemon" "$XENOLITH_RUNDIR/log/xenolithd.log" ||
@@ -216,7 +210,7 @@ done
 assert_clean "after the restarts"
 sleep 0.5
 for pid in $procs $qemu; do
-    if ! gone "$pid"; then
+    if ! exited "$pid"; then
         fail "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) left behind"
     fi
 done

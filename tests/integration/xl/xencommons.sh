@@ -45,7 +45,7 @@ run_xl list
     fail "xl list: $(cat "$T/err")"
 
 sh "$XENCOMMONS" stop >"$T/out" 2>&1
-! kill -0 "$xs_pid" 2>/dev/null && ! kill -0 "$core_pid" 2>/dev/null &&
+exited "$xs_pid" && exited "$core_pid" &&
     [ ! -e "$XENOLITH_RUNDIR/xenstored.pid" ] &&
     pass "stop: both gone" || fail "stop: $(cat "$T/out")"
 sh "$XENCOMMONS" status >"$T/out" 2>&1
