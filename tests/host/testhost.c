@@ -508,6 +508,43 @@ static void terminate(pid_t pid, bool child, int *status_r)
         waitpid(pid, NULL, 0);
 }
 
+/* Kill what still runs with dir in its command line or environment:
+ * domain processes and qemus of a core the test killed (they outlive
+ * their daemon by design, waiting for the next one). */
+static void kill_leftovers(const char *dir)
+{
+    char path[300], buf[8192];
+    size_t n, dlen = strlen(dir);
+    struct dirent *de;
+    const char *p;
+    DIR *d;
+    int pid;
+
+    d = opendir("/proc");
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        pid = atoi(de->d_name);
+        if (pid <= 0 || pid == (int)getpid())
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+        n = read_file(path, buf, sizeof(buf) / 2);
+        snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+        n += read_file(path, buf + n, sizeof(buf) - n);
+        for (p = buf; (p = memmem(p, n - (size_t)(p - buf), dir, dlen));
+             p += dlen) {
+            char next = (size_t)(p - buf) + dlen < n ? p[dlen] : '\0';
+
+            /* the directory itself, not one whose name it begins */
+            if (next == '\0' || next == '/' || next == ' ') {
+                kill(pid, SIGKILL);
+                break;
+            }
+        }
+    }
+    closedir(d);
+}
+
 int test_host_stop(struct test_host *h)
 {
     int status, rc = 0;
@@ -535,6 +572,8 @@ int test_host_stop(struct test_host *h)
         }
         h->xenstored = 0;
     }
+    if (h->dir[0])
+        kill_leftovers(h->dir);
     if (h->dir[0] && !getenv("XENOLITH_TEST_KEEP"))
         rm_tree(h->dir);
     h->dir[0] = '\0';

@@ -63,8 +63,11 @@ int test_host_start(struct test_host *h, const struct test_host_opts *opts);
 int test_host_start_core(struct test_host *h,
                          const struct test_host_opts *opts);
 
-/* Stops the daemons (SIGTERM, then SIGKILL after 2 s) and removes the
- * run directory (kept when XENOLITH_TEST_KEEP is set).  0, or -1 with
+/* Stops the daemons (SIGTERM, then SIGKILL after 2 s), kills what still
+ * runs with the run directory in its command line or environment (the
+ * domain processes and qemus of a core the test killed: they wait for
+ * the next daemon by design), and removes the run directory (kept when
+ * XENOLITH_TEST_KEEP is set).  0, or -1 with
  * h->err when a daemon that is our child did not exit 0 on SIGTERM (a
  * wrapper's verdict: valgrind's error exit). */
 int test_host_stop(struct test_host *h);
