@@ -453,7 +453,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         }
         memcpy(&kb, buf, sizeof(kb));
         d->max_memkb = kb;
-        record_save(d);
+        domain_save_record(d);
         break;
     }
     case PROTO_OP_MAX_VCPUS: {
@@ -586,7 +586,7 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
         rc = credit_dom_set(&d->sched, d->domid, sc.weight, sc.cap,
                            100 * d->nr_vcpus);
         if (rc == 0)
-            record_save(d);
+            domain_save_record(d);
         break;
     }
     case PROTO_OP_ATTACH_DM: {

@@ -105,6 +105,29 @@ int host_meminfo(uint64_t *total, uint64_t *avail)
 
 static void spare_replace(void);
 
+/* What only the daemon knows of d, to the run directory (record.h). */
+void domain_save_record(const struct domain *d)
+{
+    struct domain_record r;
+
+    memset(&r, 0, sizeof(r));
+    r.magic = RECORD_MAGIC;
+    r.version = RECORD_VERSION;
+    r.domid = d->domid;
+    r.flags = d->flags;
+    memcpy(r.handle, d->handle, sizeof(r.handle));
+    r.max_memkb = d->max_memkb;
+    r.mem_size = d->mem_size;
+    r.nr_vcpus = d->nr_vcpus;
+    r.started = (uint32_t)d->started;
+    r.dm = (uint32_t)d->dm;
+    r.qemu_pid = d->dm_pid;
+    r.qemu_start = d->dm_pid > 0 ? record_start_time(d->dm_pid) : 0;
+    r.weight = d->sched.weight;
+    r.cap = d->sched.cap;
+    record_write(&r);
+}
+
 /* The replacement spare is forked once the daemon has been idle this
  * long (ms) after a create, or this long at the latest. */
 #define SPARE_IDLE_MS  5
@@ -239,7 +262,7 @@ static void dm_attached(struct domain *d)
          "supervisor pid %d)", d->domid, (int)d->dm_pid, (int)d->pid);
     /* a failure is logged; qemu runs, unconstrained */
     (void)credit_dom_attach(&d->sched, d->domid, d->dm_pid);
-    record_save(d);
+    domain_save_record(d);
     attach_answer(d, 0);
 }
 
@@ -290,7 +313,7 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
             created_reply(d);
             reply_drop(d->create.to);
             d->create.to = NULL;
-            record_save(d);      /* after the answer: off its path */
+            domain_save_record(d);      /* after the answer: off its path */
             event_sink(XC_EVENT_CREATED, d->domid, 0);
             /* not now: the new domain's build and first run come first */
             loop_when_idle(spare_replace, SPARE_IDLE_MS, SPARE_MAX_MS);
@@ -485,7 +508,7 @@ static void dm_create(struct domain *d, struct reply_to *c, uint32_t seq)
     table[d->domid] = d;
     nr_domains++;
     total_memory += d->mem_size;
-    record_save(d);
+    domain_save_record(d);
     dlog(DLOG_INFO, "domain %u: created for a device model (%u vCPUs, "
          "%" PRIu64 " KiB)", d->domid, d->nr_vcpus, d->mem_size >> 10);
     memset(&pc, 0, sizeof(pc));
@@ -819,7 +842,7 @@ reply:
     reply_send(c, PROTO_OP_UNPAUSE, seq, d->domid, rc, NULL, 0, -1);
     if (rc == 0 && !d->started) {
         d->started = 1;
-        record_save(d);          /* after the answer: off its path */
+        domain_save_record(d);          /* after the answer: off its path */
     }
     return rc;
 }
@@ -1262,7 +1285,7 @@ int domain_adopt(struct domain_adoption *a)
              d->shutdown ? "shut down" : d->paused ? "paused" : "running",
              d->cons_kept ? ", console pty kept" : "");
     }
-    record_save(d);
+    domain_save_record(d);
 
 out:
     if (a->chan >= 0)

@@ -136,6 +136,10 @@ int domain_attach_dm(struct domain *d, struct reply_to *c, uint32_t seq,
 int domain_get_context(struct domain *d, struct reply_to *c, uint32_t seq,
                        uint32_t vcpu);
 
+/* Write d's record for a restarted daemon (record.h), after a change
+ * of what only the daemon knows (max memory, credit parameters...). */
+void domain_save_record(const struct domain *d);
+
 /* Take a domain back after a restart (before the control socket
  * listens).  Its descriptors are taken in every case.  0 or -errno. */
 int domain_adopt(struct domain_adoption *a);

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "domain.h"
 #include "log.h"
 #include "settings.h"
+#include "xenctrl.h"
 
 static char dir[300];
 
@@ -36,37 +36,21 @@ const char *record_dir(void)
     return dir;
 }
 
-void record_save(const struct domain *d)
+void record_write(const struct domain_record *r)
 {
-    struct domain_record r;
     char path[400], tmp[420];
     ssize_t n;
     int fd;
 
     if (!dir[0])
         return;
-    memset(&r, 0, sizeof(r));
-    r.magic = RECORD_MAGIC;
-    r.version = RECORD_VERSION;
-    r.domid = d->domid;
-    r.flags = d->flags;
-    memcpy(r.handle, d->handle, sizeof(r.handle));
-    r.max_memkb = d->max_memkb;
-    r.mem_size = d->mem_size;
-    r.nr_vcpus = d->nr_vcpus;
-    r.started = (uint32_t)d->started;
-    r.dm = (uint32_t)d->dm;
-    r.qemu_pid = d->dm_pid;
-    r.qemu_start = d->dm_pid > 0 ? record_start_time(d->dm_pid) : 0;
-    r.weight = d->sched.weight;
-    r.cap = d->sched.cap;
-    snprintf(path, sizeof(path), "%s/%u.rec", dir, d->domid);
+    snprintf(path, sizeof(path), "%s/%u.rec", dir, r->domid);
     snprintf(tmp, sizeof(tmp), "%s.new", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         goto fail;
-    n = write(fd, &r, sizeof(r));
-    if (n != (ssize_t)sizeof(r)) {
+    n = write(fd, r, sizeof(*r));
+    if (n != (ssize_t)sizeof(*r)) {
         if (n >= 0)
             errno = EIO;
         close(fd);
@@ -82,7 +66,7 @@ void record_save(const struct domain *d)
 
 fail:
     dlog(DLOG_ERR, "domain %u: writing its record %s: %s: a restarted "
-         "daemon would not find it", d->domid, path, strerror(errno));
+         "daemon would not find it", r->domid, path, strerror(errno));
 }
 
 void record_remove(uint32_t domid)

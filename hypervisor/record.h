@@ -17,8 +17,6 @@
 #define RECORD_MAGIC   0x584e4452U      /* "XNDR" */
 #define RECORD_VERSION 1
 
-struct domain;
-
 struct domain_record {
     uint32_t magic;
     uint32_t version;
@@ -42,9 +40,9 @@ struct domain_record {
  * (logged). */
 int record_init(void);
 
-/* Write d's record.  Failures are logged: the domain runs on, but a
- * restarted daemon would not find it. */
-void record_save(const struct domain *d);
+/* Write r (magic and version set by the caller).  Failures are logged:
+ * the domain runs on, but a restarted daemon would not find it. */
+void record_write(const struct domain_record *r);
 
 /* Remove domid's record and its process's socket. */
 void record_remove(uint32_t domid);
