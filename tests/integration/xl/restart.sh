@@ -9,6 +9,7 @@
 # watching xl processes still applying the on_* policies, and no process
 # left behind.
 . "$(dirname "$0")/lib.sh"
+PTYRUN="python3 $(dirname "$0")/ptyrun.py"
 setup_host
 
 # Every "tick N" line in the console ring of domain $1 (the core's
@@ -151,6 +152,23 @@ run_xl destroy kept
 [ "$xlrc" = 0 ] && [ -z "$(domid_of kept)" ] && pass "destroy of a crashed domain" ||
     fail "destroy kept: $(cat "$T/err")"
 
+# xl console on each, through the pty the domain's process kept: the
+# live guests' ticks arrive; the paused one's console attaches and
+# detaches (Ctrl-]).
+consoles() {
+    for n in ticker hvm; do
+        $PTYRUN --expect "tick " 15 "$XL_BIN" console $n >"$T/pty" 2>&1
+        grep -q "^tick [0-9]" "$T/pty" && grep -q "^\[exit: 0\]" "$T/pty" &&
+            pass "$1: xl console $n: live ticks, Ctrl-] detaches" ||
+            fail "$1: xl console $n: $(tail -5 "$T/pty")"
+    done
+    $PTYRUN --expect "never printed" 2 "$XL_BIN" console pwrbtn >"$T/pty" 2>&1
+    grep -q "^\[exit: 0\]" "$T/pty" &&
+        pass "$1: xl console of the paused guest attaches and detaches" ||
+        fail "$1: xl console pwrbtn: $(tail -5 "$T/pty")"
+}
+consoles "kill -9"
+
 # Each answers to pause and unpause through the new core.
 for n in ticker hvm; do
     run_xl pause $n
@@ -189,6 +207,8 @@ for d in "$t:$before_t" "$h:$before_h"; do
         fail "upgrade: domain $d's ring: $out"
     fi
 done
+
+consoles "upgrade"
 
 # --- shutdown and destroy on each, through the adopted domains ---------
 run_xl unpause pwrbtn
