@@ -286,11 +286,14 @@ void test_host_registry(void)
 
 /* Runs argv with stdin/stdout on /dev/null and stderr into errlog; it
  * dies with this process (a test that crashed leaves no daemon). */
-static pid_t spawn(const char *const *argv, const char *errlog)
+static pid_t spawn_after(const char *const *argv, const char *errlog,
+                         int delay_ms)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
+        if (delay_ms > 0)
+            usleep((useconds_t)delay_ms * 1000);
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         int fd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                       0600);
@@ -309,8 +312,13 @@ static pid_t spawn(const char *const *argv, const char *errlog)
     return pid;
 }
 
+static pid_t spawn(const char *const *argv, const char *errlog)
+{
+    return spawn_after(argv, errlog, 0);
+}
+
 static int start_xenstored(struct test_host *h,
-                           const struct test_host_opts *o)
+                           const struct test_host_opts *o, int delay_ms)
 {
     const char *ext = getenv("XS_TEST_XENSTORED_PATH");
     const char *argv[MAX_ARGS];
@@ -336,14 +344,20 @@ static int start_xenstored(struct test_host *h,
     argv[n++] = "-L";
     argv[n++] = log;
     for (i = 0; o->xenstored_args && o->xenstored_args[i] &&
-                n < MAX_ARGS - 1; i++)
+                n < MAX_ARGS - 3; i++)
         argv[n++] = o->xenstored_args[i];
+    if (o->snapshot) {
+        snprintf(h->snapshot, sizeof(h->snapshot), "%s/store.snapshot",
+                 h->dir);
+        argv[n++] = "--snapshot";
+        argv[n++] = h->snapshot;
+    }
     argv[n] = NULL;
     if (!argv[0]) {
         snprintf(h->err, sizeof(h->err), "XENSTORED_BIN is not set");
         return -ENOENT;
     }
-    h->xenstored = spawn(argv, err);
+    h->xenstored = spawn_after(argv, err, delay_ms);
     if (h->xenstored < 0) {
         h->xenstored = 0;
         snprintf(h->err, sizeof(h->err), "fork for xenstored: %s",
@@ -351,6 +365,8 @@ static int start_xenstored(struct test_host *h,
         return -errno;
     }
     note_pid(h->xenstored, h->dir);
+    if (delay_ms > 0)
+        return 0;
     return wait_accepts(h, "xenstored", h->xenstored, sock, WAIT_MS);
 }
 
@@ -444,7 +460,7 @@ int test_host_start(struct test_host *h, const struct test_host_opts *opts)
     setenv("XENSTORED_PATH", path, 1);
     setenv("XENOLITH_RUNDIR", h->dir, 1);
     if (opts->what & TEST_HOST_XENSTORED)
-        rc = start_xenstored(h, opts);
+        rc = start_xenstored(h, opts, 0);
     if (!rc && (opts->what & TEST_HOST_CORE))
         rc = start_core(h, opts);
     if (rc) {
@@ -455,6 +471,39 @@ int test_host_start(struct test_host *h, const struct test_host_opts *opts)
         memcpy(h->err, err, sizeof(err));
     }
     return rc;
+}
+
+int test_host_kill_xenstored(struct test_host *h)
+{
+    int status;
+
+    if (h->xenstored <= 0)
+        return -ESRCH;
+    if (kill(h->xenstored, SIGKILL) < 0)
+        return -errno;
+    if (waitpid(h->xenstored, &status, 0) != h->xenstored)
+        return -errno;
+    h->xenstored = 0;
+    return 0;
+}
+
+int test_host_restart_xenstored(struct test_host *h,
+                                const struct test_host_opts *opts,
+                                int delay_ms)
+{
+    return start_xenstored(h, opts, delay_ms);
+}
+
+int test_host_snapshot_settle(struct test_host *h)
+{
+    int i;
+
+    for (i = 0; i < 50 && access(h->snapshot, F_OK) != 0; i++)
+        usleep(100 * 1000);
+    if (access(h->snapshot, F_OK) != 0)
+        return -ETIMEDOUT;
+    usleep(1300 * 1000);
+    return 0;
 }
 
 int test_host_start_core(struct test_host *h,

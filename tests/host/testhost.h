@@ -28,6 +28,8 @@ struct test_host_opts {
      * NULL-ended): the core then stays in the foreground (-F) as the
      * wrapper's child, and a client may need to wait for its socket */
     const char *const *core_wrapper;
+    /* xenstored with --snapshot <run dir>/store.snapshot (h->snapshot) */
+    bool snapshot;
 };
 
 struct test_host {
@@ -37,6 +39,7 @@ struct test_host {
     pid_t core;             /* xenolithd (or its wrapper), 0 when not */
     bool core_child;        /* core is our child (wrapped, foreground) */
     bool external_xenstored;
+    char snapshot[96];      /* xenstored's snapshot file, "" if none */
 };
 
 /* Exits 77 (a counted skip), saying why, unless what the test needs is
@@ -56,6 +59,22 @@ void test_host_require(unsigned int what, bool kvm);
  * used instead of starting ours.
  */
 int test_host_start(struct test_host *h, const struct test_host_opts *opts);
+
+/* kill -9 of h's xenstored (our child), reaped.  0 or -errno. */
+int test_host_kill_xenstored(struct test_host *h);
+
+/* Starts xenstored again in h's run directory with opts' arguments (its
+ * snapshot replayed, if opts->snapshot), as xencommons would after a
+ * crash.  With delay_ms > 0 it is started that much later and this
+ * returns at once; otherwise once it accepts.  0 or -errno (h->err). */
+int test_host_restart_xenstored(struct test_host *h,
+                                const struct test_host_opts *opts,
+                                int delay_ms);
+
+/* Waits until h's xenstored has a snapshot and the store as of now is
+ * in it (snapshots are written at most once a second).  0, or
+ * -ETIMEDOUT after 5 s without one. */
+int test_host_snapshot_settle(struct test_host *h);
 
 /* Starts xenolithd again in h's run directory, after the test ended the
  * one before (kill -9, or SIGUSR2 for a planned upgrade): the new one

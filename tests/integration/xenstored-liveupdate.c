@@ -316,42 +316,22 @@ END_TEST
 
 /* ------------------------------------------------------------ crash */
 
-static char snap[64];
+static const char *const crash_args[] = { "-V", NULL };
+static const struct test_host_opts crash_opts = {
+    .what = TEST_HOST_XENSTORED,
+    .xenstored_args = crash_args,
+    .snapshot = true,
+};
 
 static void crash_setup(void)
 {
-    static const char *args[] = { "-V", "--snapshot", snap, NULL };
-    static const struct test_host_opts opts = {
-        .what = TEST_HOST_XENSTORED,
-        .xenstored_args = args,
-    };
-
-    snprintf(snap, sizeof(snap), "/tmp/xenolith-snapshot-%d",
-             (int)getpid());
-    ck_assert_msg(test_host_start(&host, &opts) == 0, "%s", host.err);
+    ck_assert_msg(test_host_start(&host, &crash_opts) == 0, "%s",
+                  host.err);
 }
 
 static void crash_teardown(void)
 {
     test_host_stop(&host);
-    unlink(snap);
-}
-
-/* Starts xenstored again in the same rundir, as xencommons would. */
-static pid_t restart_xenstored(void)
-{
-    char log[128];
-    pid_t p;
-
-    snprintf(log, sizeof(log), "%s/xenstored.log", host.dir);
-    p = fork();
-    ck_assert_int_ge(p, 0);
-    if (p == 0) {
-        execl(getenv("XENSTORED_BIN"), "xenstored", "-N", "-V", "-L", log,
-              "--snapshot", snap, (char *)NULL);
-        _exit(127);
-    }
-    return p;
 }
 
 START_TEST(test_crash_restart)
@@ -374,17 +354,14 @@ START_TEST(test_crash_restart)
     ck_assert(xs_set_permissions(h, XBT_NULL, "/cr/deep/a/b", perms, 2));
     ck_assert(xs_introduce_domain(h, 9, 4321, 11));
     /* the snapshot follows within a second of a change */
-    for (i = 0; i < 50 && access(snap, F_OK) != 0; i++)
-        usleep(100 * 1000);
-    ck_assert_msg(access(snap, F_OK) == 0, "no snapshot %s after 5 s",
-                  snap);
-    usleep(1500 * 1000);
+    ck_assert_msg(test_host_snapshot_settle(&host) == 0,
+                  "no snapshot %s after 5 s", host.snapshot);
     xs_close(h);
 
-    ck_assert_int_eq(kill(host.xenstored, SIGKILL), 0);
-    ck_assert_int_eq(waitpid(host.xenstored, &status, 0), host.xenstored);
-    host.xenstored = 0;
-    d = restart_xenstored();
+    ck_assert_int_eq(test_host_kill_xenstored(&host), 0);
+    ck_assert_msg(test_host_restart_xenstored(&host, &crash_opts, 0) == 0,
+                  "%s", host.err);
+    d = host.xenstored;
     for (i = 0, h = NULL; i < 100 && !h; i++) {
         h = xs_open(0);
         if (!h)
@@ -411,9 +388,10 @@ START_TEST(test_crash_restart)
     /* a clean stop leaves nothing to restore */
     ck_assert_int_eq(kill(d, SIGTERM), 0);
     ck_assert_int_eq(waitpid(d, &status, 0), d);
+    host.xenstored = 0;
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "status %#x", status);
-    ck_assert_int_ne(access(snap, F_OK), 0);
+    ck_assert_int_ne(access(host.snapshot, F_OK), 0);
 }
 END_TEST
 

@@ -35,18 +35,15 @@
 #include "xenstore.h"
 
 static struct test_host host;
-static char snap[64];
+static const char *const xs_args[] = { "-V", NULL };
+static const struct test_host_opts opts = {
+    .what = TEST_HOST_XENSTORED,
+    .xenstored_args = xs_args,
+    .snapshot = true,
+};
 
 static void setup(void)
 {
-    static const char *args[] = { "-V", "--snapshot", snap, NULL };
-    static const struct test_host_opts opts = {
-        .what = TEST_HOST_XENSTORED,
-        .xenstored_args = args,
-    };
-
-    snprintf(snap, sizeof(snap), "/tmp/xenolith-snapshot-%d",
-             (int)getpid());
     unsetenv("XENSTORE_RECONNECT_MS");
     ck_assert_msg(test_host_start(&host, &opts) == 0, "%s", host.err);
 }
@@ -54,7 +51,6 @@ static void setup(void)
 static void teardown(void)
 {
     ck_assert_msg(test_host_stop(&host) == 0, "%s", host.err);
-    unlink(snap);
 }
 
 static long long now_ms(void)
@@ -105,47 +101,24 @@ static bool event_for(struct xs_handle *h, const char *path,
     return seen;
 }
 
-/* Waits until the store changed since `since` is in the snapshot. */
+/* Waits until the store as of now is in the snapshot. */
 static void wait_snapshot(void)
 {
-    int i;
-
-    for (i = 0; i < 50 && access(snap, F_OK) != 0; i++)
-        usleep(100 * 1000);
-    ck_assert_msg(access(snap, F_OK) == 0, "no snapshot %s after 5 s",
-                  snap);
-    usleep(1300 * 1000); /* written at most once a second */
+    ck_assert_msg(test_host_snapshot_settle(&host) == 0,
+                  "no snapshot %s after 5 s", host.snapshot);
 }
 
 static void kill_xenstored(void)
 {
-    int status;
-
-    ck_assert_int_eq(kill(host.xenstored, SIGKILL), 0);
-    ck_assert_int_eq(waitpid(host.xenstored, &status, 0), host.xenstored);
-    host.xenstored = 0;
+    ck_assert_int_eq(test_host_kill_xenstored(&host), 0);
 }
 
-/*
- * Starts xenstored again in the same run directory with the same
- * snapshot, after delay_ms; test_host_stop() stops it.
- */
+/* Starts xenstored again in the same run directory with the same
+ * snapshot, after delay_ms; test_host_stop() stops it. */
 static void restart_xenstored(int delay_ms)
 {
-    char log[128];
-    pid_t p;
-
-    snprintf(log, sizeof(log), "%s/xenstored.log", host.dir);
-    p = fork();
-    ck_assert_int_ge(p, 0);
-    if (p == 0) {
-        if (delay_ms)
-            usleep((useconds_t)delay_ms * 1000);
-        execl(getenv("XENSTORED_BIN"), "xenstored", "-N", "-V", "-L", log,
-              "--snapshot", snap, (char *)NULL);
-        _exit(127);
-    }
-    host.xenstored = p;
+    ck_assert_msg(test_host_restart_xenstored(&host, &opts, delay_ms) == 0,
+                  "%s", host.err);
 }
 
 START_TEST(test_survives_restart)
