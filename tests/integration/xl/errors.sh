@@ -89,8 +89,14 @@ expect_fail "rename to a name in use" "Can't rename domain" \
 run_xl destroy counter
 assert_clean "after the duplicate"
 
-# Not root: one clear line, nothing done.
-if command -v setpriv >/dev/null; then
+# Not root: one clear line, nothing done.  (Only where uid 65534 can
+# reach xl at all: a build under a private directory, such as a clone in
+# a mktemp -d, it cannot.)
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if command -v setpriv >/dev/null && ! nobody test -x "$XL_BIN"; then
+    echo "note: non-root checks not run: uid 65534 cannot reach $XL_BIN" \
+        "(a private parent directory)"
+elif command -v setpriv >/dev/null; then
     for c in "list" "create $cfg" "destroy 0" "console 0"; do
         setpriv --reuid=65534 --regid=65534 --clear-groups \
             "$XL_BIN" $c >"$T/out" 2>"$T/err"
