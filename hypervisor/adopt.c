@@ -4,21 +4,203 @@
 #include "adopt.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "chan.h"
+#include "credit.h"
+#include "dm.h"
 #include "domain.h"
 #include "handover.h"
 #include "log.h"
 #include "record.h"
+
+/* ------------------------------------------------ the domain, again */
+
+/* A domain found again: what the record and its process say. */
+struct domain_adoption {
+    struct domain_record rec;    /* the daemon's record of it */
+    int gone;                    /* its process died meanwhile */
+    struct chan_hello hello;     /* else: its state, from the process */
+    pid_t pid;
+    int chan;                    /* the new channel (taken) */
+    int mem_fd;                  /* core domains (taken) */
+    int pty_master, pty_slave;   /* the console pty, -1 if none (taken) */
+    const uint8_t *cons;         /* the console output it kept ... */
+    size_t cons_len;             /* ... ending at hello.cons_head */
+};
+
+
+/* An adopted process (not our child) exited: its pidfd. */
+static void pidw_cb(struct loop_fd *w, uint32_t events)
+{
+    struct domain *d = (struct domain *)((char *)w -
+                                         offsetof(struct domain, pidw));
+
+    (void)events;
+    domain_process_gone(d, d->pid, "exited (a process taken over from an "
+                 "earlier daemon)");
+}
+
+/* Kill qemu of an adoption whose supervisor is gone, if that pid is
+ * still the qemu the record names. */
+static void adopt_kill_qemu(const struct domain_record *r)
+{
+    int pidfd;
+
+    if (r->qemu_pid <= 0 || !r->qemu_start ||
+        record_start_time(r->qemu_pid) != r->qemu_start)
+        return;
+    pidfd = dm_pidfd_open(r->qemu_pid);
+    if (pidfd < 0)
+        return;
+    dlog(DLOG_WARN, "domain %u: killing its qemu (pid %d): its supervisor "
+         "died while no daemon ran", r->domid, (int)r->qemu_pid);
+    (void)dm_kill_wait(pidfd, 1000);
+    close(pidfd);
+}
+
+/* The adopted process's live state into d; 0 or -errno (logged). */
+static int adopt_live(struct domain *d, struct domain_adoption *a)
+{
+    const struct chan_hello *h = &a->hello;
+    int rc;
+
+    d->pid = a->pid;
+    d->adopted = 1;
+    d->paused = h->paused != 0;
+    d->nr_online = h->nr_online < d->nr_vcpus ? h->nr_online : d->nr_vcpus;
+    if (h->shutdown) {
+        d->shutdown = 1;
+        d->shutdown_reason = h->reason;
+        d->crashed = h->reason == XC_SHUTDOWN_crash;
+    }
+    if (d->dm && h->qemu_pid > 0) {
+        d->dm_pid = h->qemu_pid;
+        d->dm_pidfd = dm_pidfd_open(h->qemu_pid);
+        d->dm_balloon = h->dm_balloon;
+    }
+    d->cons.first_ns = h->cons_first_ns;
+    console_restore(&d->cons, h->cons_head, a->cons, a->cons_len,
+                    h->cons_sent);
+    if (a->pty_master >= 0 && a->pty_slave >= 0) {
+        rc = console_take_pty(&d->cons, a->pty_master, a->pty_slave);
+        a->pty_master = a->pty_slave = -1;
+        if (rc == 0 && console_open_endpoints(&d->cons) == 0)
+            d->cons_kept = 1;
+    }
+    rc = dm_pidfd_open(d->pid);
+    d->pidw.fd = rc < 0 ? -1 : rc;
+    d->pidw.cb = pidw_cb;
+    if (rc >= 0)
+        rc = loop_add(&d->pidw, EPOLLIN);
+    if (rc < 0) {
+        dlog(DLOG_ERR, "domain %u: watching its process %d: %s", d->domid,
+             (int)d->pid, strerror(-rc));
+        return rc;
+    }
+    fcntl(a->chan, F_SETFL, O_NONBLOCK);
+    d->chan.fd = a->chan;
+    a->chan = -1;
+    if (loop_add(&d->chan, EPOLLIN) < 0) {
+        dlog(DLOG_ERR, "domain %u: its channel: %s", d->domid,
+             strerror(errno));
+        return -EIO;
+    }
+    /* the cgroup of this daemon, with the weight and cap it had */
+    (void)credit_dom_attach(&d->sched, d->domid, d->dm ? d->dm_pid : d->pid);
+    if (d->sched.path[0] && (a->rec.weight != CREDIT_DEFAULT_WEIGHT ||
+                             a->rec.cap))
+        (void)credit_dom_set(&d->sched, d->domid, a->rec.weight,
+                             a->rec.cap, 100 * d->nr_vcpus);
+    return 0;
+}
+
+/* Take a domain back (its descriptors taken in every case).  0 or
+ * -errno. */
+static int adopt_domain(struct domain_adoption *a)
+{
+    const struct domain_record *r = &a->rec;
+    struct domain *d;
+    int rc = 0;
+
+    if (domain_find(r->domid)) {
+        rc = -EEXIST;
+        goto out;
+    }
+    d = domain_new(r->domid);
+    if (!d) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    d->phase = DOM_ALIVE;
+    d->mem_fd = a->mem_fd;
+    a->mem_fd = -1;
+    d->mem_size = r->mem_size;
+    d->max_memkb = r->max_memkb;
+    d->nr_vcpus = r->nr_vcpus;
+    d->nr_online = r->nr_vcpus;
+    d->flags = r->flags;
+    d->dm = r->dm != 0;
+    d->started = r->started != 0;
+    memcpy(d->handle, r->handle, sizeof(d->handle));
+    if (d->flags & XC_DOMCFG_CONSOLE_LOG)
+        (void)console_open_log(&d->cons);
+    domain_insert(d);
+    if (!a->gone && adopt_live(d, a) < 0) {
+        /* cannot hold it: let it go as if it had died */
+        if (d->pid > 0)
+            kill(d->pid, SIGKILL);
+        a->gone = 1;
+    }
+    if (a->gone) {
+        loop_close(&d->chan);
+        loop_close(&d->pidw);
+        d->pid = 0;
+        if (d->dm) {
+            adopt_kill_qemu(r);
+            if (d->dm_pidfd >= 0)
+                close(d->dm_pidfd);
+            d->dm_pidfd = -1;
+        }
+        d->dm_pid = 0;
+        dlog(DLOG_ERR, "domain %u: its process died while no daemon ran: "
+             "crashed", d->domid);
+        domain_set_shutdown(d, XC_SHUTDOWN_crash);
+    } else {
+        dlog(DLOG_INFO, "domain %u: taken over (process %d%s, %s%s)",
+             d->domid, (int)d->pid, d->dm ? ", a device model" : "",
+             d->shutdown ? "shut down" : d->paused ? "paused" : "running",
+             d->cons_kept ? ", console pty kept" : "");
+    }
+    domain_save_record(d);
+
+out:
+    if (a->chan >= 0)
+        close(a->chan);
+    if (a->mem_fd >= 0)
+        close(a->mem_fd);
+    if (a->pty_master >= 0)
+        close(a->pty_master);
+    if (a->pty_slave >= 0)
+        close(a->pty_slave);
+    a->chan = a->mem_fd = a->pty_master = a->pty_slave = -1;
+    if (rc < 0)
+        dlog(DLOG_ERR, "domain %u: cannot take it over: %s", r->domid,
+             strerror(-rc));
+    return rc;
+}
+
+/* ------------------------------------------- finding the processes */
 
 /* Connect to path (a domain process's socket): the fd, or -errno. */
 static int connect_to(const char *path)
@@ -150,7 +332,7 @@ static void adopt_one(const char *dir, const struct domain_record *r)
             a.chan = fd;
         }
     }
-    (void)domain_adopt(&a);
+    (void)adopt_domain(&a);
 }
 
 /* A socket with no record: a process whose create never finished. */

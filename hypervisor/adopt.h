@@ -1,11 +1,13 @@
 /*
  * adopt.h - a restarted daemon takes back the domains of the one before.
  *
- * At start, before the control socket listens, adopt_scan() goes through
- * <rundir>/dom (record.h): for each record it connects to the domain
- * process's socket (handover.h), reads its hello, the descriptors it
- * kept and its console output, and hands the domain to domain.c
- * (domain_adopt).  A record whose process no longer answers is a domain
+ * At start, once the control socket listens and before a request is
+ * served, adopt_scan() goes through <rundir>/dom (record.h): for each
+ * record it connects to the domain process's socket (handover.h), reads
+ * its hello, the descriptors it kept and its console output, and builds
+ * the domain again in the table (domain_new, domain_insert), watching
+ * its process through a pidfd and moving it into this daemon's cgroup
+ * with the weight and cap it had.  A record whose process no longer answers is a domain
  * that died meanwhile: it is listed as crashed (its on_crash policy is
  * its watcher's to run), and a qemu its supervisor left is killed.  A
  * process with no record (its create had not finished) is killed.

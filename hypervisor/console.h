@@ -52,7 +52,7 @@ int console_open_log(struct console *c);
 int console_open_endpoints(struct console *c);
 void console_output(struct console *c, const uint8_t *buf, size_t len);
 /*
- * After a daemon restart (domain_adopt): the ring as the domain process
+ * After a daemon restart (adopt.c): the ring as the domain process
  * kept it, len bytes ending at byte number head; those from byte number
  * sent on never reached the log, pty or clients: they go there now.
  */

@@ -23,6 +23,7 @@
 #include "dm.h"
 #include "layout.h"
 #include "log.h"
+#include "record.h"
 #include "settings.h"
 #include "vmproc.h"
 
@@ -195,7 +196,7 @@ static void domain_free(struct domain *d)
     loop_defer_free(d);
 }
 
-static void set_shutdown(struct domain *d, unsigned int reason)
+void domain_set_shutdown(struct domain *d, unsigned int reason)
 {
     if (d->shutdown)
         return;
@@ -327,7 +328,7 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
         case CHAN_EVT_SHUTDOWN:
             if (len == (int)sizeof(v)) {
                 memcpy(&v, buf, sizeof(v));
-                set_shutdown(d, v);
+                domain_set_shutdown(d, v);
             }
             break;
         case CHAN_EVT_PAUSED:
@@ -366,6 +367,32 @@ static void chan_cb(struct loop_fd *w, uint32_t events)
         if (w->fd < 0)
             return;
     }
+}
+
+struct domain *domain_new(uint32_t domid)
+{
+    struct domain *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        return NULL;
+    d->domid = domid;
+    d->phase = DOM_CREATING;
+    d->paused = 1;
+    d->chan.fd = -1;
+    d->chan.cb = chan_cb;
+    d->pidw.fd = -1;
+    d->dm_pidfd = -1;
+    d->mem_fd = -1;
+    console_init(&d->cons, domid, console_input, d);
+    credit_dom_init(&d->sched);
+    return d;
+}
+
+void domain_insert(struct domain *d)
+{
+    table[d->domid] = d;
+    nr_domains++;
+    total_memory += d->mem_size;
 }
 
 static uint32_t pick_domid(void)
@@ -505,9 +532,7 @@ static void dm_create(struct domain *d, struct reply_to *c, uint32_t seq)
     d->phase = DOM_ALIVE;
     if (d->flags & XC_DOMCFG_CONSOLE_LOG)
         (void)console_open_log(&d->cons);
-    table[d->domid] = d;
-    nr_domains++;
-    total_memory += d->mem_size;
+    domain_insert(d);
     domain_save_record(d);
     dlog(DLOG_INFO, "domain %u: created for a device model (%u vCPUs, "
          "%" PRIu64 " KiB)", d->domid, d->nr_vcpus, d->mem_size >> 10);
@@ -602,27 +627,17 @@ int domain_create(struct reply_to *c, uint32_t seq, uint32_t domid,
         goto out;
     }
 
-    d = calloc(1, sizeof(*d));
+    d = domain_new(domid);
     if (!d) {
         rc = -ENOMEM;
         goto out;
     }
-    d->domid = domid;
-    d->phase = DOM_CREATING;
-    d->paused = 1;
-    d->chan.fd = -1;
-    d->chan.cb = chan_cb;
-    d->pidw.fd = -1;
     d->mem_size = cfg->memory_kb << 10;
     d->max_memkb = cfg->memory_kb;
     d->nr_vcpus = cfg->max_vcpus;
     d->flags = cfg->flags;
-    d->dm_pidfd = -1;
     memcpy(d->handle, cfg->handle, sizeof(d->handle));
-    console_init(&d->cons, domid, console_input, d);
-    credit_dom_init(&d->sched);
     if (cfg->flags & XC_DOMCFG_DEVICE_MODEL) {
-        d->mem_fd = -1;
         dm_create(d, c, seq);
         return 0;
     }
@@ -661,9 +676,7 @@ int domain_create(struct reply_to *c, uint32_t seq, uint32_t domid,
     d->chan.fd = spare.chan.fd;
     loop_forget(&spare.chan);
     spare.pid = 0;
-    table[domid] = d;
-    nr_domains++;
-    total_memory += d->mem_size;
+    domain_insert(d);
     /* a failure is logged; the domain runs, unconstrained */
     (void)credit_dom_attach(&d->sched, domid, d->pid);
     if (loop_add(&d->chan, EPOLLIN) < 0) {
@@ -1017,8 +1030,7 @@ static void describe(int status, char *buf, size_t len)
         snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 }
 
-/* d's process exited (how: what became of it). */
-static void process_gone(struct domain *d, pid_t pid, const char *how)
+void domain_process_gone(struct domain *d, pid_t pid, const char *how)
 {
     d->pid = 0;
     loop_close(&d->pidw);
@@ -1069,7 +1081,7 @@ static void process_gone(struct domain *d, pid_t pid, const char *how)
         loop_close(&d->chan);
         /* qemu without its supervisor: nothing would watch it */
         dm_kill(d);
-        set_shutdown(d, XC_SHUTDOWN_crash);
+        domain_set_shutdown(d, XC_SHUTDOWN_crash);
         break;
     }
 }
@@ -1091,19 +1103,8 @@ void domain_reap(void)
         if (!d || d->adopted)
             continue;
         describe(status, how, sizeof(how));
-        process_gone(d, pid, how);
+        domain_process_gone(d, pid, how);
     }
-}
-
-/* An adopted process (not our child) exited: its pidfd. */
-static void pidw_cb(struct loop_fd *w, uint32_t events)
-{
-    struct domain *d = (struct domain *)((char *)w -
-                                         offsetof(struct domain, pidw));
-
-    (void)events;
-    process_gone(d, d->pid, "exited (a process taken over from an "
-                 "earlier daemon)");
 }
 
 void domain_keep_console(struct domain *d)
@@ -1144,163 +1145,6 @@ void domain_detach_all(void)
 unsigned int domain_detaching(void)
 {
     return nr_detaching;
-}
-
-/* Kill qemu of an adoption whose supervisor is gone, if that pid is
- * still the qemu the record names. */
-static void adopt_kill_qemu(const struct domain_record *r)
-{
-    int pidfd;
-
-    if (r->qemu_pid <= 0 || !r->qemu_start ||
-        record_start_time(r->qemu_pid) != r->qemu_start)
-        return;
-    pidfd = dm_pidfd_open(r->qemu_pid);
-    if (pidfd < 0)
-        return;
-    dlog(DLOG_WARN, "domain %u: killing its qemu (pid %d): its supervisor "
-         "died while no daemon ran", r->domid, (int)r->qemu_pid);
-    (void)dm_kill_wait(pidfd, 1000);
-    close(pidfd);
-}
-
-/* The adopted process's live state into d; 0 or -errno (logged). */
-static int adopt_live(struct domain *d, struct domain_adoption *a)
-{
-    const struct chan_hello *h = &a->hello;
-    int rc;
-
-    d->pid = a->pid;
-    d->adopted = 1;
-    d->paused = h->paused != 0;
-    d->nr_online = h->nr_online < d->nr_vcpus ? h->nr_online : d->nr_vcpus;
-    if (h->shutdown) {
-        d->shutdown = 1;
-        d->shutdown_reason = h->reason;
-        d->crashed = h->reason == XC_SHUTDOWN_crash;
-    }
-    if (d->dm && h->qemu_pid > 0) {
-        d->dm_pid = h->qemu_pid;
-        d->dm_pidfd = dm_pidfd_open(h->qemu_pid);
-        d->dm_balloon = h->dm_balloon;
-    }
-    d->cons.first_ns = h->cons_first_ns;
-    console_restore(&d->cons, h->cons_head, a->cons, a->cons_len,
-                    h->cons_sent);
-    if (a->pty_master >= 0 && a->pty_slave >= 0) {
-        rc = console_take_pty(&d->cons, a->pty_master, a->pty_slave);
-        a->pty_master = a->pty_slave = -1;
-        if (rc == 0 && console_open_endpoints(&d->cons) == 0)
-            d->cons_kept = 1;
-    }
-    rc = dm_pidfd_open(d->pid);
-    d->pidw.fd = rc < 0 ? -1 : rc;
-    d->pidw.cb = pidw_cb;
-    if (rc >= 0)
-        rc = loop_add(&d->pidw, EPOLLIN);
-    if (rc < 0) {
-        dlog(DLOG_ERR, "domain %u: watching its process %d: %s", d->domid,
-             (int)d->pid, strerror(-rc));
-        return rc;
-    }
-    fcntl(a->chan, F_SETFL, O_NONBLOCK);
-    d->chan.fd = a->chan;
-    a->chan = -1;
-    if (loop_add(&d->chan, EPOLLIN) < 0) {
-        dlog(DLOG_ERR, "domain %u: its channel: %s", d->domid,
-             strerror(errno));
-        return -EIO;
-    }
-    /* the cgroup of this daemon, with the weight and cap it had */
-    (void)credit_dom_attach(&d->sched, d->domid, d->dm ? d->dm_pid : d->pid);
-    if (d->sched.path[0] && (a->rec.weight != CREDIT_DEFAULT_WEIGHT ||
-                             a->rec.cap))
-        (void)credit_dom_set(&d->sched, d->domid, a->rec.weight,
-                             a->rec.cap, 100 * d->nr_vcpus);
-    return 0;
-}
-
-int domain_adopt(struct domain_adoption *a)
-{
-    const struct domain_record *r = &a->rec;
-    struct domain *d;
-    int rc = 0;
-
-    if (table[r->domid]) {
-        rc = -EEXIST;
-        goto out;
-    }
-    d = calloc(1, sizeof(*d));
-    if (!d) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    d->domid = r->domid;
-    d->phase = DOM_ALIVE;
-    d->paused = 1;
-    d->chan.fd = -1;
-    d->chan.cb = chan_cb;
-    d->pidw.fd = -1;
-    d->dm_pidfd = -1;
-    d->mem_fd = a->mem_fd;
-    a->mem_fd = -1;
-    d->mem_size = r->mem_size;
-    d->max_memkb = r->max_memkb;
-    d->nr_vcpus = r->nr_vcpus;
-    d->nr_online = r->nr_vcpus;
-    d->flags = r->flags;
-    d->dm = r->dm != 0;
-    d->started = r->started != 0;
-    memcpy(d->handle, r->handle, sizeof(d->handle));
-    console_init(&d->cons, d->domid, console_input, d);
-    credit_dom_init(&d->sched);
-    if (d->flags & XC_DOMCFG_CONSOLE_LOG)
-        (void)console_open_log(&d->cons);
-    table[d->domid] = d;
-    nr_domains++;
-    total_memory += d->mem_size;
-    if (!a->gone && adopt_live(d, a) < 0) {
-        /* cannot hold it: let it go as if it had died */
-        if (d->pid > 0)
-            kill(d->pid, SIGKILL);
-        a->gone = 1;
-    }
-    if (a->gone) {
-        loop_close(&d->chan);
-        loop_close(&d->pidw);
-        d->pid = 0;
-        if (d->dm) {
-            adopt_kill_qemu(r);
-            if (d->dm_pidfd >= 0)
-                close(d->dm_pidfd);
-            d->dm_pidfd = -1;
-        }
-        d->dm_pid = 0;
-        dlog(DLOG_ERR, "domain %u: its process died while no daemon ran: "
-             "crashed", d->domid);
-        set_shutdown(d, XC_SHUTDOWN_crash);
-    } else {
-        dlog(DLOG_INFO, "domain %u: taken over (process %d%s, %s%s)",
-             d->domid, (int)d->pid, d->dm ? ", a device model" : "",
-             d->shutdown ? "shut down" : d->paused ? "paused" : "running",
-             d->cons_kept ? ", console pty kept" : "");
-    }
-    domain_save_record(d);
-
-out:
-    if (a->chan >= 0)
-        close(a->chan);
-    if (a->mem_fd >= 0)
-        close(a->mem_fd);
-    if (a->pty_master >= 0)
-        close(a->pty_master);
-    if (a->pty_slave >= 0)
-        close(a->pty_slave);
-    a->chan = a->mem_fd = a->pty_master = a->pty_slave = -1;
-    if (rc < 0)
-        dlog(DLOG_ERR, "domain %u: cannot take it over: %s", r->domid,
-             strerror(-rc));
-    return rc;
 }
 
 void domain_exit(void)

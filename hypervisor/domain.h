@@ -20,11 +20,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "chan.h"
 #include "console.h"
 #include "credit.h"
 #include "proto.h"
-#include "record.h"
 #include "reply.h"
 #include "loop.h"
 #include "xenctrl.h"
@@ -78,19 +76,6 @@ struct domain {
     int detaching;               /* CHAN_DETACH not yet answered */
 };
 
-/* A domain found again by a restarted daemon (adopt.c). */
-struct domain_adoption {
-    struct domain_record rec;    /* the daemon's record of it */
-    int gone;                    /* its process died meanwhile */
-    struct chan_hello hello;     /* else: its state, from the process */
-    pid_t pid;
-    int chan;                    /* the new channel (taken) */
-    int mem_fd;                  /* core domains (taken) */
-    int pty_master, pty_slave;   /* the console pty, -1 if none (taken) */
-    const uint8_t *cons;         /* the console output it kept ... */
-    size_t cons_len;             /* ... ending at hello.cons_head */
-};
-
 int domain_init(int max_vcpus, reply_event_fn *events);
 void domain_exit(void);
 /* Fork the first spare domain process / kill it (see domain.c). */
@@ -140,9 +125,14 @@ int domain_get_context(struct domain *d, struct reply_to *c, uint32_t seq,
  * of what only the daemon knows (max memory, credit parameters...). */
 void domain_save_record(const struct domain *d);
 
-/* Take a domain back after a restart (before the control socket
- * listens).  Its descriptors are taken in every case.  0 or -errno. */
-int domain_adopt(struct domain_adoption *a);
+/* For adopt.c, which builds a domain taken back after a restart: a new
+ * domain (CREATING, paused, no process, console and credit state
+ * initialised; NULL without memory), put into the table, its process
+ * gone (how: what became of it), its shutdown (once). */
+struct domain *domain_new(uint32_t domid);
+void domain_insert(struct domain *d);
+void domain_process_gone(struct domain *d, pid_t pid, const char *how);
+void domain_set_shutdown(struct domain *d, unsigned int reason);
 
 /* The console endpoints were opened: hand the pty to d's process, to
  * keep for a restarted daemon. */
