@@ -14,7 +14,16 @@
 #              builds them); Debian's client is compiled here with cc.
 # Environment: XSBENCH_SECS (seconds per throughput scenario, default 2),
 #   XS_ANCHOR (the xs-anchor folder; default /work/shared/tools/xs-anchor
-#   or ../shared/tools/xs-anchor), XENSTORED_BIN (our daemon).
+#   or ../shared/tools/xs-anchor), XENSTORED_BIN (our daemon),
+#   XSBENCH_PIN: where the processes run - "same" (the default with 2
+#   CPUs or more: every daemon, client and the floor's echo process on
+#   CPU 0, so a figure is what the software costs), "cross" (daemons and
+#   the floor's echo process on CPU 1, clients on CPU 0: each round trip
+#   pays two wake-ups across CPUs) or "none" (the scheduler's choice).
+#   On a VM a wake-up across CPUs can cost more than the whole request
+#   (12 us a ping-pong on one CPU, 50-77 us across, on 2026-12-07), so
+#   unpinned one-at-a-time figures follow where the scheduler happens to
+#   put the two sides.
 # Each daemon starts from an empty store for every phase: the throughput
 # scenarios (twice, keeping the best figures) and the latency/memory
 # scaling to 100k nodes; the two daemons take turns.
@@ -27,6 +36,29 @@ xsbench="$build/bench/xenstore/xsbench"
 xsclient="$build/bench/xenstore/xsclient"
 ours="${XENSTORED_BIN:-$build/xenstored/xenstored}"
 secs="${XSBENCH_SECS:-2}"
+pin="${XSBENCH_PIN:-}"
+if [ -z "$pin" ]; then
+    pin=none
+    [ "$(nproc)" -ge 2 ] && pin=same
+fi
+case "$pin" in
+cross) cpu_client=0 cpu_daemon=1 ;;
+same) cpu_client=0 cpu_daemon=0 ;;
+none) cpu_client= cpu_daemon= ;;
+*) echo "run.sh: XSBENCH_PIN=$pin: cross, same or none" >&2; exit 2 ;;
+esac
+# on_client CMD...: run a client where XSBENCH_PIN puts clients
+on_client() {
+    if [ -n "$cpu_client" ]; then
+        taskset -c "$cpu_client" "$@"
+    else
+        "$@"
+    fi
+}
+# pin_daemon PID: move a daemon (all its threads) where they go
+pin_daemon() {
+    [ -z "$cpu_daemon" ] || taskset -apc "$cpu_daemon" "$1" >/dev/null
+}
 
 if [ ! -x "$xsbench" ]; then
     echo "run.sh: $xsbench not built (run make in $build)" >&2
@@ -104,18 +136,20 @@ measure()
         TMPDIR="$tmp" "$anchor/run-real-xenstored" "$d" >/dev/null
         pid=$(cat "$d/daemon.pid")
     fi
+    pin_daemon "$pid"
     if [ "$phase" = throughput ]; then
-        "$xsbench" throughput "$d/socket" "$secs" >>"$tmp/$who.raw"
+        on_client "$xsbench" throughput "$d/socket" "$secs" \
+            >>"$tmp/$who.raw"
     elif [ "$phase" = clients ]; then
         # both libraries against this daemon, each from an empty store
-        XENSTORED_PATH="$d/socket" "$xsclient" "$secs" |
+        XENSTORED_PATH="$d/socket" on_client "$xsclient" "$secs" |
             sed 's/^/lib_ours_/' >>"$tmp/$who.raw"
         if [ -n "$xsclient_deb" ]; then
-            XENSTORED_PATH="$d/socket" "$xsclient_deb" "$secs" |
+            XENSTORED_PATH="$d/socket" on_client "$xsclient_deb" "$secs" |
                 sed 's/^/lib_deb_/' >>"$tmp/$who.raw"
         fi
     else
-        "$xsbench" scale "$d/socket" "$pid" >>"$tmp/$who.raw"
+        on_client "$xsbench" scale "$d/socket" "$pid" >>"$tmp/$who.raw"
     fi
     if [ "$who" = ours ]; then
         stop_ours
@@ -145,7 +179,8 @@ fi
 for step in throughput:1 scale:1 clients:1 throughput:2 clients:2; do
     if [ "${step%:*}" = clients ]; then
         echo "measuring the floor: a unix-socket ping-pong ..." >&2
-        "$xsclient" floor "$secs" >>"$tmp/floor.raw"
+        XSCLIENT_ECHO_CPU="$cpu_daemon" on_client "$xsclient" floor "$secs" \
+            >>"$tmp/floor.raw"
     fi
     for who in deb ours; do
         [ "$who" = deb ] && [ "$have_deb" = 0 ] && continue
@@ -166,7 +201,8 @@ for who in deb ours floor; do
 done
 
 echo "xenstore benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs," \
-     "${secs}s per throughput scenario"
+     "${secs}s per throughput scenario, placement: $pin" \
+     "${cpu_daemon:+(daemons on CPU $cpu_daemon, clients on CPU $cpu_client)}"
 awk -v have_ours="$have_ours" -v have_deb="$have_deb" '
     FILENAME ~ /deb.txt$/ { deb[$1] = $2; next }
     { ours[$1] = $2 }

@@ -8,14 +8,20 @@
  *   xsclient SECONDS [SCENARIO]   the daemon named by XENSTORED_PATH
  *   xsclient floor SECONDS        a unix-socket ping-pong of the same
  *                                 sizes, with no daemon: the floor a
- *                                 single request cannot beat
+ *                                 single request cannot beat; its echo
+ *                                 process runs on CPU $XSCLIENT_ECHO_CPU
+ *                                 when set (where the daemon would)
  *
  * Scenarios: read, write, dir1k, dir10k, tx1, tx4, watch.  Output: one
  * "name value" line per figure (ops/s, microseconds), for run.sh.
  * Diagnostics go to stderr; exit status 1 when a request failed.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                      /* sched_setaffinity, CPU_SET */
+#endif
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -287,6 +293,16 @@ static void floor_pingpong(void)
     if (pid < 0)
         die("fork");
     if (pid == 0) {
+        const char *cpu = getenv("XSCLIENT_ECHO_CPU");
+
+        if (cpu && *cpu) {
+            cpu_set_t set;
+
+            CPU_ZERO(&set);
+            CPU_SET(atoi(cpu), &set);
+            if (sched_setaffinity(0, sizeof(set), &set) < 0)
+                die("sched_setaffinity");
+        }
         close(sv[0]);
         memset(rep, 'r', sizeof(rep));
         for (;;) {
