@@ -298,39 +298,45 @@ static void adopt_one(const char *dir, const struct domain_record *r)
     static uint8_t cons[HANDOVER_KEEP];
     struct domain_adoption a;
     char path[400];
-    int fd, rc;
+    int fd, rc = 0, tries;
 
     memset(&a, 0, sizeof(a));
     a.rec = *r;
     a.chan = a.mem_fd = a.pty_master = a.pty_slave = -1;
     a.cons = cons;
     snprintf(path, sizeof(path), "%s/%u.sock", dir, r->domid);
-    fd = connect_to(path);
+    /* a process refuses while it still holds a channel: right after the
+     * old daemon died it may not have seen that yet, so ask again */
+    for (tries = 0;; tries++) {
+        fd = connect_to(path);
+        if (fd < 0)
+            break;
+        a.pid = peer_pid(fd);
+        rc = read_hello(fd, &a, cons);
+        if (rc != -EPIPE || a.hello.domid)
+            break;
+        close(fd);
+        if (tries == ADOPT_REFUSED_TRIES) {
+            dlog(DLOG_ERR, "domain %u: its process %d is held by another "
+                 "daemon: not taken over", r->domid, (int)a.pid);
+            return;
+        }
+        usleep(ADOPT_REFUSED_WAIT_MS * 1000);
+    }
     if (fd < 0) {
         dlog(DLOG_INFO, "domain %u: its process's socket %s: %s", r->domid,
              path, strerror(-fd));
         a.gone = 1;
+    } else if (rc < 0 || a.pid <= 0) {
+        dlog(DLOG_ERR, "domain %u: taking over its process %d (%s): %s: "
+             "killing it", r->domid, (int)a.pid, path,
+             rc < 0 ? strerror(-rc) : "no peer pid");
+        if (a.pid > 0)
+            kill(a.pid, SIGKILL);
+        close(fd);
+        a.gone = 1;
     } else {
-        a.pid = peer_pid(fd);
-        rc = read_hello(fd, &a, cons);
-        if (rc == -EPIPE && !a.hello.domid) {
-            /* it refused: a daemon still holds it; leave it be */
-            dlog(DLOG_ERR, "domain %u: its process %d is held by another "
-                 "daemon: not taken over", r->domid, (int)a.pid);
-            close(fd);
-            return;
-        }
-        if (rc < 0 || a.pid <= 0) {
-            dlog(DLOG_ERR, "domain %u: taking over its process %d (%s): "
-                 "%s: killing it", r->domid, (int)a.pid, path,
-                 rc < 0 ? strerror(-rc) : "no peer pid");
-            if (a.pid > 0)
-                kill(a.pid, SIGKILL);
-            close(fd);
-            a.gone = 1;
-        } else {
-            a.chan = fd;
-        }
+        a.chan = fd;
     }
     (void)adopt_domain(&a);
 }

@@ -27,6 +27,11 @@ int adopt_scan(void);
 /* How long adopt_scan waits for each process's packets (ms). */
 #define ADOPT_WAIT_MS 3000
 
+/* A process that refuses (it still holds a channel) is asked again this
+ * many times, this long apart (ms). */
+#define ADOPT_REFUSED_TRIES 20
+#define ADOPT_REFUSED_WAIT_MS 50
+
 /* How long a planned upgrade waits for the domains to detach (ms). */
 #define ADOPT_DETACH_MS 5000
 

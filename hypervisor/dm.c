@@ -146,6 +146,8 @@ static void adopt_request(struct dm *dm)
     h.reason = dm->reason;
     h.qemu_pid = dm->pidfd >= 0 ? dm->qemu : 0;
     h.dm_balloon = dm->balloon;
+    if (dm->chan >= 0 && handover_chan_gone(dm->chan))
+        lose_daemon(dm);         /* its end not read yet */
     fd = handover_accept(&dm->ho, dm->chan < 0, &h, -1);
     if (fd >= 0)
         dm->chan = fd;

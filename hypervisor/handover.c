@@ -4,6 +4,7 @@
 #include "handover.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,15 @@ int handover_accept(struct handover *h, int adopt, struct chan_hello *hello,
     }
     h->sent = h->head;
     return fd;
+}
+
+int handover_chan_gone(int chan)
+{
+    struct pollfd pfd = { .fd = chan, .events = POLLIN };
+
+    if (chan < 0)
+        return 1;
+    return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
 }
 
 void handover_close(struct handover *h)

@@ -62,6 +62,11 @@ void handover_keep(struct handover *h, const void *payload, size_t len,
 int handover_accept(struct handover *h, int adopt, struct chan_hello *hello,
                     int memfd);
 
+/* Has the daemon's end of chan gone (hung up)?  A daemon killed a
+ * moment ago may be followed by a new one before the process has read
+ * the old channel's end: asked when someone connects. */
+int handover_chan_gone(int chan);
+
 /* Remove the socket (the process is going).  Idempotent. */
 void handover_close(struct handover *h);
 

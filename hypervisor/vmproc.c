@@ -354,6 +354,8 @@ static void adopt_request(struct vm *vm)
     h.shutdown = vm->stopped;
     h.reason = vm->stop_reason;
     pthread_mutex_unlock(&vm->lock);
+    if (vm->chan_fd >= 0 && handover_chan_gone(vm->chan_fd))
+        lose_daemon(vm);                 /* its end not read yet */
     pthread_mutex_lock(&vm->chan_lock);
     h.nr_online = vm->nr_up;
     fd = handover_accept(&vm->ho, vm->chan_fd < 0, &h, vm->mem_fd);

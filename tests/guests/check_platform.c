@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup_probe.h"
@@ -531,6 +532,38 @@ START_TEST(test_restart_takes_over)
 }
 END_TEST
 
+/* A new daemon comes before the domain process has read its old
+ * channel's end (here: the process is stopped until after the new
+ * daemon connected): it is taken over all the same, not refused. */
+START_TEST(test_restart_before_process_noticed)
+{
+    xc_dominfo_t info, again;
+    uint32_t domid;
+    pid_t waker;
+
+    domid = boot("test-pvh-counter", 1);
+    ck_assert_int_eq(xc_domain_getinfo_single(core.xch, domid, &info), 0);
+    ck_assert_int_eq(kill(info.pid, SIGSTOP), 0);
+    ck_assert_int_eq(kill(core.host.core, SIGKILL), 0);
+    wait_exited(core.host.core);
+    waker = fork();
+    ck_assert_int_ge(waker, 0);
+    if (waker == 0) {
+        usleep(300000);          /* the new daemon is connecting by now */
+        kill(info.pid, SIGCONT);
+        _exit(0);
+    }
+    ck_assert_int_eq(core_restart(&core), 0);
+    ck_assert_int_eq(waitpid(waker, NULL, 0), waker);
+    ck_assert_int_eq(xc_domain_getinfo_single(core.xch, domid, &again), 0);
+    ck_assert_int_eq(again.pid, info.pid);
+    ck_assert(!again.shutdown);
+    expect_counting(domid);
+    ck_assert_int_eq(xc_domain_destroy(core.xch, domid), 0);
+    wait_exited(info.pid);
+}
+END_TEST
+
 /* Every "tick N" line in text runs on from the first (first, last);
  * 0 if a line is missing or doubled. */
 static int ticks_in_order(const char *text, long *first, long *last)
@@ -659,6 +692,8 @@ static Suite *platform_suite(void)
         { "credit_cgroup", test_credit_cgroup, 1, 1 },
         { "restart_takes_over", test_restart_takes_over, 1, 1 },
         { "upgrade_console_log", test_upgrade_console_log, 1, 0 },
+        { "restart_before_noticed", test_restart_before_process_noticed, 1,
+          0 },
         { "credit_no_controller", test_credit_no_controller, 0, 0 },
     };
     size_t i;
