@@ -29,18 +29,26 @@ pass() { echo "ok: $*"; }
 hard_error() { echo "ERROR: $*"; exit 99; }
 
 # The test's own temporary host.
+# setup_host [tcg]: with "tcg", every guest runs in qemu's emulator
+# (accel = "tcg"; no KVM needed).
 setup_host()
 {
+    accel=kvm
+    [ "${1:-}" = tcg ] && accel=tcg
     [ "$(id -u)" = 0 ] || skip "needs root (KVM and the core's socket)"
-    [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] ||
-        skip "no usable /dev/kvm"
+    if [ $accel = kvm ]; then
+        [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] ||
+            skip "no usable /dev/kvm"
+    else
+        command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
+    fi
     [ -x "$XL_BIN" ] || hard_error "no xl at $XL_BIN"
     [ -f "$XENCOMMONS" ] || hard_error "no xencommons at $XENCOMMONS"
     [ -x "$GUESTS/test-pvh-hello" ] || skip "no test guests in $GUESTS"
     T=$(mktemp -d /tmp/xl-itest.XXXXXX) || hard_error "mktemp"
     export XENOLITH_RUNDIR=$T/run
     export XENOLITH_DUMPDIR=$T/dump
-    printf 'accel = "kvm"\n' >"$T/xl.conf" || hard_error "write xl.conf"
+    printf 'accel = "%s"\n' $accel >"$T/xl.conf" || hard_error "write xl.conf"
     export XL_CONF_FILE=$T/xl.conf
     unset XENSTORED_PATH XENSTORED_RUNDIR XENOLITH_CORE_SOCKET
     mkdir -p "$XENOLITH_RUNDIR"
