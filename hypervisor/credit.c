@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 
 enum cg_kind { CG_NONE, CG_V1, CG_V2 };
 
@@ -106,19 +107,13 @@ static int cg_enable_cpu(const char *dir)
  * command line names xenolithd, also under a wrapper such as valgrind)? */
 static int daemon_alive(long pid)
 {
-    char path[64], buf[4096], *p;
+    char path[64], buf[4096], state[8];
     size_t n, i;
-    int alive = 0;
     FILE *f;
 
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    f = fopen(path, "re");
-    if (!f)
-        return 0;
-    if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-        alive = p[1] == ' ' && p[2] != 'Z';
-    fclose(f);
-    if (!alive)
+    /* field 3: the state */
+    if (proc_stat_field((pid_t)pid, 3, state, sizeof(state)) < 0 ||
+        state[0] == 'Z')
         return 0;
     snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
     f = fopen(path, "re");

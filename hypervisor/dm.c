@@ -22,6 +22,7 @@
 
 #include "chan.h"
 #include "handover.h"
+#include "proc.h"
 #include "settings.h"
 #include "xendm.h"
 
@@ -209,25 +210,14 @@ static void shut_down(struct dm *dm, uint32_t reason)
 /* How qemu ended, from /proc while it is a zombie ("" if unknown). */
 static void qemu_exit_status(struct dm *dm, char *buf, size_t cap)
 {
-    char path[64], line[1024], *p;
-    int field, status = -1;
-    FILE *f;
+    char v[32];
+    int status;
 
     buf[0] = '\0';
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)dm->qemu);
-    f = fopen(path, "re");
-    if (!f)
+    /* exit_code is field 52 */
+    if (proc_stat_field(dm->qemu, 52, v, sizeof(v)) < 0)
         return;
-    if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')'))) {
-        /* field 3 (state) follows ") "; exit_code is field 52 */
-        for (field = 2; p && field < 52; field++)
-            p = strchr(p + 1, ' ');
-        if (p && line[strlen(line) - 1] == '\n')
-            status = atoi(p + 1);
-    }
-    fclose(f);
-    if (status < 0)
-        return;
+    status = atoi(v);
     if (status & 0x7f)
         snprintf(buf, cap, ", killed by signal %d", status & 0x7f);
     else

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "settings.h"
 #include "xenctrl.h"
 
@@ -102,22 +103,9 @@ int record_load(const char *path, struct domain_record *r)
 
 uint64_t record_start_time(pid_t pid)
 {
-    char path[64], line[1024], *p;
-    unsigned long long t = 0;
-    int field;
-    FILE *f;
+    char v[32];
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "re");
-    if (!f)
-        return 0;
-    if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')'))) {
-        /* field 3 (state) follows ") "; starttime is field 22 */
-        for (field = 2; p && field < 22; field++)
-            p = strchr(p + 1, ' ');
-        if (p)
-            t = strtoull(p + 1, NULL, 10);
-    }
-    fclose(f);
-    return t;
+    /* starttime is field 22 */
+    return proc_stat_field(pid, 22, v, sizeof(v)) == 0 ?
+           strtoull(v, NULL, 10) : 0;
 }
