@@ -281,8 +281,7 @@ XS_API bool xs_watch(struct xs_handle *h, const char *path,
 {
     struct iovec iov[2] = { STR_IOV(path), STR_IOV(token) };
 
-    /* Events must be taken in while no request is in flight. */
-    if (!xs__start_reader(h))
+    if (!xs__watch_prepare(h))
         return false;
     return reply_ok(xs__talkv(h, XBT_NULL, XS_WATCH, iov, 2, NULL));
 }

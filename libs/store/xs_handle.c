@@ -1,6 +1,7 @@
 /*
  * xs_handle.c: the connection to the daemon: opening, sending requests,
- * receiving and dispatching replies and watch events, the reader thread.
+ * receiving and dispatching replies and watch events, the reader thread
+ * of a xenbus device handle.
  * See struct xs_handle in xs_internal.h for the locking and state rules.
  */
 #include "xenstore.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -83,6 +85,7 @@ static struct xs_handle *handle_alloc(void)
     h->fd = -1;
     h->stop_pipe[0] = h->stop_pipe[1] = -1;
     h->watch_pipe[0] = h->watch_pipe[1] = -1;
+    h->epoll_fd = -1;
     h->watch_tail = &h->watch_head;
     h->next_req_id = 1;
     pthread_mutex_init(&h->send_lock, NULL);
@@ -121,6 +124,8 @@ static void handle_free(struct xs_handle *h, bool destroy_locks)
         close(h->watch_pipe[0]);
         close(h->watch_pipe[1]);
     }
+    if (h->epoll_fd >= 0)
+        close(h->epoll_fd);
     xs__reconnect_free(h);
     free(h->big_dir);
     if (destroy_locks) {
@@ -332,9 +337,12 @@ static int poll_timeout(long long deadline)
  * Reads one whole message into a new xs__msg.  Only the thread holding the
  * receive role calls this.  Returns 0 or -errno: -EBADF when the daemon
  * closed the connection, -E2BIG for an oversized message, -ECANCELED when
- * xs_close() asked the reader to stop, -ETIMEDOUT past h->recv_deadline.
+ * xs_close() asked the reader to stop, -ETIMEDOUT past h->recv_deadline;
+ * -EAGAIN when `nonblock` and no whole message is there yet (what came of
+ * it stays in rbuf).
  */
-static int recv_msg(struct xs_handle *h, struct xs__msg **msg_r)
+static int recv_msg(struct xs_handle *h, struct xs__msg **msg_r,
+                    bool nonblock)
 {
     struct xsd_sockmsg hdr;
     struct xs__msg *msg;
@@ -360,6 +368,8 @@ static int recv_msg(struct xs_handle *h, struct xs__msg **msg_r)
             return -EBADF;
         if (errno == EINTR)
             continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && nonblock)
+            return -EAGAIN;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             struct pollfd p[2] = {
                 { .fd = h->fd, .events = POLLIN },
@@ -397,27 +407,31 @@ static int recv_msg(struct xs_handle *h, struct xs__msg **msg_r)
     return 0;
 }
 
-/* Makes the watch pipe readable.  Called with `lock` held. */
+/*
+ * Makes the watch pipe readable (once: `kicked` says it holds its byte).
+ * Called with `lock` held.
+ */
 static void watch_pipe_kick(struct xs_handle *h)
 {
     char c = 0;
 
-    if (h->watch_pipe[1] >= 0)
-        while (write(h->watch_pipe[1], &c, 1) < 0 && errno == EINTR)
-            continue;
+    if (h->watch_pipe[1] < 0 || h->kicked)
+        return;
+    while (write(h->watch_pipe[1], &c, 1) < 0 && errno == EINTR)
+        continue;
+    h->kicked = true;
 }
 
 /* Empties the watch pipe.  Called with `lock` held. */
 static void watch_pipe_drain(struct xs_handle *h)
 {
-    char buf[16];
-    ssize_t n;
+    char c;
 
-    if (h->watch_pipe[0] < 0)
+    if (h->watch_pipe[0] < 0 || !h->kicked)
         return;
-    do {
-        n = read(h->watch_pipe[0], buf, sizeof(buf));
-    } while (n > 0 || (n < 0 && errno == EINTR));
+    while (read(h->watch_pipe[0], &c, 1) < 0 && errno == EINTR)
+        continue;
+    h->kicked = false;
 }
 
 /*
@@ -453,7 +467,9 @@ static int dispatch(struct xs_handle *h, struct xs__msg *msg)
             xs__msg_free(msg);
             return 0;
         }
-        if (!h->watch_head)
+        /* A thread taking events that reads them in itself settles the
+         * pipe once it took one (xs__take_event()). */
+        if (!h->taker_reading)
             watch_pipe_kick(h);
         *h->watch_tail = msg;
         h->watch_tail = &msg->next;
@@ -484,14 +500,17 @@ static bool is_loss(int err)
  * Returns 0 or -errno.  When the daemon went away and the handle has
  * XS_RECONNECT, *lost_r is set and the handle is reconnecting instead of
  * dead: the caller, holding the receive role, must call reconnect().
+ * With `nonblock`, -EAGAIN when no whole message has come yet.
  */
-static int pump_one(struct xs_handle *h, bool *lost_r)
+static int pump_one(struct xs_handle *h, bool *lost_r, bool nonblock)
 {
     struct xs__msg *msg = NULL;
     int rc;
 
     *lost_r = false;
-    rc = recv_msg(h, &msg);
+    rc = recv_msg(h, &msg, nonblock);
+    if (rc == -EAGAIN)
+        return rc;
     pthread_mutex_lock(&h->lock);
     if (!rc)
         rc = dispatch(h, msg);
@@ -541,8 +560,11 @@ static void drop_connection(struct xs_handle *h)
         if (!w->reply && !w->fate)
             w->fate = xs__lost_fate(w);
     pthread_cond_broadcast(&h->reply_cond);
-    if (h->fd >= 0)
+    if (h->fd >= 0) {
+        if (h->epoll_fd >= 0)
+            epoll_ctl(h->epoll_fd, EPOLL_CTL_DEL, h->fd, NULL);
         close(h->fd);
+    }
     h->fd = -1;
     h->rlen = 0;
     pthread_mutex_unlock(&h->lock);
@@ -577,15 +599,32 @@ static int connect_again(struct xs_handle *h, long long deadline)
     }
 }
 
-/* Makes fd the handle's connection, of a new generation. */
-static void install_connection(struct xs_handle *h, int fd)
+/*
+ * Makes fd the handle's connection, of a new generation.  0, or -errno
+ * when it cannot join xs_fileno()'s epoll set (fd is then closed).
+ */
+static int install_connection(struct xs_handle *h, int fd)
 {
+    int rc = 0;
+
     pthread_mutex_lock(&h->send_lock);
     pthread_mutex_lock(&h->lock);
-    h->fd = fd;
-    h->gen++;
+    if (h->epoll_fd >= 0) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+        /* Outside the set, the caller's poll would miss the daemon. */
+        if (epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            rc = -errno;
+            close(fd);
+        }
+    }
+    if (!rc) {
+        h->fd = fd;
+        h->gen++;
+    }
     pthread_mutex_unlock(&h->lock);
     pthread_mutex_unlock(&h->send_lock);
+    return rc;
 }
 
 /*
@@ -624,7 +663,7 @@ static int own_request(struct xs_handle *h, enum xsd_sockmsg_type type,
     if (is_loss(-rc))
         rc = 0;
     while (!rc && !w.reply)
-        rc = pump_one(h, lost_r);
+        rc = pump_one(h, lost_r, false);
 
     pthread_mutex_lock(&h->lock);
     waiter_remove(h, &w);
@@ -726,7 +765,9 @@ static int reconnect(struct xs_handle *h, int err)
             rc = fd;
             break;
         }
-        install_connection(h, fd);
+        rc = install_connection(h, fd);
+        if (rc)
+            break;
         rc = probe(h, &lost);
         if (!rc)
             rc = rewatch_all(h, &lost);
@@ -762,7 +803,7 @@ static void *reader_main(void *arg)
     pthread_mutex_unlock(&h->lock);
 
     for (;;) {
-        rc = pump_one(h, &lost);
+        rc = pump_one(h, &lost, false);
         if (rc && (!lost || reconnect(h, -rc) < 0))
             break;
     }
@@ -794,6 +835,38 @@ bool xs__start_reader(struct xs_handle *h)
     return true;
 }
 
+/* Whether rbuf holds a whole message (or a header no message can match). */
+static bool whole_msg_buffered(const struct xs_handle *h)
+{
+    struct xsd_sockmsg hdr;
+
+    if (h->rlen < sizeof(hdr))
+        return false;
+    memcpy(&hdr, h->rbuf, sizeof(hdr));
+    return hdr.len > XENSTORE_PAYLOAD_MAX
+        || h->rlen >= sizeof(hdr) + hdr.len;
+}
+
+/*
+ * Gives up the receive role.  What the last read() brought beyond the
+ * message wanted is dispatched first: with the connection drained, no
+ * descriptor would become readable for it.  Called without `lock`;
+ * returns with it held.
+ */
+static void release_role(struct xs_handle *h)
+{
+    bool lost;
+
+    while (whole_msg_buffered(h))
+        if (pump_one(h, &lost, true))
+            break;
+    pthread_mutex_lock(&h->lock);
+    h->reading = false;
+    /* Let a waiter, or a thread taking events, read next. */
+    pthread_cond_broadcast(&h->reply_cond);
+    pthread_cond_broadcast(&h->watch_cond);
+}
+
 /*
  * Waits for w's reply, reading from the connection ourselves while nobody
  * else does.  Called with `lock` held; returns with it held.  0 (reply
@@ -808,13 +881,10 @@ static int wait_reply(struct xs_handle *h, struct xs__waiter *w)
         if (!h->reading) {
             h->reading = true;
             pthread_mutex_unlock(&h->lock);
-            rc = pump_one(h, &lost);
+            rc = pump_one(h, &lost, false);
             if (lost)
                 reconnect(h, -rc);
-            pthread_mutex_lock(&h->lock);
-            h->reading = false;
-            /* Let another waiter, or the new reader thread, go on. */
-            pthread_cond_broadcast(&h->reply_cond);
+            release_role(h);
             continue;
         }
         pthread_cond_wait(&h->reply_cond, &h->lock);
@@ -1049,8 +1119,44 @@ out:
 
 /* ------------------------------------------------------------ watches */
 
+/*
+ * The epoll set behind xs_fileno() of a socket handle: the watch pipe
+ * (events queued) and the connection (something came that nobody read).
+ * -1 when it cannot be made; the caller falls back to the reader thread.
+ * Called with `lock` held and the watch pipe made.
+ */
+static int make_epoll_set(struct xs_handle *h)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    ev.data.fd = h->watch_pipe[0];
+    if (epoll_ctl(fd, EPOLL_CTL_ADD, h->watch_pipe[0], &ev) < 0)
+        goto fail;
+    if (h->fd >= 0) {
+        ev.data.fd = h->fd;
+        if (epoll_ctl(fd, EPOLL_CTL_ADD, h->fd, &ev) < 0)
+            goto fail;
+    }
+    return fd;
+
+fail:
+    close(fd);
+    return -1;
+}
+
+/*
+ * A socket handle has no reader thread: the descriptor returned is an
+ * epoll set that turns readable when the daemon sends, and whoever then
+ * takes an event reads it in (one wake-up per event, not two).  A xenbus
+ * device handle, or one whose set could not be made, returns the watch
+ * pipe that its reader thread fills.
+ */
 XS_API int xs_fileno(struct xs_handle *h)
 {
+    bool need_reader = false;
     int fd;
 
     pthread_mutex_lock(&h->lock);
@@ -1061,8 +1167,16 @@ XS_API int xs_fileno(struct xs_handle *h)
             watch_pipe_kick(h);
         }
     }
-    fd = h->watch_pipe[0];
+    if (h->watch_pipe[0] >= 0 && h->is_socket && !h->thread_started
+        && h->epoll_fd < 0 && !h->epoll_failed) {
+        h->epoll_fd = make_epoll_set(h);
+        h->epoll_failed = h->epoll_fd < 0;
+    }
+    fd = h->epoll_fd >= 0 ? h->epoll_fd : h->watch_pipe[0];
+    need_reader = fd >= 0 && h->epoll_fd < 0 && h->watches_set;
     pthread_mutex_unlock(&h->lock);
+    if (need_reader && !xs__start_reader(h))
+        return -1;
     return fd;
 }
 
@@ -1071,22 +1185,88 @@ static void unlock_cleanup(void *mutex)
     pthread_mutex_unlock(mutex);
 }
 
+bool xs__watch_prepare(struct xs_handle *h)
+{
+    bool reader;
+
+    pthread_mutex_lock(&h->lock);
+    h->watches_set = true;
+    /* A xenbus device has no epoll set (see xs_fileno()). */
+    reader = !h->is_socket || h->epoll_failed;
+    pthread_mutex_unlock(&h->lock);
+    return !reader || xs__start_reader(h);
+}
+
+/* A thread cancelled while it reads for events gives the role back. */
+static void role_cleanup(void *arg)
+{
+    struct xs_handle *h = arg;
+
+    pthread_mutex_lock(&h->lock); /* unlock_cleanup() releases it */
+    h->reading = false;
+    h->taker_reading = false;
+    if (h->watch_head)
+        watch_pipe_kick(h);
+    pthread_cond_broadcast(&h->reply_cond);
+    pthread_cond_broadcast(&h->watch_cond);
+}
+
+/*
+ * Reads for events as the holder of the receive role: one message when
+ * `block`, else every whole message the connection has now, until one is
+ * an event.  Called without `lock`; returns with it held and the role
+ * given up.  0 or -errno (-EAGAIN: nothing whole had come).
+ */
+static int read_for_events(struct xs_handle *h, bool block)
+{
+    bool lost, queued;
+    int rc;
+
+    pthread_cleanup_push(role_cleanup, h);
+    pthread_mutex_lock(&h->lock);
+    h->taker_reading = true;
+    pthread_mutex_unlock(&h->lock);
+    do {
+        rc = pump_one(h, &lost, !block);
+        if (lost)
+            rc = reconnect(h, -rc);
+        pthread_mutex_lock(&h->lock);
+        queued = h->watch_head != NULL;
+        pthread_mutex_unlock(&h->lock);
+    } while (!rc && !block && !queued);
+    pthread_cleanup_pop(0);
+    release_role(h);
+    h->taker_reading = false;
+    return rc;
+}
+
 struct xs__msg *xs__take_event(struct xs_handle *h, bool block)
 {
     struct xs__msg *msg = NULL;
-    int err = 0;
+    volatile int err = 0; /* set between cleanup push and pop */
 
     pthread_mutex_lock(&h->lock);
     /* A thread blocked here may be cancelled: leave the lock free. */
     pthread_cleanup_push(unlock_cleanup, &h->lock);
     while (!h->watch_head && !err) {
-        if (h->dead_errno || !block)
-            err = h->dead_errno ? h->dead_errno : EAGAIN;
-        else
+        if (h->dead_errno) {
+            err = h->dead_errno;
+        } else if (!h->reading && !h->thread_started) {
+            /* Nobody reads: what came is ours to read. */
+            h->reading = true;
+            pthread_mutex_unlock(&h->lock);
+            int rc = read_for_events(h, block);
+
+            if (!h->watch_head && !h->dead_errno && rc)
+                err = -rc; /* EAGAIN: nothing whole had come */
+        } else if (!block) {
+            err = EAGAIN; /* the reader queues it and wakes the poller */
+        } else {
             pthread_cond_wait(&h->watch_cond, &h->lock);
+        }
     }
     pthread_cleanup_pop(0);
-    if (err) {
+    if (!h->watch_head) {
         pthread_mutex_unlock(&h->lock);
         errno = err;
         return NULL;
@@ -1096,6 +1276,8 @@ struct xs__msg *xs__take_event(struct xs_handle *h, bool block)
     if (!h->watch_head) {
         h->watch_tail = &h->watch_head;
         watch_pipe_drain(h);
+    } else {
+        watch_pipe_kick(h); /* more queued: stay readable */
     }
     pthread_mutex_unlock(&h->lock);
     msg->next = NULL;

@@ -71,9 +71,13 @@ struct xs__waiter {
  * reading from fd), shown by `reading`.  Before xs_watch() a thread that
  * waits for its reply takes that role itself when it is free, dispatches
  * every message it reads (replies to their waiters, events to the watch
- * queue) until its own reply came, then hands the role on.  From the first
- * xs_watch() on, a reader thread takes the role for good so that events
- * are queued while no request is in flight.
+ * queue) until its own reply came, then hands the role on.  A thread that
+ * takes an event (xs_check_watch(), xs_read_watch()) with the queue empty
+ * takes the role the same way and reads what the daemon sent.  Before the
+ * role is handed on, every whole message already in rbuf is dispatched, so
+ * nothing waits unseen behind a connection with no more to read.  Only a
+ * xenbus device handle starts a reader thread (at its first xs_watch()),
+ * which takes the role for good.
  *
  * States: open (dead_errno == 0) -> dead (dead_errno set: the connection
  * broke or the daemon broke the protocol; every waiter and every later
@@ -114,6 +118,14 @@ struct xs_handle {
     struct xs__msg *watch_head;
     struct xs__msg **watch_tail;
     int watch_pipe[2]; /* made by xs_fileno(); readable iff events queued */
+    /* xs_fileno() of a socket handle without a reader thread: an epoll
+     * set of watch_pipe[0] and fd, readable while events are queued or
+     * the daemon sent something nobody read yet.  -1 until then. */
+    int epoll_fd;
+    bool epoll_failed;  /* could not make or keep it: reader thread */
+    bool watches_set;   /* xs_watch() was called */
+    bool kicked;        /* watch_pipe holds its one byte */
+    bool taker_reading; /* the role is a taking thread's: it kicks */
 
     /* XS_RECONNECT (all zero/NULL without it). */
     unsigned int reconnect_ms; /* the window; 0: a break is final */
@@ -149,6 +161,13 @@ void *xs__talkv(struct xs_handle *h, xs_transaction_t t,
 
 /* Starts the reader thread if it does not run yet.  false + errno. */
 bool xs__start_reader(struct xs_handle *h);
+
+/*
+ * Readies h for watch events before its first WATCH: a xenbus device
+ * handle (or one whose xs_fileno() set failed) gets its reader thread;
+ * a socket handle's events are read by whoever takes them.  false + errno.
+ */
+bool xs__watch_prepare(struct xs_handle *h);
 
 /*
  * Takes the first queued event; waits for one if `block`.  Returns the

@@ -661,7 +661,7 @@ START_TEST(test_watch_fileno)
     sync_handle(o);
     for (n = 0; n < 3; n++) {
         ck_assert_msg(fd_readable(fd, 5000), "event %d not signalled", n);
-        /* Wait for the event to be queued by the reader thread. */
+        /* Readable may mean part of an event came: take it once whole. */
         while (!(v = xs_check_watch(h)) && errno == EAGAIN)
             usleep(1000);
         ck_assert_ptr_nonnull(v);
@@ -788,6 +788,96 @@ START_TEST(test_watch_thread_delivery)
 }
 END_TEST
 
+/*
+ * The daemon may send a watch event right behind the reply to the
+ * request that fired it, and one read() may bring both in: the event must
+ * still make xs_fileno() readable once the reply is taken.
+ */
+START_TEST(test_event_behind_reply)
+{
+    struct xs_handle *h = open_h(0);
+    int fd, i;
+    char **v;
+
+    write_str(h, XBT_NULL, tpath("br"), "");
+    fd = xs_fileno(h);
+    ck_assert(xs_watch(h, tpath("br"), "tok"));
+    expect_event(h, tpath("br"), "tok");
+    for (i = 0; i < 200; i++) {
+        write_str(h, XBT_NULL, tpath("br"), "x");
+        v = NULL;
+        while (!v) {
+            ck_assert_msg(fd_readable(fd, 5000),
+                          "write %d: its event never signalled", i);
+            v = xs_check_watch(h);
+            ck_assert(v || errno == EAGAIN);
+        }
+        ck_assert_str_eq(v[XS_WATCH_PATH], tpath("br"));
+        free(v);
+        ck_assert(!fd_readable(fd, 0));
+    }
+    cleanup_tree();
+    xs_close(h);
+}
+END_TEST
+
+struct poller_arg {
+    struct xs_handle *h;
+    int want, got;
+};
+
+/* An event loop as libxl's: poll xs_fileno(), then take all there is. */
+static void *poller(void *arg)
+{
+    struct poller_arg *a = arg;
+    int fd = xs_fileno(a->h);
+    char **v;
+
+    while (a->got < a->want) {
+        if (!fd_readable(fd, 5000))
+            return NULL; /* a lost wake-up */
+        while ((v = xs_check_watch(a->h)) != NULL) {
+            if (strcmp(v[XS_WATCH_TOKEN], "poll") == 0)
+                a->got++;
+            free(v);
+        }
+        if (errno != EAGAIN)
+            return NULL;
+    }
+    return a;
+}
+
+/*
+ * One thread polls for events while another does requests on the same
+ * handle: events read by the requester must wake the poller.
+ */
+START_TEST(test_poll_while_requesting)
+{
+    struct xs_handle *h = open_h(0), *o = open_h(0);
+    struct poller_arg a = { .h = h, .want = 1 + 2 * 100 };
+    pthread_t thr;
+    void *res;
+    int i;
+
+    write_str(h, XBT_NULL, tpath("pw"), "");
+    ck_assert(xs_watch(h, tpath("pw"), "poll"));
+    ck_assert_int_eq(pthread_create(&thr, NULL, poller, &a), 0);
+    for (i = 0; i < 100; i++) {
+        char leaf[32];
+
+        snprintf(leaf, sizeof(leaf), "pw/%d", i);
+        write_str(o, XBT_NULL, tpath(leaf), "o"); /* another handle's */
+        write_str(h, XBT_NULL, tpath(leaf), "h"); /* this handle's */
+        assert_value(h, XBT_NULL, tpath(leaf), "h");
+    }
+    ck_assert_int_eq(pthread_join(thr, &res), 0);
+    ck_assert_msg(res == &a, "poller saw %d of %d events", a.got, a.want);
+    cleanup_tree();
+    xs_close(o);
+    xs_close(h);
+}
+END_TEST
+
 static void *blocked_reader(void *arg)
 {
     char **v = xs_read_watch(arg, NULL);
@@ -865,15 +955,15 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void threads_on_one_handle(bool with_reader)
+static void threads_on_one_handle(bool with_watch)
 {
     struct xs_handle *h = open_h(0);
     struct worker_arg args[8];
     pthread_t thr[8];
     int i;
 
-    if (with_reader) {
-        /* A watch starts the reader thread. */
+    if (with_watch) {
+        /* With a watch, events come between the replies. */
         write_str(h, XBT_NULL, tpath("thr"), "");
         ck_assert(xs_watch(h, tpath("elsewhere"), "tok"));
     }
@@ -897,7 +987,7 @@ START_TEST(test_threads_shared_handle)
 }
 END_TEST
 
-START_TEST(test_threads_with_reader)
+START_TEST(test_threads_with_watch)
 {
     threads_on_one_handle(true);
 }
@@ -1214,6 +1304,8 @@ static Suite *xs_suite(void)
     tcase_add_test(tc, test_fileno_after_queued);
     tcase_add_test(tc, test_unwatch_filter);
     tcase_add_test(tc, test_watch_thread_delivery);
+    tcase_add_test(tc, test_event_behind_reply);
+    tcase_add_test(tc, test_poll_while_requesting);
     tcase_add_test(tc, test_special_watches);
     tcase_add_test(tc, test_cancel_blocked_reader);
     suite_add_tcase(s, tc);
@@ -1221,7 +1313,7 @@ static Suite *xs_suite(void)
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_threads_shared_handle);
-    tcase_add_test(tc, test_threads_with_reader);
+    tcase_add_test(tc, test_threads_with_watch);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("directory_part");
