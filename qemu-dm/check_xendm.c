@@ -359,6 +359,87 @@ START_TEST(argv_disk_errors)
 }
 END_TEST
 
+/* Disks served by a backend over vhost-user: qemu opens only the socket,
+ * and the guest's RAM becomes a shared memfd the backend can map. */
+START_TEST(argv_vhost_user_disks)
+{
+    struct xendm_disk d[2] = {
+        { .bus = XENDM_DISK_VHOST_USER, .id = "xvda",
+          .socket = "/run/b/vbd-3/51712.sock" },
+        { .path = "/i/c.img", .bus = XENDM_DISK_VIRTIO },
+    };
+    struct xendm_config cfg = { .kernel = "/k", .memory_mib = 512,
+                                .disks = d, .nr_disks = 2 };
+    char **argv = NULL;
+    size_t i, drives = 0;
+
+    ck_assert_int_eq(xendm_argv(&cfg, XENDM_ACCEL_TCG, "/r/s", NULL,
+                                &argv), 0);
+    ck_assert(has_arg(argv, "-chardev", "socket,id=vu-xvda,"
+                      "path=/run/b/vbd-3/51712.sock,reconnect=1"));
+    ck_assert(has_arg(argv, "-device",
+                      "vhost-user-blk-pci,chardev=vu-xvda,num-queues=1,"
+                      "config-wce=off,"
+                      "id=xvda"));
+    ck_assert(has_arg(argv, "-object", "memory-backend-memfd,"
+                      "id=xenolith-ram,size=512M,share=on"));
+    ck_assert_ptr_nonnull(strstr(arg_of(argv, "-machine"),
+                                 ",memory-backend=xenolith-ram"));
+    ck_assert_str_eq(arg_of(argv, "-m"), "512M");
+    /* no image of its own: one -drive, the other disk's */
+    ck_assert(has_arg(argv, "-device", "virtio-blk-pci,drive=disk1"));
+    for (i = 0; argv[i]; i++)
+        drives += !strcmp(argv[i], "-drive");
+    ck_assert_uint_eq(drives, 1);
+    xendm_argv_free(argv);
+
+    /* without one, the RAM stays qemu's own */
+    cfg.disks = &d[1];
+    cfg.nr_disks = 1;
+    ck_assert_int_eq(xendm_argv(&cfg, XENDM_ACCEL_TCG, "/r/s", NULL,
+                                &argv), 0);
+    ck_assert(!has_arg(argv, "-object", NULL));
+    ck_assert_ptr_null(strstr(arg_of(argv, "-machine"), "memory-backend"));
+    xendm_argv_free(argv);
+    /* unless asked for, for disks plugged later */
+    cfg.share_ram = true;
+    ck_assert_int_eq(xendm_argv(&cfg, XENDM_ACCEL_TCG, "/r/s", NULL,
+                                &argv), 0);
+    ck_assert(has_arg(argv, "-object", "memory-backend-memfd,"
+                      "id=xenolith-ram,size=512M,share=on"));
+    xendm_argv_free(argv);
+    cfg.share_ram = false;
+
+    /* microvm: the virtio-mmio device */
+    cfg.disks = d;
+    cfg.machine = XENDM_MACHINE_MICROVM;
+    ck_assert_int_eq(xendm_argv(&cfg, XENDM_ACCEL_TCG, "/r/s", NULL,
+                                &argv), 0);
+    ck_assert(has_arg(argv, "-device",
+                      "vhost-user-blk,chardev=vu-xvda,num-queues=1,"
+                      "config-wce=off,"
+                      "id=xvda"));
+    xendm_argv_free(argv);
+}
+END_TEST
+
+START_TEST(argv_vhost_user_errors)
+{
+    struct xendm_disk d = { .bus = XENDM_DISK_VHOST_USER };
+    struct xendm_config cfg = { .domid = 9, .kernel = "/k", .disks = &d,
+                                .nr_disks = 1 };
+
+    refused(&cfg, "disk 0: a vhost-user disk without its backend's "
+            "socket");
+    d.socket = "/s";
+    d.cdrom = true;
+    refused(&cfg, "disk 0: a cdrom cannot be a vhost-user disk");
+    d.cdrom = false;
+    d.id = "9x";
+    refused(&cfg, "disk 0: bad id '9x'");
+}
+END_TEST
+
 START_TEST(argv_nics)
 {
     struct xendm_nic nics[] = {
@@ -1374,6 +1455,8 @@ static Suite *xendm_suite(void)
     tcase_add_test(tc, argv_disks_pc);
     tcase_add_test(tc, argv_disks_q35);
     tcase_add_test(tc, argv_disk_errors);
+    tcase_add_test(tc, argv_vhost_user_disks);
+    tcase_add_test(tc, argv_vhost_user_errors);
     tcase_add_test(tc, argv_nics);
     tcase_add_test(tc, argv_hvm_machine);
     tcase_add_test(tc, argv_hvm_display);

@@ -84,6 +84,8 @@ enum xendm_disk_bus {
     XENDM_DISK_IDE,     /* emulated IDE (pc) or AHCI (q35) */
     XENDM_DISK_VIRTIO,  /* virtio-blk (PCI; MMIO on microvm) */
     XENDM_DISK_SCSI,    /* a disk on an emulated SCSI controller */
+    XENDM_DISK_VHOST_USER, /* virtio-blk served by a backend process
+                            * (xenolith-blkback) over vhost-user */
 };
 
 /*
@@ -93,7 +95,7 @@ enum xendm_disk_bus {
  *   IDE on q35 (ICH9 AHCI): slot 1..6 = port ide.0..ide.5;
  *   SCSI (one lsi53c895a, virtio-scsi on microvm, id "scsi0"): slot
  *     1..7 = scsi-id 0..6;
- *   virtio-blk: no slot (the field is ignored).
+ *   virtio-blk and vhost-user: no slot (the field is ignored).
  * Slot 0 takes the lowest slot of its bus that no other disk names.
  * qemu's ids: a disk whose id is set gets it as both its drive (block
  * backend) and device id.  A cdrom without an id gets "ide-<slot-1>"
@@ -103,6 +105,10 @@ enum xendm_disk_bus {
  * disks[]), no device id.  IDE/AHCI hard disks cannot be read-only
  * (qemu refuses), virtio-blk cannot be a cdrom; no IDE on microvm.
  * format: raw, qcow2, qcow, qed, vpc (or "vhd").
+ * A vhost-user disk is the backend's: qemu opens no image, only the
+ * backend's unix socket (`socket`; it reconnects when the backend comes
+ * back), path and format are unused, and it cannot be a cdrom.  The
+ * guest's RAM is then a shared memfd the backend maps.
  */
 struct xendm_disk {
     const char *path;           /* NULL or "": an empty cdrom drive */
@@ -114,6 +120,7 @@ struct xendm_disk {
                                  * = 1, hdc = 3, ...); 0: the next free */
     const char *id;             /* qemu's device id, for QMP (cd-insert);
                                  * NULL: chosen by the library */
+    const char *socket;         /* XENDM_DISK_VHOST_USER: the backend's */
 };
 
 /* An emulated NIC on a tap device qemu opens (script=no): the vif
@@ -234,6 +241,9 @@ struct xendm_config {
     bool no_shutdown;           /* stay (stopped) after the guest's
                                  * shutdown, so the reason is read */
     bool no_reboot;             /* guest reboot = SHUTDOWN event */
+    bool share_ram;             /* the guest's RAM a shared memfd, for
+                                 * vhost-user backends plugged later
+                                 * (always so with a vhost-user disk) */
     bool pvpanic;               /* a pvpanic device: a guest's panic is
                                  * a GUEST_PANICKED event */
     bool die_with_parent;       /* SIGKILL qemu when the thread that

@@ -333,6 +333,7 @@ static unsigned int bus_slots(const struct xendm_config *cfg,
     case XENDM_DISK_SCSI:
         return 7;       /* scsi-id 0..6; 7 is the controller's */
     case XENDM_DISK_VIRTIO:
+    case XENDM_DISK_VHOST_USER:
         break;
     }
     return 0;
@@ -347,6 +348,8 @@ static const char *bus_name(enum xendm_disk_bus bus)
         return "SCSI";
     case XENDM_DISK_VIRTIO:
         return "virtio";
+    case XENDM_DISK_VHOST_USER:
+        return "vhost-user";
     }
     return "?";
 }
@@ -354,6 +357,25 @@ static const char *bus_name(enum xendm_disk_bus bus)
 #define CHECK_LOG(lg, cfg, fmt, ...) \
     xendm__log(lg, XENDM_ERROR, -1, "qemu-dm: domain %u: " fmt, \
                (cfg)->domid, ##__VA_ARGS__)
+
+/* Disks on a bus without slots. */
+static bool slotless(enum xendm_disk_bus bus)
+{
+    return bus == XENDM_DISK_VIRTIO || bus == XENDM_DISK_VHOST_USER;
+}
+
+/* Whether the guest's RAM must be shared with a backend process. */
+static bool shares_ram(const struct xendm_config *cfg)
+{
+    unsigned int i;
+
+    if (cfg->share_ram)
+        return true;
+    for (i = 0; i < cfg->nr_disks; i++)
+        if (cfg->disks[i].bus == XENDM_DISK_VHOST_USER)
+            return true;
+    return false;
+}
 
 /*
  * The slot of each disk (slots_r[i], 1-based; 0 for virtio-blk): named
@@ -370,7 +392,7 @@ static int disk_slots(const struct xendm_config *cfg,
     for (i = 0; i < cfg->nr_disks; i++) {
         d = &cfg->disks[i];
         slots_r[i] = 0;
-        if (d->bus == XENDM_DISK_VIRTIO)
+        if (slotless(d->bus))
             continue;
         max = bus_slots(cfg, d->bus);
         if (!max) {
@@ -398,7 +420,7 @@ static int disk_slots(const struct xendm_config *cfg,
         unsigned int s;
 
         d = &cfg->disks[i];
-        if (d->bus == XENDM_DISK_VIRTIO || d->slot)
+        if (slotless(d->bus) || d->slot)
             continue;
         max = bus_slots(cfg, d->bus);
         for (s = 1; s <= max; s++) {
@@ -427,6 +449,24 @@ static int check_disks(const struct xendm_config *cfg,
     for (i = 0; i < cfg->nr_disks; i++) {
         const struct xendm_disk *d = &cfg->disks[i];
 
+        if (d->bus == XENDM_DISK_VHOST_USER) {
+            if (d->cdrom) {
+                CHECK_LOG(lg, cfg, "disk %u: a cdrom cannot be a "
+                          "vhost-user disk (no removable media)", i);
+                return -EINVAL;
+            }
+            if (!d->socket || !*d->socket) {
+                CHECK_LOG(lg, cfg, "disk %u: a vhost-user disk without "
+                          "its backend's socket", i);
+                return -EINVAL;
+            }
+            if (d->id && !valid_id(d->id)) {
+                CHECK_LOG(lg, cfg, "disk %u: bad id '%s' (a letter, then "
+                          "letters, digits, '-', '.', '_')", i, d->id);
+                return -EINVAL;
+            }
+            continue; /* no image, no format: the backend's */
+        }
         if (!disk_format(d->format)) {
             CHECK_LOG(lg, cfg, "disk %u: unknown format '%s' (raw, qcow2, "
                       "qcow, qed, vhd)", i, d->format);
@@ -615,6 +655,27 @@ static int add_disk(struct args *a, const struct xendm_config *cfg,
     if (d->id || d->cdrom)
         snprintf(devid, sizeof(devid), ",id=%s", id);
 
+    if (d->bus == XENDM_DISK_VHOST_USER) {
+        /* reconnect: a backend that restarts finds its guest again */
+        e = escape_commas(d->socket);
+        if (!e)
+            return -ENOMEM;
+        add(a, "-chardev");
+        addf(a, "socket,id=vu-%s,path=%s,reconnect=1", id, e);
+        free(e);
+        /* config-wce=off: qemu-storage-daemon 7.2 leaves the write
+         * cache bit of its config space 0, so a guest offered it takes
+         * the disk for write-through and never flushes, while the
+         * daemon caches (qcow2 metadata): without it the guest goes by
+         * the flush feature, writes back and flushes on fsync.
+         * num-queues=1: the export's (qemu would ask one per vCPU, and
+         * give up when the backend has fewer) */
+        add(a, "-device");
+        addf(a, "%s,chardev=vu-%s,num-queues=1,config-wce=off%s",
+             microvm ? "vhost-user-blk" : "vhost-user-blk-pci", id, devid);
+        return 0;
+    }
+
     add(a, "-drive");
     if (d->path && *d->path) {
         e = escape_commas(d->path);
@@ -633,6 +694,8 @@ static int add_disk(struct args *a, const struct xendm_config *cfg,
     case XENDM_DISK_VIRTIO:
         addf(a, "%s,drive=%s%s",
              microvm ? "virtio-blk-device" : "virtio-blk-pci", id, devid);
+        break;
+    case XENDM_DISK_VHOST_USER: /* above */
         break;
     case XENDM_DISK_SCSI:
         addf(a, "%s,drive=%s,bus=scsi0.0,scsi-id=%u%s",
@@ -908,10 +971,11 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     add(&a, "-machine");
     /* graphics=off when there is no display, so the firmware (SeaBIOS's
      * sercon) talks on the serial port.  microvm has no HPET. */
-    addf(&a, "%s%s%s%s", machine,
+    addf(&a, "%s%s%s%s%s", machine,
          has_display(h) ? "" : ",graphics=off",
          h && h->no_acpi ? ",acpi=off" : "",
-         h && h->no_hpet && !microvm ? ",hpet=off" : "");
+         h && h->no_hpet && !microvm ? ",hpet=off" : "",
+         shares_ram(cfg) ? ",memory-backend=xenolith-ram" : "");
     /* The accelerator only through -accel: qemu refuses it given both
      * there and in -machine. */
     add(&a, "-accel");
@@ -929,6 +993,13 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     add(&a, "-m");
     addf(&a, "%lluM", (unsigned long long)(cfg->memory_mib ?
                                            cfg->memory_mib : 256));
+    if (shares_ram(cfg)) {
+        /* vhost-user backends map the guest's RAM from this memfd */
+        add(&a, "-object");
+        addf(&a, "memory-backend-memfd,id=xenolith-ram,size=%lluM,"
+             "share=on", (unsigned long long)(cfg->memory_mib ?
+                                              cfg->memory_mib : 256));
+    }
     add(&a, "-smp");
     if (cfg->max_vcpus > (cfg->vcpus ? cfg->vcpus : 1))
         addf(&a, "%u,maxcpus=%u", cfg->vcpus ? cfg->vcpus : 1,

@@ -147,6 +147,8 @@ static int check_paths(const struct xendm_config *cfg,
 
         if (!d->path || !*d->path)      /* an empty cdrom drive */
             continue;
+        if (d->bus == XENDM_DISK_VHOST_USER) /* the backend's image */
+            continue;
         rc = check_file(lg, cfg->domid, d->cdrom ? "cdrom image" : "disk",
                         d->path, d->readonly || d->cdrom ? R_OK
                                                          : R_OK | W_OK);

@@ -88,6 +88,9 @@ int main_memset(int argc, char **argv);
 int main_memmax(int argc, char **argv);
 int main_sched_credit(int argc, char **argv);
 int main_top(int argc, char **argv);
+int main_blocklist(int argc, char **argv);
+int main_blockattach(int argc, char **argv);
+int main_blockdetach(int argc, char **argv);
 int main_cd_insert(int argc, char **argv);
 int main_cd_eject(int argc, char **argv);
 

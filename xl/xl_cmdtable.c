@@ -65,6 +65,17 @@ const struct cmd_spec cmd_table[] = {
       "[options] <Domain>\n"
       "-t <type>       console type, pv , serial or vuart\n"
       "-n <number>     console number", NULL },
+    { "block-attach", main_blockattach, 1, 1,
+      "Create a new virtual block device",
+      "<Domain> <disk-spec-component(s)>...", NULL },
+    { "block-list", main_blocklist, 0, 0,
+      "List virtual block devices for a domain",
+      "<Domain(s)>", NULL },
+    { "block-detach", main_blockdetach, 0, 1,
+      "Destroy a domain's virtual block device",
+      "[-f] <Domain> <DevId>\n"
+      "-f, --force      don't wait for the guest to release the device",
+      NULL },
     { "cd-insert", main_cd_insert, 1, 1,
       "Insert a cdrom into a guest's cd drive",
       "<Domain> <VirtualDevice> <path-to-image>", NULL },

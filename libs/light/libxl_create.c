@@ -677,10 +677,12 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
     xc_dominfo_t info;
     libxl_uuid uuid;
     struct libxl__dm_gone *dmg;
+    pid_t blkback;
     char *dom, *vm, *name;
     int r, rc = 0;
 
     dmg = libxl__dm_teardown_begin(ctx, domid);
+    blkback = libxl__blkback_pid(ctx, domid);
     dom = GCSPRINTF("/local/domain/%u", domid);
     vm = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                           GCSPRINTF("%s/vm", dom)));
@@ -719,6 +721,10 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
             rc = ERROR_FAIL;
     }
     r = libxl__dm_teardown_end(ctx, dmg);
+    if (r && !rc)
+        rc = r;
+    /* it leaves with /local/domain/<domid> by itself; make sure */
+    r = libxl__blkback_stop(ctx, domid, blkback);
     if (r && !rc)
         rc = r;
     GC_FREE;

@@ -51,8 +51,8 @@ int libxl__disk_vdev_number(const char *vdev, char *kind_r, int *index_r)
 int libxl__dm_map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
                         struct libxl__dm_build *d, bool pvh)
 {
-    int i, idx, rc;
-    char kind;
+    int i, j, idx, oidx, num, rc;
+    char kind, okind;
 
     d->disks = libxl__calloc_or_die(d_config->num_disks + 1,
                                     sizeof(*d->disks));
@@ -63,10 +63,21 @@ int libxl__dm_map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
         bool empty = !disk->pdev_path || !*disk->pdev_path ||
                      disk->format == LIBXL_DISK_FORMAT_EMPTY;
 
-        if (libxl__disk_vdev_number(vdev, &kind, &idx) < 0) {
+        num = libxl__disk_vdev_number(vdev, &kind, &idx);
+        if (num < 0) {
             LOG(ctx, ERROR, "disk %d: vdev \"%s\" is not a disk name "
                 "(hdX, sdX or xvdX)", i, vdev);
             return ERROR_INVAL;
+        }
+        for (j = 0; j < i; j++) {
+            const char *other = d_config->disks[j].vdev;
+
+            if (other && libxl__disk_vdev_number(other, &okind, &oidx) ==
+                         num) {
+                LOG(ctx, ERROR, "disk %d (%s): the vdev is taken by disk "
+                    "%d (%s)", i, vdev, j, other);
+                return ERROR_INVAL;
+            }
         }
         if (empty && !disk->is_cdrom) {
             LOG(ctx, ERROR, "disk %s: no target (only a cdrom may be "
@@ -98,7 +109,13 @@ int libxl__dm_map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
         x->readonly = !disk->readwrite || disk->is_cdrom;
         x->cdrom = disk->is_cdrom;
         x->id = vdev;
-        if (pvh) {
+        if (libxl__blkback_wanted(disk, pvh, kind == 'x' && idx >= 4)) {
+            /* served by the domain's block backend, not by qemu */
+            x->bus = XENDM_DISK_VHOST_USER;
+            x->socket = libxl__dm_own(d, libxl__blkback_socket(d->cfg.domid,
+                                                               num));
+            x->path = NULL;
+        } else if (pvh) {
             if (disk->is_cdrom) {
                 LOG(ctx, ERROR, "disk %s: a PVH domain has no cdrom drive",
                     vdev);
@@ -234,6 +251,124 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid,
     if (rc)
         goto out;
     rc = libxl__ao_complete(ctx, domid, ao_how, 0);
+out:
+    GC_FREE;
+    return rc;
+}
+
+/* ------------------------------------------------------------ listing */
+
+static int devid_cmp(const void *a, const void *b)
+{
+    long x = strtol(*(char *const *)a, NULL, 10);
+    long y = strtol(*(char *const *)b, NULL, 10);
+
+    return (x > y) - (x < y);
+}
+
+libxl_device_disk *libxl_device_disk_list(libxl_ctx *ctx, uint32_t domid,
+                                          int *num)
+{
+    GC_INIT;
+    libxl_device_disk *list = NULL;
+    char *dir = GCSPRINTF("/libxl/%u/device/vbd", domid), **ents;
+    unsigned int i, n = 0;
+
+    *num = 0;
+    ents = xs_directory(ctx->xsh, XBT_NULL, dir, &n);
+    if (!ents || !n)
+        goto out;
+    qsort(ents, n, sizeof(*ents), devid_cmp);
+    list = libxl__calloc_or_die(n, sizeof(*list));
+    for (i = 0; i < n; i++) {
+        libxl_device_disk *disk = &list[*num];
+        char *p = GCSPRINTF("%s/%s", dir, ents[i]), *v;
+
+        libxl_device_disk_init(disk);
+        disk->vdev = libxl__xs_read(ctx, XBT_NULL, GCSPRINTF("%s/vdev", p));
+        if (!disk->vdev) {
+            libxl_device_disk_dispose(disk);
+            continue;
+        }
+        disk->pdev_path = libxl__xs_read(ctx, XBT_NULL,
+                                         GCSPRINTF("%s/params", p));
+        v = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                             GCSPRINTF("%s/format", p)));
+        disk->format = v && !strcmp(v, "qcow2") ? LIBXL_DISK_FORMAT_QCOW2
+                                                : LIBXL_DISK_FORMAT_RAW;
+        v = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                             GCSPRINTF("%s/mode", p)));
+        disk->readwrite = v && !strcmp(v, "w");
+        v = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                             GCSPRINTF("%s/device-type",
+                                                       p)));
+        disk->is_cdrom = v && !strcmp(v, "cdrom");
+        disk->removable = disk->is_cdrom;
+        v = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                GCSPRINTF("/local/domain/0/backend/vbd/%u/%s/state", domid,
+                          ents[i])));
+        disk->backend = v ? LIBXL_DISK_BACKEND_STANDALONE
+                          : LIBXL_DISK_BACKEND_QDISK;
+        (*num)++;
+    }
+out:
+    free(ents);
+    if (!*num) {
+        free(list);
+        list = NULL;
+    }
+    GC_FREE;
+    return list;
+}
+
+void libxl_device_disk_list_free(libxl_device_disk *list, int num)
+{
+    int i;
+
+    for (i = 0; list && i < num; i++)
+        libxl_device_disk_dispose(&list[i]);
+    free(list);
+}
+
+int libxl_device_disk_getinfo(libxl_ctx *ctx, uint32_t domid,
+                              const libxl_device_disk *disk,
+                              libxl_diskinfo *info)
+{
+    GC_INIT;
+    char kind, *lx, *be, *st;
+    int idx, num, rc;
+
+    num = disk->vdev ? libxl__disk_vdev_number(disk->vdev, &kind, &idx)
+                     : -1;
+    lx = GCSPRINTF("/libxl/%u/device/vbd/%d", domid, num);
+    if (num < 0 || !libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                        GCSPRINTF("%s/vdev", lx)))) {
+        LOG(ctx, ERROR, "domain %u has no disk %s", domid,
+            disk->vdev ? disk->vdev : "(no vdev)");
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    libxl_diskinfo_init(info);
+    info->devid = num;
+    info->backend_id = 0;
+    info->frontend_id = domid;
+    info->evtch = -1;
+    info->rref = -1;
+    be = GCSPRINTF("/local/domain/0/backend/vbd/%u/%d", domid, num);
+    st = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                          GCSPRINTF("%s/state", be)));
+    if (st) {
+        info->backend = libxl__strdup_or_die(be);
+        info->frontend = libxl__sprintf("/local/domain/%u/device/vbd/%d",
+                                        domid, num);
+        info->state = atoi(st);
+    } else {
+        /* qemu's own disk: no backend, served while qemu runs */
+        info->backend = libxl__strdup_or_die("");
+        info->frontend = libxl__strdup_or_die("");
+        info->state = 4;
+    }
+    rc = 0;
 out:
     GC_FREE;
     return rc;

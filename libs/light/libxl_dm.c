@@ -187,6 +187,11 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
     rc = write_dm_xs(ctx, domid, d_config, &d);
     if (rc)
         goto out;
+    /* disks qemu reaches over vhost-user: served before qemu starts
+     * (a failure here is torn down with the domain) */
+    rc = libxl__blkback_start(ctx, domid, d_config, &d);
+    if (rc)
+        goto out;
     i = xendm_start(&d.cfg, &lg, &dm);
     if (i < 0) {
         /* qemu-dm has logged why (its log's tail when qemu exited) */
@@ -195,8 +200,16 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
         goto out;
     }
     rc = attach(ctx, domid, dm);
-    if (rc)
+    if (rc) {
+        /* qemu may have refused its command line: say what it said
+         * before its log goes with the failed domain */
+        char *tail = xendm_log_tail(xendm_log_path(dm), 3);
+
+        if (tail && *tail)
+            LOG(ctx, ERROR, "domain %u: qemu's log ends: %s", domid, tail);
+        free(tail);
         goto out;
+    }
     /* through the core, qemu's one client from here on */
     rc = set_display_passwords(ctx, domid, d.cfg.hvm);
     if (rc)

@@ -6,6 +6,7 @@
  *   libxl_dm_kernel.c  a PVH kernel -> the ELF qemu boots (cached)
  *   libxl_disk.c       disks: Xen's vdev names, drives, cd-insert/eject
  *   libxl_nic.c        NICs: model, MAC, tap, the vif hotplug script
+ *   libxl_blkback.c    disks served by the domain's block backend
  *   libxl_dm.c         build, hand-over to the core, vCPUs, teardown
  *
  * Every QMP command goes through the core (xc_dm_qmp): libxl holds no
@@ -75,5 +76,21 @@ _hidden int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t,
 _hidden int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
                                const char *script, const char *bridge,
                                const char *tap, const char *action);
+
+/* libxl_blkback.c */
+/* Whether the domain's block backend serves disk (not qemu itself): a
+ * PVH domain's disks, an HVM domain's xvd disks past the IDE four;
+ * never a cdrom or backendtype=qdisk. */
+_hidden bool libxl__blkback_wanted(const libxl_device_disk *disk, bool pvh,
+                                   bool beyond_ide);
+/* The vhost-user socket the backend serves device devid on (malloc'd). */
+_hidden char *libxl__blkback_socket(uint32_t domid, int devid);
+/* Writes the vbd nodes of every backend-served disk of d, starts the
+ * domain's xenolith-blkback and waits until it serves them all.  0, or
+ * ERROR_* (logged, naming the disk and why; the backend stopped). */
+_hidden int libxl__blkback_start(libxl_ctx *ctx, uint32_t domid,
+                                 const libxl_domain_config *d_config,
+                                 const struct libxl__dm_build *d);
+/* libxl__blkback_pid and libxl__blkback_stop: libxl_internal.h */
 
 #endif /* LIBXL_DM_H */

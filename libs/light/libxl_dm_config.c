@@ -261,6 +261,8 @@ int libxl__dm_config(libxl_ctx *ctx, uint32_t domid,
     memset(d, 0, sizeof(*d));
     d->run_dir = libxl__dm_run_dir();
     d->cfg.domid = domid;
+    /* disks its block backend serves may be plugged in later */
+    d->cfg.share_ram = true;
     d->cfg.name = d_config->c_info.name;
     d->cfg.qemu = b->device_model && *b->device_model ? b->device_model
                                                       : NULL;

@@ -328,6 +328,12 @@ _hidden int libxl__check_readable(libxl_ctx *ctx, const char *what,
 
 /* ------------------------------------------------- device models */
 
+/* A domain's block backend (libxl_blkback.c): the pid of domain domid's
+ * xenolith-blkback (checked to be one), or 0; stopping it (SIGTERM, then
+ * SIGKILL after 5 s) and removing its vbd backend nodes and log. */
+_hidden pid_t libxl__blkback_pid(libxl_ctx *ctx, uint32_t domid);
+_hidden int libxl__blkback_stop(libxl_ctx *ctx, uint32_t domid, pid_t pid);
+
 /*
  * Domains whose machine is qemu (HVM; PVH under TCG): libxl_accel.c
  * picks the accelerator, libxl_dm.c builds and tears down (its helpers:

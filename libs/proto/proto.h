@@ -131,7 +131,8 @@ struct proto_qmp {
 };
 #define PROTO_QMP_COMMANDS \
     "eject", "blockdev-change-medium", "balloon", "change-vnc-password", \
-    "set_password", "query-hotpluggable-cpus", "device_add", "device_del"
+    "set_password", "query-hotpluggable-cpus", "device_add", "device_del", \
+    "chardev-add", "chardev-remove", "query-pci"
 
 struct proto_logread {
     uint32_t max;

@@ -550,6 +550,59 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid,
                        const libxl_asyncop_how *ao_how);
 
 /*
+ * The domain's disks as configured (vdev, target, format, access,
+ * cdrom; backend STANDALONE for a disk its block backend serves, QDISK
+ * for one qemu serves itself), in device order; *num their number.  Free
+ * with libxl_device_disk_list_free.  NULL with *num 0 when there are
+ * none or on error (logged).
+ */
+libxl_device_disk *libxl_device_disk_list(libxl_ctx *ctx, uint32_t domid,
+                                          int *num);
+void libxl_device_disk_list_free(libxl_device_disk *list, int num);
+
+/*
+ * What the backend says of one disk of the domain (disk->vdev names it):
+ * devid, backend path and domid, frontend path and domid, state (Xen's
+ * XenbusState; 4 once served).  evtch and rref are -1: the guest reaches
+ * its disks over virtio, without event channels or grant rings.  A disk
+ * qemu serves itself has no backend directory: backend "", state 4.
+ * 0, or ERROR_INVAL for a vdev the domain has not (logged).
+ */
+int libxl_device_disk_getinfo(libxl_ctx *ctx, uint32_t domid,
+                              const libxl_device_disk *disk,
+                              libxl_diskinfo *diskinfo);
+
+/*
+ * Disk hotplug (xl block-attach / block-detach), for domains in qemu:
+ * a disk the domain's block backend serves (virtio over vhost-user: any
+ * xvdX of a PVH domain, xvde and later of an HVM one; not a cdrom, not
+ * backendtype=qdisk), raw or qcow2.  add: the backend exports it (the
+ * backend is started when the domain had none), then qemu plugs a
+ * vhost-user-blk-pci device the guest finds (PCI hotplug); ERROR_INVAL
+ * for a vdev the domain has, a missing file, another kind of disk.
+ * remove (safe_remove alike): the guest is asked to release the device
+ * (ACPI eject) and given 10 s, ERROR_FAIL when it does not; destroy
+ * does not wait.  The stored config follows, so a reboot keeps the
+ * change.  A domain on the core has no devices yet: ERROR_INVAL.
+ */
+int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
+                          libxl_device_disk *disk,
+                          const libxl_asyncop_how *ao_how);
+int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_disk *disk,
+                             const libxl_asyncop_how *ao_how);
+int libxl_device_disk_safe_remove(libxl_ctx *ctx, uint32_t domid,
+                                  const libxl_device_disk *disk,
+                                  const libxl_asyncop_how *ao_how);
+int libxl_device_disk_destroy(libxl_ctx *ctx, uint32_t domid,
+                              const libxl_device_disk *disk,
+                              const libxl_asyncop_how *ao_how);
+/* The domain's disk vdev (libxl_device_disk_list's form) into *disk
+ * (initialised by the caller); ERROR_INVAL when it has none. */
+int libxl_vdev_to_device_disk(libxl_ctx *ctx, uint32_t domid,
+                              const char *vdev, libxl_device_disk *disk);
+
+/*
  * Xenolith: the accelerator "auto" gives on this host (KVM or TCG) and
  * why, in words (*why_r malloc'd, may be NULL): "hardware KVM: kvm_amd"
  * (the module), or the reason for TCG ("no KVM on this host: cannot open

@@ -90,6 +90,8 @@ dm_setup_host()
             XENOLITH_SCRIPTS_DIR=$BUILD/hotplug
         export XENOLITH_SCRIPTS_DIR
     fi
+    # The block backend of this build (PVH guests' disks, xvde+ of HVM).
+    export XENOLITH_BLKBACK=${XENOLITH_BLKBACK:-$BUILD/backends/blk/xenolith-blkback}
     mkdir -p "$XENOLITH_RUNDIR"
     trap dm_teardown EXIT
     trap 'exit 99' INT TERM

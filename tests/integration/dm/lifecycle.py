@@ -534,6 +534,15 @@ def assert_nothing_left(dom, pid, what):
         check(not xs_exists(p), "%s: no xenstore %s" % (what, p))
     check(not taps(dom), "%s: no tap of domain %d" % (what, dom),
           str(taps(dom)))
+    bdir = os.path.join(RUNDIR, "backends")
+    left = (lambda: [n for n in os.listdir(bdir)
+                     if re.search(r"-%d(\.|$)" % dom, n)]
+            if os.path.isdir(bdir) else [])
+    check(wait_for(lambda: not left(), 10),
+          "%s: no block backend files of domain %d" % (what, dom),
+          str(left()))
+    check(not xs_exists("/local/domain/0/backend/vbd/%d" % dom),
+          "%s: no xenstore /local/domain/0/backend/vbd/%d" % (what, dom))
 
 
 def main(scenario=scenario):

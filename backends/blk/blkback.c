@@ -1,0 +1,566 @@
+/*
+ * blkback.c - xenolith-blkback: the block backend of one domain.  Owns
+ * the domain's qemu-storage-daemon, exports each disk the domain's vbd
+ * backend directories name, restarts the daemon when it dies, and goes
+ * (taking the daemon with it) when the domain does.  README.md has the
+ * interface.
+ */
+#include "blkback.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#define TOKEN_BACKEND "backend"
+#define TOKEN_DOMAIN "domain"
+#define MAX_DOMID 32751         /* Xen's DOMID_FIRST_RESERVED - 1 */
+
+static unsigned int log_domid;
+
+static size_t min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+static void log_line(const char *pre, const char *fmt, va_list ap)
+{
+    char line[2048];
+    const size_t cap = sizeof(line) - 1;        /* room for the newline */
+    size_t off = 0, done;
+    ssize_t n;
+    int r;
+
+    r = snprintf(line, cap, "xenolith-blkback[%u]: %s", log_domid, pre);
+    if (r > 0)
+        off = min_size((size_t)r, cap - 1);
+    r = vsnprintf(line + off, cap - off, fmt, ap);
+    if (r > 0)
+        off += min_size((size_t)r, cap - off - 1);
+    line[off++] = '\n';
+    /* One write per line: the daemon writes to the same file. */
+    for (done = 0; done < off; done += (size_t)n) {
+        n = write(STDERR_FILENO, line + done, off - done);
+        if (n < 0 && errno == EINTR)
+            n = 0;
+        else if (n <= 0)
+            return;
+    }
+}
+
+void blkback_log(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_line("", fmt, ap);
+    va_end(ap);
+}
+
+void blkback_log_vbd(const struct vbd *v, const char *fmt, ...)
+{
+    char pre[128];
+    va_list ap;
+
+    snprintf(pre, sizeof(pre), "domain %u vbd %u (%s): ", log_domid,
+             v->devid, v->vdev);
+    va_start(ap, fmt);
+    log_line(pre, fmt, ap);
+    va_end(ap);
+}
+
+char *blkback_sprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int r;
+
+    va_start(ap, fmt);
+    r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0) {
+        blkback_log("out of memory");
+        exit(1);
+    }
+    return s;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xenolith-blkback --domid DOMID\n"
+            "Serves the disks of domain DOMID (its vbd backend directories "
+            "in xenstore)\nwith qemu-storage-daemon.  Environment: "
+            "XENOLITH_RUNDIR (default %s),\nXENOLITH_QSD (default "
+            "qemu-storage-daemon).\n", XENOLITH_DEFAULT_RUNDIR);
+}
+
+/* 0 with *domid_r set; 1 (usage shown); -1 (bad arguments). */
+static int parse_args(int argc, char **argv, unsigned int *domid_r)
+{
+    static const struct option opts[] = {
+        { "domid", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    unsigned long d;
+    bool have = false;
+    char *end;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            errno = 0;
+            d = strtoul(optarg, &end, 10);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end || errno ||
+                d < 1 || d > MAX_DOMID) {
+                fprintf(stderr, "xenolith-blkback: --domid '%s': not a "
+                        "domain id (a decimal number, 1 to %d)\n", optarg,
+                        MAX_DOMID);
+                return -1;
+            }
+            *domid_r = (unsigned int)d;
+            have = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "xenolith-blkback: unexpected argument '%s'\n",
+                argv[optind]);
+        return -1;
+    }
+    if (!have) {
+        fprintf(stderr, "xenolith-blkback: --domid is required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- the directory */
+
+/* Whether name is one of ours: "qsd.qmp" or "<digits>.sock". */
+static bool our_file(const char *name)
+{
+    size_t n = strspn(name, "0123456789");
+
+    return !strcmp(name, "qsd.qmp") || (n > 0 && !strcmp(name + n, ".sock"));
+}
+
+/* Removes the sockets in the directory (ours, or a dead blkback's). */
+static void clean_dir(int dfd)
+{
+    struct dirent *de;
+    DIR *d;
+    int fd;
+
+    fd = dup(dfd);
+    if (fd < 0)
+        return;
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d)))
+        if (our_file(de->d_name))
+            unlinkat(dfd, de->d_name, 0);
+    closedir(d);
+}
+
+/* mkdir -p of dir's parents, then dir itself (0700); -errno logged. */
+static int make_dir(const char *dir)
+{
+    char *p = blkback_sprintf("%s", dir), *s;
+    int rc = 0;
+
+    for (s = p + 1; ; s++) {
+        if (*s && *s != '/')
+            continue;
+        bool last = !*s;
+
+        *s = '\0';
+        if (mkdir(p, last ? 0700 : 0755) < 0 && errno != EEXIST) {
+            rc = -errno;
+            blkback_log("cannot make directory %s: %s", p, strerror(errno));
+            break;
+        }
+        if (last)
+            break;
+        *s = '/';
+    }
+    free(p);
+    return rc;
+}
+
+/*
+ * Makes bb->dir and locks it (flock on the directory): a second blkback
+ * for the same domain would take the first one's sockets.  Returns the
+ * locked fd, -EBUSY when another blkback holds it (nothing to remove),
+ * or another -errno.
+ */
+static int take_dir(struct blkback *bb)
+{
+    int fd, rc;
+
+    rc = make_dir(bb->dir);
+    if (rc)
+        return rc;
+    fd = open(bb->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        blkback_log("cannot open %s: %s", bb->dir, strerror(errno));
+        return rc;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        blkback_log("cannot lock %s: %s", bb->dir,
+                    rc == -EBUSY ? "another xenolith-blkback serves this "
+                    "domain" : strerror(errno));
+        close(fd);
+        return rc;
+    }
+    clean_dir(fd);
+    return fd;
+}
+
+static void remove_dir(struct blkback *bb, int dfd)
+{
+    clean_dir(dfd);
+    if (rmdir(bb->dir) < 0 && errno != ENOENT)
+        blkback_log("cannot remove %s: %s", bb->dir, strerror(errno));
+}
+
+/* ---------------------------------------------------------- xenstore */
+
+/* Opens the store and watches the two paths; false with errno. */
+static bool xs_connect(struct blkback *bb)
+{
+    int e;
+
+    bb->xs = xs_open(XS_RECONNECT);
+    if (!bb->xs)
+        return false;
+    if (xs_watch(bb->xs, bb->be_path, TOKEN_BACKEND) &&
+        xs_watch(bb->xs, bb->dom_path, TOKEN_DOMAIN))
+        return true;
+    e = errno;
+    xs_close(bb->xs);
+    bb->xs = NULL;
+    errno = e;
+    return false;
+}
+
+/* Whether /local/domain/<domid> is gone (not just unreadable). */
+static bool domain_gone(struct blkback *bb)
+{
+    char *v = xs_read(bb->xs, XBT_NULL, bb->dom_path, NULL);
+
+    if (v) {
+        free(v);
+        return false;
+    }
+    return errno == ENOENT;
+}
+
+/* A devid: a decimal number in canonical form (no sign, no leading 0). */
+static bool parse_devid(const char *s, unsigned int *devid_r)
+{
+    unsigned long d;
+    char *end;
+
+    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1]))
+        return false;
+    errno = 0;
+    d = strtoul(s, &end, 10);
+    if (*end || errno || d > UINT_MAX)
+        return false;
+    *devid_r = (unsigned int)d;
+    return true;
+}
+
+static struct vbd *find_vbd(struct blkback *bb, unsigned int devid)
+{
+    struct vbd *v;
+
+    for (v = bb->vbds; v; v = v->next)
+        if (v->devid == devid)
+            return v;
+    return NULL;
+}
+
+/*
+ * The backend directory changed: devices that went are detached, new
+ * ones read and exported.  With refresh, the others' state is written
+ * again (see take_watches).
+ */
+static void rescan(struct blkback *bb, bool refresh)
+{
+    struct vbd *v, **pp, **tail;
+    unsigned int n = 0, i, devid;
+    char **ents;
+
+    ents = xs_directory(bb->xs, XBT_NULL, bb->be_path, &n);
+    if (!ents && errno != ENOENT) {
+        blkback_log("listing %s: %s", bb->be_path, strerror(errno));
+        return;
+    }
+    if (!ents)
+        n = 0;
+    for (v = bb->vbds; v; v = v->next)
+        v->seen = false;
+    for (i = 0; i < n; i++)
+        if (parse_devid(ents[i], &devid) && (v = find_vbd(bb, devid)))
+            v->seen = true;
+    for (pp = &bb->vbds; (v = *pp); ) {
+        if (v->seen) {
+            pp = &v->next;
+            continue;
+        }
+        *pp = v->next;
+        vbd_detach(bb, v);
+        vbd_free(v);
+    }
+    for (tail = &bb->vbds; *tail; tail = &(*tail)->next)
+        if (refresh)
+            vbd_publish(bb, *tail);
+    for (i = 0; i < n; i++) {
+        if (!parse_devid(ents[i], &devid) || find_vbd(bb, devid))
+            continue;
+        if (vbd_read(bb, devid, &v) != 1)
+            continue;
+        v->seen = true;
+        *tail = v;
+        tail = &v->next;
+        vbd_attach(bb, v);
+    }
+    free(ents);
+}
+
+/*
+ * Watch events: 1 when the domain is gone, else 0.  An event for the
+ * watched path itself comes when the watch is registered, and again
+ * when XS_RECONNECT registers it with a restarted xenstored, whose store
+ * may predate what we wrote: then every device's state is written anew.
+ * (Our own writes fire events for the keys below, never for the path.)
+ */
+static int take_watches(struct blkback *bb)
+{
+    bool backend = false, domain = false, refresh = false;
+    char **w;
+
+    while ((w = xs_check_watch(bb->xs))) {
+        if (!strcmp(w[XS_WATCH_TOKEN], TOKEN_DOMAIN)) {
+            domain = true;
+        } else {
+            backend = true;
+            refresh |= !strcmp(w[XS_WATCH_PATH], bb->be_path);
+        }
+        free(w);
+    }
+    if (errno != EAGAIN) {
+        /* Only when XS_RECONNECT could not find a daemon again. */
+        blkback_log("lost xenstore: %s; the disks are still served, "
+                    "trying to reconnect every second", strerror(errno));
+        xs_close(bb->xs);
+        bb->xs = NULL;
+        return 0;
+    }
+    if (domain && domain_gone(bb)) {
+        blkback_log("domain %u is gone (%s): exiting", bb->domid,
+                    bb->dom_path);
+        return 1;
+    }
+    if (backend)
+        rescan(bb, refresh);
+    return 0;
+}
+
+/* ---------------------------------------------------------- supervision */
+
+/*
+ * The daemon died: a new one, and every device exported again on the
+ * same sockets (the guests' qemu reconnect by themselves).  A failed
+ * start counts as a death.  false when it keeps dying: every device is
+ * then reported in error.
+ */
+static bool supervise(struct blkback *bb)
+{
+    char reason[128];
+    bool too_many;
+    struct vbd *v;
+
+    too_many = qsd_died(&bb->qsd);
+    for (v = bb->vbds; v; v = v->next)
+        vbd_restarting(bb, v);
+    while (!too_many && qsd_start(&bb->qsd))
+        too_many = qsd_count_death(&bb->qsd);
+    if (too_many) {
+        snprintf(reason, sizeof(reason), "qemu-storage-daemon keeps dying "
+                 "(%d times in %d s)", QSD_MAX_DEATHS, QSD_DEATH_WINDOW_S);
+        blkback_log("%s: giving up", reason);
+        for (v = bb->vbds; v; v = v->next)
+            if (v->state != VBD_ERROR)
+                vbd_fail(bb, v, reason);
+        return false;
+    }
+    for (v = bb->vbds; v; v = v->next)
+        vbd_attach(bb, v);
+    return true;
+}
+
+/* ---------------------------------------------------------- the loop */
+
+/* Runs until the domain goes or a signal says so: the exit status. */
+static int run(struct blkback *bb, int sfd, int tfd)
+{
+    struct signalfd_siginfo si;
+    struct pollfd pfd[4];
+    uint64_t ticks;
+    struct vbd *v;
+    int r;
+
+    for (;;) {
+        if ((bb->qsd.gone || bb->qsd.exited) && !supervise(bb))
+            return 1;
+        pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+        pfd[1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+        pfd[2] = (struct pollfd){ .fd = bb->xs ? xs_fileno(bb->xs) : -1,
+                                  .events = POLLIN };
+        pfd[3] = (struct pollfd){ .fd = -1 };
+        qsd_pollfd(&bb->qsd, &pfd[3].fd, &pfd[3].events);
+        r = poll(pfd, 4, -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            blkback_log("poll: %s", strerror(errno));
+            return 1;
+        }
+        if (pfd[3].revents)
+            qsd_io(&bb->qsd, pfd[3].revents);
+        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+            if (si.ssi_signo == SIGCHLD) {
+                qsd_reap(&bb->qsd);
+                continue;
+            }
+            blkback_log("%s: exiting", strsignal((int)si.ssi_signo));
+            return 0;
+        }
+        if (pfd[1].revents && read(tfd, &ticks, sizeof(ticks)) > 0) {
+            if (!bb->xs && xs_connect(bb))
+                blkback_log("xenstore is back");
+            for (v = bb->vbds; v; v = v->next)
+                if (qsd_up(&bb->qsd))
+                    vbd_check_size(bb, v);
+        }
+        if (pfd[2].revents && bb->xs && take_watches(bb))
+            return 0;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct itimerspec every_s = { { 1, 0 }, { 1, 0 } };
+    struct blkback bb = { 0 };
+    int sfd = -1, tfd = -1, dfd = -1, status = 1, r;
+    const char *rundir;
+    sigset_t sigs;
+    struct vbd *v;
+
+    r = parse_args(argc, argv, &bb.domid);
+    if (r)
+        return r > 0 ? 0 : 1;
+    log_domid = bb.domid;
+    rundir = getenv("XENOLITH_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = XENOLITH_DEFAULT_RUNDIR;
+    bb.dir = blkback_sprintf("%s/backends/vbd-%u", rundir, bb.domid);
+    bb.be_path = blkback_sprintf("/local/domain/0/backend/vbd/%u",
+                                 bb.domid);
+    bb.dom_path = blkback_sprintf("/local/domain/%u", bb.domid);
+    bb.qsd.domid = bb.domid;
+    bb.qsd.bin = getenv("XENOLITH_QSD");
+    if (!bb.qsd.bin || !*bb.qsd.bin)
+        bb.qsd.bin = "qemu-storage-daemon";
+    bb.qsd.qmp_path = blkback_sprintf("%s/qsd.qmp", bb.dir);
+
+    /* Signals come through the loop; blocked before the daemon starts,
+     * so that its death cannot go unseen. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGCHLD);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+    tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &every_s, NULL) < 0) {
+        blkback_log("cannot make its signalfd or timerfd: %s",
+                    strerror(errno));
+        goto out;
+    }
+
+    if (!xs_connect(&bb)) {
+        blkback_log("cannot reach xenstore: %s", strerror(errno));
+        goto out;
+    }
+    if (domain_gone(&bb)) {
+        blkback_log("domain %u does not exist (no %s)", bb.domid,
+                    bb.dom_path);
+        goto out;
+    }
+    dfd = take_dir(&bb);
+    if (dfd < 0)
+        goto out;
+    if (qsd_start(&bb.qsd)) {
+        blkback_log("cannot start qemu-storage-daemon for domain %u",
+                    bb.domid);
+        goto out;
+    }
+    blkback_log("serving domain %u: %s, QMP %s", bb.domid, bb.be_path,
+                bb.qsd.qmp_path);
+    /* The watches fire once as registered: the first scan comes from
+     * the loop. */
+    status = run(&bb, sfd, tfd);
+
+out:
+    qsd_stop(&bb.qsd);
+    while ((v = bb.vbds)) {
+        bb.vbds = v->next;
+        unlink(v->sock);
+        vbd_free(v);
+    }
+    if (dfd >= 0) {
+        remove_dir(&bb, dfd);
+        close(dfd);
+    }
+    xs_close(bb.xs);
+    if (sfd >= 0)
+        close(sfd);
+    if (tfd >= 0)
+        close(tfd);
+    free(bb.dir);
+    free(bb.be_path);
+    free(bb.dom_path);
+    free(bb.qsd.qmp_path);
+    return status;
+}

@@ -1,0 +1,334 @@
+/*
+ * vbd.c - one device: its backend directory in xenstore read into a
+ * struct vbd, its target checked, its export made or removed through
+ * qsd.c, and the outcome written back where libxl waits for it.
+ */
+#include "blkback.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#define SECTOR 512
+
+void vbd_free(struct vbd *v)
+{
+    if (!v)
+        return;
+    free(v->path);
+    free(v->vdev);
+    free(v->target);
+    free(v->format);
+    free(v->sock);
+    free(v->error);
+    free(v);
+}
+
+/* key under v's directory: malloc'd, or NULL with errno (ENOENT). */
+static char *read_key(struct blkback *bb, const struct vbd *v,
+                      const char *key)
+{
+    char *path = blkback_sprintf("%s/%s", v->path, key), *val;
+
+    if (!bb->xs) {
+        errno = ENOTCONN;
+        val = NULL;
+    } else {
+        val = xs_read(bb->xs, XBT_NULL, path, NULL);
+    }
+    free(path);
+    return val;
+}
+
+/*
+ * Writes key/value pairs (NULL-terminated) into v's directory in one
+ * transaction, unless the directory is gone: libxl removes it to detach
+ * the device, and a plain write would make it again.
+ */
+static void write_keys(struct blkback *bb, const struct vbd *v, ...)
+{
+    const char *key, *val;
+    xs_transaction_t t;
+    unsigned int tries;
+    char *path, *dir;
+    va_list ap;
+    bool ok;
+
+    if (!bb->xs) {
+        blkback_log_vbd(v, "cannot report to xenstore: it is not "
+                        "connected");
+        return;
+    }
+    for (tries = 0; tries < 10; tries++) {
+        t = xs_transaction_start(bb->xs);
+        if (t == XBT_NULL)
+            break;
+        dir = xs_read(bb->xs, t, v->path, NULL);
+        if (!dir) {
+            xs_transaction_end(bb->xs, t, true);
+            if (errno == ENOENT)
+                return;         /* detached meanwhile: nothing to say */
+            break;
+        }
+        free(dir);
+        ok = true;
+        va_start(ap, v);
+        while (ok && (key = va_arg(ap, const char *))) {
+            val = va_arg(ap, const char *);
+            path = blkback_sprintf("%s/%s", v->path, key);
+            ok = xs_write(bb->xs, t, path, val, strlen(val));
+            free(path);
+        }
+        va_end(ap);
+        if (!ok) {
+            xs_transaction_end(bb->xs, t, true);
+            if (errno == EAGAIN)
+                continue;
+            break;
+        }
+        if (xs_transaction_end(bb->xs, t, false))
+            return;
+        if (errno != EAGAIN)
+            break;
+    }
+    blkback_log_vbd(v, "cannot write its state under %s: %s", v->path,
+                    strerror(errno));
+}
+
+void vbd_publish(struct blkback *bb, struct vbd *v)
+{
+    char sectors[32];
+
+    if (v->state == VBD_ERROR) {
+        write_keys(bb, v, "hotplug-error", v->error, "hotplug-status",
+                   "error", NULL);
+    } else if (v->state == VBD_CONNECTED) {
+        snprintf(sectors, sizeof(sectors), "%" PRIu64, v->sectors);
+        write_keys(bb, v, "sector-size", "512", "sectors", sectors,
+                   "vhost-user-socket", v->sock, "hotplug-status",
+                   "connected", "state", "4", NULL);
+    }
+}
+
+void vbd_fail(struct blkback *bb, struct vbd *v, const char *reason)
+{
+    free(v->error);
+    v->error = blkback_sprintf("%s", reason);
+    v->state = VBD_ERROR;
+    blkback_log_vbd(v, "refused: %s", reason);
+    vbd_publish(bb, v);
+}
+
+void vbd_restarting(struct blkback *bb, struct vbd *v)
+{
+    if (v->state != VBD_CONNECTED)
+        return;
+    v->state = VBD_PENDING;
+    write_keys(bb, v, "hotplug-status", "restarting", NULL);
+}
+
+/* The size of a file or block device in bytes; -errno. */
+static int target_size(const struct vbd *v, uint64_t *size_r)
+{
+    struct stat st;
+    int fd, rc;
+
+    if (!v->blockdev) {
+        if (stat(v->target, &st) < 0)
+            return -errno;
+        *size_r = (uint64_t)st.st_size;
+        return 0;
+    }
+    fd = open(v->target, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    rc = ioctl(fd, BLKGETSIZE64, size_r) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* Whether the target can be served as asked; reason says why not. */
+static int check_target(struct vbd *v, char *reason, size_t len)
+{
+    struct stat st;
+    int rc;
+
+    if (stat(v->target, &st) < 0) {
+        rc = -errno;
+        snprintf(reason, len, "%s: %s", v->target, strerror(errno));
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        snprintf(reason, len, "%s: not a regular file or a block device",
+                 v->target);
+        return -EINVAL;
+    }
+    v->blockdev = S_ISBLK(st.st_mode);
+    if (access(v->target, v->writable ? R_OK | W_OK : R_OK) < 0) {
+        rc = -errno;
+        snprintf(reason, len, "%s: %s (mode %s)", v->target,
+                 strerror(errno), v->writable ? "w" : "r");
+        return rc;
+    }
+    rc = target_size(v, &v->size);
+    if (rc)
+        snprintf(reason, len, "%s: cannot read its size: %s", v->target,
+                 strerror(-rc));
+    return rc;
+}
+
+int vbd_read(struct blkback *bb, unsigned int devid, struct vbd **v_r)
+{
+    struct sockaddr_un sa;
+    char *mode = NULL, *discard = NULL, reason[512];
+    struct vbd *v;
+    int rc;
+
+    v = calloc(1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    v->devid = devid;
+    v->path = blkback_sprintf("%s/%u", bb->be_path, devid);
+    v->vdev = read_key(bb, v, "dev");
+    if (!v->vdev && errno != ENOENT)
+        goto xs_error;
+    if (!v->vdev)
+        v->vdev = blkback_sprintf("%u", devid);
+    /* libxl writes the directory in one transaction; a directory without
+     * these is still being written (or not ours): wait for more.  No
+     * default format: a qcow2 image served as raw would be overwritten. */
+    v->target = read_key(bb, v, "params");
+    if (!v->target)
+        goto missing;
+    mode = read_key(bb, v, "mode");
+    if (!mode)
+        goto missing;
+    v->format = read_key(bb, v, "format");
+    if (!v->format)
+        goto missing;
+    discard = read_key(bb, v, "discard-enable");
+    if (!discard && errno != ENOENT)
+        goto xs_error;
+    v->discard = discard && !strcmp(discard, "1");
+    v->writable = !strcmp(mode, "w");
+    v->sock = blkback_sprintf("%s/%u.sock", bb->dir, devid);
+    v->state = VBD_PENDING;
+    *v_r = v;
+    rc = 1;
+
+    if (strcmp(mode, "w") && strcmp(mode, "r")) {
+        snprintf(reason, sizeof(reason), "mode '%s' is neither r nor w",
+                 mode);
+        vbd_fail(bb, v, reason);
+    } else if (strcmp(v->format, "raw") && strcmp(v->format, "qcow2")) {
+        snprintf(reason, sizeof(reason), "%s: format '%s' is not served "
+                 "(raw or qcow2)", v->target, v->format);
+        vbd_fail(bb, v, reason);
+    } else if (!*v->target) {
+        vbd_fail(bb, v, "no target: params is empty");
+    } else if (strlen(v->sock) >= sizeof(sa.sun_path)) {
+        snprintf(reason, sizeof(reason), "socket path %s is longer than "
+                 "%zu bytes", v->sock, sizeof(sa.sun_path) - 1);
+        vbd_fail(bb, v, reason);
+    }
+    goto out;
+
+missing:
+    if (errno != ENOENT)
+        goto xs_error;
+    rc = 0;
+    vbd_free(v);
+    goto out;
+xs_error:
+    rc = -errno;
+    blkback_log("reading %s: %s", v->path, strerror(errno));
+    vbd_free(v);
+out:
+    free(mode);
+    free(discard);
+    return rc;
+}
+
+void vbd_attach(struct blkback *bb, struct vbd *v)
+{
+    char reason[768], err[512];
+    uint64_t size;
+    int rc;
+
+    if (v->state != VBD_PENDING || !qsd_up(&bb->qsd))
+        return;
+    if (check_target(v, reason, sizeof(reason))) {
+        vbd_fail(bb, v, reason);
+        return;
+    }
+    /* A socket of an earlier daemon: the export binds the path anew. */
+    unlink(v->sock);
+    rc = qsd_export(&bb->qsd, v, &size, err, sizeof(err));
+    if (rc == -EPIPE)
+        return;         /* the daemon died: again after its restart */
+    if (rc) {
+        snprintf(reason, sizeof(reason), "%s: %s", v->target, err);
+        vbd_fail(bb, v, reason);
+        return;
+    }
+    v->state = VBD_CONNECTED;
+    v->sectors = (size + SECTOR - 1) / SECTOR;
+    vbd_publish(bb, v);
+    blkback_log_vbd(v, "%s (%s, %s%s) exported on %s, %" PRIu64 " sectors",
+                    v->target, v->format, v->writable ? "rw" : "ro",
+                    v->discard ? ", discard" : "", v->sock, v->sectors);
+}
+
+void vbd_detach(struct blkback *bb, struct vbd *v)
+{
+    if (v->state == VBD_CONNECTED && qsd_up(&bb->qsd))
+        qsd_unexport(&bb->qsd, v);
+    if (unlink(v->sock) < 0 && errno != ENOENT)
+        blkback_log_vbd(v, "cannot remove %s: %s", v->sock,
+                        strerror(errno));
+    blkback_log_vbd(v, "detached (its backend directory is gone)");
+}
+
+void vbd_check_size(struct blkback *bb, struct vbd *v)
+{
+    uint64_t size, old_size = v->size, old_sectors = v->sectors;
+    char err[512], sectors[32];
+
+    if (v->state != VBD_CONNECTED || strcmp(v->format, "raw") ||
+        target_size(v, &size) || size <= v->size)
+        return;
+    /* Seen once, whatever comes of it: a refusal is not retried every
+     * second. */
+    v->size = size;
+    if (!v->writable) {
+        blkback_log_vbd(v, "%s grew from %" PRIu64 " to %" PRIu64 " bytes, "
+                        "but qemu-storage-daemon cannot resize a read-only "
+                        "image: the guest keeps the old size until the "
+                        "device is attached again", v->target, old_size,
+                        size);
+        return;
+    }
+    if (qsd_resize(&bb->qsd, v, size, err, sizeof(err))) {
+        blkback_log_vbd(v, "%s grew to %" PRIu64 " bytes, but block_resize "
+                        "failed: %s", v->target, size, err);
+        return;
+    }
+    v->sectors = (size + SECTOR - 1) / SECTOR;
+    snprintf(sectors, sizeof(sectors), "%" PRIu64, v->sectors);
+    write_keys(bb, v, "sectors", sectors, NULL);
+    blkback_log_vbd(v, "%s grew from %" PRIu64 " to %s sectors%s", v->target,
+                    old_sectors, sectors, qsd_resize_notifies(&bb->qsd) ? "" :
+                    "; qemu-storage-daemon before 8.1 does not tell the "
+                    "guest's qemu (no config-change message): the guest "
+                    "sees the new size once the device is attached again");
+}

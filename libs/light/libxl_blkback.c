@@ -1,0 +1,898 @@
+/*
+ * libxl_blkback.c - a domain's disks served by its block backend,
+ * xenolith-blkback (backends/blk/): the vbd nodes Xen lays out in
+ * xenstore, starting the backend apart from this process and waiting for
+ * each of its devices, and stopping it with the domain.
+ *
+ * The backend reads what it serves from
+ * /local/domain/0/backend/vbd/<domid>/<devid>/ (params, format, mode,
+ * dev) and answers there: hotplug-status "connected" (state 4, sectors,
+ * vhost-user-socket) or "error" with hotplug-error.  It watches that
+ * directory and /local/domain/<domid>, and leaves when the domain does.
+ * libxl records its pid in /libxl/<domid>/blkback-pid; its log is
+ * <rundir>/backends/vbd-<domid>.log.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libxl_dm.h"
+
+/* How long the backend may take to serve every device (qemu-storage-
+ * daemon's start and one QMP exchange per device; slow under emulation). */
+#define BLKBACK_READY_MS 20000
+
+static const char *base_run_dir(void)
+{
+    const char *rundir = getenv("XENOLITH_RUNDIR");
+
+    return rundir && *rundir ? rundir : "/run/xenolith";
+}
+
+char *libxl__blkback_socket(uint32_t domid, int devid)
+{
+    return libxl__sprintf("%s/backends/vbd-%u/%d.sock", base_run_dir(),
+                          domid, devid);
+}
+
+static char *log_path(uint32_t domid)
+{
+    return libxl__sprintf("%s/backends/vbd-%u.log", base_run_dir(), domid);
+}
+
+static const char *blkback_binary(void)
+{
+    const char *b = getenv("XENOLITH_BLKBACK");
+
+    return b && *b ? b : XENOLITH_LIBEXECDIR "/xenolith-blkback";
+}
+
+/* ------------------------------------------------------------ xenstore */
+
+struct vbd_args {
+    uint32_t domid;
+    const libxl_domain_config *d_config;
+    const struct libxl__dm_build *d;
+};
+
+static int write_kv(libxl_ctx *ctx, xs_transaction_t t, const char *dir,
+                    const char *key, const char *val)
+{
+    char *p = libxl__sprintf("%s/%s", dir, key);
+    int rc = libxl__xs_write(ctx, t, p, val);
+
+    free(p);
+    return rc;
+}
+
+static int mkdir_perm(libxl_ctx *ctx, xs_transaction_t t, const char *path,
+                      unsigned int owner, unsigned int reader)
+{
+    struct xs_permissions perms[2] = {
+        { .id = owner, .perms = XS_PERM_NONE },
+        { .id = reader, .perms = XS_PERM_READ },
+    };
+
+    if (!xs_mkdir(ctx->xsh, t, path) ||
+        !xs_set_permissions(ctx->xsh, t, path, perms, 2)) {
+        LOGE(ctx, ERROR, "creating %s in xenstore", path);
+        return ERROR_FAIL;
+    }
+    return 0;
+}
+
+/* One disk's backend and frontend directories, as Xen's libxl has them. */
+static int vbd_nodes(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
+                     const libxl_device_disk *disk,
+                     const struct xendm_disk *x, int devid)
+{
+    char *be = libxl__sprintf("/local/domain/0/backend/vbd/%u/%d", domid,
+                              devid);
+    char *fe = libxl__sprintf("/local/domain/%u/device/vbd/%d", domid,
+                              devid);
+    char num[16], dom[16];
+    int rc;
+
+    snprintf(num, sizeof(num), "%d", devid);
+    snprintf(dom, sizeof(dom), "%u", domid);
+    rc = mkdir_perm(ctx, t, be, 0, domid);
+    if (!rc)
+        rc = mkdir_perm(ctx, t, fe, domid, 0);
+    /* the backend's */
+    if (!rc)
+        rc = write_kv(ctx, t, be, "frontend", fe);
+    if (!rc)
+        rc = write_kv(ctx, t, be, "frontend-id", dom);
+    if (!rc)
+        rc = write_kv(ctx, t, be, "params", disk->pdev_path);
+    if (!rc)
+        rc = write_kv(ctx, t, be, "format", x->format);
+    if (!rc)
+        rc = write_kv(ctx, t, be, "mode", x->readonly ? "r" : "w");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "dev", disk->vdev);
+    if (!rc)
+        rc = write_kv(ctx, t, be, "type", "standalone");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "specification", "virtio");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "device-type", "disk");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "removable", "0");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "bootable", "1");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "online", "1");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "discard-enable",
+                      libxl_defbool_is_default(disk->discard_enable) ||
+                      libxl_defbool_val(disk->discard_enable) ? "1" : "0");
+    if (!rc)
+        rc = write_kv(ctx, t, be, "state", "1");
+    /* the frontend's: what the guest's device is */
+    if (!rc)
+        rc = write_kv(ctx, t, fe, "backend", be);
+    if (!rc)
+        rc = write_kv(ctx, t, fe, "backend-id", "0");
+    if (!rc)
+        rc = write_kv(ctx, t, fe, "virtual-device", num);
+    if (!rc)
+        rc = write_kv(ctx, t, fe, "device-type", "disk");
+    if (!rc)
+        rc = write_kv(ctx, t, fe, "state", "1");
+    free(be);
+    free(fe);
+    return rc;
+}
+
+static int vbd_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
+{
+    const struct vbd_args *a = arg;
+    int i, rc = 0;
+    char kind;
+    int idx;
+
+    for (i = 0; !rc && i < a->d_config->num_disks; i++) {
+        const libxl_device_disk *disk = &a->d_config->disks[i];
+
+        if (a->d->disks[i].bus != XENDM_DISK_VHOST_USER)
+            continue;
+        rc = vbd_nodes(ctx, t, a->domid, disk, &a->d->disks[i],
+                       libxl__disk_vdev_number(disk->vdev, &kind, &idx));
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ process */
+
+/*
+ * Starts the backend detached (its own session, not our child: it
+ * outlives xl create), its output to the log.  The pid in *pid_r.
+ */
+static int spawn(libxl_ctx *ctx, uint32_t domid, pid_t *pid_r)
+{
+    char *log = log_path(domid), *dir, domstr[16];
+    int pfd[2] = { -1, -1 }, status, rc;
+    pid_t mid, pid = 0;
+    ssize_t n;
+
+    snprintf(domstr, sizeof(domstr), "%u", domid);
+    dir = libxl__sprintf("%s/backends", base_run_dir());
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        LOGE(ctx, ERROR, "domain %u: creating %s", domid, dir);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        LOGE(ctx, ERROR, "domain %u: pipe for the block backend", domid);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    mid = fork();
+    if (mid < 0) {
+        LOGE(ctx, ERROR, "domain %u: fork for the block backend", domid);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (mid == 0) {
+        /* the middle process: a new session, then the backend's parent
+         * exits at once so that init adopts it */
+        const char *argv[] = { blkback_binary(), "--domid", domstr, NULL };
+        int fd;
+
+        setsid();
+        pid = fork();
+        if (pid != 0) {
+            if (write(pfd[1], &pid, sizeof(pid)) < 0)
+                _exit(1);
+            _exit(pid < 0);
+        }
+        fd = open("/dev/null", O_RDONLY);
+        if (fd >= 0 && fd != 0) {
+            dup2(fd, 0);
+            close(fd);
+        }
+        fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], (char *const *)argv);
+        dprintf(2, "xenolith-blkback[%u]: cannot run %s: %s\n", domid,
+                argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pfd[1]);
+    pfd[1] = -1;
+    n = read(pfd[0], &pid, sizeof(pid));
+    while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
+        continue;
+    if (n != sizeof(pid) || pid <= 0) {
+        LOG(ctx, ERROR, "domain %u: the block backend %s could not be "
+            "started (fork)", domid, blkback_binary());
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    *pid_r = pid;
+    rc = 0;
+out:
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    free(dir);
+    free(log);
+    return rc;
+}
+
+/* Whether pid is domain domid's backend (not a pid reused since). */
+static bool is_blkback(pid_t pid, uint32_t domid)
+{
+    char path[64], buf[512], want[32];
+    ssize_t n;
+    int fd;
+
+    if (pid <= 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* argv[0] \0 "--domid" \0 "<domid>" */
+    snprintf(want, sizeof(want), "%u", domid);
+    return strstr(buf, "xenolith-blkback") &&
+           (size_t)n > strlen(buf) + 9 &&
+           !strcmp(buf + strlen(buf) + 1, "--domid") &&
+           !strcmp(buf + strlen(buf) + 9, want);
+}
+
+/* Whether pid runs still (a zombie has stopped: its parent is init). */
+static bool alive(pid_t pid)
+{
+    char path[64], buf[256], *p;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* The log's last line (malloc'd), for an error message; or NULL. */
+static char *log_tail(uint32_t domid)
+{
+    char *log = log_path(domid), *line = NULL, buf[4096];
+    ssize_t n;
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+
+    free(log);
+    if (fd < 0)
+        return NULL;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    line = strrchr(buf, '\n');
+    return libxl__strdup_or_die(line ? line + 1 : buf);
+}
+
+static char *read_key(libxl_ctx *ctx, const char *dir, const char *key)
+{
+    char *p = libxl__sprintf("%s/%s", dir, key);
+    char *v = libxl__xs_read(ctx, XBT_NULL, p);
+
+    free(p);
+    return v;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Waits until the backend answered for devices devids[0..n-1] (vdevs
+ * name them): 0 when all are connected, else ERROR_FAIL with the reason
+ * logged (the device's hotplug-error, the backend's death and its log's
+ * last line, or the time it took).
+ */
+static int wait_devices(libxl_ctx *ctx, uint32_t domid, const int *devids,
+                        char *const *vdevs, int n, pid_t pid)
+{
+    struct timespec t0, t1;
+    int i, waited;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        bool all = true;
+
+        for (i = 0; i < n; i++) {
+            char *be, *st, *err;
+
+            be = libxl__sprintf("/local/domain/0/backend/vbd/%u/%d", domid,
+                                devids[i]);
+            st = read_key(ctx, be, "hotplug-status");
+            if (st && !strcmp(st, "error")) {
+                err = read_key(ctx, be, "hotplug-error");
+                LOG(ctx, ERROR, "domain %u: disk %s: the block backend "
+                    "cannot serve it: %s", domid, vdevs[i],
+                    err ? err : "(no reason given)");
+                free(err);
+                free(st);
+                free(be);
+                return ERROR_FAIL;
+            }
+            if (!st || strcmp(st, "connected"))
+                all = false;
+            free(st);
+            free(be);
+        }
+        if (all)
+            return 0;
+        if (!alive(pid)) {
+            char *tail = log_tail(domid);
+
+            LOG(ctx, ERROR, "domain %u: the block backend (pid %d) exited "
+                "before serving the disks: %s", domid, (int)pid,
+                tail ? tail : "(its log is empty)");
+            free(tail);
+            return ERROR_FAIL;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        waited = (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+                       (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (waited >= BLKBACK_READY_MS) {
+            LOG(ctx, ERROR, "domain %u: the block backend (pid %d) did not "
+                "serve the disks within %d s", domid, (int)pid,
+                BLKBACK_READY_MS / 1000);
+            return ERROR_FAIL;
+        }
+        nap_ms(20);
+    }
+}
+
+/* ------------------------------------------------------------ the API */
+
+bool libxl__blkback_wanted(const libxl_device_disk *disk, bool pvh,
+                           bool beyond_ide)
+{
+    /* backendtype=qdisk asks for qemu's own block layer, in qemu */
+    if (disk->is_cdrom || disk->backend == LIBXL_DISK_BACKEND_QDISK)
+        return false;
+    return pvh || beyond_ide;
+}
+
+int libxl__blkback_start(libxl_ctx *ctx, uint32_t domid,
+                         const libxl_domain_config *d_config,
+                         const struct libxl__dm_build *d)
+{
+    struct vbd_args a = { domid, d_config, d };
+    pid_t pid = 0;
+    char *p, buf[16];
+    int i, rc;
+
+    for (i = 0; i < d_config->num_disks; i++)
+        if (d->disks[i].bus == XENDM_DISK_VHOST_USER)
+            break;
+    if (i == d_config->num_disks)
+        return 0;
+    rc = libxl__xs_transaction(ctx, domid, "the vbd nodes", vbd_body, &a);
+    if (rc)
+        return rc;
+    rc = spawn(ctx, domid, &pid);
+    if (rc)
+        return rc;
+    snprintf(buf, sizeof(buf), "%d", (int)pid);
+    p = libxl__sprintf("/libxl/%u/blkback-pid", domid);
+    rc = libxl__xs_write(ctx, XBT_NULL, p, buf);
+    free(p);
+    if (!rc) {
+        int *devids = libxl__calloc_or_die(d_config->num_disks,
+                                           sizeof(*devids));
+        char **vdevs = libxl__calloc_or_die(d_config->num_disks,
+                                            sizeof(*vdevs));
+        int n = 0, idx;
+        char kind;
+
+        for (i = 0; i < d_config->num_disks; i++) {
+            if (d->disks[i].bus != XENDM_DISK_VHOST_USER)
+                continue;
+            vdevs[n] = d_config->disks[i].vdev;
+            devids[n] = libxl__disk_vdev_number(vdevs[n], &kind, &idx);
+            n++;
+        }
+        rc = wait_devices(ctx, domid, devids, vdevs, n, pid);
+        free(devids);
+        free(vdevs);
+    }
+    if (rc)
+        libxl__blkback_stop(ctx, domid, pid);
+    else
+        LOG(ctx, DEBUG, "domain %u: block backend pid %d serves its disks",
+            domid, (int)pid);
+    return rc;
+}
+
+pid_t libxl__blkback_pid(libxl_ctx *ctx, uint32_t domid)
+{
+    char *p = libxl__sprintf("/libxl/%u/blkback-pid", domid);
+    char *v = libxl__xs_read(ctx, XBT_NULL, p);
+    long pid = v ? strtol(v, NULL, 10) : 0;
+
+    free(v);
+    free(p);
+    return pid > 0 && is_blkback((pid_t)pid, domid) ? (pid_t)pid : 0;
+}
+
+/* The backend's directory (its sockets), after it was killed. */
+static void remove_dir(uint32_t domid)
+{
+    char *dir = libxl__sprintf("%s/backends/vbd-%u", base_run_dir(), domid);
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+
+    while (dh && (e = readdir(dh)) != NULL) {
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(dh), e->d_name, 0);
+    }
+    if (dh)
+        closedir(dh);
+    rmdir(dir);
+    free(dir);
+}
+
+int libxl__blkback_stop(libxl_ctx *ctx, uint32_t domid, pid_t pid)
+{
+    char *be, *log;
+    int i, rc = 0;
+
+    if (pid > 0 && is_blkback(pid, domid)) {
+        kill(pid, SIGTERM);
+        for (i = 0; i < 250 && alive(pid); i++)
+            nap_ms(20);
+        if (alive(pid)) {
+            LOG(ctx, WARN, "domain %u: the block backend (pid %d) did not "
+                "stop in 5 s; killing it", domid, (int)pid);
+            kill(pid, SIGKILL);
+        }
+    }
+    if (pid > 0 && !alive(pid))
+        remove_dir(domid); /* what a killed backend left */
+    be = libxl__sprintf("/local/domain/0/backend/vbd/%u", domid);
+    if (!xs_rm(ctx->xsh, XBT_NULL, be) && errno != ENOENT) {
+        LOGE(ctx, ERROR, "domain %u: removing %s", domid, be);
+        rc = ERROR_FAIL;
+    }
+    free(be);
+    log = log_path(domid);
+    unlink(log);
+    free(log);
+    return rc;
+}
+
+/* ------------------------------------------------------------ hotplug */
+
+/* The disk's vdev number, and whether the domain has that disk now. */
+static bool have_disk(libxl_ctx *ctx, uint32_t domid, int devid)
+{
+    char *p = libxl__sprintf("/libxl/%u/device/vbd/%d/vdev", domid, devid);
+    char *v = libxl__xs_read(ctx, XBT_NULL, p);
+    bool r = v != NULL;
+
+    free(v);
+    free(p);
+    return r;
+}
+
+/* One QMP command to the domain's qemu through the core; 0 or ERROR_*
+ * (logged with what for). */
+static int qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
+               const char *args, char **ret_r, const char *what)
+{
+    int r = xc_dm_qmp(ctx->xch, domid, cmd, args, ret_r);
+
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: %s (QMP %s%s)", domid, what, cmd,
+              r == -EIO ? "; qemu's answer is in xl dmesg" : "");
+        return ERROR_FAIL;
+    }
+    return 0;
+}
+
+/* Whether qemu still has a PCI device whose id is id (query-pci). */
+static bool pci_has(libxl_ctx *ctx, uint32_t domid, const char *id)
+{
+    char *ret = NULL, *want;
+    bool r;
+
+    if (xc_dm_qmp(ctx->xch, domid, "query-pci", NULL, &ret) < 0)
+        return true; /* cannot tell: as if still there */
+    want = libxl__sprintf("\"qdev_id\": \"%s\"", id);
+    /* the core returns qemu's JSON as qemu wrote it: one space after ':' */
+    r = ret && (strstr(ret, want) != NULL);
+    if (!r && ret) {
+        free(want);
+        want = libxl__sprintf("\"qdev_id\":\"%s\"", id);
+        r = strstr(ret, want) != NULL;
+    }
+    free(want);
+    free(ret);
+    return r;
+}
+
+/* Writes /libxl/<domid>/device/vbd/<devid> for a disk added later, as
+ * libxl__dm_disks_xs does at creation. */
+static int libxl_nodes(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
+                       const libxl_device_disk *disk,
+                       const struct xendm_disk *x, int devid)
+{
+    char *p = libxl__sprintf("/libxl/%u/device/vbd/%d", domid, devid);
+    int rc = write_kv(ctx, t, p, "vdev", disk->vdev);
+
+    if (!rc)
+        rc = write_kv(ctx, t, p, "params", disk->pdev_path);
+    if (!rc)
+        rc = write_kv(ctx, t, p, "format", x->format);
+    if (!rc)
+        rc = write_kv(ctx, t, p, "mode", x->readonly ? "r" : "w");
+    if (!rc)
+        rc = write_kv(ctx, t, p, "device-type", "disk");
+    free(p);
+    return rc;
+}
+
+struct add_args {
+    uint32_t domid;
+    const libxl_device_disk *disk;
+    const struct xendm_disk *x;
+    int devid;
+};
+
+static int add_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
+{
+    const struct add_args *a = arg;
+    int rc = vbd_nodes(ctx, t, a->domid, a->disk, a->x, a->devid);
+
+    if (!rc)
+        rc = libxl_nodes(ctx, t, a->domid, a->disk, a->x, a->devid);
+    return rc;
+}
+
+/* Removes the disk's nodes: the backend's (its backend drops the export
+ * when they go), the frontend's, libxl's. */
+static void remove_nodes(libxl_ctx *ctx, uint32_t domid, int devid)
+{
+    char *paths[3];
+    size_t i;
+
+    paths[0] = libxl__sprintf("/local/domain/0/backend/vbd/%u/%d", domid,
+                              devid);
+    paths[1] = libxl__sprintf("/local/domain/%u/device/vbd/%d", domid,
+                              devid);
+    paths[2] = libxl__sprintf("/libxl/%u/device/vbd/%d", domid, devid);
+    for (i = 0; i < 3; i++) {
+        char *p = paths[i];
+
+        if (!xs_rm(ctx->xsh, XBT_NULL, p) && errno != ENOENT)
+            LOGE(ctx, WARN, "domain %u: removing %s", domid, p);
+        free(p);
+    }
+}
+
+/* The stored config follows the disks, so that a reboot keeps them. */
+static void store_disks(libxl_ctx *ctx, uint32_t domid,
+                        const libxl_device_disk *add, const char *drop)
+{
+    libxl_domain_config c;
+    int i, j;
+
+    libxl_domain_config_init(&c);
+    if (libxl__domain_config_load(ctx, domid, &c))
+        goto out;
+    if (drop) {
+        for (i = j = 0; i < c.num_disks; i++) {
+            if (c.disks[i].vdev && !strcmp(c.disks[i].vdev, drop))
+                libxl_device_disk_dispose(&c.disks[i]);
+            else
+                c.disks[j++] = c.disks[i];
+        }
+        c.num_disks = j;
+    }
+    if (add) {
+        c.disks = libxl__realloc_or_die(c.disks, (c.num_disks + 1) *
+                                                 sizeof(*c.disks));
+        libxl_device_disk_init(&c.disks[c.num_disks]);
+        libxl_device_disk_copy(ctx, &c.disks[c.num_disks], add);
+        c.num_disks++;
+    }
+    if (libxl__domain_config_store(ctx, domid, &c))
+        LOG(ctx, WARN, "domain %u: its stored config does not have the "
+            "disk change (a reboot will not keep it)", domid);
+out:
+    libxl_domain_config_dispose(&c);
+}
+
+int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
+                          libxl_device_disk *disk,
+                          const libxl_asyncop_how *ao_how)
+{
+    GC_INIT;
+    libxl_domain_config c;
+    struct xendm_disk x = { .bus = XENDM_DISK_VHOST_USER };
+    struct add_args a;
+    pid_t pid;
+    char kind, *args, *vu, *sock;
+    int devid, idx, rc;
+    bool pvh, fresh = false;
+
+    libxl_domain_config_init(&c);
+    rc = libxl__need_daemons(ctx, "libxl_device_disk_add");
+    if (rc)
+        goto out;
+    if (libxl_domain_info(ctx, NULL, domid)) {
+        LOG(ctx, ERROR, "block-attach: domain %u does not exist", domid);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    if (!libxl__domain_is_dm(ctx, domid)) {
+        LOG(ctx, ERROR, "domain %u: adding a disk: devices are not "
+            "supported yet on the Xenolith core", domid);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    devid = disk->vdev ? libxl__disk_vdev_number(disk->vdev, &kind, &idx)
+                       : -1;
+    if (devid < 0) {
+        LOG(ctx, ERROR, "domain %u: vdev \"%s\" is not a disk name (hdX, "
+            "sdX or xvdX)", domid, disk->vdev ? disk->vdev : "");
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    if (have_disk(ctx, domid, devid)) {
+        LOG(ctx, ERROR, "domain %u: disk %s: the domain has that vdev "
+            "already", domid, disk->vdev);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    rc = libxl__domain_config_load(ctx, domid, &c);
+    if (rc)
+        goto out;
+    pvh = c.c_info.type == LIBXL_DOMAIN_TYPE_PVH;
+    if (!libxl__blkback_wanted(disk, pvh, kind == 'x' && idx >= 4)) {
+        LOG(ctx, ERROR, "domain %u: disk %s: only a virtio disk can be "
+            "added to a running domain (%s; not a cdrom, not "
+            "backendtype=qdisk)", domid, disk->vdev,
+            pvh ? "xvdX" : "xvde or later on HVM");
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    if (!disk->pdev_path || !*disk->pdev_path) {
+        LOG(ctx, ERROR, "domain %u: disk %s: no target", domid,
+            disk->vdev);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    rc = libxl__check_readable(ctx, GCSPRINTF("disk %s", disk->vdev),
+                               disk->pdev_path);
+    if (rc)
+        goto out;
+    switch (disk->format) {
+    case LIBXL_DISK_FORMAT_UNKNOWN:
+    case LIBXL_DISK_FORMAT_RAW:
+        x.format = "raw";
+        break;
+    case LIBXL_DISK_FORMAT_QCOW2:
+        x.format = "qcow2";
+        break;
+    default:
+        LOG(ctx, ERROR, "disk %s: format %s is not supported (raw, qcow2)",
+            disk->vdev, libxl_disk_format_to_string(disk->format));
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    x.readonly = !disk->readwrite;
+
+    a = (struct add_args){ domid, disk, &x, devid };
+    rc = libxl__xs_transaction(ctx, domid, "the new disk's nodes", add_body,
+                               &a);
+    if (rc)
+        goto out;
+    pid = libxl__blkback_pid(ctx, domid);
+    if (!pid) {
+        /* the domain's first disk its backend serves */
+        char buf[16];
+
+        rc = spawn(ctx, domid, &pid);
+        if (rc)
+            goto undo;
+        fresh = true;
+        snprintf(buf, sizeof(buf), "%d", (int)pid);
+        rc = libxl__xs_write(ctx, XBT_NULL,
+                             GCSPRINTF("/libxl/%u/blkback-pid", domid), buf);
+        if (rc)
+            goto undo;
+    }
+    rc = wait_devices(ctx, domid, &devid, &disk->vdev, 1, pid);
+    if (rc)
+        goto undo;
+    sock = libxl__gc_own(gc, libxl__json_quote(
+                             libxl__gc_own(gc, libxl__blkback_socket(domid,
+                                                                     devid))));
+    vu = GCSPRINTF("vu-%s", disk->vdev);
+    args = GCSPRINTF("{\"id\": \"%s\", \"backend\": {\"type\": \"socket\", "
+                     "\"data\": {\"addr\": {\"type\": \"unix\", \"data\": "
+                     "{\"path\": %s}}, \"server\": false, \"reconnect\": "
+                     "1}}}", vu, sock);
+    rc = qmp(ctx, domid, "chardev-add", args, NULL,
+             GCSPRINTF("connecting qemu to disk %s's backend", disk->vdev));
+    if (rc)
+        goto undo;
+    /* config-wce off as at creation (qemu-dm/xendm_argv.c says why) */
+    args = GCSPRINTF("{\"driver\": \"vhost-user-blk-pci\", \"chardev\": "
+                     "\"%s\", \"id\": \"%s\", \"num-queues\": 1, "
+                     "\"config-wce\": false}", vu,
+                     disk->vdev);
+    rc = qmp(ctx, domid, "device_add", args, NULL,
+             GCSPRINTF("plugging disk %s", disk->vdev));
+    if (rc) {
+        qmp(ctx, domid, "chardev-remove",
+            GCSPRINTF("{\"id\": \"%s\"}", vu), NULL, "undoing it");
+        goto undo;
+    }
+    store_disks(ctx, domid, disk, NULL);
+    LOG(ctx, DEBUG, "domain %u: disk %s (%s) added", domid, disk->vdev,
+        disk->pdev_path);
+    rc = libxl__ao_complete(ctx, domid, ao_how, 0);
+    goto out;
+
+undo:
+    remove_nodes(ctx, domid, devid);
+    if (fresh)
+        libxl__blkback_stop(ctx, domid, pid);
+out:
+    libxl_domain_config_dispose(&c);
+    GC_FREE;
+    return rc;
+}
+
+/*
+ * Unplugs disk->vdev: asks the guest to release it (PCI hot-unplug) and,
+ * unless `force`, waits until it has; then drops qemu's socket and the
+ * nodes (the backend drops its export).
+ */
+static int disk_remove(libxl_ctx *ctx, uint32_t domid,
+                       const libxl_device_disk *disk, bool force)
+{
+    GC_INIT;
+    char kind, *st;
+    int devid, idx, i, rc;
+
+    rc = libxl__need_daemons(ctx, "libxl_device_disk_remove");
+    if (rc)
+        goto out;
+    devid = disk->vdev ? libxl__disk_vdev_number(disk->vdev, &kind, &idx)
+                       : -1;
+    if (devid < 0 || !have_disk(ctx, domid, devid)) {
+        LOG(ctx, ERROR, "domain %u has no disk %s", domid,
+            disk->vdev ? disk->vdev : "(no vdev)");
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    st = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                GCSPRINTF("/local/domain/0/backend/vbd/%u/%d/state", domid,
+                          devid)));
+    if (!st) {
+        LOG(ctx, ERROR, "domain %u: disk %s is qemu's own (an emulated or "
+            "backendtype=qdisk disk): it cannot be unplugged", domid,
+            disk->vdev);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    rc = qmp(ctx, domid, "device_del",
+             GCSPRINTF("{\"id\": \"%s\"}", disk->vdev), NULL,
+             GCSPRINTF("asking the guest to release disk %s", disk->vdev));
+    if (rc && !force)
+        goto out;
+    for (i = 0; !force && i < 500 && pci_has(ctx, domid, disk->vdev); i++)
+        nap_ms(20);
+    if (!force && pci_has(ctx, domid, disk->vdev)) {
+        LOG(ctx, ERROR, "domain %u: the guest did not release disk %s "
+            "within 10 s (block-detach -f removes it anyway)", domid,
+            disk->vdev);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    /* with -f qemu may still hold the socket: then it goes with qemu */
+    qmp(ctx, domid, "chardev-remove",
+        GCSPRINTF("{\"id\": \"vu-%s\"}", disk->vdev), NULL,
+        GCSPRINTF("closing disk %s's socket", disk->vdev));
+    remove_nodes(ctx, domid, devid);
+    store_disks(ctx, domid, NULL, disk->vdev);
+    rc = 0;
+out:
+    GC_FREE;
+    return rc;
+}
+
+int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_disk *disk,
+                             const libxl_asyncop_how *ao_how)
+{
+    return libxl__ao_complete(ctx, domid, ao_how,
+                              disk_remove(ctx, domid, disk, false));
+}
+
+int libxl_device_disk_safe_remove(libxl_ctx *ctx, uint32_t domid,
+                                  const libxl_device_disk *disk,
+                                  const libxl_asyncop_how *ao_how)
+{
+    return libxl_device_disk_remove(ctx, domid, disk, ao_how);
+}
+
+int libxl_device_disk_destroy(libxl_ctx *ctx, uint32_t domid,
+                              const libxl_device_disk *disk,
+                              const libxl_asyncop_how *ao_how)
+{
+    return libxl__ao_complete(ctx, domid, ao_how,
+                              disk_remove(ctx, domid, disk, true));
+}
+
+int libxl_vdev_to_device_disk(libxl_ctx *ctx, uint32_t domid,
+                              const char *vdev, libxl_device_disk *disk)
+{
+    libxl_device_disk *list;
+    int i, n, rc = ERROR_INVAL;
+
+    list = libxl_device_disk_list(ctx, domid, &n);
+    for (i = 0; i < n; i++) {
+        if (list[i].vdev && !strcmp(list[i].vdev, vdev)) {
+            libxl_device_disk_copy(ctx, disk, &list[i]);
+            rc = 0;
+            break;
+        }
+    }
+    libxl_device_disk_list_free(list, n);
+    return rc;
+}

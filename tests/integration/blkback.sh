@@ -1,0 +1,350 @@
+#!/bin/sh
+# blkback.sh - backends/blk/xenolith-blkback against a private xenstored
+# and the real qemu-storage-daemon: two disks exported (raw rw, qcow2
+# ro) and checked over their vhost-user sockets, a hotplugged disk whose
+# file is missing, an online resize, the daemon killed and restarted, a
+# detach, the domain's death, a daemon that keeps dying, bad starts.
+#
+# Environment (set by tests/integration/Makefile.am; defaults for a run
+# by hand from the build tree's tests/integration): BUILD (top build
+# dir), BLKBACK (the program), XENSTORED_BIN.
+# Exit: 0 pass, 1 fail, 77 skip (no qemu-storage-daemon), 99 error.
+
+BUILD=${BUILD:-$(cd ../.. && pwd)}
+BLKBACK=${BLKBACK:-$BUILD/backends/blk/xenolith-blkback}
+XENSTORED_BIN=${XENSTORED_BIN:-$BUILD/xenstored/xenstored}
+XS=$BUILD/libs/store/tools/xenstore
+
+failures=0
+T=""
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+hard_error() { echo "ERROR: $*"; exit 99; }
+
+QSD=$(command -v qemu-storage-daemon) ||
+    skip "no qemu-storage-daemon (Debian: qemu-system-common)"
+command -v qemu-img >/dev/null || hard_error "no qemu-img (qemu-utils)"
+command -v python3 >/dev/null || hard_error "no python3"
+[ -x "$BLKBACK" ] || hard_error "no xenolith-blkback at $BLKBACK"
+[ -x "$XENSTORED_BIN" ] || hard_error "no xenstored at $XENSTORED_BIN"
+[ -x "$XS" ] || hard_error "no xenstore tool at $XS"
+
+# Waits (up to $2 s, default 10) until the command in $1 succeeds.
+wait_until()
+{
+    n=0
+    lim=$(( ${2:-10} * 10 ))
+    while ! eval "$1" >/dev/null 2>&1; do
+        n=$((n + 1))
+        [ $n -le $lim ] || return 1
+        sleep 0.1
+    done
+}
+
+# Has process $1 exited (a zombie counts)?
+exited() {
+    [ ! -e "/proc/$1" ] ||
+        [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
+}
+
+xs_read() { "$XS" read "$1" 2>/dev/null; }
+be() { echo "/local/domain/0/backend/vbd/$1/$2"; }
+
+# The pids of processes whose command line names $1 (our temp dir).
+pids_of() { pgrep -f -- "$1" 2>/dev/null | grep -vx "$$"; }
+
+teardown()
+{
+    rc=$?
+    [ -n "$T" ] || exit $rc
+    [ -z "$BB" ] || kill -9 "$BB" 2>/dev/null
+    for p in $(pids_of "$T/"); do
+        kill -9 "$p" 2>/dev/null
+    done
+    [ -z "$XSD" ] || kill "$XSD" 2>/dev/null
+    wait 2>/dev/null
+    if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+        for f in "$T"/blkback*.log; do
+            [ -f "$f" ] || continue
+            echo "---- tail of $f"
+            tail -25 "$f"
+        done
+    fi
+    rm -rf "$T"
+    exit $rc
+}
+
+T=$(mktemp -d /tmp/blkback-test.XXXXXX) || hard_error "mktemp"
+XSD=""
+BB=""
+trap teardown EXIT
+trap 'exit 99' INT TERM
+export XENOLITH_RUNDIR=$T/run
+export XENSTORED_RUNDIR=$T/xs
+export XENSTORED_PATH=$T/xs/socket
+unset XENOLITH_QSD
+mkdir -p "$XENSTORED_RUNDIR" "$XENOLITH_RUNDIR"
+"$XENSTORED_BIN" -N -L "$T/xenstored.log" >"$T/xenstored.out" 2>&1 &
+XSD=$!
+wait_until '[ -S "$XENSTORED_PATH" ]' 5 ||
+    hard_error "xenstored did not start: $(cat "$T/xenstored.out")"
+
+# The disk's capacity (sectors) in its vhost-user-blk export's config
+# space, asked over the socket as the guest's qemu would.
+vhost_capacity()
+{
+    python3 - "$1" <<'PY'
+import socket, struct, sys
+
+def send(s, req, payload=b''):
+    s.sendall(struct.pack('<III', req, 1, len(payload)) + payload)
+
+def recv(s):
+    def exact(n):
+        b = b''
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c:
+                raise SystemExit('connection closed')
+            b += c
+        return b
+    _, _, size = struct.unpack('<III', exact(12))
+    return exact(size)
+
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+send(s, 1)                                      # GET_FEATURES
+if not struct.unpack('<Q', recv(s))[0] & (1 << 30):
+    raise SystemExit('no protocol features')
+send(s, 15)                                     # GET_PROTOCOL_FEATURES
+pf = struct.unpack('<Q', recv(s))[0]
+send(s, 16, struct.pack('<Q', pf & (1 << 9)))   # SET_..., CONFIG only
+send(s, 24, struct.pack('<III', 0, 8, 0) + bytes(8))    # GET_CONFIG
+print(struct.unpack('<Q', recv(s)[12:20])[0])
+PY
+}
+
+# ---- bad starts: a message, status 1, nothing left -------------------------
+"$XS" write /local/domain/5/name guest5 || hard_error "xenstore write"
+check_bad_start()
+{
+    what=$1
+    shift
+    "$@" >"$T/bad.out" 2>&1
+    st=$?
+    if [ "$st" != 1 ]; then
+        fail "$what: exit status $st, not 1: $(cat "$T/bad.out")"
+    elif ! grep -q -- "$expect" "$T/bad.out"; then
+        fail "$what: no message about '$expect': $(cat "$T/bad.out")"
+    elif [ -e "$XENOLITH_RUNDIR/backends/vbd-5" ] ||
+         [ -e "$XENOLITH_RUNDIR/backends/vbd-9" ]; then
+        fail "$what: left $(ls -d "$XENOLITH_RUNDIR"/backends/vbd-*)"
+    elif [ -n "$(pids_of "$XENOLITH_RUNDIR/")" ]; then
+        fail "$what: left processes $(pids_of "$XENOLITH_RUNDIR/")"
+    else
+        pass "$what: $(grep -- "$expect" "$T/bad.out" | head -1)"
+    fi
+}
+expect="$T/no-such-qsd"
+check_bad_start "missing XENOLITH_QSD" \
+    env XENOLITH_QSD="$T/no-such-qsd" "$BLKBACK" --domid 5
+expect="exited (status 1) before its QMP socket"
+check_bad_start "a daemon that cannot start" \
+    env XENOLITH_QSD=false "$BLKBACK" --domid 5
+expect="domain 9 does not exist"
+check_bad_start "an unknown domain" "$BLKBACK" --domid 9
+expect="not a domain id"
+check_bad_start "--domid 0" "$BLKBACK" --domid 0
+expect="--domid is required"
+check_bad_start "no --domid" "$BLKBACK"
+expect="cannot reach xenstore"
+check_bad_start "no xenstored" \
+    env XENSTORED_PATH="$T/nothing" \
+    "$BLKBACK" --domid 5
+
+# ---- two disks --------------------------------------------------------------
+DIR=$XENOLITH_RUNDIR/backends/vbd-5
+truncate -s 64M "$T/a.img"
+qemu-img create -q -f qcow2 "$T/b.qcow2" 32M || hard_error "qemu-img"
+# as libxl writes them: one transaction per device
+"$XS" write "$(be 5 51712)/params" "$T/a.img" "$(be 5 51712)/format" raw \
+    "$(be 5 51712)/mode" w "$(be 5 51712)/dev" xvda \
+    "$(be 5 51712)/discard-enable" 1 "$(be 5 51712)/state" 1 &&
+"$XS" write "$(be 5 51728)/params" "$T/b.qcow2" \
+    "$(be 5 51728)/format" qcow2 "$(be 5 51728)/mode" r \
+    "$(be 5 51728)/dev" xvdb "$(be 5 51728)/state" 1 ||
+    hard_error "xenstore write of the devices"
+
+"$BLKBACK" --domid 5 >"$T/blkback.log" 2>&1 &
+BB=$!
+
+connected()
+{
+    [ "$(xs_read "$(be 5 "$1")/hotplug-status")" = connected ] &&
+        [ "$(xs_read "$(be 5 "$1")/state")" = 4 ]
+}
+check_disk()
+{
+    devid=$1 sectors=$2 what=$3
+    s=$(xs_read "$(be 5 "$devid")/sectors")
+    sock=$(xs_read "$(be 5 "$devid")/vhost-user-socket")
+    cap=$(vhost_capacity "$DIR/$devid.sock" 2>&1)
+    if [ "$s" != "$sectors" ]; then
+        fail "$what: $devid: sectors $s, not $sectors"
+    elif [ "$(xs_read "$(be 5 "$devid")/sector-size")" != 512 ]; then
+        fail "$what: $devid: sector-size is not 512"
+    elif [ "$sock" != "$DIR/$devid.sock" ] || [ ! -S "$sock" ]; then
+        fail "$what: $devid: vhost-user-socket '$sock' is not a socket"
+    elif [ "$cap" != "$sectors" ]; then
+        fail "$what: $devid: the export says capacity $cap"
+    else
+        pass "$what: $devid connected, $sectors sectors on $sock"
+    fi
+}
+if wait_until 'connected 51712 && connected 51728' 10; then
+    check_disk 51712 131072 "start"
+    check_disk 51728 65536 "start"
+else
+    fail "start: not connected:" \
+        "51712 $(xs_read "$(be 5 51712)/hotplug-status")," \
+        "51728 $(xs_read "$(be 5 51728)/hotplug-status")"
+fi
+
+# ---- a hotplugged disk whose file is missing -------------------------------
+"$XS" write "$(be 5 51744)/params" "$T/missing.img" \
+    "$(be 5 51744)/format" raw "$(be 5 51744)/mode" w \
+    "$(be 5 51744)/dev" xvdc "$(be 5 51744)/state" 1 ||
+    hard_error "xenstore write of 51744"
+if wait_until '[ "$(xs_read "$(be 5 51744)/hotplug-status")" = error ]' 5
+then
+    err=$(xs_read "$(be 5 51744)/hotplug-error")
+    case $err in
+    *"$T/missing.img: No such file or directory"*)
+        pass "missing file: hotplug-error '$err'" ;;
+    *) fail "missing file: hotplug-error '$err'" ;;
+    esac
+    [ -z "$(xs_read "$(be 5 51744)/vhost-user-socket")" ] ||
+        fail "missing file: a vhost-user-socket was written"
+else
+    fail "missing file: hotplug-status" \
+        "'$(xs_read "$(be 5 51744)/hotplug-status")'"
+fi
+connected 51712 && connected 51728 ||
+    fail "missing file: the other disks are no longer connected"
+
+# ---- online resize -----------------------------------------------------------
+truncate -s +64M "$T/a.img"
+if wait_until '[ "$(xs_read "$(be 5 51712)/sectors")" = 262144 ]' 5; then
+    pass "resize: sectors 131072 -> 262144"
+else
+    fail "resize: sectors $(xs_read "$(be 5 51712)/sectors"), not 262144"
+fi
+grep -q "vbd 51712 (xvda): .* grew from 131072 to 262144 sectors" \
+    "$T/blkback.log" || fail "resize: not logged"
+
+# ---- qemu-storage-daemon killed ---------------------------------------------
+old=$(pids_of "$DIR/qsd.qmp")
+if [ -z "$old" ]; then
+    fail "restart: no qemu-storage-daemon on $DIR/qsd.qmp"
+else
+    kill -9 $old
+    if ! wait_until 'new=$(pids_of "$DIR/qsd.qmp") && [ -n "$new" ] &&
+                     [ "$new" != "$old" ]' 10; then
+        fail "restart: no new qemu-storage-daemon after pid $old"
+    elif ! wait_until 'connected 51712 && connected 51728' 10; then
+        fail "restart: not connected again:" \
+            "$(xs_read "$(be 5 51712)/hotplug-status")," \
+            "$(xs_read "$(be 5 51728)/hotplug-status")"
+    else
+        new=$(pids_of "$DIR/qsd.qmp")
+        pass "restart: pid $old -> $new"
+        check_disk 51712 262144 "restart"
+        check_disk 51728 65536 "restart"
+        grep -q "qemu-storage-daemon (pid $old) exited (signal 9.*restarting" \
+            "$T/blkback.log" || fail "restart: its death is not logged"
+        [ "$(xs_read "$(be 5 51744)/hotplug-status")" = error ] ||
+            fail "restart: 51744 is no longer in error"
+    fi
+fi
+
+# ---- detach ----------------------------------------------------------------
+"$XS" rm "$(be 5 51728)"
+if wait_until '[ ! -e "$DIR/51728.sock" ]' 5; then
+    pass "detach: 51728's socket is gone"
+else
+    fail "detach: $DIR/51728.sock is still there"
+fi
+connected 51712 || fail "detach: 51712 is no longer connected"
+[ -z "$("$XS" ls "$(be 5 51728)" 2>/dev/null)" ] ||
+    fail "detach: $(be 5 51728) was written again"
+
+# ---- the domain goes -------------------------------------------------------
+"$XS" rm /local/domain/5
+if wait_until "exited $BB" 5; then
+    wait "$BB"
+    st=$?
+    left=$(pids_of "$DIR")
+    if [ "$st" != 0 ]; then
+        fail "domain gone: exit status $st"
+    elif [ -n "$left" ]; then
+        fail "domain gone: processes left: $left"
+    elif [ -e "$DIR" ]; then
+        fail "domain gone: left $DIR: $(ls -A "$DIR")"
+    else
+        pass "domain gone: exit 0, nothing left"
+    fi
+else
+    fail "domain gone: blkback (pid $BB) still runs"
+fi
+
+# ---- a daemon that keeps dying -----------------------------------------------
+# It starts once; every later start fails, so its one death and four
+# failed restarts make five within a minute.
+cat >"$T/flaky-qsd" <<EOF
+#!/bin/sh
+mkdir "$T/flaky.once" 2>/dev/null && exec "$QSD" "\$@"
+echo "flaky-qsd: not again" >&2
+exit 1
+EOF
+chmod +x "$T/flaky-qsd"
+truncate -s 16M "$T/c.img"
+"$XS" write /local/domain/6/name guest6 "$(be 6 51712)/params" "$T/c.img" \
+    "$(be 6 51712)/format" raw "$(be 6 51712)/mode" w \
+    "$(be 6 51712)/dev" xvda || hard_error "xenstore write of domain 6"
+XENOLITH_QSD=$T/flaky-qsd "$BLKBACK" --domid 6 >"$T/blkback6.log" 2>&1 &
+BB=$!
+DIR6=$XENOLITH_RUNDIR/backends/vbd-6
+if ! wait_until '[ "$(xs_read "$(be 6 51712)/hotplug-status")" = connected ]'
+then
+    fail "keeps dying: domain 6 never connected"
+else
+    kill -9 $(pids_of "$DIR6/qsd.qmp")
+    if wait_until "exited $BB" 10; then
+        wait "$BB"
+        st=$?
+        err=$(xs_read "$(be 6 51712)/hotplug-error")
+        if [ "$st" != 1 ]; then
+            fail "keeps dying: exit status $st, not 1"
+        elif [ "$(xs_read "$(be 6 51712)/hotplug-status")" != error ] ||
+             [ "$err" != "qemu-storage-daemon keeps dying (5 times in 60 s)" ]
+        then
+            fail "keeps dying: hotplug-error '$err'"
+        elif [ -e "$DIR6" ] || [ -n "$(pids_of "$DIR6")" ]; then
+            fail "keeps dying: left $DIR6 or processes"
+        else
+            pass "keeps dying: exit 1, hotplug-error '$err'"
+        fi
+    else
+        fail "keeps dying: blkback (pid $BB) still runs"
+    fi
+fi
+
+if [ "$failures" != 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "all passed"
+exit 0
