@@ -249,24 +249,37 @@ out:
     return rc;
 }
 
-/* Whether pid is domain domid's backend (not a pid reused since). */
-static bool is_blkback(pid_t pid, uint32_t domid)
+/* /proc/<pid>/<what> into buf, NUL-terminated: its length, or -1. */
+static ssize_t read_proc(pid_t pid, const char *what, char *buf,
+                         size_t size)
 {
-    char path[64], buf[512], want[32];
+    char path[64];
     ssize_t n;
     int fd;
 
-    if (pid <= 0)
-        return false;
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
-    n = read(fd, buf, sizeof(buf) - 1);
+        return -1;
+    n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
-        return false;
+        return -1;
     buf[n] = '\0';
+    return n;
+}
+
+/* Whether pid is domain domid's backend (not a pid reused since). */
+static bool is_blkback(pid_t pid, uint32_t domid)
+{
+    char buf[512], want[32];
+    ssize_t n;
+
+    if (pid <= 0)
+        return false;
+    n = read_proc(pid, "cmdline", buf, sizeof(buf));
+    if (n < 0)
+        return false;
     /* argv[0] \0 "--domid" \0 "<domid>" */
     snprintf(want, sizeof(want), "%u", domid);
     return strstr(buf, "xenolith-blkback") &&
@@ -278,19 +291,10 @@ static bool is_blkback(pid_t pid, uint32_t domid)
 /* Whether pid runs still (a zombie has stopped: its parent is init). */
 static bool alive(pid_t pid)
 {
-    char path[64], buf[256], *p;
-    ssize_t n;
-    int fd;
+    char buf[256], *p;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (read_proc(pid, "stat", buf, sizeof(buf)) < 0)
         return false;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     p = strrchr(buf, ')');
     return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
