@@ -440,6 +440,36 @@ START_TEST(argv_vhost_user_errors)
 }
 END_TEST
 
+/* A NIC a network backend serves: qemu opens only its socket. */
+START_TEST(argv_vhost_user_nic)
+{
+    struct xendm_nic n[2] = {
+        { .model = "virtio-net", .mac = "00:16:3e:00:00:01",
+          .ifname = "vif3.0", .socket = "/run/b/vif-3/0.sock" },
+        { .model = "e1000", .ifname = "vif3.1-emu" },
+    };
+    struct xendm_config cfg = { .domid = 9, .kernel = "/k",
+                                .memory_mib = 256, .nics = n,
+                                .nr_nics = 2 };
+    char **argv = NULL;
+
+    ck_assert_int_eq(xendm_argv(&cfg, XENDM_ACCEL_TCG, "/r/s", NULL,
+                                &argv), 0);
+    ck_assert(has_arg(argv, "-chardev", "socket,id=vn0,"
+                      "path=/run/b/vif-3/0.sock,reconnect=1"));
+    ck_assert(has_arg(argv, "-netdev", "vhost-user,id=net0,chardev=vn0"));
+    ck_assert(has_arg(argv, "-device", "virtio-net-pci,id=nic0,netdev=net0,"
+                      "mac=00:16:3e:00:00:01"));
+    ck_assert(has_arg(argv, "-netdev", "tap,id=net1,ifname=vif3.1-emu,"
+                      "script=no,downscript=no"));
+    ck_assert(has_arg(argv, "-object", "memory-backend-memfd,"
+                      "id=xenolith-ram,size=256M,share=on"));
+    xendm_argv_free(argv);
+    n[0].model = "e1000";
+    refused(&cfg, "nic 0: a vhost-user NIC is virtio-net, not 'e1000'");
+}
+END_TEST
+
 START_TEST(argv_nics)
 {
     struct xendm_nic nics[] = {
@@ -1457,6 +1487,7 @@ static Suite *xendm_suite(void)
     tcase_add_test(tc, argv_disk_errors);
     tcase_add_test(tc, argv_vhost_user_disks);
     tcase_add_test(tc, argv_vhost_user_errors);
+    tcase_add_test(tc, argv_vhost_user_nic);
     tcase_add_test(tc, argv_nics);
     tcase_add_test(tc, argv_hvm_machine);
     tcase_add_test(tc, argv_hvm_display);

@@ -130,6 +130,9 @@ struct xendm_nic {
                                  * (NULL: "e1000") */
     const char *mac;            /* "00:16:3e:xx:xx:xx" */
     const char *ifname;         /* the tap device, e.g. "vif3.0-emu" */
+    const char *socket;         /* set: a virtio-net NIC a backend process
+                                 * serves over vhost-user (its socket;
+                                 * ifname is then the backend's tap) */
 };
 
 /* Whether model is a NIC model xendm_argv knows: "e1000", "e1000e",

@@ -374,6 +374,9 @@ static bool shares_ram(const struct xendm_config *cfg)
     for (i = 0; i < cfg->nr_disks; i++)
         if (cfg->disks[i].bus == XENDM_DISK_VHOST_USER)
             return true;
+    for (i = 0; i < cfg->nr_nics; i++)
+        if (cfg->nics[i].socket)
+            return true;
     return false;
 }
 
@@ -521,6 +524,16 @@ static int check_nics(const struct xendm_config *cfg,
             CHECK_LOG(lg, cfg, "nic %u: model '%s' needs PCI: machine "
                       "microvm has only virtio-net", i,
                       n->model ? n->model : "e1000");
+            return -EINVAL;
+        }
+        if (n->socket && !nic_is_virtio(n->model)) {
+            CHECK_LOG(lg, cfg, "nic %u: a vhost-user NIC is virtio-net, "
+                      "not '%s'", i, n->model ? n->model : "e1000");
+            return -EINVAL;
+        }
+        if (n->socket && strchr(n->socket, ',')) {
+            CHECK_LOG(lg, cfg, "nic %u: a comma in the socket path '%s'",
+                      i, n->socket);
             return -EINVAL;
         }
         if (n->mac && !valid_mac(n->mac)) {
@@ -761,8 +774,16 @@ static void add_nics(struct args *a, const struct xendm_config *cfg)
             snprintf(ifname, sizeof(ifname), ",ifname=%s", n->ifname);
         if (n->mac)
             snprintf(mac, sizeof(mac), ",mac=%s", n->mac);
-        add(a, "-netdev");
-        addf(a, "tap,id=net%u%s,script=no,downscript=no", i, ifname);
+        if (n->socket) {
+            /* the backend's: qemu opens no tap, only its socket */
+            add(a, "-chardev");
+            addf(a, "socket,id=vn%u,path=%s,reconnect=1", i, n->socket);
+            add(a, "-netdev");
+            addf(a, "vhost-user,id=net%u,chardev=vn%u", i, i);
+        } else {
+            add(a, "-netdev");
+            addf(a, "tap,id=net%u%s,script=no,downscript=no", i, ifname);
+        }
         add(a, "-device");
         addf(a, "%s,id=nic%u,netdev=net%u%s", model, i, i, mac);
     }

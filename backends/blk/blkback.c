@@ -6,6 +6,7 @@
  * interface.
  */
 #include "blkback.h"
+#include "supervise.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -490,6 +491,8 @@ int main(int argc, char **argv)
     if (r)
         return r > 0 ? 0 : 1;
     log_domid = bb.domid;
+    /* from here on the worker; the supervisor restarts it if it dies */
+    backend_supervise("xenolith-blkback", bb.domid);
     rundir = getenv("XENOLITH_RUNDIR");
     if (!rundir || !*rundir)
         rundir = XENOLITH_DEFAULT_RUNDIR;

@@ -1,8 +1,8 @@
 /*
  * libxl_blkback.c - a domain's disks served by its block backend,
  * xenolith-blkback (backends/blk/): the vbd nodes Xen lays out in
- * xenstore, starting the backend apart from this process and waiting for
- * each of its devices, and stopping it with the domain.
+ * xenstore, the backend started with the domain (libxl_backend.c) and
+ * disks plugged in and out of a running domain.
  *
  * The backend reads what it serves from
  * /local/domain/0/backend/vbd/<domid>/<devid>/ (params, format, mode,
@@ -12,43 +12,12 @@
  * libxl records its pid in /libxl/<domid>/blkback-pid; its log is
  * <rundir>/backends/vbd-<domid>.log.
  */
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "libxl_dm.h"
 
-/* How long the backend may take to serve every device (qemu-storage-
- * daemon's start and one QMP exchange per device; slow under emulation). */
-#define BLKBACK_READY_MS 20000
-
-static const char *base_run_dir(void)
-{
-    const char *rundir = getenv("XENOLITH_RUNDIR");
-
-    return rundir && *rundir ? rundir : "/run/xenolith";
-}
-
 char *libxl__blkback_socket(uint32_t domid, int devid)
 {
-    return libxl__sprintf("%s/backends/vbd-%u/%d.sock", base_run_dir(),
-                          domid, devid);
-}
-
-static char *log_path(uint32_t domid)
-{
-    return libxl__sprintf("%s/backends/vbd-%u.log", base_run_dir(), domid);
-}
-
-static const char *blkback_binary(void)
-{
-    const char *b = getenv("XENOLITH_BLKBACK");
-
-    return b && *b ? b : XENOLITH_LIBEXECDIR "/xenolith-blkback";
+    return libxl__backend_socket(&libxl__blkback_class, domid, devid);
 }
 
 /* ------------------------------------------------------------ xenstore */
@@ -58,32 +27,6 @@ struct vbd_args {
     const libxl_domain_config *d_config;
     const struct libxl__dm_build *d;
 };
-
-static int write_kv(libxl_ctx *ctx, xs_transaction_t t, const char *dir,
-                    const char *key, const char *val)
-{
-    char *p = libxl__sprintf("%s/%s", dir, key);
-    int rc = libxl__xs_write(ctx, t, p, val);
-
-    free(p);
-    return rc;
-}
-
-static int mkdir_perm(libxl_ctx *ctx, xs_transaction_t t, const char *path,
-                      unsigned int owner, unsigned int reader)
-{
-    struct xs_permissions perms[2] = {
-        { .id = owner, .perms = XS_PERM_NONE },
-        { .id = reader, .perms = XS_PERM_READ },
-    };
-
-    if (!xs_mkdir(ctx->xsh, t, path) ||
-        !xs_set_permissions(ctx->xsh, t, path, perms, 2)) {
-        LOGE(ctx, ERROR, "creating %s in xenstore", path);
-        return ERROR_FAIL;
-    }
-    return 0;
-}
 
 /* One disk's backend and frontend directories, as Xen's libxl has them. */
 static int vbd_nodes(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
@@ -99,51 +42,51 @@ static int vbd_nodes(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
 
     snprintf(num, sizeof(num), "%d", devid);
     snprintf(dom, sizeof(dom), "%u", domid);
-    rc = mkdir_perm(ctx, t, be, 0, domid);
+    rc = libxl__backend_mkdir(ctx, t, be, 0, domid);
     if (!rc)
-        rc = mkdir_perm(ctx, t, fe, domid, 0);
+        rc = libxl__backend_mkdir(ctx, t, fe, domid, 0);
     /* the backend's */
     if (!rc)
-        rc = write_kv(ctx, t, be, "frontend", fe);
+        rc = libxl__backend_write(ctx, t, be, "frontend", fe);
     if (!rc)
-        rc = write_kv(ctx, t, be, "frontend-id", dom);
+        rc = libxl__backend_write(ctx, t, be, "frontend-id", dom);
     if (!rc)
-        rc = write_kv(ctx, t, be, "params", disk->pdev_path);
+        rc = libxl__backend_write(ctx, t, be, "params", disk->pdev_path);
     if (!rc)
-        rc = write_kv(ctx, t, be, "format", x->format);
+        rc = libxl__backend_write(ctx, t, be, "format", x->format);
     if (!rc)
-        rc = write_kv(ctx, t, be, "mode", x->readonly ? "r" : "w");
+        rc = libxl__backend_write(ctx, t, be, "mode", x->readonly ? "r" : "w");
     if (!rc)
-        rc = write_kv(ctx, t, be, "dev", disk->vdev);
+        rc = libxl__backend_write(ctx, t, be, "dev", disk->vdev);
     if (!rc)
-        rc = write_kv(ctx, t, be, "type", "standalone");
+        rc = libxl__backend_write(ctx, t, be, "type", "standalone");
     if (!rc)
-        rc = write_kv(ctx, t, be, "specification", "virtio");
+        rc = libxl__backend_write(ctx, t, be, "specification", "virtio");
     if (!rc)
-        rc = write_kv(ctx, t, be, "device-type", "disk");
+        rc = libxl__backend_write(ctx, t, be, "device-type", "disk");
     if (!rc)
-        rc = write_kv(ctx, t, be, "removable", "0");
+        rc = libxl__backend_write(ctx, t, be, "removable", "0");
     if (!rc)
-        rc = write_kv(ctx, t, be, "bootable", "1");
+        rc = libxl__backend_write(ctx, t, be, "bootable", "1");
     if (!rc)
-        rc = write_kv(ctx, t, be, "online", "1");
+        rc = libxl__backend_write(ctx, t, be, "online", "1");
     if (!rc)
-        rc = write_kv(ctx, t, be, "discard-enable",
+        rc = libxl__backend_write(ctx, t, be, "discard-enable",
                       libxl_defbool_is_default(disk->discard_enable) ||
                       libxl_defbool_val(disk->discard_enable) ? "1" : "0");
     if (!rc)
-        rc = write_kv(ctx, t, be, "state", "1");
+        rc = libxl__backend_write(ctx, t, be, "state", "1");
     /* the frontend's: what the guest's device is */
     if (!rc)
-        rc = write_kv(ctx, t, fe, "backend", be);
+        rc = libxl__backend_write(ctx, t, fe, "backend", be);
     if (!rc)
-        rc = write_kv(ctx, t, fe, "backend-id", "0");
+        rc = libxl__backend_write(ctx, t, fe, "backend-id", "0");
     if (!rc)
-        rc = write_kv(ctx, t, fe, "virtual-device", num);
+        rc = libxl__backend_write(ctx, t, fe, "virtual-device", num);
     if (!rc)
-        rc = write_kv(ctx, t, fe, "device-type", "disk");
+        rc = libxl__backend_write(ctx, t, fe, "device-type", "disk");
     if (!rc)
-        rc = write_kv(ctx, t, fe, "state", "1");
+        rc = libxl__backend_write(ctx, t, fe, "state", "1");
     free(be);
     free(fe);
     return rc;
@@ -167,236 +110,6 @@ static int vbd_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
     return rc;
 }
 
-/* ------------------------------------------------------------ process */
-
-/*
- * Starts the backend detached (its own session, not our child: it
- * outlives xl create), its output to the log.  The pid in *pid_r.
- */
-static int spawn(libxl_ctx *ctx, uint32_t domid, pid_t *pid_r)
-{
-    char *log = log_path(domid), *dir, domstr[16];
-    int pfd[2] = { -1, -1 }, status, rc;
-    pid_t mid, pid = 0;
-    ssize_t n;
-
-    snprintf(domstr, sizeof(domstr), "%u", domid);
-    dir = libxl__sprintf("%s/backends", base_run_dir());
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        LOGE(ctx, ERROR, "domain %u: creating %s", domid, dir);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        LOGE(ctx, ERROR, "domain %u: pipe for the block backend", domid);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    mid = fork();
-    if (mid < 0) {
-        LOGE(ctx, ERROR, "domain %u: fork for the block backend", domid);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    if (mid == 0) {
-        /* the middle process: a new session, then the backend's parent
-         * exits at once so that init adopts it */
-        const char *argv[] = { blkback_binary(), "--domid", domstr, NULL };
-        int fd;
-
-        setsid();
-        pid = fork();
-        if (pid != 0) {
-            if (write(pfd[1], &pid, sizeof(pid)) < 0)
-                _exit(1);
-            _exit(pid < 0);
-        }
-        fd = open("/dev/null", O_RDONLY);
-        if (fd >= 0 && fd != 0) {
-            dup2(fd, 0);
-            close(fd);
-        }
-        fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(argv[0], (char *const *)argv);
-        dprintf(2, "xenolith-blkback[%u]: cannot run %s: %s\n", domid,
-                argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(pfd[1]);
-    pfd[1] = -1;
-    n = read(pfd[0], &pid, sizeof(pid));
-    while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
-        continue;
-    if (n != sizeof(pid) || pid <= 0) {
-        LOG(ctx, ERROR, "domain %u: the block backend %s could not be "
-            "started (fork)", domid, blkback_binary());
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    *pid_r = pid;
-    rc = 0;
-out:
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    if (pfd[1] >= 0)
-        close(pfd[1]);
-    free(dir);
-    free(log);
-    return rc;
-}
-
-/* /proc/<pid>/<what> into buf, NUL-terminated: its length, or -1. */
-static ssize_t read_proc(pid_t pid, const char *what, char *buf,
-                         size_t size)
-{
-    char path[64];
-    ssize_t n;
-    int fd;
-
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    n = read(fd, buf, size - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    return n;
-}
-
-/* Whether pid is domain domid's backend (not a pid reused since). */
-static bool is_blkback(pid_t pid, uint32_t domid)
-{
-    char buf[512], want[32];
-    ssize_t n;
-
-    if (pid <= 0)
-        return false;
-    n = read_proc(pid, "cmdline", buf, sizeof(buf));
-    if (n < 0)
-        return false;
-    /* argv[0] \0 "--domid" \0 "<domid>" */
-    snprintf(want, sizeof(want), "%u", domid);
-    return strstr(buf, "xenolith-blkback") &&
-           (size_t)n > strlen(buf) + 9 &&
-           !strcmp(buf + strlen(buf) + 1, "--domid") &&
-           !strcmp(buf + strlen(buf) + 9, want);
-}
-
-/* Whether pid runs still (a zombie has stopped: its parent is init). */
-static bool alive(pid_t pid)
-{
-    char buf[256], *p;
-
-    if (read_proc(pid, "stat", buf, sizeof(buf)) < 0)
-        return false;
-    p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
-/* The log's last line (malloc'd), for an error message; or NULL. */
-static char *log_tail(uint32_t domid)
-{
-    char *log = log_path(domid), *line = NULL, buf[4096];
-    ssize_t n;
-    int fd = open(log, O_RDONLY | O_CLOEXEC);
-
-    free(log);
-    if (fd < 0)
-        return NULL;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return NULL;
-    buf[n] = '\0';
-    while (n > 0 && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    line = strrchr(buf, '\n');
-    return libxl__strdup_or_die(line ? line + 1 : buf);
-}
-
-static char *read_key(libxl_ctx *ctx, const char *dir, const char *key)
-{
-    char *p = libxl__sprintf("%s/%s", dir, key);
-    char *v = libxl__xs_read(ctx, XBT_NULL, p);
-
-    free(p);
-    return v;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-    nanosleep(&ts, NULL);
-}
-
-/*
- * Waits until the backend answered for devices devids[0..n-1] (vdevs
- * name them): 0 when all are connected, else ERROR_FAIL with the reason
- * logged (the device's hotplug-error, the backend's death and its log's
- * last line, or the time it took).
- */
-static int wait_devices(libxl_ctx *ctx, uint32_t domid, const int *devids,
-                        char *const *vdevs, int n, pid_t pid)
-{
-    struct timespec t0, t1;
-    int i, waited;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        bool all = true;
-
-        for (i = 0; i < n; i++) {
-            char *be, *st, *err;
-
-            be = libxl__sprintf("/local/domain/0/backend/vbd/%u/%d", domid,
-                                devids[i]);
-            st = read_key(ctx, be, "hotplug-status");
-            if (st && !strcmp(st, "error")) {
-                err = read_key(ctx, be, "hotplug-error");
-                LOG(ctx, ERROR, "domain %u: disk %s: the block backend "
-                    "cannot serve it: %s", domid, vdevs[i],
-                    err ? err : "(no reason given)");
-                free(err);
-                free(st);
-                free(be);
-                return ERROR_FAIL;
-            }
-            if (!st || strcmp(st, "connected"))
-                all = false;
-            free(st);
-            free(be);
-        }
-        if (all)
-            return 0;
-        if (!alive(pid)) {
-            char *tail = log_tail(domid);
-
-            LOG(ctx, ERROR, "domain %u: the block backend (pid %d) exited "
-                "before serving the disks: %s", domid, (int)pid,
-                tail ? tail : "(its log is empty)");
-            free(tail);
-            return ERROR_FAIL;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        waited = (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-                       (t1.tv_nsec - t0.tv_nsec) / 1000000);
-        if (waited >= BLKBACK_READY_MS) {
-            LOG(ctx, ERROR, "domain %u: the block backend (pid %d) did not "
-                "serve the disks within %d s", domid, (int)pid,
-                BLKBACK_READY_MS / 1000);
-            return ERROR_FAIL;
-        }
-        nap_ms(20);
-    }
-}
-
 /* ------------------------------------------------------------ the API */
 
 bool libxl__blkback_wanted(const libxl_device_disk *disk, bool pvh,
@@ -414,7 +127,6 @@ int libxl__blkback_start(libxl_ctx *ctx, uint32_t domid,
 {
     struct vbd_args a = { domid, d_config, d };
     pid_t pid = 0;
-    char *p, buf[16];
     int i, rc;
 
     for (i = 0; i < d_config->num_disks; i++)
@@ -425,13 +137,7 @@ int libxl__blkback_start(libxl_ctx *ctx, uint32_t domid,
     rc = libxl__xs_transaction(ctx, domid, "the vbd nodes", vbd_body, &a);
     if (rc)
         return rc;
-    rc = spawn(ctx, domid, &pid);
-    if (rc)
-        return rc;
-    snprintf(buf, sizeof(buf), "%d", (int)pid);
-    p = libxl__sprintf("/libxl/%u/blkback-pid", domid);
-    rc = libxl__xs_write(ctx, XBT_NULL, p, buf);
-    free(p);
+    rc = libxl__backend_spawn(ctx, &libxl__blkback_class, domid, &pid);
     if (!rc) {
         int *devids = libxl__calloc_or_die(d_config->num_disks,
                                            sizeof(*devids));
@@ -447,72 +153,16 @@ int libxl__blkback_start(libxl_ctx *ctx, uint32_t domid,
             devids[n] = libxl__disk_vdev_number(vdevs[n], &kind, &idx);
             n++;
         }
-        rc = wait_devices(ctx, domid, devids, vdevs, n, pid);
+        rc = libxl__backend_wait(ctx, &libxl__blkback_class, domid, devids,
+                                 vdevs, n, pid);
         free(devids);
         free(vdevs);
     }
-    if (rc)
-        libxl__blkback_stop(ctx, domid, pid);
-    else
+    if (rc && pid)
+        libxl__backend_stop(ctx, &libxl__blkback_class, domid, pid);
+    else if (!rc)
         LOG(ctx, DEBUG, "domain %u: block backend pid %d serves its disks",
             domid, (int)pid);
-    return rc;
-}
-
-pid_t libxl__blkback_pid(libxl_ctx *ctx, uint32_t domid)
-{
-    char *p = libxl__sprintf("/libxl/%u/blkback-pid", domid);
-    char *v = libxl__xs_read(ctx, XBT_NULL, p);
-    long pid = v ? strtol(v, NULL, 10) : 0;
-
-    free(v);
-    free(p);
-    return pid > 0 && is_blkback((pid_t)pid, domid) ? (pid_t)pid : 0;
-}
-
-/* The backend's directory (its sockets), after it was killed. */
-static void remove_dir(uint32_t domid)
-{
-    char *dir = libxl__sprintf("%s/backends/vbd-%u", base_run_dir(), domid);
-    DIR *dh = opendir(dir);
-    struct dirent *e;
-
-    while (dh && (e = readdir(dh)) != NULL) {
-        if (e->d_name[0] != '.')
-            unlinkat(dirfd(dh), e->d_name, 0);
-    }
-    if (dh)
-        closedir(dh);
-    rmdir(dir);
-    free(dir);
-}
-
-int libxl__blkback_stop(libxl_ctx *ctx, uint32_t domid, pid_t pid)
-{
-    char *be, *log;
-    int i, rc = 0;
-
-    if (pid > 0 && is_blkback(pid, domid)) {
-        kill(pid, SIGTERM);
-        for (i = 0; i < 250 && alive(pid); i++)
-            nap_ms(20);
-        if (alive(pid)) {
-            LOG(ctx, WARN, "domain %u: the block backend (pid %d) did not "
-                "stop in 5 s; killing it", domid, (int)pid);
-            kill(pid, SIGKILL);
-        }
-    }
-    if (pid > 0 && !alive(pid))
-        remove_dir(domid); /* what a killed backend left */
-    be = libxl__sprintf("/local/domain/0/backend/vbd/%u", domid);
-    if (!xs_rm(ctx->xsh, XBT_NULL, be) && errno != ENOENT) {
-        LOGE(ctx, ERROR, "domain %u: removing %s", domid, be);
-        rc = ERROR_FAIL;
-    }
-    free(be);
-    log = log_path(domid);
-    unlink(log);
-    free(log);
     return rc;
 }
 
@@ -573,16 +223,16 @@ static int libxl_nodes(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
                        const struct xendm_disk *x, int devid)
 {
     char *p = libxl__sprintf("/libxl/%u/device/vbd/%d", domid, devid);
-    int rc = write_kv(ctx, t, p, "vdev", disk->vdev);
+    int rc = libxl__backend_write(ctx, t, p, "vdev", disk->vdev);
 
     if (!rc)
-        rc = write_kv(ctx, t, p, "params", disk->pdev_path);
+        rc = libxl__backend_write(ctx, t, p, "params", disk->pdev_path);
     if (!rc)
-        rc = write_kv(ctx, t, p, "format", x->format);
+        rc = libxl__backend_write(ctx, t, p, "format", x->format);
     if (!rc)
-        rc = write_kv(ctx, t, p, "mode", x->readonly ? "r" : "w");
+        rc = libxl__backend_write(ctx, t, p, "mode", x->readonly ? "r" : "w");
     if (!rc)
-        rc = write_kv(ctx, t, p, "device-type", "disk");
+        rc = libxl__backend_write(ctx, t, p, "device-type", "disk");
     free(p);
     return rc;
 }
@@ -743,22 +393,16 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
                                &a);
     if (rc)
         goto out;
-    pid = libxl__blkback_pid(ctx, domid);
+    pid = libxl__backend_pid(ctx, &libxl__blkback_class, domid);
     if (!pid) {
         /* the domain's first disk its backend serves */
-        char buf[16];
-
-        rc = spawn(ctx, domid, &pid);
+        rc = libxl__backend_spawn(ctx, &libxl__blkback_class, domid, &pid);
         if (rc)
             goto undo;
         fresh = true;
-        snprintf(buf, sizeof(buf), "%d", (int)pid);
-        rc = libxl__xs_write(ctx, XBT_NULL,
-                             GCSPRINTF("/libxl/%u/blkback-pid", domid), buf);
-        if (rc)
-            goto undo;
     }
-    rc = wait_devices(ctx, domid, &devid, &disk->vdev, 1, pid);
+    rc = libxl__backend_wait(ctx, &libxl__blkback_class, domid, &devid,
+                             &disk->vdev, 1, pid);
     if (rc)
         goto undo;
     sock = libxl__gc_own(gc, libxl__json_quote(
@@ -794,7 +438,7 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
 undo:
     remove_nodes(ctx, domid, devid);
     if (fresh)
-        libxl__blkback_stop(ctx, domid, pid);
+        libxl__backend_stop(ctx, &libxl__blkback_class, domid, pid);
 out:
     libxl_domain_config_dispose(&c);
     GC_FREE;
@@ -840,7 +484,7 @@ static int disk_remove(libxl_ctx *ctx, uint32_t domid,
     if (rc && !force)
         goto out;
     for (i = 0; !force && i < 500 && pci_has(ctx, domid, disk->vdev); i++)
-        nap_ms(20);
+        libxl__nap_ms(20);
     if (!force && pci_has(ctx, domid, disk->vdev)) {
         LOG(ctx, ERROR, "domain %u: the guest did not release disk %s "
             "within 10 s (block-detach -f removes it anyway)", domid,

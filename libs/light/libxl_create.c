@@ -677,12 +677,14 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
     xc_dominfo_t info;
     libxl_uuid uuid;
     struct libxl__dm_gone *dmg;
-    pid_t blkback;
+    pid_t backends[4] = { 0 };
     char *dom, *vm, *name;
-    int r, rc = 0;
+    int i, r, rc = 0;
 
     dmg = libxl__dm_teardown_begin(ctx, domid);
-    blkback = libxl__blkback_pid(ctx, domid);
+    for (i = 0; libxl__backend_classes[i]; i++)
+        backends[i] = libxl__backend_pid(ctx, libxl__backend_classes[i],
+                                         domid);
     dom = GCSPRINTF("/local/domain/%u", domid);
     vm = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                           GCSPRINTF("%s/vm", dom)));
@@ -723,10 +725,13 @@ int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid)
     r = libxl__dm_teardown_end(ctx, dmg);
     if (r && !rc)
         rc = r;
-    /* it leaves with /local/domain/<domid> by itself; make sure */
-    r = libxl__blkback_stop(ctx, domid, blkback);
-    if (r && !rc)
-        rc = r;
+    /* backends leave with /local/domain/<domid> by themselves; make sure */
+    for (i = 0; libxl__backend_classes[i]; i++) {
+        r = libxl__backend_stop(ctx, libxl__backend_classes[i], domid,
+                                backends[i]);
+        if (r && !rc)
+            rc = r;
+    }
     GC_FREE;
     return rc;
 }

@@ -190,6 +190,8 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
     /* disks qemu reaches over vhost-user: served before qemu starts
      * (a failure here is torn down with the domain) */
     rc = libxl__blkback_start(ctx, domid, d_config, &d);
+    if (!rc)
+        rc = libxl__netback_start(ctx, domid, d_config, &d);
     if (rc)
         goto out;
     i = xendm_start(&d.cfg, &lg, &dm);

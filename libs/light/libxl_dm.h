@@ -62,6 +62,18 @@ _hidden int libxl__dm_disks_xs(libxl_ctx *ctx, xs_transaction_t t,
                                const libxl_domain_config *d_config,
                                const struct libxl__dm_build *d);
 
+/* libxl_netback.c */
+/* Whether the domain's network backend serves nic (model: its resolved
+ * qemu model): a virtio-net NIC not of type=ioemu. */
+_hidden bool libxl__netback_wanted(const libxl_device_nic *nic,
+                                   const char *model);
+/* Writes the vif nodes of every backend-served NIC of d, starts the
+ * domain's xenolith-netback and waits until it serves them all (their
+ * taps made).  0, or ERROR_* (logged; the backend stopped). */
+_hidden int libxl__netback_start(libxl_ctx *ctx, uint32_t domid,
+                                 const libxl_domain_config *d_config,
+                                 const struct libxl__dm_build *d);
+
 /* libxl_nic.c */
 _hidden int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
                                libxl_domain_config *d_config,
@@ -77,6 +89,43 @@ _hidden int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
                                const char *script, const char *bridge,
                                const char *tap, const char *action);
 
+/* libxl_backend.c: a class of backend processes (backends/) */
+struct libxl__backend_class {
+    const char *kind;       /* xenstore's device type: "vbd" */
+    const char *device;     /* for messages: "disk" */
+    const char *what;       /* for messages: "block backend" */
+    const char *binary;     /* its name: "xenolith-blkback" */
+    const char *env;        /* what overrides path: "XENOLITH_BLKBACK" */
+    const char *path;       /* installed as */
+    const char *pid_name;   /* /libxl/<domid>/<pid_name>-pid */
+};
+_hidden extern const struct libxl__backend_class libxl__blkback_class;
+_hidden extern const struct libxl__backend_class libxl__netback_class;
+/* <rundir>/backends/<kind>-<domid>/<devid>.sock (malloc'd) */
+_hidden char *libxl__backend_socket(const struct libxl__backend_class *cls,
+                                    uint32_t domid, int devid);
+/* dir/key = val, and a directory owned by owner that reader may read */
+_hidden int libxl__backend_write(libxl_ctx *ctx, xs_transaction_t t,
+                                 const char *dir, const char *key,
+                                 const char *val);
+_hidden int libxl__backend_mkdir(libxl_ctx *ctx, xs_transaction_t t,
+                                 const char *path, unsigned int owner,
+                                 unsigned int reader);
+/* Starts domain domid's backend of class cls detached (its own session,
+ * not our child; output to its log), records its pid; *pid_r. */
+_hidden int libxl__backend_spawn(libxl_ctx *ctx,
+                                 const struct libxl__backend_class *cls,
+                                 uint32_t domid, pid_t *pid_r);
+/* Waits until the backend pid says devices devids[0..n-1] (names[] for
+ * messages) are connected: 0, or ERROR_FAIL logged with the reason (the
+ * device's hotplug-error, the backend's death and its log's last line,
+ * the time it took). */
+_hidden int libxl__backend_wait(libxl_ctx *ctx,
+                                const struct libxl__backend_class *cls,
+                                uint32_t domid, const int *devids,
+                                char *const *names, int n, pid_t pid);
+_hidden void libxl__nap_ms(long ms);
+
 /* libxl_blkback.c */
 /* Whether the domain's block backend serves disk (not qemu itself): a
  * PVH domain's disks, an HVM domain's xvd disks past the IDE four;
@@ -91,6 +140,6 @@ _hidden char *libxl__blkback_socket(uint32_t domid, int devid);
 _hidden int libxl__blkback_start(libxl_ctx *ctx, uint32_t domid,
                                  const libxl_domain_config *d_config,
                                  const struct libxl__dm_build *d);
-/* libxl__blkback_pid and libxl__blkback_stop: libxl_internal.h */
+/* libxl__backend_pid and libxl__backend_stop: libxl_internal.h */
 
 #endif /* LIBXL_DM_H */

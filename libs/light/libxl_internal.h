@@ -328,11 +328,20 @@ _hidden int libxl__check_readable(libxl_ctx *ctx, const char *what,
 
 /* ------------------------------------------------- device models */
 
-/* A domain's block backend (libxl_blkback.c): the pid of domain domid's
- * xenolith-blkback (checked to be one), or 0; stopping it (SIGTERM, then
- * SIGKILL after 5 s) and removing its vbd backend nodes and log. */
-_hidden pid_t libxl__blkback_pid(libxl_ctx *ctx, uint32_t domid);
-_hidden int libxl__blkback_stop(libxl_ctx *ctx, uint32_t domid, pid_t pid);
+/* A domain's backend processes (libxl_backend.c; classes in
+ * libxl_dm.h): the pid of domain domid's backend of class cls (checked
+ * to be one), or 0; stopping it (SIGTERM, then SIGKILL after 5 s) and
+ * removing its backend nodes and log. */
+struct libxl__backend_class;
+_hidden pid_t libxl__backend_pid(libxl_ctx *ctx,
+                                 const struct libxl__backend_class *cls,
+                                 uint32_t domid);
+_hidden int libxl__backend_stop(libxl_ctx *ctx,
+                                const struct libxl__backend_class *cls,
+                                uint32_t domid, pid_t pid);
+/* Every backend class, NULL-ended: teardown stops them all. */
+_hidden extern const struct libxl__backend_class *const
+    libxl__backend_classes[];
 
 /*
  * Domains whose machine is qemu (HVM; PVH under TCG): libxl_accel.c

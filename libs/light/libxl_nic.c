@@ -76,8 +76,16 @@ int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
             random_mac(&nic->mac);
         x->mac = libxl__dm_own(d, libxl__sprintf(LIBXL_MAC_FMT,
                                                  LIBXL_MAC_BYTES(nic->mac)));
-        x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d-emu", domid,
-                                                    devid));
+        if (libxl__netback_wanted(nic, x->model)) {
+            /* the network backend's tap and socket (libxl_netback.c) */
+            x->socket = libxl__dm_own(d, libxl__backend_socket(
+                &libxl__netback_class, domid, devid));
+            x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d", domid,
+                                                        devid));
+        } else {
+            x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d-emu",
+                                                        domid, devid));
+        }
         if (strlen(x->ifname) > 15) {
             LOG(ctx, ERROR, "vif %d: tap name %s is too long", devid,
                 x->ifname);
@@ -115,7 +123,8 @@ int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
             rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/script", p),
                                  nic->script ? nic->script : "");
         if (!rc)
-            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p), "ioemu");
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
+                                 d->nics[i].socket ? "vif" : "ioemu");
     }
     GC_FREE;
     return rc;

@@ -13,7 +13,8 @@ under xl with qemu as the machine:
   its xenstore sectors with no command (the guest is told only by a
   backend newer than Debian 12's qemu-storage-daemon); `kill -9` of qemu-storage-daemon: the backend
   starts a new one, the guest's qemu reconnects and the guest reads and
-  writes again, the domain up all along;
+  writes again, the domain up all along; `kill -9` of the backend itself:
+  its supervisor starts it again, and the guest reads again;
   xl block-attach of a third disk: the guest finds /dev/vdc and reads
   it, xl block-list shows it; xl block-detach: the guest releases it;
   refused: block-attach on a vdev in use, block-detach of a vdev the
@@ -224,14 +225,17 @@ def scenario():
     try:
         L.reach_shell(con, t0, "boot")
         bb = blkbacks(dom)
-        L.check(len(bb) == 1, "one xenolith-blkback for domain %d" % dom,
-                str(bb), fatal=True)
-        L.check(ppid(bb[0]) != os.getpid() and
-                ppid(bb[0]) not in processes(L.XL),
-                "the backend is apart (parent %s)" % ppid(bb[0]))
+        sup = [p for p in bb if ppid(p) not in bb]
+        L.check(len(bb) == 2 and len(sup) == 1,
+                "one xenolith-blkback for domain %d (supervisor and worker)"
+                % dom, str(bb), fatal=True)
+        worker = [p for p in bb if p != sup[0]][0]
+        L.check(ppid(sup[0]) != os.getpid() and
+                ppid(sup[0]) not in processes(L.XL),
+                "the backend is apart (parent %s)" % ppid(sup[0]))
         q = qsds(dom)
-        L.check(len(q) == 1 and ppid(q[0]) == bb[0],
-                "its one qemu-storage-daemon is its child", str(q))
+        L.check(len(q) == 1 and ppid(q[0]) == worker,
+                "its one qemu-storage-daemon is the worker's child", str(q))
         qemu = L.qemu_pid(dom)
         try:
             with open("/proc/%d/cmdline" % qemu, "rb") as f:
@@ -344,14 +348,32 @@ def scenario():
                         "conv=fsync 2>/dev/null && echo w2-$((6*6))",
                         "w2-36", L.SLOW),
                 "and writes", con.tail(600))
+        # ---- the backend itself dies: its supervisor starts it again.
+        os.kill(worker, signal.SIGKILL)
+        L.check(L.wait_for(lambda: [p for p in blkbacks(dom)
+                                    if p not in bb], 15),
+                "kill -9 of xenolith-blkback: a new worker",
+                str(blkbacks(dom)))
+        L.check(L.wait_for(lambda: len(qsds(dom)) == 1 and
+                           be(dom, XVDA, "hotplug-status") == "connected",
+                           20),
+                "with a new qemu-storage-daemon, the disks connected again",
+                "%s %r" % (qsds(dom), be(dom, XVDA, "hotplug-status")))
+        con.run("echo 3 > /proc/sys/vm/drop_caches; echo dq-$((4*5))",
+                "dq-20", 20)
+        got = guest_md5(con, "dd if=/dev/vda bs=1M skip=1 count=%d "
+                        "2>/dev/null" % DATA_MIB, "again2")
+        L.check(got == sum_a and L.domid() == dom,
+                "the guest reads its data again, the domain up all along",
+                "%s; %s" % (got, con.tail(600)))
         log = backend_dir(dom) + ".log"
         try:
             text = open(log).read()
         except OSError as e:
             text = str(e)
-        L.check("restarting" in text,
-                "the backend's log says the daemon died and restarts",
-                text[-800:])
+        L.check("restarting" in text and "restarting it" in text,
+                "the backend's log says the daemon and the worker died and "
+                "were restarted", text[-800:])
 
         # ---- hotplug: xl block-attach, block-detach.
         hot = os.path.join(L.TMP, "blk-hot.img")
