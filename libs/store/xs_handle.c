@@ -1197,81 +1197,89 @@ bool xs__watch_prepare(struct xs_handle *h)
     return !reader || xs__start_reader(h);
 }
 
-/* A thread cancelled while it reads for events gives the role back. */
-static void role_cleanup(void *arg)
-{
-    struct xs_handle *h = arg;
-
-    pthread_mutex_lock(&h->lock); /* unlock_cleanup() releases it */
-    h->reading = false;
-    h->taker_reading = false;
-    if (h->watch_head)
-        watch_pipe_kick(h);
-    pthread_cond_broadcast(&h->reply_cond);
-    pthread_cond_broadcast(&h->watch_cond);
-}
-
 /*
- * Reads for events as the holder of the receive role: one message when
- * `block`, else every whole message the connection has now, until one is
- * an event.  Called without `lock`; returns with it held and the role
- * given up.  0 or -errno (-EAGAIN: nothing whole had come).
+ * Reads what the connection has now, as the holder of the receive role,
+ * until an event is queued or no whole message is left.  Not cancellable
+ * (a thread cancelled here would leave the role taken): it never blocks
+ * but to reconnect.  Called without `lock`; returns with it held and the
+ * role given up.  0 or -errno (-EAGAIN: nothing whole had come).
  */
-static int read_for_events(struct xs_handle *h, bool block)
+static int read_for_events(struct xs_handle *h)
 {
     bool lost, queued;
-    int rc;
+    int rc, cancel_state;
 
-    pthread_cleanup_push(role_cleanup, h);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     pthread_mutex_lock(&h->lock);
     h->taker_reading = true;
     pthread_mutex_unlock(&h->lock);
     do {
-        rc = pump_one(h, &lost, !block);
+        rc = pump_one(h, &lost, true);
         if (lost)
             rc = reconnect(h, -rc);
         pthread_mutex_lock(&h->lock);
         queued = h->watch_head != NULL;
         pthread_mutex_unlock(&h->lock);
-    } while (!rc && !block && !queued);
-    pthread_cleanup_pop(0);
+    } while (!rc && !queued);
     release_role(h);
     h->taker_reading = false;
+    pthread_setcancelstate(cancel_state, NULL);
     return rc;
 }
 
-struct xs__msg *xs__take_event(struct xs_handle *h, bool block)
+/* A cancel while wait_for_input() polls: nothing is held to release. */
+static void no_cleanup(void *arg)
 {
-    struct xs__msg *msg = NULL;
-    volatile int err = 0; /* set between cleanup push and pop */
+    (void)arg;
+}
 
-    pthread_mutex_lock(&h->lock);
-    /* A thread blocked here may be cancelled: leave the lock free. */
-    pthread_cleanup_push(unlock_cleanup, &h->lock);
-    while (!h->watch_head && !err) {
-        if (h->dead_errno) {
-            err = h->dead_errno;
-        } else if (!h->reading && !h->thread_started) {
-            /* Nobody reads: what came is ours to read. */
-            h->reading = true;
-            pthread_mutex_unlock(&h->lock);
-            int rc = read_for_events(h, block);
+/*
+ * Waits, without `lock` and cancellably, until the connection or the
+ * watch pipe (events another thread queued) has something, or xs_close()
+ * stops the handle.  Called with `lock` held; returns with it held.
+ *
+ * The poll sits in a cleanup region although nothing needs releasing: a
+ * cancel then ends in glibc's longjmp to it, which AddressSanitizer sees,
+ * and it clears the stack the unwound frames leave; unwound without one,
+ * their stale redzones trip ASan when the thread exits.
+ */
+static void wait_for_input(struct xs_handle *h)
+{
+    struct pollfd p[3] = {
+        { .fd = h->fd, .events = POLLIN },
+        { .fd = -1, .events = POLLIN },
+        { .fd = h->stop_pipe[0], .events = POLLIN },
+    };
 
-            if (!h->watch_head && !h->dead_errno && rc)
-                err = -rc; /* EAGAIN: nothing whole had come */
-        } else if (!block) {
-            err = EAGAIN; /* the reader queues it and wakes the poller */
-        } else {
-            pthread_cond_wait(&h->watch_cond, &h->lock);
-        }
-    }
+    if (h->watch_pipe[0] < 0 &&
+        pipe2(h->watch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        h->watch_pipe[0] = h->watch_pipe[1] = -1;
+    /* without the pipe, events queued by others wake us by watch_cond
+     * only: the poll then gives up after a while to look */
+    p[1].fd = h->watch_pipe[0];
+    pthread_mutex_unlock(&h->lock);
+    pthread_cleanup_push(no_cleanup, NULL);
+    while (poll(p, 3, p[1].fd < 0 ? 100 : -1) < 0 && errno == EINTR)
+        continue;
     pthread_cleanup_pop(0);
-    if (!h->watch_head) {
-        pthread_mutex_unlock(&h->lock);
-        errno = err;
-        return NULL;
-    }
-    msg = h->watch_head;
+    pthread_mutex_lock(&h->lock);
+}
+
+/* Waits for another thread's reading to queue an event or give up the
+ * receive role.  `lock` held.  A thread blocked here may be cancelled:
+ * the lock is left free then. */
+static void wait_for_event(struct xs_handle *h)
+{
+    pthread_cleanup_push(unlock_cleanup, &h->lock);
+    pthread_cond_wait(&h->watch_cond, &h->lock);
+    pthread_cleanup_pop(0);
+}
+
+/* Takes the first queued event off the queue.  `lock` held. */
+static struct xs__msg *dequeue(struct xs_handle *h)
+{
+    struct xs__msg *msg = h->watch_head;
+
     h->watch_head = msg->next;
     if (!h->watch_head) {
         h->watch_tail = &h->watch_head;
@@ -1279,8 +1287,43 @@ struct xs__msg *xs__take_event(struct xs_handle *h, bool block)
     } else {
         watch_pipe_kick(h); /* more queued: stay readable */
     }
-    pthread_mutex_unlock(&h->lock);
     msg->next = NULL;
+    return msg;
+}
+
+struct xs__msg *xs__take_event(struct xs_handle *h, bool block)
+{
+    struct xs__msg *msg = NULL;
+    int err = 0, rc;
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->watch_head && !err) {
+        if (h->dead_errno) {
+            err = h->dead_errno;
+        } else if (!h->reading && !h->thread_started) {
+            /* Nobody reads: what came is ours to read. */
+            h->reading = true;
+            pthread_mutex_unlock(&h->lock);
+            rc = read_for_events(h);
+            if (h->watch_head || h->dead_errno)
+                continue;
+            if (rc && rc != -EAGAIN)
+                err = -rc;
+            else if (!block)
+                err = EAGAIN;
+            else
+                wait_for_input(h);
+        } else if (!block) {
+            err = EAGAIN; /* the reader queues it and wakes the poller */
+        } else {
+            wait_for_event(h);
+        }
+    }
+    if (h->watch_head)
+        msg = dequeue(h);
+    pthread_mutex_unlock(&h->lock);
+    if (!msg)
+        errno = err;
     return msg;
 }
 
