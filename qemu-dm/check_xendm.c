@@ -459,7 +459,7 @@ START_TEST(argv_vhost_user_nic)
                       "path=/run/b/vif-3/0.sock,reconnect=1"));
     ck_assert(has_arg(argv, "-netdev", "vhost-user,id=net0,chardev=vn0"));
     ck_assert(has_arg(argv, "-device", "virtio-net-pci,id=nic0,netdev=net0,"
-                      "mac=00:16:3e:00:00:01"));
+                      "mac=00:16:3e:00:00:01,vectors=0"));
     ck_assert(has_arg(argv, "-netdev", "tap,id=net1,ifname=vif3.1-emu,"
                       "script=no,downscript=no"));
     ck_assert(has_arg(argv, "-object", "memory-backend-memfd,"

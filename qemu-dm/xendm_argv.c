@@ -785,7 +785,10 @@ static void add_nics(struct args *a, const struct xendm_config *cfg)
             addf(a, "tap,id=net%u%s,script=no,downscript=no", i, ifname);
         }
         add(a, "-device");
-        addf(a, "%s,id=nic%u,netdev=net%u%s", model, i, i, mac);
+        /* vectors=0: Debian 12's qemu 7.2 crashes under TCG when a
+         * vhost-user virtio-net starts with MSI-X; INTx serves */
+        addf(a, "%s,id=nic%u,netdev=net%u%s%s", model, i, i, mac,
+             n->socket && !microvm ? ",vectors=0" : "");
     }
 }
 

@@ -32,6 +32,8 @@ unset XENSTORED_PATH XENSTORED_RUNDIR
 export XENSTORED_BIN=$build/xenstored/xenstored
 export XENOLITHD_BIN=$build/hypervisor/xenolithd
 export XENSTORE_BINDIR=$build/libs/store/tools
+export XENOLITH_BLKBACK=$build/backends/blk/xenolith-blkback
+export XENOLITH_NETBACK=$build/backends/net/xenolith-netback
 export XL_CONF_FILE=/dev/null
 xl=$build/xl/xl
 xencommons="sh $build/hotplug/xencommons"

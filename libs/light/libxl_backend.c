@@ -385,8 +385,12 @@ int libxl__backend_stop(libxl_ctx *ctx,
             kill(pid, SIGKILL);
         }
     }
-    if (pid > 0 && !alive(pid))
-        remove_dir(cls, domid); /* what a killed backend left */
+    if (pid > 0 && !alive(pid)) {
+        /* what a killed backend left */
+        remove_dir(cls, domid);
+        if (cls->leftovers)
+            cls->leftovers(ctx, domid);
+    }
     be = libxl__sprintf("/local/domain/0/backend/%s/%u", cls->kind,
                          domid);
     if (!xs_rm(ctx->xsh, XBT_NULL, be) && errno != ENOENT) {

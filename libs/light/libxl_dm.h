@@ -98,6 +98,8 @@ struct libxl__backend_class {
     const char *env;        /* what overrides path: "XENOLITH_BLKBACK" */
     const char *path;       /* installed as */
     const char *pid_name;   /* /libxl/<domid>/<pid_name>-pid */
+    /* removes what a backend killed at teardown left behind, or NULL */
+    void (*leftovers)(libxl_ctx *ctx, uint32_t domid);
 };
 _hidden extern const struct libxl__backend_class libxl__blkback_class;
 _hidden extern const struct libxl__backend_class libxl__netback_class;

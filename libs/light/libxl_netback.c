@@ -10,12 +10,53 @@
  * "connected", vifname); then the vif hotplug script puts the tap on its
  * bridge, as for qemu's own taps (libxl_nic.c).
  */
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include "libxl_dm.h"
+
+/*
+ * The backend keeps its taps persistent, so that a worker its supervisor
+ * restarts finds them on their bridges; it drops them as it stops.  One
+ * killed at teardown cannot: its taps vif<domid>.<devid> go here.
+ */
+static void drop_taps(libxl_ctx *ctx, uint32_t domid)
+{
+    /* this network namespace's interfaces (sysfs may show another) */
+    struct if_nameindex *all = if_nameindex(), *i;
+    char prefix[32];
+    size_t plen;
+
+    snprintf(prefix, sizeof(prefix), "vif%u.", domid);
+    plen = strlen(prefix);
+    for (i = all; i && i->if_index; i++) {
+        struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+        int fd;
+
+        if (strncmp(i->if_name, prefix, plen) || strchr(i->if_name, '-') ||
+            strlen(i->if_name) >= IFNAMSIZ)
+            continue; /* qemu's own taps end in -emu */
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", i->if_name);
+        fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 ||
+            ioctl(fd, TUNSETPERSIST, 0) < 0)
+            LOGE(ctx, WARN, "domain %u: removing the tap %s its network "
+                 "backend left", domid, i->if_name);
+        if (fd >= 0)
+            close(fd); /* no longer persistent: it goes with this */
+    }
+    if (all)
+        if_freenameindex(all);
+}
 
 const struct libxl__backend_class libxl__netback_class = {
     .kind = "vif", .device = "vif", .what = "network backend",
     .binary = "xenolith-netback", .env = "XENOLITH_NETBACK",
     .path = XENOLITH_LIBEXECDIR "/xenolith-netback", .pid_name = "netback",
+    .leftovers = drop_taps,
 };
 
 bool libxl__netback_wanted(const libxl_device_nic *nic, const char *model)

@@ -92,6 +92,8 @@ dm_setup_host()
     fi
     # The block backend of this build (PVH guests' disks, xvde+ of HVM).
     export XENOLITH_BLKBACK=${XENOLITH_BLKBACK:-$BUILD/backends/blk/xenolith-blkback}
+    # and the network backend (virtio-net NICs)
+    export XENOLITH_NETBACK=${XENOLITH_NETBACK:-$BUILD/backends/net/xenolith-netback}
     mkdir -p "$XENOLITH_RUNDIR"
     trap dm_teardown EXIT
     trap 'exit 99' INT TERM

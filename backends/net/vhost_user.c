@@ -1,0 +1,788 @@
+/*
+ * vhost_user.c - the back-end's side of vhost-user (QEMU's
+ * docs/interop/vhost-user.rst) for one vif: the messages of the guest's
+ * qemu, the guest's RAM mapped from the fds of SET_MEM_TABLE, and the
+ * queues' fds and addresses handed to virtq.c.
+ *
+ * What we offer: VIRTIO_F_VERSION_1, VIRTIO_NET_F_MRG_RXBUF,
+ * VIRTIO_RING_F_EVENT_IDX and VHOST_USER_F_PROTOCOL_FEATURES; of the
+ * protocol features only REPLY_ACK.  One queue pair (no MQ), no
+ * migration (no VHOST_F_LOG_ALL), no IOMMU, no packed or indirect
+ * rings, no config space: any other request is a frontend we do not
+ * understand, and the connection is closed.
+ */
+#include "netback.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+    VU_GET_FEATURES = 1,
+    VU_SET_FEATURES = 2,
+    VU_SET_OWNER = 3,
+    VU_RESET_OWNER = 4,
+    VU_SET_MEM_TABLE = 5,
+    VU_SET_VRING_NUM = 8,
+    VU_SET_VRING_ADDR = 9,
+    VU_SET_VRING_BASE = 10,
+    VU_GET_VRING_BASE = 11,
+    VU_SET_VRING_KICK = 12,
+    VU_SET_VRING_CALL = 13,
+    VU_SET_VRING_ERR = 14,
+    VU_GET_PROTOCOL_FEATURES = 15,
+    VU_SET_PROTOCOL_FEATURES = 16,
+    VU_SET_VRING_ENABLE = 18,
+};
+
+#define VU_VERSION 0x1
+#define VU_VERSION_MASK 0x3
+#define VU_FLAG_REPLY (1u << 2)
+#define VU_FLAG_NEED_REPLY (1u << 3)
+#define VU_VRING_INDEX_MASK 0xffu
+#define VU_VRING_NOFD (1u << 8)
+
+#define VU_F_PROTOCOL_FEATURES 30
+#define VU_PF_REPLY_ACK 3
+#define VU_VRING_F_LOG 0
+
+#define OFFERED_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | \
+                          (1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
+                          (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+                          (1ULL << VU_F_PROTOCOL_FEATURES))
+#define OFFERED_PROTOCOL_FEATURES (1ULL << VU_PF_REPLY_ACK)
+
+/* A region's numbers, as SET_MEM_TABLE lays them out. */
+#define VU_REGION_SIZE 32
+#define VU_MEM_HEADER 8
+
+/* Messages handled per wakeup: the others' packets go on meanwhile. */
+#define VU_MSG_BUDGET 32
+
+static const char *request_name(uint32_t req)
+{
+    static const char *const names[] = {
+        [VU_GET_FEATURES] = "GET_FEATURES",
+        [VU_SET_FEATURES] = "SET_FEATURES",
+        [VU_SET_OWNER] = "SET_OWNER",
+        [VU_RESET_OWNER] = "RESET_OWNER",
+        [VU_SET_MEM_TABLE] = "SET_MEM_TABLE",
+        [VU_SET_VRING_NUM] = "SET_VRING_NUM",
+        [VU_SET_VRING_ADDR] = "SET_VRING_ADDR",
+        [VU_SET_VRING_BASE] = "SET_VRING_BASE",
+        [VU_GET_VRING_BASE] = "GET_VRING_BASE",
+        [VU_SET_VRING_KICK] = "SET_VRING_KICK",
+        [VU_SET_VRING_CALL] = "SET_VRING_CALL",
+        [VU_SET_VRING_ERR] = "SET_VRING_ERR",
+        [VU_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
+        [VU_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
+        [VU_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+    };
+
+    if (req < sizeof(names) / sizeof(names[0]) && names[req])
+        return names[req];
+    return "an unknown request";
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void unmap_mem(struct vu_mem *mem)
+{
+    unsigned int i;
+
+    for (i = 0; i < mem->nr; i++)
+        munmap(mem->r[i].map, mem->r[i].map_len);
+    mem->nr = 0;
+}
+
+static void drop_kick(struct netback *nb, struct virtq *vq)
+{
+    if (vq->kick_fd < 0)
+        return;
+    netback_poll_del(nb, vq->kick_fd);
+    close_fd(&vq->kick_fd);
+}
+
+static void reset_queue(struct netback *nb, struct virtq *vq)
+{
+    virtq_stop(vq);
+    drop_kick(nb, vq);
+    close_fd(&vq->call_fd);
+    vq->num = 0;
+    vq->have_addr = false;
+    vq->enabled = false;
+    vq->last_avail = 0;
+}
+
+void vu_init(struct vu *c, struct vif *v)
+{
+    unsigned int q;
+
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->ev = (struct ev){ .kind = EV_CONN, .vif = v };
+    for (q = 0; q < VQ_COUNT; q++) {
+        c->vq[q].kick_fd = -1;
+        c->vq[q].call_fd = -1;
+        c->vq[q].kick_ev = (struct ev){ .kind = EV_KICK, .vif = v, .q = q };
+    }
+}
+
+bool vu_queue_ready(const struct vu *c, unsigned int q)
+{
+    const struct virtq *vq = &c->vq[q];
+
+    /* A disabled tx queue is still emptied (its packets dropped). */
+    return c->fd >= 0 && vq->started && (q == VQ_TX || vq->enabled);
+}
+
+void vu_close(struct netback *nb, struct vif *v, const char *why)
+{
+    struct vu *c = &v->c;
+    unsigned int q, i;
+
+    if (c->fd < 0)
+        return;
+    if (why)
+        netback_log_vif(v, "vhost-user connection closed: %s", why);
+    for (q = 0; q < VQ_COUNT; q++)
+        reset_queue(nb, &c->vq[q]);
+    unmap_mem(&c->mem);
+    for (i = 0; i < c->nr_fds; i++)
+        close_fd(&c->fds[i]);
+    c->nr_fds = 0;
+    netback_poll_del(nb, c->fd);
+    close_fd(&c->fd);
+    c->have = 0;
+    c->features = 0;
+    c->protocol_features = 0;
+    vif_queues_changed(nb, v);
+}
+
+void vu_accept(struct netback *nb, struct vif *v)
+{
+    struct vu *c = &v->c;
+    int fd;
+
+    fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            netback_log_vif(v, "accepting on %s: %s", v->sock,
+                            strerror(errno));
+        return;
+    }
+    if (c->fd >= 0) {
+        /* One frontend per NIC: a second one would fight over the same
+         * queues. */
+        netback_log_vif(v, "refused a second vhost-user connection on %s: "
+                        "one is already served", v->sock);
+        close(fd);
+        return;
+    }
+    if (netback_poll_add(nb, fd, EPOLLIN, &c->ev)) {
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    c->have = 0;
+    c->hdr_len = sizeof(struct virtio_net_hdr);
+    c->mrg_rxbuf = false;
+    netback_log_vif(v, "vhost-user frontend connected on %s", v->sock);
+}
+
+/* ---------------------------------------------------------- requests */
+
+/* Sets c->err and returns -EPROTO: the connection will be closed. */
+static int __attribute__((format(printf, 2, 3)))
+broken(struct vu *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof(c->err), fmt, ap);
+    va_end(ap);
+    return -EPROTO;
+}
+
+/* Starts queue q if it has everything a ring needs and is not running. */
+static int try_start(struct vu *c, unsigned int q, bool *changed)
+{
+    struct virtq *vq = &c->vq[q];
+    char why[160];
+    int rc;
+
+    if (vq->started || vq->kick_fd < 0 || !vq->num || !vq->have_addr ||
+        !c->mem.nr)
+        return 0;
+    rc = virtq_start(vq, &c->mem,
+                     c->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
+                     why, sizeof(why));
+    if (rc)
+        return broken(c, "queue %u: %s", q, why);
+    *changed = true;
+    return 0;
+}
+
+/* Checks the index of a queue message; the queue, or NULL (broken). */
+static struct virtq *queue_of(struct vu *c, uint32_t index)
+{
+    if (index >= VQ_COUNT) {
+        broken(c, "queue %" PRIu32 " does not exist (one rx and one tx "
+               "queue)", index);
+        return NULL;
+    }
+    return &c->vq[index];
+}
+
+static int set_features(struct vu *c, uint64_t f)
+{
+    unsigned int q;
+
+    if (f & ~OFFERED_FEATURES)
+        return broken(c, "features 0x%" PRIx64 " include some not offered "
+                      "(0x%llx)", f, (unsigned long long)OFFERED_FEATURES);
+    c->features = f;
+    c->mrg_rxbuf = f & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+    /* virtio 1.x has the 12-byte header whether buffers merge or not;
+     * a legacy driver without merged buffers the 10-byte one. */
+    if (c->mrg_rxbuf || (f & (1ULL << VIRTIO_F_VERSION_1)))
+        c->hdr_len = sizeof(struct virtio_net_hdr_v1);
+    else
+        c->hdr_len = sizeof(struct virtio_net_hdr);
+    /* Without protocol features no SET_VRING_ENABLE will come: the
+     * rings are enabled from the start. */
+    if (!(f & (1ULL << VU_F_PROTOCOL_FEATURES)))
+        for (q = 0; q < VQ_COUNT; q++)
+            c->vq[q].enabled = true;
+    return 0;
+}
+
+/*
+ * SET_MEM_TABLE: maps every region of the new table, then moves the
+ * started rings to it, then unmaps the old one.  We are single-threaded,
+ * so nothing uses the old mapping once this message is handled, which
+ * is what the frontend's REPLY_ACK wait is for.
+ */
+static int set_mem_table(struct vu *c, const unsigned char *p, uint32_t size)
+{
+    struct vu_mem mem = { 0 }, old;
+    uint64_t gpa, len, uva, off;
+    const unsigned char *rp;
+    struct vu_region *r;
+    unsigned int i, q;
+    char why[160];
+    struct stat st;
+    uint32_t nr;
+    void *map;
+    int rc;
+
+    nr = size >= VU_MEM_HEADER ? get32(p) : 0;
+    if (size < VU_MEM_HEADER || nr < 1 || nr > VU_MAX_REGIONS ||
+        size != VU_MEM_HEADER + nr * VU_REGION_SIZE)
+        return broken(c, "SET_MEM_TABLE of %" PRIu32 " bytes for %" PRIu32
+                      " regions (1 to %d)", size, nr, VU_MAX_REGIONS);
+    if (c->nr_fds != nr)
+        return broken(c, "SET_MEM_TABLE of %" PRIu32 " regions came with "
+                      "%u fds", nr, c->nr_fds);
+    for (i = 0; i < nr; i++) {
+        rp = p + VU_MEM_HEADER + i * VU_REGION_SIZE;
+        gpa = get64(rp);
+        len = get64(rp + 8);
+        uva = get64(rp + 16);
+        off = get64(rp + 24);
+        if (!len || gpa + len < gpa || uva + len < uva || off + len < off ||
+            off + len > SIZE_MAX) {
+            rc = broken(c, "memory region %u (guest 0x%" PRIx64 ", %" PRIu64
+                        " bytes at offset %" PRIu64 ") is empty or wraps "
+                        "around", i, gpa, len, off);
+            goto fail;
+        }
+        if (fstat(c->fds[i], &st) < 0) {
+            rc = broken(c, "memory region %u: fstat of its fd: %s", i,
+                        strerror(errno));
+            goto fail;
+        }
+        /* Mapping past the end of the file would fault on access. */
+        if ((uint64_t)st.st_size < off + len) {
+            rc = broken(c, "memory region %u: its fd holds %lld bytes, "
+                        "fewer than its offset %" PRIu64 " and size %" PRIu64,
+                        i, (long long)st.st_size, off, len);
+            goto fail;
+        }
+        /* From offset 0: the offset need not be page-aligned. */
+        map = mmap(NULL, off + len, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   c->fds[i], 0);
+        if (map == MAP_FAILED) {
+            rc = broken(c, "cannot map memory region %u (%" PRIu64 " bytes): "
+                        "%s", i, off + len, strerror(errno));
+            goto fail;
+        }
+        r = &mem.r[mem.nr++];
+        *r = (struct vu_region){ .gpa = gpa, .size = len, .uva = uva,
+                                 .host = (uint8_t *)map + off, .map = map,
+                                 .map_len = off + len };
+    }
+    for (i = 0; i < c->nr_fds; i++)
+        close_fd(&c->fds[i]);
+    old = c->mem;
+    c->mem = mem;
+    unmap_mem(&old);
+    for (q = 0; q < VQ_COUNT; q++) {
+        if (!c->vq[q].started)
+            continue;
+        rc = virtq_remap(&c->vq[q], &c->mem, why, sizeof(why));
+        if (rc)
+            return broken(c, "queue %u after a new memory table: %s", q,
+                          why);
+    }
+    return 0;
+
+fail:
+    unmap_mem(&mem);
+    return rc;
+}
+
+/*
+ * Whether fd is an eventfd.  Kick and call fds are shared with qemu and
+ * blocking (their flags are qemu's too): an eventfd never blocks a
+ * write and is read only once it polls readable, but a pipe nobody
+ * reads would block our writes, and with them every vif.  Where /proc
+ * is missing we cannot tell, and trust the frontend.
+ */
+static bool is_eventfd(int fd)
+{
+    char path[64], target[64];
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return errno == ENOENT && access("/proc/self", F_OK) < 0;
+    target[n] = '\0';
+    return !strcmp(target, "anon_inode:[eventfd]");
+}
+
+/*
+ * SET_VRING_KICK, _CALL and _ERR: the queue index and whether an fd
+ * came; the fd (taken from the message) in *fd_r, or -1.
+ */
+static struct virtq *vring_fd(struct vu *c, const unsigned char *p,
+                              int *fd_r)
+{
+    struct virtq *vq;
+    uint64_t u;
+
+    u = get64(p);
+    vq = queue_of(c, (uint32_t)(u & VU_VRING_INDEX_MASK));
+    if (!vq)
+        return NULL;
+    if (c->nr_fds != ((u & VU_VRING_NOFD) ? 0 : 1)) {
+        broken(c, "%u fds, where the message says %s", c->nr_fds,
+               (u & VU_VRING_NOFD) ? "none" : "one");
+        return NULL;
+    }
+    if (c->nr_fds && !is_eventfd(c->fds[0])) {
+        broken(c, "queue %u: its fd is not an eventfd",
+               (unsigned int)(vq - c->vq));
+        return NULL;
+    }
+    *fd_r = c->nr_fds ? c->fds[0] : -1;
+    c->fds[0] = -1;
+    c->nr_fds = 0;
+    return vq;
+}
+
+/* The payload size each request must have; -1 for one we do not serve
+ * (SET_MEM_TABLE's is checked by its handler). */
+static long payload_size(uint32_t req)
+{
+    switch (req) {
+    case VU_GET_FEATURES:
+    case VU_SET_OWNER:
+    case VU_RESET_OWNER:
+    case VU_GET_PROTOCOL_FEATURES:
+        return 0;
+    case VU_SET_FEATURES:
+    case VU_SET_PROTOCOL_FEATURES:
+    case VU_SET_VRING_KICK:
+    case VU_SET_VRING_CALL:
+    case VU_SET_VRING_ERR:
+    case VU_SET_VRING_NUM:
+    case VU_SET_VRING_BASE:
+    case VU_GET_VRING_BASE:
+    case VU_SET_VRING_ENABLE:
+        return 8;
+    case VU_SET_VRING_ADDR:
+        return 40;
+    case VU_SET_MEM_TABLE:
+        return VU_MAX_PAYLOAD;
+    default:
+        return -1;
+    }
+}
+
+/*
+ * Handles one message.  A reply (its payload in reply, *reply_size
+ * bytes) when *has_reply; *changed when a queue started, stopped or was
+ * enabled or disabled.  0, or -EPROTO with c->err set.
+ */
+static int handle(struct netback *nb, struct vif *v, uint32_t req,
+                  const unsigned char *p, uint32_t size,
+                  unsigned char *reply, uint32_t *reply_size,
+                  bool *has_reply, bool *changed)
+{
+    struct vu *c = &v->c;
+    struct virtq *vq;
+    uint32_t index, num;
+    uint64_t u;
+    long want = payload_size(req);
+    unsigned int q;
+    int fd, rc;
+
+    if (want < 0)
+        return broken(c, "request %" PRIu32 " is not served", req);
+    if (req == VU_SET_MEM_TABLE ? size > (uint32_t)want : size != want)
+        return broken(c, "%s with a payload of %" PRIu32 " bytes, not %ld",
+                      request_name(req), size, want);
+    if (req != VU_SET_MEM_TABLE && req != VU_SET_VRING_KICK &&
+        req != VU_SET_VRING_CALL && req != VU_SET_VRING_ERR && c->nr_fds)
+        return broken(c, "%s came with %u fds", request_name(req),
+                      c->nr_fds);
+
+    switch (req) {
+    case VU_GET_FEATURES:
+        put64(reply, OFFERED_FEATURES);
+        *reply_size = 8;
+        *has_reply = true;
+        return 0;
+    case VU_GET_PROTOCOL_FEATURES:
+        put64(reply, OFFERED_PROTOCOL_FEATURES);
+        *reply_size = 8;
+        *has_reply = true;
+        return 0;
+    case VU_SET_FEATURES:
+        *changed = true;
+        return set_features(c, get64(p));
+    case VU_SET_PROTOCOL_FEATURES:
+        u = get64(p);
+        if (u & ~OFFERED_PROTOCOL_FEATURES)
+            return broken(c, "protocol features 0x%" PRIx64 " include some "
+                          "not offered (0x%llx)", u,
+                          (unsigned long long)OFFERED_PROTOCOL_FEATURES);
+        c->protocol_features = u;
+        return 0;
+    case VU_SET_OWNER:
+        return 0;
+    case VU_RESET_OWNER:
+        /* Deprecated; the spec's advice: disable the rings. */
+        for (q = 0; q < VQ_COUNT; q++)
+            c->vq[q].enabled = false;
+        *changed = true;
+        return 0;
+    case VU_SET_MEM_TABLE:
+        rc = set_mem_table(c, p, size);
+        for (q = 0; !rc && q < VQ_COUNT; q++)
+            rc = try_start(c, q, changed);
+        return rc;
+    }
+
+    if (req == VU_SET_VRING_KICK || req == VU_SET_VRING_CALL ||
+        req == VU_SET_VRING_ERR) {
+        vq = vring_fd(c, p, &fd);
+        if (!vq)
+            return -EPROTO;
+        q = (unsigned int)(vq - c->vq);
+        if (req == VU_SET_VRING_ERR) {
+            /* We report errors by closing the connection, not here. */
+            close_fd(&fd);
+            return 0;
+        }
+        if (req == VU_SET_VRING_CALL) {
+            close_fd(&vq->call_fd);
+            vq->call_fd = fd;
+            /* The new fd may have missed an interrupt the old one got. */
+            vq->signalled_valid = false;
+            return 0;
+        }
+        /* A new kick fd restarts the ring (vhost-user's "ring states"). */
+        virtq_stop(vq);
+        drop_kick(nb, vq);
+        *changed = true;
+        if (fd < 0) {
+            netback_log_vif(v, "queue %u: no kick fd (polling mode), which "
+                            "is not served: the queue stays stopped", q);
+            return 0;
+        }
+        if (netback_poll_add(nb, fd, EPOLLIN, &vq->kick_ev)) {
+            close(fd);
+            return broken(c, "queue %u: cannot poll its kick fd", q);
+        }
+        vq->kick_fd = fd;
+        return try_start(c, q, changed);
+    }
+
+    index = get32(p);
+    vq = queue_of(c, index);
+    if (!vq)
+        return -EPROTO;
+    num = get32(p + 4);
+    switch (req) {
+    case VU_SET_VRING_NUM:
+        if (num < 1 || num > VQ_MAX_SIZE || (num & (num - 1)))
+            return broken(c, "queue %" PRIu32 ": size %" PRIu32 " is not a "
+                          "power of 2 up to %d", index, num, VQ_MAX_SIZE);
+        virtq_stop(vq);
+        vq->num = num;
+        *changed = true;
+        return try_start(c, index, changed);
+    case VU_SET_VRING_BASE:
+        if (num > UINT16_MAX)
+            return broken(c, "queue %" PRIu32 ": base %" PRIu32 " is not a "
+                          "split ring's index", index, num);
+        virtq_stop(vq);
+        vq->last_avail = (uint16_t)num;
+        *changed = true;
+        return try_start(c, index, changed);
+    case VU_GET_VRING_BASE:
+        /* Stopped: from now on qemu owns the ring and its kicks. */
+        virtq_stop(vq);
+        drop_kick(nb, vq);
+        *changed = true;
+        put32(reply, index);
+        put32(reply + 4, vq->last_avail);
+        *reply_size = 8;
+        *has_reply = true;
+        return 0;
+    case VU_SET_VRING_ENABLE:
+        if (num > 1)
+            return broken(c, "queue %" PRIu32 ": SET_VRING_ENABLE %" PRIu32,
+                          index, num);
+        vq->enabled = num;
+        *changed = true;
+        return 0;
+    case VU_SET_VRING_ADDR:
+        if (get32(p + 4) & (1u << VU_VRING_F_LOG))
+            return broken(c, "queue %" PRIu32 ": dirty logging asked for, "
+                          "which was not offered", index);
+        vq->desc_uva = get64(p + 8);
+        vq->used_uva = get64(p + 16);
+        vq->avail_uva = get64(p + 24);
+        vq->have_addr = true;
+        if (vq->started) {
+            char why[160];
+
+            if (virtq_remap(vq, &c->mem, why, sizeof(why)))
+                return broken(c, "queue %" PRIu32 ": %s", index, why);
+            return 0;
+        }
+        return try_start(c, index, changed);
+    }
+    return broken(c, "request %" PRIu32 " is not served", req);
+}
+
+static int send_reply(struct vu *c, uint32_t req, const unsigned char *p,
+                      uint32_t size)
+{
+    unsigned char buf[VU_HDR_SIZE + 16];
+    size_t len = VU_HDR_SIZE + size;
+    ssize_t n;
+
+    put32(buf, req);
+    put32(buf + 4, VU_VERSION | VU_FLAG_REPLY);
+    put32(buf + 8, size);
+    memcpy(buf + VU_HDR_SIZE, p, size);
+    /* A reply is small; a frontend that does not read its socket is
+     * given up on rather than waited for. */
+    n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == (ssize_t)len)
+        return 0;
+    return broken(c, "cannot send the reply to %s: %s", request_name(req),
+                  n < 0 ? strerror(errno) : "the socket is full");
+}
+
+/* The message in c->msg is complete: handles it and replies. */
+static int dispatch(struct netback *nb, struct vif *v, bool *changed)
+{
+    struct vu *c = &v->c;
+    unsigned char reply[16];
+    uint32_t req = get32(c->msg), flags = get32(c->msg + 4);
+    uint32_t size = get32(c->msg + 8), reply_size = 0;
+    bool has_reply = false;
+    int rc;
+
+    rc = handle(nb, v, req, c->msg + VU_HDR_SIZE, size, reply, &reply_size,
+                &has_reply, changed);
+    if (rc)
+        return rc;
+    if (!has_reply && (flags & VU_FLAG_NEED_REPLY) &&
+        (c->protocol_features & (1ULL << VU_PF_REPLY_ACK))) {
+        put64(reply, 0);
+        reply_size = 8;
+        has_reply = true;
+    }
+    return has_reply ? send_reply(c, req, reply, reply_size) : 0;
+}
+
+/*
+ * Reads what is missing of the current message (the header, then the
+ * payload): reading no further than the message keeps the fds of the
+ * next one for it.  1 when the message is complete, 2 when part of it
+ * came, 0 when nothing is there to read, -1 when the connection must
+ * close (c->err).
+ */
+static int read_msg(struct vu *c)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+    } ctl;
+    struct msghdr mh = { 0 };
+    struct cmsghdr *cm;
+    struct iovec iov;
+    size_t want, nfd, i;
+    uint32_t size, flags;
+    bool extra = false;
+    int *fds;
+    ssize_t n;
+
+    if (c->have < VU_HDR_SIZE) {
+        want = VU_HDR_SIZE - c->have;
+    } else {
+        size = get32(c->msg + 8);
+        want = VU_HDR_SIZE + size - c->have;
+    }
+    iov = (struct iovec){ c->msg + c->have, want };
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (n < 0) {
+        snprintf(c->err, sizeof(c->err), "reading its socket: %s",
+                 strerror(errno));
+        return -1;
+    }
+    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        fds = (int *)CMSG_DATA(cm);
+        nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < nfd; i++) {
+            int fd;
+
+            memcpy(&fd, fds + i, sizeof(fd));
+            if (c->nr_fds < VU_MAX_FDS) {
+                c->fds[c->nr_fds++] = fd;
+            } else {
+                close(fd);
+                extra = true;
+            }
+        }
+    }
+    if (extra || (mh.msg_flags & MSG_CTRUNC)) {
+        snprintf(c->err, sizeof(c->err), "a message came with more than %d "
+                 "fds", VU_MAX_FDS);
+        return -1;
+    }
+    if (n == 0) {
+        snprintf(c->err, sizeof(c->err), "the frontend closed it%s",
+                 c->have ? " in the middle of a message" : "");
+        return -1;
+    }
+    c->have += (size_t)n;
+    if (c->have < VU_HDR_SIZE)
+        return 2;
+    flags = get32(c->msg + 4);
+    size = get32(c->msg + 8);
+    if ((flags & VU_VERSION_MASK) != VU_VERSION || (flags & VU_FLAG_REPLY)) {
+        snprintf(c->err, sizeof(c->err), "%s with flags 0x%" PRIx32 " (not "
+                 "a version 1 request)", request_name(get32(c->msg)), flags);
+        return -1;
+    }
+    if (size > VU_MAX_PAYLOAD) {
+        snprintf(c->err, sizeof(c->err), "%s with a payload of %" PRIu32
+                 " bytes, more than the %d we take",
+                 request_name(get32(c->msg)), size, VU_MAX_PAYLOAD);
+        return -1;
+    }
+    return c->have == VU_HDR_SIZE + size ? 1 : 2;
+}
+
+void vu_input(struct netback *nb, struct vif *v)
+{
+    struct vu *c = &v->c;
+    char why[sizeof(c->err) + 48];
+    bool changed = false;
+    unsigned int n, i;
+    int r;
+
+    if (c->fd < 0)
+        return;                 /* an event from before it closed */
+    /* Each pass reads at least a byte or stops. */
+    for (n = 0; n < 2 * VU_MSG_BUDGET; n++) {
+        r = read_msg(c);
+        if (r == 0)
+            break;
+        if (r == 1 && dispatch(nb, v, &changed)) {
+            snprintf(why, sizeof(why), "%s: %s",
+                     request_name(get32(c->msg)), c->err);
+            vu_close(nb, v, why);
+            return;
+        }
+        if (r == 1) {
+            for (i = 0; i < c->nr_fds; i++)
+                close_fd(&c->fds[i]);
+            c->nr_fds = 0;
+            c->have = 0;
+        }
+        if (r < 0) {
+            vu_close(nb, v, c->err);
+            return;
+        }
+    }
+    if (changed)
+        vif_queues_changed(nb, v);
+}

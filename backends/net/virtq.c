@@ -1,0 +1,330 @@
+/*
+ * virtq.c - the split virtqueues (virtio 1.x, 2.7) in guest memory, as
+ * the device sees them: chains taken from the available ring, returned
+ * through the used ring, and the two notification schemes (the flags,
+ * or VIRTIO_RING_F_EVENT_IDX's event indexes).
+ *
+ * The guest writes the rings while we read them: every index and
+ * descriptor field is read once into a local and checked before use,
+ * so what a guest changes under us can break only its own traffic.
+ */
+#include "netback.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_ring.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static uint16_t load16(volatile uint16_t *p)
+{
+    return le16toh(*p);
+}
+
+static void store16(volatile uint16_t *p, uint16_t v)
+{
+    *p = htole16(v);
+}
+
+/* The guest's used_event (after the avail ring) and our avail_event
+ * (after the used ring), with VIRTIO_RING_F_EVENT_IDX. */
+static volatile uint16_t *used_event(const struct virtq *vq)
+{
+    return &vq->avail->ring[vq->num];
+}
+
+static volatile uint16_t *avail_event(const struct virtq *vq)
+{
+    return (volatile uint16_t *)&vq->used->ring[vq->num];
+}
+
+/* Where [uva, uva + len) of the frontend's memory is here; NULL when it
+ * is not inside one region. */
+static uint8_t *map_uva(const struct vu_mem *mem, uint64_t uva, uint64_t len)
+{
+    const struct vu_region *r;
+    unsigned int i;
+
+    for (i = 0; i < mem->nr; i++) {
+        r = &mem->r[i];
+        if (uva >= r->uva && uva - r->uva < r->size &&
+            len <= r->size - (uva - r->uva))
+            return r->host + (uva - r->uva);
+    }
+    return NULL;
+}
+
+int virtq_remap(struct virtq *vq, const struct vu_mem *mem, char *err,
+                size_t errlen)
+{
+    uint64_t n = vq->num;
+    uint8_t *desc, *avail, *used;
+
+    /* The ring's alignment rules (2.7): a misaligned ring is a broken
+     * driver, and would make our 16- and 32-bit accesses split. */
+    if (vq->desc_uva % 16 || vq->avail_uva % 2 || vq->used_uva % 4) {
+        snprintf(err, errlen, "misaligned ring (descriptors 0x%llx, "
+                 "avail 0x%llx, used 0x%llx)",
+                 (unsigned long long)vq->desc_uva,
+                 (unsigned long long)vq->avail_uva,
+                 (unsigned long long)vq->used_uva);
+        return -EPROTO;
+    }
+    /* With the event index fields, whether negotiated or not. */
+    desc = map_uva(mem, vq->desc_uva, 16 * n);
+    avail = map_uva(mem, vq->avail_uva, 6 + 2 * n);
+    used = map_uva(mem, vq->used_uva, 6 + 8 * n);
+    if (!desc || !avail || !used) {
+        snprintf(err, errlen, "its %s ring at 0x%llx (%u entries) is not "
+                 "in guest memory", !desc ? "descriptor" :
+                 !avail ? "avail" : "used",
+                 (unsigned long long)(!desc ? vq->desc_uva :
+                                      !avail ? vq->avail_uva :
+                                      vq->used_uva), vq->num);
+        return -EPROTO;
+    }
+    vq->desc = (volatile struct vring_desc *)desc;
+    vq->avail = (volatile struct vring_avail *)avail;
+    vq->used = (volatile struct vring_used *)used;
+    return 0;
+}
+
+int virtq_start(struct virtq *vq, const struct vu_mem *mem, bool event_idx,
+                char *err, size_t errlen)
+{
+    int rc;
+
+    rc = virtq_remap(vq, mem, err, errlen);
+    if (rc)
+        return rc;
+    vq->event_idx = event_idx;
+    /* What the guest has seen used is where we go on from (0 on a new
+     * ring; after a backend restart, what the last one published). */
+    vq->used_idx = load16(&vq->used->idx);
+    vq->avail_idx = vq->last_avail;
+    vq->signalled_valid = false;
+    vq->started = true;
+    return 0;
+}
+
+void virtq_stop(struct virtq *vq)
+{
+    vq->started = false;
+    vq->desc = NULL;
+    vq->avail = NULL;
+    vq->used = NULL;
+}
+
+/* The region holding guest-physical address gpa, or NULL. */
+static const struct vu_region *region_of(const struct vu_mem *mem,
+                                         uint64_t gpa)
+{
+    unsigned int i;
+
+    for (i = 0; i < mem->nr; i++)
+        if (gpa >= mem->r[i].gpa && gpa - mem->r[i].gpa < mem->r[i].size)
+            return &mem->r[i];
+    return NULL;
+}
+
+/*
+ * Appends the guest-physical range [gpa, gpa + len) to iov, split where
+ * it crosses regions.  Entries past max are counted in *n but not
+ * stored.  -1 when part of it is not guest memory.
+ */
+static int add_range(const struct vu_mem *mem, uint64_t gpa, uint64_t len,
+                     struct iovec *iov, unsigned int max, unsigned int *n)
+{
+    const struct vu_region *r;
+    uint64_t off, chunk;
+
+    while (len) {
+        r = region_of(mem, gpa);
+        if (!r)
+            return -1;
+        off = gpa - r->gpa;
+        chunk = r->size - off < len ? r->size - off : len;
+        if (*n < max) {
+            iov[*n].iov_base = r->host + off;
+            iov[*n].iov_len = chunk;
+        }
+        (*n)++;
+        gpa += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+/* Reads avail->idx: 0, or -EPROTO when it ran further ahead of us than
+ * the ring holds. */
+static int read_avail_idx(struct virtq *vq, uint16_t *idx_r, char *err,
+                          size_t errlen)
+{
+    uint16_t idx;
+
+    /* Acquire: the entries and descriptors the guest wrote before it
+     * moved the index are seen by the reads that follow. */
+    idx = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
+    if ((uint16_t)(idx - vq->last_avail) > vq->num) {
+        snprintf(err, errlen, "avail index %u is %u entries past the "
+                 "next one to take (%u), more than the ring's %u", idx,
+                 (uint16_t)(idx - vq->last_avail), vq->last_avail,
+                 vq->num);
+        return -EPROTO;
+    }
+    *idx_r = idx;
+    return 0;
+}
+
+int virtq_pop(struct virtq *vq, const struct vu_mem *mem, bool writable,
+              struct iovec *iov, unsigned int max_iov,
+              unsigned int *niov_r, uint16_t *head_r, uint64_t *len_r,
+              char *err, size_t errlen)
+{
+    unsigned int count = 0, niov = 0, mask = vq->num - 1;
+    uint16_t head, i, flags, idx;
+    uint64_t addr, len = 0;
+    uint32_t dlen;
+    int rc;
+
+    if (vq->last_avail == vq->avail_idx) {
+        rc = read_avail_idx(vq, &idx, err, errlen);
+        if (rc)
+            return rc;
+        vq->avail_idx = idx;
+        if (idx == vq->last_avail)
+            return 0;
+    }
+    head = load16(&vq->avail->ring[vq->last_avail & mask]);
+    if (head >= vq->num) {
+        snprintf(err, errlen, "avail entry %u names descriptor %u, past "
+                 "the ring's %u", vq->last_avail, head, vq->num);
+        return -EPROTO;
+    }
+    for (i = head; ; i = load16(&vq->desc[i].next)) {
+        if (i >= vq->num) {
+            snprintf(err, errlen, "the chain from descriptor %u goes on "
+                     "to %u, past the ring's %u", head, i, vq->num);
+            return -EPROTO;
+        }
+        /* A chain longer than the table loops. */
+        if (++count > vq->num) {
+            snprintf(err, errlen, "the chain from descriptor %u is longer "
+                     "than the ring (%u): a loop", head, vq->num);
+            return -EPROTO;
+        }
+        flags = load16(&vq->desc[i].flags);
+        addr = le64toh(vq->desc[i].addr);
+        dlen = le32toh(vq->desc[i].len);
+        if (flags & VRING_DESC_F_INDIRECT) {
+            snprintf(err, errlen, "descriptor %u is indirect, which was "
+                     "not negotiated", i);
+            return -EPROTO;
+        }
+        if (!(flags & VRING_DESC_F_WRITE) != !writable) {
+            snprintf(err, errlen, "descriptor %u is device-%s in a queue "
+                     "whose buffers are device-%s", i,
+                     writable ? "readable" : "writable",
+                     writable ? "writable" : "readable");
+            return -EPROTO;
+        }
+        if (add_range(mem, addr, dlen, iov, max_iov, &niov)) {
+            snprintf(err, errlen, "descriptor %u (0x%llx, %u bytes) is not "
+                     "in guest memory", i, (unsigned long long)addr, dlen);
+            return -EPROTO;
+        }
+        len += dlen;
+        if (!(flags & VRING_DESC_F_NEXT))
+            break;
+    }
+    vq->last_avail++;
+    *head_r = head;
+    *niov_r = niov < max_iov ? niov : max_iov;
+    *len_r = len;
+    return niov > max_iov ? -E2BIG : 1;
+}
+
+void virtq_unpop(struct virtq *vq, unsigned int n)
+{
+    vq->last_avail -= (uint16_t)n;
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+{
+    volatile struct vring_used_elem *e;
+
+    e = &vq->used->ring[vq->used_idx & (vq->num - 1)];
+    e->id = htole32(head);
+    e->len = htole32(len);
+    vq->used_idx++;
+}
+
+void virtq_publish(struct virtq *vq)
+{
+    /* Release: the data and the used entries before the index. */
+    __atomic_store_n(&vq->used->idx, htole16(vq->used_idx),
+                     __ATOMIC_RELEASE);
+}
+
+/* Whether the guest asked to hear of the used entries [old, new_idx):
+ * it named the entry after which it wants an interrupt. */
+static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+void virtq_signal(struct virtq *vq)
+{
+    uint16_t old = vq->signalled_used;
+    bool valid = vq->signalled_valid;
+    static const uint64_t one = 1;
+    bool notify;
+
+    if (valid && old == vq->used_idx)
+        return;                 /* nothing new */
+    /* The used index we published must be visible before we read what
+     * the guest wants: it does the same the other way round. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    vq->signalled_used = vq->used_idx;
+    vq->signalled_valid = true;
+    if (vq->event_idx)
+        notify = !valid || need_event(load16(used_event(vq)), vq->used_idx,
+                                      old);
+    else
+        notify = !(load16(&vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+    if (!notify || vq->call_fd < 0)
+        return;
+    /* An eventfd write fails only when its counter would overflow, which
+     * qemu's reading prevents; a lost interrupt could not be helped. */
+    if (write(vq->call_fd, &one, sizeof(one)) < 0)
+        return;
+}
+
+void virtq_disable_kicks(struct virtq *vq)
+{
+    /* With event indexes the guest kicks once past avail_event and not
+     * again until we move it: nothing to do. */
+    if (!vq->event_idx)
+        store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+}
+
+int virtq_enable_kicks(struct virtq *vq, char *err, size_t errlen)
+{
+    uint16_t idx;
+    int rc;
+
+    if (vq->event_idx)
+        store16(avail_event(vq), vq->avail_idx);
+    else
+        store16(&vq->used->flags, 0);
+    /* The guest may have added buffers before it could see that: make
+     * our write visible, then look again. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    rc = read_avail_idx(vq, &idx, err, errlen);
+    if (rc)
+        return rc;
+    if (idx == vq->avail_idx)
+        return 0;
+    vq->avail_idx = idx;
+    return 1;
+}

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""netback.py - two real Debian PVH guests whose virtio NICs their
+network backend serves (xenolith-netback over vhost-user, a tap per vif
+on the bridge xenbr0 that netback.sh makes in the test's own network
+namespace, 10.99.0.1/24 on the host's side), under xl with qemu as the
+machine:
+
+  each domain has one xenolith-netback (apart from xl), its tap
+  vif<domid>.0 on xenbr0, Xen's vif nodes (backend state 4, connected);
+  qemu opens no tap of its own; the guests ping the host and each other;
+  64 MiB go from the host to a guest and from one guest to the other,
+  each checked by its md5; `kill -9` of a backend's worker: its
+  supervisor starts it again, the guest's qemu reconnects and the guest
+  pings again, the domain up all along; xl destroy: no backend, tap,
+  socket or node left.
+
+Reuses lifecycle.py's helpers.  Environment: as lifecycle.py, and
+XENOLITH_NETBACK (dm/lib.sh).  Prints "ok: ..." / "FAIL: ..."; exit
+status 0, 1 on failures.
+"""
+import fcntl
+import hashlib
+import os
+import re
+import signal
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True    # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.argv[1:] = ["netback"]        # lifecycle's KIND: NAME is dm-netback
+import lifecycle as L  # noqa: E402
+
+MIB = 1 << 20
+DATA_MIB = 64
+GUESTS = (("dm-netback-a", "00:16:3e:5a:02:0a", "10.99.0.2"),
+          ("dm-netback-b", "00:16:3e:5a:02:0b", "10.99.0.3"))
+
+
+def write_cfg(name, mac):
+    lines = [
+        'name = "%s"' % name,
+        'type = "pvh"',
+        "memory = 256",
+        "vcpus = 1",
+        'kernel = "%s/vmlinuz"' % L.GUEST,
+        'ramdisk = "%s/initrd.gz"' % L.GUEST,
+        'cmdline = "console=ttyS0 quiet"',
+        'on_poweroff = "destroy"',
+        'on_reboot = "destroy"',
+        'on_crash = "destroy"',
+        'vif = [ "bridge=%s,mac=%s" ]' % (L.BRIDGE, mac),
+    ]
+    if os.environ.get("DM_ACCEL"):
+        lines.append('accel = "%s"' % os.environ["DM_ACCEL"])
+    cfg = os.path.join(L.TMP, name + ".cfg")
+    with open(cfg, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return cfg
+
+
+def domid_of(name):
+    rc, out, _ = L.xl("domid", name)
+    return int(out.strip()) if rc == 0 and out.strip().isdigit() else None
+
+
+def cmdlines():
+    found = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                found[int(d)] = f.read().decode(errors="replace") \
+                    .replace("\0", " ")
+        except OSError:
+            continue
+    return found
+
+
+def netbacks(dom):
+    return [p for p, c in cmdlines().items()
+            if "xenolith-netback --domid %d " % dom in c + " "
+            and L.alive(p)]
+
+
+def ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def be(dom, key):
+    return L.xs_read("/local/domain/0/backend/vif/%d/0/%s" % (dom, key))
+
+
+def send_to_guest(ip, port, data):
+    """Connects to the guest's nc -l and sends data, then closes."""
+    end = time.monotonic() + 20
+    while True:
+        try:
+            s = socket.create_connection((ip, port), timeout=10)
+            break
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.5)
+    with s:
+        s.settimeout(120)
+        s.sendall(data)
+
+
+def guest_md5(con, path, tag):
+    marker = "%s-$((6*7))" % tag
+    if not con.run("echo %s-$(md5sum %s | cut -c1-32)-%s" % (tag, path,
+                                                          marker),
+                   "%s-42" % tag, L.SLOW):
+        return None
+    m = re.findall(r"%s-([0-9a-f]{32})-%s-42" % (tag, tag), con.tail(800))
+    return m[-1] if m else None
+
+
+def wait_size(con, path, size, secs):
+    """Until path in the guest has size bytes."""
+    def size_now():
+        con.run("echo fs-$(wc -c < %s 2>/dev/null)-$((8*8))" % path,
+                "-64", 10)
+        m = re.findall(r"fs-(\d*)-64", con.tail(300))
+        return int(m[-1]) if m and m[-1] else -1
+    return L.wait_for(lambda: size_now() == size, secs)
+
+
+def scenario():
+    lock = open(L.BOOT_LOCK, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    doms, cons = [], []
+    try:
+        for name, mac, ip in GUESTS:
+            t0 = time.monotonic()
+            rc, out, err = L.xl("create", write_cfg(name, mac))
+            L.check(rc == 0, "xl create %s" % name,
+                    "rc=%d %s%s" % (rc, out, err), fatal=True)
+            dom = domid_of(name)
+            L.check(dom is not None, "xl domid %s: %s" % (name, dom),
+                    fatal=True)
+            doms.append(dom)
+            con = L.console(name)
+            cons.append(con)
+            L.reach_shell(con, t0, "boot of %s" % name)
+            L.check(con.run("ip link set eth0 up && ip addr add %s/24 dev "
+                            "eth0 && echo up-$((2+9))" % ip, "up-11", 20),
+                    "%s: eth0 is %s" % (name, ip), con.tail(400))
+
+        for (name, mac, ip), dom, con in zip(GUESTS, doms, cons):
+            nb = netbacks(dom)
+            sup = [p for p in nb if ppid(p) not in nb]
+            L.check(len(nb) == 2 and len(sup) == 1,
+                    "%s: one xenolith-netback (supervisor and worker)"
+                    % name, str(nb))
+            tap = "vif%d.0" % dom
+            line = L.links().get(tap, "")
+            L.check(re.search(r"\bmaster %s\b" % L.BRIDGE, line),
+                    "%s: the backend's tap %s is on %s"
+                    % (name, tap, L.BRIDGE), line)
+            L.check(be(dom, "state") == "4" and
+                    be(dom, "hotplug-status") == "connected" and
+                    be(dom, "mac") == mac,
+                    "%s: backend vif/%d/0: state 4, connected, mac %s"
+                    % (name, dom, mac),
+                    "%r %r %r" % (be(dom, "state"),
+                                  be(dom, "hotplug-status"),
+                                  be(dom, "mac")))
+            qemu = L.qemu_pid(dom)
+            try:
+                with open("/proc/%d/cmdline" % qemu, "rb") as f:
+                    argv = f.read().decode(errors="replace").split("\0")
+            except (OSError, TypeError):
+                argv = []
+            L.check(any(a.startswith("vhost-user,") for a in argv) and
+                    not any(a.startswith("tap,") for a in argv),
+                    "%s: qemu's NIC is vhost-user, no tap of its own"
+                    % name)
+            L.check(con.run("cat /sys/class/net/eth0/address | "
+                            "sed 's/^/mac:/'", "mac:" + mac, 20),
+                    "%s: eth0 has the vif's MAC" % name, con.tail(400))
+
+        a, b = cons
+        L.check(a.run("ping -c 3 -W 10 10.99.0.1 >/dev/null && "
+                      "echo pa-$((5+5))", "pa-10", L.SLOW),
+                "guest a pings the host", a.tail(400))
+        L.check(a.run("ping -c 3 -W 10 10.99.0.3 >/dev/null && "
+                      "echo pb-$((5+6))", "pb-11", L.SLOW),
+                "guest a pings guest b over the bridge", a.tail(400))
+
+        # ---- 64 MiB: host -> a, then a -> b, each by its md5.
+        data = os.urandom(DATA_MIB * MIB)
+        want = hashlib.md5(data).hexdigest()
+        a.send("nc -l -p 5001 > /tmp/r &\r")
+        time.sleep(1)
+        t0 = time.monotonic()
+        try:
+            send_to_guest("10.99.0.2", 5001, data)
+            sent = True
+        except OSError as e:
+            sent = False
+            L.fail("the host sends 64 MiB to guest a: %s" % e)
+        secs = time.monotonic() - t0
+        if sent:
+            L.check(wait_size(a, "/tmp/r", len(data), 60) and
+                    guest_md5(a, "/tmp/r", "ra") == want,
+                    "guest a got the host's 64 MiB (md5 %s; %.1f MB/s)"
+                    % (want, len(data) / secs / 1e6), a.tail(400))
+            print("time: host -> guest, 64 MiB: %.2f s" % secs, flush=True)
+        # busybox nc writes 1 KiB at a time: guest a serves the file
+        # with busybox httpd, guest b fetches it with wget
+        a.run("httpd -p 8080 -h /tmp && echo httpd-$((3*11))", "httpd-33",
+              20)
+        t0 = time.monotonic()
+        ok = b.run("wget -q -O /tmp/r2 http://10.99.0.2:8080/r && "
+                   "echo got-$((4*11))", "got-44", 180)
+        secs = time.monotonic() - t0
+        L.check(ok and guest_md5(b, "/tmp/r2", "rb") == want,
+                "guest b got the 64 MiB from guest a (md5 %s; %.1f MB/s)"
+                % (want, len(data) / secs / 1e6), b.tail(400))
+        a.send("kill %1 2>/dev/null; pkill httpd; rm -f /tmp/r\r")
+        b.send("rm -f /tmp/r2\r")
+
+        # ---- the backend dies: its supervisor starts it again.
+        nb = netbacks(doms[0])
+        worker = [p for p in nb if ppid(p) in nb]
+        for p in worker:
+            os.kill(p, signal.SIGKILL)
+        L.check(L.wait_for(lambda: [p for p in netbacks(doms[0])
+                                    if p not in nb], 15),
+                "kill -9 of guest a's netback: a new worker",
+                str(netbacks(doms[0])))
+        L.check(a.run("ping -c 3 -W 10 10.99.0.1 >/dev/null && "
+                      "echo pc-$((6+6))", "pc-12", L.SLOW) and
+                domid_of(GUESTS[0][0]) == doms[0],
+                "guest a pings the host again, the domain up all along",
+                a.tail(400))
+
+        # ---- destroy: nothing left.
+        for (name, _, _), dom, con in zip(GUESTS, doms, cons):
+            rc, out, err = L.xl("destroy", name)
+            L.check(rc == 0, "xl destroy %s" % name,
+                    "rc=%d %s%s" % (rc, out, err))
+            con.close()
+            L.check(L.wait_for(lambda: not netbacks(dom), 10),
+                    "%s: no netback left" % name, str(netbacks(dom)))
+            L.check(not L.taps(dom), "%s: no tap left" % name,
+                    str(L.taps(dom)))
+            L.check(not L.xs_exists("/local/domain/0/backend/vif/%d" % dom),
+                    "%s: no vif backend nodes" % name)
+            bdir = os.path.join(L.RUNDIR, "backends", "vif-%d" % dom)
+            L.check(not os.path.exists(bdir) and
+                    not os.path.exists(bdir + ".log"),
+                    "%s: no %s, no log" % (name, bdir))
+        doms = []
+    finally:
+        for con in cons:
+            con.close()
+        for name, _, _ in GUESTS:
+            if domid_of(name) is not None:
+                L.xl("destroy", name)
+
+
+if __name__ == "__main__":
+    L.main(scenario)
