@@ -167,88 +167,16 @@ static bool our_file(const char *name)
     return !strcmp(name, "qsd.qmp") || (n > 0 && !strcmp(name + n, ".sock"));
 }
 
-/* Removes the sockets in the directory (ours, or a dead blkback's). */
-static void clean_dir(int dfd)
-{
-    struct dirent *de;
-    DIR *d;
-    int fd;
-
-    fd = dup(dfd);
-    if (fd < 0)
-        return;
-    d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return;
-    }
-    while ((de = readdir(d)))
-        if (our_file(de->d_name))
-            unlinkat(dfd, de->d_name, 0);
-    closedir(d);
-}
-
-/* mkdir -p of dir's parents, then dir itself (0700); -errno logged. */
-static int make_dir(const char *dir)
-{
-    char *p = blkback_sprintf("%s", dir), *s;
-    int rc = 0;
-
-    for (s = p + 1; ; s++) {
-        if (*s && *s != '/')
-            continue;
-        bool last = !*s;
-
-        *s = '\0';
-        if (mkdir(p, last ? 0700 : 0755) < 0 && errno != EEXIST) {
-            rc = -errno;
-            blkback_log("cannot make directory %s: %s", p, strerror(errno));
-            break;
-        }
-        if (last)
-            break;
-        *s = '/';
-    }
-    free(p);
-    return rc;
-}
-
-/*
- * Makes bb->dir and locks it (flock on the directory): a second blkback
- * for the same domain would take the first one's sockets.  Returns the
- * locked fd, -EBUSY when another blkback holds it (nothing to remove),
- * or another -errno.
- */
+/* Makes bb->dir and locks it (backend_take_dir). */
 static int take_dir(struct blkback *bb)
 {
-    int fd, rc;
-
-    rc = make_dir(bb->dir);
-    if (rc)
-        return rc;
-    fd = open(bb->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        blkback_log("cannot open %s: %s", bb->dir, strerror(errno));
-        return rc;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-        blkback_log("cannot lock %s: %s", bb->dir,
-                    rc == -EBUSY ? "another xenolith-blkback serves this "
-                    "domain" : strerror(errno));
-        close(fd);
-        return rc;
-    }
-    clean_dir(fd);
-    return fd;
+    return backend_take_dir(bb->dir, "xenolith-blkback", our_file,
+                            blkback_log);
 }
 
 static void remove_dir(struct blkback *bb, int dfd)
 {
-    clean_dir(dfd);
-    if (rmdir(bb->dir) < 0 && errno != ENOENT)
-        blkback_log("cannot remove %s: %s", bb->dir, strerror(errno));
+    backend_remove_dir(bb->dir, dfd, our_file, blkback_log);
 }
 
 /* ---------------------------------------------------------- xenstore */
@@ -269,34 +197,6 @@ static bool xs_connect(struct blkback *bb)
     bb->xs = NULL;
     errno = e;
     return false;
-}
-
-/* Whether /local/domain/<domid> is gone (not just unreadable). */
-static bool domain_gone(struct blkback *bb)
-{
-    char *v = xs_read(bb->xs, XBT_NULL, bb->dom_path, NULL);
-
-    if (v) {
-        free(v);
-        return false;
-    }
-    return errno == ENOENT;
-}
-
-/* A devid: a decimal number in canonical form (no sign, no leading 0). */
-static bool parse_devid(const char *s, unsigned int *devid_r)
-{
-    unsigned long d;
-    char *end;
-
-    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1]))
-        return false;
-    errno = 0;
-    d = strtoul(s, &end, 10);
-    if (*end || errno || d > UINT_MAX)
-        return false;
-    *devid_r = (unsigned int)d;
-    return true;
 }
 
 static struct vbd *find_vbd(struct blkback *bb, unsigned int devid)
@@ -330,7 +230,7 @@ static void rescan(struct blkback *bb, bool refresh)
     for (v = bb->vbds; v; v = v->next)
         v->seen = false;
     for (i = 0; i < n; i++)
-        if (parse_devid(ents[i], &devid) && (v = find_vbd(bb, devid)))
+        if (backend_parse_devid(ents[i], &devid) && (v = find_vbd(bb, devid)))
             v->seen = true;
     for (pp = &bb->vbds; (v = *pp); ) {
         if (v->seen) {
@@ -345,7 +245,7 @@ static void rescan(struct blkback *bb, bool refresh)
         if (refresh)
             vbd_publish(bb, *tail);
     for (i = 0; i < n; i++) {
-        if (!parse_devid(ents[i], &devid) || find_vbd(bb, devid))
+        if (!backend_parse_devid(ents[i], &devid) || find_vbd(bb, devid))
             continue;
         if (vbd_read(bb, devid, &v) != 1)
             continue;
@@ -386,7 +286,7 @@ static int take_watches(struct blkback *bb)
         bb->xs = NULL;
         return 0;
     }
-    if (domain && domain_gone(bb)) {
+    if (domain && backend_domain_gone(bb->xs, bb->dom_path)) {
         blkback_log("domain %u is gone (%s): exiting", bb->domid,
                     bb->dom_path);
         return 1;
@@ -526,7 +426,7 @@ int main(int argc, char **argv)
         blkback_log("cannot reach xenstore: %s", strerror(errno));
         goto out;
     }
-    if (domain_gone(&bb)) {
+    if (backend_domain_gone(bb.xs, bb.dom_path)) {
         blkback_log("domain %u does not exist (no %s)", bb.domid,
                     bb.dom_path);
         goto out;

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "backend.h"
 #include "xendm.h"
 
 struct xs_handle;

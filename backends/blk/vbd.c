@@ -38,71 +38,24 @@ void vbd_free(struct vbd *v)
 static char *read_key(struct blkback *bb, const struct vbd *v,
                       const char *key)
 {
-    char *path = blkback_sprintf("%s/%s", v->path, key), *val;
-
-    if (!bb->xs) {
-        errno = ENOTCONN;
-        val = NULL;
-    } else {
-        val = xs_read(bb->xs, XBT_NULL, path, NULL);
-    }
-    free(path);
-    return val;
+    return backend_read_key(bb->xs, v->path, key);
 }
 
-/*
- * Writes key/value pairs (NULL-terminated) into v's directory in one
- * transaction, unless the directory is gone: libxl removes it to detach
- * the device, and a plain write would make it again.
- */
+/* Key/value pairs (NULL-terminated) into v's directory, unless it is
+ * gone (backend_write_keys); a failure is logged. */
 static void write_keys(struct blkback *bb, const struct vbd *v, ...)
 {
-    const char *key, *val;
-    xs_transaction_t t;
-    unsigned int tries;
-    char *path, *dir;
     va_list ap;
-    bool ok;
+    int rc;
 
-    if (!bb->xs) {
-        blkback_log_vbd(v, "cannot report to xenstore: it is not "
-                        "connected");
-        return;
-    }
-    for (tries = 0; tries < 10; tries++) {
-        t = xs_transaction_start(bb->xs);
-        if (t == XBT_NULL)
-            break;
-        dir = xs_read(bb->xs, t, v->path, NULL);
-        if (!dir) {
-            xs_transaction_end(bb->xs, t, true);
-            if (errno == ENOENT)
-                return;         /* detached meanwhile: nothing to say */
-            break;
-        }
-        free(dir);
-        ok = true;
-        va_start(ap, v);
-        while (ok && (key = va_arg(ap, const char *))) {
-            val = va_arg(ap, const char *);
-            path = blkback_sprintf("%s/%s", v->path, key);
-            ok = xs_write(bb->xs, t, path, val, strlen(val));
-            free(path);
-        }
-        va_end(ap);
-        if (!ok) {
-            xs_transaction_end(bb->xs, t, true);
-            if (errno == EAGAIN)
-                continue;
-            break;
-        }
-        if (xs_transaction_end(bb->xs, t, false))
-            return;
-        if (errno != EAGAIN)
-            break;
-    }
-    blkback_log_vbd(v, "cannot write its state under %s: %s", v->path,
-                    strerror(errno));
+    va_start(ap, v);
+    rc = backend_write_keys(bb->xs, v->path, ap);
+    va_end(ap);
+    if (rc == -ENOTCONN)
+        blkback_log_vbd(v, "cannot report to xenstore: it is not connected");
+    else if (rc)
+        blkback_log_vbd(v, "cannot write its state under %s: %s", v->path,
+                        strerror(-rc));
 }
 
 void vbd_publish(struct blkback *bb, struct vbd *v)

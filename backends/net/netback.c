@@ -213,88 +213,16 @@ static bool our_file(const char *name)
     return n > 0 && !strcmp(name + n, ".sock");
 }
 
-/* Removes the sockets in the directory (ours, or a dead netback's). */
-static void clean_dir(int dfd)
-{
-    struct dirent *de;
-    DIR *d;
-    int fd;
-
-    fd = dup(dfd);
-    if (fd < 0)
-        return;
-    d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return;
-    }
-    while ((de = readdir(d)))
-        if (our_file(de->d_name))
-            unlinkat(dfd, de->d_name, 0);
-    closedir(d);
-}
-
-/* mkdir -p of dir's parents, then dir itself (0700); -errno logged. */
-static int make_dir(const char *dir)
-{
-    char *p = netback_sprintf("%s", dir), *s;
-    int rc = 0;
-
-    for (s = p + 1; ; s++) {
-        if (*s && *s != '/')
-            continue;
-        bool last = !*s;
-
-        *s = '\0';
-        if (mkdir(p, last ? 0700 : 0755) < 0 && errno != EEXIST) {
-            rc = -errno;
-            netback_log("cannot make directory %s: %s", p, strerror(errno));
-            break;
-        }
-        if (last)
-            break;
-        *s = '/';
-    }
-    free(p);
-    return rc;
-}
-
-/*
- * Makes nb->dir and locks it (flock on the directory): a second netback
- * for the same domain would take the first one's sockets.  Returns the
- * locked fd, -EBUSY when another netback holds it (nothing to remove),
- * or another -errno.
- */
+/* Makes nb->dir and locks it (backend_take_dir). */
 static int take_dir(struct netback *nb)
 {
-    int fd, rc;
-
-    rc = make_dir(nb->dir);
-    if (rc)
-        return rc;
-    fd = open(nb->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        netback_log("cannot open %s: %s", nb->dir, strerror(errno));
-        return rc;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-        netback_log("cannot lock %s: %s", nb->dir,
-                    rc == -EBUSY ? "another xenolith-netback serves this "
-                    "domain" : strerror(errno));
-        close(fd);
-        return rc;
-    }
-    clean_dir(fd);
-    return fd;
+    return backend_take_dir(nb->dir, "xenolith-netback", our_file,
+                            netback_log);
 }
 
 static void remove_dir(struct netback *nb, int dfd)
 {
-    clean_dir(dfd);
-    if (rmdir(nb->dir) < 0 && errno != ENOENT)
-        netback_log("cannot remove %s: %s", nb->dir, strerror(errno));
+    backend_remove_dir(nb->dir, dfd, our_file, netback_log);
 }
 
 /* ---------------------------------------------------------- xenstore */
@@ -336,34 +264,6 @@ static void xs_disconnect(struct netback *nb)
     nb->xs = NULL;
 }
 
-/* Whether /local/domain/<domid> is gone (not just unreadable). */
-static bool domain_gone(struct netback *nb)
-{
-    char *v = xs_read(nb->xs, XBT_NULL, nb->dom_path, NULL);
-
-    if (v) {
-        free(v);
-        return false;
-    }
-    return errno == ENOENT;
-}
-
-/* A devid: a decimal number in canonical form (no sign, no leading 0). */
-static bool parse_devid(const char *s, unsigned int *devid_r)
-{
-    unsigned long d;
-    char *end;
-
-    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1]))
-        return false;
-    errno = 0;
-    d = strtoul(s, &end, 10);
-    if (*end || errno || d > UINT_MAX)
-        return false;
-    *devid_r = (unsigned int)d;
-    return true;
-}
-
 static struct vif *find_vif(struct netback *nb, unsigned int devid)
 {
     struct vif *v;
@@ -395,7 +295,7 @@ static void rescan(struct netback *nb, bool refresh)
     for (v = nb->vifs; v; v = v->next)
         v->seen = false;
     for (i = 0; i < n; i++)
-        if (parse_devid(ents[i], &devid) && (v = find_vif(nb, devid)))
+        if (backend_parse_devid(ents[i], &devid) && (v = find_vif(nb, devid)))
             v->seen = true;
     for (pp = &nb->vifs; (v = *pp); ) {
         if (v->seen) {
@@ -409,7 +309,7 @@ static void rescan(struct netback *nb, bool refresh)
         if (refresh)
             vif_publish(nb, *tail);
     for (i = 0; i < n; i++) {
-        if (!parse_devid(ents[i], &devid) || find_vif(nb, devid))
+        if (!backend_parse_devid(ents[i], &devid) || find_vif(nb, devid))
             continue;
         if (vif_read(nb, devid, &v) != 1)
             continue;
@@ -450,7 +350,7 @@ static int take_watches(struct netback *nb, int tfd)
         timerfd_settime(tfd, 0, &every_s, NULL);
         return 0;
     }
-    if (domain && domain_gone(nb)) {
+    if (domain && backend_domain_gone(nb->xs, nb->dom_path)) {
         netback_log("domain %u is gone (%s): exiting", nb->domid,
                     nb->dom_path);
         return 1;
@@ -581,7 +481,7 @@ int main(int argc, char **argv)
         netback_log("cannot reach xenstore: %s", strerror(errno));
         goto out;
     }
-    if (domain_gone(&nb)) {
+    if (backend_domain_gone(nb.xs, nb.dom_path)) {
         netback_log("domain %u does not exist (no %s)", nb.domid,
                     nb.dom_path);
         goto out;

@@ -22,6 +22,8 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "backend.h"
+
 struct xs_handle;
 struct vif;
 

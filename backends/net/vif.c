@@ -54,71 +54,24 @@ static void vif_free(struct vif *v)
 static char *read_key(struct netback *nb, const struct vif *v,
                       const char *key)
 {
-    char *path = netback_sprintf("%s/%s", v->path, key), *val;
-
-    if (!nb->xs) {
-        errno = ENOTCONN;
-        val = NULL;
-    } else {
-        val = xs_read(nb->xs, XBT_NULL, path, NULL);
-    }
-    free(path);
-    return val;
+    return backend_read_key(nb->xs, v->path, key);
 }
 
-/*
- * Writes key/value pairs (NULL-terminated) into v's directory in one
- * transaction, unless the directory is gone: libxl removes it to detach
- * the NIC, and a plain write would make it again.
- */
+/* Key/value pairs (NULL-terminated) into v's directory, unless it is
+ * gone (backend_write_keys); a failure is logged. */
 static void write_keys(struct netback *nb, const struct vif *v, ...)
 {
-    const char *key, *val;
-    xs_transaction_t t;
-    unsigned int tries;
-    char *path, *dir;
     va_list ap;
-    bool ok;
+    int rc;
 
-    if (!nb->xs) {
-        netback_log_vif(v, "cannot report to xenstore: it is not "
-                        "connected");
-        return;
-    }
-    for (tries = 0; tries < 10; tries++) {
-        t = xs_transaction_start(nb->xs);
-        if (t == XBT_NULL)
-            break;
-        dir = xs_read(nb->xs, t, v->path, NULL);
-        if (!dir) {
-            xs_transaction_end(nb->xs, t, true);
-            if (errno == ENOENT)
-                return;         /* detached meanwhile: nothing to say */
-            break;
-        }
-        free(dir);
-        ok = true;
-        va_start(ap, v);
-        while (ok && (key = va_arg(ap, const char *))) {
-            val = va_arg(ap, const char *);
-            path = netback_sprintf("%s/%s", v->path, key);
-            ok = xs_write(nb->xs, t, path, val, strlen(val));
-            free(path);
-        }
-        va_end(ap);
-        if (!ok) {
-            xs_transaction_end(nb->xs, t, true);
-            if (errno == EAGAIN)
-                continue;
-            break;
-        }
-        if (xs_transaction_end(nb->xs, t, false))
-            return;
-        if (errno != EAGAIN)
-            break;
-    }
-    netback_log_vif(v, "cannot write its state under %s: %s", v->path,
-                    strerror(errno));
+    va_start(ap, v);
+    rc = backend_write_keys(nb->xs, v->path, ap);
+    va_end(ap);
+    if (rc == -ENOTCONN)
+        netback_log_vif(v, "cannot report to xenstore: it is not connected");
+    else if (rc)
+        netback_log_vif(v, "cannot write its state under %s: %s", v->path,
+                        strerror(-rc));
 }
 
 void vif_publish(struct netback *nb, struct vif *v)
