@@ -15,6 +15,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static size_t min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+void backend_log_line(const char *name, unsigned int domid, const char *pre,
+                      const char *fmt, va_list ap)
+{
+    char line[2048];
+    const size_t cap = sizeof(line) - 1;        /* room for the newline */
+    size_t off = 0, done;
+    ssize_t n;
+    int r;
+
+    r = snprintf(line, cap, "%s[%u]: %s", name, domid, pre);
+    if (r > 0)
+        off = min_size((size_t)r, cap - 1);
+    r = vsnprintf(line + off, cap - off, fmt, ap);
+    if (r > 0)
+        off += min_size((size_t)r, cap - off - 1);
+    line[off++] = '\n';
+    for (done = 0; done < off; done += (size_t)n) {
+        n = write(STDERR_FILENO, line + done, off - done);
+        if (n < 0 && errno == EINTR)
+            n = 0;
+        else if (n <= 0)
+            return;
+    }
+}
+
 /* Removes the files in the directory that `ours` names. */
 static void clean_dir(int dfd, bool (*ours)(const char *name))
 {

@@ -16,6 +16,14 @@ typedef void backend_log_fn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /*
+ * Writes one log line to stderr, "<name>[<domid>]: <pre><message>\n",
+ * in one write (the backend's daemons write to the same file).
+ */
+void backend_log_line(const char *name, unsigned int domid, const char *pre,
+                      const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+/*
  * Makes dir (its parents 0755, itself 0700) and locks it (flock): a
  * second backend of the same class for the same domain would take the
  * first one's sockets.  Then removes the files `ours` names that a dead

@@ -33,35 +33,10 @@
 
 static unsigned int log_domid;
 
-static size_t min_size(size_t a, size_t b)
-{
-    return a < b ? a : b;
-}
-
 static void __attribute__((format(printf, 2, 0)))
 log_line(const char *pre, const char *fmt, va_list ap)
 {
-    char line[2048];
-    const size_t cap = sizeof(line) - 1;        /* room for the newline */
-    size_t off = 0, done;
-    ssize_t n;
-    int r;
-
-    r = snprintf(line, cap, "xenolith-netback[%u]: %s", log_domid, pre);
-    if (r > 0)
-        off = min_size((size_t)r, cap - 1);
-    r = vsnprintf(line + off, cap - off, fmt, ap);
-    if (r > 0)
-        off += min_size((size_t)r, cap - off - 1);
-    line[off++] = '\n';
-    /* One write per line: a line is never split by another writer. */
-    for (done = 0; done < off; done += (size_t)n) {
-        n = write(STDERR_FILENO, line + done, off - done);
-        if (n < 0 && errno == EINTR)
-            n = 0;
-        else if (n <= 0)
-            return;
-    }
+    backend_log_line("xenolith-netback", log_domid, pre, fmt, ap);
 }
 
 void netback_log(const char *fmt, ...)
