@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,57 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define MAX_DOMID 32751         /* Xen's DOMID_FIRST_RESERVED - 1 */
+
+int backend_parse_args(const char *name, int argc, char **argv,
+                       void (*usage)(FILE *f), unsigned int *domid_r)
+{
+    static const struct option opts[] = {
+        { "domid", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    unsigned long d;
+    bool have = false;
+    char *end;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            errno = 0;
+            d = strtoul(optarg, &end, 10);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end || errno ||
+                d < 1 || d > MAX_DOMID) {
+                fprintf(stderr, "%s: --domid '%s': not a domain id (a "
+                        "decimal number, 1 to %d)\n", name, optarg,
+                        MAX_DOMID);
+                return -1;
+            }
+            *domid_r = (unsigned int)d;
+            have = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", name,
+                argv[optind]);
+        return -1;
+    }
+    if (!have) {
+        fprintf(stderr, "%s: --domid is required\n", name);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
 
 static size_t min_size(size_t a, size_t b)
 {

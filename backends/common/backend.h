@@ -8,12 +8,21 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <xenstore.h>
 
 /* A backend's log function: one line, printf-style. */
 typedef void backend_log_fn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/*
+ * A backend's command line, `<name> --domid D` (1 <= D <= 32751): 0 with
+ * *domid_r set; 1 after --help (usage on stdout); -1 for bad arguments
+ * (said on stderr, with usage).
+ */
+int backend_parse_args(const char *name, int argc, char **argv,
+                       void (*usage)(FILE *f), unsigned int *domid_r);
 
 /*
  * Writes one log line to stderr, "<name>[<domid>]: <pre><message>\n",

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,7 +27,6 @@
 
 #define TOKEN_BACKEND "backend"
 #define TOKEN_DOMAIN "domain"
-#define MAX_DOMID 32751         /* Xen's DOMID_FIRST_RESERVED - 1 */
 #define MAX_EVENTS 64
 
 static unsigned int log_domid;
@@ -127,55 +125,6 @@ static void usage(FILE *f)
             "in xenstore):\none tap each, and vhost-user for the guest's "
             "qemu.  Environment:\nXENOLITH_RUNDIR (default %s).\n",
             XENOLITH_DEFAULT_RUNDIR);
-}
-
-/* 0 with *domid_r set; 1 (usage shown); -1 (bad arguments). */
-static int parse_args(int argc, char **argv, unsigned int *domid_r)
-{
-    static const struct option opts[] = {
-        { "domid", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    unsigned long d;
-    bool have = false;
-    char *end;
-    int c;
-
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            errno = 0;
-            d = strtoul(optarg, &end, 10);
-            if (optarg[0] < '0' || optarg[0] > '9' || *end || errno ||
-                d < 1 || d > MAX_DOMID) {
-                fprintf(stderr, "xenolith-netback: --domid '%s': not a "
-                        "domain id (a decimal number, 1 to %d)\n", optarg,
-                        MAX_DOMID);
-                return -1;
-            }
-            *domid_r = (unsigned int)d;
-            have = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            usage(stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "xenolith-netback: unexpected argument '%s'\n",
-                argv[optind]);
-        return -1;
-    }
-    if (!have) {
-        fprintf(stderr, "xenolith-netback: --domid is required\n");
-        usage(stderr);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------- the directory */
@@ -420,7 +369,7 @@ int main(int argc, char **argv)
     sigset_t sigs;
     struct vif *v;
 
-    r = parse_args(argc, argv, &nb.domid);
+    r = backend_parse_args("xenolith-netback", argc, argv, usage, &nb.domid);
     if (r)
         return r > 0 ? 0 : 1;
     log_domid = nb.domid;
