@@ -280,14 +280,15 @@ static int view_list(struct req *r, const char *path, size_t len,
  * -EACCES, or -ENOENT when the nearest existing ancestor grants `perm`
  * (so that a missing node tells nothing the caller may not know).
  */
-static int get_node(struct req *r, const char *path, size_t len,
-                    unsigned int perm, struct nview *v)
+static int get_node_as(struct req *r, const char *path, size_t len,
+                       unsigned int perm, struct nview *v, bool blind)
 {
     struct nview anc;
     size_t alen = len;
     int rc;
 
-    rc = view_get(r, path, len, v);
+    rc = blind && r->tx ? tx_peek(r, path, len, v)
+                        : view_get(r, path, len, v);
     if (rc < 0)
         return rc;
     if (v->exists) {
@@ -309,6 +310,12 @@ static int get_node(struct req *r, const char *path, size_t len,
     if (perms_for(&r->who, anc.perms, anc.nperms) & perm)
         return rc;
     return -EACCES;
+}
+
+static int get_node(struct req *r, const char *path, size_t len,
+                    unsigned int perm, struct nview *v)
+{
+    return get_node_as(r, path, len, perm, v, false);
 }
 
 static int canonical_arg(struct req *r, const char *arg, char *out,
@@ -531,8 +538,13 @@ static void do_write(struct req *r)
     data = vec[0] + strlen(vec[0]) + 1;
     datalen = r->len - (unsigned int)(data - r->payload);
     rc = canonical_arg(r, vec[0], path, &len);
+    /*
+     * Overwriting a node depends on its existence and perms, and for a
+     * domain also on its size and children (quotas): only the privileged
+     * write blind (see tx_conflicts()).
+     */
     if (rc == 0)
-        rc = get_node(r, path, len, PERM_WRITE, &v);
+        rc = get_node_as(r, path, len, PERM_WRITE, &v, r->who.privileged);
     if (rc == -ENOENT) {
         rc = create_path(r, path, len, data, datalen);
         if (rc < 0) {

@@ -19,6 +19,7 @@
 #define TXE_FIRE     0x20u   /* fire watches at commit */
 #define TXE_EXACT    0x40u   /* ... for the node only */
 #define TXE_OPERMS   0x80u   /* operms holds the perms before the change */
+#define TXE_PSEEN    0x100u  /* only existence and perms seen: validate those */
 
 struct txent {
     struct txent *hnext;
@@ -327,6 +328,30 @@ int tx_get(struct req *r, const char *path, size_t len, struct nview *v)
     return 0;
 }
 
+/* Remembers the perms before the first change, for watch checks. */
+static int save_operms(struct txent *x, const struct nview *v);
+
+int tx_peek(struct req *r, const char *path, size_t len, struct nview *v)
+{
+    struct txent *x;
+    int rc;
+
+    rc = ent_get(r, path, len, &x);
+    if (rc < 0)
+        return rc;
+    if (x->flags & TXE_WRITTEN) {
+        view_of_ent(r, x, v);
+        return 0;
+    }
+    view_of_snap(r, path, len, v);
+    x->flags |= TXE_PSEEN;
+    if (save_operms(x, v) < 0) {
+        r->tx->failed = true;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 struct list_ctx {
     tx_name_fn fn;
     void *arg;
@@ -425,7 +450,6 @@ static int copy_data(struct txent *x, const void *data, unsigned int len)
     return 0;
 }
 
-/* Remembers the perms before the first change, for watch checks. */
 static int save_operms(struct txent *x, const struct nview *v)
 {
     if ((x->flags & TXE_OPERMS) || !v->exists)
@@ -500,7 +524,9 @@ int tx_set(struct req *r, const char *path, size_t len,
         return rc;
     if (!(x->flags & TXE_WRITTEN)) {
         view_of_snap(r, path, len, &v);
-        x->flags |= TXE_READ;
+        /* A new value on the old perms depends on those perms alone. */
+        x->flags |= (!perms && datalen != STORE_KEEP_DATA) ? TXE_PSEEN
+                                                           : TXE_READ;
         if (!v.exists)
             return -ENOENT;
         if (save_operms(x, &v) < 0 ||
@@ -756,7 +782,19 @@ static int apply_cmp(const void *a, const void *b)
     return xe ? dx - dy : dy - dx;
 }
 
-/* Commit check: has anything this transaction touched changed since? */
+static bool same_perms(const struct node *n, const struct txent *x)
+{
+    return n->nperms == x->noperms &&
+           !memcmp(node_perms(n), x->operms, x->noperms * sizeof(*x->operms));
+}
+
+/*
+ * Commit check: has anything this transaction saw changed since?  A node
+ * it read or listed must be as at the start.  A node it only overwrote
+ * (a blind write) needs only the existence and perms its write relied
+ * on: applying the write now gives what running it now would give, so
+ * two transactions that overwrite one node both commit, in commit order.
+ */
 static bool tx_conflicts(const struct engine *e, const struct tx *t,
                          const char **path_r)
 {
@@ -764,7 +802,17 @@ static bool tx_conflicts(const struct engine *e, const struct tx *t,
 
     for (x = t->first; x; x = x->onext) {
         const struct node *n = store_lookup(e->store, x->path, x->len);
+        bool existed, live = n && node_live(n);
 
+        if (!(x->flags & (TXE_READ | TXE_LISTED)) &&
+            (x->flags & TXE_PSEEN)) {
+            existed = x->flags & TXE_OPERMS;
+            if (live != existed || (live && !same_perms(n, x))) {
+                *path_r = x->path;
+                return true;
+            }
+            continue;
+        }
         if (!n)
             continue;
         /* Child list changes move the parent's generation too. */

@@ -4,9 +4,12 @@
  * A transaction reads the store as it was when it started (the store keeps
  * the versions open snapshots need) plus its own changes, which it keeps in
  * a private overlay keyed by path.  Every node it reads, lists or changes
- * is remembered; the commit fails with EAGAIN when any of them changed in
- * the store after the start, and otherwise applies the whole overlay in one
- * step (nothing else runs in between) and only then fires its watches.
+ * is remembered; the commit fails with EAGAIN when a node it read or
+ * listed changed in the store after the start, or a node it only
+ * overwrote changed its existence or perms (a blind write depends on no
+ * more: such writes serialize in commit order), and otherwise applies the
+ * whole overlay in one step (nothing else runs in between) and only then
+ * fires its watches.
  * The step is all or nothing: everything that can fail, memory included,
  * is checked or set aside before the first change (a store batch).
  */
@@ -40,6 +43,8 @@ void tx_do_end(struct req *r);
  * -errno (-ENOSPC: transaction node quota, -ENOMEM).
  */
 int tx_get(struct req *r, const char *path, size_t len, struct nview *v);
+/* As tx_get, for a caller that uses only existence and perms (a write). */
+int tx_peek(struct req *r, const char *path, size_t len, struct nview *v);
 int tx_list(struct req *r, const char *path, size_t len, tx_name_fn fn,
             void *arg, uint64_t *gen_r);
 int tx_create(struct req *r, const char *path, size_t len,

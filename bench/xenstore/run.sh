@@ -307,6 +307,7 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ] && [ -n "$xsclient_deb" ]; then
             row("dir10k_ops_per_s", "directory, 10k (ops/s)", 1)
             row("tx1_commits_per_s", "10-write tx, 1 (commits/s)", 1)
             row("tx4_commits_per_s", "10-write tx, 4 (commits/s)", 1)
+            row("txr4_commits_per_s", "read+10-write tx, 4", 1)
             row("watch_fanout_us", "watch fan-out, 100 (us)", -1)
             row("watch_events_per_s", "  events (/s)", 1)
             printf "%-26s %11.1f round trips/s, %.2f us each\n", \
@@ -329,7 +330,8 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ] && [ -n "$xsclient_deb" ]; then
                     "MISSED (> 1.25x)")
             }
             split("dir1k_ops_per_s dir10k_ops_per_s tx1_commits_per_s " \
-                  "tx4_commits_per_s watch_events_per_s", two, " ")
+                  "tx4_commits_per_s txr4_commits_per_s " \
+                  "watch_events_per_s", two, " ")
             for (i = 1; i in two; i++) {
                 d = deb["lib_deb_" two[i]]; o = ours["lib_ours_" two[i]]
                 r = d > 0 ? o / d : 0
@@ -338,7 +340,7 @@ if [ "$have_ours" = 1 ] && [ "$have_deb" = 1 ] && [ -n "$xsclient_deb" ]; then
             }
             split("read_ops_per_s write_ops_per_s dir1k_ops_per_s " \
                   "dir10k_ops_per_s tx1_commits_per_s tx4_commits_per_s " \
-                  "watch_events_per_s", all, " ")
+                  "txr4_commits_per_s watch_events_per_s", all, " ")
             behind = ""
             for (i = 1; i in all; i++)
                 if (!(ours["lib_deb_" all[i]] > deb["lib_deb_" all[i]]))

@@ -12,7 +12,7 @@
  *                                 process runs on CPU $XSCLIENT_ECHO_CPU
  *                                 when set (where the daemon would)
  *
- * Scenarios: read, write, dir1k, dir10k, tx1, tx4, watch.  Output: one
+ * Scenarios: read, write, dir1k, dir10k, tx1, tx4, txr4, watch.  Output: one
  * "name value" line per figure (ops/s, microseconds), for run.sh.
  * Diagnostics go to stderr; exit status 1 when a request failed.
  */
@@ -148,6 +148,7 @@ static void fill_dir(struct xs_handle *h, const char *dir, unsigned int n)
 struct tx_client {
     pthread_t thread;
     unsigned int id;
+    bool reads;                  /* read the first node before writing */
     double end;
     unsigned long commits, eagain;
 };
@@ -163,8 +164,12 @@ static void *tx_loop(void *arg)
 
         if (t == XBT_NULL)
             die("transaction_start");
+        if (c->reads) {
+            /* what it writes depends on what it read: a true conflict */
+            free(xs_read(h, t, "/bench/tx/0", NULL));
+        }
         for (unsigned int k = 0; k < TX_WRITES; k++) {
-            /* every client writes the same nodes: they conflict */
+            /* every client writes the same nodes (blind unless reads) */
             snprintf(path, sizeof(path), "/bench/tx/%u", k);
             snprintf(v, sizeof(v), "%u-%lu", c->id, c->commits);
             if (!xs_write(h, t, path, v, (unsigned int)strlen(v)))
@@ -181,14 +186,16 @@ static void *tx_loop(void *arg)
     return NULL;
 }
 
-static void tx(unsigned int clients)
+static void tx(unsigned int clients, bool reads)
 {
+    const char *name = reads ? "txr" : "tx";
     struct tx_client c[TX_CLIENTS];
     unsigned long commits = 0, eagain = 0;
     double t0 = now();
 
     for (unsigned int i = 0; i < clients; i++) {
-        c[i] = (struct tx_client){ .id = i, .end = t0 + secs };
+        c[i] = (struct tx_client){ .id = i, .reads = reads,
+                                   .end = t0 + secs };
         if (pthread_create(&c[i].thread, NULL, tx_loop, &c[i]))
             die("pthread_create");
     }
@@ -197,9 +204,9 @@ static void tx(unsigned int clients)
         commits += c[i].commits;
         eagain += c[i].eagain;
     }
-    printf("tx%u_commits_per_s %.1f\n", clients,
+    printf("%s%u_commits_per_s %.1f\n", name, clients,
            (double)commits / (now() - t0));
-    printf("tx%u_eagain_per_s %.1f\n", clients,
+    printf("%s%u_eagain_per_s %.1f\n", name, clients,
            (double)eagain / (now() - t0));
     fflush(stdout);
 }
@@ -379,9 +386,11 @@ int main(int argc, char **argv)
         rate("dir10k_ops_per_s", h, one_dir);
     }
     if (want("tx1"))
-        tx(1);
+        tx(1, false);
     if (want("tx4"))
-        tx(TX_CLIENTS);
+        tx(TX_CLIENTS, false);
+    if (want("txr4"))
+        tx(TX_CLIENTS, true);
     if (want("watch"))
         watch();
     xs_rm(h, XBT_NULL, "/bench");

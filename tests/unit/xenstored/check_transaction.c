@@ -117,17 +117,61 @@ END_TEST
 
 START_TEST(test_conflict_write_only)
 {
+    struct hconn *d1 = h_conn(h, 1), *d1b = h_conn(h, 1);
     uint32_t t1, t2;
 
     ck_assert_str_eq(h_write(a, 0, "/n", "0"), "OK|");
+    ck_assert_str_eq(h_watch(a, "/n", "tok"), "OK|");
+    h_clear(a);
     t1 = h_tstart(a);
     t2 = h_tstart(b);
-    /* Blind writes of one node still conflict: first committer wins. */
+    /*
+     * Blind overwrites of one node depend on its perms alone: both commit,
+     * in commit order, each firing the watch.
+     */
     ck_assert_str_eq(h_write(a, t1, "/n", "1"), "OK|");
     ck_assert_str_eq(h_write(b, t2, "/n", "2"), "OK|");
     ck_assert_str_eq(h_tend(b, t2, true), "OK|");
+    ck_assert_str_eq(h_read(a, t1, "/n"), "1");
+    ck_assert_str_eq(h_tend(a, t1, true), "OK|");
+    ck_assert_str_eq(h_read(a, 0, "/n"), "1");
+    ck_assert_uint_eq(h_nevents(a), 2);
+
+    /* ... but not once its perms changed: the write relied on them. */
+    t1 = h_tstart(a);
+    ck_assert_str_eq(h_write(a, t1, "/n", "3"), "OK|");
+    ck_assert_str_eq(h_setperms(b, 0, "/n", "n0 r1"), "OK|");
     ck_assert_str_eq(h_tend(a, t1, true), "!EAGAIN");
-    ck_assert_str_eq(h_read(a, 0, "/n"), "2");
+    ck_assert_str_eq(h_getperms(a, 0, "/n"), "n0|r1|");
+    /* ... nor once it is gone (running the write now would create it). */
+    t1 = h_tstart(a);
+    ck_assert_str_eq(h_write(a, t1, "/n", "4"), "OK|");
+    ck_assert_str_eq(h_rm(b, 0, "/n"), "OK|");
+    ck_assert_str_eq(h_tend(a, t1, true), "!EAGAIN");
+    ck_assert_str_eq(h_read(a, 0, "/n"), "!ENOENT");
+    /* A refused write relied on the perms too. */
+    ck_assert_str_eq(h_write(a, 0, "/m", "0"), "OK|");
+    ck_assert_str_eq(h_setperms(a, 0, "/m", "n0 r1"), "OK|");
+    t1 = h_tstart(d1);
+    ck_assert_str_eq(h_write(d1, t1, "/m", "x"), "!EACCES");
+    ck_assert_str_eq(h_setperms(a, 0, "/m", "n0 b1"), "OK|");
+    ck_assert_str_eq(h_tend(d1, t1, true), "!EAGAIN");
+    /* A read before the write makes it no longer blind. */
+    t1 = h_tstart(a);
+    ck_assert_str_eq(h_read(a, t1, "/m"), "0");
+    ck_assert_str_eq(h_write(a, t1, "/m", "5"), "OK|");
+    ck_assert_str_eq(h_write(b, 0, "/m", "6"), "OK|");
+    ck_assert_str_eq(h_tend(a, t1, true), "!EAGAIN");
+    ck_assert_str_eq(h_read(a, 0, "/m"), "6");
+    /* A domain's writes hang on its quotas as well: they conflict. */
+    t1 = h_tstart(d1);
+    t2 = h_tstart(d1b);
+    ck_assert_str_eq(h_write(d1, t1, "/m", "7"), "OK|");
+    ck_assert_str_eq(h_write(d1b, t2, "/m", "8"), "OK|");
+    ck_assert_str_eq(h_tend(d1b, t2, true), "OK|");
+    ck_assert_str_eq(h_tend(d1, t1, true), "!EAGAIN");
+    ck_assert_str_eq(h_read(a, 0, "/m"), "8");
+    ck_assert_str_eq(h_control(a, "check"), "OK|");
 }
 END_TEST
 
