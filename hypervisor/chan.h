@@ -50,6 +50,8 @@ enum chan_op {
                            * it for the next daemon; no reply */
     CHAN_DETACH,          /* reply, then the process sends nothing more
                            * on this channel and waits to be adopted */
+    CHAN_VIRTIO_ADD,      /* struct proto_virtio -> reply + u32 slot, or
+                           * the reason as text */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,

@@ -565,6 +565,29 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
                        sizeof(req[0]));
         return;
     }
+    case PROTO_OP_VIRTIO_ADD: {
+        struct proto_virtio v;
+
+        if (len != (int)sizeof(v)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&v, buf, sizeof(v));
+        if ((v.device_id != 1 && v.device_id != 2) ||
+            !memchr(v.path, '\0', sizeof(v.path)) || v.path[0] != '/') {
+            dlog(DLOG_WARN, "domain %u: virtio device %u at '%.*s' refused",
+                 d->domid, v.device_id, (int)sizeof(v.path), v.path);
+            rc = -EINVAL;
+            break;
+        }
+        if (d->dm) {
+            rc = -EOPNOTSUPP;              /* qemu has its own */
+            break;
+        }
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_VIRTIO_ADD, &v,
+                       sizeof(v));
+        return;
+    }
     case PROTO_OP_DM_QMP:
         rc = check_qmp(d, buf, len);
         if (rc < 0)

@@ -139,8 +139,8 @@ static void pending_reply(struct pending *p, uint32_t domid, int32_t rc,
                           const void *data, size_t len)
 {
     if (p->to) {
-        reply_send(p->to, p->op, p->seq, domid, rc, rc < 0 ? NULL : data,
-                   rc < 0 ? 0 : len, -1);
+        /* a refusal may carry its reason as text (PROTO_OP_VIRTIO_ADD) */
+        reply_send(p->to, p->op, p->seq, domid, rc, data, len, -1);
         reply_drop(p->to);
     } else if (rc < 0 && rc != -ESRCH) {
         dlog(DLOG_ERR, "domain %u: op %u failed in its process: %s", domid,

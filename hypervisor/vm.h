@@ -24,7 +24,9 @@
 #include "devices/bus.h"
 #include "devices/power.h"
 #include "devices/serial.h"
+#include "devices/virtio_mmio.h"
 #include "handover.h"
+#include "layout.h"
 
 /* Xen's HVM limit, which the MADT's 8-bit APIC ids also allow. */
 #define VM_MAX_VCPUS 128
@@ -79,6 +81,9 @@ struct vm {
     struct dev_bus bus;           /* vCPU exits are dispatched here */
     struct serial serial;
     struct power power;
+    struct vmmio virtio[LAYOUT_VIRTIO_SLOTS];
+    struct dev_ram ram[2];        /* guest RAM below and above 4 GiB */
+    unsigned int nr_ram;
     int console_any;              /* a console byte went out */
 };
 
@@ -99,5 +104,15 @@ void vm_kick(struct vcpu *vcpu);
 
 /* Put the devices on the bus, their host pointing at vm.  0 or -errno. */
 int vm_devices_init(struct vm *vm);
+
+/* Guest RAM is mapped (vm.mem): describe it for the devices. */
+void vm_ram_mapped(struct vm *vm);
+
+/*
+ * A virtio device (VMMIO_ID_*) served by the vhost-user backend at path,
+ * in the first free slot: its index, or -errno with err saying why.
+ */
+int vm_virtio_add(struct vm *vm, uint32_t device_id, const char *path,
+                  const uint8_t *mac, char *err, size_t errlen);
 
 #endif /* XENOLITH_VM_H */

@@ -187,6 +187,7 @@ static int finish(struct vm *vm, unsigned int nr)
     rc = set_memory(vm);
     if (rc < 0)
         goto fail;
+    vm_ram_mapped(vm);
     what = "building the ACPI tables";
     rc = acpi_build(vm->mem + LAYOUT_ACPI_BASE, LAYOUT_ACPI_BASE,
                     LAYOUT_ACPI_SIZE, nr);
@@ -329,6 +330,40 @@ static int do_affinity(struct vm *vm, const void *buf, int len)
 
 /* No daemon any more (its channel ended, or CHAN_DETACH): the guest
  * runs on; a new daemon adopts the process (handover.h). */
+/* CHAN_VIRTIO_ADD: answered here, with the slot or the reason. */
+static void do_virtio_add(struct vm *vm, uint32_t seq, const void *buf,
+                          int len)
+{
+    struct proto_virtio v;
+    char err[512];
+    uint32_t slot;
+    int rc;
+
+    if (len != (int)sizeof(v)) {
+        reply(vm, seq, -EINVAL);
+        return;
+    }
+    memcpy(&v, buf, sizeof(v));
+    v.path[sizeof(v.path) - 1] = '\0';
+    if (vm->vcpus[0].ran) {
+        snprintf(err, sizeof(err), "the guest has run: it looks for its "
+                 "devices at boot only");
+        rc = -EBUSY;
+    } else {
+        rc = vm_virtio_add(vm, v.device_id, v.path, v.mac, err,
+                           sizeof(err));
+    }
+    if (rc < 0) {
+        vm_log(vm, "%s", err);
+        /* -EPROTO would read as a broken channel to libxenctrl */
+        reply_data(vm, seq, rc == -EPROTO ? -EIO : rc, err,
+                   strlen(err) + 1);
+        return;
+    }
+    slot = (uint32_t)rc;
+    reply_data(vm, seq, 0, &slot, sizeof(slot));
+}
+
 static void lose_daemon(struct vm *vm)
 {
     pthread_mutex_lock(&vm->chan_lock);
@@ -439,6 +474,9 @@ static void serve(struct vm *vm)
             vm_stop(vm, reason);
             rc = 0;
             break;
+        case CHAN_VIRTIO_ADD:
+            do_virtio_add(vm, hdr.seq, buf, len);
+            continue;
         case CHAN_CONS_IN:
             pthread_mutex_lock(&vm->dev_lock);
             serial_receive(&vm->serial, buf, (size_t)len);

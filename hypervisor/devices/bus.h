@@ -23,6 +23,15 @@ enum dev_space {
     DEV_MMIO,                      /* guest-physical memory addresses */
 };
 
+/* A piece of guest RAM: where the guest and this process see it. */
+struct dev_ram {
+    uint64_t gpa;
+    uint64_t size;
+    uint8_t *hva;
+    int fd;                        /* the memfd holding it */
+    uint64_t fd_offset;
+};
+
 /* What a device may ask of the domain holding it. */
 struct dev_host {
     void *opaque;
@@ -32,6 +41,17 @@ struct dev_host {
     void (*console_out)(void *opaque, uint8_t byte);
     /* The guest asked to stop: XC_SHUTDOWN_poweroff or _reboot. */
     void (*shutdown)(void *opaque, unsigned int reason);
+    /*
+     * For devices whose rings a backend process serves (virtio_mmio.h):
+     * signal fd on a guest write of datamatch (len bytes) at MMIO addr,
+     * without a vCPU exit; pulse interrupt line gsi on each write to fd;
+     * assign 0 undoes either.  0 or -errno.
+     */
+    int (*ioeventfd)(void *opaque, uint64_t addr, unsigned int len,
+                     uint64_t datamatch, int fd, int assign);
+    int (*irqfd)(void *opaque, unsigned int gsi, int fd, int assign);
+    /* Guest RAM, as pieces of the memfd behind it: *n_r of them. */
+    const struct dev_ram *(*ram)(void *opaque, unsigned int *n_r);
 };
 
 /*

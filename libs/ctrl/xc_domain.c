@@ -184,6 +184,52 @@ int xc_dm_qmp(xc_interface *xch, uint32_t domid, const char *command,
 }
 
 XC_API
+int xc_domain_virtio_add(xc_interface *xch, uint32_t domid,
+                         unsigned int device_id, const char *socket_path,
+                         const uint8_t *mac)
+{
+    struct proto_virtio v;
+    char resp[600];
+    size_t got = 0;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    if (!socket_path || strlen(socket_path) >= sizeof(v.path) ||
+        (device_id != XC_VIRTIO_NET && device_id != XC_VIRTIO_BLOCK) ||
+        (device_id == XC_VIRTIO_NET && !mac)) {
+        xc__log(xch, XTL_ERROR, EINVAL, "virtio device for domain %u: bad "
+                "device %u or socket path '%s'", domid, device_id,
+                socket_path ? socket_path : "(null)");
+        errno = EINVAL;
+        return -EINVAL;
+    }
+    v.device_id = device_id;
+    if (mac)
+        memcpy(v.mac, mac, sizeof(v.mac));
+    memcpy(v.path, socket_path, strlen(socket_path));
+    rc = xc__call(xch, PROTO_OP_VIRTIO_ADD, domid, &v, sizeof(v), resp,
+                  sizeof(resp) - 1, &got, NULL);
+    if (rc < 0) {
+        resp[got] = '\0';
+        if (got && resp[0]) {
+            xc__log(xch, XTL_ERROR, -rc, "virtio device for domain %u: %s",
+                    domid, resp);
+            errno = -rc;
+            return rc;
+        }
+        return xc__fail(xch, rc, domid, "virtio device");
+    }
+    if (got != sizeof(uint32_t))
+        return xc__fail(xch, -EPROTO, domid, "virtio device");
+    {
+        uint32_t slot;
+
+        memcpy(&slot, resp, sizeof(slot));
+        return (int)slot;
+    }
+}
+
+XC_API
 int xc_domain_destroy(xc_interface *xch, uint32_t domid)
 {
     xc__cache_drop(xch, domid);

@@ -331,8 +331,9 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
         goto out;
     }
     if (!libxl__domain_is_dm(ctx, domid)) {
-        LOG(ctx, ERROR, "domain %u: adding a disk: devices are not "
-            "supported yet on the Xenolith core", domid);
+        LOG(ctx, ERROR, "domain %u: adding a disk: a guest of the "
+            "Xenolith core finds its disks at boot only (no hotplug on the "
+            "core: give the disk in the domain's config)", domid);
         rc = ERROR_INVAL;
         goto out;
     }

@@ -166,14 +166,16 @@ static int config_setdefault(libxl_ctx *ctx, libxl_domain_config *d_config,
             "domains here (give the kernel directly)");
         return ERROR_INVAL;
     }
-    if (d_config->num_disks || d_config->num_nics || d_config->num_pcidevs
+    /* disks and NICs: virtio, through backends (libxl_virtio.c) */
+    if (d_config->num_pcidevs
         || d_config->num_vfbs || d_config->num_vkbs || d_config->num_vtpms
         || d_config->num_p9s || d_config->num_channels
         || d_config->num_usbctrls || d_config->num_usbdevs
         || d_config->num_vdispls || d_config->num_vsnds
         || d_config->num_pvcallsifs || d_config->num_dtdevs) {
-        LOG(ctx, ERROR, "devices (disk, vif, pci, ...): not supported "
-            "yet on the Xenolith core");
+        LOG(ctx, ERROR, "devices other than disks and vifs (pci, vfb, "
+            "vkb, vtpm, p9, channel, usb, ...): not supported yet on the "
+            "Xenolith core");
         return ERROR_INVAL;
     }
     return 0;
@@ -606,6 +608,8 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
         rc = libxl__dm_build(ctx, domid, d_config, accel);
     else
         rc = domain_build(ctx, domid, d_config);
+    if (!rc && !dm)
+        rc = libxl__core_devices(ctx, domid, d_config);
     if (rc)
         goto out;
     r = xc_domain_setmaxmem(ctx->xch, domid, b->max_memkb);

@@ -373,6 +373,13 @@ _hidden int libxl__dm_check_config(libxl_ctx *ctx,
                                    libxl_domain_config *d_config);
 /* Starts qemu for the (paused, core-side) domain, hands it to the core,
  * runs the vif hotplug scripts; on failure leaves nothing of its own. */
+/* libxl_virtio.c */
+/* The disks and NICs of domain domid of the core (built, not yet run):
+ * their backends started and each handed to the core as a virtio-mmio
+ * device.  0 or ERROR_* (logged; teardown stops what started). */
+_hidden int libxl__core_devices(libxl_ctx *ctx, uint32_t domid,
+                                libxl_domain_config *d_config);
+
 _hidden int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
                             libxl_domain_config *d_config, int accel);
 /* /local/domain/0/device-model/<domid>/state = running. */

@@ -71,6 +71,8 @@ enum proto_op {
                                  core is connected to qemu */
     PROTO_OP_DM_QMP,          /* proto_qmp: a command for the domain's
                                  qemu -> its return value, JSON text */
+    PROTO_OP_VIRTIO_ADD,      /* proto_virtio -> u32 slot; on failure
+                                 the reason, NUL-terminated text */
     PROTO_OP_MAX
 };
 
@@ -133,6 +135,19 @@ struct proto_qmp {
     "eject", "blockdev-change-medium", "balloon", "change-vnc-password", \
     "set_password", "query-hotpluggable-cpus", "device_add", "device_del", \
     "chardev-add", "chardev-remove", "query-pci"
+
+/*
+ * PROTO_OP_VIRTIO_ADD: a virtio device for a domain of the core, whose
+ * rings the vhost-user backend listening at path serves; it takes the
+ * domain's first free virtio-mmio slot.  Only before the domain first
+ * runs (the guest finds its devices at boot): -EBUSY after.
+ */
+struct proto_virtio {
+    uint32_t device_id;       /* 1 network, 2 block */
+    uint8_t mac[6];           /* network: the guest's address */
+    uint8_t pad[2];
+    char path[108];           /* NUL-terminated */
+};
 
 struct proto_logread {
     uint32_t max;

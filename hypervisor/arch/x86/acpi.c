@@ -4,6 +4,7 @@
 #include "acpi.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "layout.h"
@@ -15,7 +16,7 @@
 #define OFF_FADT  0x100
 #define OFF_FACS  0x200
 #define OFF_DSDT  0x300
-#define OFF_MADT  0x400
+#define OFF_MADT  0x800
 
 #define HDR_LEN   36
 #define FADT_LEN  244
@@ -116,15 +117,106 @@ static void build_facs(uint8_t *t)
 }
 
 /* DSDT body: Name (_S5, Package (4) { 5, 5, 0, 0 }) in AML. */
-static const uint8_t dsdt_aml[] = {
+static const uint8_t dsdt_s5[] = {
     0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
     0x0A, ACPI_SLP_TYP_S5, 0x0A, ACPI_SLP_TYP_S5, 0x00, 0x00,
 };
 
+/* AML opcodes and resource descriptors used below. */
+#define AML_NAME      0x08
+#define AML_BYTE      0x0A
+#define AML_STRING    0x0D
+#define AML_SCOPE     0x10
+#define AML_BUFFER    0x11
+#define AML_EXT       0x5B
+#define AML_DEVICE    0x82
+#define RES_MEM32_FIX 0x86
+#define RES_EXT_IRQ   0x89
+#define RES_END       0x79
+
+/* Bytes of one virtio-mmio Device () after its PkgLength. */
+#define VIRTIO_DEV_BODY 58
+
+static size_t put_name(uint8_t *p, size_t off, const char *seg)
+{
+    memcpy(p + off, seg, 4);
+    return off + 4;
+}
+
+/*
+ * Device (VRn) { Name (_HID, "LNRO0005") Name (_UID, n)
+ *   Name (_CRS, ResourceTemplate () { Memory32Fixed (ReadWrite, base,
+ *     0x200) Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive)
+ *     { gsi } }) }
+ * Linux's virtio_mmio binds the _HID; an empty slot reads device id 0.
+ */
+static size_t put_virtio_dev(uint8_t *p, size_t off, unsigned int n)
+{
+    char seg[5];
+
+    snprintf(seg, sizeof(seg), "VR%02u", n);
+    p[off++] = AML_EXT;
+    p[off++] = AML_DEVICE;
+    p[off++] = VIRTIO_DEV_BODY + 1;          /* one-byte PkgLength */
+    off = put_name(p, off, seg);
+    p[off++] = AML_NAME;
+    off = put_name(p, off, "_HID");
+    p[off++] = AML_STRING;
+    memcpy(p + off, "LNRO0005", 9);
+    off += 9;
+    p[off++] = AML_NAME;
+    off = put_name(p, off, "_UID");
+    p[off++] = AML_BYTE;
+    p[off++] = (uint8_t)n;
+    p[off++] = AML_NAME;
+    off = put_name(p, off, "_CRS");
+    p[off++] = AML_BUFFER;
+    p[off++] = 1 + 2 + 23;                   /* PkgLength */
+    p[off++] = AML_BYTE;
+    p[off++] = 23;                           /* buffer size */
+    p[off++] = RES_MEM32_FIX;
+    put16(p, off, 9);
+    off += 2;
+    p[off++] = 1;                            /* read-write */
+    put32(p, off, (uint32_t)(LAYOUT_VIRTIO_BASE +
+                             n * LAYOUT_VIRTIO_STRIDE));
+    put32(p, off + 4, 0x200);
+    off += 8;
+    p[off++] = RES_EXT_IRQ;
+    put16(p, off, 6);
+    off += 2;
+    p[off++] = 0x03;                         /* consumer, edge, high */
+    p[off++] = 1;
+    put32(p, off, LAYOUT_VIRTIO_GSI0 + n);
+    off += 4;
+    p[off++] = RES_END;
+    p[off++] = 0;
+    return off;
+}
+
+static uint32_t dsdt_len(void)
+{
+    return HDR_LEN + sizeof(dsdt_s5) + 1 + 2 + 5 +
+           LAYOUT_VIRTIO_SLOTS * (3 + VIRTIO_DEV_BODY);
+}
+
 static void build_dsdt(uint8_t *t)
 {
-    header(t, "DSDT", HDR_LEN + sizeof(dsdt_aml), 2);
-    memcpy(t + HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
+    size_t off = HDR_LEN, scope_len;
+    unsigned int i;
+
+    header(t, "DSDT", dsdt_len(), 2);
+    memcpy(t + off, dsdt_s5, sizeof(dsdt_s5));
+    off += sizeof(dsdt_s5);
+    /* Scope (\_SB) { the slots }, with a two-byte PkgLength */
+    scope_len = 2 + 5 + LAYOUT_VIRTIO_SLOTS * (3 + VIRTIO_DEV_BODY);
+    t[off++] = AML_SCOPE;
+    t[off++] = (uint8_t)(0x40 | (scope_len & 0x0F));
+    t[off++] = (uint8_t)(scope_len >> 4);
+    t[off++] = '\\';
+    off = put_name(t, off, "_SB_");
+    for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++)
+        off = put_virtio_dev(t, off, i);
     finish(t);
 }
 
@@ -170,7 +262,8 @@ int acpi_build(void *buf, uint64_t gpa, size_t size, unsigned int nr_vcpus)
     uint8_t *t;
 
     /* xAPIC ids are 8 bits wide in the MADT entries used here. */
-    if (nr_vcpus > 255 || OFF_MADT + madt_len(nr_vcpus) > size)
+    if (nr_vcpus > 255 || OFF_MADT + madt_len(nr_vcpus) > size ||
+        OFF_DSDT + dsdt_len() > OFF_MADT)
         return -ENOSPC;
     memset(p, 0, OFF_MADT + madt_len(nr_vcpus));
 

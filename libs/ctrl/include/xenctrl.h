@@ -32,8 +32,9 @@
  * credit scheduler were added.
  * 3: device-model domains (XC_DOMCFG_DEVICE_MODEL, xc_domain_attach_dm,
  * xc_dominfo_t.dm).
- * 4: xc_dm_qmp. */
-#define XENOLITH_CTRL_INTERFACE_VERSION 4
+ * 4: xc_dm_qmp.
+ * 5: xc_domain_virtio_add. */
+#define XENOLITH_CTRL_INTERFACE_VERSION 5
 
 #define XC_PAGE_SHIFT 12
 #define XC_PAGE_SIZE  (1UL << XC_PAGE_SHIFT)
@@ -164,6 +165,24 @@ int xc_domain_attach_dm(xc_interface *xch, uint32_t domid, pid_t pid,
  */
 int xc_dm_qmp(xc_interface *xch, uint32_t domid, const char *command,
               const char *args_json, char **ret_json_r);
+
+/*
+ * Give domain domid of the core a virtio device (XC_VIRTIO_NET or
+ * XC_VIRTIO_BLOCK) whose rings the vhost-user backend listening at
+ * socket_path serves; mac is a network device's address (6 bytes), NULL
+ * for a disk.  The guest finds its devices at boot: only a domain that
+ * has not run yet takes one.  Returns the device's slot (0..7: the
+ * guest's virtio-mmio device in that ACPI slot) or -errno (logged with
+ * the core's reason): -EBUSY the guest has run, -ENOSPC no free slot,
+ * -EOPNOTSUPP a device-model domain (qemu has its own devices),
+ * -ETIMEDOUT / -ECONNREFUSED / -ENOENT / -EIO the backend did not answer
+ * or failed.
+ */
+#define XC_VIRTIO_NET   1
+#define XC_VIRTIO_BLOCK 2
+int xc_domain_virtio_add(xc_interface *xch, uint32_t domid,
+                         unsigned int device_id, const char *socket_path,
+                         const uint8_t *mac);
 
 /* Kill the domain's process and free everything.  The domain is
  * "dying" until the process is reaped, then gone (-ESRCH after).

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""core-devices.py - the real Debian guest as a PVH guest on the core
+(accel = "kvm": no qemu) with virtio disks and a NIC that backend
+processes serve over vhost-user, as for a guest in qemu
+(xenolith-blkback with its qemu-storage-daemon, xenolith-netback with
+its tap on the bridge xenbr0 that core-devices.sh makes in the test's
+own network namespace, 10.99.0.1/24 on the host's side):
+
+  xvda raw and xvdb qcow2 and one vif: the guest's virtio_mmio driver
+  finds them in the core's ACPI slots (/dev/vda, /dev/vdb, eth0 with the
+  configured MAC); it reads the raw image's marker, writes 64 MiB of
+  random data to each disk and reads them back (caches dropped), and the
+  host finds the same checksum in the raw image and, through qemu-img,
+  in the qcow2 one; xenstore has Xen's vbd and vif layout (state 4,
+  connected), xl block-list lists both disks; the guest pings the host
+  over the bridge and takes 64 MiB from it (md5 checked); no qemu runs
+  anywhere;
+  refused, leaving nothing: a disk whose image is missing, a cdrom (the
+  core has virtio disks only), a vif of an emulated model;
+  block-attach into the running guest is refused with the reason;
+  xl destroy: no backend, qemu-storage-daemon, tap, socket or node left.
+
+It needs a KVM that runs a real Linux: tests/lane runs it in the
+nested-KVM lane where the host has none.  Reuses lifecycle.py's,
+blkback.py's and netback.py's helpers.  Prints "ok: ..." / "FAIL: ...";
+exit status 0, 1 on failures, 77 without qemu-storage-daemon.
+"""
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True    # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.argv[1:] = ["core-devices"]   # lifecycle's KIND
+import lifecycle as L  # noqa: E402
+import blkback as B  # noqa: E402
+import netback as N  # noqa: E402
+
+L.NAME = "core-devices"
+MIB = 1 << 20
+RAW_SIZE = 128 * MIB
+DATA_MIB = 64
+XVDA, XVDB = 51712, 51728
+MAC = "00:16:3e:5a:03:0a"
+IP = "10.99.0.2"
+# Nested KVM under TCG boots the kernel in ~40 s; hardware in ~1 s.
+BOOT_LIMIT = 150.0
+L.BOOT_LIMIT = BOOT_LIMIT
+# ... and 64 MiB through md5sum in it takes minutes when the lane runs
+# other guests beside it: the helpers' waits grow with L.SLOW.
+L.SLOW = 240.0
+
+
+def write_cfg(disks, vif='"bridge=xenbr0,mac=%s"' % MAC):
+    lines = [
+        'name = "%s"' % L.NAME,
+        'type = "pvh"',
+        'accel = "kvm"',
+        "memory = 320",
+        "vcpus = 1",
+        'kernel = "%s/vmlinuz"' % L.GUEST,
+        'ramdisk = "%s/initrd.gz"' % L.GUEST,
+        'cmdline = "console=ttyS0 quiet"',
+        'on_poweroff = "destroy"',
+        'on_reboot = "destroy"',
+        'on_crash = "destroy"',
+        "disk = [ %s ]" % ", ".join('"%s"' % d for d in disks),
+    ]
+    if vif:
+        lines.append("vif = [ %s ]" % vif)
+    cfg = os.path.join(L.TMP, L.NAME + ".cfg")
+    with open(cfg, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return cfg
+
+
+def taps():
+    """The vif taps of this network namespace (sysfs shows the one it
+    was mounted in)."""
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True,
+                         text=True).stdout
+    return sorted(m.group(1) for m in re.finditer(r"^\d+: (vif[^:@]*)",
+                                                  out, re.M))
+
+
+def qemus():
+    """qemu processes of this test, qemu-storage-daemon aside (the block
+    backend's)."""
+    return [p for p in L.our_qemus() if "storage-daemon" not in p[1]]
+
+
+def scenario():
+    if not shutil.which("qemu-storage-daemon"):
+        print("SKIP: no qemu-storage-daemon (apt-get install "
+              "qemu-system-common)")
+        sys.exit(77)
+    lock = open(L.BOOT_LOCK, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    raw = os.path.join(L.TMP, "core-raw.img")
+    qcow = os.path.join(L.TMP, "core.qcow2")
+    shutil.copy(os.path.join(L.GUEST, "disk.img"), raw)
+    os.truncate(raw, RAW_SIZE)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", qcow,
+                    "%dM" % (DATA_MIB + 16)], check=True)
+    disks = ["%s,raw,xvda,rw" % raw, "%s,qcow2,xvdb,rw" % qcow]
+
+    # ---- refused first: nothing may be left of them.
+    nope = os.path.join(L.TMP, "nope.img")
+    B.refused(write_cfg(disks + ["%s,raw,xvdc,rw" % nope]), nope,
+              "a missing image")
+    B.refused(write_cfg(disks + ["%s,raw,hdc,r,devtype=cdrom" % raw]),
+              "no cdrom", "a cdrom on the core")
+    B.refused(write_cfg(disks, vif='"bridge=xenbr0,model=e1000"'),
+              "virtio NICs only", "an emulated NIC on the core")
+    L.check(not taps(), "refused: no tap left", str(taps()))
+
+    # ---- the guest.
+    cfg = write_cfg(disks)
+    t0 = time.monotonic()
+    rc, out, err = L.xl("create", cfg)
+    L.check(rc == 0, "xl create on the core (xvda raw, xvdb qcow2, a vif)",
+            "rc=%d %s%s" % (rc, out, err), fatal=True)
+    dom = L.domid()
+    L.check(dom is not None, "xl domid: %s" % dom, fatal=True)
+    con = L.console(L.NAME, BOOT_LIMIT)
+    try:
+        L.reach_shell(con, t0, "boot")
+        L.check(not qemus() and
+                L.xs_read("/libxl/%d/dm-version" % dom) is None,
+                "on the core: no qemu", str(qemus()))
+        L.check(len(B.blkbacks(dom)) == 2 and len(B.qsds(dom)) == 1,
+                "one xenolith-blkback (supervisor, worker) and its "
+                "qemu-storage-daemon", str(B.blkbacks(dom)))
+        L.check(len(N.netbacks(dom)) == 2,
+                "one xenolith-netback (supervisor, worker)",
+                str(N.netbacks(dom)))
+        for dev in (XVDA, XVDB):
+            L.check(B.be(dom, dev, "state") == "4" and
+                    B.be(dom, dev, "hotplug-status") == "connected",
+                    "backend vbd/%d/%d: state 4, connected" % (dom, dev))
+        L.check(N.be(dom, "state") == "4" and
+                N.be(dom, "hotplug-status") == "connected",
+                "backend vif/%d/0: state 4, connected" % dom)
+        L.check(taps() == ["vif%d.0" % dom], "its tap vif%d.0" % dom,
+                str(taps()))
+        rc, out, err = L.xl("block-list", L.NAME)
+        rows = [ln.split() for ln in out.splitlines()]
+        L.check(rc == 0 and [r[0] for r in rows[1:]] ==
+                [str(XVDA), str(XVDB)] and
+                all(r[3] == "4" for r in rows[1:]),
+                "xl block-list: xvda and xvdb, state 4", out)
+
+        # ---- what the guest finds: virtio-mmio devices from the ACPI
+        # slots.
+        L.check(con.run("ls /sys/bus/platform/drivers/virtio-mmio | "
+                        "grep -c LNRO0005 | sed 's/^/slots:/'; "
+                        "echo end-$((1+1))", "end-2", 20) and
+                re.search(r"slots:3\b", con.tail(300)),
+                "the guest's virtio_mmio binds 3 slots (2 disks, 1 NIC)",
+                con.tail(600))
+        L.check(con.run("ls /sys/block | tr '\\n' ' ' | sed 's/^/blk:/'; "
+                        "echo end-$((2+1))", "end-3", 20) and
+                re.search(r"blk:.*\bvda\b.*\bvdb\b", con.tail(300)),
+                "the guest has /dev/vda and /dev/vdb", con.tail(600),
+                fatal=True)
+        L.check(con.run("dd if=/dev/vda bs=16 count=1 2>/dev/null | "
+                        "sed \"s/V1/V1-read-$((2+2))/\"; echo",
+                        "XENOLITH-DISK-V1-read-4", 20),
+                "the guest reads the raw image's marker", con.tail(600))
+        sum_a = B.write_and_check(con, "vda", "a")
+        got = B.md5_of(raw, 1, DATA_MIB)
+        L.check(sum_a and got == sum_a,
+                "the host finds the guest's 64 MiB in the raw image",
+                "guest %s, host %s" % (sum_a, got))
+        sum_b = B.write_and_check(con, "vdb", "b")
+        conv = os.path.join(L.TMP, "core-qcow.raw")
+        subprocess.run(["qemu-img", "convert", "-U", "-O", "raw", qcow,
+                        conv], check=False)
+        got = B.md5_of(conv, 1, DATA_MIB) if os.path.exists(conv) else ""
+        L.check(sum_b and got == sum_b,
+                "the host finds the guest's 64 MiB in the qcow2 image",
+                "guest %s, host %s" % (sum_b, got))
+        if os.path.exists(conv):
+            os.unlink(conv)
+
+        # ---- the network: eth0 with the configured MAC, the bridge.
+        if not L.check(con.run("cat /sys/class/net/eth0/address | "
+                               "sed 's/^/mac:/'", "mac:" + MAC, 20),
+                       "the guest's eth0 has MAC %s" % MAC, con.tail(400)):
+            con.run("dmesg | grep -i virtio | tail -20; echo dm-$((9*9))",
+                    "dm-81", 20)
+            print(con.tail(2000))
+        L.check(con.run("ip link set eth0 up && ip addr add %s/24 dev "
+                        "eth0 && echo up-$((3*3))" % IP, "up-9", 20),
+                "the guest's eth0 is up", con.tail(400))
+        L.check(con.run("ping -c 3 -W 10 10.99.0.1 >/dev/null && "
+                        "echo pinged-$((4*4))", "pinged-16", 60),
+                "the guest pings the host over the bridge", con.tail(400))
+        data = os.urandom(DATA_MIB * MIB)
+        con.send("nc -l -p 5001 > /tmp/r &\r")
+        time.sleep(1)
+        t = time.monotonic()
+        N.send_to_guest(IP, 5001, data)
+        ok = N.wait_size(con, "/tmp/r", len(data), 120)
+        secs = time.monotonic() - t
+        L.check(ok and N.guest_md5(con, "/tmp/r", "net") ==
+                hashlib.md5(data).hexdigest(),
+                "the guest takes 64 MiB from the host (%.1f MB/s), md5 "
+                "checked" % (DATA_MIB / secs), con.tail(400))
+        con.run("rm -f /tmp/r; echo rmd-$((3*3))", "rmd-9", 20)
+
+        # ---- no hotplug on the core: refused, with the reason.
+        extra = os.path.join(L.TMP, "core-extra.img")
+        with open(extra, "wb") as f:
+            f.truncate(16 * MIB)
+        rc, out, err = L.xl("block-attach", L.NAME,
+                            "%s,raw,xvdc,rw" % extra)
+        L.check(rc != 0 and "boot" in out + err,
+                "xl block-attach into the running guest: refused, saying "
+                "why", "rc=%d %s%s" % (rc, out, err))
+
+        # ---- destroy: nothing left.
+        rc, out, err = L.xl("destroy", L.NAME)
+        L.check(rc == 0, "xl destroy", "rc=%d %s%s" % (rc, out, err))
+        con.close()
+        B.gone_checks(dom, "after xl destroy")
+        L.check(L.wait_for(lambda: not N.netbacks(dom), 10) and
+                not taps(), "after xl destroy: no netback, no tap",
+                "%s %s" % (N.netbacks(dom), taps()))
+    finally:
+        con.close()
+
+
+if __name__ == "__main__":
+    L.main(scenario)
