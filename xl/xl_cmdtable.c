@@ -71,6 +71,17 @@ const struct cmd_spec cmd_table[] = {
     { "block-list", main_blocklist, 0, 0,
       "List virtual block devices for a domain",
       "<Domain(s)>", NULL },
+    { "network-attach", main_networkattach, 1, 1,
+      "Create a new virtual network device",
+      "<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] "
+      "[ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] "
+      "[rate=<rate>] [model=<model>] [accel=<accel>]", NULL },
+    { "network-list", main_networklist, 0, 0,
+      "List virtual network interfaces for a domain",
+      "<Domain(s)>", NULL },
+    { "network-detach", main_networkdetach, 0, 1,
+      "Destroy a domain's virtual network device",
+      "<Domain> <DevId|mac>", NULL },
     { "block-detach", main_blockdetach, 0, 1,
       "Destroy a domain's virtual block device",
       "[-f] <Domain> <DevId>\n"

@@ -278,8 +278,8 @@ static const struct { const char *key; size_t off; } nic_strings[] = {
 };
 
 /* One "key=value" of a vif spec; 1 when it is not understood. */
-static int parse_nic_token(libxl_device_nic *nic, XLU_Config *config,
-                           const char *token)
+int parse_nic_spec(libxl_device_nic *nic, XLU_Config *config,
+                   const char *token)
 {
     const char *arg;
     char *end;
@@ -353,7 +353,7 @@ static int parse_nic_token(libxl_device_nic *nic, XLU_Config *config,
     return 1;
 }
 
-static void set_default_nic_values(libxl_device_nic *nic)
+void nic_defaults(libxl_device_nic *nic)
 {
     if (xl_globals.default_vifscript)
         replace_string(&nic->script, xl_globals.default_vifscript);
@@ -713,11 +713,11 @@ static void parse_devices(XLU_Config *config, libxl_domain_config *d)
                                                  libxl_device_nic_init);
             char *buf2 = xstrdup(buf), *p;
 
-            set_default_nic_values(nic);
+            nic_defaults(nic);
             for (p = strtok(buf2, ","); p; p = strtok(NULL, ",")) {
                 while (*p == ' ')
                     p++;
-                parse_nic_token(nic, config, p);
+                parse_nic_spec(nic, config, p);
             }
             free(buf2);
         }

@@ -46,6 +46,12 @@ int xlu_disk_parse(XLU_Config *cfg, int nspecs, const char *const *specs,
 /* "RATE[@INTERVAL]" of a vif; 0, EINVAL or EOVERFLOW after reporting. */
 int xlu_vif_parse_rate(XLU_Config *cfg, const char *rate,
                        libxl_device_nic *nic);
+/* One "key=value" of a vif spec (xl-network-configuration(5)) into
+ * nic; 1 after reporting when it is not understood. */
+int parse_nic_spec(libxl_device_nic *nic, XLU_Config *config,
+                   const char *token);
+/* xl.conf's vif defaults (script, bridge, gatewaydev, backend). */
+void nic_defaults(libxl_device_nic *nic);
 /* PCI_SPEC_STRING of xl.cfg(5); 0 or a negative ERROR_*. */
 int xlu_pci_parse_spec_string(XLU_Config *cfg, libxl_device_pci *pci,
                               const char *str);

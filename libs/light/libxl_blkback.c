@@ -180,42 +180,6 @@ static bool have_disk(libxl_ctx *ctx, uint32_t domid, int devid)
     return r;
 }
 
-/* One QMP command to the domain's qemu through the core; 0 or ERROR_*
- * (logged with what for). */
-static int qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
-               const char *args, char **ret_r, const char *what)
-{
-    int r = xc_dm_qmp(ctx->xch, domid, cmd, args, ret_r);
-
-    if (r < 0) {
-        LOGEV(ctx, ERROR, -r, "domain %u: %s (QMP %s%s)", domid, what, cmd,
-              r == -EIO ? "; qemu's answer is in xl dmesg" : "");
-        return ERROR_FAIL;
-    }
-    return 0;
-}
-
-/* Whether qemu still has a PCI device whose id is id (query-pci). */
-static bool pci_has(libxl_ctx *ctx, uint32_t domid, const char *id)
-{
-    char *ret = NULL, *want;
-    bool r;
-
-    if (xc_dm_qmp(ctx->xch, domid, "query-pci", NULL, &ret) < 0)
-        return true; /* cannot tell: as if still there */
-    want = libxl__sprintf("\"qdev_id\": \"%s\"", id);
-    /* the core returns qemu's JSON as qemu wrote it: one space after ':' */
-    r = ret && (strstr(ret, want) != NULL);
-    if (!r && ret) {
-        free(want);
-        want = libxl__sprintf("\"qdev_id\":\"%s\"", id);
-        r = strstr(ret, want) != NULL;
-    }
-    free(want);
-    free(ret);
-    return r;
-}
-
 /* Writes /libxl/<domid>/device/vbd/<devid> for a disk added later, as
  * libxl__dm_disks_xs does at creation. */
 static int libxl_nodes(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
@@ -414,7 +378,7 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
                      "\"data\": {\"addr\": {\"type\": \"unix\", \"data\": "
                      "{\"path\": %s}}, \"server\": false, \"reconnect\": "
                      "1}}}", vu, sock);
-    rc = qmp(ctx, domid, "chardev-add", args, NULL,
+    rc = libxl__dm_qmp_for(ctx, domid, "chardev-add", args, NULL,
              GCSPRINTF("connecting qemu to disk %s's backend", disk->vdev));
     if (rc)
         goto undo;
@@ -423,10 +387,10 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
                      "\"%s\", \"id\": \"%s\", \"num-queues\": 1, "
                      "\"config-wce\": false}", vu,
                      disk->vdev);
-    rc = qmp(ctx, domid, "device_add", args, NULL,
+    rc = libxl__dm_qmp_for(ctx, domid, "device_add", args, NULL,
              GCSPRINTF("plugging disk %s", disk->vdev));
     if (rc) {
-        qmp(ctx, domid, "chardev-remove",
+        libxl__dm_qmp_for(ctx, domid, "chardev-remove",
             GCSPRINTF("{\"id\": \"%s\"}", vu), NULL, "undoing it");
         goto undo;
     }
@@ -479,14 +443,15 @@ static int disk_remove(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_INVAL;
         goto out;
     }
-    rc = qmp(ctx, domid, "device_del",
+    rc = libxl__dm_qmp_for(ctx, domid, "device_del",
              GCSPRINTF("{\"id\": \"%s\"}", disk->vdev), NULL,
              GCSPRINTF("asking the guest to release disk %s", disk->vdev));
     if (rc && !force)
         goto out;
-    for (i = 0; !force && i < 500 && pci_has(ctx, domid, disk->vdev); i++)
+    for (i = 0; !force && i < 500 &&
+                libxl__dm_pci_has(ctx, domid, disk->vdev); i++)
         libxl__nap_ms(20);
-    if (!force && pci_has(ctx, domid, disk->vdev)) {
+    if (!force && libxl__dm_pci_has(ctx, domid, disk->vdev)) {
         LOG(ctx, ERROR, "domain %u: the guest did not release disk %s "
             "within 10 s (block-detach -f removes it anyway)", domid,
             disk->vdev);
@@ -494,7 +459,7 @@ static int disk_remove(libxl_ctx *ctx, uint32_t domid,
         goto out;
     }
     /* with -f qemu may still hold the socket: then it goes with qemu */
-    qmp(ctx, domid, "chardev-remove",
+    libxl__dm_qmp_for(ctx, domid, "chardev-remove",
         GCSPRINTF("{\"id\": \"vu-%s\"}", disk->vdev), NULL,
         GCSPRINTF("closing disk %s's socket", disk->vdev));
     remove_nodes(ctx, domid, devid);

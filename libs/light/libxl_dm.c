@@ -390,6 +390,42 @@ int libxl__dm_teardown_end(libxl_ctx *ctx, struct libxl__dm_gone *g)
 }
 
 /* One QMP command to the domain's qemu; 0 or ERROR_* (logged). */
+/* One QMP command to the domain's qemu through the core; 0 or ERROR_*
+ * (logged with what for). */
+int libxl__dm_qmp_for(libxl_ctx *ctx, uint32_t domid, const char *cmd,
+                      const char *args, char **ret_r, const char *what)
+{
+    int r = xc_dm_qmp(ctx->xch, domid, cmd, args, ret_r);
+
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: %s (QMP %s%s)", domid, what, cmd,
+              r == -EIO ? "; qemu's answer is in xl dmesg" : "");
+        return ERROR_FAIL;
+    }
+    return 0;
+}
+
+/* Whether qemu still has a PCI device whose id is id (query-pci). */
+bool libxl__dm_pci_has(libxl_ctx *ctx, uint32_t domid, const char *id)
+{
+    char *ret = NULL, *want;
+    bool r;
+
+    if (xc_dm_qmp(ctx->xch, domid, "query-pci", NULL, &ret) < 0)
+        return true; /* cannot tell: as if still there */
+    want = libxl__sprintf("\"qdev_id\": \"%s\"", id);
+    /* the core returns qemu's JSON as qemu wrote it: one space after ':' */
+    r = ret && (strstr(ret, want) != NULL);
+    if (!r && ret) {
+        free(want);
+        want = libxl__sprintf("\"qdev_id\":\"%s\"", id);
+        r = strstr(ret, want) != NULL;
+    }
+    free(want);
+    free(ret);
+    return r;
+}
+
 int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
                   const char *args_json)
 {

@@ -75,6 +75,13 @@ _hidden int libxl__netback_start(libxl_ctx *ctx, uint32_t domid,
                                  const struct libxl__dm_build *d);
 
 /* libxl_nic.c */
+/* One NIC of domain domid: its model, MAC (Xen's random one when none),
+ * tap, and the backend's socket when its network backend serves it;
+ * nic->devid must be set.  0 or ERROR_INVAL (logged). */
+_hidden int libxl__dm_map_nic(libxl_ctx *ctx, uint32_t domid,
+                              libxl_device_nic *nic, bool pvh,
+                              struct libxl__dm_build *d,
+                              struct xendm_nic *x);
 _hidden int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
                                libxl_domain_config *d_config,
                                struct libxl__dm_build *d, bool pvh);

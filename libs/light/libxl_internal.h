@@ -404,5 +404,14 @@ _hidden int libxl__dm_set_vcpus(libxl_ctx *ctx, uint32_t domid,
  * through the core; 0 or ERROR_* (logged). */
 _hidden int libxl__dm_qmp(libxl_ctx *ctx, uint32_t domid, const char *cmd,
                           const char *args_json);
+/* The same, saying what for when qemu refuses (0 or ERROR_FAIL);
+ * *ret_r (may be NULL) gets qemu's return value, malloc'd. */
+_hidden int libxl__dm_qmp_for(libxl_ctx *ctx, uint32_t domid,
+                              const char *cmd, const char *args,
+                              char **ret_r, const char *what);
+/* Whether qemu still has a PCI device whose id is id (query-pci; true
+ * when it cannot tell). */
+_hidden bool libxl__dm_pci_has(libxl_ctx *ctx, uint32_t domid,
+                               const char *id);
 
 #endif /* LIBXL_INTERNAL_H */

@@ -54,43 +54,53 @@ static void random_mac(libxl_mac *mac)
     (*mac)[5] = r[2];
 }
 
+int libxl__dm_map_nic(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
+                      bool pvh, struct libxl__dm_build *d,
+                      struct xendm_nic *x)
+{
+    int devid = nic->devid;
+
+    x->model = nic_model(ctx, nic, devid, pvh);
+    if (!x->model)
+        return ERROR_INVAL;
+    if (libxl__mac_is_default(&nic->mac))
+        random_mac(&nic->mac);
+    x->mac = libxl__dm_own(d, libxl__sprintf(LIBXL_MAC_FMT,
+                                             LIBXL_MAC_BYTES(nic->mac)));
+    if (libxl__netback_wanted(nic, x->model)) {
+        /* the network backend's tap and socket (libxl_netback.c) */
+        x->socket = libxl__dm_own(d, libxl__backend_socket(
+            &libxl__netback_class, domid, devid));
+        x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d", domid,
+                                                    devid));
+    } else {
+        x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d-emu",
+                                                    domid, devid));
+    }
+    if (strlen(x->ifname) > 15) {
+        LOG(ctx, ERROR, "vif %d: tap name %s is too long", devid,
+            x->ifname);
+        return ERROR_INVAL;
+    }
+    return 0;
+}
+
 int libxl__dm_map_nics(libxl_ctx *ctx, uint32_t domid,
                        libxl_domain_config *d_config,
                        struct libxl__dm_build *d, bool pvh)
 {
-    int i, devid;
+    int i, rc;
 
     d->nics = libxl__calloc_or_die(d_config->num_nics + 1,
                                    sizeof(*d->nics));
     for (i = 0; i < d_config->num_nics; i++) {
         libxl_device_nic *nic = &d_config->nics[i];
-        struct xendm_nic *x = &d->nics[i];
 
         if (nic->devid < 0)
             nic->devid = i;
-        devid = nic->devid;
-        x->model = nic_model(ctx, nic, devid, pvh);
-        if (!x->model)
-            return ERROR_INVAL;
-        if (libxl__mac_is_default(&nic->mac))
-            random_mac(&nic->mac);
-        x->mac = libxl__dm_own(d, libxl__sprintf(LIBXL_MAC_FMT,
-                                                 LIBXL_MAC_BYTES(nic->mac)));
-        if (libxl__netback_wanted(nic, x->model)) {
-            /* the network backend's tap and socket (libxl_netback.c) */
-            x->socket = libxl__dm_own(d, libxl__backend_socket(
-                &libxl__netback_class, domid, devid));
-            x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d", domid,
-                                                        devid));
-        } else {
-            x->ifname = libxl__dm_own(d, libxl__sprintf("vif%u.%d-emu",
-                                                        domid, devid));
-        }
-        if (strlen(x->ifname) > 15) {
-            LOG(ctx, ERROR, "vif %d: tap name %s is too long", devid,
-                x->ifname);
-            return ERROR_INVAL;
-        }
+        rc = libxl__dm_map_nic(ctx, domid, nic, pvh, d, &d->nics[i]);
+        if (rc)
+            return rc;
     }
     d->cfg.nics = d->nics;
     d->cfg.nr_nics = d_config->num_nics;
@@ -125,6 +135,10 @@ int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
         if (!rc)
             rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
                                  d->nics[i].socket ? "vif" : "ioemu");
+        /* qemu's names for it (qemu-dm/xendm_argv.c): for unplugging */
+        if (!rc && d->nics[i].socket)
+            rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/qemu-ids", p),
+                                 GCSPRINTF("nic%d,net%d,vn%d", i, i, i));
     }
     GC_FREE;
     return rc;
@@ -231,5 +245,129 @@ out:
     free(path);
     free(xbpath);
     free(devstr);
+    return rc;
+}
+
+/* ------------------------------------------------------------ listing */
+
+/* "00:16:3e:xx:xx:xx" into mac; 0, or -1 when it is not one. */
+static int parse_mac(const char *s, libxl_mac mac)
+{
+    unsigned int b[6];
+    int i, end = 0;
+
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3],
+               &b[4], &b[5], &end) != 6 || end != 17 || s[end])
+        return -1;
+    for (i = 0; i < 6; i++)
+        mac[i] = (uint8_t)b[i];
+    return 0;
+}
+
+static int nic_devid_cmp(const void *a, const void *b)
+{
+    long x = strtol(*(char *const *)a, NULL, 10);
+    long y = strtol(*(char *const *)b, NULL, 10);
+
+    return (x > y) - (x < y);
+}
+
+libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid,
+                                        int *num)
+{
+    GC_INIT;
+    libxl_device_nic *list = NULL;
+    char *dir = GCSPRINTF("/libxl/%u/device/vif", domid), **ents;
+    unsigned int i, n = 0;
+
+    *num = 0;
+    ents = xs_directory(ctx->xsh, XBT_NULL, dir, &n);
+    if (!ents || !n)
+        goto out;
+    qsort(ents, n, sizeof(*ents), nic_devid_cmp);
+    list = libxl__calloc_or_die(n, sizeof(*list));
+    for (i = 0; i < n; i++) {
+        libxl_device_nic *nic = &list[*num];
+        char *p = GCSPRINTF("%s/%s", dir, ents[i]), *v, *end;
+
+        libxl_device_nic_init(nic);
+        nic->devid = (int)strtol(ents[i], &end, 10);
+        v = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                             GCSPRINTF("%s/mac", p)));
+        if (*end || !v || parse_mac(v, nic->mac)) {
+            libxl_device_nic_dispose(nic);
+            continue;
+        }
+        nic->ifname = libxl__xs_read(ctx, XBT_NULL,
+                                     GCSPRINTF("%s/ifname", p));
+        nic->model = libxl__xs_read(ctx, XBT_NULL,
+                                    GCSPRINTF("%s/model", p));
+        nic->bridge = libxl__xs_read(ctx, XBT_NULL,
+                                     GCSPRINTF("%s/bridge", p));
+        nic->script = libxl__xs_read(ctx, XBT_NULL,
+                                     GCSPRINTF("%s/script", p));
+        v = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                             GCSPRINTF("%s/type", p)));
+        nic->nictype = v && !strcmp(v, "ioemu") ? LIBXL_NIC_TYPE_VIF_IOEMU
+                                                : LIBXL_NIC_TYPE_VIF;
+        (*num)++;
+    }
+out:
+    free(ents);
+    if (!*num) {
+        free(list);
+        list = NULL;
+    }
+    GC_FREE;
+    return list;
+}
+
+void libxl_device_nic_list_free(libxl_device_nic *list, int num)
+{
+    int i;
+
+    for (i = 0; list && i < num; i++)
+        libxl_device_nic_dispose(&list[i]);
+    free(list);
+}
+
+int libxl_device_nic_getinfo(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_nic *nic,
+                             libxl_nicinfo *info)
+{
+    GC_INIT;
+    char *be, *st;
+    int rc;
+
+    if (!libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+            GCSPRINTF("/libxl/%u/device/vif/%d/mac", domid, nic->devid)))) {
+        LOG(ctx, ERROR, "domain %u has no vif %d", domid, nic->devid);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    libxl_nicinfo_init(info);
+    info->devid = nic->devid;
+    info->backend_id = 0;
+    info->frontend_id = domid;
+    info->evtch = -1;
+    info->rref_tx = -1;
+    info->rref_rx = -1;
+    be = GCSPRINTF("/local/domain/0/backend/vif/%u/%d", domid, nic->devid);
+    st = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
+                                          GCSPRINTF("%s/state", be)));
+    if (st) {
+        info->backend = libxl__strdup_or_die(be);
+        info->frontend = libxl__sprintf("/local/domain/%u/device/vif/%d",
+                                        domid, nic->devid);
+        info->state = atoi(st);
+    } else {
+        /* an emulated NIC: qemu's, no backend, up while qemu runs */
+        info->backend = libxl__strdup_or_die("");
+        info->frontend = libxl__strdup_or_die("");
+        info->state = 4;
+    }
+    rc = 0;
+out:
+    GC_FREE;
     return rc;
 }

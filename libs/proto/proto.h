@@ -134,7 +134,8 @@ struct proto_qmp {
 #define PROTO_QMP_COMMANDS \
     "eject", "blockdev-change-medium", "balloon", "change-vnc-password", \
     "set_password", "query-hotpluggable-cpus", "device_add", "device_del", \
-    "chardev-add", "chardev-remove", "query-pci"
+    "chardev-add", "chardev-remove", "query-pci", "netdev_add", \
+    "netdev_del"
 
 /*
  * PROTO_OP_VIRTIO_ADD: a virtio device for a domain of the core, whose

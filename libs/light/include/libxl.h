@@ -573,6 +573,63 @@ int libxl_device_disk_getinfo(libxl_ctx *ctx, uint32_t domid,
                               libxl_diskinfo *diskinfo);
 
 /*
+ * The domain's NICs as configured (devid, MAC, model, bridge, script,
+ * ifname: the tap; nictype VIF for one its network backend serves,
+ * VIF_IOEMU for one of qemu's emulated models), in devid order; *num
+ * their number.  Free with libxl_device_nic_list_free.  NULL with *num 0
+ * when there are none or on error.
+ */
+libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid,
+                                        int *num);
+void libxl_device_nic_list_free(libxl_device_nic *list, int num);
+
+/*
+ * What the backend says of one NIC of the domain (nic->devid names it),
+ * as libxl_device_disk_getinfo does for a disk: evtch, rref_tx and
+ * rref_rx are -1 (virtio has no event channels or grant rings); an
+ * emulated NIC has no backend directory: backend "", state 4.  0, or
+ * ERROR_INVAL for a devid the domain has not (logged).
+ */
+int libxl_device_nic_getinfo(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_nic *nic,
+                             libxl_nicinfo *nicinfo);
+
+/*
+ * NIC hotplug (xl network-attach / network-detach), for domains in qemu:
+ * a virtio NIC the domain's network backend serves (the model defaults
+ * to virtio-net here; not type=ioemu).  add: devid -1 takes the lowest
+ * free one, a MAC left all zero gets Xen's random 00:16:3e one; the
+ * backend makes its tap vif<domid>.<devid> (the backend is started when
+ * the domain had none), the vif hotplug script puts it on its bridge,
+ * then qemu plugs a virtio-net-pci device the guest finds (PCI hotplug);
+ * ERROR_INVAL for a devid the domain has or another kind of NIC, and a
+ * failed hotplug script (a missing bridge) fails the add, leaving
+ * nothing.  remove (safe_remove alike): the guest is asked to release it
+ * (ACPI eject) and given 10 s, ERROR_FAIL when it does not; destroy does
+ * not wait.  A NIC present at boot unplugs the same way.  The stored
+ * config follows.  A domain on the core finds its NICs at boot only:
+ * ERROR_INVAL.
+ */
+int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid,
+                         libxl_device_nic *nic,
+                         const libxl_asyncop_how *ao_how);
+int libxl_device_nic_remove(libxl_ctx *ctx, uint32_t domid,
+                            const libxl_device_nic *nic,
+                            const libxl_asyncop_how *ao_how);
+int libxl_device_nic_safe_remove(libxl_ctx *ctx, uint32_t domid,
+                                 const libxl_device_nic *nic,
+                                 const libxl_asyncop_how *ao_how);
+int libxl_device_nic_destroy(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_nic *nic,
+                             const libxl_asyncop_how *ao_how);
+/* The domain's vif devid, or the one with MAC mac ("00:16:3e:..."), into
+ * *nic (initialised by the caller); ERROR_INVAL when it has none. */
+int libxl_devid_to_device_nic(libxl_ctx *ctx, uint32_t domid, int devid,
+                              libxl_device_nic *nic);
+int libxl_mac_to_device_nic(libxl_ctx *ctx, uint32_t domid,
+                            const char *mac, libxl_device_nic *nic);
+
+/*
  * Disk hotplug (xl block-attach / block-detach), for domains in qemu:
  * a disk the domain's block backend serves (virtio over vhost-user: any
  * xvdX of a PVH domain, xvde and later of an HVM one; not a cdrom, not
@@ -583,7 +640,8 @@ int libxl_device_disk_getinfo(libxl_ctx *ctx, uint32_t domid,
  * remove (safe_remove alike): the guest is asked to release the device
  * (ACPI eject) and given 10 s, ERROR_FAIL when it does not; destroy
  * does not wait.  The stored config follows, so a reboot keeps the
- * change.  A domain on the core has no devices yet: ERROR_INVAL.
+ * change.  A domain on the core finds its disks at boot only (its
+ * config's): ERROR_INVAL.
  */
 int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
                           libxl_device_disk *disk,

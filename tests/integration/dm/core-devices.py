@@ -148,6 +148,12 @@ def scenario():
                 "backend vif/%d/0: state 4, connected" % dom)
         L.check(taps() == ["vif%d.0" % dom], "its tap vif%d.0" % dom,
                 str(taps()))
+        rc, out, err = L.xl("network-list", L.NAME)
+        rows = [ln.split() for ln in out.splitlines()]
+        L.check(rc == 0 and rows[1:] ==
+                [["0", "0", MAC, "0", "4", "-1", "-1/-1",
+                  "/local/domain/0/backend/vif/%d/0" % dom]],
+                "xl network-list: vif 0, its MAC, state 4", out + err)
         rc, out, err = L.xl("block-list", L.NAME)
         rows = [ln.split() for ln in out.splitlines()]
         L.check(rc == 0 and [r[0] for r in rows[1:]] ==

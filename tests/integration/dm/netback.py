@@ -11,8 +11,12 @@ machine:
   64 MiB go from the host to a guest and from one guest to the other,
   each checked by its md5; `kill -9` of a backend's worker: its
   supervisor starts it again, the guest's qemu reconnects and the guest
-  pings again, the domain up all along; xl destroy: no backend, tap,
-  socket or node left.
+  pings again, the domain up all along; xl network-attach of a second
+  vif: its tap on the bridge, the guest finds the NIC and pings through
+  it, xl network-list shows both; network-detach (by MAC) unplugs it, and
+  a boot NIC (by devid); refused: a missing bridge (leaving nothing), a
+  devid in use, an unknown vif; xl destroy: no backend, tap, socket or
+  node left.
 
 Reuses lifecycle.py's helpers.  Environment: as lifecycle.py, and
 XENOLITH_NETBACK (dm/lib.sh).  Prints "ok: ..." / "FAIL: ..."; exit
@@ -173,6 +177,17 @@ def scenario():
                     "%r %r %r" % (be(dom, "state"),
                                   be(dom, "hotplug-status"),
                                   be(dom, "mac")))
+            # xl network-list: Xen's header and columns
+            rc, out, err = L.xl("network-list", name)
+            rows = [ln.split() for ln in out.splitlines()]
+            L.check(rc == 0 and out.startswith(
+                        "Idx BE Mac Addr.         handle state evt-ch   "
+                        "tx-/rx-ring-ref BE-path") and
+                    rows[1:] == [["0", "0", mac, "0", "4", "-1", "-1/-1",
+                                  "/local/domain/0/backend/vif/%d/0"
+                                  % dom]],
+                    "%s: xl network-list: vif 0, %s, state 4, its backend"
+                    % (name, mac), "rc=%d %s%s" % (rc, out, err))
             qemu = L.qemu_pid(dom)
             try:
                 with open("/proc/%d/cmdline" % qemu, "rb") as f:
@@ -242,6 +257,74 @@ def scenario():
                 domid_of(GUESTS[0][0]) == doms[0],
                 "guest a pings the host again, the domain up all along",
                 a.tail(400))
+
+        # ---- network-attach / network-detach: NIC hotplug.
+        hot_mac = "00:16:3e:5a:02:1a"
+        name_a = GUESTS[0][0]
+        rc, out, err = L.xl("network-attach", name_a, "bridge=nosuchbr0",
+                            "mac=00:16:3e:5a:02:2a")
+        L.check(rc != 0 and "nosuchbr0" in out + err,
+                "network-attach to a missing bridge: refused, naming it",
+                "rc=%d %s%s" % (rc, out, err))
+        L.check("vif%d.1" % doms[0] not in L.links() and
+                not L.xs_exists("/local/domain/0/backend/vif/%d/1"
+                                % doms[0]),
+                "... leaving no tap and no vif nodes", str(L.links()))
+        rc, out, err = L.xl("network-attach", name_a, "bridge=" + L.BRIDGE,
+                            "mac=" + hot_mac)
+        L.check(rc == 0, "xl network-attach %s (vif 1, %s)"
+                % (name_a, hot_mac), "rc=%d %s%s" % (rc, out, err))
+        rc, out, err = L.xl("network-list", name_a)
+        rows = [ln.split() for ln in out.splitlines()]
+        L.check(rc == 0 and [r[:5] for r in rows[1:]] ==
+                [["0", "0", GUESTS[0][1], "0", "4"],
+                 ["1", "0", hot_mac, "1", "4"]],
+                "xl network-list: vif 0 and the new vif 1, state 4", out)
+        line = L.links().get("vif%d.1" % doms[0], "")
+        L.check(re.search(r"\bmaster %s\b" % L.BRIDGE, line),
+                "the new vif's tap vif%d.1 is on %s" % (doms[0], L.BRIDGE),
+                line)
+        L.check(a.run("for i in $(seq 1 40); do grep -qi %s /sys/class/net/"
+                      "*/address 2>/dev/null && break; sleep 0.5; done; "
+                      "grep -li %s /sys/class/net/*/address | cut -d/ -f5 "
+                      "| sed 's/^/hot:/'" % (hot_mac, hot_mac), "hot:eth",
+                      60),
+                "guest a finds the new NIC (MAC %s)" % hot_mac, a.tail(400))
+        m = re.findall(r"hot:(eth\d+)", a.tail(400))
+        hot_if = m[-1] if m else "eth1"
+        L.check(a.run("ip link set %s up && ip addr add 10.99.0.12/24 dev %s"
+                      " && ip route add 10.99.0.1/32 dev %s && ping -c 3 -W "
+                      "10 -I %s 10.99.0.1 >/dev/null && echo hp-$((7+7))"
+                      % (hot_if, hot_if, hot_if, hot_if), "hp-14", L.SLOW),
+                "guest a pings the host through the new NIC", a.tail(400))
+        rc, out, err = L.xl("network-attach", name_a, "devid=1",
+                            "bridge=" + L.BRIDGE)
+        L.check(rc != 0 and "already" in out + err,
+                "network-attach on a devid in use: refused",
+                "rc=%d %s%s" % (rc, out, err))
+        rc, out, err = L.xl("network-detach", name_a, "7")
+        L.check(rc != 0 and "Unknown device 7" in out + err,
+                "network-detach of a vif the domain has not: refused",
+                "rc=%d %s%s" % (rc, out, err))
+        rc, out, err = L.xl("network-detach", name_a, hot_mac)
+        L.check(rc == 0, "xl network-detach %s %s (by MAC)"
+                % (name_a, hot_mac), "rc=%d %s%s" % (rc, out, err))
+        L.check(a.run("ls /sys/class/net | grep -c %s | sed 's/^/n:/'"
+                      % hot_if, "n:0", 30),
+                "guest a released %s" % hot_if, a.tail(400))
+        L.check(L.wait_for(lambda: "vif%d.1" % doms[0] not in L.links(), 10)
+                and not L.xs_exists("/local/domain/0/backend/vif/%d/1"
+                                    % doms[0]),
+                "its tap and vif nodes are gone", str(L.links()))
+        rc, out, err = L.xl("network-list", name_a)
+        L.check(rc == 0 and len(out.splitlines()) == 2,
+                "xl network-list: vif 0 alone again", out)
+        # a NIC from the config unplugs too (guest b's vif 0)
+        rc, out, err = L.xl("network-detach", GUESTS[1][0], "0")
+        L.check(rc == 0 and L.wait_for(
+                    lambda: "vif%d.0" % doms[1] not in L.links(), 10),
+                "xl network-detach %s 0: its boot NIC and tap are gone"
+                % GUESTS[1][0], "rc=%d %s%s" % (rc, out, err))
 
         # ---- destroy: nothing left.
         for (name, _, _), dom, con in zip(GUESTS, doms, cons):
