@@ -399,14 +399,72 @@ static void adopt_request(struct vm *vm)
     pthread_mutex_unlock(&vm->chan_lock);
 }
 
+/*
+ * The virtio backends' connections: one that turns readable has hung up
+ * (killed; its supervisor starts it again): the slot reconnects, tried
+ * again every RECONNECT_MS until the backend is back.  Adds the
+ * connections to watch to pfd from index n; returns the new count and
+ * sets *wait_ms when a backend is away.
+ */
+#define RECONNECT_MS 200
+
+static int watch_backends(struct vm *vm, struct pollfd *pfd, int n,
+                          int *wait_ms)
+{
+    unsigned int i;
+
+    pthread_mutex_lock(&vm->dev_lock);
+    for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++) {
+        int fd = vmmio_fd(&vm->virtio[i]);
+
+        if (fd >= 0) {
+            pfd[n].fd = fd;
+            pfd[n].events = POLLIN;
+            pfd[n++].revents = 0;
+        } else if (vm->virtio[i].lost) {
+            *wait_ms = RECONNECT_MS;
+        }
+    }
+    pthread_mutex_unlock(&vm->dev_lock);
+    return n;
+}
+
+static void tend_backends(struct vm *vm, const struct pollfd *pfd, int n)
+{
+    char err[512];
+    unsigned int i;
+    int k;
+
+    pthread_mutex_lock(&vm->dev_lock);
+    for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++) {
+        struct vmmio *d = &vm->virtio[i];
+        int fd = vmmio_fd(d);
+
+        for (k = 0; fd >= 0 && k < n; k++) {
+            if (pfd[k].fd == fd && pfd[k].revents) {
+                vm_log(vm, "virtio slot %u: backend %s hung up: its rings "
+                       "wait until it is back", i, d->path);
+                vmmio_lost(d);
+                break;
+            }
+        }
+        if (d->lost) {
+            if (vmmio_reconnect(d, err, sizeof(err)) == 0)
+                vm_log(vm, "virtio slot %u: backend %s is back: its rings "
+                       "run again", i, d->path);
+        }
+    }
+    pthread_mutex_unlock(&vm->dev_lock);
+}
+
 static void serve(struct vm *vm)
 {
     static uint8_t buf[CHAN_MAX_PAYLOAD];
     struct xc_vcpu_context ctx;
     struct proto_hdr hdr;
-    struct pollfd pfd[2];
+    struct pollfd pfd[2 + LAYOUT_VIRTIO_SLOTS];
     uint32_t reason;
-    int len, rc, n, fd;
+    int len, rc, n, nctl, fd, wait_ms;
 
     for (;;) {
         n = 0;
@@ -421,8 +479,14 @@ static void serve(struct vm *vm)
         if (n == 0)
             break;                       /* not adoptable: go */
         pfd[0].revents = pfd[1].revents = 0;
-        if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
+        nctl = n;
+        wait_ms = -1;
+        n = watch_backends(vm, pfd, n, &wait_ms);
+        if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
             break;
+        if (n > nctl || wait_ms >= 0)
+            tend_backends(vm, pfd + nctl, n - nctl);
+        n = nctl;
         if (vm->ho.listen_fd >= 0 && pfd[n - 1].revents)
             adopt_request(vm);
         if (vm->chan_fd < 0 || !pfd[0].revents || pfd[0].fd != vm->chan_fd)

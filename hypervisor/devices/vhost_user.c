@@ -681,6 +681,14 @@ int vhu_queue_start(struct vhu *v, unsigned int idx, unsigned int num,
                     uint64_t desc_hva, uint64_t avail_hva,
                     uint64_t used_hva, int kick_fd, int call_fd)
 {
+    return vhu_queue_resume(v, idx, num, 0, desc_hva, avail_hva, used_hva,
+                            kick_fd, call_fd);
+}
+
+int vhu_queue_resume(struct vhu *v, unsigned int idx, unsigned int num,
+                     uint16_t base, uint64_t desc_hva, uint64_t avail_hva,
+                     uint64_t used_hva, int kick_fd, int call_fd)
+{
     struct vring_addr a;
     int rc;
 
@@ -697,7 +705,7 @@ int vhu_queue_start(struct vhu *v, unsigned int idx, unsigned int num,
     rc = set_vring_state(v, REQ_SET_VRING_NUM, idx, num);
     if (rc < 0)
         return rc;
-    rc = set_vring_state(v, REQ_SET_VRING_BASE, idx, 0);
+    rc = set_vring_state(v, REQ_SET_VRING_BASE, idx, base);
     if (rc < 0)
         return rc;
     memset(&a, 0, sizeof(a));

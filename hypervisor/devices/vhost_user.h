@@ -85,6 +85,12 @@ int vhu_queue_start(struct vhu *v, unsigned int idx, unsigned int num,
                     uint64_t desc_hva, uint64_t avail_hva,
                     uint64_t used_hva, int kick_fd, int call_fd);
 
+/* The same for a ring the guest has used already (a backend that came
+ * back): the backend reads the avail ring from index base on. */
+int vhu_queue_resume(struct vhu *v, unsigned int idx, unsigned int num,
+                     uint16_t base, uint64_t desc_hva, uint64_t avail_hva,
+                     uint64_t used_hva, int kick_fd, int call_fd);
+
 /* Stop ring idx (GET_VRING_BASE); *last_avail_r, when not NULL, gets
  * the next avail index the backend would have read. */
 int vhu_queue_stop(struct vhu *v, unsigned int idx,

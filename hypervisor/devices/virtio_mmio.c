@@ -106,7 +106,8 @@ static void queue_stop(struct vmmio *d, unsigned int idx)
 
     if (q->kick_fd < 0)
         return;
-    vhu_queue_stop(&d->vhu, idx, NULL);
+    if (!d->lost)
+        vhu_queue_stop(&d->vhu, idx, NULL);
     d->host->ioeventfd(d->host->opaque, d->base + R_QUEUE_NOTIFY, 4, idx,
                        q->kick_fd, 0);
     close(q->kick_fd);
@@ -414,6 +415,7 @@ int vmmio_plug(struct vmmio *d, uint32_t device_id, const char *path,
                  device_id);
         return -EINVAL;
     }
+    snprintf(d->path, sizeof(d->path), "%s", path);
     what = "connecting";
     rc = vhu_connect(&d->vhu, path, 5000);
     if (rc < 0)
@@ -492,9 +494,71 @@ void vmmio_unplug(struct vmmio *d)
     close(d->call_fd);
     d->call_fd = -1;
     vhu_close(&d->vhu);
+    d->lost = 0;
     d->device_id = 0;
     d->nqueues = 0;
     d->dev_features = 0;
     d->config_len = 0;
     d->config_remote = 0;
+}
+
+int vmmio_fd(const struct vmmio *d)
+{
+    return d->device_id && !d->lost ? d->vhu.fd : -1;
+}
+
+void vmmio_lost(struct vmmio *d)
+{
+    vhu_close(&d->vhu);
+    d->lost = 1;
+}
+
+int vmmio_reconnect(struct vmmio *d, char *err, size_t errlen)
+{
+    struct vmmio_queue *q;
+    const char *what;
+    unsigned int i;
+    uint64_t one = 1;
+    int rc;
+
+    if (!d->device_id || !d->lost)
+        return 0;
+    what = "connecting";
+    rc = vhu_connect(&d->vhu, d->path, 50);
+    if (rc == 0) {
+        what = "giving it guest RAM";
+        rc = give_ram(d);
+    }
+    if (rc == 0 && (d->status & S_FEATURES_OK)) {
+        what = "giving it the features";
+        rc = vhu_set_features(&d->vhu, d->drv_features & d->vhu.features);
+    }
+    for (i = 0; rc == 0 && i < d->nqueues; i++) {
+        volatile uint16_t *used_idx;
+
+        q = &d->q[i];
+        if (q->kick_fd < 0)
+            continue;
+        what = "restarting a ring";
+        used_idx = (volatile uint16_t *)(uintptr_t)to_hva(d, q->device + 2,
+                                                           2);
+        rc = vhu_queue_resume(&d->vhu, i, q->num, used_idx ? *used_idx : 0,
+                              to_hva(d, q->desc, 16ULL * q->num),
+                              to_hva(d, q->driver, 6 + 2ULL * q->num),
+                              to_hva(d, q->device, 6 + 8ULL * q->num),
+                              q->kick_fd, d->call_fd);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "virtio-mmio %#llx: backend %s: %s: %s",
+                 (unsigned long long)d->base, d->path, what, d->vhu.err);
+        vhu_close(&d->vhu);
+        return rc;
+    }
+    d->lost = 0;
+    /* what the guest queued meanwhile */
+    for (i = 0; i < d->nqueues; i++)
+        if (d->q[i].kick_fd >= 0 &&
+            write(d->q[i].kick_fd, &one, sizeof(one)) < 0)
+            d->status |= S_NEEDS_RESET;
+    return 0;
 }

@@ -65,6 +65,8 @@ struct vmmio {
     uint32_t config_len;
     int config_remote;               /* config space from the backend */
     int call_fd;                     /* the backend's call: irqfd on gsi */
+    int lost;                        /* the backend hung up */
+    char path[108];                  /* its socket */
     struct vhu vhu;
 };
 
@@ -87,5 +89,21 @@ int vmmio_plug(struct vmmio *d, uint32_t device_id, const char *path,
 
 /* Empty the slot again: stop the rings, hang up on the backend. */
 void vmmio_unplug(struct vmmio *d);
+
+/*
+ * A backend that dies (killed, restarted by its supervisor) hangs up;
+ * the guest's rings wait in guest memory meanwhile and its kicks pile up
+ * in their eventfds.  vmmio_fd is the connection to watch (-1: none);
+ * when it turns readable (the backend never writes unasked: that is the
+ * hang-up) call vmmio_lost, then vmmio_reconnect until it returns 0: it
+ * connects again, gives guest RAM and the accepted features again and
+ * restarts each running ring where the guest's used ring says the
+ * backend got to (requests it had taken but not finished run again, as
+ * after a crash of a disk's controller), then kicks them.  -errno while
+ * the backend is not back (err says why).
+ */
+int vmmio_fd(const struct vmmio *d);
+void vmmio_lost(struct vmmio *d);
+int vmmio_reconnect(struct vmmio *d, char *err, size_t errlen);
 
 #endif /* XENOLITH_VIRTIO_MMIO_H */

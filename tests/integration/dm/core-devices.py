@@ -14,7 +14,11 @@ own network namespace, 10.99.0.1/24 on the host's side):
   in the qcow2 one; xenstore has Xen's vbd and vif layout (state 4,
   connected), xl block-list lists both disks; the guest pings the host
   over the bridge and takes 64 MiB from it (md5 checked); no qemu runs
-  anywhere;
+  anywhere; xl network-list shows the vif;
+  kill -9 of qemu-storage-daemon and of the netback worker: their
+  supervisors start them again, the core reconnects the rings (xl dmesg
+  says so), the guest reads its 64 MiB again, writes, and pings, the
+  domain up all along;
   refused, leaving nothing: a disk whose image is missing, a cdrom (the
   core has virtio disks only), a vif of an emulated model;
   block-attach into the running guest is refused with the reason;
@@ -30,6 +34,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -219,6 +224,46 @@ def scenario():
                 "the guest takes 64 MiB from the host (%.1f MB/s), md5 "
                 "checked" % (DATA_MIB / secs), con.tail(400))
         con.run("rm -f /tmp/r; echo rmd-$((3*3))", "rmd-9", 20)
+
+        # ---- the backends die: their supervisors start them again, the
+        # core reconnects the rings, I/O resumes, the domain up all along.
+        old = B.qsds(dom)
+        for p in old:
+            os.kill(p, signal.SIGKILL)
+        L.check(L.wait_for(lambda: [p for p in B.qsds(dom) if p not in old],
+                           30) and
+                L.wait_for(lambda: B.be(dom, XVDA, "hotplug-status") ==
+                           "connected", 30),
+                "kill -9 qemu-storage-daemon: the backend starts a new one",
+                str(B.qsds(dom)))
+        L.check(L.wait_for(lambda: L.xl("dmesg")[1].count(" is back: its "
+                                                         "rings run again")
+                           >= 2, 30),
+                "xl dmesg: the core saw both disks' backend go and come "
+                "back", L.xl("dmesg")[1][-1500:])
+        con.run("echo 3 > /proc/sys/vm/drop_caches; echo dr-$((4*4))",
+                "dr-16", 20)
+        got = B.guest_md5(con, "dd if=/dev/vda bs=1M skip=1 count=%d "
+                          "2>/dev/null" % DATA_MIB, "again")
+        L.check(got == sum_a and L.domid() == dom,
+                "after the restart the guest reads its 64 MiB again",
+                "%s; %s" % (got, con.tail(600)))
+        L.check(con.run("echo after | dd of=/dev/vdb bs=512 seek=2 "
+                        "conv=fsync 2>/dev/null && echo w2-$((6*6))",
+                        "w2-36", L.SLOW),
+                "and writes", con.tail(600))
+        nb = N.netbacks(dom)
+        for p in [p for p in nb if B.ppid(p) in nb]:
+            os.kill(p, signal.SIGKILL)
+        L.check(L.wait_for(lambda: [p for p in N.netbacks(dom)
+                                    if p not in nb], 30),
+                "kill -9 of the netback worker: a new one",
+                str(N.netbacks(dom)))
+        L.check(con.run("ping -c 3 -W 10 10.99.0.1 >/dev/null && "
+                        "echo pinged-$((5*5))", "pinged-25", L.SLOW) and
+                L.domid() == dom,
+                "the guest pings the host again, the domain up all along",
+                con.tail(400))
 
         # ---- no hotplug on the core: refused, with the reason.
         extra = os.path.join(L.TMP, "core-extra.img")

@@ -904,7 +904,7 @@ START_TEST(mmio_blk_through_registers)
     struct used_elem e;
     char err[512];
     uint64_t cap;
-    int call;
+    int call, tries;
 
     ram_up(&g);
     dev_bus_init(&bus);
@@ -944,6 +944,33 @@ START_TEST(mmio_blk_through_registers)
     ck_assert_uint_eq(e.len, 4097);
     ck_assert_uint_eq(*(uint8_t *)gva(&g, GPA_STATUS), 0);
     check_pattern(gva(&g, GPA_DATA), 24ull * SECTOR, 4096);
+
+    /* the backend dies: the slot sees the hang-up, and until a new one
+     * listens on the socket, reconnecting fails naming it */
+    {
+        struct pollfd p = { .fd = vmmio_fd(&d), .events = POLLIN };
+
+        stop_qsd();
+        unlink(sock);
+        ck_assert_int_eq(poll(&p, 1, 5000), 1);
+        vmmio_lost(&d);
+        ck_assert_int_eq(vmmio_fd(&d), -1);
+        ck_assert_int_lt(vmmio_reconnect(&d, err, sizeof(err)), 0);
+        ck_assert_msg(strstr(err, sock) != NULL, "%s", err);
+        /* the guest queues a read meanwhile */
+        post(&g, BLK_T_IN, 40, 1);
+        wr(&bus, R_QUEUE_NOTIFY, 0);
+        start_qsd();
+        for (tries = 0; vmmio_reconnect(&d, err, sizeof(err)) < 0 &&
+                        tries < 100; tries++)
+            usleep(50000);      /* as the domain process tries, 5 s */
+        ck_assert_msg(tries < 100, "%s", err);
+        ck_assert_int_ge(vmmio_fd(&d), 0);
+        e = complete(&g);
+        ck_assert_uint_eq(e.len, 4097);
+        ck_assert_uint_eq(*(uint8_t *)gva(&g, GPA_STATUS + 1), 0);
+        check_pattern(gva(&g, GPA_DATA + 4096), 40ull * SECTOR, 4096);
+    }
 
     /* reset: the ring stops, its kick goes from KVM */
     wr(&bus, R_STATUS, 0);
