@@ -238,6 +238,25 @@ char *libxl__libxl_path(uint32_t domid)
     return libxl__sprintf("/libxl/%u", domid);
 }
 
+static int devid_cmp(const void *a, const void *b)
+{
+    long x = strtol(*(char *const *)a, NULL, 10);
+    long y = strtol(*(char *const *)b, NULL, 10);
+
+    return (x > y) - (x < y);
+}
+
+char **libxl__xs_devids(libxl_ctx *ctx, const char *dir, unsigned int *n_r)
+{
+    char **ents;
+
+    *n_r = 0;
+    ents = xs_directory(ctx->xsh, XBT_NULL, dir, n_r);
+    if (ents && *n_r)
+        qsort(ents, *n_r, sizeof(*ents), devid_cmp);
+    return ents;
+}
+
 char *libxl__xs_read(libxl_ctx *ctx, xs_transaction_t t, const char *path)
 {
     unsigned int len;

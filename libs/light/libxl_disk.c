@@ -258,14 +258,6 @@ out:
 
 /* ------------------------------------------------------------ listing */
 
-static int devid_cmp(const void *a, const void *b)
-{
-    long x = strtol(*(char *const *)a, NULL, 10);
-    long y = strtol(*(char *const *)b, NULL, 10);
-
-    return (x > y) - (x < y);
-}
-
 libxl_device_disk *libxl_device_disk_list(libxl_ctx *ctx, uint32_t domid,
                                           int *num)
 {
@@ -275,10 +267,9 @@ libxl_device_disk *libxl_device_disk_list(libxl_ctx *ctx, uint32_t domid,
     unsigned int i, n = 0;
 
     *num = 0;
-    ents = xs_directory(ctx->xsh, XBT_NULL, dir, &n);
+    ents = libxl__xs_devids(ctx, dir, &n);
     if (!ents || !n)
         goto out;
-    qsort(ents, n, sizeof(*ents), devid_cmp);
     list = libxl__calloc_or_die(n, sizeof(*list));
     for (i = 0; i < n; i++) {
         libxl_device_disk *disk = &list[*num];

@@ -215,6 +215,10 @@ _hidden char *libxl__sprintf(const char *fmt, ...)
 _hidden char *libxl__dom_path(uint32_t domid);
 _hidden char *libxl__libxl_path(uint32_t domid);
 /* xs_read of a string, malloc'd; NULL when absent (errno ENOENT). */
+/* The entries of a device directory (/libxl/<domid>/device/vbd, ...)
+ * in devid order: one malloc'd block, or NULL with *n_r 0. */
+_hidden char **libxl__xs_devids(libxl_ctx *ctx, const char *dir,
+                                unsigned int *n_r);
 _hidden char *libxl__xs_read(libxl_ctx *ctx, xs_transaction_t t,
                              const char *path);
 /* xs_write of a string; 0 or ERROR_FAIL (logged with the path). */

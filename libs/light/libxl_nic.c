@@ -264,14 +264,6 @@ static int parse_mac(const char *s, libxl_mac mac)
     return 0;
 }
 
-static int nic_devid_cmp(const void *a, const void *b)
-{
-    long x = strtol(*(char *const *)a, NULL, 10);
-    long y = strtol(*(char *const *)b, NULL, 10);
-
-    return (x > y) - (x < y);
-}
-
 libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid,
                                         int *num)
 {
@@ -281,10 +273,9 @@ libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid,
     unsigned int i, n = 0;
 
     *num = 0;
-    ents = xs_directory(ctx->xsh, XBT_NULL, dir, &n);
+    ents = libxl__xs_devids(ctx, dir, &n);
     if (!ents || !n)
         goto out;
-    qsort(ents, n, sizeof(*ents), nic_devid_cmp);
     list = libxl__calloc_or_die(n, sizeof(*list));
     for (i = 0; i < n; i++) {
         libxl_device_nic *nic = &list[*num];

@@ -25,6 +25,23 @@ dm_netns()
     exec unshare --net sh "$0" "$@"
 }
 
+# Skips unless the test runs in its own network namespace (dm_netns)
+# with ip(8); then, after dm_setup_host, dm_bridge makes the bridge
+# xenbr0 there, 10.99.0.1/24 on the host's side.
+dm_need_netns()
+{
+    [ -n "$DM_IN_NETNS" ] || skip "no private network namespace (unshare)"
+    command -v ip >/dev/null 2>&1 || skip "no ip (iproute2)"
+}
+
+dm_bridge()
+{
+    ip link add xenbr0 type bridge &&
+        ip addr add 10.99.0.1/24 dev xenbr0 &&
+        ip link set xenbr0 up && ip link set lo up ||
+        hard_error "cannot make the bridge xenbr0"
+}
+
 # The pids of qemu processes started for this test's domains.
 dm_qemu_pids()
 {

@@ -5,12 +5,9 @@
 # through it, and xl destroy leaves no tap: see lifecycle.py.
 . "$(dirname "$0")/lib.sh"
 dm_netns "$@"
-[ -n "$DM_IN_NETNS" ] || skip "no private network namespace (unshare)"
-command -v ip >/dev/null 2>&1 || skip "no ip (iproute2)"
+dm_need_netns
 dm_setup_host
-ip link add xenbr0 type bridge && ip addr add 10.99.0.1/24 dev xenbr0 &&
-    ip link set xenbr0 up && ip link set lo up ||
-    hard_error "cannot make the bridge xenbr0"
+dm_bridge
 for k in nic-seabios nic-pvh; do
     python3 "$DM_DIR/lifecycle.py" $k
     rc=$?
