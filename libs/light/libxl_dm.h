@@ -90,6 +90,11 @@ _hidden int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t,
                               uint32_t domid,
                               const libxl_domain_config *d_config,
                               const struct libxl__dm_build *d);
+/* The vif's ip= and gatewaydev= under path (its /libxl record), which
+ * libxl__vif_hotplug hands the script as $ip and $netdev. */
+_hidden int libxl__vif_script_keys(libxl_ctx *ctx, xs_transaction_t t,
+                                   const char *path,
+                                   const libxl_device_nic *nic);
 /* Runs "<script> online|offline" for a tap; 0 or ERROR_FAIL (logged
  * with the script's exit and the last line it wrote). */
 _hidden int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,

@@ -103,6 +103,8 @@ static int vif_nodes(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
                                   nic->script ? nic->script : "");
     if (!rc)
         rc = libxl__backend_write(ctx, t, be, "type", "vif");
+    if (!rc && nic->ip && *nic->ip)
+        rc = libxl__backend_write(ctx, t, be, "ip", nic->ip);
     if (!rc && nic->rate_bytes_per_interval) {
         snprintf(rate, sizeof(rate), "%llu,%u",
                  (unsigned long long)nic->rate_bytes_per_interval,
@@ -235,6 +237,8 @@ static int nic_add_body(libxl_ctx *ctx, xs_transaction_t t, void *arg)
         rc = libxl__backend_write(ctx, t, p, "type", "vif");
     if (!rc)
         rc = libxl__backend_write(ctx, t, p, "qemu-ids", ids);
+    if (!rc)
+        rc = libxl__vif_script_keys(ctx, t, p, a->nic);
     free(p);
     return rc;
 }

@@ -135,6 +135,8 @@ int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
         if (!rc)
             rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/type", p),
                                  d->nics[i].socket ? "vif" : "ioemu");
+        if (!rc)
+            rc = libxl__vif_script_keys(ctx, t, p, nic);
         /* qemu's names for it (qemu-dm/xendm_argv.c): for unplugging */
         if (!rc && d->nics[i].socket)
             rc = libxl__xs_write(ctx, t, GCSPRINTF("%s/qemu-ids", p),
@@ -144,12 +146,28 @@ int libxl__dm_nics_xs(libxl_ctx *ctx, xs_transaction_t t, uint32_t domid,
     return rc;
 }
 
+int libxl__vif_script_keys(libxl_ctx *ctx, xs_transaction_t t,
+                           const char *path, const libxl_device_nic *nic)
+{
+    char *p = libxl__sprintf("%s/ip", path);
+    int rc = 0;
+
+    if (nic->ip && *nic->ip)
+        rc = libxl__xs_write(ctx, t, p, nic->ip);
+    free(p);
+    p = libxl__sprintf("%s/gatewaydev", path);
+    if (!rc && nic->gatewaydev && *nic->gatewaydev)
+        rc = libxl__xs_write(ctx, t, p, nic->gatewaydev);
+    free(p);
+    return rc;
+}
+
 int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
                        const char *script, const char *bridge,
                        const char *tap, const char *action)
 {
     const char *dir = getenv("XENOLITH_SCRIPTS_DIR");
-    char *path, *xbpath, *devstr, out[1024], *nl;
+    char *path, *xbpath, *devstr, out[1024], *nl, *p, *ip, *netdev;
     int status, rc, pfd[2] = { -1, -1 };
     size_t len = 0;
     ssize_t n;
@@ -163,6 +181,13 @@ int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
                             : libxl__sprintf("%s/%s", dir, script);
     xbpath = libxl__sprintf("/libxl/%u/device/vif/%d", domid, devid);
     devstr = libxl__sprintf("%d", devid);
+    /* what vif-route needs, from the vif's record */
+    p = libxl__sprintf("%s/ip", xbpath);
+    ip = libxl__xs_read(ctx, XBT_NULL, p);
+    free(p);
+    p = libxl__sprintf("%s/gatewaydev", xbpath);
+    netdev = libxl__xs_read(ctx, XBT_NULL, p);
+    free(p);
     out[0] = '\0';
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         LOGE(ctx, ERROR, "domain %u: vif %d: pipe for %s", domid, devid,
@@ -195,6 +220,14 @@ int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
             setenv("bridge", bridge, 1);
         else
             unsetenv("bridge");
+        if (ip)
+            setenv("ip", ip, 1);
+        else
+            unsetenv("ip");
+        if (netdev)
+            setenv("netdev", netdev, 1);
+        else
+            unsetenv("netdev");
         execl(path, path, action, "type_if=tap", (char *)NULL);
         _exit(127);
     }
@@ -245,6 +278,8 @@ out:
     free(path);
     free(xbpath);
     free(devstr);
+    free(ip);
+    free(netdev);
     return rc;
 }
 

@@ -14,8 +14,10 @@ machine:
   pings again, the domain up all along; xl network-attach of a second
   vif: its tap on the bridge, the guest finds the NIC and pings through
   it, xl network-list shows both; network-detach (by MAC) unplugs it, and
-  a boot NIC (by devid); refused: a missing bridge (leaving nothing), a
-  devid in use, an unknown vif; xl destroy: no backend, tap, socket or
+  a boot NIC (by devid); a routed vif (script=vif-route ip=...): the
+  host routes the address through its tap and the guest reaches the
+  host; refused: a missing bridge (leaving nothing), a devid in use, an
+  unknown vif; xl destroy: no backend, tap, socket or
   node left.
 
 Reuses lifecycle.py's helpers.  Environment: as lifecycle.py, and
@@ -28,6 +30,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -319,6 +322,34 @@ def scenario():
         rc, out, err = L.xl("network-list", name_a)
         L.check(rc == 0 and len(out.splitlines()) == 2,
                 "xl network-list: vif 0 alone again", out)
+        # routed instead of bridged: script=vif-route with ip= (libxl
+        # hands the script the vif's ip and gatewaydev)
+        rc, out, err = L.xl("network-attach", name_a, "script=vif-route",
+                            "ip=10.99.2.2", "gatewaydev=" + L.BRIDGE,
+                            "mac=00:16:3e:5a:02:3a")
+        tap = "vif%d.1" % doms[0]
+        routes = subprocess.run(["ip", "route", "show", "10.99.2.2"],
+                                capture_output=True, text=True).stdout
+        L.check(rc == 0 and re.search(r"dev %s .*src 10\.99\.0\.1" %
+                                      re.escape(tap), routes),
+                "network-attach script=vif-route ip=10.99.2.2: the host "
+                "routes it through %s" % tap,
+                "rc=%d %s%s; routes: %s" % (rc, out, err, routes))
+        L.check(a.run("for i in $(seq 1 40); do grep -qi 02:3a /sys/class/"
+                      "net/*/address 2>/dev/null && break; sleep 0.5; done;"
+                      " r=$(grep -li 02:3a /sys/class/net/*/address | "
+                      "cut -d/ -f5); ip link set $r up && ip addr add "
+                      "10.99.2.2/32 dev $r && ip route add 10.99.0.1/32 dev "
+                      "$r 2>/dev/null; ping -c 3 -W 10 -I 10.99.2.2 "
+                      "10.99.0.1 >/dev/null && echo rt-$((8+8))", "rt-16",
+                      L.SLOW),
+                "guest a reaches the host over the routed vif",
+                a.tail(400))
+        rc, out, err = L.xl("network-detach", name_a, "1")
+        routes = subprocess.run(["ip", "route", "show", "10.99.2.2"],
+                                capture_output=True, text=True).stdout
+        L.check(rc == 0 and not routes.strip(),
+                "network-detach: the route is gone", routes)
         # a NIC from the config unplugs too (guest b's vif 0)
         rc, out, err = L.xl("network-detach", GUESTS[1][0], "0")
         L.check(rc == 0 and L.wait_for(
