@@ -5,7 +5,7 @@
 #   3. builds again with AddressSanitizer + UBSan and runs the unit tests;
 #   4. runs every libFuzzer target (tests/fuzz/run-fuzz.sh: xenstored, the
 #      builder, the core's control protocol) for a bounded time
-#      (FUZZ_SECONDS, default 150, split evenly between them).
+#      (FUZZ_SECONDS, default 120, split evenly between them).
 # Ends with one line "N passed, N failed" over every test run; exits non-zero
 # on any failure.
 set -uo pipefail
@@ -39,16 +39,26 @@ if [ -f build/main/tests/lane-vm/boot-seconds ]; then
 fi
 
 step "sanitizer build (build/asan) and unit tests under ASan+UBSan"
+asan_check() {
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        make -C "$1" -j"$jobs" check
+}
 if scripts/build.sh "$src/build/asan" --enable-sanitizers; then
+    # the builder's format tests (minutes under ASan, one test at a time)
+    # run beside the others
+    asan_check build/asan/tests/unit/ctrl/ >build/asan-ctrl.log 2>&1 &
+    ctrl=$!
     for d in build/asan/tests/unit/*/ build/asan/tests/fuzz/; do
-        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-            make -C "$d" -j"$jobs" check || failed_steps+=("asan $d")
+        [ "$d" = build/asan/tests/unit/ctrl/ ] && continue
+        asan_check "$d" || failed_steps+=("asan $d")
     done
+    wait "$ctrl" || failed_steps+=("asan build/asan/tests/unit/ctrl/")
+    cat build/asan-ctrl.log
 else
     failed_steps+=("sanitizer build")
 fi
 
-step "fuzzing: xenstored, the builder and the core's control protocol (${FUZZ_SECONDS:-150} s)"
+step "fuzzing: xenstored, the builder and the core's control protocol (${FUZZ_SECONDS:-120} s)"
 # libFuzzer's progress goes to logs; a finding prints their tail.
 fuzz() {
     local name=$1 log=$src/build/fuzz-$1.log
@@ -62,7 +72,7 @@ fuzz() {
         failed_steps+=("fuzz $name")
     fi
 }
-fuzz all tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-150}"
+fuzz all tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-120}"
 
 # One closing line over every automake test log.
 pass=0 fail=0 skip=0
