@@ -3,7 +3,7 @@
 # (-fsanitize=fuzzer,address,undefined) in a build folder of their own and
 # run every target (or the ones named) in turn, SECONDS split evenly
 # between them (at least 1 s each).  Targets: fuzz_xenstored,
-# fuzz_xenstored_engine, fuzz_dom_image, fuzz_control.  Exits 0 when nothing was found,
+# fuzz_xenstored_engine, fuzz_dom_image, fuzz_control, fuzz_stream.  Exits 0 when nothing was found,
 # 1 on any crash, leak, sanitizer report or timeout (the reproducer is left
 # in the target's artifact folder and named on stderr; the other targets
 # still run), 2 on a usage or build error.
@@ -20,7 +20,8 @@
 #   FUZZ_ARGS      extra libFuzzer arguments
 set -u
 
-all_targets="fuzz_xenstored fuzz_xenstored_engine fuzz_dom_image fuzz_control"
+all_targets="fuzz_xenstored fuzz_xenstored_engine fuzz_dom_image fuzz_control \
+fuzz_stream"
 
 usage() {
     echo "usage: $0 SECONDS [TARGET...] (targets: $all_targets)" >&2
@@ -86,6 +87,7 @@ make -s -C "$build/libs/store" -j"$jobs" libxs_lib.la >/dev/null || exit 2
 make -s -C "$build/xenstored" -j"$jobs" libxsdaemon.a libxsengine.la \
     >/dev/null || exit 2
 make -s -C "$build/libs/proto" -j"$jobs" libxenproto.la >/dev/null || exit 2
+make -s -C "$build/libs/stream" -j"$jobs" libxenstream.la >/dev/null || exit 2
 # shellcheck disable=SC2086
 make -s -C "$build/tests/fuzz" -j"$jobs" $targets >/dev/null || exit 2
 
