@@ -402,9 +402,11 @@ static void adopt_request(struct vm *vm)
 /*
  * The virtio backends' connections: one that turns readable has hung up
  * (killed; its supervisor starts it again): the slot reconnects, tried
- * again every RECONNECT_MS until the backend is back.  Adds the
- * connections to watch to pfd from index n; returns the new count and
- * sets *wait_ms when a backend is away.
+ * again every RECONNECT_MS until the backend is back.  Beside each, the
+ * backend's channel (virtio_mmio.h), on which it says its config space
+ * changed (a disk that grew).  Adds the connections and channels to
+ * watch to pfd from index n (room for 2 per slot); returns the new count
+ * and sets *wait_ms when a backend is away.
  */
 #define RECONNECT_MS 200
 
@@ -424,29 +426,75 @@ static int watch_backends(struct vm *vm, struct pollfd *pfd, int n,
         } else if (vm->virtio[i].lost) {
             *wait_ms = RECONNECT_MS;
         }
+        fd = vmmio_backend_fd(&vm->virtio[i]);
+        if (fd >= 0) {
+            pfd[n].fd = fd;
+            pfd[n].events = POLLIN;
+            pfd[n++].revents = 0;
+        }
     }
     pthread_mutex_unlock(&vm->dev_lock);
     return n;
+}
+
+/* Whether fd is in pfd[0..n) with something to report. */
+static int polled(const struct pollfd *pfd, int n, int fd)
+{
+    int k;
+
+    for (k = 0; fd >= 0 && k < n; k++)
+        if (pfd[k].fd == fd)
+            return pfd[k].revents != 0;
+    return 0;
+}
+
+/* Slot i's backend channel is readable: one request off it. */
+static void tend_channel(struct vm *vm, unsigned int i)
+{
+    struct vmmio *d = &vm->virtio[i];
+    char err[512];
+    uint64_t cap = 0;
+    unsigned int b;
+    int rc;
+
+    rc = vmmio_backend_event(d, err, sizeof(err));
+    if (rc == 1 && d->device_id == VMMIO_ID_BLOCK && d->config_len >= 8) {
+        /* virtio_blk_config.capacity, little-endian, in 512-byte
+         * sectors */
+        for (b = 0; b < 8; b++)
+            cap |= (uint64_t)d->config[b] << (8 * b);
+        vm_log(vm, "virtio slot %u: backend %s changed its configuration "
+               "(capacity now %llu sectors)", i, d->path,
+               (unsigned long long)cap);
+    } else if (rc == 1) {
+        vm_log(vm, "virtio slot %u: backend %s changed its configuration",
+               i, d->path);
+    } else if (rc < 0 && rc != -EPIPE) {
+        /* a malformed message closes the channel, so this is said once:
+         * it is watched again only once a reconnect makes a new one (a
+         * GET_CONFIG that broke the socket starts that reconnect).  A
+         * hang-up of the channel alone says nothing: the socket's own
+         * hang-up is what is logged when a backend goes. */
+        vm_log(vm, "virtio slot %u: %s", i, err);
+    }
 }
 
 static void tend_backends(struct vm *vm, const struct pollfd *pfd, int n)
 {
     char err[512];
     unsigned int i;
-    int k;
 
     pthread_mutex_lock(&vm->dev_lock);
     for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++) {
         struct vmmio *d = &vm->virtio[i];
-        int fd = vmmio_fd(d);
 
-        for (k = 0; fd >= 0 && k < n; k++) {
-            if (pfd[k].fd == fd && pfd[k].revents) {
-                vm_log(vm, "virtio slot %u: backend %s hung up: its rings "
-                       "wait until it is back", i, d->path);
-                vmmio_lost(d);
-                break;
-            }
+        if (polled(pfd, n, vmmio_fd(d))) {
+            vm_log(vm, "virtio slot %u: backend %s hung up: its rings "
+                   "wait until it is back", i, d->path);
+            vmmio_lost(d);
+        } else if (polled(pfd, n, vmmio_backend_fd(d))) {
+            /* before any reconnect, which may reuse the fd's number */
+            tend_channel(vm, i);
         }
         if (d->lost) {
             if (vmmio_reconnect(d, err, sizeof(err)) == 0)
@@ -462,7 +510,7 @@ static void serve(struct vm *vm)
     static uint8_t buf[CHAN_MAX_PAYLOAD];
     struct xc_vcpu_context ctx;
     struct proto_hdr hdr;
-    struct pollfd pfd[2 + LAYOUT_VIRTIO_SLOTS];
+    struct pollfd pfd[2 + 2 * LAYOUT_VIRTIO_SLOTS];
     uint32_t reason;
     int len, rc, n, nctl, fd, wait_ms;
 

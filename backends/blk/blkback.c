@@ -295,8 +295,7 @@ static int run(struct blkback *bb, int sfd, int tfd)
             if (!bb->xs && xs_connect(bb))
                 blkback_log("xenstore is back");
             for (v = bb->vbds; v; v = v->next)
-                if (qsd_up(&bb->qsd))
-                    vbd_check_size(bb, v);
+                vbd_check_size(bb, v);
         }
         if (pfd[2].revents && bb->xs && take_watches(bb))
             return 0;

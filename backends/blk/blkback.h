@@ -3,9 +3,11 @@
  *
  * One process serves the disks of one domain: blkback.c reads them from
  * xenstore and runs the loop, vbd.c turns one backend directory into
- * one export and reports it back, qsd.c owns the qemu-storage-daemon
- * child and speaks QMP to it.  Single-threaded: everything runs from the
- * loop in blkback.c, and the QMP calls are synchronous.
+ * one served disk and reports it back, qsd.c owns the
+ * qemu-storage-daemon child (qcow2 images) and speaks QMP to it, vublk.c
+ * serves a raw disk itself.  The loop in blkback.c and the QMP calls
+ * (synchronous) run in the main thread; each raw disk has a thread of
+ * its own for its guest's requests (vublk.c).
  */
 #ifndef BLKBACK_H
 #define BLKBACK_H
@@ -19,6 +21,7 @@
 #include "xendm.h"
 
 struct xs_handle;
+struct vublk;
 
 /* Five deaths of qemu-storage-daemon within a minute: give up. */
 #define QSD_MAX_DEATHS 5
@@ -71,6 +74,8 @@ struct vbd {
     bool discard;               /* discard-enable = 1 */
     bool blockdev;              /* the target is a block device */
     char *sock;                 /* <dir>/<devid>.sock */
+    struct vublk *self;         /* a raw disk served by blkback itself
+                                 * (CONNECTED); NULL: qsd's export */
     enum vbd_state state;
     uint64_t size;              /* the target's size as last seen */
     uint64_t sectors;           /* CONNECTED: as written to xenstore */
@@ -151,13 +156,23 @@ int qsd_export(struct qsd *q, const struct vbd *v, uint64_t *size_r,
 /* Removes v's export (waiting until qemu dropped it) and its nodes. */
 int qsd_unexport(struct qsd *q, const struct vbd *v);
 
-/* block_resize of v's format node to size bytes. */
-int qsd_resize(struct qsd *q, const struct vbd *v, uint64_t size,
-               char *err, size_t errlen);
+/* ---- vublk.c */
 
-/* Whether the daemon's vhost-user-blk exports tell the guest's qemu
- * about a resize (a config-change message: qemu 8.1 and later). */
-bool qsd_resize_notifies(const struct qsd *q);
+/*
+ * Serves v's target (raw: opened now, read-only for mode r) on v->sock
+ * in a thread of its own, size bytes.  0 with *d_r, or -errno with err
+ * (one line) saying why and nothing left (no thread, fd or socket).
+ */
+int vublk_start(const struct vbd *v, unsigned int domid, uint64_t size,
+                struct vublk **d_r, char *err, size_t errlen);
+
+/* The target grew to size bytes: the capacity changes and the guest is
+ * told (a config-change message to its frontend). */
+void vublk_resize(struct vublk *d, uint64_t size);
+
+/* Stops the thread, ends the frontend's connection and closes the
+ * target; the socket is the caller's to remove.  Fine on NULL. */
+void vublk_stop(struct vublk *d);
 
 /* ---- vbd.c */
 
@@ -189,7 +204,8 @@ void vbd_publish(struct blkback *bb, struct vbd *v);
  * hotplug-status "restarting". */
 void vbd_restarting(struct blkback *bb, struct vbd *v);
 
-/* Once a second: a raw target that grew is resized online. */
+/* Once a second: a raw target that grew is resized online (the guest
+ * is told). */
 void vbd_check_size(struct blkback *bb, struct vbd *v);
 
 void vbd_free(struct vbd *v);

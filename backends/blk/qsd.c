@@ -299,11 +299,6 @@ static void query_version(struct qsd *q)
     yajl_tree_free(ret);
 }
 
-bool qsd_resize_notifies(const struct qsd *q)
-{
-    return q->major > 8 || (q->major == 8 && q->minor >= 1);
-}
-
 int qsd_start(struct qsd *q)
 {
     char *path = NULL, *chardev = NULL;
@@ -685,12 +680,4 @@ int qsd_unexport(struct qsd *q, const struct vbd *v)
 fail:
     blkback_log_vbd(v, "removing it from qemu-storage-daemon: %s", err);
     return rc;
-}
-
-int qsd_resize(struct qsd *q, const struct vbd *v, uint64_t size,
-               char *err, size_t errlen)
-{
-    return qmpf(q, "block_resize", NULL, err, errlen,
-                "{\"node-name\":\"d%u\",\"size\":%llu}", v->devid,
-                (unsigned long long)size);
 }

@@ -1,7 +1,8 @@
 /*
  * vbd.c - one device: its backend directory in xenstore read into a
- * struct vbd, its target checked, its export made or removed through
- * qsd.c, and the outcome written back where libxl waits for it.
+ * struct vbd, its target checked, served (a raw target by vublk.c, a
+ * qcow2 image by an export in qsd.c) or taken away, and the outcome
+ * written back where libxl waits for it.
  */
 #include "blkback.h"
 
@@ -25,6 +26,7 @@ void vbd_free(struct vbd *v)
 {
     if (!v)
         return;
+    vublk_stop(v->self);
     free(v->path);
     free(v->vdev);
     free(v->target);
@@ -84,7 +86,7 @@ void vbd_fail(struct blkback *bb, struct vbd *v, const char *reason)
 
 void vbd_restarting(struct blkback *bb, struct vbd *v)
 {
-    if (v->state != VBD_CONNECTED)
+    if (v->state != VBD_CONNECTED || v->self)
         return;
     v->state = VBD_PENDING;
     write_keys(bb, v, "hotplug-status", "restarting", NULL);
@@ -215,10 +217,11 @@ out:
 void vbd_attach(struct blkback *bb, struct vbd *v)
 {
     char reason[768], err[512];
+    bool raw = !strcmp(v->format, "raw");
     uint64_t size;
     int rc;
 
-    if (v->state != VBD_PENDING || !qsd_up(&bb->qsd))
+    if (v->state != VBD_PENDING || (!raw && !qsd_up(&bb->qsd)))
         return;
     if (check_target(v, reason, sizeof(reason))) {
         vbd_fail(bb, v, reason);
@@ -226,7 +229,11 @@ void vbd_attach(struct blkback *bb, struct vbd *v)
     }
     /* A socket of an earlier daemon: the export binds the path anew. */
     unlink(v->sock);
-    rc = qsd_export(&bb->qsd, v, &size, err, sizeof(err));
+    size = v->size;
+    if (raw)
+        rc = vublk_start(v, bb->domid, size, &v->self, err, sizeof(err));
+    else
+        rc = qsd_export(&bb->qsd, v, &size, err, sizeof(err));
     if (rc == -EPIPE)
         return;         /* the daemon died: again after its restart */
     if (rc) {
@@ -235,17 +242,24 @@ void vbd_attach(struct blkback *bb, struct vbd *v)
         return;
     }
     v->state = VBD_CONNECTED;
-    v->sectors = (size + SECTOR - 1) / SECTOR;
+    /* qemu rounds a partial last sector up; we serve whole ones only */
+    v->sectors = raw ? size / SECTOR : (size + SECTOR - 1) / SECTOR;
     vbd_publish(bb, v);
-    blkback_log_vbd(v, "%s (%s, %s%s) exported on %s, %" PRIu64 " sectors",
+    blkback_log_vbd(v, "%s (%s, %s%s) %s on %s, %" PRIu64 " sectors",
                     v->target, v->format, v->writable ? "rw" : "ro",
-                    v->discard ? ", discard" : "", v->sock, v->sectors);
+                    v->discard ? ", discard" : "",
+                    raw ? "served by blkback" : "exported by "
+                    "qemu-storage-daemon", v->sock, v->sectors);
 }
 
 void vbd_detach(struct blkback *bb, struct vbd *v)
 {
-    if (v->state == VBD_CONNECTED && qsd_up(&bb->qsd))
+    if (v->self) {
+        vublk_stop(v->self);
+        v->self = NULL;
+    } else if (v->state == VBD_CONNECTED && qsd_up(&bb->qsd)) {
         qsd_unexport(&bb->qsd, v);
+    }
     if (unlink(v->sock) < 0 && errno != ENOENT)
         blkback_log_vbd(v, "cannot remove %s: %s", v->sock,
                         strerror(errno));
@@ -254,34 +268,19 @@ void vbd_detach(struct blkback *bb, struct vbd *v)
 
 void vbd_check_size(struct blkback *bb, struct vbd *v)
 {
-    uint64_t size, old_size = v->size, old_sectors = v->sectors;
-    char err[512], sectors[32];
+    uint64_t size, old_sectors = v->sectors;
+    char sectors[32];
 
-    if (v->state != VBD_CONNECTED || strcmp(v->format, "raw") ||
-        target_size(v, &size) || size <= v->size)
+    /* qcow2 images are not watched: their size is their virtual size,
+     * which `qemu-img resize` changes only with the image closed. */
+    if (v->state != VBD_CONNECTED || !v->self || target_size(v, &size) ||
+        size <= v->size)
         return;
-    /* Seen once, whatever comes of it: a refusal is not retried every
-     * second. */
     v->size = size;
-    if (!v->writable) {
-        blkback_log_vbd(v, "%s grew from %" PRIu64 " to %" PRIu64 " bytes, "
-                        "but qemu-storage-daemon cannot resize a read-only "
-                        "image: the guest keeps the old size until the "
-                        "device is attached again", v->target, old_size,
-                        size);
-        return;
-    }
-    if (qsd_resize(&bb->qsd, v, size, err, sizeof(err))) {
-        blkback_log_vbd(v, "%s grew to %" PRIu64 " bytes, but block_resize "
-                        "failed: %s", v->target, size, err);
-        return;
-    }
-    v->sectors = (size + SECTOR - 1) / SECTOR;
+    v->sectors = size / SECTOR;
+    vublk_resize(v->self, size);
     snprintf(sectors, sizeof(sectors), "%" PRIu64, v->sectors);
     write_keys(bb, v, "sectors", sectors, NULL);
-    blkback_log_vbd(v, "%s grew from %" PRIu64 " to %s sectors%s", v->target,
-                    old_sectors, sectors, qsd_resize_notifies(&bb->qsd) ? "" :
-                    "; qemu-storage-daemon before 8.1 does not tell the "
-                    "guest's qemu (no config-change message): the guest "
-                    "sees the new size once the device is attached again");
+    blkback_log_vbd(v, "%s grew from %" PRIu64 " to %s sectors: the guest "
+                    "is told", v->target, old_sectors, sectors);
 }

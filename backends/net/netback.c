@@ -326,10 +326,10 @@ static int run(struct netback *nb, int sfd, int tfd)
                 tick = true;
                 break;
             case EV_LISTEN:
-                vu_accept(nb, ev->vif);
+                vu_accept(&ev->vif->c, ev->vif->listen_fd, ev->vif->sock);
                 break;
             case EV_CONN:
-                vu_input(nb, ev->vif);
+                vu_input(&ev->vif->c);
                 break;
             case EV_TAP:
                 vif_tap_event(nb, ev->vif, evs[i].events);

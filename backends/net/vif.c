@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <poll.h>
@@ -87,7 +89,7 @@ void vif_publish(struct netback *nb, struct vif *v)
 /* Closes what the vif holds (its connection, socket, tap, timer). */
 static void teardown(struct netback *nb, struct vif *v)
 {
-    vu_close(nb, v, NULL);
+    vu_close(&v->c, NULL);
     if (v->listen_fd >= 0) {
         netback_poll_del(nb, v->listen_fd);
         close(v->listen_fd);
@@ -392,10 +394,80 @@ void vif_reap_taps(struct netback *nb)
     if_freenameindex(ifs);
 }
 
+/* ---------------------------------------------------------- vhost-user */
+
+static int vif_poll_add(struct vu *c, int fd, int q)
+{
+    struct vif *v = c->owner;
+
+    return netback_poll_add(v->nb, fd, EPOLLIN,
+                            q == VU_CONN ? &v->conn_ev : &v->kick_ev[q]);
+}
+
+static void vif_poll_del(struct vu *c, int fd)
+{
+    struct vif *v = c->owner;
+
+    netback_poll_del(v->nb, fd);
+}
+
+static void vif_vu_log(struct vu *c, const char *msg)
+{
+    netback_log_vif(c->owner, "%s", msg);
+}
+
+static void vif_vu_changed(struct vu *c)
+{
+    struct vif *v = c->owner;
+
+    vif_queues_changed(v->nb, v);
+}
+
+static int vif_features_set(struct vu *c, uint64_t f)
+{
+    struct vif *v = c->owner;
+
+    v->mrg_rxbuf = f & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+    /* virtio 1.x has the 12-byte header whether buffers merge or not;
+     * a legacy driver without merged buffers the 10-byte one. */
+    if (v->mrg_rxbuf || (f & (1ULL << VIRTIO_F_VERSION_1)))
+        v->hdr_len = sizeof(struct virtio_net_hdr_v1);
+    else
+        v->hdr_len = sizeof(struct virtio_net_hdr);
+    return 0;
+}
+
+/* One queue pair, merged rx buffers, event indexes; of the protocol
+ * features only REPLY_ACK: no config space (the MAC and link are the
+ * frontend's), no MQ, no offloads. */
+static const struct vu_ops vif_vu_ops = {
+    .features = (1ULL << VIRTIO_F_VERSION_1) |
+                (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+                (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+                (1ULL << VU_F_PROTOCOL_FEATURES),
+    .protocol_features = 1ULL << VU_PF_REPLY_ACK,
+    .nr_queues = VQ_COUNT,
+    .queues = "one rx and one tx queue",
+    .poll_add = vif_poll_add,
+    .poll_del = vif_poll_del,
+    .log = vif_vu_log,
+    .queues_changed = vif_vu_changed,
+    .features_set = vif_features_set,
+};
+
+bool vif_queue_ready(const struct vif *v, unsigned int q)
+{
+    const struct virtq *vq = &v->c.vq[q];
+
+    /* A disabled tx queue is still emptied (its packets dropped). */
+    return v->c.fd >= 0 && vq->started && (q == VQ_TX || vq->enabled);
+}
+
 int vif_read(struct netback *nb, unsigned int devid, struct vif **v_r)
 {
     char *bridge = NULL, *rate = NULL, reason[512];
     struct sockaddr_un sa;
+    unsigned int q;
     struct vif *v;
     int rc;
 
@@ -405,7 +477,12 @@ int vif_read(struct netback *nb, unsigned int devid, struct vif **v_r)
     v->tap_ev = (struct ev){ .kind = EV_TAP, .vif = v };
     v->listen_ev = (struct ev){ .kind = EV_LISTEN, .vif = v };
     v->timer_ev = (struct ev){ .kind = EV_THROTTLE, .vif = v };
-    vu_init(&v->c, v);
+    v->conn_ev = (struct ev){ .kind = EV_CONN, .vif = v };
+    for (q = 0; q < VQ_COUNT; q++)
+        v->kick_ev[q] = (struct ev){ .kind = EV_KICK, .vif = v, .q = q };
+    v->nb = nb;
+    v->hdr_len = sizeof(struct virtio_net_hdr);
+    vu_init(&v->c, &vif_vu_ops, v);
     v->path = netback_sprintf("%s/%u", nb->be_path, devid);
     v->name = netback_sprintf("vif%u.%u", nb->domid, devid);
     /* libxl writes the directory in one transaction, mac among it: a
@@ -478,7 +555,7 @@ static void update_tap_events(struct netback *nb, struct vif *v)
 
     if (v->tap_fd < 0)
         return;
-    if (!v->rx_starved || !vu_queue_ready(&v->c, VQ_RX))
+    if (!v->rx_starved || !vif_queue_ready(v, VQ_RX))
         want |= EPOLLIN;
     if (v->tx_blocked)
         want |= EPOLLOUT;
@@ -518,7 +595,7 @@ static void broken_ring(struct netback *nb, struct vif *v, unsigned int q)
 
     snprintf(why, sizeof(why), "%s queue: %s", q == VQ_RX ? "rx" : "tx",
              v->c.err);
-    vu_close(nb, v, why);
+    vu_close(&v->c, why);
 }
 
 /* A position in an iovec array, and copying into it. */
@@ -557,7 +634,7 @@ static int rx_deliver(struct vif *v)
 {
     struct vu *c = &v->c;
     struct virtq *vq = &c->vq[VQ_RX];
-    size_t frame = v->rx_len - TAP_HDR_LEN, need = c->hdr_len + frame;
+    size_t frame = v->rx_len - TAP_HDR_LEN, need = v->hdr_len + frame;
     unsigned int nbuf = 0, niov = 0, n, max_buf, i;
     struct virtio_net_hdr_v1 hdr;
     struct iov_pos pos = { 0, 0 };
@@ -565,7 +642,7 @@ static int rx_deliver(struct vif *v)
     uint16_t head;
     int rc;
 
-    max_buf = c->mrg_rxbuf ? vq->num : 1;
+    max_buf = v->mrg_rxbuf ? vq->num : 1;
     if (max_buf > VIF_MAX_IOV)
         max_buf = VIF_MAX_IOV;
     while (cap < need && nbuf < max_buf) {
@@ -595,7 +672,7 @@ static int rx_deliver(struct vif *v)
     if (cap < need) {
         virtq_unpop(vq, nbuf);
         dropped(v, true, "a frame of %zu bytes does not fit in %s (%" PRIu64
-                " bytes)", frame, c->mrg_rxbuf ? "the whole rx ring" :
+                " bytes)", frame, v->mrg_rxbuf ? "the whole rx ring" :
                 "an rx buffer", cap);
         return 1;
     }
@@ -609,7 +686,7 @@ static int rx_deliver(struct vif *v)
     hdr.hdr_len = hdr.gso_size = hdr.csum_start = hdr.csum_offset = 0;
     /* 1 without merged buffers, as virtio 1.x asks. */
     hdr.num_buffers = htole16((uint16_t)nbuf);
-    iov_put(v->iov, niov, &pos, &hdr, c->hdr_len);
+    iov_put(v->iov, niov, &pos, &hdr, v->hdr_len);
     iov_put(v->iov, niov, &pos, v->rx_buf + TAP_HDR_LEN, frame);
     for (i = 0, len = need; i < nbuf; i++) {
         w = v->rx_slots[i].cap < len ? v->rx_slots[i].cap : len;
@@ -647,7 +724,7 @@ static void rx_run(struct netback *nb, struct vif *v)
     ssize_t r;
     int rc;
 
-    if (!vu_queue_ready(&v->c, VQ_RX) || v->rx_starved || v->tap_fd < 0)
+    if (!vif_queue_ready(v, VQ_RX) || v->rx_starved || v->tap_fd < 0)
         return;
     for (n = 0; n < VIF_BUDGET; n++) {
         if (!v->rx_len) {
@@ -759,7 +836,7 @@ static int tx_frame(struct vif *v, bool too_many, unsigned int niov,
 {
     struct vu *c = &v->c;
     struct iovec *iov = v->iov + 1;
-    size_t skip = c->hdr_len, frame;
+    size_t skip = v->hdr_len, frame;
     unsigned int i = 0;
     ssize_t r;
 
@@ -767,16 +844,16 @@ static int tx_frame(struct vif *v, bool too_many, unsigned int niov,
         dropped(v, false, "a frame in more than %d pieces", VIF_MAX_IOV);
         return 1;
     }
-    if (len < c->hdr_len + ETH_HLEN || len - c->hdr_len > VIF_FRAME_MAX) {
+    if (len < v->hdr_len + ETH_HLEN || len - v->hdr_len > VIF_FRAME_MAX) {
         dropped(v, false, "a chain of %" PRIu64 " bytes (a %zu-byte header "
-                "and a frame of %d to %d)", len, c->hdr_len, ETH_HLEN,
+                "and a frame of %d to %d)", len, v->hdr_len, ETH_HLEN,
                 VIF_FRAME_MAX);
         return 1;
     }
     /* A disabled queue is emptied without effect (vhost-user's rule). */
     if (!c->vq[VQ_TX].enabled)
         return 1;
-    frame = len - c->hdr_len;
+    frame = len - v->hdr_len;
     if (v->rate_bytes && !take_tokens(v, frame))
         return 0;
     while (skip) {
@@ -816,7 +893,7 @@ static void tx_run(struct netback *nb, struct vif *v)
     int rc;
 
     v->tx_more = false;
-    if (!vu_queue_ready(c, VQ_TX) || v->tx_blocked || v->throttled ||
+    if (!vif_queue_ready(v, VQ_TX) || v->tx_blocked || v->throttled ||
         v->tap_fd < 0)
         return;
     virtq_disable_kicks(vq);
@@ -882,7 +959,7 @@ void vif_tap_event(struct netback *nb, struct vif *v, uint32_t events)
         tx_run(nb, v);
     }
     if ((events & EPOLLIN) && v->tap_fd >= 0) {
-        if (vu_queue_ready(&v->c, VQ_RX))
+        if (vif_queue_ready(v, VQ_RX))
             rx_run(nb, v);
         else
             rx_discard(nb, v);
@@ -910,7 +987,7 @@ void vif_kick(struct netback *nb, struct vif *v, unsigned int q)
     if (vq->kick_fd < 0)
         return;
     drain(vq->kick_fd);
-    if (!vu_queue_ready(&v->c, q))
+    if (!vif_queue_ready(v, q))
         return;
     if (q == VQ_TX) {
         tx_run(nb, v);
@@ -954,12 +1031,12 @@ void vif_queues_changed(struct netback *nb, struct vif *v)
     }
     /* A queue that just started may have work the guest kicked for
      * before we had it: look now. */
-    if (vu_queue_ready(&v->c, VQ_RX)) {
+    if (vif_queue_ready(v, VQ_RX)) {
         v->rx_starved = false;
         virtq_disable_kicks(&v->c.vq[VQ_RX]);
         rx_run(nb, v);
     }
-    if (vu_queue_ready(&v->c, VQ_TX))
+    if (vif_queue_ready(v, VQ_TX))
         tx_run(nb, v);
     update_tap_events(nb, v);
 }

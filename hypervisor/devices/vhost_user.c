@@ -9,11 +9,16 @@
  * one expected) the stream can no longer be trusted to be in step, so the
  * connection is closed (v->fd becomes -1); a backend that merely refuses
  * a request (a non-zero REPLY_ACK) keeps its connection.
+ *
+ * The backend channel (v->req_fd) is read the same way, but only once
+ * the owner has seen it readable, and a channel that breaks is closed on
+ * its own: the socket and the rings it serves are not out of step.
  */
 #include "devices/vhost_user.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +44,7 @@ enum {
     REQ_SET_PROTOCOL_FEATURES = 16,
     REQ_GET_QUEUE_NUM = 17,
     REQ_SET_VRING_ENABLE = 18,
+    REQ_SET_BACKEND_REQ_FD = 21,
     REQ_GET_CONFIG = 24,
 };
 
@@ -56,6 +62,7 @@ enum {
 /* The protocol features this front end takes when offered. */
 #define OUR_PROTOCOL_FEATURES ((1ull << VHU_PF_MQ) | \
                                (1ull << VHU_PF_REPLY_ACK) | \
+                               (1ull << VHU_PF_BACKEND_REQ) | \
                                (1ull << VHU_PF_CONFIG))
 
 struct msg_hdr {
@@ -101,6 +108,13 @@ _Static_assert(sizeof(struct mem_table) == 8 + 32 * VHU_MAX_REGIONS,
 #define MAX_PAYLOAD (CONFIG_HDR_SIZE + CONFIG_MAX)
 _Static_assert(sizeof(struct mem_table) <= MAX_PAYLOAD, "payload size");
 
+/*
+ * The largest backend request taken: those the protocol defines carry a
+ * few dozen bytes at most, so anything longer is garbage, not a request
+ * to skip.
+ */
+#define BACKEND_MAX_PAYLOAD MAX_PAYLOAD
+
 static const char *req_name(uint32_t req)
 {
     switch (req) {
@@ -118,8 +132,19 @@ static const char *req_name(uint32_t req)
     case REQ_SET_PROTOCOL_FEATURES: return "SET_PROTOCOL_FEATURES";
     case REQ_GET_QUEUE_NUM:         return "GET_QUEUE_NUM";
     case REQ_SET_VRING_ENABLE:      return "SET_VRING_ENABLE";
+    case REQ_SET_BACKEND_REQ_FD:    return "SET_BACKEND_REQ_FD";
     case REQ_GET_CONFIG:            return "GET_CONFIG";
     default:                        return "request";
+    }
+}
+
+static const char *backend_req_name(uint32_t req)
+{
+    switch (req) {
+    case VHU_BACKEND_IOTLB_MSG:               return "IOTLB_MSG";
+    case VHU_BACKEND_CONFIG_CHANGE_MSG:       return "CONFIG_CHANGE_MSG";
+    case VHU_BACKEND_VRING_HOST_NOTIFIER_MSG: return "VRING_HOST_NOTIFIER_MSG";
+    default:                                  return "unknown";
     }
 }
 
@@ -150,7 +175,10 @@ static int fail(struct vhu *v, const char *what, int err, const char *fmt,
     return -err;
 }
 
-/* As fail(), and the connection is dropped: it is out of step. */
+/*
+ * As fail(), and the connection is dropped: it is out of step.  The
+ * backend channel goes with it, as the backend's session is over.
+ */
 static int broken(struct vhu *v, uint32_t req, int err, const char *fmt,
                   ...) __attribute__((format(printf, 4, 5)));
 
@@ -159,10 +187,7 @@ static int broken(struct vhu *v, uint32_t req, int err, const char *fmt,
 {
     va_list ap;
 
-    if (v->fd >= 0) {
-        close(v->fd);
-        v->fd = -1;
-    }
+    vhu_close(v);
     va_start(ap, fmt);
     vfail(v, req_name(req), err, fmt, ap);
     va_end(ap);
@@ -183,12 +208,12 @@ static int64_t deadline_in(const struct vhu *v)
 }
 
 /*
- * Waits for events on v->fd until deadline: 1 when ready, 0 on timeout,
+ * Waits for events on fd until deadline: 1 when ready, 0 on timeout,
  * -errno when poll itself fails.
  */
-static int wait_fd(const struct vhu *v, short events, int64_t deadline)
+static int wait_fd(int fd, short events, int64_t deadline)
 {
-    struct pollfd p = { .fd = v->fd, .events = events };
+    struct pollfd p = { .fd = fd, .events = events };
     int64_t left;
     int rc;
 
@@ -214,30 +239,30 @@ static int waited_ms(const struct vhu *v)
     return v->timeout_ms > 0 ? v->timeout_ms : DEFAULT_TIMEOUT;
 }
 
-/* Sends one message, with fds (at most VHU_MAX_REGIONS) as SCM_RIGHTS. */
-static int send_msg(struct vhu *v, uint32_t req, uint32_t flags,
-                    const void *payload, uint32_t size, const int *fds,
-                    unsigned int nfds, int64_t deadline)
+/*
+ * Writes len bytes of buf to fd by deadline, fds (at most
+ * VHU_MAX_REGIONS) travelling with the first byte as SCM_RIGHTS.  0, or
+ * -ETIMEDOUT, -EPIPE or -ECONNRESET (the peer hung up), or the -errno of
+ * sendmsg or poll.  It names nothing: its callers say what was sent, on
+ * which link.
+ */
+static int write_full(int fd, const void *buf, size_t len, const int *fds,
+                      unsigned int nfds, int64_t deadline)
 {
-    unsigned char buf[sizeof(struct msg_hdr) + MAX_PAYLOAD];
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * VHU_MAX_REGIONS)];
     } ctl;
-    struct msg_hdr hdr = { req, HDR_VERSION | flags, size };
-    size_t len = sizeof(hdr) + size, done = 0;
+    size_t done = 0;
     struct iovec iov;
     struct msghdr mh;
     struct cmsghdr *c;
     ssize_t n;
     int rc;
 
-    memcpy(buf, &hdr, sizeof(hdr));
-    if (size)
-        memcpy(buf + sizeof(hdr), payload, size);
     while (done < len) {
         memset(&mh, 0, sizeof(mh));
-        iov.iov_base = buf + done;
+        iov.iov_base = (char *)buf + done;
         iov.iov_len = len - done;
         mh.msg_iov = &iov;
         mh.msg_iovlen = 1;
@@ -252,29 +277,24 @@ static int send_msg(struct vhu *v, uint32_t req, uint32_t flags,
             c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
             memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
         }
-        n = sendmsg(v->fd, &mh, MSG_NOSIGNAL);
+        n = sendmsg(fd, &mh, MSG_NOSIGNAL);
         if (n > 0) {
             done += (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (n == 0)
+            return -EPIPE;
+        if (errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            rc = wait_fd(v, POLLOUT, deadline);
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            rc = wait_fd(fd, POLLOUT, deadline);
             if (rc < 0)
-                return broken(v, req, -rc, "poll: %s", strerror(-rc));
+                return rc;
             if (rc == 0)
-                return broken(v, req, ETIMEDOUT,
-                              "backend took no data for %d ms",
-                              waited_ms(v));
+                return -ETIMEDOUT;
             continue;
         }
-        if (n == 0)
-            errno = EPIPE;
-        if (errno == EPIPE || errno == ECONNRESET)
-            return broken(v, req, EPIPE, "backend hung up (send: %s)",
-                          strerror(errno));
-        return broken(v, req, errno, "send: %s", strerror(errno));
+        return -errno;
     }
     return 0;
 }
@@ -298,9 +318,15 @@ static void drop_fds(struct msghdr *mh)
     }
 }
 
-/* Reads exactly len bytes of the reply to req. */
-static int recv_exact(struct vhu *v, uint32_t req, void *buf, size_t len,
-                      int64_t deadline)
+/*
+ * Reads exactly len bytes from fd into buf by deadline, closing whatever
+ * descriptors come along.  0, or -EPIPE (end of file) or -ECONNRESET,
+ * -ETIMEDOUT, or the -errno of recvmsg or poll; *got_r says how many
+ * bytes came before a failure.  With nowait, an fd with nothing to read
+ * at all gives -EAGAIN at once: only the rest of a message is waited for.
+ */
+static int read_full(int fd, void *buf, size_t len, int64_t deadline,
+                     int nowait, size_t *got_r)
 {
     union {
         struct cmsghdr align;
@@ -312,6 +338,7 @@ static int recv_exact(struct vhu *v, uint32_t req, void *buf, size_t len,
     ssize_t n;
     int rc;
 
+    *got_r = 0;
     while (done < len) {
         memset(&mh, 0, sizeof(mh));
         iov.iov_base = (char *)buf + done;
@@ -320,33 +347,76 @@ static int recv_exact(struct vhu *v, uint32_t req, void *buf, size_t len,
         mh.msg_iovlen = 1;
         mh.msg_control = ctl.buf;
         mh.msg_controllen = sizeof(ctl.buf);
-        n = recvmsg(v->fd, &mh, MSG_CMSG_CLOEXEC);
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         if (n > 0) {
             drop_fds(&mh);
             done += (size_t)n;
+            *got_r = done;
             continue;
         }
         if (n == 0)
-            return broken(v, req, EPIPE, "backend hung up (%s)",
-                          done ? "in the middle of a reply"
-                               : "no reply");
+            return -EPIPE;
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            rc = wait_fd(v, POLLIN, deadline);
+            if (nowait && done == 0)
+                return -EAGAIN;
+            rc = wait_fd(fd, POLLIN, deadline);
             if (rc < 0)
-                return broken(v, req, -rc, "poll: %s", strerror(-rc));
+                return rc;
             if (rc == 0)
-                return broken(v, req, ETIMEDOUT, "no reply within %d ms",
-                              waited_ms(v));
+                return -ETIMEDOUT;
             continue;
         }
-        if (errno == ECONNRESET)
-            return broken(v, req, EPIPE, "backend hung up (recv: %s)",
-                          strerror(errno));
-        return broken(v, req, errno, "recv: %s", strerror(errno));
+        return -errno;
     }
     return 0;
+}
+
+/* Sends one message, with fds (at most VHU_MAX_REGIONS) as SCM_RIGHTS. */
+static int send_msg(struct vhu *v, uint32_t req, uint32_t flags,
+                    const void *payload, uint32_t size, const int *fds,
+                    unsigned int nfds, int64_t deadline)
+{
+    unsigned char buf[sizeof(struct msg_hdr) + MAX_PAYLOAD];
+    struct msg_hdr hdr = { req, HDR_VERSION | flags, size };
+    int rc;
+
+    memcpy(buf, &hdr, sizeof(hdr));
+    if (size)
+        memcpy(buf + sizeof(hdr), payload, size);
+    rc = write_full(v->fd, buf, sizeof(hdr) + size, fds, nfds, deadline);
+    if (rc == 0)
+        return 0;
+    if (rc == -ETIMEDOUT)
+        return broken(v, req, ETIMEDOUT, "backend took no data for %d ms",
+                      waited_ms(v));
+    if (rc == -EPIPE || rc == -ECONNRESET)
+        return broken(v, req, EPIPE, "backend hung up (send: %s)",
+                      strerror(-rc));
+    return broken(v, req, -rc, "send: %s", strerror(-rc));
+}
+
+/* Reads exactly len bytes of the reply to req. */
+static int recv_exact(struct vhu *v, uint32_t req, void *buf, size_t len,
+                      int64_t deadline)
+{
+    size_t got;
+    int rc;
+
+    rc = read_full(v->fd, buf, len, deadline, 0, &got);
+    if (rc == 0)
+        return 0;
+    if (rc == -EPIPE)
+        return broken(v, req, EPIPE, "backend hung up (%s)",
+                      got ? "in the middle of a reply" : "no reply");
+    if (rc == -ECONNRESET)
+        return broken(v, req, EPIPE, "backend hung up (recv: %s)",
+                      strerror(-rc));
+    if (rc == -ETIMEDOUT)
+        return broken(v, req, ETIMEDOUT, "no reply within %d ms",
+                      waited_ms(v));
+    return broken(v, req, -rc, "recv: %s", strerror(-rc));
 }
 
 /*
@@ -441,6 +511,7 @@ void vhu_init(struct vhu *v)
 {
     memset(v, 0, sizeof(*v));
     v->fd = -1;
+    v->req_fd = -1;
     v->timeout_ms = DEFAULT_TIMEOUT;
 }
 
@@ -492,10 +563,42 @@ static int open_socket(struct vhu *v, int64_t deadline)
                 strerror(last), (long long)(now_ms() - start));
 }
 
+/*
+ * SET_BACKEND_REQ_FD: the backend gets one end of a new socketpair, this
+ * side keeps the other as v->req_fd, non-blocking like the socket.  The
+ * backend's end stays blocking, as backends that wait for an ack read
+ * their end with a plain read (libvhost-user does).
+ */
+static int open_channel(struct vhu *v)
+{
+    int sv[2], err, rc;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return fail(v, "SET_BACKEND_REQ_FD", errno, "socketpair: %s",
+                    strerror(errno));
+    if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+        err = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return fail(v, "SET_BACKEND_REQ_FD", err, "fcntl O_NONBLOCK: %s",
+                    strerror(err));
+    }
+    rc = request(v, REQ_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1);
+    /* the backend holds its own copy now (or never will) */
+    close(sv[1]);
+    if (rc < 0) {
+        close(sv[0]);
+        return rc;
+    }
+    v->req_fd = sv[0];
+    return 0;
+}
+
+static int handshake(struct vhu *v, const char *path);
+
 int vhu_connect(struct vhu *v, const char *path, int timeout_ms)
 {
-    uint64_t pf, n;
-    int rc;
+    int rc, keep;
 
     if (v->fd >= 0)
         return fail(v, "connect", EISCONN, "already connected");
@@ -503,10 +606,24 @@ int vhu_connect(struct vhu *v, const char *path, int timeout_ms)
     v->protocol_features = 0;
     v->max_queues = 0;
     v->path[0] = '\0';
+    /* timeout_ms bounds the connection and its handshake only: later
+     * requests keep the handle's own (a reconnect's short wait must not
+     * become every later request's) */
+    if (v->timeout_ms <= 0)
+        v->timeout_ms = DEFAULT_TIMEOUT;
+    keep = v->timeout_ms;
     if (timeout_ms > 0)
         v->timeout_ms = timeout_ms;
-    else if (v->timeout_ms <= 0)
-        v->timeout_ms = DEFAULT_TIMEOUT;
+    rc = handshake(v, path);
+    v->timeout_ms = keep;
+    return rc;
+}
+
+static int handshake(struct vhu *v, const char *path)
+{
+    uint64_t pf, n;
+    int rc;
+
     if (!path || !path[0])
         return fail(v, "connect", EINVAL, "no socket path");
     if (strlen(path) >= sizeof(v->path)) {
@@ -549,6 +666,13 @@ int vhu_connect(struct vhu *v, const char *path, int timeout_ms)
             goto out;
         }
         v->max_queues = (unsigned int)n;
+    }
+    if (v->protocol_features & (1ull << VHU_PF_BACKEND_REQ)) {
+        /* a backend that offered the channel and then refuses it is
+         * refused in turn, as QEMU does: it is not the backend it said */
+        rc = open_channel(v);
+        if (rc < 0)
+            goto out;
     }
     return 0;
 
@@ -754,9 +878,141 @@ int vhu_queue_stop(struct vhu *v, unsigned int idx, uint16_t *last_avail_r)
     return 0;
 }
 
+/* As fail(), and the backend channel is closed: it is out of step (the
+ * socket is not). */
+static int channel_broken(struct vhu *v, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int channel_broken(struct vhu *v, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (v->req_fd >= 0) {
+        close(v->req_fd);
+        v->req_fd = -1;
+    }
+    va_start(ap, fmt);
+    vfail(v, "backend channel", err, fmt, ap);
+    va_end(ap);
+    return -err;
+}
+
+/*
+ * Reads len bytes of a backend request, part naming which; first: these
+ * are its first bytes, so an empty channel is -EAGAIN and a hang-up is
+ * the channel's end rather than a message cut short.
+ */
+static int channel_read(struct vhu *v, void *buf, size_t len,
+                        int64_t deadline, int first, const char *part)
+{
+    size_t got;
+    int rc;
+
+    rc = read_full(v->req_fd, buf, len, deadline, first, &got);
+    if (rc == 0 || rc == -EAGAIN)
+        return rc;
+    if ((rc == -EPIPE || rc == -ECONNRESET) && first && got == 0)
+        return channel_broken(v, EPIPE, "backend hung up (%s)",
+                              rc == -EPIPE ? "end of file"
+                                           : strerror(-rc));
+    if (rc == -EPIPE || rc == -ECONNRESET)
+        return channel_broken(v, EPROTO, "message cut short: backend hung "
+                              "up after %zu of the %zu bytes of its %s",
+                              got, len, part);
+    if (rc == -ETIMEDOUT)
+        return channel_broken(v, ETIMEDOUT, "message cut short: %zu of "
+                              "the %zu bytes of its %s came, then nothing "
+                              "for %d ms", got, len, part, waited_ms(v));
+    return channel_broken(v, -rc, "recv: %s", strerror(-rc));
+}
+
+int vhu_backend_message(struct vhu *v, uint32_t *req_r)
+{
+    unsigned char payload[BACKEND_MAX_PAYLOAD];
+    unsigned char reply[sizeof(struct msg_hdr) + sizeof(uint64_t)];
+    struct msg_hdr hdr, ack;
+    uint64_t status;
+    int64_t deadline;
+    int rc;
+
+    if (req_r)
+        *req_r = 0;
+    if (v->req_fd < 0)
+        return fail(v, "backend channel", ENOTCONN, "none is open");
+    deadline = deadline_in(v);
+    rc = channel_read(v, &hdr, sizeof(hdr), deadline, 1, "header");
+    if (rc == -EAGAIN)
+        return fail(v, "backend channel", EAGAIN, "no message waiting");
+    if (rc < 0)
+        return rc;
+    /* nothing of a bad header is trusted, its size least: the channel
+     * cannot be read in step after it */
+    if ((hdr.flags & HDR_VERSION_MASK) != HDR_VERSION)
+        return channel_broken(v, EPROTO, "message of version %u (flags "
+                              "%#x, request %u), not 1",
+                              hdr.flags & HDR_VERSION_MASK, hdr.flags,
+                              hdr.request);
+    if (hdr.flags & HDR_REPLY)
+        return channel_broken(v, EPROTO, "a reply (flags %#x, request "
+                              "%u) where only requests come", hdr.flags,
+                              hdr.request);
+    if (hdr.request == 0 || hdr.request > INT_MAX)
+        return channel_broken(v, EPROTO, "request %u is none the "
+                              "protocol has", hdr.request);
+    if (hdr.size > BACKEND_MAX_PAYLOAD)
+        return channel_broken(v, EPROTO, "request %u (%s) of %u bytes is "
+                              "too long (at most %u)", hdr.request,
+                              backend_req_name(hdr.request), hdr.size,
+                              BACKEND_MAX_PAYLOAD);
+    if (hdr.size) {
+        rc = channel_read(v, payload, hdr.size, deadline, 0, "payload");
+        if (rc < 0)
+            return rc;
+    }
+    /*
+     * The ack goes before the caller acts (GET_CONFIG on the socket): a
+     * backend that asked for it waits for it and answers nothing else
+     * meanwhile.  need-reply means nothing without REPLY_ACK.
+     */
+    if ((hdr.flags & HDR_NEED_REPLY) &&
+        (v->protocol_features & (1ull << VHU_PF_REPLY_ACK))) {
+        status = hdr.request == VHU_BACKEND_CONFIG_CHANGE_MSG &&
+                 (v->protocol_features & (1ull << VHU_PF_CONFIG)) ? 0 : 1;
+        ack.request = hdr.request;
+        ack.flags = HDR_VERSION | HDR_REPLY;
+        ack.size = sizeof(status);
+        memcpy(reply, &ack, sizeof(ack));
+        memcpy(reply + sizeof(ack), &status, sizeof(status));
+        rc = write_full(v->req_fd, reply, sizeof(reply), NULL, 0, deadline);
+        if (rc == -ETIMEDOUT)
+            return channel_broken(v, ETIMEDOUT, "backend took no ack of "
+                                  "request %u (%s) for %d ms",
+                                  hdr.request,
+                                  backend_req_name(hdr.request),
+                                  waited_ms(v));
+        if (rc == -EPIPE || rc == -ECONNRESET)
+            return channel_broken(v, EPIPE, "backend hung up before the "
+                                  "ack of request %u (%s) (send: %s)",
+                                  hdr.request,
+                                  backend_req_name(hdr.request),
+                                  strerror(-rc));
+        if (rc < 0)
+            return channel_broken(v, -rc, "acking request %u (%s): send: "
+                                  "%s", hdr.request,
+                                  backend_req_name(hdr.request),
+                                  strerror(-rc));
+    }
+    if (req_r)
+        *req_r = hdr.request;
+    return (int)hdr.request;
+}
+
 void vhu_close(struct vhu *v)
 {
     if (v->fd >= 0)
         close(v->fd);
     v->fd = -1;
+    if (v->req_fd >= 0)
+        close(v->req_fd);
+    v->req_fd = -1;
 }

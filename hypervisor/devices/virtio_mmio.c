@@ -162,6 +162,7 @@ static void reset(struct vmmio *d)
     d->queue_sel = 0;
     d->status = 0;
     d->int_config = 0;
+    d->config_news = 0;            /* a new driver reads it afresh */
 }
 
 static void set_status(struct vmmio *d, uint32_t v)
@@ -185,21 +186,31 @@ static void set_status(struct vmmio *d, uint32_t v)
     }
 }
 
-static void refresh_config(struct vmmio *d)
+/*
+ * Reads the backend's config space again: 1 when it changed (the
+ * generation moves on and config_news is set, as the guest has not been
+ * interrupted for it yet), 0 when not, or vhu_get_config's -errno.
+ */
+static int refresh_config(struct vmmio *d)
 {
     uint8_t buf[VMMIO_CONFIG_MAX];
+    int rc;
 
     if (!d->config_remote)
-        return;
-    if (vhu_get_config(&d->vhu, 0, buf, d->config_len) == 0 &&
-        memcmp(buf, d->config, d->config_len)) {
-        memcpy(d->config, buf, d->config_len);
-        d->config_gen++;
-    }
+        return 0;
+    rc = vhu_get_config(&d->vhu, 0, buf, d->config_len);
+    if (rc < 0)
+        return rc;
+    if (!memcmp(buf, d->config, d->config_len))
+        return 0;
+    memcpy(d->config, buf, d->config_len);
+    d->config_gen++;
+    d->config_news = 1;
+    return 1;
 }
 
-static void mmio_read(void *dev, uint64_t addr, uint8_t *data,
-                      unsigned int size)
+static void read_reg(void *dev, uint64_t addr, uint8_t *data,
+                     unsigned int size)
 {
     struct vmmio *d = dev;
     uint64_t off = addr - d->base;
@@ -210,7 +221,7 @@ static void mmio_read(void *dev, uint64_t addr, uint8_t *data,
     if (off >= R_CONFIG) {
         off -= R_CONFIG;
         if (off == 0)
-            refresh_config(d);
+            (void)refresh_config(d);   /* a failure keeps what we had */
         memset(data, 0, size);
         if (off < d->config_len)
             memcpy(data, d->config + off,
@@ -304,8 +315,8 @@ static void queue_write(struct vmmio *d, uint64_t off, uint32_t v)
     }
 }
 
-static void mmio_write(void *dev, uint64_t addr, const uint8_t *data,
-                       unsigned int size)
+static void write_reg(void *dev, uint64_t addr, const uint8_t *data,
+                      unsigned int size)
 {
     struct vmmio *d = dev;
     uint64_t off = addr - d->base;
@@ -350,6 +361,31 @@ static void mmio_write(void *dev, uint64_t addr, const uint8_t *data,
         queue_write(d, off, v);
         break;
     }
+}
+
+/*
+ * A request the guest's access made (a config read, a status write) may
+ * find the backend's socket broken: the slot is then lost, like after a
+ * hang-up, so that the domain process reconnects it.
+ */
+static void note_lost(struct vmmio *d)
+{
+    if (d->device_id && !d->lost && d->vhu.fd < 0)
+        d->lost = 1;
+}
+
+static void mmio_read(void *dev, uint64_t addr, uint8_t *data,
+                      unsigned int size)
+{
+    read_reg(dev, addr, data, size);
+    note_lost(dev);
+}
+
+static void mmio_write(void *dev, uint64_t addr, const uint8_t *data,
+                       unsigned int size)
+{
+    write_reg(dev, addr, data, size);
+    note_lost(dev);
 }
 
 static const struct dev_ops vmmio_ops = {
@@ -511,6 +547,66 @@ void vmmio_lost(struct vmmio *d)
 {
     vhu_close(&d->vhu);
     d->lost = 1;
+}
+
+int vmmio_backend_fd(const struct vmmio *d)
+{
+    return d->device_id && !d->lost ? d->vhu.req_fd : -1;
+}
+
+int vmmio_backend_event(struct vmmio *d, char *err, size_t errlen)
+{
+    uint64_t one = 1;
+    const char *what;
+    uint32_t req;
+    int rc;
+
+    what = "reading its channel";
+    rc = vhu_backend_message(&d->vhu, &req);
+    if (rc == -EAGAIN)
+        return 0;                  /* woken for nothing */
+    if (rc < 0)
+        goto fail;
+    /* a network device's config space is ours: the backend has no say */
+    if (req != VHU_BACKEND_CONFIG_CHANGE_MSG || !d->config_remote)
+        return 0;
+    what = "reading its changed config space";
+    rc = refresh_config(d);
+    if (rc < 0) {
+        /* a socket that broke under GET_CONFIG is a backend gone: the
+         * owner's reconnect takes over, as after a hang-up */
+        if (d->vhu.fd < 0)
+            vmmio_lost(d);
+        goto fail;
+    }
+    /*
+     * No change is still news when a guest read of the config space got
+     * there first (between the backend's change and its message): the
+     * driver then holds the new values without having been told.
+     */
+    if (!d->config_news)
+        return 0;
+    d->config_news = 0;
+    d->int_config = 1;
+    /*
+     * The call eventfd is the slot's irqfd from the plug on, rings
+     * started or not: a write pulses the GSI as the backend's calls do.
+     * The driver reads InterruptStatus, sees the config bit and reads
+     * the config space (a driver not up yet reads it at probe anyway).
+     */
+    what = "interrupting the guest";
+    if (write(d->call_fd, &one, sizeof(one)) < 0) {
+        rc = -errno;
+        snprintf(d->vhu.err, sizeof(d->vhu.err), "eventfd write: %s",
+                 strerror(errno));
+        goto fail;
+    }
+    return 1;
+
+fail:
+    snprintf(err, errlen, "virtio-mmio %#llx: backend %s: %s: %s",
+             (unsigned long long)d->base, d->path, what, d->vhu.err);
+    return rc;
 }
 
 int vmmio_reconnect(struct vmmio *d, char *err, size_t errlen)

@@ -20,7 +20,14 @@
  * Config space: a block device's comes from the backend (GET_CONFIG,
  * read again whenever the guest reads its first bytes, so a grown disk
  * shows its new capacity); a network device's (MAC, link up) is kept
- * here.
+ * here.  A backend that takes the backend channel (BACKEND_REQ, see
+ * vhost_user.h) says when its config space changed (CONFIG_CHANGE_MSG):
+ * the slot reads it again and, when it differs from what the guest was
+ * last told, moves ConfigGeneration on, sets InterruptStatus bit 1 (the
+ * driver clears it with InterruptACK) and pulses the slot's GSI through
+ * the call eventfd, which is its irqfd from the plug on, so this works
+ * before any ring runs.  Linux's virtio_blk then reads the capacity and
+ * resizes the disk.
  */
 #ifndef XENOLITH_VIRTIO_MMIO_H
 #define XENOLITH_VIRTIO_MMIO_H
@@ -60,6 +67,7 @@ struct vmmio {
     uint32_t status;
     uint32_t int_config;             /* config-change interrupt pending */
     uint32_t config_gen;
+    int config_news;                 /* config changed, guest not told */
     struct vmmio_queue q[VMMIO_QUEUES];
     uint8_t config[VMMIO_CONFIG_MAX];
     uint32_t config_len;
@@ -105,5 +113,22 @@ void vmmio_unplug(struct vmmio *d);
 int vmmio_fd(const struct vmmio *d);
 void vmmio_lost(struct vmmio *d);
 int vmmio_reconnect(struct vmmio *d, char *err, size_t errlen);
+
+/*
+ * The backend channel (-1: none; a backend without BACKEND_REQ, or one
+ * that hung it up or broke it: a reconnect makes a new one).  When it
+ * turns readable, call vmmio_backend_event: it takes one backend request
+ * and, for CONFIG_CHANGE_MSG, reads the config space again and interrupts
+ * the guest if it changed.  1 when the guest was interrupted (config
+ * holds the new space), 0 when there was nothing for the guest, -EPIPE
+ * when the backend hung up the channel (closed here too; not an error of
+ * the device: a backend that dies hangs up its socket as well, which
+ * vmmio_fd reports), -ENOTCONN when there is no channel, other -errno
+ * with err saying what failed: a malformed message (the channel is
+ * closed), or a config space that could not be read (when the socket
+ * broke meanwhile the slot is lost, and vmmio_reconnect takes over).
+ */
+int vmmio_backend_fd(const struct vmmio *d);
+int vmmio_backend_event(struct vmmio *d, char *err, size_t errlen);
 
 #endif /* XENOLITH_VIRTIO_MMIO_H */

@@ -236,6 +236,52 @@ connected 51712 && connected 51728 ||
     fail "missing file: the other disks are no longer connected"
 
 # ---- online resize -----------------------------------------------------------
+# A frontend that takes the backend's channel (as qemu and the core do)
+# hears of the growth there, with no command, and reads the new capacity.
+python3 - "$DIR/51712.sock" >"$T/watch.out" 2>&1 <<'PY' &
+import array, socket, struct, sys
+
+def send(s, req, payload=b'', fds=()):
+    msg = struct.pack('<III', req, 1, len(payload)) + payload
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+            array.array('i', fds).tobytes())] if fds else []
+    s.sendmsg([msg], anc)
+
+def recv(s):
+    def exact(n):
+        b = b''
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c:
+                raise SystemExit('connection closed')
+            b += c
+        return b
+    req, _, size = struct.unpack('<III', exact(12))
+    return req, exact(size)
+
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+send(s, 1)                                      # GET_FEATURES
+send(s, 15)                                     # GET_PROTOCOL_FEATURES
+recv(s)
+pf = struct.unpack('<Q', recv(s)[1])[0]
+if not pf & (1 << 5):
+    raise SystemExit('no backend channel offered (protocol features %#x)' % pf)
+send(s, 16, struct.pack('<Q', pf & ((1 << 9) | (1 << 5))))
+ours, theirs = socket.socketpair()
+send(s, 21, fds=[theirs.fileno()])              # SET_BACKEND_REQ_FD
+theirs.close()
+print('ready', flush=True)
+ours.settimeout(15)
+req, _ = recv(ours)
+send(s, 24, struct.pack('<III', 0, 8, 0) + bytes(8))    # GET_CONFIG
+print('message %d, capacity %d' %
+      (req, struct.unpack('<Q', recv(s)[1][12:20])[0]), flush=True)
+PY
+WATCH=$!
+wait_until 'grep -q ready "$T/watch.out"' 5 ||
+    fail "resize: the frontend did not get going: $(cat "$T/watch.out")"
 truncate -s +64M "$T/a.img"
 if wait_until '[ "$(xs_read "$(be 5 51712)/sectors")" = 262144 ]' 5; then
     pass "resize: sectors 131072 -> 262144"
@@ -244,6 +290,39 @@ else
 fi
 grep -q "vbd 51712 (xvda): .* grew from 131072 to 262144 sectors" \
     "$T/blkback.log" || fail "resize: not logged"
+wait $WATCH
+if grep -q "^message 2, capacity 262144$" "$T/watch.out"; then
+    pass "resize: the frontend was told (config change) and reads 262144"
+else
+    fail "resize: the frontend heard: $(cat "$T/watch.out")"
+fi
+check_disk 51712 262144 "resize"
+
+# ---- a frontend of our own on the raw disks (served by blkback itself) -----
+# blkback-frontend.py on 51712 (nothing else connected to it now) and on
+# a raw disk of mode r hotplugged for it (discard-enable 1, which a
+# read-only disk must not offer), detached again after: the data path,
+# the request types, broken rings and messages.
+HERE=$(cd "$(dirname "$0")" && pwd)
+head -c 4096 /dev/urandom >"$T/r.img" && truncate -s 16M "$T/r.img" ||
+    hard_error "cannot make $T/r.img"
+"$XS" write "$(be 5 51760)/params" "$T/r.img" "$(be 5 51760)/format" raw \
+    "$(be 5 51760)/mode" r "$(be 5 51760)/dev" xvdd \
+    "$(be 5 51760)/discard-enable" 1 "$(be 5 51760)/state" 1 ||
+    hard_error "xenstore write of 51760"
+ro_env=""
+if wait_until 'connected 51760' 5; then
+    ro_env="SOCK_RO=$DIR/51760.sock IMG_RO=$T/r.img VBD_RO=51760 VDEV_RO=xvdd"
+else
+    fail "frontend: the read-only disk 51760 is not connected:" \
+        "$(xs_read "$(be 5 51760)/hotplug-status")"
+fi
+env $ro_env SOCK="$DIR/51712.sock" IMG="$T/a.img" VBD=51712 VDEV=xvda \
+    DISCARD=1 BB_LOG="$T/blkback.log" BB_PID="$BB" \
+    python3 "$HERE/blkback-frontend.py" || failures=$((failures + 1))
+"$XS" rm "$(be 5 51760)"
+wait_until '[ ! -e "$DIR/51760.sock" ]' 5 ||
+    fail "frontend: the read-only disk's socket stays after its detach"
 
 # ---- qemu-storage-daemon killed ---------------------------------------------
 old=$(pids_of "$DIR/qsd.qmp")

@@ -18,10 +18,9 @@ xenolith-netback's sockets, guest memory a memfd as qemu's is:
 Environment (netback.sh): SOCK (the vif's socket), TAP (its tap), NB_LOG
 (the backend's log), NB_PID (the backend: its supervisor, whose worker
 must never die).  Prints "ok: ..." / "FAIL: ..."; exit
-status 0, or 1 on failures.
+status 0, or 1 on failures.  The generic vhost-user half (guest memory,
+rings, messages, the broken-connection check) is vufront.py's.
 """
-import array
-import mmap
 import os
 import select
 import socket
@@ -29,212 +28,28 @@ import struct
 import sys
 import time
 
+sys.dont_write_bytecode = True          # nothing written into the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vufront import (  # noqa: E402  (the generic half: vufront.py)
+    DESC_NEXT, DESC_WRITE, F_EVENT_IDX, F_PROTOCOL, F_VERSION_1,
+    GET_FEATURES, MEM_SIZE, QSIZE, SET_FEATURES, SET_MEM_TABLE,
+    SET_VRING_CALL, SET_VRING_NUM, UVA, Backend, Frontend, Guest, check,
+    exit_status, fail, kick, mem_table, stop, vring_state, wait_for)
+import vufront  # noqa: E402
+
 SOCK = os.environ["SOCK"]
 TAP = os.environ["TAP"]
-NB_LOG = os.environ["NB_LOG"]
-NB_PID = int(os.environ["NB_PID"])
+NB = Backend(SOCK, os.environ["NB_LOG"], int(os.environ["NB_PID"]))
+WORKER = NB.worker
 
 F_MRG_RXBUF = 1 << 15
-F_EVENT_IDX = 1 << 29
-F_PROTOCOL = 1 << 30
-F_VERSION_1 = 1 << 32
-PF_REPLY_ACK = 1 << 3
-(GET_FEATURES, SET_FEATURES, SET_OWNER, SET_MEM_TABLE, SET_VRING_NUM,
- SET_VRING_ADDR, SET_VRING_BASE, SET_VRING_KICK, SET_VRING_CALL,
- GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES,
- SET_VRING_ENABLE) = (1, 2, 3, 5, 8, 9, 10, 12, 13, 15, 16, 18)
-NEED_REPLY = 1 << 3
-DESC_NEXT, DESC_WRITE = 1, 2
-
-MEM_SIZE = 1 << 20
-UVA = 0x7f0000000000            # where "qemu" has guest memory
-QSIZE = 8
-RING = {0: 0x1000, 1: 0x2000}   # each queue's descriptors; avail +0x100,
-                                # used +0x200
 ETH_P_ALL = 3
-failures = 0
-
-
-def ok(msg):
-    print("ok: " + msg, flush=True)
-
-
-def fail(msg):
-    global failures
-    failures += 1
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg, detail=""):
-    if cond:
-        ok(msg)
-    else:
-        fail(msg + (": " + detail if detail else ""))
-    return cond
-
-
-def stat(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def worker_of(sup):
-    """The pid of the backend's worker (its supervisor's child)."""
-    for d in os.listdir("/proc"):
-        st = stat(int(d)) if d.isdigit() else None
-        if st and st[1] == str(sup) and st[0] != "Z":
-            return int(d)
-    return None
-
-
-WORKER = worker_of(NB_PID)
-
-
-def alive():
-    """Whether the worker that was there at the start still runs (its
-    supervisor would hide a crash by starting another)."""
-    st = stat(WORKER) if WORKER else None
-    return st is not None and st[0] != "Z"
-
-
-def log_since(mark):
-    with open(NB_LOG, errors="replace") as f:
-        return f.read()[mark:]
-
-
-def log_size():
-    return os.path.getsize(NB_LOG)
-
-
-class Guest:
-    """Guest memory: a memfd, with the two queues' rings in it."""
-
-    def __init__(self, size=MEM_SIZE):
-        self.fd = os.memfd_create("guest")
-        os.ftruncate(self.fd, size)
-        self.m = mmap.mmap(self.fd, size)
-
-    def desc(self, q, i, addr, length, flags=0, nxt=0):
-        struct.pack_into("<QIHH", self.m, RING[q] + 16 * i, addr, length,
-                         flags, nxt)
-
-    def avail(self, q, idx, entries):
-        base = RING[q] + 0x100
-        for n, head in entries:
-            struct.pack_into("<H", self.m, base + 4 + 2 * (n % QSIZE), head)
-        struct.pack_into("<H", self.m, base + 2, idx)
-
-    def used_idx(self, q):
-        return struct.unpack_from("<H", self.m, RING[q] + 0x200 + 2)[0]
-
-    def used(self, q, n):
-        return struct.unpack_from("<II", self.m,
-                                  RING[q] + 0x200 + 4 + 8 * (n % QSIZE))
-
-
-class Frontend:
-    def __init__(self):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(5)
-        self.s.connect(SOCK)
-
-    def send(self, req, payload=b"", fds=(), flags=1):
-        msg = struct.pack("<III", req, flags, len(payload)) + payload
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                array.array("i", fds))] if fds else []
-        self.s.sendmsg([msg], anc)
-
-    def recv(self):
-        hdr = self._exact(12)
-        req, flags, size = struct.unpack("<III", hdr)
-        return req, self._exact(size)
-
-    def _exact(self, n):
-        b = b""
-        while len(b) < n:
-            c = self.s.recv(n - len(b))
-            if not c:
-                raise EOFError("closed")
-            b += c
-        return b
-
-    def u64(self, req):
-        self.send(req)
-        r, p = self.recv()
-        return struct.unpack("<Q", p)[0]
-
-    def closed_by_peer(self):
-        """Whether the backend closed the connection (within 5 s)."""
-        try:
-            return self.s.recv(1) == b""
-        except ConnectionResetError:
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.s.close()
-
-
-def mem_table(g, size=MEM_SIZE):
-    return struct.pack("<II", 1, 0) + struct.pack("<QQQQ", 0, size, UVA, 0)
-
-
-def vring_state(q, num):
-    return struct.pack("<II", q, num)
-
-
-def vring_addr(q, desc=None):
-    base = UVA + RING[q]
-    return struct.pack("<IIQQQQ", q, 0, base if desc is None else desc,
-                       base + 0x200, base + 0x100, 0)
 
 
 def start(g, features=F_VERSION_1 | F_MRG_RXBUF | F_PROTOCOL, desc=None):
     """A frontend as qemu starts one; (frontend, kick fds, call fds)."""
-    f = Frontend()
-    offered = f.u64(GET_FEATURES)
-    pf = f.u64(GET_PROTOCOL_FEATURES)
-    f.send(SET_PROTOCOL_FEATURES, struct.pack("<Q", pf & PF_REPLY_ACK))
-    f.send(SET_OWNER)
-    f.send(SET_FEATURES, struct.pack("<Q", features & offered))
-    f.send(SET_MEM_TABLE, mem_table(g), [g.fd], flags=1 | NEED_REPLY)
-    r, p = f.recv()
-    assert r == SET_MEM_TABLE and struct.unpack("<Q", p)[0] == 0, \
-        "no ack of SET_MEM_TABLE"
-    kicks, calls = [], []
-    for q in (0, 1):
-        kicks.append(os.eventfd(0))
-        calls.append(os.eventfd(0, os.EFD_NONBLOCK))
-        f.send(SET_VRING_NUM, vring_state(q, QSIZE))
-        f.send(SET_VRING_BASE, vring_state(q, 0))
-        f.send(SET_VRING_ADDR, vring_addr(q, desc if q == 1 else None))
-        f.send(SET_VRING_CALL, struct.pack("<Q", q), [calls[q]])
-        f.send(SET_VRING_KICK, struct.pack("<Q", q), [kicks[q]])
-        f.send(SET_VRING_ENABLE, vring_state(q, 1))
-    return f, kicks, calls
-
-
-def stop(f, kicks, calls):
-    f.close()
-    for fd in kicks + calls:
-        os.close(fd)
-
-
-def kick(fd):
-    os.eventfd_write(fd, 1)
-
-
-def wait_for(pred, secs=5):
-    end = time.monotonic() + secs
-    while not pred():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.02)
-    return True
+    return vufront.start(SOCK, g, features,
+                         desc=None if desc is None else {1: desc})
 
 
 def frame(tag, length):
@@ -314,36 +129,13 @@ def data_path():
 
 
 def broken(what, expect, action):
-    """action(frontend or None) breaks the protocol; the backend must
-    close that connection, log expect and stay up."""
-    mark = log_size()
-    g = Guest()
-    f = kicks = calls = None
-    try:
-        f, kicks, calls = action(g)
-        closed = f.closed_by_peer()
-    except (EOFError, ConnectionResetError, BrokenPipeError):
-        closed = True
-    log = log_since(mark)
-    line = [s for s in log.splitlines() if "connection closed" in s]
-    if not closed:
-        fail("%s: the connection stays open" % what)
-    elif not alive():
-        fail("%s: the backend died" % what)
-    elif not line or expect not in line[0]:
-        fail("%s: the log says %r, not %r" % (what, log, expect))
-    else:
-        ok("%s: %s" % (what, line[0].split("closed: ", 1)[-1]))
-    if f:
-        stop(f, kicks or [], calls or [])
+    """action(guest) breaks the protocol; the backend must close that
+    connection, log expect and stay up."""
+    vufront.broken(NB, what, expect, action)
 
 
 def raw(send):
-    def action(g):
-        f = Frontend()
-        send(f, g)
-        return f, [], []
-    return action
+    return vufront.raw(SOCK, send)
 
 
 def ring(setup):
@@ -378,7 +170,7 @@ def malformed():
            raw(lambda f, g: f.send(SET_MEM_TABLE, mem_table(g))))
 
     def pipe_call(g):
-        f = Frontend()
+        f = Frontend(SOCK)
         r, w = os.pipe()
         f.send(SET_VRING_CALL, struct.pack("<Q", 0), [w])
         os.close(r)
@@ -421,7 +213,7 @@ def malformed():
 
     # ---- and the next frontend is served
     try:
-        f = Frontend()
+        f = Frontend(SOCK)
         feats = f.u64(GET_FEATURES)
         f.close()
         check(feats & F_VERSION_1 and feats & F_MRG_RXBUF and
@@ -435,10 +227,10 @@ def malformed():
 def main():
     data_path()
     malformed()
-    check(alive(), "the backend's worker (pid %r) is alive, never "
+    check(NB.alive(), "the backend's worker (pid %r) is alive, never "
           "restarted" % WORKER)
 
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(exit_status())

@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
 """blkback.py - a real Debian PVH guest whose disks its block backend
-serves (xenolith-blkback and its qemu-storage-daemon, over vhost-user),
-under xl with qemu as the machine:
+serves over vhost-user (xenolith-blkback itself for the raw image, its
+qemu-storage-daemon for the qcow2 one), under xl with qemu as the machine:
 
   xvda raw and xvdb qcow2: the guest sees /dev/vda and /dev/vdb; it
   writes 64 MiB of random data to each with a checksum, reads them back
   (caches dropped) and the host finds the same checksum in the raw image
   and, through qemu-img, in the qcow2 one; xenstore has Xen's vbd
   layout (backend state 4, hotplug-status connected, sectors; the
-  frontend's nodes); the backend is no child of xl and not qemu;
-  `truncate -s +64M` on the raw image: the backend grows the export and
-  its xenstore sectors with no command (the guest is told only by a
-  backend newer than Debian 12's qemu-storage-daemon); `kill -9` of qemu-storage-daemon: the backend
-  starts a new one, the guest's qemu reconnects and the guest reads and
-  writes again, the domain up all along; `kill -9` of the backend itself:
-  its supervisor starts it again, and the guest reads again;
+  frontend's nodes); the backend is no child of xl and not qemu; the
+  raw disk's serial is its vdev (xvda);
+  `truncate -s +64M` on the raw image: with no command, the backend's
+  xenstore sectors and the guest's /sys/block/vda/size grow (a vhost-user
+  config-change message through qemu); `kill -9` of qemu-storage-daemon:
+  the backend starts a new one, the guest's qemu reconnects and the guest
+  reads and writes the qcow2 disk again, the raw disk untouched, the
+  domain up all along; `kill -9` of the backend itself: its supervisor
+  starts it again, and the guest reads again;
   xl block-attach of a third disk: the guest finds /dev/vdc and reads
   it, xl block-list shows it; xl block-detach: the guest releases it;
   refused: block-attach on a vdev in use, block-detach of a vdev the
@@ -307,22 +309,27 @@ def scenario():
                 "the host finds the guest's 64 MiB in the qcow2 image",
                 "guest %s, host %s" % (sum_b, got))
 
-        # ---- online resize: the image grows, the backend follows.  The
-        # guest sees it only from a backend that sends vhost-user's
-        # config-change message, which Debian 12's qemu-storage-daemon
-        # (7.2) does not: said, not asserted (see backends/blk/README.md).
+        con.run("echo se-$(cat /sys/block/vda/serial)-$((8*8))", "-64", 10)
+        L.check(re.search(r"se-xvda-64", con.tail(300)),
+                "the raw disk's serial is its vdev (xvda)", con.tail(300))
+
+        # ---- online resize: the image grows; the backend and, through
+        # a config-change message to qemu, the guest follow.
         os.truncate(raw, RAW_SIZE + 64 * MIB)
         want = (RAW_SIZE + 64 * MIB) // 512
         L.check(L.wait_for(lambda: be(dom, XVDA, "sectors") == str(want),
                            15),
-                "truncate -s +64M: the backend grows the export and its "
+                "truncate -s +64M: the backend grows the disk and its "
                 "sectors (%d) with no command" % want,
                 repr(be(dom, XVDA, "sectors")))
-        con.run("echo sz-$(cat /sys/block/vda/size)-$((9*9))", "-81", 10)
-        m = re.findall(r"sz-(\d+)-81", con.tail(300))
-        print("note: the guest's /sys/block/vda/size after the resize: %s "
-              "(%d once the backend can tell it)" % (m[-1] if m else "?",
-                                                     want), flush=True)
+
+        def guest_size():
+            con.run("echo sz-$(cat /sys/block/vda/size)-$((9*9))", "-81", 10)
+            m = re.findall(r"sz-(\d+)-81", con.tail(300))
+            return m[-1] if m else "?"
+        L.check(L.wait_for(lambda: guest_size() == str(want), 20),
+                "the guest's /sys/block/vda/size grows to %d with no "
+                "command" % want, "%s; %s" % (guest_size(), con.tail(400)))
 
         # ---- the backend's daemon dies: a new one, I/O resumes.
         old = qsds(dom)
@@ -332,19 +339,22 @@ def scenario():
                                     if p not in old], 15),
                 "kill -9 qemu-storage-daemon: the backend starts a new "
                 "one", str(qsds(dom)))
-        L.check(L.wait_for(lambda: be(dom, XVDA, "hotplug-status") ==
+        L.check(L.wait_for(lambda: be(dom, XVDB, "hotplug-status") ==
                            "connected", 15),
-                "the device is connected again",
+                "the qcow2 disk is connected again",
+                repr(be(dom, XVDB, "hotplug-status")))
+        L.check(be(dom, XVDA, "hotplug-status") == "connected",
+                "the raw disk (served by the backend) stayed connected",
                 repr(be(dom, XVDA, "hotplug-status")))
         L.check(L.domid() == dom, "the domain stayed up")
         con.run("echo 3 > /proc/sys/vm/drop_caches; echo dr-$((4*4))",
                 "dr-16", 20)
-        got = guest_md5(con, "dd if=/dev/vda bs=1M skip=1 count=%d "
+        got = guest_md5(con, "dd if=/dev/vdb bs=1M skip=1 count=%d "
                         "2>/dev/null" % DATA_MIB, "again")
-        L.check(got == sum_a,
-                "after the restart the guest reads its data again",
+        L.check(got == sum_b,
+                "after the restart the guest reads its qcow2 data again",
                 "%s; %s" % (got, con.tail(600)))
-        L.check(con.run("echo after | dd of=/dev/vda bs=512 seek=2 "
+        L.check(con.run("echo after | dd of=/dev/vdb bs=512 seek=2 "
                         "conv=fsync 2>/dev/null && echo w2-$((6*6))",
                         "w2-36", L.SLOW),
                 "and writes", con.tail(600))

@@ -14,11 +14,16 @@ own network namespace, 10.99.0.1/24 on the host's side):
   in the qcow2 one; xenstore has Xen's vbd and vif layout (state 4,
   connected), xl block-list lists both disks; the guest pings the host
   over the bridge and takes 64 MiB from it (md5 checked); no qemu runs
-  anywhere; xl network-list shows the vif;
-  kill -9 of qemu-storage-daemon and of the netback worker: their
-  supervisors start them again, the core reconnects the rings (xl dmesg
-  says so), the guest reads its 64 MiB again, writes, and pings, the
-  domain up all along;
+  anywhere; xl network-list shows the vif; the raw disk's serial is its
+  vdev (xvda);
+  `truncate -s +64M` on the raw image: with no command, the guest's
+  /sys/block/vda/size grows (the backend's config-change message, a
+  config interrupt from the core's slot; xl dmesg says so);
+  kill -9 of the blkback worker (its qemu-storage-daemon dies with it)
+  and of the netback worker: their supervisors start them again, the
+  core reconnects the rings (xl dmesg says so), the guest reads its
+  64 MiB again from both disks, writes, and pings, the domain up all
+  along;
   refused, leaving nothing: a disk whose image is missing, a cdrom (the
   core has virtio disks only), a vif of an emulated model;
   block-attach into the running guest is refused with the reason;
@@ -199,6 +204,26 @@ def scenario():
         if os.path.exists(conv):
             os.unlink(conv)
 
+        con.run("echo se-$(cat /sys/block/vda/serial)-$((8*8))", "-64", 10)
+        L.check(re.search(r"se-xvda-64", con.tail(300)),
+                "the raw disk's serial is its vdev (xvda)", con.tail(300))
+
+        # ---- online resize: the guest is told through the core's slot.
+        os.truncate(raw, RAW_SIZE + 64 * MIB)
+        want = (RAW_SIZE + 64 * MIB) // 512
+
+        def guest_size():
+            con.run("echo sz-$(cat /sys/block/vda/size)-$((9*9))", "-81", 10)
+            m = re.findall(r"sz-(\d+)-81", con.tail(300))
+            return m[-1] if m else "?"
+        L.check(L.wait_for(lambda: guest_size() == str(want), 30),
+                "truncate -s +64M: the guest's /sys/block/vda/size grows "
+                "to %d with no command" % want,
+                "%s; %s" % (guest_size(), con.tail(400)))
+        L.check("changed its configuration" in L.xl("dmesg")[1],
+                "xl dmesg: the core passed the disk's config change on",
+                L.xl("dmesg")[1][-1500:])
+
         # ---- the network: eth0 with the configured MAC, the bridge.
         if not L.check(con.run("cat /sys/class/net/eth0/address | "
                                "sed 's/^/mac:/'", "mac:" + MAC, 20),
@@ -228,14 +253,18 @@ def scenario():
         # ---- the backends die: their supervisors start them again, the
         # core reconnects the rings, I/O resumes, the domain up all along.
         old = B.qsds(dom)
-        for p in old:
+        bb = B.blkbacks(dom)
+        for p in [p for p in bb if B.ppid(p) in bb]:
             os.kill(p, signal.SIGKILL)
         L.check(L.wait_for(lambda: [p for p in B.qsds(dom) if p not in old],
                            30) and
+                L.wait_for(lambda: [p for p in B.blkbacks(dom)
+                                    if p not in bb], 30) and
                 L.wait_for(lambda: B.be(dom, XVDA, "hotplug-status") ==
                            "connected", 30),
-                "kill -9 qemu-storage-daemon: the backend starts a new one",
-                str(B.qsds(dom)))
+                "kill -9 of the blkback worker: a new one, with a new "
+                "qemu-storage-daemon", "%s %s" % (B.blkbacks(dom),
+                                                  B.qsds(dom)))
         L.check(L.wait_for(lambda: L.xl("dmesg")[1].count(" is back: its "
                                                          "rings run again")
                            >= 2, 30),
@@ -246,7 +275,12 @@ def scenario():
         got = B.guest_md5(con, "dd if=/dev/vda bs=1M skip=1 count=%d "
                           "2>/dev/null" % DATA_MIB, "again")
         L.check(got == sum_a and L.domid() == dom,
-                "after the restart the guest reads its 64 MiB again",
+                "after the restart the guest reads its 64 MiB again "
+                "(raw)", "%s; %s" % (got, con.tail(600)))
+        got = B.guest_md5(con, "dd if=/dev/vdb bs=1M skip=1 count=%d "
+                          "2>/dev/null" % DATA_MIB, "againb")
+        L.check(got == sum_b and L.domid() == dom,
+                "and its 64 MiB on the qcow2 disk",
                 "%s; %s" % (got, con.tail(600)))
         L.check(con.run("echo after | dd of=/dev/vdb bs=512 seek=2 "
                         "conv=fsync 2>/dev/null && echo w2-$((6*6))",

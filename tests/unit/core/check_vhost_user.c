@@ -7,7 +7,9 @@
  * accesses as Linux's virtio_mmio driver drives it, with that daemon
  * behind it and a host that records the eventfds KVM would get.  The daemon is
  * $XENOLITH_QSD, else qemu-storage-daemon from PATH; without one the
- * test is skipped (exit 77).
+ * test is skipped (exit 77).  The backend channel (BACKEND_REQ: config
+ * changes) against a fake backend with a config space, which hands the
+ * channel's backend end to the test so that it can write anything on it.
  */
 #include <check.h>
 #include <errno.h>
@@ -406,9 +408,17 @@ START_TEST(qsd_connect_features_config)
                   "protocol features %#llx",
                   (unsigned long long)v.protocol_features);
     ck_assert_uint_eq(v.protocol_features & ~((1ull << VHU_PF_MQ) |
-                      (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG)),
-                      0);
+                      (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG) |
+                      (1ull << VHU_PF_BACKEND_REQ)), 0);
     ck_assert_uint_ge(v.max_queues, 1);
+    /* libvhost-user offers the backend channel and took (and acked) its
+     * end; it has nothing to say unasked */
+    ck_assert_msg(v.protocol_features & (1ull << VHU_PF_BACKEND_REQ),
+                  "protocol features %#llx",
+                  (unsigned long long)v.protocol_features);
+    ck_assert_int_ge(v.req_fd, 0);
+    ck_assert_int_eq(vhu_backend_message(&v, NULL), -EAGAIN);
+    ck_assert_int_ge(v.req_fd, 0);
     printf("qemu-storage-daemon: features %#llx, protocol features "
            "taken %#llx, %u queue(s)\n", (unsigned long long)v.features,
            (unsigned long long)v.protocol_features, v.max_queues);
@@ -430,6 +440,7 @@ START_TEST(qsd_connect_features_config)
     ck_assert_int_eq(vhu_connect(&v, sock, 100), -EISCONN);
     vhu_close(&v);
     ck_assert_int_eq(v.fd, -1);
+    ck_assert_int_eq(v.req_fd, -1);
     vhu_close(&v);
 }
 END_TEST
@@ -649,11 +660,11 @@ static void fake_serve(int lfd, enum fake_mode mode)
     }
 }
 
-static pid_t fake_start(enum fake_mode mode, char *path, size_t len)
+/* A listening socket at dir/fake.sock (its path into path). */
+static int fake_listen(char *path, size_t len)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int lfd;
-    pid_t pid;
 
     snprintf(path, len, "%s/fake.sock", dir);
     unlink(path);
@@ -662,6 +673,14 @@ static pid_t fake_start(enum fake_mode mode, char *path, size_t len)
     ck_assert_int_ge(lfd, 0);
     ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     ck_assert_int_eq(listen(lfd, 1), 0);
+    return lfd;
+}
+
+static pid_t fake_start(enum fake_mode mode, char *path, size_t len)
+{
+    int lfd = fake_listen(path, len);
+    pid_t pid;
+
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -751,6 +770,7 @@ START_TEST(fake_backend_wrong_replies)
     ck_assert_msg(rc == 0, "%s", v.err);
     ck_assert_uint_eq(v.protocol_features, 1ull << VHU_PF_REPLY_ACK);
     ck_assert_uint_eq(v.max_queues, 1);
+    ck_assert_int_eq(v.req_fd, -1);          /* no BACKEND_REQ offered */
     ck_assert_int_eq(vhu_get_config(&v, 0, &rc, 4), -ENOTSUP);
     ck_assert_int_eq(vhu_set_features(&v, 1ull << 0), -EINVAL);
     rc = vhu_set_features(&v, 1ull << F_VERSION_1);
@@ -762,6 +782,584 @@ START_TEST(fake_backend_wrong_replies)
     ck_assert_msg(vhu_set_mem_table(&v, NULL, 0) == 0, "%s", v.err);
     vhu_close(&v);
     fake_stop(pid, path);
+}
+END_TEST
+
+/* ---- the backend channel, against a fake backend with a config space ---- */
+
+#define PF_CHANNEL      ((1ull << VHU_PF_CONFIG) | \
+                         (1ull << VHU_PF_BACKEND_REQ) | \
+                         (1ull << VHU_PF_REPLY_ACK))
+
+#define HDR_V1          0x1u
+#define HDR_REPLY       0x4u
+#define HDR_NEED_REPLY  0x8u
+
+/* What the fake backend and the test share (mapped before the fork). */
+struct cfg_fake {
+    uint64_t pf_offer;           /* the protocol features it offers */
+    int refuse_channel;          /* nack SET_BACKEND_REQ_FD */
+    uint64_t capacity;           /* its config space's first field */
+    int channel_fds;             /* fds the last SET_BACKEND_REQ_FD had;
+                                  * -1 before one came */
+    uint32_t channel_flags;      /* and its flags */
+    int hangup_on_config;        /* hang up when GET_CONFIG comes */
+};
+
+static struct cfg_fake *cfg;
+static int cfg_ctl[2];           /* channel ends come back on [0] */
+
+/* Passes fd to the test over the control socket. */
+static void cfg_pass_fd(int fd)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr mh;
+    struct iovec iov;
+    struct cmsghdr *c;
+    char one = 1;
+
+    memset(&mh, 0, sizeof(mh));
+    memset(&ctl, 0, sizeof(ctl));
+    iov.iov_base = &one;
+    iov.iov_len = 1;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (sendmsg(cfg_ctl[1], &mh, MSG_NOSIGNAL) != 1)
+        _exit(1);
+}
+
+static void cfg_answer(int c, uint32_t req, const void *payload,
+                       uint32_t size)
+{
+    uint8_t buf[12 + 128];
+    uint32_t hdr[3] = { req, HDR_V1 | HDR_REPLY, size };
+
+    memcpy(buf, hdr, sizeof(hdr));
+    memcpy(buf + sizeof(hdr), payload, size);
+    if (send(c, buf, sizeof(hdr) + size, MSG_NOSIGNAL) < 0)
+        _exit(0);
+}
+
+/* Serves one connection of the fake backend, until it ends. */
+static void cfg_serve_one(int c)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 8)];
+    } ctl;
+    uint8_t payload[512], space[64];
+    uint32_t hdr[3], want[3], st[2];
+    int fds[8], nfds, k, n;
+    struct cmsghdr *ch;
+    struct msghdr mh;
+    struct iovec iov;
+    uint64_t val;
+
+    for (;;) {
+        memset(&mh, 0, sizeof(mh));
+        iov.iov_base = hdr;
+        iov.iov_len = sizeof(hdr);
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof(ctl.buf);
+        if (recvmsg(c, &mh, MSG_WAITALL) != sizeof(hdr))
+            return;
+        nfds = 0;
+        for (ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch)) {
+            if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS)
+                continue;
+            n = (int)((ch->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (k = 0; k < n && nfds < 8; k++)
+                memcpy(&fds[nfds++], CMSG_DATA(ch) + k * sizeof(int),
+                       sizeof(int));
+        }
+        if (hdr[2] > sizeof(payload) ||
+            (hdr[2] && recv(c, payload, hdr[2], MSG_WAITALL) !=
+                       (ssize_t)hdr[2]))
+            return;
+        val = 0;
+        switch (hdr[0]) {
+        case 1:                                 /* GET_FEATURES */
+            val = (1ull << F_VERSION_1) | (1ull << VHU_F_PROTOCOL_FEATURES);
+            cfg_answer(c, hdr[0], &val, sizeof(val));
+            break;
+        case 15:                                /* GET_PROTOCOL_FEATURES */
+            cfg_answer(c, hdr[0], &cfg->pf_offer, sizeof(cfg->pf_offer));
+            break;
+        case 11:                                /* GET_VRING_BASE */
+            memcpy(st, payload, sizeof(st));
+            st[1] = 0;
+            cfg_answer(c, hdr[0], st, sizeof(st));
+            break;
+        case 24:                                /* GET_CONFIG */
+            if (cfg->hangup_on_config)
+                return;
+            memcpy(want, payload, sizeof(want));
+            memset(space, 0, sizeof(space));
+            memcpy(space, &cfg->capacity, 8);
+            st[0] = SECTOR;                     /* blk_size, at 20 */
+            memcpy(space + 20, st, 4);
+            if (want[0] != 0 || want[1] > sizeof(space)) {
+                cfg_answer(c, hdr[0], NULL, 0);
+                break;
+            }
+            memcpy(payload, want, sizeof(want));
+            memcpy(payload + sizeof(want), space, want[1]);
+            cfg_answer(c, hdr[0], payload, sizeof(want) + want[1]);
+            break;
+        case 21:                                /* SET_BACKEND_REQ_FD */
+            cfg->channel_fds = nfds;
+            cfg->channel_flags = hdr[1];
+            if (nfds == 1 && !cfg->refuse_channel)
+                cfg_pass_fd(fds[0]);
+            val = (uint64_t)cfg->refuse_channel;
+            /* fall through */
+        default:
+            if (hdr[1] & HDR_NEED_REPLY)
+                cfg_answer(c, hdr[0], &val, sizeof(val));
+            break;
+        }
+        for (k = 0; k < nfds; k++)
+            close(fds[k]);
+    }
+}
+
+/* The fake backend, answering connections one after the other. */
+static pid_t cfg_start(uint64_t pf_offer, char *path, size_t len)
+{
+    int lfd = fake_listen(path, len), c;
+    pid_t pid;
+
+    cfg = mmap(NULL, sizeof(*cfg), PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(cfg, MAP_FAILED);
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->pf_offer = pf_offer;
+    cfg->capacity = IMG_SIZE / SECTOR;
+    cfg->channel_fds = -1;
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                                cfg_ctl), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(cfg_ctl[0]);
+        for (;;) {
+            c = accept(lfd, NULL, NULL);
+            if (c < 0)
+                _exit(1);
+            cfg_serve_one(c);
+            close(c);
+        }
+    }
+    close(lfd);
+    close(cfg_ctl[1]);
+    return pid;
+}
+
+static void cfg_stop(pid_t pid, const char *path)
+{
+    fake_stop(pid, path);
+    close(cfg_ctl[0]);
+    munmap(cfg, sizeof(*cfg));
+    cfg = NULL;
+}
+
+/* The backend's end of the channel the fake got last. */
+static int cfg_channel(void)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct pollfd p = { .fd = cfg_ctl[0], .events = POLLIN };
+    struct msghdr mh;
+    struct iovec iov;
+    struct cmsghdr *c;
+    char one;
+    int fd = -1;
+
+    ck_assert_msg(poll(&p, 1, 5000) == 1, "the fake got no channel");
+    memset(&mh, 0, sizeof(mh));
+    iov.iov_base = &one;
+    iov.iov_len = 1;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    ck_assert_int_eq(recvmsg(cfg_ctl[0], &mh, MSG_CMSG_CLOEXEC), 1);
+    c = CMSG_FIRSTHDR(&mh);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->cmsg_type, SCM_RIGHTS);
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    ck_assert_int_ge(fd, 0);
+    return fd;
+}
+
+/* A backend request on the channel's backend end be; size is what the
+ * header says, len how much of payload follows it. */
+static void be_send(int be, uint32_t req, uint32_t flags, uint32_t size,
+                    const void *payload, size_t len)
+{
+    uint8_t buf[12 + 256];
+    uint32_t hdr[3] = { req, flags, size };
+
+    ck_assert_uint_le(len, 256);
+    memcpy(buf, hdr, sizeof(hdr));
+    if (len)
+        memcpy(buf + sizeof(hdr), payload, len);
+    ck_assert_int_eq(send(be, buf, sizeof(hdr) + len, MSG_NOSIGNAL),
+                     (ssize_t)(sizeof(hdr) + len));
+}
+
+/* The front end's ack of req on be: its u64. */
+static uint64_t be_ack(int be, uint32_t req)
+{
+    struct pollfd p = { .fd = be, .events = POLLIN };
+    uint8_t buf[20];
+    uint32_t hdr[3];
+    uint64_t status;
+
+    ck_assert_msg(poll(&p, 1, 5000) == 1, "no ack of request %u", req);
+    ck_assert_int_eq(recv(be, buf, sizeof(buf), MSG_WAITALL), sizeof(buf));
+    memcpy(hdr, buf, sizeof(hdr));
+    memcpy(&status, buf + sizeof(hdr), sizeof(status));
+    ck_assert_uint_eq(hdr[0], req);
+    ck_assert_uint_eq(hdr[1], HDR_V1 | HDR_REPLY);
+    ck_assert_uint_eq(hdr[2], 8);
+    return status;
+}
+
+/* Nothing comes back on be. */
+static void be_silent(int be)
+{
+    struct pollfd p = { .fd = be, .events = POLLIN };
+
+    ck_assert_int_eq(poll(&p, 1, 100), 0);
+}
+
+/* The front end closed its end of the channel, with no ack first (a
+ * reset where it left bytes unread). */
+static void be_closed(int be)
+{
+    struct pollfd p = { .fd = be, .events = POLLIN };
+    ssize_t n;
+    char c;
+
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    n = recv(be, &c, 1, MSG_DONTWAIT);
+    ck_assert_msg(n == 0 || (n < 0 && errno == ECONNRESET),
+                  "recv gave %zd (%s)", n, n < 0 ? strerror(errno) : "");
+}
+
+static void wait_readable(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_msg(poll(&p, 1, 5000) == 1, "fd %d not readable in 5 s", fd);
+}
+
+static int open_fds(void)
+{
+    char p[64];
+    int fd, n = 0;
+
+    for (fd = 0; fd < 1024; fd++) {
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+        n += access(p, F_OK) == 0;
+    }
+    return n;
+}
+
+/* Hangs up and connects again: a new channel, its end in *be. */
+static void reconnect(struct vhu *v, const char *path, int *be)
+{
+    if (*be >= 0)
+        close(*be);
+    vhu_close(v);
+    ck_assert_int_eq(v->req_fd, -1);
+    ck_assert_msg(vhu_connect(v, path, 2000) == 0, "%s", v->err);
+    ck_assert_int_ge(v->req_fd, 0);
+    *be = cfg_channel();
+}
+
+START_TEST(channel_negotiation)
+{
+    char path[128];
+    struct vhu v;
+    pid_t pid;
+    int be;
+
+    /* REPLY_ACK in force: SET_BACKEND_REQ_FD carries one fd, is acked */
+    pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    vhu_init(&v);
+    ck_assert_int_eq(v.req_fd, -1);
+    ck_assert_msg(vhu_connect(&v, path, 2000) == 0, "%s", v.err);
+    ck_assert_uint_eq(v.protocol_features, PF_CHANNEL);
+    ck_assert_int_ge(v.req_fd, 0);
+    be = cfg_channel();
+    ck_assert_int_eq(cfg->channel_fds, 1);
+    ck_assert_uint_eq(cfg->channel_flags, HDR_V1 | HDR_NEED_REPLY);
+    /* the two ends are one socketpair */
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1, 0, NULL, 0);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, NULL),
+                     VHU_BACKEND_CONFIG_CHANGE_MSG);
+    close(be);
+    vhu_close(&v);
+    ck_assert_int_eq(v.req_fd, -1);
+    cfg_stop(pid, path);
+
+    /* without REPLY_ACK: no ack asked, none given even when asked */
+    pid = cfg_start(PF_CHANNEL & ~(1ull << VHU_PF_REPLY_ACK), path,
+                    sizeof(path));
+    ck_assert_msg(vhu_connect(&v, path, 2000) == 0, "%s", v.err);
+    be = cfg_channel();
+    ck_assert_uint_eq(cfg->channel_flags, HDR_V1);
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1 | HDR_NEED_REPLY, 0,
+            NULL, 0);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, NULL),
+                     VHU_BACKEND_CONFIG_CHANGE_MSG);
+    be_silent(be);
+    close(be);
+    vhu_close(&v);
+    cfg_stop(pid, path);
+
+    /* not offered: no channel, no SET_BACKEND_REQ_FD */
+    pid = cfg_start(PF_CHANNEL & ~(1ull << VHU_PF_BACKEND_REQ), path,
+                    sizeof(path));
+    ck_assert_msg(vhu_connect(&v, path, 2000) == 0, "%s", v.err);
+    ck_assert_int_eq(v.req_fd, -1);
+    ck_assert_int_eq(cfg->channel_fds, -1);
+    ck_assert_int_eq(vhu_backend_message(&v, NULL), -ENOTCONN);
+    ck_assert_msg(strstr(v.err, "backend channel") && strstr(v.err, path),
+                  "%s", v.err);
+    vhu_close(&v);
+    cfg_stop(pid, path);
+
+    /* offered, then refused: so is the backend */
+    pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    cfg->refuse_channel = 1;
+    ck_assert_int_eq(vhu_connect(&v, path, 2000), -EIO);
+    ck_assert_msg(strstr(v.err, "SET_BACKEND_REQ_FD") &&
+                  strstr(v.err, path) && strstr(v.err, "refused"),
+                  "%s", v.err);
+    ck_assert_int_eq(v.fd, -1);
+    ck_assert_int_eq(v.req_fd, -1);
+    cfg_stop(pid, path);
+}
+END_TEST
+
+START_TEST(channel_requests)
+{
+    char path[128];
+    struct vhu v;
+    pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    uint8_t buf[64] = { 0 };
+    uint64_t cap = 0;
+    uint32_t req = 0;
+    int be, n0, efd;
+
+    vhu_init(&v);
+    ck_assert_msg(vhu_connect(&v, path, 2000) == 0, "%s", v.err);
+    be = cfg_channel();
+
+    /* nothing waiting: said at once, the channel stays */
+    ck_assert_int_eq(vhu_backend_message(&v, &req), -EAGAIN);
+    ck_assert_int_ge(v.req_fd, 0);
+
+    /* CONFIG_CHANGE_MSG asking for an ack: taken, acked with 0 */
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1 | HDR_NEED_REPLY, 0,
+            NULL, 0);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, &req),
+                     VHU_BACKEND_CONFIG_CHANGE_MSG);
+    ck_assert_uint_eq(req, VHU_BACKEND_CONFIG_CHANGE_MSG);
+    ck_assert_uint_eq(be_ack(be, VHU_BACKEND_CONFIG_CHANGE_MSG), 0);
+    /* not asking: no ack */
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1, 0, NULL, 0);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, &req),
+                     VHU_BACKEND_CONFIG_CHANGE_MSG);
+    be_silent(be);
+
+    /* requests this front end does not serve: refused, non-zero ack */
+    be_send(be, VHU_BACKEND_IOTLB_MSG, HDR_V1 | HDR_NEED_REPLY, 32, buf,
+            32);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, &req), VHU_BACKEND_IOTLB_MSG);
+    ck_assert_uint_ne(be_ack(be, VHU_BACKEND_IOTLB_MSG), 0);
+    be_send(be, 77, HDR_V1 | HDR_NEED_REPLY, 5, buf, 5);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, &req), 77);
+    ck_assert_uint_eq(req, 77);
+    ck_assert_uint_ne(be_ack(be, 77), 0);
+    /* one with a descriptor it may not send: refused, the fd closed */
+    n0 = open_fds();
+    efd = eventfd(0, EFD_CLOEXEC);
+    ck_assert_int_ge(efd, 0);
+    {
+        union {
+            struct cmsghdr align;
+            char b[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        uint32_t hdr[3] = { VHU_BACKEND_VRING_HOST_NOTIFIER_MSG,
+                            HDR_V1 | HDR_NEED_REPLY, 24 };
+        uint8_t msg[12 + 24] = { 0 };
+        struct iovec iov = { msg, sizeof(msg) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = ctl.b,
+                             .msg_controllen = sizeof(ctl.b) };
+        struct cmsghdr *c;
+
+        memset(&ctl, 0, sizeof(ctl));
+        memcpy(msg, hdr, sizeof(hdr));
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &efd, sizeof(int));
+        ck_assert_int_eq(sendmsg(be, &mh, 0), sizeof(msg));
+    }
+    close(efd);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, &req),
+                     VHU_BACKEND_VRING_HOST_NOTIFIER_MSG);
+    ck_assert_uint_ne(be_ack(be, VHU_BACKEND_VRING_HOST_NOTIFIER_MSG), 0);
+    ck_assert_int_eq(open_fds(), n0);
+
+    /* two in one write: taken one at a time */
+    {
+        uint32_t two[6] = { VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1, 0,
+                            VHU_BACKEND_CONFIG_CHANGE_MSG,
+                            HDR_V1 | HDR_NEED_REPLY, 0 };
+
+        ck_assert_int_eq(send(be, two, sizeof(two), 0), sizeof(two));
+    }
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, &req),
+                     VHU_BACKEND_CONFIG_CHANGE_MSG);
+    be_silent(be);
+    ck_assert_int_eq(vhu_backend_message(&v, &req),
+                     VHU_BACKEND_CONFIG_CHANGE_MSG);
+    ck_assert_uint_eq(be_ack(be, VHU_BACKEND_CONFIG_CHANGE_MSG), 0);
+    ck_assert_int_eq(vhu_backend_message(&v, &req), -EAGAIN);
+
+    /* the socket went on meanwhile */
+    ck_assert_msg(vhu_get_config(&v, 0, &cap, sizeof(cap)) == 0, "%s",
+                  v.err);
+    ck_assert_uint_eq(cap, IMG_SIZE / SECTOR);
+
+    /* the backend hangs up its channel: -EPIPE, closed, socket up */
+    close(be);
+    wait_readable(v.req_fd);
+    ck_assert_int_eq(vhu_backend_message(&v, &req), -EPIPE);
+    ck_assert_uint_eq(req, 0);
+    ck_assert_msg(strstr(v.err, "backend channel") && strstr(v.err, path) &&
+                  strstr(v.err, "hung up"), "%s", v.err);
+    ck_assert_int_eq(v.req_fd, -1);
+    ck_assert_int_ge(v.fd, 0);
+    ck_assert_int_eq(vhu_backend_message(&v, &req), -ENOTCONN);
+    ck_assert_msg(vhu_get_config(&v, 0, &cap, sizeof(cap)) == 0, "%s",
+                  v.err);
+    vhu_close(&v);
+    cfg_stop(pid, path);
+}
+END_TEST
+
+/* One malformed message: an error naming the channel, the socket and
+ * want, the channel closed, the socket up. */
+static void channel_refuses(struct vhu *v, const char *path, int want_rc,
+                            const char *want)
+{
+    uint64_t cap = 0;
+
+    wait_readable(v->req_fd);
+    ck_assert_int_eq(vhu_backend_message(v, NULL), want_rc);
+    ck_assert_msg(strstr(v->err, "backend channel") &&
+                  strstr(v->err, path) && strstr(v->err, want),
+                  "%s (want \"%s\")", v->err, want);
+    ck_assert_int_eq(v->req_fd, -1);
+    ck_assert_int_ge(v->fd, 0);
+    ck_assert_msg(vhu_get_config(v, 0, &cap, sizeof(cap)) == 0, "%s",
+                  v->err);
+}
+
+START_TEST(channel_malformed)
+{
+    char path[128];
+    struct vhu v;
+    pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    uint8_t buf[32] = { 0 };
+    int be = -1;
+    int64_t t0, dt;
+
+    vhu_init(&v);
+    reconnect(&v, path, &be);
+    /* a size past anything the protocol defines */
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1, 1u << 20, NULL, 0);
+    channel_refuses(&v, path, -EPROTO, "too long");
+    /* and 0xffffffff, which must not wrap anything */
+    reconnect(&v, path, &be);
+    be_send(be, 77, HDR_V1 | HDR_NEED_REPLY, 0xffffffffu, buf, 32);
+    channel_refuses(&v, path, -EPROTO, "too long");
+    be_closed(be);
+
+    /* a header cut short by a hang-up */
+    reconnect(&v, path, &be);
+    ck_assert_int_eq(send(be, buf, 6, 0), 6);
+    close(be);
+    be = -1;
+    channel_refuses(&v, path, -EPROTO, "6 of the 12 bytes of its header");
+    /* a payload cut short by a hang-up */
+    reconnect(&v, path, &be);
+    be_send(be, VHU_BACKEND_IOTLB_MSG, HDR_V1 | HDR_NEED_REPLY, 32, buf,
+            10);
+    close(be);
+    be = -1;
+    channel_refuses(&v, path, -EPROTO, "10 of the 32 bytes of its payload");
+
+    /* a reply, where only requests come */
+    reconnect(&v, path, &be);
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1 | HDR_REPLY, 8, buf,
+            8);
+    channel_refuses(&v, path, -EPROTO, "a reply");
+    /* another version */
+    reconnect(&v, path, &be);
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, 0x2, 0, NULL, 0);
+    channel_refuses(&v, path, -EPROTO, "version 2");
+    /* request 0 */
+    reconnect(&v, path, &be);
+    be_send(be, 0, HDR_V1, 0, NULL, 0);
+    channel_refuses(&v, path, -EPROTO, "request 0");
+
+    /* the rest of a message never comes: bounded by the timeout */
+    reconnect(&v, path, &be);
+    v.timeout_ms = 200;
+    be_send(be, VHU_BACKEND_IOTLB_MSG, HDR_V1, 32, buf, 4);
+    t0 = ms_now();
+    channel_refuses(&v, path, -ETIMEDOUT, "4 of the 32 bytes");
+    dt = ms_now() - t0;
+    ck_assert_msg(dt >= 150 && dt < 1500, "took %lld ms", (long long)dt);
+    ck_assert(strstr(v.err, "200 ms") != NULL);
+    v.timeout_ms = 2000;
+
+    close(be);
+    vhu_close(&v);
+    cfg_stop(pid, path);
 }
 END_TEST
 
@@ -783,10 +1381,12 @@ END_TEST
 #define R_QUEUE_READY   0x044
 #define R_QUEUE_NOTIFY  0x050
 #define R_INT_STATUS    0x060
+#define R_INT_ACK       0x064
 #define R_STATUS        0x070
 #define R_DESC_LO       0x080
 #define R_DRIVER_LO     0x090
 #define R_DEVICE_LO     0x0a0
+#define R_CONFIG_GEN    0x0fc
 #define R_CONFIG        0x100
 
 /* What the slot asked of its host (KVM's side on the core). */
@@ -949,10 +1549,18 @@ START_TEST(mmio_blk_through_registers)
      * listens on the socket, reconnecting fails naming it */
     {
         struct pollfd p = { .fd = vmmio_fd(&d), .events = POLLIN };
+        struct pollfd pc = { .fd = vmmio_backend_fd(&d), .events = POLLIN };
 
+        ck_assert_int_ge(pc.fd, 0);
         stop_qsd();
         unlink(sock);
         ck_assert_int_eq(poll(&p, 1, 5000), 1);
+        /* its channel hangs up too: closed, and no error of the device */
+        ck_assert_int_eq(poll(&pc, 1, 5000), 1);
+        ck_assert_int_eq(vmmio_backend_event(&d, err, sizeof(err)),
+                         -EPIPE);
+        ck_assert_int_eq(vmmio_backend_fd(&d), -1);
+        ck_assert_uint_eq(rd(&bus, R_STATUS) & 0x40, 0);
         vmmio_lost(&d);
         ck_assert_int_eq(vmmio_fd(&d), -1);
         ck_assert_int_lt(vmmio_reconnect(&d, err, sizeof(err)), 0);
@@ -966,6 +1574,7 @@ START_TEST(mmio_blk_through_registers)
             usleep(50000);      /* as the domain process tries, 5 s */
         ck_assert_msg(tries < 100, "%s", err);
         ck_assert_int_ge(vmmio_fd(&d), 0);
+        ck_assert_int_ge(vmmio_backend_fd(&d), 0);   /* a new channel */
         e = complete(&g);
         ck_assert_uint_eq(e.len, 4097);
         ck_assert_uint_eq(*(uint8_t *)gva(&g, GPA_STATUS + 1), 0);
@@ -1029,6 +1638,214 @@ START_TEST(mmio_plug_errors)
 }
 END_TEST
 
+static uint64_t rd_capacity(const struct dev_bus *bus)
+{
+    return rd(bus, R_CONFIG) | (uint64_t)rd(bus, R_CONFIG + 4) << 32;
+}
+
+/* How often the slot's irqfd was written since the last look. */
+static uint64_t irq_count(int fd)
+{
+    uint64_t cnt = 0;
+
+    if (read(fd, &cnt, sizeof(cnt)) < 0) {
+        ck_assert_int_eq(errno, EAGAIN);
+        return 0;
+    }
+    return cnt;
+}
+
+/* The backend says its config space changed: one event on the slot. */
+static int config_event(struct vmmio *d, int be, uint32_t flags)
+{
+    char err[512];
+    int rc;
+
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, flags, 0, NULL, 0);
+    wait_readable(vmmio_backend_fd(d));
+    rc = vmmio_backend_event(d, err, sizeof(err));
+    ck_assert_msg(rc >= 0, "%s", err);
+    return rc;
+}
+
+START_TEST(mmio_config_change)
+{
+    static struct dev_bus bus;
+    static struct vmmio d;
+    struct guest g;
+    char err[512], path[128];
+    pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    uint32_t gen;
+    int be, irq, tries;
+
+    ram_up(&g);
+    dev_bus_init(&bus);
+    vmmio_init(&d, &rec_host, SLOT_BASE, SLOT_GSI);
+    ck_assert_int_eq(vmmio_attach(&d, &bus), 0);
+    ck_assert_int_eq(vmmio_backend_fd(&d), -1);
+    ck_assert_msg(vmmio_plug(&d, VMMIO_ID_BLOCK, path, NULL, err,
+                             sizeof(err)) == 0, "%s", err);
+    ck_assert_int_ge(vmmio_backend_fd(&d), 0);
+    be = cfg_channel();
+    irq = host_seen.irq_fd;
+    ck_assert_int_ge(irq, 0);
+    ck_assert_uint_eq(rd_capacity(&bus), IMG_SIZE / SECTOR);
+    gen = rd(&bus, R_CONFIG_GEN);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 0);
+    ck_assert_uint_eq(irq_count(irq), 0);
+
+    /* the disk grows before the driver is up, no ring running: the
+     * config interrupt comes all the same, and the ack */
+    cfg->capacity = 3 * IMG_SIZE / SECTOR;
+    ck_assert_int_eq(config_event(&d, be, HDR_V1 | HDR_NEED_REPLY), 1);
+    ck_assert_uint_eq(be_ack(be, VHU_BACKEND_CONFIG_CHANGE_MSG), 0);
+    ck_assert_uint_eq(irq_count(irq), 1);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 2);
+    ck_assert_uint_eq(rd(&bus, R_CONFIG_GEN), gen + 1);
+    ck_assert_uint_eq(rd_capacity(&bus), 3 * IMG_SIZE / SECTOR);
+    ck_assert_uint_eq(rd(&bus, R_CONFIG_GEN), gen + 1);
+    wr(&bus, R_INT_ACK, 2);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 0);
+
+    /* the driver up, its ring running: the same, beside the ring's bit */
+    driver_up(&bus, GPA_DESC);
+    ck_assert_uint_eq(rd(&bus, R_QUEUE_READY), 1);
+    wr(&bus, R_STATUS, 1 | 2 | 8 | 4);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 1);
+    gen = rd(&bus, R_CONFIG_GEN);
+    irq_count(irq);
+    cfg->capacity = 5 * IMG_SIZE / SECTOR;
+    ck_assert_int_eq(config_event(&d, be, HDR_V1), 1);
+    be_silent(be);
+    ck_assert_uint_eq(irq_count(irq), 1);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 3);
+    ck_assert_uint_eq(rd(&bus, R_CONFIG_GEN), gen + 1);
+    ck_assert_uint_eq(rd_capacity(&bus), 5 * IMG_SIZE / SECTOR);
+    wr(&bus, R_INT_ACK, 2);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 1);
+
+    /* a message with no news: acked, no interrupt */
+    ck_assert_int_eq(config_event(&d, be, HDR_V1 | HDR_NEED_REPLY), 0);
+    ck_assert_uint_eq(be_ack(be, VHU_BACKEND_CONFIG_CHANGE_MSG), 0);
+    ck_assert_uint_eq(irq_count(irq), 0);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 1);
+    ck_assert_uint_eq(rd(&bus, R_CONFIG_GEN), gen + 1);
+
+    /* the guest read the new capacity before the message came: the
+     * driver has not been told, so it still is (one generation) */
+    cfg->capacity = 7 * IMG_SIZE / SECTOR;
+    ck_assert_uint_eq(rd_capacity(&bus), 7 * IMG_SIZE / SECTOR);
+    ck_assert_uint_eq(rd(&bus, R_CONFIG_GEN), gen + 2);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 1);
+    ck_assert_int_eq(config_event(&d, be, HDR_V1 | HDR_NEED_REPLY), 1);
+    ck_assert_uint_eq(be_ack(be, VHU_BACKEND_CONFIG_CHANGE_MSG), 0);
+    ck_assert_uint_eq(irq_count(irq), 1);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 3);
+    ck_assert_uint_eq(rd(&bus, R_CONFIG_GEN), gen + 2);
+    wr(&bus, R_INT_ACK, 2);
+
+    /* another request: nothing for the guest, refused */
+    be_send(be, 77, HDR_V1 | HDR_NEED_REPLY, 0, NULL, 0);
+    wait_readable(vmmio_backend_fd(&d));
+    ck_assert_int_eq(vmmio_backend_event(&d, err, sizeof(err)), 0);
+    ck_assert_uint_ne(be_ack(be, 77), 0);
+    ck_assert_uint_eq(irq_count(irq), 0);
+
+    /* a malformed message: said, its channel closed, the device fine */
+    be_send(be, VHU_BACKEND_CONFIG_CHANGE_MSG, HDR_V1, 100000, NULL, 0);
+    wait_readable(vmmio_backend_fd(&d));
+    ck_assert_int_eq(vmmio_backend_event(&d, err, sizeof(err)), -EPROTO);
+    ck_assert_msg(strstr(err, path) && strstr(err, "too long"), "%s", err);
+    ck_assert_int_eq(vmmio_backend_fd(&d), -1);
+    ck_assert_int_ge(vmmio_fd(&d), 0);
+    ck_assert_uint_eq(rd(&bus, R_STATUS), 1 | 2 | 8 | 4);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 1);
+    close(be);
+
+    /* a reconnect makes a new channel */
+    vmmio_lost(&d);
+    for (tries = 0; vmmio_reconnect(&d, err, sizeof(err)) < 0 &&
+                    tries < 100; tries++)
+        usleep(50000);
+    ck_assert_msg(tries < 100, "%s", err);
+    ck_assert_int_ge(vmmio_backend_fd(&d), 0);
+    be = cfg_channel();
+    cfg->capacity = IMG_SIZE / SECTOR;
+    ck_assert_int_eq(config_event(&d, be, HDR_V1 | HDR_NEED_REPLY), 1);
+    ck_assert_uint_eq(be_ack(be, VHU_BACKEND_CONFIG_CHANGE_MSG), 0);
+    ck_assert_uint_eq(irq_count(irq), 1);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 3);
+    /* its hang-up alone is no error of the device */
+    close(be);
+    wait_readable(vmmio_backend_fd(&d));
+    ck_assert_int_eq(vmmio_backend_event(&d, err, sizeof(err)), -EPIPE);
+    ck_assert_int_eq(vmmio_backend_fd(&d), -1);
+    ck_assert_int_ge(vmmio_fd(&d), 0);
+    ck_assert_uint_eq(rd(&bus, R_STATUS), 1 | 2 | 8 | 4);
+    ck_assert_uint_eq(rd(&bus, R_QUEUE_READY), 1);
+    ck_assert_int_eq(vmmio_backend_event(&d, err, sizeof(err)), -ENOTCONN);
+    ck_assert_msg(strstr(err, path) && strstr(err, "none is open"), "%s",
+                  err);
+
+    /* a reset clears a pending config interrupt */
+    wr(&bus, R_STATUS, 0);
+    ck_assert_uint_eq(rd(&bus, R_INT_STATUS), 0);
+    vmmio_unplug(&d);
+    ck_assert_int_eq(vmmio_backend_fd(&d), -1);
+    munmap(g.ram, RAM_SIZE);
+    close(g.ram_fd);
+    cfg_stop(pid, path);
+}
+END_TEST
+
+/*
+ * A backend whose socket breaks under a request the guest's own access
+ * makes (here a config read): the slot is lost, as after a hang-up, and
+ * reconnects; the reconnect's short wait is the handshake's only.
+ */
+START_TEST(mmio_lost_under_guest_access)
+{
+    static struct dev_bus bus;
+    static struct vmmio d;
+    struct guest g;
+    char err[512], path[128];
+    pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    int tries;
+
+    ram_up(&g);
+    dev_bus_init(&bus);
+    vmmio_init(&d, &rec_host, SLOT_BASE, SLOT_GSI);
+    ck_assert_int_eq(vmmio_attach(&d, &bus), 0);
+    ck_assert_msg(vmmio_plug(&d, VMMIO_ID_BLOCK, path, NULL, err,
+                             sizeof(err)) == 0, "%s", err);
+    close(cfg_channel());
+    ck_assert_int_eq(d.vhu.timeout_ms, 5000);
+    ck_assert_uint_eq(rd_capacity(&bus), IMG_SIZE / SECTOR);
+
+    cfg->hangup_on_config = 1;
+    rd_capacity(&bus);
+    ck_assert_int_eq(d.vhu.fd, -1);
+    ck_assert_msg(d.lost, "a slot whose socket broke under a guest read "
+                  "is not marked lost: it would never reconnect");
+    ck_assert_int_eq(vmmio_fd(&d), -1);
+
+    cfg->hangup_on_config = 0;
+    for (tries = 0; vmmio_reconnect(&d, err, sizeof(err)) < 0 &&
+                    tries < 100; tries++)
+        usleep(50000);
+    ck_assert_msg(tries < 100, "%s", err);
+    close(cfg_channel());
+    ck_assert_int_ge(vmmio_fd(&d), 0);
+    ck_assert_msg(d.vhu.timeout_ms == 5000, "after a reconnect requests "
+                  "wait %d ms, not 5000", d.vhu.timeout_ms);
+    ck_assert_uint_eq(rd_capacity(&bus), IMG_SIZE / SECTOR);
+    vmmio_unplug(&d);
+    munmap(g.ram, RAM_SIZE);
+    close(g.ram_fd);
+    cfg_stop(pid, path);
+}
+END_TEST
+
 static const char *find_qsd(void)
 {
     static char buf[4096];
@@ -1057,6 +1874,7 @@ int main(void)
     TCase *qsd = tcase_create("qsd");
     TCase *err = tcase_create("errors");
     TCase *mmio = tcase_create("virtio-mmio");
+    TCase *chan = tcase_create("backend channel");
     SRunner *sr;
     int failed;
 
@@ -1089,6 +1907,15 @@ int main(void)
     tcase_add_test(mmio, mmio_blk_through_registers);
     tcase_add_test(mmio, mmio_plug_errors);
     suite_add_tcase(s, mmio);
+
+    tcase_add_unchecked_fixture(chan, make_dir, remove_dir);
+    tcase_set_timeout(chan, 30);
+    tcase_add_test(chan, channel_negotiation);
+    tcase_add_test(chan, channel_requests);
+    tcase_add_test(chan, channel_malformed);
+    tcase_add_test(chan, mmio_config_change);
+    tcase_add_test(chan, mmio_lost_under_guest_access);
+    suite_add_tcase(s, chan);
 
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,27 +1,23 @@
 /*
  * vhost_user.c - the back-end's side of vhost-user (QEMU's
- * docs/interop/vhost-user.rst) for one vif: the messages of the guest's
- * qemu, the guest's RAM mapped from the fds of SET_MEM_TABLE, and the
- * queues' fds and addresses handed to virtq.c.
+ * docs/interop/vhost-user.rst) for one device: the messages of its
+ * frontend, the guest's RAM mapped from the fds of SET_MEM_TABLE, the
+ * queues' fds and addresses handed to virtq.c, the config space and the
+ * backend's channel for telling the frontend that it changed.
  *
- * What we offer: VIRTIO_F_VERSION_1, VIRTIO_NET_F_MRG_RXBUF,
- * VIRTIO_RING_F_EVENT_IDX and VHOST_USER_F_PROTOCOL_FEATURES; of the
- * protocol features only REPLY_ACK.  One queue pair (no MQ), no
- * migration (no VHOST_F_LOG_ALL), no IOMMU, no packed or indirect
- * rings, no config space: any other request is a frontend we do not
- * understand, and the connection is closed.
+ * The device says what it offers (struct vu_ops).  No migration (no
+ * VHOST_F_LOG_ALL), no IOMMU, no packed or indirect rings, no MQ: any
+ * other request is a frontend we do not understand, and the connection
+ * is closed.
  */
-#include "netback.h"
+#include "vhost_user.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +39,14 @@ enum {
     VU_GET_PROTOCOL_FEATURES = 15,
     VU_SET_PROTOCOL_FEATURES = 16,
     VU_SET_VRING_ENABLE = 18,
+    VU_SET_BACKEND_REQ_FD = 21,
+    VU_GET_CONFIG = 24,
+    VU_SET_CONFIG = 25,
+};
+
+/* Requests on the backend's channel. */
+enum {
+    VU_BACKEND_CONFIG_CHANGE = 2,
 };
 
 #define VU_VERSION 0x1
@@ -52,15 +56,10 @@ enum {
 #define VU_VRING_INDEX_MASK 0xffu
 #define VU_VRING_NOFD (1u << 8)
 
-#define VU_F_PROTOCOL_FEATURES 30
-#define VU_PF_REPLY_ACK 3
 #define VU_VRING_F_LOG 0
 
-#define OFFERED_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | \
-                          (1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
-                          (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
-                          (1ULL << VU_F_PROTOCOL_FEATURES))
-#define OFFERED_PROTOCOL_FEATURES (1ULL << VU_PF_REPLY_ACK)
+/* GET_CONFIG and SET_CONFIG: offset, size and flags, then the bytes. */
+#define VU_CONFIG_HDR 12
 
 /* A region's numbers, as SET_MEM_TABLE lays them out. */
 #define VU_REGION_SIZE 32
@@ -87,6 +86,9 @@ static const char *request_name(uint32_t req)
         [VU_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
         [VU_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
         [VU_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+        [VU_SET_BACKEND_REQ_FD] = "SET_BACKEND_REQ_FD",
+        [VU_GET_CONFIG] = "GET_CONFIG",
+        [VU_SET_CONFIG] = "SET_CONFIG",
     };
 
     if (req < sizeof(names) / sizeof(names[0]) && names[req])
@@ -136,18 +138,30 @@ static void unmap_mem(struct vu_mem *mem)
     mem->nr = 0;
 }
 
-static void drop_kick(struct netback *nb, struct virtq *vq)
+static void __attribute__((format(printf, 2, 3)))
+vu_log(struct vu *c, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    c->ops->log(c, line);
+}
+
+static void drop_kick(struct vu *c, struct virtq *vq)
 {
     if (vq->kick_fd < 0)
         return;
-    netback_poll_del(nb, vq->kick_fd);
+    c->ops->poll_del(c, vq->kick_fd);
     close_fd(&vq->kick_fd);
 }
 
-static void reset_queue(struct netback *nb, struct virtq *vq)
+static void reset_queue(struct vu *c, struct virtq *vq)
 {
     virtq_stop(vq);
-    drop_kick(nb, vq);
+    drop_kick(c, vq);
     close_fd(&vq->call_fd);
     vq->num = 0;
     vq->have_addr = false;
@@ -155,80 +169,87 @@ static void reset_queue(struct netback *nb, struct virtq *vq)
     vq->last_avail = 0;
 }
 
-void vu_init(struct vu *c, struct vif *v)
+void vu_init(struct vu *c, const struct vu_ops *ops, void *owner)
 {
     unsigned int q;
 
     memset(c, 0, sizeof(*c));
+    c->ops = ops;
+    c->owner = owner;
     c->fd = -1;
-    c->ev = (struct ev){ .kind = EV_CONN, .vif = v };
-    for (q = 0; q < VQ_COUNT; q++) {
+    c->req_fd = -1;
+    for (q = 0; q < VU_MAX_QUEUES; q++) {
         c->vq[q].kick_fd = -1;
         c->vq[q].call_fd = -1;
-        c->vq[q].kick_ev = (struct ev){ .kind = EV_KICK, .vif = v, .q = q };
     }
 }
 
-bool vu_queue_ready(const struct vu *c, unsigned int q)
+void vu_close(struct vu *c, const char *why)
 {
-    const struct virtq *vq = &c->vq[q];
-
-    /* A disabled tx queue is still emptied (its packets dropped). */
-    return c->fd >= 0 && vq->started && (q == VQ_TX || vq->enabled);
-}
-
-void vu_close(struct netback *nb, struct vif *v, const char *why)
-{
-    struct vu *c = &v->c;
     unsigned int q, i;
 
     if (c->fd < 0)
         return;
     if (why)
-        netback_log_vif(v, "vhost-user connection closed: %s", why);
-    for (q = 0; q < VQ_COUNT; q++)
-        reset_queue(nb, &c->vq[q]);
+        vu_log(c, "vhost-user connection closed: %s", why);
+    for (q = 0; q < c->ops->nr_queues; q++)
+        reset_queue(c, &c->vq[q]);
     unmap_mem(&c->mem);
     for (i = 0; i < c->nr_fds; i++)
         close_fd(&c->fds[i]);
     c->nr_fds = 0;
-    netback_poll_del(nb, c->fd);
+    close_fd(&c->req_fd);
+    c->ops->poll_del(c, c->fd);
     close_fd(&c->fd);
     c->have = 0;
     c->features = 0;
     c->protocol_features = 0;
-    vif_queues_changed(nb, v);
+    c->ops->queues_changed(c);
 }
 
-void vu_accept(struct netback *nb, struct vif *v)
+void vu_accept(struct vu *c, int listen_fd, const char *sock)
 {
-    struct vu *c = &v->c;
     int fd;
 
-    fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            netback_log_vif(v, "accepting on %s: %s", v->sock,
-                            strerror(errno));
+            vu_log(c, "accepting on %s: %s", sock, strerror(errno));
         return;
     }
     if (c->fd >= 0) {
-        /* One frontend per NIC: a second one would fight over the same
-         * queues. */
-        netback_log_vif(v, "refused a second vhost-user connection on %s: "
-                        "one is already served", v->sock);
+        /* One frontend per device: a second one would fight over the
+         * same queues. */
+        vu_log(c, "refused a second vhost-user connection on %s: one is "
+               "already served", sock);
         close(fd);
         return;
     }
-    if (netback_poll_add(nb, fd, EPOLLIN, &c->ev)) {
+    if (c->ops->poll_add(c, fd, VU_CONN)) {
         close(fd);
         return;
     }
     c->fd = fd;
     c->have = 0;
-    c->hdr_len = sizeof(struct virtio_net_hdr);
-    c->mrg_rxbuf = false;
-    netback_log_vif(v, "vhost-user frontend connected on %s", v->sock);
+    vu_log(c, "vhost-user frontend connected on %s", sock);
+}
+
+int vu_config_changed(struct vu *c)
+{
+    unsigned char msg[VU_HDR_SIZE];
+    ssize_t n;
+
+    if (c->fd < 0 || c->req_fd < 0)
+        return -ENOTCONN;
+    put32(msg, VU_BACKEND_CONFIG_CHANGE);
+    put32(msg + 4, VU_VERSION);
+    put32(msg + 8, 0);
+    /* Not waited for: the frontend reads the config over the
+     * connection before it would answer, and this thread serves that. */
+    n = send(c->req_fd, msg, sizeof(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == (ssize_t)sizeof(msg))
+        return 0;
+    return n < 0 ? -errno : -EAGAIN;
 }
 
 /* ---------------------------------------------------------- requests */
@@ -267,9 +288,9 @@ static int try_start(struct vu *c, unsigned int q, bool *changed)
 /* Checks the index of a queue message; the queue, or NULL (broken). */
 static struct virtq *queue_of(struct vu *c, uint32_t index)
 {
-    if (index >= VQ_COUNT) {
-        broken(c, "queue %" PRIu32 " does not exist (one rx and one tx "
-               "queue)", index);
+    if (index >= c->ops->nr_queues) {
+        broken(c, "queue %" PRIu32 " does not exist (%s)", index,
+               c->ops->queues);
         return NULL;
     }
     return &c->vq[index];
@@ -279,23 +300,16 @@ static int set_features(struct vu *c, uint64_t f)
 {
     unsigned int q;
 
-    if (f & ~OFFERED_FEATURES)
+    if (f & ~c->ops->features)
         return broken(c, "features 0x%" PRIx64 " include some not offered "
-                      "(0x%llx)", f, (unsigned long long)OFFERED_FEATURES);
+                      "(0x%" PRIx64 ")", f, c->ops->features);
     c->features = f;
-    c->mrg_rxbuf = f & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
-    /* virtio 1.x has the 12-byte header whether buffers merge or not;
-     * a legacy driver without merged buffers the 10-byte one. */
-    if (c->mrg_rxbuf || (f & (1ULL << VIRTIO_F_VERSION_1)))
-        c->hdr_len = sizeof(struct virtio_net_hdr_v1);
-    else
-        c->hdr_len = sizeof(struct virtio_net_hdr);
     /* Without protocol features no SET_VRING_ENABLE will come: the
      * rings are enabled from the start. */
     if (!(f & (1ULL << VU_F_PROTOCOL_FEATURES)))
-        for (q = 0; q < VQ_COUNT; q++)
+        for (q = 0; q < c->ops->nr_queues; q++)
             c->vq[q].enabled = true;
-    return 0;
+    return c->ops->features_set ? c->ops->features_set(c, f) : 0;
 }
 
 /*
@@ -368,7 +382,7 @@ static int set_mem_table(struct vu *c, const unsigned char *p, uint32_t size)
     old = c->mem;
     c->mem = mem;
     unmap_mem(&old);
-    for (q = 0; q < VQ_COUNT; q++) {
+    for (q = 0; q < c->ops->nr_queues; q++) {
         if (!c->vq[q].started)
             continue;
         rc = virtq_remap(&c->vq[q], &c->mem, why, sizeof(why));
@@ -387,7 +401,7 @@ fail:
  * Whether fd is an eventfd.  Kick and call fds are shared with qemu and
  * blocking (their flags are qemu's too): an eventfd never blocks a
  * write and is read only once it polls readable, but a pipe nobody
- * reads would block our writes, and with them every vif.  Where /proc
+ * reads would block our writes, and with them every device.  Where /proc
  * is missing we cannot tell, and trust the frontend.
  */
 static bool is_eventfd(int fd)
@@ -434,7 +448,8 @@ static struct virtq *vring_fd(struct vu *c, const unsigned char *p,
 }
 
 /* The payload size each request must have; -1 for one we do not serve
- * (SET_MEM_TABLE's is checked by its handler). */
+ * (SET_MEM_TABLE's and the config's are at most this, checked by their
+ * handlers). */
 static long payload_size(uint32_t req)
 {
     switch (req) {
@@ -457,9 +472,49 @@ static long payload_size(uint32_t req)
         return 40;
     case VU_SET_MEM_TABLE:
         return VU_MAX_PAYLOAD;
+    case VU_SET_BACKEND_REQ_FD:
+        return 0;
+    case VU_GET_CONFIG:
+    case VU_SET_CONFIG:
+        return VU_CONFIG_HDR + VU_CONFIG_MAX;
     default:
         return -1;
     }
+}
+
+/*
+ * GET_CONFIG and SET_CONFIG: {offset, size, flags} and size bytes.  A
+ * read gets the device's bytes; a write (virtio-blk's writeback toggle,
+ * which we do not offer) is acknowledged and ignored, as the spec lets
+ * a device ignore writes to read-only fields.
+ */
+static int config(struct vu *c, uint32_t req, const unsigned char *p,
+                  uint32_t size, unsigned char *reply, uint32_t *reply_size,
+                  bool *has_reply)
+{
+    uint32_t off, len;
+
+    if (!c->ops->get_config ||
+        !(c->protocol_features & (1ULL << VU_PF_CONFIG)))
+        return broken(c, "the config space was not negotiated");
+    if (size < VU_CONFIG_HDR)
+        return broken(c, "a payload of %" PRIu32 " bytes, shorter than its "
+                      "header", size);
+    off = get32(p);
+    len = get32(p + 4);
+    if (len > VU_CONFIG_MAX || size != VU_CONFIG_HDR + len ||
+        off > VU_CONFIG_MAX - len)
+        return broken(c, "%" PRIu32 " bytes at offset %" PRIu32 " in a "
+                      "payload of %" PRIu32 " (a config space of %d bytes)",
+                      len, off, size, VU_CONFIG_MAX);
+    if (req == VU_SET_CONFIG)
+        return 0;
+    memcpy(reply, p, VU_CONFIG_HDR);
+    memset(reply + VU_CONFIG_HDR, 0, len);
+    c->ops->get_config(c, off, reply + VU_CONFIG_HDR, len);
+    *reply_size = VU_CONFIG_HDR + len;
+    *has_reply = true;
+    return 0;
 }
 
 /*
@@ -467,12 +522,10 @@ static long payload_size(uint32_t req)
  * bytes) when *has_reply; *changed when a queue started, stopped or was
  * enabled or disabled.  0, or -EPROTO with c->err set.
  */
-static int handle(struct netback *nb, struct vif *v, uint32_t req,
-                  const unsigned char *p, uint32_t size,
-                  unsigned char *reply, uint32_t *reply_size,
+static int handle(struct vu *c, uint32_t req, const unsigned char *p,
+                  uint32_t size, unsigned char *reply, uint32_t *reply_size,
                   bool *has_reply, bool *changed)
 {
-    struct vu *c = &v->c;
     struct virtq *vq;
     uint32_t index, num;
     uint64_t u;
@@ -482,22 +535,24 @@ static int handle(struct netback *nb, struct vif *v, uint32_t req,
 
     if (want < 0)
         return broken(c, "request %" PRIu32 " is not served", req);
-    if (req == VU_SET_MEM_TABLE ? size > (uint32_t)want : size != want)
+    if (req == VU_SET_MEM_TABLE || req == VU_GET_CONFIG ||
+        req == VU_SET_CONFIG ? size > (uint32_t)want : size != want)
         return broken(c, "%s with a payload of %" PRIu32 " bytes, not %ld",
                       request_name(req), size, want);
     if (req != VU_SET_MEM_TABLE && req != VU_SET_VRING_KICK &&
-        req != VU_SET_VRING_CALL && req != VU_SET_VRING_ERR && c->nr_fds)
+        req != VU_SET_VRING_CALL && req != VU_SET_VRING_ERR &&
+        req != VU_SET_BACKEND_REQ_FD && c->nr_fds)
         return broken(c, "%s came with %u fds", request_name(req),
                       c->nr_fds);
 
     switch (req) {
     case VU_GET_FEATURES:
-        put64(reply, OFFERED_FEATURES);
+        put64(reply, c->ops->features);
         *reply_size = 8;
         *has_reply = true;
         return 0;
     case VU_GET_PROTOCOL_FEATURES:
-        put64(reply, OFFERED_PROTOCOL_FEATURES);
+        put64(reply, c->ops->protocol_features);
         *reply_size = 8;
         *has_reply = true;
         return 0;
@@ -506,25 +561,38 @@ static int handle(struct netback *nb, struct vif *v, uint32_t req,
         return set_features(c, get64(p));
     case VU_SET_PROTOCOL_FEATURES:
         u = get64(p);
-        if (u & ~OFFERED_PROTOCOL_FEATURES)
+        if (u & ~c->ops->protocol_features)
             return broken(c, "protocol features 0x%" PRIx64 " include some "
-                          "not offered (0x%llx)", u,
-                          (unsigned long long)OFFERED_PROTOCOL_FEATURES);
+                          "not offered (0x%" PRIx64 ")", u,
+                          c->ops->protocol_features);
         c->protocol_features = u;
         return 0;
     case VU_SET_OWNER:
         return 0;
     case VU_RESET_OWNER:
         /* Deprecated; the spec's advice: disable the rings. */
-        for (q = 0; q < VQ_COUNT; q++)
+        for (q = 0; q < c->ops->nr_queues; q++)
             c->vq[q].enabled = false;
         *changed = true;
         return 0;
     case VU_SET_MEM_TABLE:
         rc = set_mem_table(c, p, size);
-        for (q = 0; !rc && q < VQ_COUNT; q++)
+        for (q = 0; !rc && q < c->ops->nr_queues; q++)
             rc = try_start(c, q, changed);
         return rc;
+    case VU_SET_BACKEND_REQ_FD:
+        if (!(c->protocol_features & (1ULL << VU_PF_BACKEND_REQ)))
+            return broken(c, "the backend's channel was not negotiated");
+        if (c->nr_fds != 1)
+            return broken(c, "%u fds, where one was due", c->nr_fds);
+        close_fd(&c->req_fd);
+        c->req_fd = c->fds[0];
+        c->fds[0] = -1;
+        c->nr_fds = 0;
+        return 0;
+    case VU_GET_CONFIG:
+    case VU_SET_CONFIG:
+        return config(c, req, p, size, reply, reply_size, has_reply);
     }
 
     if (req == VU_SET_VRING_KICK || req == VU_SET_VRING_CALL ||
@@ -547,14 +615,14 @@ static int handle(struct netback *nb, struct vif *v, uint32_t req,
         }
         /* A new kick fd restarts the ring (vhost-user's "ring states"). */
         virtq_stop(vq);
-        drop_kick(nb, vq);
+        drop_kick(c, vq);
         *changed = true;
         if (fd < 0) {
-            netback_log_vif(v, "queue %u: no kick fd (polling mode), which "
-                            "is not served: the queue stays stopped", q);
+            vu_log(c, "queue %u: no kick fd (polling mode), which is not "
+                   "served: the queue stays stopped", q);
             return 0;
         }
-        if (netback_poll_add(nb, fd, EPOLLIN, &vq->kick_ev)) {
+        if (c->ops->poll_add(c, fd, (int)q)) {
             close(fd);
             return broken(c, "queue %u: cannot poll its kick fd", q);
         }
@@ -587,7 +655,7 @@ static int handle(struct netback *nb, struct vif *v, uint32_t req,
     case VU_GET_VRING_BASE:
         /* Stopped: from now on qemu owns the ring and its kicks. */
         virtq_stop(vq);
-        drop_kick(nb, vq);
+        drop_kick(c, vq);
         *changed = true;
         put32(reply, index);
         put32(reply + 4, vq->last_avail);
@@ -624,7 +692,7 @@ static int handle(struct netback *nb, struct vif *v, uint32_t req,
 static int send_reply(struct vu *c, uint32_t req, const unsigned char *p,
                       uint32_t size)
 {
-    unsigned char buf[VU_HDR_SIZE + 16];
+    unsigned char buf[VU_HDR_SIZE + VU_CONFIG_HDR + VU_CONFIG_MAX];
     size_t len = VU_HDR_SIZE + size;
     ssize_t n;
 
@@ -642,16 +710,15 @@ static int send_reply(struct vu *c, uint32_t req, const unsigned char *p,
 }
 
 /* The message in c->msg is complete: handles it and replies. */
-static int dispatch(struct netback *nb, struct vif *v, bool *changed)
+static int dispatch(struct vu *c, bool *changed)
 {
-    struct vu *c = &v->c;
-    unsigned char reply[16];
+    unsigned char reply[VU_CONFIG_HDR + VU_CONFIG_MAX];
     uint32_t req = get32(c->msg), flags = get32(c->msg + 4);
     uint32_t size = get32(c->msg + 8), reply_size = 0;
     bool has_reply = false;
     int rc;
 
-    rc = handle(nb, v, req, c->msg + VU_HDR_SIZE, size, reply, &reply_size,
+    rc = handle(c, req, c->msg + VU_HDR_SIZE, size, reply, &reply_size,
                 &has_reply, changed);
     if (rc)
         return rc;
@@ -751,9 +818,8 @@ static int read_msg(struct vu *c)
     return c->have == VU_HDR_SIZE + size ? 1 : 2;
 }
 
-void vu_input(struct netback *nb, struct vif *v)
+void vu_input(struct vu *c)
 {
-    struct vu *c = &v->c;
     char why[sizeof(c->err) + 48];
     bool changed = false;
     unsigned int n, i;
@@ -766,10 +832,10 @@ void vu_input(struct netback *nb, struct vif *v)
         r = read_msg(c);
         if (r == 0)
             break;
-        if (r == 1 && dispatch(nb, v, &changed)) {
+        if (r == 1 && dispatch(c, &changed)) {
             snprintf(why, sizeof(why), "%s: %s",
                      request_name(get32(c->msg)), c->err);
-            vu_close(nb, v, why);
+            vu_close(c, why);
             return;
         }
         if (r == 1) {
@@ -779,10 +845,10 @@ void vu_input(struct netback *nb, struct vif *v)
             c->have = 0;
         }
         if (r < 0) {
-            vu_close(nb, v, c->err);
+            vu_close(c, c->err);
             return;
         }
     }
     if (changed)
-        vif_queues_changed(nb, v);
+        c->ops->queues_changed(c);
 }

@@ -8,7 +8,7 @@
  * descriptor field is read once into a local and checked before use,
  * so what a guest changes under us can break only its own traffic.
  */
-#include "netback.h"
+#include "virtq.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -81,6 +81,14 @@ int virtq_remap(struct virtq *vq, const struct vu_mem *mem, char *err,
                  (unsigned long long)(!desc ? vq->desc_uva :
                                       !avail ? vq->avail_uva :
                                       vq->used_uva), vq->num);
+        return -EPROTO;
+    }
+    /* Aligned addresses can still land misaligned here: a region's
+     * offset in its fd need not agree with its address. */
+    if ((uintptr_t)desc % 16 || (uintptr_t)avail % 2 ||
+        (uintptr_t)used % 4) {
+        snprintf(err, errlen, "its rings are misaligned where guest memory "
+                 "is mapped (a region's offset and address disagree)");
         return -EPROTO;
     }
     vq->desc = (volatile struct vring_desc *)desc;
@@ -176,14 +184,22 @@ static int read_avail_idx(struct virtq *vq, uint16_t *idx_r, char *err,
     return 0;
 }
 
-int virtq_pop(struct virtq *vq, const struct vu_mem *mem, bool writable,
-              struct iovec *iov, unsigned int max_iov,
-              unsigned int *niov_r, uint16_t *head_r, uint64_t *len_r,
-              char *err, size_t errlen)
+/* Which buffers a chain may hold (see virtq_pop and virtq_pop_rw). */
+enum chain_kind {
+    CHAIN_READABLE,
+    CHAIN_WRITABLE,
+    CHAIN_READ_THEN_WRITE,
+};
+
+static int pop(struct virtq *vq, const struct vu_mem *mem,
+               enum chain_kind kind, struct iovec *iov, unsigned int max_iov,
+               unsigned int *niov_r, unsigned int *nread_r, uint16_t *head_r,
+               uint64_t *len_r, uint64_t *wlen_r, char *err, size_t errlen)
 {
-    unsigned int count = 0, niov = 0, mask = vq->num - 1;
+    unsigned int count = 0, niov = 0, nread = 0, mask = vq->num - 1;
     uint16_t head, i, flags, idx;
-    uint64_t addr, len = 0;
+    uint64_t addr, len = 0, wlen = 0;
+    bool write, seen_write = false;
     uint32_t dlen;
     int rc;
 
@@ -221,18 +237,30 @@ int virtq_pop(struct virtq *vq, const struct vu_mem *mem, bool writable,
                      "not negotiated", i);
             return -EPROTO;
         }
-        if (!(flags & VRING_DESC_F_WRITE) != !writable) {
+        write = flags & VRING_DESC_F_WRITE;
+        if (kind != CHAIN_READ_THEN_WRITE &&
+            write != (kind == CHAIN_WRITABLE)) {
             snprintf(err, errlen, "descriptor %u is device-%s in a queue "
                      "whose buffers are device-%s", i,
-                     writable ? "readable" : "writable",
-                     writable ? "writable" : "readable");
+                     write ? "writable" : "readable",
+                     write ? "readable" : "writable");
             return -EPROTO;
         }
+        if (kind == CHAIN_READ_THEN_WRITE && seen_write && !write) {
+            snprintf(err, errlen, "descriptor %u is device-readable after "
+                     "a device-writable one in the chain from %u", i, head);
+            return -EPROTO;
+        }
+        seen_write |= write;
         if (add_range(mem, addr, dlen, iov, max_iov, &niov)) {
             snprintf(err, errlen, "descriptor %u (0x%llx, %u bytes) is not "
                      "in guest memory", i, (unsigned long long)addr, dlen);
             return -EPROTO;
         }
+        if (!write)
+            nread = niov;
+        else
+            wlen += dlen;
         len += dlen;
         if (!(flags & VRING_DESC_F_NEXT))
             break;
@@ -240,8 +268,32 @@ int virtq_pop(struct virtq *vq, const struct vu_mem *mem, bool writable,
     vq->last_avail++;
     *head_r = head;
     *niov_r = niov < max_iov ? niov : max_iov;
-    *len_r = len;
+    if (nread_r)
+        *nread_r = nread < max_iov ? nread : max_iov;
+    if (len_r)
+        *len_r = len;
+    if (wlen_r)
+        *wlen_r = wlen;
     return niov > max_iov ? -E2BIG : 1;
+}
+
+int virtq_pop(struct virtq *vq, const struct vu_mem *mem, bool writable,
+              struct iovec *iov, unsigned int max_iov,
+              unsigned int *niov_r, uint16_t *head_r, uint64_t *len_r,
+              char *err, size_t errlen)
+{
+    return pop(vq, mem, writable ? CHAIN_WRITABLE : CHAIN_READABLE, iov,
+               max_iov, niov_r, NULL, head_r, len_r, NULL, err, errlen);
+}
+
+int virtq_pop_rw(struct virtq *vq, const struct vu_mem *mem,
+                 struct iovec *iov, unsigned int max_iov,
+                 unsigned int *niov_r, unsigned int *nread_r,
+                 uint16_t *head_r, uint64_t *wlen_r, char *err,
+                 size_t errlen)
+{
+    return pop(vq, mem, CHAIN_READ_THEN_WRITE, iov, max_iov, niov_r, nread_r,
+               head_r, NULL, wlen_r, err, errlen);
 }
 
 void virtq_unpop(struct virtq *vq, unsigned int n)

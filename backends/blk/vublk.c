@@ -1,0 +1,657 @@
+/*
+ * vublk.c - a raw disk served by blkback itself: a vhost-user-blk
+ * device on the disk's socket, in a thread of its own, reading and
+ * writing the file or block device for the guest.
+ *
+ * Why not qemu-storage-daemon for these: a raw image that grows must
+ * reach the running guest (a vhost-user config-change message), and
+ * Debian 12's qemu-storage-daemon (7.2) neither sends one nor updates
+ * the capacity its export reports; nor does it give the guest the disk's
+ * vdev as its serial (GET_ID answers "vhost_user_blk").  qcow2 images
+ * stay with qemu-storage-daemon (qsd.c), whose format driver we do not
+ * replace.
+ *
+ * One thread per disk, one epoll loop each: the listening socket, the
+ * frontend's connection (backends/common/vhost_user.c), the queue's kick
+ * fd, and an eventfd through which blkback's main thread says "stop" or
+ * "the disk grew".  I/O is synchronous (preadv/pwritev on the target):
+ * the thread's own disk waits, nobody else.
+ */
+#include "blkback.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vhost_user.h"
+
+#define SECTOR 512
+/* Requests taken per wakeup before the loop looks at its other fds. */
+#define BUDGET 64
+/* iovec entries per request: seg_max data segments, the header, the
+ * status, and room for segments split where guest memory regions meet. */
+#define SEG_MAX 126
+#define MAX_IOV 256
+/* virtio-blk's GET_ID answer: at most 20 bytes, not NUL-terminated
+ * when all 20 are used. */
+#define ID_BYTES VIRTIO_BLK_ID_BYTES
+/* A discard request names at most this many ranges; each at most
+ * this many sectors. */
+#define DISCARD_SEGS 32
+#define DISCARD_SECTORS (1u << 22)
+
+enum tag_kind {
+    TAG_CTL,
+    TAG_LISTEN,
+    TAG_CONN,
+    TAG_KICK,
+};
+
+struct tag {
+    enum tag_kind kind;
+};
+
+struct vublk {
+    pthread_t thread;
+    bool running;               /* the thread was started */
+    char *who;                  /* "domain D vbd N (xvda)" */
+    char *target;
+    char *sock;
+    char serial[ID_BYTES];      /* the vdev, as GET_ID gives it */
+    bool writable, discard, blockdev;
+    int file_fd, listen_fd, ctl_fd, epfd;
+    struct tag ctl_tag, listen_tag, conn_tag, kick_tag;
+    atomic_uint_fast64_t sectors;   /* written by the main thread */
+    atomic_bool stop, grew;
+    uint64_t told_sectors;          /* the capacity the frontend knows */
+    struct vu_ops ops;
+    struct vu c;
+    bool warned_big;            /* a chain over MAX_IOV, logged once */
+    struct iovec iov[MAX_IOV];
+};
+
+static void __attribute__((format(printf, 2, 3)))
+dlog(const struct vublk *d, const char *fmt, ...)
+{
+    char line[640];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    blkback_log("%s: %s", d->who, line);
+}
+
+/* ---------------------------------------------------------- vu_ops */
+
+static int poll_add(struct vu *c, int fd, int q)
+{
+    struct vublk *d = c->owner;
+    struct epoll_event ev = { .events = EPOLLIN };
+
+    ev.data.ptr = q == VU_CONN ? &d->conn_tag : &d->kick_tag;
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        dlog(d, "cannot poll fd %d: %s", fd, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+static void poll_del(struct vu *c, int fd)
+{
+    struct vublk *d = c->owner;
+
+    epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static void vu_log_line(struct vu *c, const char *msg)
+{
+    dlog(c->owner, "%s", msg);
+}
+
+static void serve(struct vublk *d);
+
+static void queues_changed(struct vu *c)
+{
+    struct vublk *d = c->owner;
+
+    /* The guest may have queued requests before the ring was ours. */
+    serve(d);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    v = htole32(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+/* The config space (struct virtio_blk_config, little-endian): what it
+ * says lives at the offsets of the features we offer. */
+static void get_config(struct vu *c, uint32_t off, unsigned char *buf,
+                       uint32_t len)
+{
+    struct vublk *d = c->owner;
+    unsigned char cfg[sizeof(struct virtio_blk_config)] = { 0 };
+    uint64_t cap = htole64(atomic_load(&d->sectors));
+
+    memcpy(cfg + offsetof(struct virtio_blk_config, capacity), &cap,
+           sizeof(cap));
+    put_le32(cfg + offsetof(struct virtio_blk_config, seg_max), SEG_MAX);
+    put_le32(cfg + offsetof(struct virtio_blk_config, blk_size), SECTOR);
+    if (d->ops.features & (1ULL << VIRTIO_BLK_F_DISCARD)) {
+        put_le32(cfg + offsetof(struct virtio_blk_config,
+                                max_discard_sectors), DISCARD_SECTORS);
+        put_le32(cfg + offsetof(struct virtio_blk_config, max_discard_seg),
+                 DISCARD_SEGS);
+        put_le32(cfg + offsetof(struct virtio_blk_config,
+                                discard_sector_alignment), 1);
+    }
+    d->told_sectors = atomic_load(&d->sectors);
+    if (off < sizeof(cfg))
+        memcpy(buf, cfg + off,
+               len < sizeof(cfg) - off ? len : sizeof(cfg) - off);
+}
+
+/* ---------------------------------------------------------- requests */
+
+/* Copies up to len bytes from the start of iov[0..n) into buf; the
+ * count copied. */
+static size_t iov_take(const struct iovec *iov, unsigned int n, void *buf,
+                       size_t len)
+{
+    size_t done = 0, k;
+    unsigned int i;
+
+    for (i = 0; i < n && done < len; i++) {
+        k = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+        memcpy((char *)buf + done, iov[i].iov_base, k);
+        done += k;
+    }
+    return done;
+}
+
+/*
+ * Drops skip bytes from the front of iov[0..*n) (in place, shifting the
+ * array) and keeps at most keep bytes after them; the bytes left.
+ */
+static size_t iov_trim(struct iovec *iov, unsigned int *n, size_t skip,
+                       size_t keep)
+{
+    unsigned int i = 0, j = 0;
+    size_t total = 0, k;
+
+    while (i < *n && skip >= iov[i].iov_len)
+        skip -= iov[i++].iov_len;
+    for (; i < *n && total < keep; i++) {
+        iov[j].iov_base = (char *)iov[i].iov_base + skip;
+        k = iov[i].iov_len - skip;
+        skip = 0;
+        if (k > keep - total)
+            k = keep - total;
+        iov[j++].iov_len = k;
+        total += k;
+    }
+    *n = j;
+    return total;
+}
+
+/* preadv or pwritev of all of iov at off, carrying on after a short
+ * transfer: 0, -EIO for an end of file, -errno. */
+static int rw_all(int fd, bool write, struct iovec *iov, unsigned int n,
+                  uint64_t off)
+{
+    ssize_t r;
+
+    while (n) {
+        r = write ? pwritev(fd, iov, (int)n, (off_t)off) :
+                    preadv(fd, iov, (int)n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -EIO;
+        off += (uint64_t)r;
+        while (n && (size_t)r >= iov->iov_len) {
+            r -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n) {
+            iov->iov_base = (char *)iov->iov_base + r;
+            iov->iov_len -= (size_t)r;
+        }
+    }
+    return 0;
+}
+
+/* Whether sectors [sector, sector + bytes/512) lie on the disk. */
+static bool in_disk(const struct vublk *d, uint64_t sector, uint64_t bytes)
+{
+    uint64_t cap = atomic_load(&d->sectors);
+
+    return bytes % SECTOR == 0 && sector <= cap &&
+           bytes / SECTOR <= cap - sector;
+}
+
+static uint8_t discard(struct vublk *d, struct iovec *iov, unsigned int n,
+                       size_t len)
+{
+    struct virtio_blk_discard_write_zeroes seg;
+    uint64_t sector, range[2];
+    unsigned int i, nseg;
+    uint32_t num;
+
+    if (len % sizeof(seg) || len / sizeof(seg) > DISCARD_SEGS)
+        return VIRTIO_BLK_S_IOERR;
+    nseg = (unsigned int)(len / sizeof(seg));
+    for (i = 0; i < nseg; i++) {
+        if (iov_take(iov, n, &seg, sizeof(seg)) != sizeof(seg))
+            return VIRTIO_BLK_S_IOERR;
+        iov_trim(iov, &n, sizeof(seg), SIZE_MAX);
+        sector = le64toh(seg.sector);
+        num = le32toh(seg.num_sectors);
+        /* virtio 1.1 5.2.6.2: a discard with the unmap flag (or any
+         * flag) set is not supported */
+        if (le32toh(seg.flags))
+            return VIRTIO_BLK_S_UNSUPP;
+        if (num > DISCARD_SECTORS ||
+            !in_disk(d, sector, (uint64_t)num * SECTOR))
+            return VIRTIO_BLK_S_IOERR;
+        range[0] = sector * SECTOR;
+        range[1] = (uint64_t)num * SECTOR;
+        /* A hint: a target that cannot punch holes keeps its data. */
+        if (d->blockdev)
+            ioctl(d->file_fd, BLKDISCARD, range);
+        else
+            fallocate(d->file_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      (off_t)range[0], (off_t)range[1]);
+    }
+    return VIRTIO_BLK_S_OK;
+}
+
+/*
+ * One request: iov[0..nread) the device-readable part (the header, then
+ * an OUT's data or a DISCARD's ranges), iov[nread..niov) the writable
+ * part (an IN's data or GET_ID's answer, then the status byte).  The
+ * bytes written to the guest's buffers.
+ */
+static uint32_t request(struct vublk *d, unsigned int niov,
+                        unsigned int nread, uint64_t wlen)
+{
+    struct virtio_blk_outhdr hdr;
+    struct iovec *in = d->iov + nread;
+    unsigned int nin = niov - nread, nout = nread;
+    uint64_t sector, data_in;
+    uint8_t status = VIRTIO_BLK_S_IOERR;
+    uint32_t used = 1;
+    uint8_t *status_p;
+    size_t len;
+    int rc, last;
+
+    if (!wlen)
+        return 0;               /* no room for a status: nothing to say */
+    data_in = wlen - 1;
+    /* The status byte is the writable part's last (no entry is empty:
+     * virtq.c adds none for an empty buffer). */
+    last = (int)nin - 1;
+    in[last].iov_len--;
+    status_p = (uint8_t *)in[last].iov_base + in[last].iov_len;
+    nin = (unsigned int)last + (in[last].iov_len ? 1 : 0);
+    if (iov_take(d->iov, nout, &hdr, sizeof(hdr)) != sizeof(hdr))
+        goto done;
+    len = iov_trim(d->iov, &nout, sizeof(hdr), SIZE_MAX);
+    sector = le64toh(hdr.sector);
+    switch (le32toh(hdr.type)) {
+    case VIRTIO_BLK_T_IN:
+        if (!in_disk(d, sector, data_in))
+            break;
+        rc = rw_all(d->file_fd, false, in, nin, sector * SECTOR);
+        if (rc) {
+            dlog(d, "reading %" PRIu64 " bytes at sector %" PRIu64 " of "
+                 "%s: %s", data_in, sector, d->target, strerror(-rc));
+            break;
+        }
+        used += (uint32_t)data_in;
+        status = VIRTIO_BLK_S_OK;
+        break;
+    case VIRTIO_BLK_T_OUT:
+        if (!d->writable || !in_disk(d, sector, len))
+            break;
+        rc = rw_all(d->file_fd, true, d->iov, nout, sector * SECTOR);
+        if (rc) {
+            dlog(d, "writing %zu bytes at sector %" PRIu64 " of %s: %s",
+                 len, sector, d->target, strerror(-rc));
+            break;
+        }
+        status = VIRTIO_BLK_S_OK;
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        if (d->writable && fdatasync(d->file_fd) < 0) {
+            dlog(d, "flushing %s: %s", d->target, strerror(errno));
+            break;
+        }
+        status = VIRTIO_BLK_S_OK;
+        break;
+    case VIRTIO_BLK_T_GET_ID: {
+        char id[ID_BYTES];
+        size_t k, i, put = 0;
+
+        memcpy(id, d->serial, sizeof(id));
+        for (i = 0; i < nin && put < sizeof(id); i++) {
+            k = in[i].iov_len < sizeof(id) - put ? in[i].iov_len :
+                                                   sizeof(id) - put;
+            memcpy(in[i].iov_base, id + put, k);
+            put += k;
+        }
+        used += (uint32_t)put;
+        status = VIRTIO_BLK_S_OK;
+        break;
+    }
+    case VIRTIO_BLK_T_DISCARD:
+        if (d->ops.features & (1ULL << VIRTIO_BLK_F_DISCARD))
+            status = discard(d, d->iov, nout, len);
+        else
+            status = VIRTIO_BLK_S_UNSUPP;
+        break;
+    default:
+        status = VIRTIO_BLK_S_UNSUPP;
+        break;
+    }
+done:
+    *status_p = status;
+    return used;
+}
+
+/* Takes and answers what the guest queued, then asks for kicks again. */
+static void serve(struct vublk *d)
+{
+    struct virtq *vq = &d->c.vq[0];
+    unsigned int niov, nread, n;
+    char why[sizeof(d->c.err) + 32];
+    uint64_t wlen;
+    uint16_t head;
+    int rc;
+
+    /* Served once started, enabled or not: a frontend that negotiated
+     * protocol features but never enables the ring (qemu 7.2's
+     * vhost-user-blk does not) must still get its disk. */
+    if (d->c.fd < 0 || !vq->started)
+        return;
+    for (;;) {
+        virtq_disable_kicks(vq);
+        for (n = 0; n < BUDGET; n++) {
+            rc = virtq_pop_rw(vq, &d->c.mem, d->iov, MAX_IOV, &niov, &nread,
+                              &head, &wlen, d->c.err, sizeof(d->c.err));
+            if (rc == 0)
+                break;
+            if (rc == -E2BIG) {
+                /* More segments than seg_max allows: answered empty. */
+                if (!d->warned_big)
+                    dlog(d, "a request of more than %d buffers: failed",
+                         MAX_IOV);
+                d->warned_big = true;
+                virtq_push(vq, head, 0);
+                continue;
+            }
+            if (rc < 0) {
+                snprintf(why, sizeof(why), "the request queue: %s",
+                         d->c.err);
+                vu_close(&d->c, why);
+                return;
+            }
+            if (!niov || nread == niov) {
+                virtq_push(vq, head, 0);   /* no status byte to write */
+                continue;
+            }
+            virtq_push(vq, head, request(d, niov, nread, wlen));
+        }
+        virtq_publish(vq);
+        virtq_signal(vq);
+        if (n == BUDGET)
+            continue;
+        rc = virtq_enable_kicks(vq, d->c.err, sizeof(d->c.err));
+        if (rc < 0) {
+            snprintf(why, sizeof(why), "the request queue: %s", d->c.err);
+            vu_close(&d->c, why);
+            return;
+        }
+        if (rc == 0)
+            return;
+    }
+}
+
+/* ---------------------------------------------------------- the thread */
+
+static void control(struct vublk *d)
+{
+    uint64_t sectors, n;
+
+    if (read(d->ctl_fd, &n, sizeof(n)) < 0)
+        return;
+    if (!atomic_exchange(&d->grew, false))
+        return;
+    sectors = atomic_load(&d->sectors);
+    if (d->c.fd < 0 || sectors == d->told_sectors)
+        return;
+    if (vu_config_changed(&d->c) == 0)
+        dlog(d, "told the frontend: %" PRIu64 " sectors", sectors);
+    else
+        dlog(d, "cannot tell the frontend of %" PRIu64 " sectors (no "
+             "backend channel: it reads the size when it next looks)",
+             sectors);
+}
+
+static void *loop(void *arg)
+{
+    struct vublk *d = arg;
+    struct epoll_event evs[8];
+    struct tag *t;
+    uint64_t n64;
+    int n, i;
+
+    while (!atomic_load(&d->stop)) {
+        n = epoll_wait(d->epfd, evs, 8, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            dlog(d, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            t = evs[i].data.ptr;
+            switch (t->kind) {
+            case TAG_CTL:
+                control(d);
+                break;
+            case TAG_LISTEN:
+                vu_accept(&d->c, d->listen_fd, d->sock);
+                break;
+            case TAG_CONN:
+                vu_input(&d->c);
+                break;
+            case TAG_KICK:
+                if (d->c.vq[0].kick_fd >= 0 &&
+                    read(d->c.vq[0].kick_fd, &n64, sizeof(n64)) < 0 &&
+                    errno != EAGAIN)
+                    break;
+                serve(d);
+                break;
+            }
+        }
+    }
+    vu_close(&d->c, NULL);
+    return NULL;
+}
+
+/* ---------------------------------------------------------- the API */
+
+static void destroy(struct vublk *d)
+{
+    if (d->listen_fd >= 0)
+        close(d->listen_fd);
+    if (d->file_fd >= 0)
+        close(d->file_fd);
+    if (d->ctl_fd >= 0)
+        close(d->ctl_fd);
+    if (d->epfd >= 0)
+        close(d->epfd);
+    free(d->who);
+    free(d->target);
+    free(d->sock);
+    free(d);
+}
+
+static int add_fd(struct vublk *d, int fd, struct tag *t)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t };
+
+    return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int vublk_start(const struct vbd *v, unsigned int domid, uint64_t size,
+                struct vublk **d_r, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct vublk *d;
+    int rc;
+
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    d->file_fd = d->listen_fd = d->ctl_fd = d->epfd = -1;
+    d->who = blkback_sprintf("domain %u vbd %u (%s)", domid, v->devid,
+                             v->vdev);
+    d->target = blkback_sprintf("%s", v->target);
+    d->sock = blkback_sprintf("%s", v->sock);
+    memcpy(d->serial, v->vdev, strnlen(v->vdev, sizeof(d->serial)));
+    d->writable = v->writable;
+    d->blockdev = v->blockdev;
+    d->discard = v->discard && v->writable;
+    atomic_init(&d->sectors, size / SECTOR);
+    atomic_init(&d->stop, false);
+    atomic_init(&d->grew, false);
+    d->ctl_tag.kind = TAG_CTL;
+    d->listen_tag.kind = TAG_LISTEN;
+    d->conn_tag.kind = TAG_CONN;
+    d->kick_tag.kind = TAG_KICK;
+
+    d->ops = (struct vu_ops){
+        .features = (1ULL << VIRTIO_F_VERSION_1) |
+                    (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+                    (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+                    (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+                    (1ULL << VIRTIO_BLK_F_FLUSH) |
+                    (d->writable ? 0 : 1ULL << VIRTIO_BLK_F_RO) |
+                    (d->discard ? 1ULL << VIRTIO_BLK_F_DISCARD : 0) |
+                    (1ULL << VU_F_PROTOCOL_FEATURES),
+        .protocol_features = (1ULL << VU_PF_REPLY_ACK) |
+                             (1ULL << VU_PF_CONFIG) |
+                             (1ULL << VU_PF_BACKEND_REQ),
+        .nr_queues = 1,
+        .queues = "one request queue",
+        .poll_add = poll_add,
+        .poll_del = poll_del,
+        .log = vu_log_line,
+        .queues_changed = queues_changed,
+        .get_config = get_config,
+    };
+    vu_init(&d->c, &d->ops, d);
+
+    d->file_fd = open(v->target, (d->writable ? O_RDWR : O_RDONLY) |
+                      O_CLOEXEC);
+    if (d->file_fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot open it: %s", strerror(errno));
+        goto fail;
+    }
+    d->epfd = epoll_create1(EPOLL_CLOEXEC);
+    d->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (d->epfd < 0 || d->ctl_fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot make its epoll or eventfd: %s",
+                 strerror(errno));
+        goto fail;
+    }
+    d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+                          SOCK_CLOEXEC, 0);
+    if (d->listen_fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        goto fail;
+    }
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock);
+    unlink(d->sock);
+    if (bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(d->listen_fd, 4) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot listen on %s: %s", d->sock,
+                 strerror(errno));
+        goto fail;
+    }
+    rc = add_fd(d, d->ctl_fd, &d->ctl_tag);
+    if (!rc)
+        rc = add_fd(d, d->listen_fd, &d->listen_tag);
+    if (rc) {
+        snprintf(err, errlen, "cannot poll its fds: %s", strerror(-rc));
+        goto fail;
+    }
+    rc = -pthread_create(&d->thread, NULL, loop, d);
+    if (rc) {
+        snprintf(err, errlen, "cannot start its thread: %s", strerror(-rc));
+        goto fail;
+    }
+    d->running = true;
+    *d_r = d;
+    return 0;
+
+fail:
+    if (d->listen_fd >= 0)
+        unlink(d->sock);
+    destroy(d);
+    return rc;
+}
+
+void vublk_resize(struct vublk *d, uint64_t size)
+{
+    static const uint64_t one = 1;
+
+    atomic_store(&d->sectors, size / SECTOR);
+    atomic_store(&d->grew, true);
+    if (write(d->ctl_fd, &one, sizeof(one)) < 0)
+        dlog(d, "cannot wake its thread: %s", strerror(errno));
+}
+
+void vublk_stop(struct vublk *d)
+{
+    static const uint64_t one = 1;
+
+    if (!d)
+        return;
+    if (d->running) {
+        atomic_store(&d->stop, true);
+        if (write(d->ctl_fd, &one, sizeof(one)) < 0)
+            dlog(d, "cannot wake its thread: %s", strerror(errno));
+        pthread_join(d->thread, NULL);
+    }
+    destroy(d);
+}
