@@ -7,7 +7,9 @@
 #
 # Environment (set by tests/integration/Makefile.am; defaults for a run
 # by hand from the build tree's tests/integration): BUILD (top build
-# dir), BLKBACK (the program), XENSTORED_BIN.
+# dir), BLKBACK (the program), XENSTORED_BIN; BLKBACK_VALGRIND=1 runs
+# the serving blkback (supervisor, worker and disk threads) under
+# valgrind, its errors and leaks failing the exit status check.
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-storage-daemon), 99 error.
 
 BUILD=${BUILD:-$(cd ../.. && pwd)}
@@ -178,7 +180,13 @@ qemu-img create -q -f qcow2 "$T/b.qcow2" 32M || hard_error "qemu-img"
     "$(be 5 51728)/dev" xvdb "$(be 5 51728)/state" 1 ||
     hard_error "xenstore write of the devices"
 
-"$BLKBACK" --domid 5 >"$T/blkback.log" 2>&1 &
+# Under valgrind through libtool: $BLKBACK is libtool's wrapper script.
+BB_CMD=$BLKBACK
+[ -z "${BLKBACK_VALGRIND:-}" ] ||
+    BB_CMD="$BUILD/libtool --mode=execute valgrind -q --leak-check=full
+        --show-leak-kinds=all --errors-for-leak-kinds=all
+        --error-exitcode=99 $BLKBACK"
+$BB_CMD --domid 5 >"$T/blkback.log" 2>&1 &
 BB=$!
 
 connected()
