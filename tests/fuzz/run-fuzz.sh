@@ -3,7 +3,8 @@
 # (-fsanitize=fuzzer,address,undefined) in a build folder of their own and
 # run every target (or the ones named) in turn, SECONDS split evenly
 # between them (at least 1 s each).  Targets: fuzz_xenstored,
-# fuzz_xenstored_engine, fuzz_dom_image, fuzz_control, fuzz_stream.  Exits 0 when nothing was found,
+# fuzz_xenstored_engine, fuzz_dom_image, fuzz_control, fuzz_stream,
+# fuzz_vhost_user.  Exits 0 when nothing was found,
 # 1 on any crash, leak, sanitizer report or timeout (the reproducer is left
 # in the target's artifact folder and named on stderr; the other targets
 # still run), 2 on a usage or build error.
@@ -21,7 +22,7 @@
 set -u
 
 all_targets="fuzz_xenstored fuzz_xenstored_engine fuzz_dom_image fuzz_control \
-fuzz_stream"
+fuzz_stream fuzz_vhost_user"
 
 usage() {
     echo "usage: $0 SECONDS [TARGET...] (targets: $all_targets)" >&2
@@ -93,7 +94,9 @@ make -s -C "$build/tests/fuzz" -j"$jobs" $targets >/dev/null || exit 2
 
 failed=""
 for t in $targets; do
-    # fuzz_control builds its seeds (its replay runs them): none on disk
+    # fuzz_control builds its seeds (its replay runs them): none on disk;
+    # a target that can write its built-in seeds (FUZZ_SEED_DIR, read by
+    # its LLVMFuzzerInitialize: fuzz_vhost_user) puts them in its corpus
     seeds="$here/corpus/${t#fuzz_}"
     [ -d "$seeds" ] || seeds=
     corpus="$work/$t/corpus"
@@ -104,6 +107,7 @@ for t in $targets; do
     # input counts as a finding; the committed seeds are read, new inputs
     # go to $corpus.
     # shellcheck disable=SC2086
+    FUZZ_SEED_DIR="$corpus" \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/tests/fuzz/$t" \
