@@ -16,7 +16,9 @@ machine:
   it, xl network-list shows both; network-detach (by MAC) unplugs it, and
   a boot NIC (by devid); a routed vif (script=vif-route ip=...): the
   host routes the address through its tap and the guest reaches the
-  host; refused: a missing bridge (leaving nothing), a devid in use, an
+  host; a NAT vif (script=vif-nat ip=...): the tap gets the router
+  address (the guest's + 127), the guest reaches it and its route is
+  gone after detach; refused: a missing bridge (leaving nothing), a devid in use, an
   unknown vif; xl destroy: no backend, tap, socket or
   node left.
 
@@ -350,6 +352,27 @@ def scenario():
                                 capture_output=True, text=True).stdout
         L.check(rc == 0 and not routes.strip(),
                 "network-detach: the route is gone", routes)
+        # behind NAT: script=vif-nat, the router address on the tap
+        rc, out, err = L.xl("network-attach", name_a, "script=vif-nat",
+                            "ip=10.99.4.5", "mac=00:16:3e:5a:02:4a")
+        addrs = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev",
+                                tap], capture_output=True, text=True).stdout
+        L.check(rc == 0 and "inet 10.99.4.132/32" in addrs,
+                "network-attach script=vif-nat ip=10.99.4.5: %s has the "
+                "router address 10.99.4.132" % tap,
+                "rc=%d %s%s; %s" % (rc, out, err, addrs))
+        L.check(a.run("for i in $(seq 1 40); do grep -qi 02:4a /sys/class/"
+                      "net/*/address 2>/dev/null && break; sleep 0.5; done;"
+                      " r=$(grep -li 02:4a /sys/class/net/*/address | "
+                      "cut -d/ -f5); ip link set $r up && ip addr add "
+                      "10.99.4.5/24 dev $r; ping -c 3 -W 10 10.99.4.132 "
+                      ">/dev/null && echo nat-$((9+9))", "nat-18", L.SLOW),
+                "guest a reaches its router over the NAT vif", a.tail(400))
+        rc, out, err = L.xl("network-detach", name_a, "1")
+        routes = subprocess.run(["ip", "route", "show", "10.99.4.5"],
+                                capture_output=True, text=True).stdout
+        L.check(rc == 0 and not routes.strip(),
+                "network-detach of the NAT vif: its route is gone", routes)
         # a NIC from the config unplugs too (guest b's vif 0)
         rc, out, err = L.xl("network-detach", GUESTS[1][0], "0")
         L.check(rc == 0 and L.wait_for(
