@@ -46,9 +46,12 @@
 /* Requests taken per wakeup before the loop looks at its other fds. */
 #define BUDGET 64
 /* iovec entries per request: seg_max data segments, the header, the
- * status, and room for segments split where guest memory regions meet. */
-#define SEG_MAX 126
-#define MAX_IOV 256
+ * status, and room for segments split where guest memory regions meet.
+ * A request longer than the ring goes in an indirect table (offered):
+ * without one Linux could not place a request of more than the ring's
+ * 128 descriptors, and 1 MiB would be three requests. */
+#define SEG_MAX 510
+#define MAX_IOV 1024
 /* virtio-blk's GET_ID answer: at most 20 bytes, not NUL-terminated
  * when all 20 are used. */
 #define ID_BYTES VIRTIO_BLK_ID_BYTES
@@ -558,6 +561,7 @@ int vublk_start(const struct vbd *v, unsigned int domid, uint64_t size,
     d->ops = (struct vu_ops){
         .features = (1ULL << VIRTIO_F_VERSION_1) |
                     (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+                    (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
                     (1ULL << VIRTIO_BLK_F_SEG_MAX) |
                     (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
                     (1ULL << VIRTIO_BLK_F_FLUSH) |

@@ -6,7 +6,7 @@
  * backend's channel for telling the frontend that it changed.
  *
  * The device says what it offers (struct vu_ops).  No migration (no
- * VHOST_F_LOG_ALL), no IOMMU, no packed or indirect rings, no MQ: any
+ * VHOST_F_LOG_ALL), no IOMMU, no packed rings, no MQ: any
  * other request is a frontend we do not understand, and the connection
  * is closed.
  */
@@ -276,6 +276,7 @@ static int try_start(struct vu *c, unsigned int q, bool *changed)
     if (vq->started || vq->kick_fd < 0 || !vq->num || !vq->have_addr ||
         !c->mem.nr)
         return 0;
+    vq->indirect = c->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
     rc = virtq_start(vq, &c->mem,
                      c->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
                      why, sizeof(why));

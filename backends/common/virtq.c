@@ -184,6 +184,53 @@ static int read_avail_idx(struct virtq *vq, uint16_t *idx_r, char *err,
     return 0;
 }
 
+/* Indirect tables longer than this are refused (a ring's limit). */
+#define INDIRECT_MAX VQ_MAX_SIZE
+
+/*
+ * The indirect table the ring's descriptor head names: mapped, its
+ * entries in *n_r; NULL with err when it breaks 2.7.5.3 (NEXT set
+ * beside INDIRECT, a length that is not a whole number of descriptors,
+ * a table outside one region of guest memory or misaligned there).
+ */
+static volatile struct vring_desc *
+indirect_table(struct virtq *vq, const struct vu_mem *mem, uint16_t head,
+               unsigned int *n_r, char *err, size_t errlen)
+{
+    uint16_t flags = load16(&vq->desc[head].flags);
+    uint64_t addr = le64toh(vq->desc[head].addr);
+    uint32_t len = le32toh(vq->desc[head].len);
+    const struct vu_region *r = region_of(mem, addr);
+    uint8_t *host;
+
+    if (flags & VRING_DESC_F_NEXT) {
+        snprintf(err, errlen, "descriptor %u is indirect and has a next "
+                 "one", head);
+        return NULL;
+    }
+    if (!len || len % sizeof(struct vring_desc) ||
+        len / sizeof(struct vring_desc) > INDIRECT_MAX) {
+        snprintf(err, errlen, "descriptor %u's indirect table of %u bytes "
+                 "is not 1 to %d descriptors", head, len, INDIRECT_MAX);
+        return NULL;
+    }
+    if (!r || len > r->size - (addr - r->gpa)) {
+        snprintf(err, errlen, "descriptor %u's indirect table (0x%llx, %u "
+                 "bytes) is not in guest memory", head,
+                 (unsigned long long)addr, len);
+        return NULL;
+    }
+    host = r->host + (addr - r->gpa);
+    /* Its 64-bit fields are read whole. */
+    if ((uintptr_t)host % 8) {
+        snprintf(err, errlen, "descriptor %u's indirect table at 0x%llx "
+                 "is misaligned", head, (unsigned long long)addr);
+        return NULL;
+    }
+    *n_r = len / sizeof(struct vring_desc);
+    return (volatile struct vring_desc *)host;
+}
+
 /* Which buffers a chain may hold (see virtq_pop and virtq_pop_rw). */
 enum chain_kind {
     CHAIN_READABLE,
@@ -197,6 +244,8 @@ static int pop(struct virtq *vq, const struct vu_mem *mem,
                uint64_t *len_r, uint64_t *wlen_r, char *err, size_t errlen)
 {
     unsigned int count = 0, niov = 0, nread = 0, mask = vq->num - 1;
+    volatile struct vring_desc *tab = vq->desc;
+    unsigned int tabn = vq->num;
     uint16_t head, i, flags, idx;
     uint64_t addr, len = 0, wlen = 0;
     bool write, seen_write = false;
@@ -217,24 +266,38 @@ static int pop(struct virtq *vq, const struct vu_mem *mem,
                  "the ring's %u", vq->last_avail, head, vq->num);
         return -EPROTO;
     }
-    for (i = head; ; i = load16(&vq->desc[i].next)) {
-        if (i >= vq->num) {
+    i = head;
+    flags = load16(&vq->desc[head].flags);
+    if ((flags & VRING_DESC_F_INDIRECT) && vq->indirect) {
+        /* The chain is a table of its own (2.7.5.3): the head names it
+         * and is the chain's only descriptor in the ring. */
+        tab = indirect_table(vq, mem, head, &tabn, err, errlen);
+        if (!tab)
+            return -EPROTO;
+        i = 0;
+    }
+    for (;; i = load16(&tab[i].next)) {
+        if (i >= tabn) {
             snprintf(err, errlen, "the chain from descriptor %u goes on "
-                     "to %u, past the ring's %u", head, i, vq->num);
+                     "to %u, past the %s's %u", head, i,
+                     tab == vq->desc ? "ring" : "indirect table", tabn);
             return -EPROTO;
         }
         /* A chain longer than the table loops. */
-        if (++count > vq->num) {
+        if (++count > tabn) {
             snprintf(err, errlen, "the chain from descriptor %u is longer "
-                     "than the ring (%u): a loop", head, vq->num);
+                     "than the %s (%u): a loop", head,
+                     tab == vq->desc ? "ring" : "indirect table", tabn);
             return -EPROTO;
         }
-        flags = load16(&vq->desc[i].flags);
-        addr = le64toh(vq->desc[i].addr);
-        dlen = le32toh(vq->desc[i].len);
-        if (flags & VRING_DESC_F_INDIRECT) {
-            snprintf(err, errlen, "descriptor %u is indirect, which was "
-                     "not negotiated", i);
+        flags = load16(&tab[i].flags);
+        addr = le64toh(tab[i].addr);
+        dlen = le32toh(tab[i].len);
+        if ((flags & VRING_DESC_F_INDIRECT) &&
+            (!vq->indirect || tab != vq->desc)) {
+            snprintf(err, errlen, "descriptor %u is indirect, which %s", i,
+                     vq->indirect ? "only the head in the ring may be" :
+                     "was not negotiated");
             return -EPROTO;
         }
         write = flags & VRING_DESC_F_WRITE;

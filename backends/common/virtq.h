@@ -57,6 +57,8 @@ struct virtq {
     /* while started: the rings, mapped, and our indexes */
     bool started;
     bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
+    bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated
+                                 * (set before virtq_start) */
     volatile struct vring_desc *desc;
     volatile struct vring_avail *avail;
     volatile struct vring_used *used;

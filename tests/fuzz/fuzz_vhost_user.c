@@ -125,6 +125,7 @@ enum {
 #define AVAIL_OFF 0x0800u
 #define USED_OFF 0x1000u
 #define BUF_OFF 0x2000u         /* where the seeds' buffers go */
+#define IND_OFF 0x0400u         /* a seed's indirect table (small rings) */
 /* A new region of the stream's SET_MEM_TABLE gets at most this. */
 #define NEW_REGION_MAX 0x40000u
 
@@ -146,6 +147,7 @@ enum {
 #define G_UNPOP 0x10
 #define G_STRAY_FDS 0x20
 #define G_MANY_FDS 0x40
+#define G_NO_INDIRECT 0x80
 #define MANY_FDS 12
 
 #define INPUT_HEAD 4
@@ -155,6 +157,7 @@ enum {
 
 static const uint64_t features =
     (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+    (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
     (1ULL << VU_F_PROTOCOL_FEATURES) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
     (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH);
 static const uint64_t protocol_features =
@@ -876,6 +879,8 @@ static bool set_up(struct harness *h, unsigned int num)
 
     if (h->flags2 & G_NO_EVENT_IDX)
         acked &= ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
+    if (h->flags2 & G_NO_INDIRECT)
+        acked &= ~(1ULL << VIRTIO_RING_F_INDIRECT_DESC);
     if (!send_msg(h, SET_OWNER, 0, NULL, 0, -1) ||
         !send_msg(h, GET_FEATURES, 0, NULL, 0, -1) ||
         !send_u64(h, SET_FEATURES, acked, -1))
@@ -1094,8 +1099,10 @@ static void guest16(size_t off, uint16_t v)
     guest_put(off, &v, 2);
 }
 
-static void desc(unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
-                 uint16_t next)
+/* Descriptor i of the table at guest offset table (the ring's, or an
+ * indirect one). */
+static void guest_desc_at(uint64_t table, unsigned int i, uint64_t addr,
+                          uint32_t len, uint16_t flags, uint16_t next)
 {
     unsigned char d[16];
 
@@ -1103,7 +1110,13 @@ static void desc(unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
     put32(d + 8, len);
     memcpy(d + 12, &flags, 2);
     memcpy(d + 14, &next, 2);
-    guest_put(DESC_OFF + 16 * i, d, 16);
+    guest_put(table + 16 * i, d, 16);
+}
+
+static void desc(unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
+                 uint16_t next)
+{
+    guest_desc_at(DESC_OFF, i, addr, len, flags, next);
 }
 
 /* The avail ring: idx, and its first entries. */
@@ -1327,8 +1340,25 @@ static void all_seeds(void)
     desc(0, BUF_OFF, 16, VRING_DESC_F_NEXT, 8);
     avail(1, 1, h0);
     seed_end();
-    seed_begin(3, 0);
+    seed_begin(3, G_NO_INDIRECT);
     desc(0, BUF_OFF, 16, VRING_DESC_F_INDIRECT, 0);
+    avail(1, 1, h0);
+    seed_end();
+    /* an indirect table (negotiated) holding a blk-style chain, and
+     * one that names another indirect table */
+    seed_begin(3, 0);
+    desc(0, IND_OFF, 48, VRING_DESC_F_INDIRECT, 0);
+    guest_desc_at(IND_OFF, 0, BUF_OFF, 16, VRING_DESC_F_NEXT, 1);
+    guest_desc_at(IND_OFF, 1, BUF_OFF + 64, 64,
+                  VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
+    guest_desc_at(IND_OFF, 2, BUF_OFF + 128, 1, VRING_DESC_F_WRITE, 0);
+    avail(1, 1, h0);
+    seed_end();
+    seed_begin(3, 0);
+    desc(0, IND_OFF, 32, VRING_DESC_F_INDIRECT, 0);
+    guest_desc_at(IND_OFF, 0, BUF_OFF, 16, VRING_DESC_F_NEXT, 1);
+    guest_desc_at(IND_OFF, 1, IND_OFF, 32,
+                  VRING_DESC_F_INDIRECT, 0);
     avail(1, 1, h0);
     seed_end();
     seed_begin(3 | F_NET, 0);

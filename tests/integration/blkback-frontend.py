@@ -67,8 +67,12 @@ BLK_F_DISCARD = 1 << 13
 T_IN, T_OUT, T_FLUSH, T_GET_ID, T_DISCARD, T_WRITE_ZEROES = 0, 1, 4, 8, 11, 13
 S_OK, S_IOERR, S_UNSUPP = 0, 1, 2
 SECTOR = 512
-OFFERED = (F_VERSION_1 | F_EVENT_IDX | BLK_F_SEG_MAX | BLK_F_BLK_SIZE |
-           BLK_F_FLUSH | F_PROTOCOL)
+F_INDIRECT = 1 << 28
+DESC_INDIRECT = 4
+OFFERED = (F_VERSION_1 | F_EVENT_IDX | F_INDIRECT | BLK_F_SEG_MAX |
+           BLK_F_BLK_SIZE | BLK_F_FLUSH | F_PROTOCOL)
+SEG_MAX = 510
+TABLE = 0x80000                 # an indirect table's place
 PROTOCOL = PF_REPLY_ACK | PF_CONFIG | PF_BACKEND_REQ
 
 # Guest memory: the request queue's ring, then the request's parts.
@@ -105,15 +109,24 @@ class Disk:
     def capacity(self):
         return struct.unpack_from("<Q", self.config())[0]
 
-    def post(self, chain, used_event=True):
+    def post(self, chain, used_event=True, indirect=False):
         """Puts a chain of (addr, len, writable) buffers in descriptors
-        0.. and the avail ring, and kicks; used_event: the interrupt is
+        0.. (or, indirect, in a table at TABLE that descriptor 0 names)
+        and the avail ring, and kicks; used_event: the interrupt is
         wanted for it (else used_event is put 4 entries ahead)."""
         g = self.g
+        table = b""
         for i, (addr, length, w) in enumerate(chain):
             last = i == len(chain) - 1
-            g.desc(0, i, addr, length, (DESC_WRITE if w else 0) |
-                   (0 if last else DESC_NEXT), 0 if last else i + 1)
+            flags = (DESC_WRITE if w else 0) | (0 if last else DESC_NEXT)
+            nxt = 0 if last else i + 1
+            if indirect:
+                table += struct.pack("<QIHH", addr, length, flags, nxt)
+            else:
+                g.desc(0, i, addr, length, flags, nxt)
+        if indirect:
+            g.write(TABLE, table)
+            g.desc(0, 0, TABLE, len(table), DESC_INDIRECT)
         g.set_used_event(0, (g.used_idx(0) + (0 if used_event else 4))
                          & 0xffff)
         drain(self.call)
@@ -140,7 +153,8 @@ class Disk:
         drain(self.call)
         return length, called
 
-    def request(self, typ, sector, out=(), ins=(), used_event=True):
+    def request(self, typ, sector, out=(), ins=(), used_event=True,
+                indirect=False):
         """One request: the header, out's (addr, bytes) device-readable,
         ins's (addr, len) device-writable, then the status byte.
         (used length, status, whether the call fd was signalled); None
@@ -156,7 +170,7 @@ class Disk:
             g.write(addr, b"\xaa" * n)
             chain.append((addr, n, True))
         chain.append((STATUS, 1, True))
-        self.post(chain, used_event)
+        self.post(chain, used_event, indirect)
         r = self.wait()
         return r and (r[0], g.read(STATUS, 1)[0], r[1])
 
@@ -236,7 +250,8 @@ def negotiation():
     feats, pf = features(SOCK, who(VBD, VDEV))
     want = OFFERED | (BLK_F_DISCARD if DISCARD else 0)
     check(feats == want, "negotiation: features 0x%x offered (VERSION_1, "
-          "EVENT_IDX, SEG_MAX, BLK_SIZE, FLUSH, PROTOCOL_FEATURES%s; no RO)"
+          "EVENT_IDX, INDIRECT_DESC, SEG_MAX, BLK_SIZE, FLUSH, "
+          "PROTOCOL_FEATURES%s; no RO)"
           % (feats, ", DISCARD" if DISCARD else ""), "want 0x%x" % want)
     check(pf == PROTOCOL, "negotiation: protocol features 0x%x (REPLY_ACK, "
           "CONFIG, BACKEND_REQ)" % pf, "want 0x%x" % PROTOCOL)
@@ -247,7 +262,7 @@ def negotiation():
                               struct.unpack_from("<I", cfg, 12)[0],
                               struct.unpack_from("<I", cfg, 20)[0])
     size = os.path.getsize(IMG)
-    check(cap == size // SECTOR and seg_max == 126 and blk_size == 512,
+    check(cap == size // SECTOR and seg_max == SEG_MAX and blk_size == 512,
           "config: capacity %d (the image's %d bytes), seg_max %d, "
           "blk_size %d" % (cap, size, seg_max, blk_size))
     mds, mdseg, align = struct.unpack_from("<III", cfg, 36)
@@ -413,6 +428,24 @@ def data_path(cap):
           r[:2] == (1, S_OK),
           "a request without a status byte: used with length 0, and the "
           "next one served", "%r, %r" % (r0, r))
+
+    # ---- a request in an indirect table, longer than the ring (128):
+    # 200 buffers of 512 bytes written, then read back the same way
+    data = os.urandom(200 * SECTOR)
+    outs = [(DATA + i * SECTOR, data[i * SECTOR:(i + 1) * SECTOR])
+            for i in range(200)]
+    r = d.request(T_OUT, 4096, out=outs, indirect=True)
+    check(r is not None and r[:2] == (1, S_OK) and
+          image(IMG, 4096 * SECTOR, len(data)) == data,
+          "an indirect OUT of 200 buffers (longer than the ring): status "
+          "0, the image holds the data", repr(r))
+    ins = [(DATA2 + i * 1024, SECTOR) for i in range(200)]
+    r = d.request(T_IN, 4096, ins=ins, indirect=True)
+    back = b"".join(g.read(DATA2 + i * 1024, SECTOR) for i in range(200))
+    check(r is not None and r[:2] == (len(data) + 1, S_OK) and
+          back == data,
+          "an indirect IN of 200 buffers: used length %d, the same data"
+          % (len(data) + 1), repr(r and r[:2]))
     d.close()
 
 
@@ -472,6 +505,38 @@ def malformed():
     case("a descriptor at a user address, not a guest one",
          "descriptor 1 (0x%x, 512 bytes) is not in guest memory" % UVA,
          ring(far_outside))
+
+    def indirect_with_next(g):
+        g.write(TABLE, struct.pack("<QIHH", HDR, 16, 0, 0))
+        g.desc(0, 0, TABLE, 16, DESC_INDIRECT | DESC_NEXT, 1)
+        g.desc(0, 1, STATUS, 1, DESC_WRITE)
+        g.avail(0, 1, [(0, 0)])
+    case("an indirect descriptor with a next one",
+         "descriptor 0 is indirect and has a next one",
+         ring(indirect_with_next))
+
+    def indirect_ragged(g):
+        g.desc(0, 0, TABLE, 24, DESC_INDIRECT)
+        g.avail(0, 1, [(0, 0)])
+    case("an indirect table of 24 bytes",
+         "descriptor 0's indirect table of 24 bytes is not 1 to",
+         ring(indirect_ragged))
+
+    def indirect_nested(g):
+        g.write(TABLE, struct.pack("<QIHH", HDR, 16, DESC_NEXT, 1) +
+                struct.pack("<QIHH", TABLE, 32, DESC_INDIRECT, 0))
+        g.desc(0, 0, TABLE, 32, DESC_INDIRECT)
+        g.avail(0, 1, [(0, 0)])
+    case("an indirect descriptor inside an indirect table",
+         "descriptor 1 is indirect, which only the head in the ring may be",
+         ring(indirect_nested))
+
+    def indirect_outside(g):
+        g.desc(0, 0, MEM_SIZE - 16, 32, DESC_INDIRECT)
+        g.avail(0, 1, [(0, 0)])
+    case("an indirect table running past guest memory",
+         "descriptor 0's indirect table (0x%x, 32 bytes) is not in guest "
+         "memory" % (MEM_SIZE - 16), ring(indirect_outside))
 
     def config_big(g):
         f = Frontend(SOCK)
