@@ -35,6 +35,11 @@ import threading
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True    # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vufront as V  # noqa: E402
+from vufront import check, fail, ok, wait_for  # noqa: E402,F401
+
 E = os.environ
 XS = E["XS"]
 NETBACK_CMD = shlex.split(E["NETBACK_CMD"])
@@ -45,35 +50,6 @@ DIR = os.path.join(E["XENOLITH_RUNDIR"], "backends", "vif-%d" % DOMID)
 MACS = ["00:16:3e:00:00:05", "00:16:3e:00:01:05"]
 MIB = 1 << 20
 XSD = [None]                    # the xenstored this script starts
-failures = 0
-
-
-def ok(msg):
-    print("ok: " + msg, flush=True)
-
-
-def fail(msg):
-    global failures
-    failures += 1
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg, detail=""):
-    if cond:
-        ok(msg)
-    else:
-        fail(msg + (": " + detail if detail else ""))
-    return cond
-
-
-def wait_for(pred, secs, step=0.1):
-    end = time.monotonic() + secs
-    while True:
-        if pred():
-            return True
-        if time.monotonic() > end:
-            return False
-        time.sleep(step)
 
 
 def xs_read(path):
@@ -456,10 +432,10 @@ def main():
             nb.wait()
         elif nb is None and not gone(nb_pid):
             os.kill(nb_pid, 9)
-    if failures:
+    if V.failures:
         print("---- the guest's console, its end:\n" + con.tail(3000))
 
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(V.exit_status())

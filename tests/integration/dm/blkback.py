@@ -50,6 +50,13 @@ DATA_MIB = 64
 XVDA, XVDB = 51712, 51728       # Xen's device numbers of xvda, xvdb
 
 
+def guest_size(con, dev="vda"):
+    """The guest's /sys/block/DEV/size, as a string ("?" when unread)."""
+    con.run("echo sz-$(cat /sys/block/%s/size)-$((9*9))" % dev, "-81", 10)
+    m = re.findall(r"sz-(\d+)-81", con.tail(300))
+    return m[-1] if m else "?"
+
+
 def write_cfg(raw, qcow, extra_disk=None, name=None):
     disks = ['"%s,raw,xvda,rw"' % raw, '"%s,qcow2,xvdb,rw"' % qcow]
     if extra_disk:
@@ -323,13 +330,10 @@ def scenario():
                 "sectors (%d) with no command" % want,
                 repr(be(dom, XVDA, "sectors")))
 
-        def guest_size():
-            con.run("echo sz-$(cat /sys/block/vda/size)-$((9*9))", "-81", 10)
-            m = re.findall(r"sz-(\d+)-81", con.tail(300))
-            return m[-1] if m else "?"
-        L.check(L.wait_for(lambda: guest_size() == str(want), 20),
+        L.check(L.wait_for(lambda: guest_size(con) == str(want), 20),
                 "the guest's /sys/block/vda/size grows to %d with no "
-                "command" % want, "%s; %s" % (guest_size(), con.tail(400)))
+                "command" % want, "%s; %s" % (guest_size(con),
+                                              con.tail(400)))
 
         # ---- the backend's daemon dies: a new one, I/O resumes.
         old = qsds(dom)

@@ -212,14 +212,10 @@ def scenario():
         os.truncate(raw, RAW_SIZE + 64 * MIB)
         want = (RAW_SIZE + 64 * MIB) // 512
 
-        def guest_size():
-            con.run("echo sz-$(cat /sys/block/vda/size)-$((9*9))", "-81", 10)
-            m = re.findall(r"sz-(\d+)-81", con.tail(300))
-            return m[-1] if m else "?"
-        L.check(L.wait_for(lambda: guest_size() == str(want), 30),
+        L.check(L.wait_for(lambda: B.guest_size(con) == str(want), 30),
                 "truncate -s +64M: the guest's /sys/block/vda/size grows "
                 "to %d with no command" % want,
-                "%s; %s" % (guest_size(), con.tail(400)))
+                "%s; %s" % (B.guest_size(con), con.tail(400)))
         L.check("changed its configuration" in L.xl("dmesg")[1],
                 "xl dmesg: the core passed the disk's config change on",
                 L.xl("dmesg")[1][-1500:])

@@ -12,37 +12,10 @@
 #   IPv4 address, an unknown action.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-script=${XENOLITH_SCRIPTS_DIR:-$here/../../../hotplug}/vif-route
-failures=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
-check() { # check MESSAGE CMD...
-    msg=$1
-    shift
-    if "$@"; then ok "$msg"; else bad "$msg"; fi
-}
-
-if [ -z "${VIFROUTE_IN_NETNS:-}" ]; then
-    [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-    command -v ip >/dev/null 2>&1 || { echo "SKIP: no ip"; exit 77; }
-    unshare --net true 2>/dev/null ||
-        { echo "SKIP: no private network namespace (unshare)"; exit 77; }
-    VIFROUTE_IN_NETNS=1 exec unshare --net sh "$0" "$@"
-fi
-[ -x "$script" ] || { echo "ERROR: $script missing"; exit 99; }
-
-ip link set lo up
-ip link add dummy0 type bridge && ip addr add 192.0.2.1/24 dev dummy0 &&
-    ip link set dummy0 up || { echo "ERROR: no dummy uplink"; exit 99; }
-ip tuntap add dev vif9.0 mode tap || { echo "ERROR: no tap"; exit 99; }
-
-run() { # run ACTION [VAR=VALUE...]: the script as libxl runs it
-    action=$1
-    shift
-    env -i PATH="$PATH" "$@" "$script" "$action" type_if=tap 2>"$err"
-}
-err=$(mktemp)
-trap 'rm -f "$err"' EXIT
+name=vif-route
+. "$here/lib.sh"
+in_netns VIFROUTE_IN_NETNS
+setup vif9.0
 
 run online vif=vif9.0 ip="10.99.1.2 10.99.1.3" netdev=dummy0; rc=$?
 check "online: exit 0 ($(cat "$err"))" [ $rc = 0 ]
@@ -88,6 +61,4 @@ ip tuntap del dev vif9.0 mode tap
 run offline vif=vif9.0 ip=10.99.1.2; rc=$?
 check "offline of a tap that is gone: exit 0" [ $rc = 0 ]
 
-[ $failures = 0 ] && echo "all passed" && exit 0
-echo "$failures failure(s)"
-exit 1
+finish
