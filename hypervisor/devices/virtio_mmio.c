@@ -133,7 +133,9 @@ static int queue_start(struct vmmio *d, unsigned int idx)
         return -errno;
     rc = d->host->ioeventfd(d->host->opaque, d->base + R_QUEUE_NOTIFY, 4,
                             idx, q->kick_fd, 1);
-    if (rc == 0) {
+    /* a backend that is away gets the ring when it is back
+     * (vmmio_reconnect resumes every ring with a kick fd) */
+    if (rc == 0 && !d->lost) {
         rc = vhu_queue_start(&d->vhu, idx, q->num, desc, avail, used,
                              q->kick_fd, d->call_fd);
         if (rc < 0)
@@ -178,10 +180,12 @@ static void set_status(struct vmmio *d, uint32_t v)
         /* only what was offered, and a modern driver; the backend
          * hears of its own bits (a NIC's MAC and link status are
          * ours) */
+        /* a backend that is away hears of them when it is back
+         * (vmmio_reconnect) */
         if ((d->drv_features & ~d->dev_features) ||
             !(d->drv_features & F_VERSION_1) ||
-            vhu_set_features(&d->vhu,
-                             d->drv_features & d->vhu.features) < 0)
+            (!d->lost && vhu_set_features(&d->vhu, d->drv_features &
+                                                   d->vhu.features) < 0))
             d->status &= ~S_FEATURES_OK;
     }
 }

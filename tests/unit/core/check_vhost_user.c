@@ -1846,6 +1846,55 @@ START_TEST(mmio_lost_under_guest_access)
 }
 END_TEST
 
+/*
+ * The guest resets and sets the device up again while its backend is
+ * away (a reboot during a backend restart): the features are accepted
+ * and the ring is ready at once, and both reach the backend when it is
+ * back.
+ */
+START_TEST(mmio_reset_while_backend_away)
+{
+    static struct dev_bus bus;
+    static struct vmmio d;
+    struct guest g;
+    char err[512], path[128];
+    pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    int tries;
+
+    ram_up(&g);
+    dev_bus_init(&bus);
+    vmmio_init(&d, &rec_host, SLOT_BASE, SLOT_GSI);
+    ck_assert_int_eq(vmmio_attach(&d, &bus), 0);
+    ck_assert_msg(vmmio_plug(&d, VMMIO_ID_BLOCK, path, NULL, err,
+                             sizeof(err)) == 0, "%s", err);
+    close(cfg_channel());
+    driver_up(&bus, GPA_DESC);
+    wr(&bus, R_STATUS, 1 | 2 | 8 | 4);
+
+    cfg_stop(pid, path);
+    vmmio_lost(&d);
+    driver_up(&bus, GPA_DESC);       /* asserts FEATURES_OK */
+    ck_assert_uint_eq(rd(&bus, R_QUEUE_READY), 1);
+    wr(&bus, R_STATUS, 1 | 2 | 8 | 4);
+    ck_assert_uint_eq(rd(&bus, R_STATUS), 1 | 2 | 8 | 4);
+
+    pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    for (tries = 0; vmmio_reconnect(&d, err, sizeof(err)) < 0 &&
+                    tries < 100; tries++)
+        usleep(50000);
+    ck_assert_msg(tries < 100, "%s", err);
+    close(cfg_channel());
+    ck_assert_int_ge(vmmio_fd(&d), 0);
+    ck_assert_uint_eq(rd(&bus, R_STATUS), 1 | 2 | 8 | 4);
+    ck_assert_uint_eq(rd(&bus, R_QUEUE_READY), 1);
+    ck_assert_uint_eq(rd_capacity(&bus), IMG_SIZE / SECTOR);
+    vmmio_unplug(&d);
+    munmap(g.ram, RAM_SIZE);
+    close(g.ram_fd);
+    cfg_stop(pid, path);
+}
+END_TEST
+
 static const char *find_qsd(void)
 {
     static char buf[4096];
@@ -1915,6 +1964,7 @@ int main(void)
     tcase_add_test(chan, channel_malformed);
     tcase_add_test(chan, mmio_config_change);
     tcase_add_test(chan, mmio_lost_under_guest_access);
+    tcase_add_test(chan, mmio_reset_while_backend_away);
     suite_add_tcase(s, chan);
 
     sr = srunner_create(s);
