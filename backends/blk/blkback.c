@@ -358,11 +358,10 @@ int main(int argc, char **argv)
     dfd = take_dir(&bb);
     if (dfd < 0)
         goto out;
-    if (qsd_start(&bb.qsd)) {
-        blkback_log("cannot start qemu-storage-daemon for domain %u",
-                    bb.domid);
+    /* qsd_start's own line says why: it is the last, which libxl
+     * quotes */
+    if (qsd_start(&bb.qsd))
         goto out;
-    }
     blkback_log("serving domain %u: %s, QMP %s", bb.domid, bb.be_path,
                 bb.qsd.qmp_path);
     /* The watches fire once as registered: the first scan comes from

@@ -155,13 +155,18 @@ static char *log_tail(const struct libxl__backend_class *cls,
                       uint32_t domid)
 {
     char *log = log_path(cls, domid), *line = NULL, buf[4096];
+    struct stat st;
+    off_t off = 0;
     ssize_t n;
     int fd = open(log, O_RDONLY | O_CLOEXEC);
 
     free(log);
     if (fd < 0)
         return NULL;
-    n = read(fd, buf, sizeof(buf) - 1);
+    /* the end of the log: a long one has its last line there */
+    if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) - 1)
+        off = st.st_size - (off_t)(sizeof(buf) - 1);
+    n = pread(fd, buf, sizeof(buf) - 1, off);
     close(fd);
     if (n <= 0)
         return NULL;

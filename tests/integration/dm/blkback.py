@@ -214,7 +214,12 @@ def scenario():
 
     # ---- refused configurations first: nothing may be left of them.
     os.environ["XENOLITH_QSD"] = "/nonexistent/qemu-storage-daemon"
+    # xl's error names the backend and why it could not start (the
+    # daemon's path), not only that it did not
     refused(cfg, "block backend", "a backend whose daemon is missing")
+    refused(cfg, "cannot run qemu-storage-daemon "
+            "'/nonexistent/qemu-storage-daemon'",
+            "a backend whose daemon is missing, saying why")
     del os.environ["XENOLITH_QSD"]
     refused(write_cfg(raw, qcow, os.path.join(L.TMP, "nope.img") +
                       ",raw,xvdc,rw"),

@@ -15,7 +15,8 @@ own network namespace, 10.99.0.1/24 on the host's side):
   connected), xl block-list lists both disks; the guest pings the host
   over the bridge and takes 64 MiB from it (md5 checked); no qemu runs
   anywhere; xl network-list shows the vif; the raw disk's serial is its
-  vdev (xvda);
+  vdev (xvda); a second guest on the core, on the same bridge: the two
+  ping each other and the 64 MiB go from one to the other (md5);
   `truncate -s +64M` on the raw image: with no command, the guest's
   /sys/block/vda/size grows (the backend's config-change message, a
   config interrupt from the core's slot; xl dmesg says so);
@@ -58,6 +59,7 @@ DATA_MIB = 64
 XVDA, XVDB = 51712, 51728
 MAC = "00:16:3e:5a:03:0a"
 IP = "10.99.0.2"
+NAME2, MAC2, IP2 = "core-devices-b", "00:16:3e:5a:03:0b", "10.99.0.3"
 # Nested KVM under TCG boots the kernel in ~40 s; hardware in ~1 s.
 BOOT_LIMIT = 150.0
 L.BOOT_LIMIT = BOOT_LIMIT
@@ -66,9 +68,10 @@ L.BOOT_LIMIT = BOOT_LIMIT
 L.SLOW = 240.0
 
 
-def write_cfg(disks, vif='"bridge=xenbr0,mac=%s"' % MAC):
+def write_cfg(disks, vif='"bridge=xenbr0,mac=%s"' % MAC, name=None):
+    name = name or L.NAME
     lines = [
-        'name = "%s"' % L.NAME,
+        'name = "%s"' % name,
         'type = "pvh"',
         'accel = "kvm"',
         "memory = 320",
@@ -79,11 +82,12 @@ def write_cfg(disks, vif='"bridge=xenbr0,mac=%s"' % MAC):
         'on_poweroff = "destroy"',
         'on_reboot = "destroy"',
         'on_crash = "destroy"',
-        "disk = [ %s ]" % ", ".join('"%s"' % d for d in disks),
     ]
+    if disks:
+        lines.append("disk = [ %s ]" % ", ".join('"%s"' % d for d in disks))
     if vif:
         lines.append("vif = [ %s ]" % vif)
-    cfg = os.path.join(L.TMP, L.NAME + ".cfg")
+    cfg = os.path.join(L.TMP, name + ".cfg")
     with open(cfg, "w") as f:
         f.write("\n".join(lines) + "\n")
     return cfg
@@ -244,6 +248,46 @@ def scenario():
                 hashlib.md5(data).hexdigest(),
                 "the guest takes 64 MiB from the host (%.1f MB/s), md5 "
                 "checked" % (DATA_MIB / secs), con.tail(400))
+
+        # ---- a second guest on the core, on the same bridge: the two
+        # ping each other and the 64 MiB go from one to the other
+        # (busybox httpd and wget: busybox nc writes 1 KiB at a time).
+        cfg2 = write_cfg([], vif='"bridge=xenbr0,mac=%s"' % MAC2,
+                         name=NAME2)
+        t1 = time.monotonic()
+        rc, out, err = L.xl("create", cfg2)
+        L.check(rc == 0, "xl create of a second guest on the core (a vif "
+                "only)", "rc=%d %s%s" % (rc, out, err))
+        con2 = L.console(NAME2, BOOT_LIMIT) if rc == 0 else None
+        try:
+            if con2:
+                L.reach_shell(con2, t1, "second guest's boot")
+                con2.run("ip link set eth0 up && ip addr add %s/24 dev eth0"
+                         " && echo up2-$((3*4))" % IP2, "up2-12", 20)
+                L.check(con.run("ping -c 3 -W 10 %s >/dev/null && echo "
+                                "gg-$((5*6))" % IP2, "gg-30", L.SLOW),
+                        "the guests ping each other over the bridge",
+                        con.tail(400) + con2.tail(400))
+                con.run("httpd -p 8080 -h /tmp && echo httpd-$((3*11))",
+                        "httpd-33", 20)
+                t2 = time.monotonic()
+                got = con2.run("wget -q -O /tmp/r2 http://%s:8080/r && "
+                               "echo got-$((4*11))" % IP, "got-44", L.SLOW)
+                secs = time.monotonic() - t2
+                L.check(got and N.guest_md5(con2, "/tmp/r2", "gg") ==
+                        hashlib.md5(data).hexdigest(),
+                        "the second guest takes the 64 MiB from the first "
+                        "(%.1f MB/s), md5 checked" % (DATA_MIB / secs),
+                        con2.tail(400))
+                con.run("pkill httpd; echo nohttpd-$((2*7))", "nohttpd-14",
+                        20)
+        finally:
+            if con2:
+                con2.close()
+            if rc == 0:
+                rc2, out, err = L.xl("destroy", NAME2)
+                L.check(rc2 == 0, "xl destroy of the second guest",
+                        "rc=%d %s%s" % (rc2, out, err))
         con.run("rm -f /tmp/r; echo rmd-$((3*3))", "rmd-9", 20)
 
         # ---- the backends die: their supervisors start them again, the
