@@ -38,7 +38,8 @@ import urllib.request
 sys.dont_write_bytecode = True    # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vufront as V  # noqa: E402
-from vufront import check, fail, ok, wait_for  # noqa: E402,F401
+from vufront import check, fail, ok, stat, wait_for  # noqa: E402,F401
+from vufront import worker_of as worker  # noqa: E402
 
 E = os.environ
 XS = E["XS"]
@@ -71,29 +72,10 @@ def link_exists(name):
                           capture_output=True).returncode == 0
 
 
-def stat(pid):
-    """The fields of /proc/<pid>/stat after the command, or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
 def gone(pid):
     """Whether pid has exited (a zombie counts: its parent reaps it)."""
     st = stat(pid)
     return st is None or st[0] == "Z"
-
-
-def worker(sup):
-    """The pid of the supervisor's worker, or None."""
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            st = stat(int(d))
-            if st and st[1] == str(sup) and st[0] != "Z":
-                return int(d)
-    return None
 
 
 def tap_state(name):

@@ -1798,6 +1798,42 @@ START_TEST(mmio_config_change)
 }
 END_TEST
 
+/* A block slot on bus, plugged to the fake backend at path; guest RAM
+ * in *g. */
+static void slot_up(struct dev_bus *bus, struct vmmio *d, struct guest *g,
+                    const char *path)
+{
+    char err[512];
+
+    ram_up(g);
+    dev_bus_init(bus);
+    vmmio_init(d, &rec_host, SLOT_BASE, SLOT_GSI);
+    ck_assert_int_eq(vmmio_attach(d, bus), 0);
+    ck_assert_msg(vmmio_plug(d, VMMIO_ID_BLOCK, path, NULL, err,
+                             sizeof(err)) == 0, "%s", err);
+}
+
+static void slot_down(struct vmmio *d, struct guest *g, pid_t pid,
+                      const char *path)
+{
+    vmmio_unplug(d);
+    munmap(g->ram, RAM_SIZE);
+    close(g->ram_fd);
+    cfg_stop(pid, path);
+}
+
+/* vmmio_reconnect until the backend is back (5 s at most). */
+static void slot_reconnect(struct vmmio *d)
+{
+    char err[512];
+    int tries;
+
+    for (tries = 0; vmmio_reconnect(d, err, sizeof(err)) < 0 &&
+                    tries < 100; tries++)
+        usleep(50000);
+    ck_assert_msg(tries < 100, "%s", err);
+}
+
 /*
  * A backend whose socket breaks under a request the guest's own access
  * makes (here a config read): the slot is lost, as after a hang-up, and
@@ -1808,16 +1844,10 @@ START_TEST(mmio_lost_under_guest_access)
     static struct dev_bus bus;
     static struct vmmio d;
     struct guest g;
-    char err[512], path[128];
+    char path[128];
     pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
-    int tries;
 
-    ram_up(&g);
-    dev_bus_init(&bus);
-    vmmio_init(&d, &rec_host, SLOT_BASE, SLOT_GSI);
-    ck_assert_int_eq(vmmio_attach(&d, &bus), 0);
-    ck_assert_msg(vmmio_plug(&d, VMMIO_ID_BLOCK, path, NULL, err,
-                             sizeof(err)) == 0, "%s", err);
+    slot_up(&bus, &d, &g, path);
     close(cfg_channel());
     ck_assert_int_eq(d.vhu.timeout_ms, 5000);
     ck_assert_uint_eq(rd_capacity(&bus), IMG_SIZE / SECTOR);
@@ -1830,19 +1860,13 @@ START_TEST(mmio_lost_under_guest_access)
     ck_assert_int_eq(vmmio_fd(&d), -1);
 
     cfg->hangup_on_config = 0;
-    for (tries = 0; vmmio_reconnect(&d, err, sizeof(err)) < 0 &&
-                    tries < 100; tries++)
-        usleep(50000);
-    ck_assert_msg(tries < 100, "%s", err);
+    slot_reconnect(&d);
     close(cfg_channel());
     ck_assert_int_ge(vmmio_fd(&d), 0);
     ck_assert_msg(d.vhu.timeout_ms == 5000, "after a reconnect requests "
                   "wait %d ms, not 5000", d.vhu.timeout_ms);
     ck_assert_uint_eq(rd_capacity(&bus), IMG_SIZE / SECTOR);
-    vmmio_unplug(&d);
-    munmap(g.ram, RAM_SIZE);
-    close(g.ram_fd);
-    cfg_stop(pid, path);
+    slot_down(&d, &g, pid, path);
 }
 END_TEST
 
@@ -1857,16 +1881,10 @@ START_TEST(mmio_reset_while_backend_away)
     static struct dev_bus bus;
     static struct vmmio d;
     struct guest g;
-    char err[512], path[128];
+    char path[128];
     pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
-    int tries;
 
-    ram_up(&g);
-    dev_bus_init(&bus);
-    vmmio_init(&d, &rec_host, SLOT_BASE, SLOT_GSI);
-    ck_assert_int_eq(vmmio_attach(&d, &bus), 0);
-    ck_assert_msg(vmmio_plug(&d, VMMIO_ID_BLOCK, path, NULL, err,
-                             sizeof(err)) == 0, "%s", err);
+    slot_up(&bus, &d, &g, path);
     close(cfg_channel());
     driver_up(&bus, GPA_DESC);
     wr(&bus, R_STATUS, 1 | 2 | 8 | 4);
@@ -1879,19 +1897,13 @@ START_TEST(mmio_reset_while_backend_away)
     ck_assert_uint_eq(rd(&bus, R_STATUS), 1 | 2 | 8 | 4);
 
     pid = cfg_start(PF_CHANNEL, path, sizeof(path));
-    for (tries = 0; vmmio_reconnect(&d, err, sizeof(err)) < 0 &&
-                    tries < 100; tries++)
-        usleep(50000);
-    ck_assert_msg(tries < 100, "%s", err);
+    slot_reconnect(&d);
     close(cfg_channel());
     ck_assert_int_ge(vmmio_fd(&d), 0);
     ck_assert_uint_eq(rd(&bus, R_STATUS), 1 | 2 | 8 | 4);
     ck_assert_uint_eq(rd(&bus, R_QUEUE_READY), 1);
     ck_assert_uint_eq(rd_capacity(&bus), IMG_SIZE / SECTOR);
-    vmmio_unplug(&d);
-    munmap(g.ram, RAM_SIZE);
-    close(g.ram_fd);
-    cfg_stop(pid, path);
+    slot_down(&d, &g, pid, path);
 }
 END_TEST
 
