@@ -1,9 +1,10 @@
 /*
- * blkback.c - xenolith-blkback: the block backend of one domain.  Owns
- * the domain's qemu-storage-daemon, exports each disk the domain's vbd
- * backend directories name, restarts the daemon when it dies, and goes
- * (taking the daemon with it) when the domain does.  README.md has the
- * interface.
+ * blkback.c - xenolith-blkback: the block backend of one domain.  Serves
+ * each disk the domain's vbd backend directories name (raw ones itself,
+ * qcow2 ones through the domain's qemu-storage-daemon, started when the
+ * first one comes, restarted when it dies, stopped when the last one
+ * goes), and goes (taking the daemon with it) when the domain does.
+ * README.md has the interface.
  */
 #include "blkback.h"
 #include "supervise.h"
@@ -77,7 +78,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: xenolith-blkback --domid DOMID\n"
             "Serves the disks of domain DOMID (its vbd backend directories "
-            "in xenstore)\nwith qemu-storage-daemon.  Environment: "
+            "in xenstore):\nraw ones itself, qcow2 ones through "
+            "qemu-storage-daemon, started for the\nfirst.  Environment: "
             "XENOLITH_RUNDIR (default %s),\nXENOLITH_QSD (default "
             "qemu-storage-daemon).\n", XENOLITH_DEFAULT_RUNDIR);
 }
@@ -122,6 +124,29 @@ static bool xs_connect(struct blkback *bb)
     bb->xs = NULL;
     errno = e;
     return false;
+}
+
+/* Whether a device needs the daemon (a qcow2 disk not refused). */
+static bool qsd_wanted(const struct blkback *bb)
+{
+    const struct vbd *v;
+
+    for (v = bb->vbds; v; v = v->next)
+        if (vbd_needs_qsd(v))
+            return true;
+    return false;
+}
+
+/* No device needs the daemon (any more): it stops. */
+static void qsd_idle(struct blkback *bb)
+{
+    pid_t pid = bb->qsd.pid;
+
+    if (!qsd_up(&bb->qsd) || qsd_wanted(bb))
+        return;
+    qsd_stop(&bb->qsd);
+    blkback_log("qemu-storage-daemon (pid %d) stopped: no qcow2 disk "
+                "needs it", (int)pid);
 }
 
 static struct vbd *find_vbd(struct blkback *bb, unsigned int devid)
@@ -180,6 +205,7 @@ static void rescan(struct blkback *bb, bool refresh)
         vbd_attach(bb, v);
     }
     free(ents);
+    qsd_idle(bb);
 }
 
 /*
@@ -225,21 +251,26 @@ static int take_watches(struct blkback *bb)
 
 /*
  * The daemon died: a new one, and every device exported again on the
- * same sockets (the guests' qemu reconnect by themselves).  A failed
+ * same sockets (the guests' qemu reconnect by themselves); none when no
+ * device needs it any more (the next qcow2 disk starts one).  A failed
  * start counts as a death.  false when it keeps dying: every device is
  * then reported in error.
  */
 static bool supervise(struct blkback *bb)
 {
-    char reason[128];
-    bool too_many;
+    bool wanted = qsd_wanted(bb), too_many;
+    char reason[2048];
     struct vbd *v;
 
-    too_many = qsd_died(&bb->qsd);
+    too_many = qsd_died(&bb->qsd, wanted);
+    if (!wanted)
+        return true;
     for (v = bb->vbds; v; v = v->next)
         vbd_restarting(bb, v);
-    while (!too_many && qsd_start(&bb->qsd))
+    while (!too_many && qsd_start(&bb->qsd, reason, sizeof(reason))) {
+        blkback_log("%s", reason);
         too_many = qsd_count_death(&bb->qsd);
+    }
     if (too_many) {
         snprintf(reason, sizeof(reason), "qemu-storage-daemon keeps dying "
                  "(%d times in %d s)", QSD_MAX_DEATHS, QSD_DEATH_WINDOW_S);
@@ -251,6 +282,7 @@ static bool supervise(struct blkback *bb)
     }
     for (v = bb->vbds; v; v = v->next)
         vbd_attach(bb, v);
+    qsd_idle(bb);
     return true;
 }
 
@@ -358,14 +390,9 @@ int main(int argc, char **argv)
     dfd = take_dir(&bb);
     if (dfd < 0)
         goto out;
-    /* qsd_start's own line says why: it is the last, which libxl
-     * quotes */
-    if (qsd_start(&bb.qsd))
-        goto out;
-    blkback_log("serving domain %u: %s, QMP %s", bb.domid, bb.be_path,
-                bb.qsd.qmp_path);
+    blkback_log("serving domain %u: %s", bb.domid, bb.be_path);
     /* The watches fire once as registered: the first scan comes from
-     * the loop. */
+     * the loop, and qsd starts when it finds a qcow2 disk (vbd_attach). */
     status = run(&bb, sfd, tfd);
 
 out:

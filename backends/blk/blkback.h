@@ -28,9 +28,11 @@ struct vublk;
 #define QSD_DEATH_WINDOW_S 60
 
 /*
- * The daemon child.  States: down (pid 0, dm NULL), up (pid and dm set,
- * QMP negotiated), gone (dm's connection closed or the child exited:
- * "gone" or "exited" set, waiting for blkback.c to restart it).
+ * The daemon child, started when the first qcow2 disk is to be exported
+ * and stopped when the last one goes (blkback.c).  States: down (pid 0,
+ * dm NULL: not started yet, stopped, or a start that failed), up (pid
+ * and dm set, QMP negotiated), gone (dm's connection closed or the child
+ * exited: "gone" or "exited" set, waiting for blkback.c to restart it).
  */
 struct qsd {
     /* inputs */
@@ -114,13 +116,18 @@ char *blkback_sprintf(const char *fmt, ...)
 
 /*
  * Starts the daemon with its QMP monitor on q->qmp_path and connects to
- * it.  0, or -errno with the reason logged (its exit status and the
- * tail of its output when it dies first) and nothing left running.
+ * it (success is logged).  0, or -errno with nothing left running and
+ * err (one line, for the caller to log and report) saying why: its exit
+ * status and the tail of its output when it dies first.
  */
-int qsd_start(struct qsd *q);
+int qsd_start(struct qsd *q, char *err, size_t errlen);
 
 /* Whether the daemon is up and answering (not gone, not exited). */
 bool qsd_up(const struct qsd *q);
+
+/* Whether it is down: not started, stopped or not started after all;
+ * neither up nor a dead one waiting to be restarted. */
+bool qsd_down(const struct qsd *q);
 
 /* Reaps the child if it exited (after SIGCHLD); true when it did. */
 bool qsd_reap(struct qsd *q);
@@ -131,10 +138,11 @@ bool qsd_count_death(struct qsd *q);
 
 /*
  * After gone or exited: makes sure the child is reaped (killing it if it
- * only closed its monitor), logs how it ended and forgets it.  Returns
- * true when this death makes QSD_MAX_DEATHS within QSD_DEATH_WINDOW_S.
+ * only closed its monitor), logs how it ended (and whether it is
+ * restarted: wanted, a disk needs it) and forgets it.  Returns true when
+ * this death makes QSD_MAX_DEATHS within QSD_DEATH_WINDOW_S.
  */
-bool qsd_died(struct qsd *q);
+bool qsd_died(struct qsd *q, bool wanted);
 
 /* Quits the daemon (QMP quit, SIGKILL after 3 s), reaps it and removes
  * its QMP socket.  Fine on a daemon that is down. */
@@ -184,9 +192,16 @@ void vublk_stop(struct vublk *d);
  */
 int vbd_read(struct blkback *bb, unsigned int devid, struct vbd **v_r);
 
-/* Exports a PENDING device when the daemon is up and reports the result
- * in xenstore (connected, or error with the reason). */
+/*
+ * Exports a PENDING device and reports the result in xenstore
+ * (connected, or error with the reason).  A qcow2 one starts the daemon
+ * when it is down (its failure to start is the device's error), and
+ * waits for its restart while it is dead.
+ */
 void vbd_attach(struct blkback *bb, struct vbd *v);
+
+/* Whether the device needs the daemon: qcow2, and not refused. */
+bool vbd_needs_qsd(const struct vbd *v);
 
 /* Takes the device out of the daemon (when up) and removes its socket;
  * v stays allocated (vbd_free). */

@@ -249,9 +249,10 @@ fail:
     _exit(127);
 }
 
-/* Until the QMP socket exists: 0, or -errno with the reason logged and
+/* Until the QMP socket exists: 0, or -errno with the reason in err and
  * the child reaped. */
-static int wait_socket(struct qsd *q, off_t out_off)
+static int wait_socket(struct qsd *q, off_t out_off, char *err,
+                       size_t errlen)
 {
     uint64_t deadline = now_ms() + QSD_START_MS;
     char how[64], *tail;
@@ -261,9 +262,10 @@ static int wait_socket(struct qsd *q, off_t out_off)
         if (qsd_reap(q)) {
             describe_status(q->status, how, sizeof(how));
             tail = output_tail(out_off);
-            blkback_log("%s (pid %d) exited (%s) before its QMP socket "
-                        "%s was up; its output: %s", q->bin, (int)q->pid,
-                        how, q->qmp_path, tail ? tail : "(unknown)");
+            snprintf(err, errlen, "%s (pid %d) exited (%s) before its "
+                     "QMP socket %s was up; its output: %s", q->bin,
+                     (int)q->pid, how, q->qmp_path,
+                     tail ? tail : "(unknown)");
             free(tail);
             return -ECHILD;
         }
@@ -275,9 +277,9 @@ static int wait_socket(struct qsd *q, off_t out_off)
     }
     kill_reap(q);
     tail = output_tail(out_off);
-    blkback_log("%s (pid %d) made no QMP socket %s in %d s: killed it; "
-                "its output: %s", q->bin, (int)q->pid, q->qmp_path,
-                QSD_START_MS / 1000, tail ? tail : "(unknown)");
+    snprintf(err, errlen, "%s (pid %d) made no QMP socket %s in %d s: "
+             "killed it; its output: %s", q->bin, (int)q->pid, q->qmp_path,
+             QSD_START_MS / 1000, tail ? tail : "(unknown)");
     free(tail);
     return -ETIMEDOUT;
 }
@@ -302,7 +304,12 @@ static void query_version(struct qsd *q)
     yajl_tree_free(ret);
 }
 
-int qsd_start(struct qsd *q)
+bool qsd_down(const struct qsd *q)
+{
+    return q->pid <= 0 && !q->dm;
+}
+
+int qsd_start(struct qsd *q, char *err, size_t errlen)
 {
     char *path = NULL, *chardev = NULL;
     int errpipe[2] = { -1, -1 }, e, rc;
@@ -316,8 +323,8 @@ int qsd_start(struct qsd *q)
     /* A socket left by a dead daemon would be connected to by mistake. */
     if (unlink(q->qmp_path) < 0 && errno != ENOENT) {
         rc = -errno;
-        blkback_log("cannot remove the old QMP socket %s: %s", q->qmp_path,
-                    strerror(errno));
+        snprintf(err, errlen, "cannot remove the old QMP socket %s: %s",
+                 q->qmp_path, strerror(errno));
         goto out;
     }
     path = opt_escape(q->qmp_path);
@@ -325,19 +332,21 @@ int qsd_start(struct qsd *q)
                           "wait=off", path) < 0) {
         chardev = NULL;
         rc = -ENOMEM;
-        blkback_log("starting %s: out of memory", q->bin);
+        snprintf(err, errlen, "starting %s: out of memory", q->bin);
         goto out;
     }
     if (pipe2(errpipe, O_CLOEXEC) < 0) {
         rc = -errno;
-        blkback_log("starting %s: pipe: %s", q->bin, strerror(errno));
+        snprintf(err, errlen, "starting %s: pipe: %s", q->bin,
+                 strerror(errno));
         goto out;
     }
     out_off = output_offset();
     pid = fork();
     if (pid < 0) {
         rc = -errno;
-        blkback_log("starting %s: fork: %s", q->bin, strerror(errno));
+        snprintf(err, errlen, "starting %s: fork: %s", q->bin,
+                 strerror(errno));
         goto out;
     }
     if (pid == 0)
@@ -351,11 +360,11 @@ int qsd_start(struct qsd *q)
     if (n == sizeof(e)) {
         kill_reap(q);
         rc = -e;
-        blkback_log("cannot run qemu-storage-daemon '%s': %s", q->bin,
-                    strerror(e));
+        snprintf(err, errlen, "cannot run qemu-storage-daemon '%s': %s",
+                 q->bin, strerror(e));
         goto out;
     }
-    rc = wait_socket(q, out_off);
+    rc = wait_socket(q, out_off, err, errlen);
     if (rc)
         goto out;
     rc = xendm_connect(q->qmp_path, q->domid, q->pid, &q->lg, on_event, q,
@@ -364,8 +373,8 @@ int qsd_start(struct qsd *q)
         /* -ECHILD: libxendm saw it exit and reaped it. */
         if (rc != -ECHILD)
             kill_reap(q);
-        blkback_log("no QMP from %s (pid %d) on %s: %s", q->bin,
-                    (int)q->pid, q->qmp_path, strerror(-rc));
+        snprintf(err, errlen, "no QMP from %s (pid %d) on %s: %s", q->bin,
+                 (int)q->pid, q->qmp_path, strerror(-rc));
         q->dm = NULL;
         goto out;
     }
@@ -403,7 +412,7 @@ bool qsd_count_death(struct qsd *q)
            now.tv_sec - q->deaths[0].tv_sec < QSD_DEATH_WINDOW_S;
 }
 
-bool qsd_died(struct qsd *q)
+bool qsd_died(struct qsd *q, bool wanted)
 {
     uint64_t deadline = now_ms() + 1000;
     char how[64];
@@ -418,7 +427,8 @@ bool qsd_died(struct qsd *q)
     describe_status(q->status, how, sizeof(how));
     too_many = qsd_count_death(q);
     blkback_log("qemu-storage-daemon (pid %d) exited (%s); %s", (int)q->pid,
-                how, too_many ? "it keeps dying: giving up" : "restarting");
+                how, !wanted ? "no disk needs it: not restarting it" :
+                too_many ? "it keeps dying: giving up" : "restarting");
     forget(q);
     return too_many;
 }

@@ -214,16 +214,31 @@ out:
     return rc;
 }
 
+bool vbd_needs_qsd(const struct vbd *v)
+{
+    return strcmp(v->format, "raw") && v->state != VBD_ERROR;
+}
+
 void vbd_attach(struct blkback *bb, struct vbd *v)
 {
-    char reason[768], err[512];
+    char reason[2048], err[512];
     bool raw = !strcmp(v->format, "raw");
     uint64_t size;
     int rc;
 
-    if (v->state != VBD_PENDING || (!raw && !qsd_up(&bb->qsd)))
+    /* A dead daemon: the loop restarts it and attaches the device then. */
+    if (v->state != VBD_PENDING ||
+        (!raw && !qsd_up(&bb->qsd) && !qsd_down(&bb->qsd)))
         return;
     if (check_target(v, reason, sizeof(reason))) {
+        vbd_fail(bb, v, reason);
+        return;
+    }
+    /* The first qcow2 disk starts the daemon.  A failure is this disk's
+     * (the next one tries again), with qsd_start's own reason in
+     * hotplug-error (libxl quotes it) and on the log's last line. */
+    if (!raw && qsd_down(&bb->qsd) &&
+        qsd_start(&bb->qsd, reason, sizeof(reason))) {
         vbd_fail(bb, v, reason);
         return;
     }

@@ -1,9 +1,12 @@
 #!/bin/sh
 # blkback.sh - backends/blk/xenolith-blkback against a private xenstored
-# and the real qemu-storage-daemon: two disks exported (raw rw, qcow2
-# ro) and checked over their vhost-user sockets, a hotplugged disk whose
-# file is missing, an online resize, the daemon killed and restarted, a
-# detach, the domain's death, a daemon that keeps dying, bad starts.
+# and the real qemu-storage-daemon: a raw disk served with no daemon
+# running, a qcow2 disk hotplugged (the daemon starts for it), both
+# checked over their vhost-user sockets, a hotplugged disk whose file is
+# missing, an online resize, the daemon killed and restarted, a detach
+# (the last qcow2 disk's stops the daemon; the next one starts it
+# again), the domain's death, a daemon that keeps dying, daemons that
+# cannot start (only the qcow2 disk is refused, saying why), bad starts.
 #
 # Environment (set by tests/integration/Makefile.am; defaults for a run
 # by hand from the build tree's tests/integration): BUILD (top build
@@ -51,6 +54,8 @@ exited() {
         [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
 }
 
+HERE=$(cd "$(dirname "$0")" && pwd)     # vufront.py, blkback-frontend.py
+
 xs_read() { "$XS" read "$1" 2>/dev/null; }
 be() { echo "/local/domain/0/backend/vbd/$1/$2"; }
 
@@ -94,38 +99,27 @@ wait_until '[ -S "$XENSTORED_PATH" ]' 5 ||
     hard_error "xenstored did not start: $(cat "$T/xenstored.out")"
 
 # The disk's capacity (sectors) in its vhost-user-blk export's config
-# space, asked over the socket as the guest's qemu would.
+# space, asked over the socket as the guest's qemu would (vufront.py).
 vhost_capacity()
 {
-    python3 - "$1" <<'PY'
-import socket, struct, sys
+    python3 - "$HERE" "$1" <<'PY'
+import struct, sys
+sys.dont_write_bytecode = True          # nothing written into the tree
+sys.path.insert(0, sys.argv[1])
+from vufront import (F_PROTOCOL, GET_CONFIG, GET_FEATURES,
+                     GET_PROTOCOL_FEATURES, PF_CONFIG, SET_PROTOCOL_FEATURES,
+                     Frontend)
 
-def send(s, req, payload=b''):
-    s.sendall(struct.pack('<III', req, 1, len(payload)) + payload)
-
-def recv(s):
-    def exact(n):
-        b = b''
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c:
-                raise SystemExit('connection closed')
-            b += c
-        return b
-    _, _, size = struct.unpack('<III', exact(12))
-    return exact(size)
-
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
-s.connect(sys.argv[1])
-send(s, 1)                                      # GET_FEATURES
-if not struct.unpack('<Q', recv(s))[0] & (1 << 30):
-    raise SystemExit('no protocol features')
-send(s, 15)                                     # GET_PROTOCOL_FEATURES
-pf = struct.unpack('<Q', recv(s))[0]
-send(s, 16, struct.pack('<Q', pf & (1 << 9)))   # SET_..., CONFIG only
-send(s, 24, struct.pack('<III', 0, 8, 0) + bytes(8))    # GET_CONFIG
-print(struct.unpack('<Q', recv(s)[12:20])[0])
+try:
+    f = Frontend(sys.argv[2])
+    if not f.u64(GET_FEATURES) & F_PROTOCOL:
+        raise SystemExit('no protocol features')
+    pf = f.u64(GET_PROTOCOL_FEATURES)
+    f.send(SET_PROTOCOL_FEATURES, struct.pack('<Q', pf & PF_CONFIG))
+    f.send(GET_CONFIG, struct.pack('<III', 0, 8, 0) + bytes(8))
+    print(struct.unpack('<Q', f.recv()[1][12:20])[0])
+except (OSError, EOFError) as e:
+    raise SystemExit('%s: %s' % (sys.argv[2], e))
 PY
 }
 
@@ -150,12 +144,6 @@ check_bad_start()
         pass "$what: $(grep -- "$expect" "$T/bad.out" | head -1)"
     fi
 }
-expect="$T/no-such-qsd"
-check_bad_start "missing XENOLITH_QSD" \
-    env XENOLITH_QSD="$T/no-such-qsd" "$BLKBACK" --domid 5
-expect="exited (status 1) before its QMP socket"
-check_bad_start "a daemon that cannot start" \
-    env XENOLITH_QSD=false "$BLKBACK" --domid 5
 expect="domain 9 does not exist"
 check_bad_start "an unknown domain" "$BLKBACK" --domid 9
 expect="not a domain id"
@@ -167,25 +155,100 @@ check_bad_start "no xenstored" \
     env XENSTORED_PATH="$T/nothing" \
     "$BLKBACK" --domid 5
 
-# ---- two disks --------------------------------------------------------------
-DIR=$XENOLITH_RUNDIR/backends/vbd-5
-truncate -s 64M "$T/a.img"
-qemu-img create -q -f qcow2 "$T/b.qcow2" 32M || hard_error "qemu-img"
-# as libxl writes them: one transaction per device
-"$XS" write "$(be 5 51712)/params" "$T/a.img" "$(be 5 51712)/format" raw \
-    "$(be 5 51712)/mode" w "$(be 5 51712)/dev" xvda \
-    "$(be 5 51712)/discard-enable" 1 "$(be 5 51712)/state" 1 &&
-"$XS" write "$(be 5 51728)/params" "$T/b.qcow2" \
-    "$(be 5 51728)/format" qcow2 "$(be 5 51728)/mode" r \
-    "$(be 5 51728)/dev" xvdb "$(be 5 51728)/state" 1 ||
-    hard_error "xenstore write of the devices"
-
 # Under valgrind through libtool: $BLKBACK is libtool's wrapper script.
 BB_CMD=$BLKBACK
 [ -z "${BLKBACK_VALGRIND:-}" ] ||
     BB_CMD="$BUILD/libtool --mode=execute valgrind -q --leak-check=full
         --show-leak-kinds=all --errors-for-leak-kinds=all
         --error-exitcode=99 $BLKBACK"
+
+# ---- a daemon that cannot start: only the qcow2 disk is refused -----------
+# No daemon for a raw disk; the first qcow2 disk starts it, and when that
+# fails, that disk alone is refused with the reason (hotplug-error and
+# the log's last line), the raw disk served on; the domain's death with
+# no daemon ever started leaves nothing.
+DIR7=$XENOLITH_RUNDIR/backends/vbd-7
+truncate -s 16M "$T/l.img"
+qemu-img create -q -f qcow2 "$T/l.qcow2" 16M || hard_error "qemu-img"
+qsd_refused()
+{
+    what=$1 qsd=$2 expect=$3        # expect: a case pattern
+    "$XS" write /local/domain/7/name guest7 "$(be 7 51712)/params" \
+        "$T/l.img" "$(be 7 51712)/format" raw "$(be 7 51712)/mode" w \
+        "$(be 7 51712)/dev" xvda || hard_error "xenstore write of domain 7"
+    XENOLITH_QSD=$qsd $BB_CMD --domid 7 >"$T/blkback7.log" 2>&1 &
+    bb7=$!
+    if ! wait_until \
+        '[ "$(xs_read "$(be 7 51712)/hotplug-status")" = connected ]'; then
+        fail "$what: the raw disk is not connected:" \
+            "$(xs_read "$(be 7 51712)/hotplug-status")"
+    elif [ -e "$DIR7/qsd.qmp" ] ||
+         grep -q qemu-storage-daemon "$T/blkback7.log"; then
+        fail "$what: a daemon was tried for a raw disk:" \
+            "$(cat "$T/blkback7.log")"
+    else
+        "$XS" write "$(be 7 51728)/params" "$T/l.qcow2" \
+            "$(be 7 51728)/format" qcow2 "$(be 7 51728)/mode" w \
+            "$(be 7 51728)/dev" xvdb || hard_error "xenstore write of 51728"
+        wait_until \
+            '[ "$(xs_read "$(be 7 51728)/hotplug-status")" = error ]' 20
+        err=$(xs_read "$(be 7 51728)/hotplug-error")
+        last=$(tail -n 1 "$T/blkback7.log")
+        case $err in
+        *$expect*)
+            case $last in
+            *"vbd 51728 (xvdb): refused: $err")
+                pass "$what: 51728 refused: $err" ;;
+            *) fail "$what: the log's last line is '$last'" ;;
+            esac ;;
+        *) fail "$what: hotplug-status" \
+               "'$(xs_read "$(be 7 51728)/hotplug-status")'," \
+               "hotplug-error '$err', not about '$expect'" ;;
+        esac
+        if exited $bb7; then
+            fail "$what: blkback exited"
+        elif [ "$(xs_read "$(be 7 51712)/hotplug-status")" != connected ]
+        then
+            fail "$what: the raw disk is no longer connected"
+        elif [ -n "$(pids_of "$DIR7/qsd.qmp")" ] || [ -e "$DIR7/qsd.qmp" ]
+        then
+            fail "$what: a daemon or its qsd.qmp is left"
+        else
+            pass "$what: the raw disk stays connected"
+        fi
+    fi
+    "$XS" rm /local/domain/7
+    if wait_until "exited $bb7" 5; then
+        wait "$bb7"
+        st=$?
+        if [ "$st" != 0 ]; then
+            fail "$what: domain gone: exit status $st"
+        elif [ -e "$DIR7" ] || [ -n "$(pids_of "$DIR7")" ]; then
+            fail "$what: domain gone: left $DIR7 or processes"
+        else
+            pass "$what: domain gone: exit 0, nothing left"
+        fi
+    else
+        kill -9 "$bb7"
+        fail "$what: domain gone: blkback (pid $bb7) still runs"
+    fi
+    "$XS" rm /local/domain/0/backend/vbd/7
+}
+qsd_refused "missing XENOLITH_QSD" "$T/no-such-qsd" \
+    "cannot run qemu-storage-daemon '$T/no-such-qsd': No such file"
+qsd_refused "a daemon that cannot start" false \
+    "false (pid *) exited (status 1) before its QMP socket"
+
+# ---- a raw disk: no daemon ---------------------------------------------------
+DIR=$XENOLITH_RUNDIR/backends/vbd-5
+truncate -s 64M "$T/a.img"
+qemu-img create -q -f qcow2 "$T/b.qcow2" 32M || hard_error "qemu-img"
+# as libxl writes them: one transaction per device
+"$XS" write "$(be 5 51712)/params" "$T/a.img" "$(be 5 51712)/format" raw \
+    "$(be 5 51712)/mode" w "$(be 5 51712)/dev" xvda \
+    "$(be 5 51712)/discard-enable" 1 "$(be 5 51712)/state" 1 ||
+    hard_error "xenstore write of 51712"
+
 $BB_CMD --domid 5 >"$T/blkback.log" 2>&1 &
 BB=$!
 
@@ -212,13 +275,47 @@ check_disk()
         pass "$what: $devid connected, $sectors sectors on $sock"
     fi
 }
-if wait_until 'connected 51712 && connected 51728' 10; then
+# The worker (the supervisor's child) and the worker's children.
+worker() { pgrep -P "$BB" 2>/dev/null | head -n 1; }
+kids() { wk=$(worker) && [ -n "$wk" ] && pgrep -P "$wk" 2>/dev/null; }
+if wait_until 'connected 51712' 10; then
     check_disk 51712 131072 "start"
-    check_disk 51728 65536 "start"
 else
-    fail "start: not connected:" \
-        "51712 $(xs_read "$(be 5 51712)/hotplug-status")," \
-        "51728 $(xs_read "$(be 5 51728)/hotplug-status")"
+    fail "start: 51712 not connected:" \
+        "$(xs_read "$(be 5 51712)/hotplug-status")"
+fi
+if [ -z "$(worker)" ]; then
+    fail "raw only: no worker under the supervisor (pid $BB)"
+elif [ -n "$(kids)" ] || [ -e "$DIR/qsd.qmp" ] ||
+     [ -n "$(pids_of "$DIR/qsd.qmp")" ]; then
+    fail "raw only: a qemu-storage-daemon runs: children $(kids)," \
+        "$(ls "$DIR" | tr "\n" " ")"
+else
+    pass "raw only: no qemu-storage-daemon (the worker has no child," \
+        "no qsd.qmp)"
+fi
+
+# ---- a qcow2 disk: the daemon starts for it ----------------------------------
+"$XS" write "$(be 5 51728)/params" "$T/b.qcow2" \
+    "$(be 5 51728)/format" qcow2 "$(be 5 51728)/mode" r \
+    "$(be 5 51728)/dev" xvdb "$(be 5 51728)/state" 1 ||
+    hard_error "xenstore write of 51728"
+if wait_until 'connected 51728' 20; then
+    check_disk 51728 65536 "qcow2"
+    q=$(pids_of "$DIR/qsd.qmp")
+    if [ -z "$q" ] || [ "$q" != "$(kids)" ]; then
+        fail "qcow2: the worker's children '$(kids)' are not its" \
+            "qemu-storage-daemon '$q'"
+    elif ! grep -q "qemu-storage-daemon .* started (pid $q, " \
+         "$T/blkback.log"; then
+        fail "qcow2: the daemon's start is not logged"
+    else
+        pass "qcow2: one qemu-storage-daemon (pid $q), the worker's child"
+    fi
+    connected 51712 || fail "qcow2: 51712 is no longer connected"
+else
+    fail "qcow2: 51728 not connected:" \
+        "$(xs_read "$(be 5 51728)/hotplug-status")"
 fi
 
 # ---- a hotplugged disk whose file is missing -------------------------------
@@ -246,46 +343,29 @@ connected 51712 && connected 51728 ||
 # ---- online resize -----------------------------------------------------------
 # A frontend that takes the backend's channel (as qemu and the core do)
 # hears of the growth there, with no command, and reads the new capacity.
-python3 - "$DIR/51712.sock" >"$T/watch.out" 2>&1 <<'PY' &
-import array, socket, struct, sys
+python3 - "$HERE" "$DIR/51712.sock" >"$T/watch.out" 2>&1 <<'PY' &
+import socket, struct, sys
+sys.dont_write_bytecode = True          # nothing written into the tree
+sys.path.insert(0, sys.argv[1])
+from vufront import (GET_CONFIG, GET_FEATURES, GET_PROTOCOL_FEATURES,
+                     PF_BACKEND_REQ, PF_CONFIG, SET_BACKEND_REQ_FD,
+                     SET_PROTOCOL_FEATURES, Frontend)
 
-def send(s, req, payload=b'', fds=()):
-    msg = struct.pack('<III', req, 1, len(payload)) + payload
-    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-            array.array('i', fds).tobytes())] if fds else []
-    s.sendmsg([msg], anc)
-
-def recv(s):
-    def exact(n):
-        b = b''
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c:
-                raise SystemExit('connection closed')
-            b += c
-        return b
-    req, _, size = struct.unpack('<III', exact(12))
-    return req, exact(size)
-
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
-s.connect(sys.argv[1])
-send(s, 1)                                      # GET_FEATURES
-send(s, 15)                                     # GET_PROTOCOL_FEATURES
-recv(s)
-pf = struct.unpack('<Q', recv(s)[1])[0]
-if not pf & (1 << 5):
+f = Frontend(sys.argv[2])
+f.u64(GET_FEATURES)
+pf = f.u64(GET_PROTOCOL_FEATURES)
+if not pf & PF_BACKEND_REQ:
     raise SystemExit('no backend channel offered (protocol features %#x)' % pf)
-send(s, 16, struct.pack('<Q', pf & ((1 << 9) | (1 << 5))))
+f.send(SET_PROTOCOL_FEATURES,
+       struct.pack('<Q', pf & (PF_CONFIG | PF_BACKEND_REQ)))
 ours, theirs = socket.socketpair()
-send(s, 21, fds=[theirs.fileno()])              # SET_BACKEND_REQ_FD
+f.send(SET_BACKEND_REQ_FD, fds=[theirs.fileno()])
 theirs.close()
 print('ready', flush=True)
-ours.settimeout(15)
-req, _ = recv(ours)
-send(s, 24, struct.pack('<III', 0, 8, 0) + bytes(8))    # GET_CONFIG
+req, _ = Frontend(ours, timeout=15).recv()
+f.send(GET_CONFIG, struct.pack('<III', 0, 8, 0) + bytes(8))
 print('message %d, capacity %d' %
-      (req, struct.unpack('<Q', recv(s)[1][12:20])[0]), flush=True)
+      (req, struct.unpack('<Q', f.recv()[1][12:20])[0]), flush=True)
 PY
 WATCH=$!
 wait_until 'grep -q ready "$T/watch.out"' 5 ||
@@ -311,7 +391,6 @@ check_disk 51712 262144 "resize"
 # a raw disk of mode r hotplugged for it (discard-enable 1, which a
 # read-only disk must not offer), detached again after: the data path,
 # the request types, broken rings and messages.
-HERE=$(cd "$(dirname "$0")" && pwd)
 head -c 4096 /dev/urandom >"$T/r.img" && truncate -s 16M "$T/r.img" ||
     hard_error "cannot make $T/r.img"
 "$XS" write "$(be 5 51760)/params" "$T/r.img" "$(be 5 51760)/format" raw \
@@ -358,6 +437,8 @@ else
 fi
 
 # ---- detach ----------------------------------------------------------------
+# 51728 is the last qcow2 disk: the daemon stops with it.
+q=$(pids_of "$DIR/qsd.qmp")
 "$XS" rm "$(be 5 51728)"
 if wait_until '[ ! -e "$DIR/51728.sock" ]' 5; then
     pass "detach: 51728's socket is gone"
@@ -367,6 +448,33 @@ fi
 connected 51712 || fail "detach: 51712 is no longer connected"
 [ -z "$("$XS" ls "$(be 5 51728)" 2>/dev/null)" ] ||
     fail "detach: $(be 5 51728) was written again"
+if ! wait_until '[ -z "$(kids)" ] && [ ! -e "$DIR/qsd.qmp" ]' 5; then
+    fail "detach: the daemon stays without a qcow2 disk: children" \
+        "$(kids), $(ls "$DIR" | tr "\n" " ")"
+elif ! grep -q "qemu-storage-daemon (pid $q) stopped: no qcow2 disk" \
+     "$T/blkback.log"; then
+    fail "detach: the daemon's stop (pid $q) is not logged"
+else
+    pass "detach: the last qcow2 disk gone, the daemon (pid $q) stopped"
+fi
+
+# ---- a qcow2 disk again: a new daemon ----------------------------------------
+"$XS" write "$(be 5 51776)/params" "$T/b.qcow2" \
+    "$(be 5 51776)/format" qcow2 "$(be 5 51776)/mode" r \
+    "$(be 5 51776)/dev" xvde "$(be 5 51776)/state" 1 ||
+    hard_error "xenstore write of 51776"
+if wait_until 'connected 51776' 20; then
+    check_disk 51776 65536 "qcow2 again"
+    q2=$(pids_of "$DIR/qsd.qmp")
+    if [ -n "$q2" ] && [ "$q2" = "$(kids)" ] && [ "$q2" != "$q" ]; then
+        pass "qcow2 again: a new qemu-storage-daemon (pid $q2)"
+    else
+        fail "qcow2 again: no new daemon: '$q2', children '$(kids)'"
+    fi
+else
+    fail "qcow2 again: 51776 not connected:" \
+        "$(xs_read "$(be 5 51776)/hotplug-status")"
+fi
 
 # ---- the domain goes -------------------------------------------------------
 "$XS" rm /local/domain/5
@@ -388,8 +496,8 @@ else
 fi
 
 # ---- a daemon that keeps dying -----------------------------------------------
-# It starts once; every later start fails, so its one death and four
-# failed restarts make five within a minute.
+# It starts once (for domain 6's qcow2 disk); every later start fails,
+# so its one death and four failed restarts make five within a minute.
 cat >"$T/flaky-qsd" <<EOF
 #!/bin/sh
 mkdir "$T/flaky.once" 2>/dev/null && exec "$QSD" "\$@"
@@ -397,9 +505,9 @@ echo "flaky-qsd: not again" >&2
 exit 1
 EOF
 chmod +x "$T/flaky-qsd"
-truncate -s 16M "$T/c.img"
-"$XS" write /local/domain/6/name guest6 "$(be 6 51712)/params" "$T/c.img" \
-    "$(be 6 51712)/format" raw "$(be 6 51712)/mode" w \
+qemu-img create -q -f qcow2 "$T/c.qcow2" 16M || hard_error "qemu-img"
+"$XS" write /local/domain/6/name guest6 "$(be 6 51712)/params" \
+    "$T/c.qcow2" "$(be 6 51712)/format" qcow2 "$(be 6 51712)/mode" w \
     "$(be 6 51712)/dev" xvda || hard_error "xenstore write of domain 6"
 XENOLITH_QSD=$T/flaky-qsd "$BLKBACK" --domid 6 >"$T/blkback6.log" 2>&1 &
 BB=$!

@@ -188,9 +188,16 @@ class Guest:
 
 
 class Frontend:
-    def __init__(self, sock):
+    """Messages on sock: the backend's socket path, or a connected socket
+    (the backend's channel, our end of SET_BACKEND_REQ_FD's pair)."""
+
+    def __init__(self, sock, timeout=5):
+        if isinstance(sock, socket.socket):
+            self.s = sock
+            self.s.settimeout(timeout)
+            return
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(5)
+        self.s.settimeout(timeout)
         self.s.connect(sock)
 
     def send(self, req, payload=b"", fds=(), flags=1):

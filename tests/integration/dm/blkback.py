@@ -22,9 +22,9 @@ qemu-storage-daemon for the qcow2 one), under xl with qemu as the machine:
   refused: block-attach on a vdev in use, block-detach of a vdev the
   domain has not;
   xl destroy: no backend, no qemu-storage-daemon, no socket, no node;
-  refused, leaving nothing: a backend that cannot start (its daemon
-  missing), a disk whose image is missing (named), two disks on one
-  vdev.
+  refused, leaving nothing: a qcow2 disk whose qemu-storage-daemon
+  cannot start (missing; the backend starts it for the first qcow2
+  disk), a disk whose image is missing (named), two disks on one vdev.
 
 Reuses lifecycle.py's helpers.  Environment: as lifecycle.py, and
 XENOLITH_BLKBACK (dm/lib.sh).  Prints "ok: ..." / "FAIL: ..."; exit
@@ -214,12 +214,12 @@ def scenario():
 
     # ---- refused configurations first: nothing may be left of them.
     os.environ["XENOLITH_QSD"] = "/nonexistent/qemu-storage-daemon"
-    # xl's error names the backend and why it could not start (the
-    # daemon's path), not only that it did not
-    refused(cfg, "block backend", "a backend whose daemon is missing")
+    # xl's error names the backend and why the qcow2 disk's daemon could
+    # not start (its path), not only that it did not
+    refused(cfg, "block backend", "a qcow2 disk whose daemon is missing")
     refused(cfg, "cannot run qemu-storage-daemon "
             "'/nonexistent/qemu-storage-daemon'",
-            "a backend whose daemon is missing, saying why")
+            "a qcow2 disk whose daemon is missing, saying why")
     del os.environ["XENOLITH_QSD"]
     refused(write_cfg(raw, qcow, os.path.join(L.TMP, "nope.img") +
                       ",raw,xvdc,rw"),
