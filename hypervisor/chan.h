@@ -52,6 +52,9 @@ enum chan_op {
                            * on this channel and waits to be adopted */
     CHAN_VIRTIO_ADD,      /* struct proto_virtio -> reply + u32 slot, or
                            * the reason as text */
+    CHAN_VIRTIO_DEL,      /* struct proto_virtio_del -> reply, or the
+                           * reason as text */
+    CHAN_VIRTIO_STATE,    /* struct proto_virtio_del -> reply + u32 */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,

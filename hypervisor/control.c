@@ -588,6 +588,33 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
                        sizeof(v));
         return;
     }
+    case PROTO_OP_VIRTIO_DEL:
+    case PROTO_OP_VIRTIO_STATE: {
+        struct proto_virtio_del v;
+
+        if (len != (int)sizeof(v)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&v, buf, sizeof(v));
+        if ((v.flags & ~PROTO_VIRTIO_DEL_FORCE) ||
+            !memchr(v.path, '\0', sizeof(v.path)) || v.path[0] != '/') {
+            dlog(DLOG_WARN, "domain %u: virtio removal of '%.*s' (flags "
+                 "%#x) refused", d->domid, (int)sizeof(v.path), v.path,
+                 v.flags);
+            rc = -EINVAL;
+            break;
+        }
+        if (d->dm) {
+            rc = -EOPNOTSUPP;              /* qemu has its own */
+            break;
+        }
+        domain_forward(d, &c->to, h->op, h->seq,
+                       h->op == PROTO_OP_VIRTIO_DEL ? CHAN_VIRTIO_DEL :
+                                                      CHAN_VIRTIO_STATE,
+                       &v, sizeof(v));
+        return;
+    }
     case PROTO_OP_DM_QMP:
         rc = check_qmp(d, buf, len);
         if (rc < 0)

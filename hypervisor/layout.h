@@ -6,7 +6,7 @@
  *   0xE0000   .. 0xF0000      ACPI tables (RSDP at 0xE0000)
  *   0xF0000   .. 0x100000     reserved
  *   0x100000  .. low_end      RAM (low_end <= 3 GiB)
- *   0xFEB00000.. +8 pages     virtio-mmio slots (devices/virtio_mmio.h)
+ *   0xC0000000.. 0xFE000000   PCI memory window (PCI_MMIO_BASE, devices/pci.h)
  *   0xFEC00000.. 4 GiB        reserved (IOAPIC, LAPIC, KVM's TSS pages)
  *   4 GiB     .. 4 GiB + rest RAM beyond 3 GiB, if any
  *
@@ -25,10 +25,6 @@
 #define LAYOUT_ACPI_BASE     0xE0000ULL
 #define LAYOUT_ACPI_SIZE     0x10000ULL
 #define LAYOUT_RSDP          LAYOUT_ACPI_BASE
-#define LAYOUT_VIRTIO_BASE   0xFEB00000ULL
-#define LAYOUT_VIRTIO_STRIDE 0x1000ULL
-#define LAYOUT_VIRTIO_SLOTS  8
-#define LAYOUT_VIRTIO_GSI0   16      /* slot i interrupts on GSI 16 + i */
 #define LAYOUT_IOAPIC        0xFEC00000ULL
 #define LAYOUT_LAPIC         0xFEE00000ULL
 #define LAYOUT_IDMAP_ADDR    0xFFFBC000ULL

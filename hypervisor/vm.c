@@ -8,11 +8,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
 #include "chan.h"
+#include "proto.h"
 
 void vm_send(struct vm *vm, uint32_t op, const void *payload, size_t len)
 {
@@ -151,6 +153,89 @@ static int host_irqfd(void *opaque, unsigned int gsi, int fd, int assign)
     return 0;
 }
 
+/*
+ * MSI routes: KVM takes the whole GSI routing table at once, so the
+ * in-kernel irqchip's own routes (GSIs 0-15 to both PICs and the
+ * IOAPIC, 16-23 to the IOAPIC, as KVM_CREATE_IRQCHIP sets them up) go
+ * in with every change.
+ */
+#define IOAPIC_PINS 24
+
+static int commit_routes(struct vm *vm)
+{
+    struct kvm_irq_routing *t;
+    struct kvm_irq_routing_entry *e;
+    unsigned int i, n = 0;
+    int rc = 0;
+
+    t = calloc(1, sizeof(*t) + (16 + IOAPIC_PINS + VM_MAX_MSI) *
+                               sizeof(t->entries[0]));
+    if (!t)
+        return -ENOMEM;
+    for (i = 0; i < IOAPIC_PINS; i++) {
+        if (i < 16) {
+            e = &t->entries[n++];
+            e->gsi = i;
+            e->type = KVM_IRQ_ROUTING_IRQCHIP;
+            e->u.irqchip.irqchip = i < 8 ? KVM_IRQCHIP_PIC_MASTER :
+                                           KVM_IRQCHIP_PIC_SLAVE;
+            e->u.irqchip.pin = i % 8;
+        }
+        e = &t->entries[n++];
+        e->gsi = i;
+        e->type = KVM_IRQ_ROUTING_IRQCHIP;
+        e->u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+        e->u.irqchip.pin = i;
+    }
+    for (i = 0; i < VM_MAX_MSI; i++) {
+        if (!vm->msi[i].used)
+            continue;
+        e = &t->entries[n++];
+        e->gsi = vm->msi[i].gsi;
+        e->type = KVM_IRQ_ROUTING_MSI;
+        e->u.msi.address_lo = (uint32_t)vm->msi[i].addr;
+        e->u.msi.address_hi = (uint32_t)(vm->msi[i].addr >> 32);
+        e->u.msi.data = vm->msi[i].data;
+    }
+    t->nr = n;
+    if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0) {
+        rc = -errno;
+        vm_log(vm, "KVM_SET_GSI_ROUTING (%u routes): %s", n,
+               strerror(errno));
+    }
+    free(t);
+    return rc;
+}
+
+static int host_msi_route(void *opaque, unsigned int gsi, uint64_t addr,
+                          uint32_t data, int assign)
+{
+    struct vm *vm = opaque;
+    unsigned int i, free_i = VM_MAX_MSI;
+
+    for (i = 0; i < VM_MAX_MSI; i++) {
+        if (vm->msi[i].used && vm->msi[i].gsi == gsi)
+            break;
+        if (!vm->msi[i].used && free_i == VM_MAX_MSI)
+            free_i = i;
+    }
+    if (i == VM_MAX_MSI) {
+        if (!assign)
+            return 0;
+        if (free_i == VM_MAX_MSI)
+            return -ENOSPC;
+        i = free_i;
+    } else if (assign && vm->msi[i].addr == addr &&
+               vm->msi[i].data == data) {
+        return 0;                        /* no change */
+    }
+    vm->msi[i].used = assign;
+    vm->msi[i].gsi = gsi;
+    vm->msi[i].addr = addr;
+    vm->msi[i].data = data;
+    return commit_routes(vm);
+}
+
 static const struct dev_ram *host_ram(void *opaque, unsigned int *n_r)
 {
     struct vm *vm = opaque;
@@ -175,23 +260,110 @@ void vm_ram_mapped(struct vm *vm)
     }
 }
 
+/* The slot holding the device served from path, or 0. */
+static unsigned int slot_of(const struct vm *vm, const char *path)
+{
+    unsigned int i;
+
+    for (i = 1; i < PCI_SLOTS; i++)
+        if (vpci_present(&vm->virtio[i]) &&
+            !strcmp(vm->virtio[i].vd.path, path))
+            return i;
+    return 0;
+}
+
 int vm_virtio_add(struct vm *vm, uint32_t device_id, const char *path,
-                  const uint8_t *mac, char *err, size_t errlen)
+                  const uint8_t *mac, int hot, char *err, size_t errlen)
 {
     unsigned int i;
     int rc = -ENOSPC;
 
     pthread_mutex_lock(&vm->dev_lock);
-    for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++)
-        if (!vm->virtio[i].device_id)
+    /* a slot a forced removal left a ghost in comes last: the guest may
+     * not have let go of the old device yet */
+    for (i = 1; i < PCI_SLOTS; i++)
+        if (!vpci_present(&vm->virtio[i]) && !pci_bus_ghost(&vm->pci, i))
             break;
-    if (i == LAYOUT_VIRTIO_SLOTS)
-        snprintf(err, errlen, "all %u virtio slots are taken",
-                 LAYOUT_VIRTIO_SLOTS);
-    else
-        rc = vmmio_plug(&vm->virtio[i], device_id, path, mac, err, errlen);
+    if (i == PCI_SLOTS)
+        for (i = 1; i < PCI_SLOTS; i++)
+            if (!vpci_present(&vm->virtio[i]))
+                break;
+    if (slot_of(vm, path)) {
+        snprintf(err, errlen, "PCI slot %u already holds the device "
+                 "served from %s", slot_of(vm, path), path);
+        rc = -EEXIST;
+    } else if (i == PCI_SLOTS) {
+        snprintf(err, errlen, "all %u PCI slots are taken", PCI_SLOTS - 1);
+    } else {
+        rc = vpci_plug(&vm->virtio[i], device_id, path, mac, err, errlen);
+        if (rc == 0 && hot)
+            pcihp_check(&vm->pcihp, i);
+    }
     pthread_mutex_unlock(&vm->dev_lock);
     return rc < 0 ? rc : (int)i;
+}
+
+int vm_virtio_del(struct vm *vm, const char *path, int force, char *err,
+                  size_t errlen)
+{
+    unsigned int i;
+
+    pthread_mutex_lock(&vm->dev_lock);
+    i = slot_of(vm, path);
+    if (!i) {
+        pthread_mutex_unlock(&vm->dev_lock);
+        snprintf(err, errlen, "no device of the domain is served from %s",
+                 path);
+        return -ENOENT;
+    }
+    if (force) {
+        /*
+         * Gone at once; the guest is then asked to eject what it still
+         * holds: acpiphp removes the driver, which finds the device
+         * absent (its ghost BAR reads 0, so the reset ends), and the
+         * slot's _EJ0 finds it empty.  A Device Check would not do: it
+         * only looks for new devices in the slot.
+         */
+        vpci_unplug(&vm->virtio[i], 1);
+        vm->ejecting &= ~(1U << i);
+        pcihp_request_eject(&vm->pcihp, i);
+        vm_log(vm, "PCI slot %u (%s): taken away; the guest is told", i,
+               path);
+    } else {
+        vm->ejecting |= 1U << i;
+        pcihp_request_eject(&vm->pcihp, i);
+        vm_log(vm, "PCI slot %u (%s): the guest is asked to release it", i,
+               path);
+    }
+    pthread_mutex_unlock(&vm->dev_lock);
+    return 0;
+}
+
+unsigned int vm_virtio_state(struct vm *vm, const char *path)
+{
+    unsigned int i, state;
+
+    pthread_mutex_lock(&vm->dev_lock);
+    i = slot_of(vm, path);
+    state = !i ? PROTO_VIRTIO_GONE :
+            (vm->ejecting & (1U << i)) ? PROTO_VIRTIO_EJECTING :
+                                         PROTO_VIRTIO_PRESENT;
+    pthread_mutex_unlock(&vm->dev_lock);
+    return state;
+}
+
+/* The guest released slot (its _EJ0 ran): a vCPU's port write, with
+ * dev_lock held. */
+static void guest_ejected(void *opaque, unsigned int slot)
+{
+    struct vm *vm = opaque;
+
+    if (slot >= PCI_SLOTS || !vpci_present(&vm->virtio[slot]))
+        return;
+    vm_log(vm, "PCI slot %u (%s): released by the guest", slot,
+           vm->virtio[slot].vd.path);
+    vpci_unplug(&vm->virtio[slot], 0);
+    vm->ejecting &= ~(1U << slot);
 }
 
 int vm_devices_init(struct vm *vm)
@@ -205,18 +377,21 @@ int vm_devices_init(struct vm *vm)
     vm->host.shutdown = host_shutdown;
     vm->host.ioeventfd = host_ioeventfd;
     vm->host.irqfd = host_irqfd;
+    vm->host.msi_route = host_msi_route;
     vm->host.ram = host_ram;
     dev_bus_init(&vm->bus);
     serial_init(&vm->serial, &vm->host);
     power_init(&vm->power, &vm->host);
+    pci_bus_init(&vm->pci);
+    pcihp_init(&vm->pcihp, &vm->power, guest_ejected, vm);
+    for (i = 1; i < PCI_SLOTS; i++)
+        vpci_init(&vm->virtio[i], &vm->host, &vm->pci, i);
     rc = serial_attach(&vm->serial, &vm->bus);
     if (rc == 0)
         rc = power_attach(&vm->power, &vm->bus);
-    for (i = 0; rc == 0 && i < LAYOUT_VIRTIO_SLOTS; i++) {
-        vmmio_init(&vm->virtio[i], &vm->host,
-                   LAYOUT_VIRTIO_BASE + i * LAYOUT_VIRTIO_STRIDE,
-                   LAYOUT_VIRTIO_GSI0 + i);
-        rc = vmmio_attach(&vm->virtio[i], &vm->bus);
-    }
+    if (rc == 0)
+        rc = pci_bus_attach(&vm->pci, &vm->bus);
+    if (rc == 0)
+        rc = pcihp_attach(&vm->pcihp, &vm->bus);
     return rc;
 }

@@ -22,14 +22,19 @@
 
 #include "xenctrl.h"
 #include "devices/bus.h"
+#include "devices/pci.h"
+#include "devices/pcihp.h"
 #include "devices/power.h"
 #include "devices/serial.h"
-#include "devices/virtio_mmio.h"
+#include "devices/virtio_pci.h"
 #include "handover.h"
 #include "layout.h"
 
 /* Xen's HVM limit, which the MADT's 8-bit APIC ids also allow. */
 #define VM_MAX_VCPUS 128
+
+/* MSI routes at once: two vectors per PCI slot (devices/pci.h). */
+#define VM_MAX_MSI 64
 
 /* Interrupts a vCPU thread's KVM_RUN (vm_kick); blocked elsewhere. */
 #define VM_KICK_SIGNAL SIGUSR1
@@ -81,7 +86,16 @@ struct vm {
     struct dev_bus bus;           /* vCPU exits are dispatched here */
     struct serial serial;
     struct power power;
-    struct vmmio virtio[LAYOUT_VIRTIO_SLOTS];
+    struct pci_bus pci;
+    struct pcihp pcihp;
+    struct vpci virtio[PCI_SLOTS];  /* by slot; 0 is the host bridge */
+    uint32_t ejecting;            /* slots the guest was asked to free */
+    struct {
+        int used;
+        unsigned int gsi;
+        uint64_t addr;
+        uint32_t data;
+    } msi[VM_MAX_MSI];            /* MSI routes (vm.c) */
     struct dev_ram ram[2];        /* guest RAM below and above 4 GiB */
     unsigned int nr_ram;
     int console_any;              /* a console byte went out */
@@ -109,10 +123,23 @@ int vm_devices_init(struct vm *vm);
 void vm_ram_mapped(struct vm *vm);
 
 /*
- * A virtio device (VMMIO_ID_*) served by the vhost-user backend at path,
- * in the first free slot: its index, or -errno with err saying why.
+ * A virtio device (VIRTIO_ID_*) served by the vhost-user backend at
+ * path, in the first free PCI slot; hot: the guest runs already and is
+ * told (ACPI PCI hotplug).  Its slot, or -errno with err saying why.
  */
 int vm_virtio_add(struct vm *vm, uint32_t device_id, const char *path,
-                  const uint8_t *mac, char *err, size_t errlen);
+                  const uint8_t *mac, int hot, char *err, size_t errlen);
+
+/*
+ * The device served from path leaves: force takes it away now (the
+ * guest is told it vanished), otherwise the guest is asked to release
+ * it and the slot empties when it has (its _EJ0).  0, or -ENOENT (no
+ * device from path, err says so).
+ */
+int vm_virtio_del(struct vm *vm, const char *path, int force, char *err,
+                  size_t errlen);
+
+/* PROTO_VIRTIO_GONE, _PRESENT or _EJECTING for the device from path. */
+unsigned int vm_virtio_state(struct vm *vm, const char *path);
 
 #endif /* XENOLITH_VM_H */

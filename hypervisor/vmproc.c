@@ -330,7 +330,8 @@ static int do_affinity(struct vm *vm, const void *buf, int len)
 
 /* No daemon any more (its channel ended, or CHAN_DETACH): the guest
  * runs on; a new daemon adopts the process (handover.h). */
-/* CHAN_VIRTIO_ADD: answered here, with the slot or the reason. */
+/* CHAN_VIRTIO_ADD: answered here, with the slot or the reason.  A
+ * guest that has run is told of the device (PCI hotplug). */
 static void do_virtio_add(struct vm *vm, uint32_t seq, const void *buf,
                           int len)
 {
@@ -345,14 +346,8 @@ static void do_virtio_add(struct vm *vm, uint32_t seq, const void *buf,
     }
     memcpy(&v, buf, sizeof(v));
     v.path[sizeof(v.path) - 1] = '\0';
-    if (vm->vcpus[0].ran) {
-        snprintf(err, sizeof(err), "the guest has run: it looks for its "
-                 "devices at boot only");
-        rc = -EBUSY;
-    } else {
-        rc = vm_virtio_add(vm, v.device_id, v.path, v.mac, err,
-                           sizeof(err));
-    }
+    rc = vm_virtio_add(vm, v.device_id, v.path, v.mac, vm->vcpus[0].ran,
+                       err, sizeof(err));
     if (rc < 0) {
         vm_log(vm, "%s", err);
         /* -EPROTO would read as a broken channel to libxenctrl */
@@ -362,6 +357,34 @@ static void do_virtio_add(struct vm *vm, uint32_t seq, const void *buf,
     }
     slot = (uint32_t)rc;
     reply_data(vm, seq, 0, &slot, sizeof(slot));
+}
+
+/* CHAN_VIRTIO_DEL and CHAN_VIRTIO_STATE. */
+static void do_virtio_del(struct vm *vm, uint32_t op, uint32_t seq,
+                          const void *buf, int len)
+{
+    struct proto_virtio_del v;
+    char err[512];
+    uint32_t state;
+    int rc;
+
+    if (len != (int)sizeof(v)) {
+        reply(vm, seq, -EINVAL);
+        return;
+    }
+    memcpy(&v, buf, sizeof(v));
+    v.path[sizeof(v.path) - 1] = '\0';
+    if (op == CHAN_VIRTIO_STATE) {
+        state = vm_virtio_state(vm, v.path);
+        reply_data(vm, seq, 0, &state, sizeof(state));
+        return;
+    }
+    rc = vm_virtio_del(vm, v.path, !!(v.flags & PROTO_VIRTIO_DEL_FORCE), err,
+                       sizeof(err));
+    if (rc < 0)
+        reply_data(vm, seq, rc, err, strlen(err) + 1);
+    else
+        reply(vm, seq, 0);
 }
 
 static void lose_daemon(struct vm *vm)
@@ -403,7 +426,7 @@ static void adopt_request(struct vm *vm)
  * The virtio backends' connections: one that turns readable has hung up
  * (killed; its supervisor starts it again): the slot reconnects, tried
  * again every RECONNECT_MS until the backend is back.  Beside each, the
- * backend's channel (virtio_mmio.h), on which it says its config space
+ * backend's channel (virtio_pci.h), on which it says its config space
  * changed (a disk that grew).  Adds the connections and channels to
  * watch to pfd from index n (room for 2 per slot); returns the new count
  * and sets *wait_ms when a backend is away.
@@ -416,17 +439,17 @@ static int watch_backends(struct vm *vm, struct pollfd *pfd, int n,
     unsigned int i;
 
     pthread_mutex_lock(&vm->dev_lock);
-    for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++) {
-        int fd = vmmio_fd(&vm->virtio[i]);
+    for (i = 1; i < PCI_SLOTS; i++) {
+        int fd = vpci_fd(&vm->virtio[i]);
 
         if (fd >= 0) {
             pfd[n].fd = fd;
             pfd[n].events = POLLIN;
             pfd[n++].revents = 0;
-        } else if (vm->virtio[i].lost) {
+        } else if (vm->virtio[i].vd.lost) {
             *wait_ms = RECONNECT_MS;
         }
-        fd = vmmio_backend_fd(&vm->virtio[i]);
+        fd = vpci_backend_fd(&vm->virtio[i]);
         if (fd >= 0) {
             pfd[n].fd = fd;
             pfd[n].events = POLLIN;
@@ -451,14 +474,14 @@ static int polled(const struct pollfd *pfd, int n, int fd)
 /* Slot i's backend channel is readable: one request off it. */
 static void tend_channel(struct vm *vm, unsigned int i)
 {
-    struct vmmio *d = &vm->virtio[i];
+    struct virtio_dev *d = &vm->virtio[i].vd;
     char err[512];
     uint64_t cap = 0;
     unsigned int b;
     int rc;
 
-    rc = vmmio_backend_event(d, err, sizeof(err));
-    if (rc == 1 && d->device_id == VMMIO_ID_BLOCK && d->config_len >= 8) {
+    rc = vpci_backend_event(&vm->virtio[i], err, sizeof(err));
+    if (rc == 1 && d->device_id == VIRTIO_ID_BLOCK && d->config_len >= 8) {
         /* virtio_blk_config.capacity, little-endian, in 512-byte
          * sectors */
         for (b = 0; b < 8; b++)
@@ -485,21 +508,21 @@ static void tend_backends(struct vm *vm, const struct pollfd *pfd, int n)
     unsigned int i;
 
     pthread_mutex_lock(&vm->dev_lock);
-    for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++) {
-        struct vmmio *d = &vm->virtio[i];
+    for (i = 1; i < PCI_SLOTS; i++) {
+        struct vpci *d = &vm->virtio[i];
 
-        if (polled(pfd, n, vmmio_fd(d))) {
+        if (polled(pfd, n, vpci_fd(d))) {
             vm_log(vm, "virtio slot %u: backend %s hung up: its rings "
-                   "wait until it is back", i, d->path);
-            vmmio_lost(d);
-        } else if (polled(pfd, n, vmmio_backend_fd(d))) {
+                   "wait until it is back", i, d->vd.path);
+            vpci_lost(d);
+        } else if (polled(pfd, n, vpci_backend_fd(d))) {
             /* before any reconnect, which may reuse the fd's number */
             tend_channel(vm, i);
         }
-        if (d->lost) {
-            if (vmmio_reconnect(d, err, sizeof(err)) == 0)
+        if (vpci_present(d) && d->vd.lost) {
+            if (vpci_reconnect(d, err, sizeof(err)) == 0)
                 vm_log(vm, "virtio slot %u: backend %s is back: its rings "
-                       "run again", i, d->path);
+                       "run again", i, d->vd.path);
         }
     }
     pthread_mutex_unlock(&vm->dev_lock);
@@ -510,7 +533,7 @@ static void serve(struct vm *vm)
     static uint8_t buf[CHAN_MAX_PAYLOAD];
     struct xc_vcpu_context ctx;
     struct proto_hdr hdr;
-    struct pollfd pfd[2 + 2 * LAYOUT_VIRTIO_SLOTS];
+    struct pollfd pfd[2 + 2 * PCI_SLOTS];
     uint32_t reason;
     int len, rc, n, nctl, fd, wait_ms;
 
@@ -588,6 +611,10 @@ static void serve(struct vm *vm)
             break;
         case CHAN_VIRTIO_ADD:
             do_virtio_add(vm, hdr.seq, buf, len);
+            continue;
+        case CHAN_VIRTIO_DEL:
+        case CHAN_VIRTIO_STATE:
+            do_virtio_del(vm, hdr.op, hdr.seq, buf, len);
             continue;
         case CHAN_CONS_IN:
             pthread_mutex_lock(&vm->dev_lock);

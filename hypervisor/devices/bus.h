@@ -42,7 +42,7 @@ struct dev_host {
     /* The guest asked to stop: XC_SHUTDOWN_poweroff or _reboot. */
     void (*shutdown)(void *opaque, unsigned int reason);
     /*
-     * For devices whose rings a backend process serves (virtio_mmio.h):
+     * For devices whose rings a backend process serves (virtio_pci.h):
      * signal fd on a guest write of datamatch (len bytes) at MMIO addr,
      * without a vCPU exit; pulse interrupt line gsi on each write to fd;
      * assign 0 undoes either.  0 or -errno.
@@ -50,6 +50,13 @@ struct dev_host {
     int (*ioeventfd)(void *opaque, uint64_t addr, unsigned int len,
                      uint64_t datamatch, int fd, int assign);
     int (*irqfd)(void *opaque, unsigned int gsi, int fd, int assign);
+    /*
+     * Route gsi to the MSI (addr, data) (assign 1), or drop the route
+     * (assign 0): a PCI function's MSI-X vector (virtio_pci.h).  0 or
+     * -errno.
+     */
+    int (*msi_route)(void *opaque, unsigned int gsi, uint64_t addr,
+                     uint32_t data, int assign);
     /* Guest RAM, as pieces of the memfd behind it: *n_r of them. */
     const struct dev_ram *(*ram)(void *opaque, unsigned int *n_r);
 };

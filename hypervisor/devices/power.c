@@ -37,7 +37,8 @@ static void put(uint8_t *data, unsigned int size, uint32_t v)
 /* Drive the SCI from status & enable. */
 static void update_sci(struct power *p)
 {
-    int level = (p->pm1_sts & p->pm1_en & POWER_PWRBTN) &&
+    int level = ((p->pm1_sts & p->pm1_en & POWER_PWRBTN) ||
+                 (p->gpe_sts & p->gpe_en)) &&
                 (p->pm1_cnt & PM1_SCI_EN);
 
     if (level == p->sci)
@@ -52,9 +53,44 @@ void power_button(struct power *p)
     update_sci(p);
 }
 
+void power_gpe(struct power *p, unsigned int bit)
+{
+    p->gpe_sts |= (uint16_t)(1U << bit);
+    update_sci(p);
+}
+
 static void stop(struct power *p, unsigned int reason)
 {
     p->host->shutdown(p->host->opaque, reason);
+}
+
+/*
+ * The GPE0 block, byte by byte as ACPICA reaches it (a wider access
+ * covers the next registers): status bytes at 0-1, enable bytes at 2-3.
+ */
+static void gpe_access(struct power *p, unsigned int off, int write,
+                       uint8_t *data, unsigned int size)
+{
+    unsigned int i;
+
+    for (i = 0; i < size; i++, off++) {
+        uint16_t *reg = off < 2 ? &p->gpe_sts : &p->gpe_en;
+        unsigned int shift = 8 * (off & 1);
+
+        if (off >= ACPI_GPE0_LEN) {
+            if (!write)
+                data[i] = 0xFF;
+            continue;
+        }
+        if (!write)
+            data[i] = (uint8_t)(*reg >> shift);
+        else if (off < 2)
+            *reg &= (uint16_t)~((unsigned int)data[i] << shift);
+        else
+            *reg = (uint16_t)((*reg & ~(0xFFU << shift)) |
+                              ((unsigned int)data[i] << shift));
+    }
+    update_sci(p);
 }
 
 /* One access; returns 0 where no register is (inside a claimed block:
@@ -93,6 +129,13 @@ static int pm_access(struct power *p, uint64_t port, int write, uint8_t *data,
         if ((v & ACPI_SLP_EN) && PM1_SLP_TYP(v) == ACPI_SLP_TYP_S5)
             stop(p, XC_SHUTDOWN_poweroff);
         return 1;
+    case ACPI_GPE0_PORT:                 /* status (write 1 to clear) */
+    case ACPI_GPE0_PORT + 1:
+    case ACPI_GPE0_PORT + 2:             /* enable */
+    case ACPI_GPE0_PORT + 3:
+        gpe_access(p, (unsigned int)(port - ACPI_GPE0_PORT), write, data,
+                   size);
+        return 1;
     case ACPI_RESET_PORT:
         if (!write) {
             put(data, size, p->cf9);
@@ -129,7 +172,7 @@ static void bus_write(void *dev, uint64_t addr, const uint8_t *data,
 }
 
 static const struct dev_ops power_ops = {
-    .name = "power (ACPI PM1a, reset, i8042)",
+    .name = "power (ACPI PM1a, GPE0, reset, i8042)",
     .read = bus_read,
     .write = bus_write,
 };
@@ -140,6 +183,7 @@ int power_attach(struct power *p, struct dev_bus *bus)
         { ACPI_PM1A_EVT_PORT, 4 },
         { ACPI_PM1A_CNT_PORT, 2 },
         { ACPI_RESET_PORT, 1 },
+        { ACPI_GPE0_PORT, ACPI_GPE0_LEN },
         { I8042_CMD_PORT, 1 },
     };
     size_t i;

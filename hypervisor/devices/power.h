@@ -3,8 +3,10 @@
  * blocks (S5 power-off), the ACPI reset register at 0xCF9 and the
  * i8042 "pulse reset line" command (0xFE to port 0x64).  The PM1a
  * status register holds the power button's PWRBTN_STS (write 1 to
- * clear); the SCI (ACPI_SCI_IRQ, level) is high while a status bit and
- * its enable bit are both set and SCI_EN is on, as on real chipsets.
+ * clear), the GPE0 block (arch/x86/acpi.h) the general-purpose events,
+ * raised by other devices (power_gpe: PCI hotplug, pcihp.h); the SCI
+ * (ACPI_SCI_IRQ, level) is high while a status bit and its enable bit
+ * are both set and SCI_EN is on, as on real chipsets.
  */
 #ifndef XENOLITH_POWER_H
 #define XENOLITH_POWER_H
@@ -20,6 +22,8 @@ struct power {
     uint16_t pm1_sts;
     uint16_t pm1_en;
     uint16_t pm1_cnt;
+    uint16_t gpe_sts;
+    uint16_t gpe_en;
     uint8_t cf9;
     int sci;                     /* level of the SCI line as last set */
 };
@@ -34,5 +38,9 @@ int power_attach(struct power *p, struct dev_bus *bus);
  * set and the SCI raised if the guest enabled it.  The caller
  * serialises it with bus accesses. */
 void power_button(struct power *p);
+
+/* General-purpose event bit (0-15) happened: its status bit is set
+ * and the SCI raised if the guest enabled it.  Serialised likewise. */
+void power_gpe(struct power *p, unsigned int bit);
 
 #endif /* XENOLITH_POWER_H */

@@ -22,7 +22,7 @@
  * the owner polls and, when it is readable, calls vhu_backend_message to
  * take one backend request (and ack it where the backend asked).  Only
  * CONFIG_CHANGE_MSG means anything here: the owner reads the config
- * space again (GET_CONFIG) and tells the guest (virtio_mmio.h).  The ack
+ * space again (GET_CONFIG) and tells the guest (virtio_pci.h).  The ack
  * goes out before the owner acts on the message: a backend waiting for
  * it answers nothing on the socket meanwhile.  A backend that sends a
  * request with need-reply while this side waits for a reply on the

@@ -229,6 +229,72 @@ int xc_domain_virtio_add(xc_interface *xch, uint32_t domid,
     }
 }
 
+static int virtio_del_args(xc_interface *xch, uint32_t domid,
+                           const char *socket_path, unsigned int flags,
+                           struct proto_virtio_del *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (!socket_path || strlen(socket_path) >= sizeof(v->path) ||
+        (flags & ~XC_VIRTIO_DEL_FORCE)) {
+        xc__log(xch, XTL_ERROR, EINVAL, "virtio device of domain %u: bad "
+                "socket path '%s' or flags %#x", domid,
+                socket_path ? socket_path : "(null)", flags);
+        errno = EINVAL;
+        return -EINVAL;
+    }
+    v->flags = flags;
+    memcpy(v->path, socket_path, strlen(socket_path));
+    return 0;
+}
+
+XC_API
+int xc_domain_virtio_del(xc_interface *xch, uint32_t domid,
+                         const char *socket_path, unsigned int flags)
+{
+    struct proto_virtio_del v;
+    char resp[600];
+    size_t got = 0;
+    int rc;
+
+    rc = virtio_del_args(xch, domid, socket_path, flags, &v);
+    if (rc < 0)
+        return rc;
+    rc = xc__call(xch, PROTO_OP_VIRTIO_DEL, domid, &v, sizeof(v), resp,
+                  sizeof(resp) - 1, &got, NULL);
+    if (rc < 0) {
+        resp[got] = '\0';
+        if (got && resp[0]) {
+            xc__log(xch, XTL_ERROR, -rc, "removing virtio device %s of "
+                    "domain %u: %s", socket_path, domid, resp);
+            errno = -rc;
+            return rc;
+        }
+        return xc__fail(xch, rc, domid, "removing a virtio device");
+    }
+    return 0;
+}
+
+XC_API
+int xc_domain_virtio_state(xc_interface *xch, uint32_t domid,
+                           const char *socket_path)
+{
+    struct proto_virtio_del v;
+    uint32_t state;
+    size_t got = 0;
+    int rc;
+
+    rc = virtio_del_args(xch, domid, socket_path, 0, &v);
+    if (rc < 0)
+        return rc;
+    rc = xc__call(xch, PROTO_OP_VIRTIO_STATE, domid, &v, sizeof(v), &state,
+                  sizeof(state), &got, NULL);
+    if (rc < 0)
+        return xc__fail(xch, rc, domid, "virtio device state");
+    if (got != sizeof(state))
+        return xc__fail(xch, -EPROTO, domid, "virtio device state");
+    return (int)state;
+}
+
 XC_API
 int xc_domain_destroy(xc_interface *xch, uint32_t domid)
 {

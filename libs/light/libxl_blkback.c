@@ -283,7 +283,7 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
     pid_t pid;
     char kind, *args, *vu, *sock;
     int devid, idx, rc;
-    bool pvh, fresh = false;
+    bool core, pvh, fresh = false;
 
     libxl_domain_config_init(&c);
     rc = libxl__need_daemons(ctx, "libxl_device_disk_add");
@@ -294,13 +294,7 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_INVAL;
         goto out;
     }
-    if (!libxl__domain_is_dm(ctx, domid)) {
-        LOG(ctx, ERROR, "domain %u: adding a disk: a guest of the "
-            "Xenolith core finds its disks at boot only (no hotplug on the "
-            "core: give the disk in the domain's config)", domid);
-        rc = ERROR_INVAL;
-        goto out;
-    }
+    core = !libxl__domain_is_dm(ctx, domid);
     devid = disk->vdev ? libxl__disk_vdev_number(disk->vdev, &kind, &idx)
                        : -1;
     if (devid < 0) {
@@ -318,7 +312,8 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
     rc = libxl__domain_config_load(ctx, domid, &c);
     if (rc)
         goto out;
-    pvh = c.c_info.type == LIBXL_DOMAIN_TYPE_PVH;
+    /* a guest of the core is PVH (a PV config runs as one) */
+    pvh = core || c.c_info.type == LIBXL_DOMAIN_TYPE_PVH;
     if (!libxl__blkback_wanted(disk, pvh, kind == 'x' && idx >= 4)) {
         LOG(ctx, ERROR, "domain %u: disk %s: only a virtio disk can be "
             "added to a running domain (%s; not a cdrom, not "
@@ -370,6 +365,15 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
                              &disk->vdev, 1, pid);
     if (rc)
         goto undo;
+    if (core) {
+        rc = libxl__core_plug(ctx, domid, XC_VIRTIO_BLOCK,
+                              libxl__gc_own(gc, libxl__blkback_socket(domid,
+                                                                      devid)),
+                              NULL, GCSPRINTF("disk %s", disk->vdev));
+        if (rc)
+            goto undo;
+        goto added;
+    }
     sock = libxl__gc_own(gc, libxl__json_quote(
                              libxl__gc_own(gc, libxl__blkback_socket(domid,
                                                                      devid))));
@@ -394,6 +398,7 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
             GCSPRINTF("{\"id\": \"%s\"}", vu), NULL, "undoing it");
         goto undo;
     }
+added:
     store_disks(ctx, domid, disk, NULL);
     LOG(ctx, DEBUG, "domain %u: disk %s (%s) added", domid, disk->vdev,
         disk->pdev_path);
@@ -443,6 +448,15 @@ static int disk_remove(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_INVAL;
         goto out;
     }
+    if (!libxl__domain_is_dm(ctx, domid)) {
+        rc = libxl__core_unplug(ctx, domid,
+                                libxl__gc_own(gc, libxl__blkback_socket(domid,
+                                                                        devid)),
+                                GCSPRINTF("disk %s", disk->vdev), force);
+        if (rc)
+            goto out;
+        goto removed;
+    }
     rc = libxl__dm_qmp_for(ctx, domid, "device_del",
              GCSPRINTF("{\"id\": \"%s\"}", disk->vdev), NULL,
              GCSPRINTF("asking the guest to release disk %s", disk->vdev));
@@ -462,6 +476,7 @@ static int disk_remove(libxl_ctx *ctx, uint32_t domid,
     libxl__dm_qmp_for(ctx, domid, "chardev-remove",
         GCSPRINTF("{\"id\": \"vu-%s\"}", disk->vdev), NULL,
         GCSPRINTF("closing disk %s's socket", disk->vdev));
+removed:
     remove_nodes(ctx, domid, devid);
     store_disks(ctx, domid, NULL, disk->vdev);
     rc = 0;

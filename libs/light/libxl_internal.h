@@ -379,10 +379,22 @@ _hidden int libxl__dm_check_config(libxl_ctx *ctx,
  * runs the vif hotplug scripts; on failure leaves nothing of its own. */
 /* libxl_virtio.c */
 /* The disks and NICs of domain domid of the core (built, not yet run):
- * their backends started and each handed to the core as a virtio-mmio
+ * their backends started and each handed to the core as a virtio PCI
  * device.  0 or ERROR_* (logged; teardown stops what started). */
 _hidden int libxl__core_devices(libxl_ctx *ctx, uint32_t domid,
                                 libxl_domain_config *d_config);
+/* Hand the device a backend serves at socket to the core (XC_VIRTIO_*;
+ * into a running guest too: PCI hotplug).  what names it in messages.
+ * 0 or ERROR_FAIL (logged). */
+_hidden int libxl__core_plug(libxl_ctx *ctx, uint32_t domid,
+                             unsigned int id, const char *socket,
+                             const uint8_t *mac, const char *what);
+/* Take it out again: the guest is asked to release it and given 10 s;
+ * force takes it away at once (the guest is told).  0, ERROR_FAIL (the
+ * guest kept it, or the core failed: logged). */
+_hidden int libxl__core_unplug(libxl_ctx *ctx, uint32_t domid,
+                               const char *socket, const char *what,
+                               bool force);
 
 _hidden int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
                             libxl_domain_config *d_config, int accel);

@@ -304,7 +304,7 @@ int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid,
     struct nic_add_args a;
     char *args, *sock;
     pid_t pid;
-    bool fresh = false, online = false;
+    bool core, fresh = false, online = false;
     int rc;
 
     memset(&d, 0, sizeof(d));
@@ -318,13 +318,7 @@ int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_INVAL;
         goto out;
     }
-    if (!libxl__domain_is_dm(ctx, domid)) {
-        LOG(ctx, ERROR, "domain %u: adding a vif: a guest of the Xenolith "
-            "core finds its NICs at boot only (no hotplug on the core: "
-            "give the vif in the domain's config)", domid);
-        rc = ERROR_INVAL;
-        goto out;
-    }
+    core = !libxl__domain_is_dm(ctx, domid);
     rc = libxl__domain_config_load(ctx, domid, &c);
     if (rc)
         goto out;
@@ -341,7 +335,8 @@ int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid,
         nic->model = libxl__strdup_or_die("virtio-net");
     d.cfg.domid = domid;
     rc = libxl__dm_map_nic(ctx, domid, nic,
-                           c.c_info.type == LIBXL_DOMAIN_TYPE_PVH, &d, &x);
+                           core || c.c_info.type == LIBXL_DOMAIN_TYPE_PVH,
+                           &d, &x);
     if (rc)
         goto out;
     if (!x.socket) {
@@ -375,6 +370,13 @@ int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid,
             goto undo;
         online = true;
     }
+    if (core) {
+        rc = libxl__core_plug(ctx, domid, XC_VIRTIO_NET, x.socket, nic->mac,
+                              GCSPRINTF("vif %d", nic->devid));
+        if (rc)
+            goto undo;
+        goto added;
+    }
     sock = libxl__gc_own(gc, libxl__json_quote(x.socket));
     args = GCSPRINTF("{\"id\": \"cvif%d\", \"backend\": {\"type\": "
                      "\"socket\", \"data\": {\"addr\": {\"type\": \"unix\", "
@@ -403,6 +405,7 @@ int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid,
                           NULL, "undoing it");
         goto undo_chardev;
     }
+added:
     store_nics(ctx, domid, nic, -1);
     LOG(ctx, DEBUG, "domain %u: vif %d (%s) added", domid, nic->devid,
         x.mac);
@@ -454,11 +457,19 @@ static int nic_remove(libxl_ctx *ctx, uint32_t domid,
                           nic->devid)));
     ids = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                            GCSPRINTF("%s/qemu-ids", lx)));
-    if (!st || !ids || !libxl__domain_is_dm(ctx, domid)) {
-        LOG(ctx, ERROR, "domain %u: vif %d cannot be unplugged (%s)", domid,
-            nic->devid, !libxl__domain_is_dm(ctx, domid)
-                ? "a guest of the Xenolith core keeps its NICs"
-                : "an emulated NIC is qemu's own");
+    if (st && !libxl__domain_is_dm(ctx, domid)) {
+        rc = libxl__core_unplug(ctx, domid,
+                                libxl__gc_own(gc, libxl__backend_socket(
+                                    &libxl__netback_class, domid,
+                                    nic->devid)),
+                                GCSPRINTF("vif %d", nic->devid), force);
+        if (rc)
+            goto out;
+        goto unplugged;
+    }
+    if (!st || !ids) {
+        LOG(ctx, ERROR, "domain %u: vif %d cannot be unplugged (an emulated "
+            "NIC is qemu's own)", domid, nic->devid);
         rc = ERROR_INVAL;
         goto out;
     }
@@ -495,6 +506,7 @@ static int nic_remove(libxl_ctx *ctx, uint32_t domid,
     libxl__dm_qmp_for(ctx, domid, "chardev-remove",
                       GCSPRINTF("{\"id\": \"%s\"}", chr), NULL,
                       GCSPRINTF("closing vif %d's socket", nic->devid));
+unplugged:
     ifname = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,
                                               GCSPRINTF("%s/ifname", lx)));
     script = libxl__gc_own(gc, libxl__xs_read(ctx, XBT_NULL,

@@ -3,11 +3,12 @@
  *
  * The same backend processes serve them as serve a guest in qemu
  * (libxl_blkback.c, libxl_netback.c; the same xenstore nodes, the same
- * teardown); the core then puts each in a virtio-mmio slot of the domain
- * (xc_domain_virtio_add), where the guest's virtio_mmio driver finds it
- * at boot.  So they are wired up after the build and before the domain
- * first runs; a domain that has run takes no more (no hotplug on the
- * core: it has no PCI bus to announce one on).
+ * teardown); the core then puts each in a PCI slot of the domain
+ * (xc_domain_virtio_add), where the guest's virtio_pci driver finds it:
+ * at boot for the config's devices, wired up after the build and before
+ * the domain first runs, or through ACPI PCI hotplug for a device added
+ * later (block-attach, network-attach), which the guest is also asked to
+ * release before it goes (xc_domain_virtio_del).
  */
 
 #include "libxl_dm.h"
@@ -57,9 +58,9 @@ static int check_devices(libxl_ctx *ctx, uint32_t domid,
     return 0;
 }
 
-/* Hand one backend's device to the core; 0 or ERROR_FAIL (logged). */
-static int plug(libxl_ctx *ctx, uint32_t domid, unsigned int id,
-                const char *socket, const uint8_t *mac, const char *what)
+int libxl__core_plug(libxl_ctx *ctx, uint32_t domid, unsigned int id,
+                     const char *socket, const uint8_t *mac,
+                     const char *what)
 {
     int r = xc_domain_virtio_add(ctx->xch, domid, id, socket, mac);
 
@@ -68,7 +69,50 @@ static int plug(libxl_ctx *ctx, uint32_t domid, unsigned int id,
               "from its backend (%s)", domid, what, socket);
         return ERROR_FAIL;
     }
-    LOG(ctx, DEBUG, "domain %u: %s is virtio-mmio slot %d", domid, what, r);
+    LOG(ctx, DEBUG, "domain %u: %s is PCI device 00:%02x.0", domid, what,
+        r);
+    return 0;
+}
+
+/* How long the guest has to release a device (as Xen gives a frontend). */
+#define UNPLUG_WAIT_MS 10000
+#define UNPLUG_NAP_MS  20
+
+int libxl__core_unplug(libxl_ctx *ctx, uint32_t domid, const char *socket,
+                       const char *what, bool force)
+{
+    int r, waited;
+
+    r = xc_domain_virtio_del(ctx->xch, domid, socket,
+                             force ? XC_VIRTIO_DEL_FORCE : 0);
+    if (r == -ENOENT) {
+        LOG(ctx, DEBUG, "domain %u: %s was not in the guest any more",
+            domid, what);
+        return 0;
+    }
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: %s: the core could not take it "
+              "out (%s)", domid, what, socket);
+        return ERROR_FAIL;
+    }
+    for (waited = 0; !force && waited < UNPLUG_WAIT_MS;
+         waited += UNPLUG_NAP_MS) {
+        r = xc_domain_virtio_state(ctx->xch, domid, socket);
+        if (r == XC_VIRTIO_GONE)
+            return 0;
+        if (r < 0) {
+            LOGEV(ctx, ERROR, -r, "domain %u: %s: the core cannot say "
+                  "whether the guest released it", domid, what);
+            return ERROR_FAIL;
+        }
+        libxl__nap_ms(UNPLUG_NAP_MS);
+    }
+    if (!force) {
+        LOG(ctx, ERROR, "domain %u: the guest did not release %s within "
+            "%d s (-f removes it anyway)", domid, what,
+            UNPLUG_WAIT_MS / 1000);
+        return ERROR_FAIL;
+    }
     return 0;
 }
 
@@ -105,14 +149,15 @@ int libxl__core_devices(libxl_ctx *ctx, uint32_t domid,
                                     "online");
     }
     for (i = 0; !rc && i < d_config->num_disks; i++)
-        rc = plug(ctx, domid, XC_VIRTIO_BLOCK, d.disks[i].socket, NULL,
-                  libxl__dm_own(&d, libxl__sprintf("disk %s",
-                                                   d_config->disks[i].vdev)));
+        rc = libxl__core_plug(ctx, domid, XC_VIRTIO_BLOCK,
+                              d.disks[i].socket, NULL,
+                              libxl__dm_own(&d, libxl__sprintf("disk %s",
+                                            d_config->disks[i].vdev)));
     for (i = 0; !rc && i < d_config->num_nics; i++)
-        rc = plug(ctx, domid, XC_VIRTIO_NET, d.nics[i].socket,
-                  d_config->nics[i].mac,
-                  libxl__dm_own(&d, libxl__sprintf("vif %d",
-                                                   d_config->nics[i].devid)));
+        rc = libxl__core_plug(ctx, domid, XC_VIRTIO_NET, d.nics[i].socket,
+                              d_config->nics[i].mac,
+                              libxl__dm_own(&d, libxl__sprintf("vif %d",
+                                            d_config->nics[i].devid)));
     libxl__dm_build_free(&d);
     return rc;
 }

@@ -73,6 +73,10 @@ enum proto_op {
                                  qemu -> its return value, JSON text */
     PROTO_OP_VIRTIO_ADD,      /* proto_virtio -> u32 slot; on failure
                                  the reason, NUL-terminated text */
+    PROTO_OP_VIRTIO_DEL,      /* proto_virtio_del; on failure the
+                                 reason, as for VIRTIO_ADD */
+    PROTO_OP_VIRTIO_STATE,    /* proto_virtio_del (flags 0) -> u32
+                                 PROTO_VIRTIO_* */
     PROTO_OP_MAX
 };
 
@@ -140,13 +144,30 @@ struct proto_qmp {
 /*
  * PROTO_OP_VIRTIO_ADD: a virtio device for a domain of the core, whose
  * rings the vhost-user backend listening at path serves; it takes the
- * domain's first free virtio-mmio slot.  Only before the domain first
- * runs (the guest finds its devices at boot): -EBUSY after.
+ * domain's first free PCI slot.  A domain that has run is told of it
+ * (ACPI PCI hotplug).
  */
 struct proto_virtio {
     uint32_t device_id;       /* 1 network, 2 block */
     uint8_t mac[6];           /* network: the guest's address */
     uint8_t pad[2];
+    char path[108];           /* NUL-terminated */
+};
+
+/*
+ * PROTO_OP_VIRTIO_DEL: the device served from path leaves the domain.
+ * Without PROTO_VIRTIO_DEL_FORCE the guest is asked to release it and
+ * the answer comes at once: PROTO_OP_VIRTIO_STATE says when it has
+ * (PROTO_VIRTIO_GONE); with it, the device is taken away now and the
+ * guest told.  -ENOENT: no device is served from path.
+ */
+#define PROTO_VIRTIO_DEL_FORCE 1u
+#define PROTO_VIRTIO_GONE      0u  /* no such device (any more) */
+#define PROTO_VIRTIO_PRESENT   1u
+#define PROTO_VIRTIO_EJECTING  2u  /* the guest was asked to release it */
+
+struct proto_virtio_del {
+    uint32_t flags;
     char path[108];           /* NUL-terminated */
 };
 

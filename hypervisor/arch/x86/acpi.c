@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/x86/aml.h"
+#include "devices/pci.h"
 #include "layout.h"
 
 /* Offsets of the tables inside the area (RSDP first, as layout.h says). */
@@ -15,8 +17,8 @@
 #define OFF_RSDT  0x080
 #define OFF_FADT  0x100
 #define OFF_FACS  0x200
-#define OFF_DSDT  0x300
-#define OFF_MADT  0x800
+#define OFF_MADT  0x300
+#define OFF_DSDT  0x2000                 /* to the end of the area */
 
 #define HDR_LEN   36
 #define FADT_LEN  244
@@ -106,6 +108,9 @@ static void build_fadt(uint8_t *t, uint64_t gpa)
     put64(t, 140, gpa + OFF_DSDT);
     gas_io(t, 148, 32, 2, ACPI_PM1A_EVT_PORT);
     gas_io(t, 172, 16, 2, ACPI_PM1A_CNT_PORT);
+    put32(t, 80, ACPI_GPE0_PORT);
+    put8(t, 92, ACPI_GPE0_LEN);          /* status, then enable bytes */
+    gas_io(t, 220, ACPI_GPE0_LEN * 8, 1, ACPI_GPE0_PORT);
     finish(t);
 }
 
@@ -116,108 +121,100 @@ static void build_facs(uint8_t *t)
     put8(t, 32, 1);                      /* version */
 }
 
-/* DSDT body: Name (_S5, Package (4) { 5, 5, 0, 0 }) in AML. */
-static const uint8_t dsdt_s5[] = {
-    0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-    0x0A, ACPI_SLP_TYP_S5, 0x0A, ACPI_SLP_TYP_S5, 0x00, 0x00,
-};
-
-/* AML opcodes and resource descriptors used below. */
-#define AML_NAME      0x08
-#define AML_BYTE      0x0A
-#define AML_STRING    0x0D
-#define AML_SCOPE     0x10
-#define AML_BUFFER    0x11
-#define AML_EXT       0x5B
-#define AML_DEVICE    0x82
-#define RES_MEM32_FIX 0x86
-#define RES_EXT_IRQ   0x89
-#define RES_END       0x79
-
-/* Bytes of one virtio-mmio Device () after its PkgLength. */
-#define VIRTIO_DEV_BODY 58
-
-static size_t put_name(uint8_t *p, size_t off, const char *seg)
-{
-    memcpy(p + off, seg, 4);
-    return off + 4;
-}
-
 /*
- * Device (VRn) { Name (_HID, "LNRO0005") Name (_UID, n)
- *   Name (_CRS, ResourceTemplate () { Memory32Fixed (ReadWrite, base,
- *     0x200) Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive)
- *     { gsi } }) }
- * Linux's virtio_mmio binds the _HID; an empty slot reads device id 0.
+ * The DSDT: \_S5 for power-off, then the PCI host bridge (bus 0 behind
+ * configuration mechanism #1, devices/pci.h) with one ejectable slot
+ * object per device number, and the GPE handler of PCI hotplug
+ * (devices/pcihp.h): Linux's acpiphp binds the slots, adds a device on
+ * a Device Check notification and, on an Eject Request, removes the
+ * driver and then calls the slot's _EJ0, which tells the core.
  */
-static size_t put_virtio_dev(uint8_t *p, size_t off, unsigned int n)
+static void dsdt_pci(struct aml *a)
 {
-    char seg[5];
-
-    snprintf(seg, sizeof(seg), "VR%02u", n);
-    p[off++] = AML_EXT;
-    p[off++] = AML_DEVICE;
-    p[off++] = VIRTIO_DEV_BODY + 1;          /* one-byte PkgLength */
-    off = put_name(p, off, seg);
-    p[off++] = AML_NAME;
-    off = put_name(p, off, "_HID");
-    p[off++] = AML_STRING;
-    memcpy(p + off, "LNRO0005", 9);
-    off += 9;
-    p[off++] = AML_NAME;
-    off = put_name(p, off, "_UID");
-    p[off++] = AML_BYTE;
-    p[off++] = (uint8_t)n;
-    p[off++] = AML_NAME;
-    off = put_name(p, off, "_CRS");
-    p[off++] = AML_BUFFER;
-    p[off++] = 1 + 2 + 23;                   /* PkgLength */
-    p[off++] = AML_BYTE;
-    p[off++] = 23;                           /* buffer size */
-    p[off++] = RES_MEM32_FIX;
-    put16(p, off, 9);
-    off += 2;
-    p[off++] = 1;                            /* read-write */
-    put32(p, off, (uint32_t)(LAYOUT_VIRTIO_BASE +
-                             n * LAYOUT_VIRTIO_STRIDE));
-    put32(p, off + 4, 0x200);
-    off += 8;
-    p[off++] = RES_EXT_IRQ;
-    put16(p, off, 6);
-    off += 2;
-    p[off++] = 0x03;                         /* consumer, edge, high */
-    p[off++] = 1;
-    put32(p, off, LAYOUT_VIRTIO_GSI0 + n);
-    off += 4;
-    p[off++] = RES_END;
-    p[off++] = 0;
-    return off;
-}
-
-static uint32_t dsdt_len(void)
-{
-    return HDR_LEN + sizeof(dsdt_s5) + 1 + 2 + 5 +
-           LAYOUT_VIRTIO_SLOTS * (3 + VIRTIO_DEV_BODY);
-}
-
-static void build_dsdt(uint8_t *t)
-{
-    size_t off = HDR_LEN, scope_len;
+    static const char *const fields[] = { "PCIU", "PCID", "B0EJ" };
+    char path[16];
     unsigned int i;
 
-    header(t, "DSDT", dsdt_len(), 2);
-    memcpy(t + off, dsdt_s5, sizeof(dsdt_s5));
-    off += sizeof(dsdt_s5);
-    /* Scope (\_SB) { the slots }, with a two-byte PkgLength */
-    scope_len = 2 + 5 + LAYOUT_VIRTIO_SLOTS * (3 + VIRTIO_DEV_BODY);
-    t[off++] = AML_SCOPE;
-    t[off++] = (uint8_t)(0x40 | (scope_len & 0x0F));
-    t[off++] = (uint8_t)(scope_len >> 4);
-    t[off++] = '\\';
-    off = put_name(t, off, "_SB_");
-    for (i = 0; i < LAYOUT_VIRTIO_SLOTS; i++)
-        off = put_virtio_dev(t, off, i);
+    aml_open_scope(a, "\\_SB_");
+    aml_open_device(a, "PCI0");
+    aml_name_decl(a, "_HID");
+    aml_eisaid(a, "PNP0A03");
+    aml_name_decl(a, "_ADR");
+    aml_int(a, 0);
+    aml_name_decl(a, "_UID");
+    aml_int(a, 0);
+    aml_name_decl(a, "_CRS");
+    aml_open_buffer(a);
+    aml_res_word(a, AML_RES_BUS_TYPE, 0, 0);
+    aml_res_io(a, 0xCF8, 8);
+    aml_res_word(a, AML_RES_IO16_TYPE, 0x0000, 0x0CF7);
+    aml_res_word(a, AML_RES_IO16_TYPE, 0x0D00, 0xFFFF);
+    aml_res_dword_mem(a, (uint32_t)PCI_MMIO_BASE,
+                      (uint32_t)(PCI_MMIO_BASE +
+                                 PCI_MMIO_SIZE - 1));
+    aml_res_end(a);
+    aml_close(a);
+    aml_io_region(a, "PHPR", ACPI_PCIHP_PORT, ACPI_PCIHP_LEN);
+    aml_dword_fields(a, "PHPR", fields, 3);
+    for (i = 1; i < PCI_SLOTS; i++) {
+        snprintf(path, sizeof(path), "S%02X", i);
+        aml_open_device(a, path);
+        aml_name_decl(a, "_ADR");
+        aml_int(a, (uint64_t)i << 16);
+        aml_name_decl(a, "_SUN");
+        aml_int(a, i);
+        aml_open_method(a, "_EJ0", 1);
+        aml_store_int(a, 1ULL << i, "B0EJ");
+        aml_close(a);
+        aml_close(a);
+    }
+    /* PCNT: what changed, read once (the registers clear on read) */
+    aml_open_method(a, "PCNT", 0);
+    aml_store_to_local(a, "PCIU", AML_LOCAL0);
+    aml_store_to_local(a, "PCID", AML_LOCAL1);
+    for (i = 1; i < PCI_SLOTS; i++) {
+        snprintf(path, sizeof(path), "S%02X", i);
+        aml_open_if_bits(a, AML_LOCAL0, 1ULL << i);
+        aml_notify(a, path, 1);          /* Device Check */
+        aml_close(a);
+        aml_open_if_bits(a, AML_LOCAL1, 1ULL << i);
+        aml_notify(a, path, 3);          /* Eject Request */
+        aml_close(a);
+    }
+    aml_close(a);
+    aml_close(a);                        /* PCI0 */
+    aml_close(a);                        /* \_SB */
+    aml_open_scope(a, "\\_GPE");
+    snprintf(path, sizeof(path), "_E%02X", ACPI_GPE_PCIHP);
+    aml_open_method(a, path, 0);
+    aml_call0(a, "\\_SB_.PCI0.PCNT");
+    aml_close(a);
+    aml_close(a);
+}
+
+/* Package (4) { 5, 5, 0, 0 }: SLP_TYP for PM1a and PM1b */
+static const uint8_t s5_package[] = {
+    0x12, 0x08, 0x04, 0x0A, ACPI_SLP_TYP_S5, 0x0A, ACPI_SLP_TYP_S5,
+    0x00, 0x00,
+};
+
+static long build_dsdt(uint8_t *t, size_t room)
+{
+    struct aml a;
+    long len;
+
+    if (room < HDR_LEN)
+        return -ENOSPC;
+    aml_init(&a, t + HDR_LEN, room - HDR_LEN);
+    aml_name_decl(&a, "_S5_");
+    aml_bytes(&a, s5_package, sizeof(s5_package));
+    dsdt_pci(&a);
+    len = aml_len(&a);
+    if (len < 0)
+        return len;
+    header(t, "DSDT", (uint32_t)(HDR_LEN + len), 2);
     finish(t);
+    return HDR_LEN + len;
 }
 
 static uint32_t madt_len(unsigned int nr_vcpus)
@@ -262,14 +259,18 @@ int acpi_build(void *buf, uint64_t gpa, size_t size, unsigned int nr_vcpus)
     uint8_t *t;
 
     /* xAPIC ids are 8 bits wide in the MADT entries used here. */
-    if (nr_vcpus > 255 || OFF_MADT + madt_len(nr_vcpus) > size ||
-        OFF_DSDT + dsdt_len() > OFF_MADT)
+    long dsdt;
+
+    if (nr_vcpus > 255 || OFF_MADT + madt_len(nr_vcpus) > OFF_DSDT ||
+        size < OFF_DSDT)
         return -ENOSPC;
-    memset(p, 0, OFF_MADT + madt_len(nr_vcpus));
+    memset(p, 0, size);
+    dsdt = build_dsdt(p + OFF_DSDT, size - OFF_DSDT);
+    if (dsdt < 0)
+        return (int)dsdt;
 
     build_fadt(p + OFF_FADT, gpa);
     build_facs(p + OFF_FACS);
-    build_dsdt(p + OFF_DSDT);
     build_madt(p + OFF_MADT, nr_vcpus);
 
     t = p + OFF_XSDT;

@@ -33,8 +33,10 @@
  * 3: device-model domains (XC_DOMCFG_DEVICE_MODEL, xc_domain_attach_dm,
  * xc_dominfo_t.dm).
  * 4: xc_dm_qmp.
- * 5: xc_domain_virtio_add. */
-#define XENOLITH_CTRL_INTERFACE_VERSION 5
+ * 5: xc_domain_virtio_add.
+ * 6: xc_domain_virtio_del, xc_domain_virtio_state; virtio_add into a
+ * running domain. */
+#define XENOLITH_CTRL_INTERFACE_VERSION 6
 
 #define XC_PAGE_SHIFT 12
 #define XC_PAGE_SIZE  (1UL << XC_PAGE_SHIFT)
@@ -170,10 +172,11 @@ int xc_dm_qmp(xc_interface *xch, uint32_t domid, const char *command,
  * Give domain domid of the core a virtio device (XC_VIRTIO_NET or
  * XC_VIRTIO_BLOCK) whose rings the vhost-user backend listening at
  * socket_path serves; mac is a network device's address (6 bytes), NULL
- * for a disk.  The guest finds its devices at boot: only a domain that
- * has not run yet takes one.  Returns the device's slot (0..7: the
- * guest's virtio-mmio device in that ACPI slot) or -errno (logged with
- * the core's reason): -EBUSY the guest has run, -ENOSPC no free slot,
+ * for a disk.  A domain that has run is told of the device (ACPI PCI
+ * hotplug) and its guest sets it up.  Returns the device's slot (1..31:
+ * the guest's PCI device 00:<slot>.0) or -errno (logged with the core's
+ * reason): -EEXIST a device from that socket is there, -ENOSPC no free
+ * slot,
  * -EOPNOTSUPP a device-model domain (qemu has its own devices),
  * -ETIMEDOUT / -ECONNREFUSED / -ENOENT / -EIO the backend did not answer
  * or failed.
@@ -183,6 +186,25 @@ int xc_dm_qmp(xc_interface *xch, uint32_t domid, const char *command,
 int xc_domain_virtio_add(xc_interface *xch, uint32_t domid,
                          unsigned int device_id, const char *socket_path,
                          const uint8_t *mac);
+
+/*
+ * Take the device served from socket_path out of the domain.  Without
+ * XC_VIRTIO_DEL_FORCE the guest is asked to release it (ACPI eject
+ * request) and this returns at once: xc_domain_virtio_state tells when
+ * the guest has; with it the device goes now (a surprise removal the
+ * guest is told of).  0 or -errno (logged): -ENOENT no such device.
+ */
+#define XC_VIRTIO_DEL_FORCE 1u
+int xc_domain_virtio_del(xc_interface *xch, uint32_t domid,
+                         const char *socket_path, unsigned int flags);
+
+/* XC_VIRTIO_GONE (not, or no longer, in the domain), XC_VIRTIO_PRESENT,
+ * XC_VIRTIO_EJECTING (the guest was asked to release it), or -errno. */
+#define XC_VIRTIO_GONE      0
+#define XC_VIRTIO_PRESENT   1
+#define XC_VIRTIO_EJECTING  2
+int xc_domain_virtio_state(xc_interface *xch, uint32_t domid,
+                           const char *socket_path);
 
 /* Kill the domain's process and free everything.  The domain is
  * "dying" until the process is reaped, then gone (-ESRCH after).

@@ -607,8 +607,7 @@ int libxl_device_nic_getinfo(libxl_ctx *ctx, uint32_t domid,
  * nothing.  remove (safe_remove alike): the guest is asked to release it
  * (ACPI eject) and given 10 s, ERROR_FAIL when it does not; destroy does
  * not wait.  A NIC present at boot unplugs the same way.  The stored
- * config follows.  A domain on the core finds its NICs at boot only:
- * ERROR_INVAL.
+ * config follows.  On the core as in qemu (ACPI PCI hotplug).
  */
 int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid,
                          libxl_device_nic *nic,
@@ -640,8 +639,7 @@ int libxl_mac_to_device_nic(libxl_ctx *ctx, uint32_t domid,
  * remove (safe_remove alike): the guest is asked to release the device
  * (ACPI eject) and given 10 s, ERROR_FAIL when it does not; destroy
  * does not wait.  The stored config follows, so a reboot keeps the
- * change.  A domain on the core finds its disks at boot only (its
- * config's): ERROR_INVAL.
+ * change.  On the core as in qemu (ACPI PCI hotplug).
  */
 int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
                           libxl_device_disk *disk,

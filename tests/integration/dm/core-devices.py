@@ -6,8 +6,8 @@ processes serve over vhost-user, as for a guest in qemu
 its tap on the bridge xenbr0 that core-devices.sh makes in the test's
 own network namespace, 10.99.0.1/24 on the host's side):
 
-  xvda raw and xvdb qcow2 and one vif: the guest's virtio_mmio driver
-  finds them in the core's ACPI slots (/dev/vda, /dev/vdb, eth0 with the
+  xvda raw and xvdb qcow2 and one vif: the guest's virtio_pci driver
+  finds them on the core's PCI bus (/dev/vda, /dev/vdb, eth0 with the
   configured MAC); it reads the raw image's marker, writes 64 MiB of
   random data to each disk and reads them back (caches dropped), and the
   host finds the same checksum in the raw image and, through qemu-img,
@@ -27,7 +27,14 @@ own network namespace, 10.99.0.1/24 on the host's side):
   along;
   refused, leaving nothing: a disk whose image is missing, a cdrom (the
   core has virtio disks only), a vif of an emulated model;
-  block-attach into the running guest is refused with the reason;
+  hotplug (ACPI PCI hotplug, Linux's acpiphp): xl block-attach of xvdc
+  into the running guest: it finds /dev/vdc (serial xvdc) and reads it,
+  xl block-list shows it; block-detach: the guest releases it (eject
+  request, its _EJ0), its nodes and socket go; attached again and
+  detached with -f: taken away at once, the guest drops it; xl
+  network-attach: the guest finds the NIC with its MAC and pings the host
+  through it, network-list shows it; network-detach: released, tap and
+  nodes gone;
   xl destroy: no backend, qemu-storage-daemon, tap, socket or node left.
 
 It needs a KVM that runs a real Linux: tests/lane runs it in the
@@ -108,6 +115,99 @@ def qemus():
     return [p for p in L.our_qemus() if "storage-daemon" not in p[1]]
 
 
+def guest_disks(con):
+    con.run("echo bl-$(ls /sys/block | tr '\\n' ' ')-$((7*7))", "-49", 10)
+    m = re.findall(r"bl-(.*?)-49", con.tail(400))
+    return m[-1].split() if m else []
+
+
+def hotplug(con, dom):
+    """Disks and a NIC into and out of the running guest (ACPI PCI
+    hotplug)."""
+    hot = os.path.join(L.TMP, "core-hot.img")
+    shutil.copy(os.path.join(L.GUEST, "disk.img"), hot)
+    sock = os.path.join(B.backend_dir(dom), "51744.sock")
+    rc, out, err = L.xl("block-attach", L.NAME, "%s,raw,xvdc,rw" % hot)
+    L.check(rc == 0, "xl block-attach xvdc into the running guest",
+            "rc=%d %s%s" % (rc, out, err))
+    L.check(L.wait_for(lambda: "vdc" in guest_disks(con), 30),
+            "the guest finds the plugged disk as /dev/vdc",
+            "%s; %s" % (guest_disks(con), con.tail(600)))
+    L.check(con.run("dd if=/dev/vdc bs=16 count=1 2>/dev/null | "
+                    "sed \"s/V1/V1-hot-$((2+3))/\"; echo",
+                    "XENOLITH-DISK-V1-hot-5", 20) and
+            con.run("echo se-$(cat /sys/block/vdc/serial)-$((9*7))", "-63",
+                    10) and re.search(r"se-xvdc-63", con.tail(300)),
+            "the guest reads it; its serial is xvdc", con.tail(600))
+    rc, out, err = L.xl("block-list", L.NAME)
+    L.check(re.search(r"^51744\s+0\s+%d\s+4\s" % dom, out, re.M),
+            "xl block-list shows xvdc (51744), state 4", out + err)
+    rc, out, err = L.xl("block-attach", L.NAME, "%s,raw,xvda,rw" % hot)
+    L.check(rc != 0 and "xvda" in err and "already" in err,
+            "block-attach on a vdev in use is refused, naming it",
+            "rc=%d %s%s" % (rc, out, err))
+    rc, out, err = L.xl("block-detach", L.NAME, "xvdc")
+    L.check(rc == 0, "xl block-detach xvdc: the guest releases it (its "
+            "_EJ0)", "rc=%d %s%s" % (rc, out, err))
+    L.check(L.wait_for(lambda: "vdc" not in guest_disks(con), 20),
+            "the guest's /dev/vdc is gone", str(guest_disks(con)))
+    L.check(not L.xs_exists("/local/domain/0/backend/vbd/%d/51744" % dom)
+            and L.wait_for(lambda: not os.path.exists(sock), 10),
+            "xvdc's backend node and socket are gone")
+    # -f: taken away at once; the guest is told and drops it
+    rc, out, err = L.xl("block-attach", L.NAME, "%s,raw,xvdc,rw" % hot)
+    L.check(rc == 0 and L.wait_for(lambda: "vdc" in guest_disks(con), 30),
+            "xl block-attach xvdc again: the guest finds it",
+            "rc=%d %s%s %s" % (rc, out, err, guest_disks(con)))
+    rc, out, err = L.xl("block-detach", "-f", L.NAME, "xvdc")
+    L.check(rc == 0 and L.wait_for(lambda: "vdc" not in guest_disks(con),
+                                   20),
+            "xl block-detach -f xvdc: gone from the guest",
+            "rc=%d %s%s %s" % (rc, out, err, guest_disks(con)))
+    L.check(con.run("dd if=/dev/vda bs=16 count=1 2>/dev/null | "
+                    "sed \"s/V1/V1-still-$((3+4))/\"; echo",
+                    "XENOLITH-DISK-V1-still-7", 20) and L.domid() == dom,
+            "the guest still reads its own disk", con.tail(600))
+    rc, out, err = L.xl("block-list", L.NAME)
+    L.check(rc == 0 and len(out.splitlines()) == 3,
+            "xl block-list: xvda and xvdb left", out + err)
+
+    hot_mac = "00:16:3e:5a:03:1a"
+    rc, out, err = L.xl("network-attach", L.NAME, "bridge=xenbr0",
+                        "mac=" + hot_mac)
+    L.check(rc == 0, "xl network-attach (vif 1, %s)" % hot_mac,
+            "rc=%d %s%s" % (rc, out, err))
+    rc, out, err = L.xl("network-list", L.NAME)
+    rows = [ln.split() for ln in out.splitlines()]
+    L.check(rc == 0 and [r[:5] for r in rows[1:]] ==
+            [["0", "0", MAC, "0", "4"], ["1", "0", hot_mac, "1", "4"]],
+            "xl network-list: vif 0 and the new vif 1, state 4", out)
+    L.check(con.run("for i in $(seq 1 40); do grep -qi %s /sys/class/net/"
+                    "*/address 2>/dev/null && break; sleep 0.5; done; "
+                    "grep -li %s /sys/class/net/*/address | cut -d/ -f5 | "
+                    "sed 's/^/hot:/'" % (hot_mac, hot_mac), "hot:eth", 60),
+            "the guest finds the new NIC (MAC %s)" % hot_mac, con.tail(400))
+    m = re.findall(r"hot:(eth\d+)", con.tail(400))
+    hif = m[-1] if m else "eth1"
+    L.check(con.run("ip link set %s up && ip addr add 10.99.0.12/24 dev %s "
+                    "&& ip route add 10.99.0.1/32 dev %s && ping -c 3 -W 10 "
+                    "-I %s 10.99.0.1 >/dev/null && echo hp-$((7+7))"
+                    % (hif, hif, hif, hif), "hp-14", L.SLOW),
+            "the guest pings the host through the new NIC", con.tail(400))
+    rc, out, err = L.xl("network-detach", L.NAME, hot_mac)
+    L.check(rc == 0, "xl network-detach %s (by MAC)" % hot_mac,
+            "rc=%d %s%s" % (rc, out, err))
+    L.check(con.run("ls /sys/class/net | grep -c %s | sed 's/^/n:/'" % hif,
+                    "n:0", 30),
+            "the guest released %s" % hif, con.tail(400))
+    L.check(L.wait_for(lambda: "vif%d.1" % dom not in taps(), 10) and
+            not L.xs_exists("/local/domain/0/backend/vif/%d/1" % dom),
+            "its tap and vif nodes are gone", str(taps()))
+    L.check(con.run("ping -c 1 -W 10 10.99.0.1 >/dev/null && "
+                    "echo p0-$((6*7))", "p0-42", L.SLOW),
+            "the guest's first NIC still works", con.tail(400))
+
+
 def scenario():
     if not shutil.which("qemu-storage-daemon"):
         print("SKIP: no qemu-storage-daemon (apt-get install "
@@ -175,13 +275,12 @@ def scenario():
                 all(r[3] == "4" for r in rows[1:]),
                 "xl block-list: xvda and xvdb, state 4", out)
 
-        # ---- what the guest finds: virtio-mmio devices from the ACPI
-        # slots.
-        L.check(con.run("ls /sys/bus/platform/drivers/virtio-mmio | "
-                        "grep -c LNRO0005 | sed 's/^/slots:/'; "
+        # ---- what the guest finds: virtio PCI devices on the core's bus.
+        L.check(con.run("ls /sys/bus/pci/drivers/virtio-pci | "
+                        "grep -c '^0000:' | sed 's/^/slots:/'; "
                         "echo end-$((1+1))", "end-2", 20) and
                 re.search(r"slots:3\b", con.tail(300)),
-                "the guest's virtio_mmio binds 3 slots (2 disks, 1 NIC)",
+                "the guest's virtio_pci binds 3 devices (2 disks, 1 NIC)",
                 con.tail(600))
         L.check(con.run("ls /sys/block | tr '\\n' ' ' | sed 's/^/blk:/'; "
                         "echo end-$((2+1))", "end-3", 20) and
@@ -339,15 +438,7 @@ def scenario():
                 "the guest pings the host again, the domain up all along",
                 con.tail(400))
 
-        # ---- no hotplug on the core: refused, with the reason.
-        extra = os.path.join(L.TMP, "core-extra.img")
-        with open(extra, "wb") as f:
-            f.truncate(16 * MIB)
-        rc, out, err = L.xl("block-attach", L.NAME,
-                            "%s,raw,xvdc,rw" % extra)
-        L.check(rc != 0 and "boot" in out + err,
-                "xl block-attach into the running guest: refused, saying "
-                "why", "rc=%d %s%s" % (rc, out, err))
+        hotplug(con, dom)
 
         # ---- destroy: nothing left.
         rc, out, err = L.xl("destroy", L.NAME)

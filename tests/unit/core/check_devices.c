@@ -1,7 +1,8 @@
 /*
  * check_devices.c - the device registry (hypervisor/devices/bus.c) and
- * the serial and power models reached through it, as a vCPU's exits
- * reach them.  The host side records what the devices asked for.
+ * the serial, power and PCI hotplug models reached through it, as a
+ * vCPU's exits reach them.  The host side records what the devices
+ * asked for.
  */
 #include <check.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 
 #include "arch/x86/acpi.h"
 #include "devices/bus.h"
+#include "devices/pcihp.h"
 #include "devices/power.h"
 #include "devices/serial.h"
 #include "xenctrl.h"
@@ -56,6 +58,16 @@ static const struct dev_host host = {
 static struct dev_bus bus;
 static struct serial com1;
 static struct power pm;
+static struct pcihp hp;
+static uint32_t ejected;                 /* slots the guest released */
+static unsigned int ejects;
+
+static void rec_eject(void *opaque, unsigned int slot)
+{
+    ck_assert_ptr_eq(opaque, &hp);
+    ejected |= 1U << slot;
+    ejects++;
+}
 
 static void setup(void)
 {
@@ -65,6 +77,25 @@ static void setup(void)
     power_init(&pm, &host);
     ck_assert_int_eq(serial_attach(&com1, &bus), 0);
     ck_assert_int_eq(power_attach(&pm, &bus), 0);
+    ejected = 0;
+    ejects = 0;
+    pcihp_init(&hp, &pm, rec_eject, &hp);
+    ck_assert_int_eq(pcihp_attach(&hp, &bus), 0);
+}
+
+static void out32(uint64_t port, uint32_t v)
+{
+    ck_assert_int_eq(dev_bus_access(&bus, DEV_PIO, port, 1, (uint8_t *)&v,
+                                    4), 1);
+}
+
+static uint32_t in32(uint64_t port)
+{
+    uint32_t v = 0;
+
+    ck_assert_int_eq(dev_bus_access(&bus, DEV_PIO, port, 0, (uint8_t *)&v,
+                                    4), 1);
+    return v;
 }
 
 static void out8(uint64_t port, uint8_t v)
@@ -302,6 +333,69 @@ START_TEST(power_button_sci)
 }
 END_TEST
 
+/* The GPE block as ACPICA drives it: byte registers, enable after. */
+START_TEST(gpe_sci)
+{
+    setup();
+    power_gpe(&pm, ACPI_GPE_PCIHP);
+    ck_assert_uint_eq(in8(ACPI_GPE0_PORT), 1U << ACPI_GPE_PCIHP);
+    ck_assert_int_eq(seen.irq_level[ACPI_SCI_IRQ], 0);   /* not enabled */
+    out8(ACPI_GPE0_PORT + 2, 1U << ACPI_GPE_PCIHP);
+    ck_assert_int_eq(seen.irq_level[ACPI_SCI_IRQ], 1);
+    ck_assert_uint_eq(in8(ACPI_GPE0_PORT + 2), 1U << ACPI_GPE_PCIHP);
+    /* writing 1 clears the status, and the SCI drops */
+    out8(ACPI_GPE0_PORT, 1U << ACPI_GPE_PCIHP);
+    ck_assert_uint_eq(in8(ACPI_GPE0_PORT), 0);
+    ck_assert_int_eq(seen.irq_level[ACPI_SCI_IRQ], 0);
+    /* the power button and a GPE share the line: it stays up while
+     * either is pending */
+    out16(ACPI_PM1A_EVT_PORT + 2, POWER_PWRBTN);
+    power_button(&pm);
+    power_gpe(&pm, ACPI_GPE_PCIHP);
+    out16(ACPI_PM1A_EVT_PORT, POWER_PWRBTN);
+    ck_assert_int_eq(seen.irq_level[ACPI_SCI_IRQ], 1);
+    out8(ACPI_GPE0_PORT, 1U << ACPI_GPE_PCIHP);
+    ck_assert_int_eq(seen.irq_level[ACPI_SCI_IRQ], 0);
+    /* the second status byte and the bytes past the block */
+    power_gpe(&pm, 9);
+    ck_assert_uint_eq(in8(ACPI_GPE0_PORT + 1), 1U << 1);
+    ck_assert_uint_eq(in16(ACPI_GPE0_PORT), 1U << 9);
+}
+END_TEST
+
+START_TEST(pci_hotplug_registers)
+{
+    setup();
+    out8(ACPI_GPE0_PORT + 2, 1U << ACPI_GPE_PCIHP);
+    /* a device came into slot 3: Device Check news, the GPE fires */
+    pcihp_check(&hp, 3);
+    ck_assert_int_eq(seen.irq_level[ACPI_SCI_IRQ], 1);
+    ck_assert_uint_eq(in32(ACPI_PCIHP_PORT), 1U << 3);
+    ck_assert_uint_eq(in32(ACPI_PCIHP_PORT), 0);      /* read once */
+    ck_assert_uint_eq(in32(ACPI_PCIHP_PORT + 4), 0);
+    out8(ACPI_GPE0_PORT, 1U << ACPI_GPE_PCIHP);
+    ck_assert_int_eq(seen.irq_level[ACPI_SCI_IRQ], 0);
+    /* eject requests for two slots, read together */
+    pcihp_request_eject(&hp, 3);
+    pcihp_request_eject(&hp, 31);
+    ck_assert_uint_eq(in32(ACPI_PCIHP_PORT + 4), (1U << 3) | (1U << 31));
+    ck_assert_uint_eq(in32(ACPI_PCIHP_PORT + 4), 0);
+    /* slot 0 (the host bridge) and slots past 31 are not hot-pluggable */
+    pcihp_check(&hp, 0);
+    pcihp_request_eject(&hp, 32);
+    ck_assert_uint_eq(in32(ACPI_PCIHP_PORT), 0);
+    ck_assert_uint_eq(in32(ACPI_PCIHP_PORT + 4), 0);
+    /* the guest's _EJ0 writes its slot's bit */
+    ck_assert_uint_eq(ejects, 0);
+    out32(ACPI_PCIHP_PORT + 8, 1U << 3);
+    ck_assert_uint_eq(ejected, 1U << 3);
+    ck_assert_uint_eq(ejects, 1);
+    /* bit 0 is the host bridge: never ejected */
+    out32(ACPI_PCIHP_PORT + 8, 1U);
+    ck_assert_uint_eq(ejects, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("devices");
@@ -315,6 +409,8 @@ int main(void)
     tcase_add_test(tc, serial_input);
     tcase_add_test(tc, power_off_and_resets);
     tcase_add_test(tc, power_button_sci);
+    tcase_add_test(tc, gpe_sci);
+    tcase_add_test(tc, pci_hotplug_registers);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
