@@ -34,7 +34,10 @@ own network namespace, 10.99.0.1/24 on the host's side):
   detached with -f: taken away at once, the guest drops it; xl
   network-attach: the guest finds the NIC with its MAC and pings the host
   through it, network-list shows it; network-detach: released, tap and
-  nodes gone;
+  nodes gone; block-attach of a missing image and network-attach to a
+  missing bridge refused, leaving nothing; block-detach of xvdb, a disk
+  the guest booted with: released, and blkback's qemu-storage-daemon goes
+  with the last qcow2 disk;
   xl destroy: no backend, qemu-storage-daemon, tap, socket or node left.
 
 It needs a KVM that runs a real Linux: tests/lane runs it in the
@@ -206,6 +209,36 @@ def hotplug(con, dom):
     L.check(con.run("ping -c 1 -W 10 10.99.0.1 >/dev/null && "
                     "echo p0-$((6*7))", "p0-42", L.SLOW),
             "the guest's first NIC still works", con.tail(400))
+
+    # refused, leaving nothing: a missing image, a missing bridge
+    nope = os.path.join(L.TMP, "nope-hot.img")
+    rc, out, err = L.xl("block-attach", L.NAME, "%s,raw,xvdd,rw" % nope)
+    L.check(rc != 0 and nope in out + err and
+            not L.xs_exists("/local/domain/0/backend/vbd/%d/51760" % dom),
+            "block-attach of a missing image: refused, naming it, no node "
+            "left", "rc=%d %s%s" % (rc, out, err))
+    rc, out, err = L.xl("network-attach", L.NAME, "bridge=nosuchbr0",
+                        "mac=00:16:3e:5a:03:2a")
+    L.check(rc != 0 and "nosuchbr0" in out + err and
+            "vif%d.1" % dom not in taps() and
+            not L.xs_exists("/local/domain/0/backend/vif/%d/1" % dom),
+            "network-attach to a missing bridge: refused, naming it, no "
+            "tap or node left", "rc=%d %s%s %s" % (rc, out, err, taps()))
+
+    # a disk the guest booted with unplugs the same way; the block
+    # backend's qemu-storage-daemon goes with the last qcow2 disk
+    rc, out, err = L.xl("block-detach", L.NAME, "xvdb")
+    L.check(rc == 0 and L.wait_for(lambda: "vdb" not in guest_disks(con),
+                                   20),
+            "xl block-detach xvdb (a boot disk): the guest releases it",
+            "rc=%d %s%s %s" % (rc, out, err, guest_disks(con)))
+    L.check(L.wait_for(lambda: not B.qsds(dom), 20),
+            "its qemu-storage-daemon is gone with the last qcow2 disk",
+            str(B.qsds(dom)))
+    L.check(con.run("dd if=/dev/vda bs=16 count=1 2>/dev/null | "
+                    "sed \"s/V1/V1-left-$((4+4))/\"; echo",
+                    "XENOLITH-DISK-V1-left-8", 20) and L.domid() == dom,
+            "the guest still reads xvda", con.tail(600))
 
 
 def scenario():
