@@ -8,6 +8,7 @@ packages="
   libclang-rt-14-dev valgrind
   check libyajl-dev uuid-dev zlib1g-dev liblzma-dev libbz2-dev
   liblzo2-dev liblz4-dev libzstd-dev libnl-3-dev libnl-route-3-dev
+  liburing-dev
   lzop lz4 zstd bzip2 xz-utils qemu-system-x86 qemu-utils seabios ovmf
   iproute2 util-linux nftables acpica-tools
   xenstore-utils xen-utils-4.17 libxen-dev

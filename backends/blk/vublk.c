@@ -13,9 +13,20 @@
  *
  * One thread per disk, one epoll loop each: the listening socket, the
  * frontend's connection (backends/common/vhost_user.c), the queue's kick
- * fd, and an eventfd through which blkback's main thread says "stop" or
- * "the disk grew".  I/O is synchronous (preadv/pwritev on the target):
- * the thread's own disk waits, nobody else.
+ * fd, an eventfd through which blkback's main thread says "stop" or "the
+ * disk grew", and the eventfd of the disk's io_uring.  Every request
+ * taken from the ring in one pass is submitted to the io_uring at once
+ * (readv, writev, fsync), each answered when it completes, in whatever
+ * order; the guest hears once per batch of answers.  Where the kernel
+ * gives us no io_uring (too old, or a seccomp filter) the requests are
+ * served one at a time, synchronously (preadv, pwritev, fdatasync).
+ *
+ * Requests in flight use guest memory (their buffers, the status byte)
+ * and the ring (their used entries): before the thread handles any
+ * message of the frontend (a new memory table, GET_VRING_BASE, a new
+ * kick fd) or ends the connection, it waits for all of them, so none
+ * completes into memory that is gone and the index GET_VRING_BASE
+ * reports covers every request taken.
  */
 #include "blkback.h"
 
@@ -27,6 +38,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +50,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhost_user.h"
@@ -59,12 +72,41 @@
  * this many sectors. */
 #define DISCARD_SEGS 32
 #define DISCARD_SECTORS (1u << 22)
+/* Requests in flight at most: the ring's size, and never more than this
+ * (the completion queue has an entry for each). */
+#define SLOTS 1024
+/* Submission queue entries: a full pass of BUDGET requests fits. */
+#define SQ_ENTRIES 128
+/* A transfer that moves nothing and asks to be tried again (-EAGAIN,
+ * -EINTR) is tried this many times before it fails. */
+#define RETRIES 16
 
 enum tag_kind {
     TAG_CTL,
     TAG_LISTEN,
     TAG_CONN,
     TAG_KICK,
+    TAG_DONE,
+};
+
+/*
+ * A request being served: IN, OUT or FLUSH (the others are answered at
+ * once).  With the io_uring it owns a copy of its data's iovecs, which a
+ * short transfer moves on; synchronously, the iovecs are the thread's.
+ */
+struct req {
+    struct iovec *iov;          /* the data not moved yet */
+    unsigned int niov, cap;     /* entries in iov, allocated */
+    uint8_t *status;            /* the status byte, in guest memory */
+    uint64_t sector, bytes;     /* as asked (for the log) */
+    uint64_t off, left;         /* the rest: its offset, its bytes */
+    uint64_t gen;               /* see struct vublk's gen */
+    unsigned int waits;         /* a FLUSH: the earlier writes not done */
+    unsigned int tries;         /* transfers in a row that moved nothing */
+    uint32_t type;
+    uint32_t used;              /* the used length if it succeeds */
+    uint16_t head;
+    struct req *next;           /* in the free list or the FLUSH queue */
 };
 
 struct tag {
@@ -80,14 +122,34 @@ struct vublk {
     char serial[ID_BYTES];      /* the vdev, as GET_ID gives it */
     bool writable, discard, blockdev;
     int file_fd, listen_fd, ctl_fd, epfd;
-    struct tag ctl_tag, listen_tag, conn_tag, kick_tag;
+    struct tag ctl_tag, listen_tag, conn_tag, kick_tag, done_tag;
     atomic_uint_fast64_t sectors;   /* written by the main thread */
     atomic_bool stop, grew;
     uint64_t told_sectors;          /* the capacity the frontend knows */
     struct vu_ops ops;
     struct vu c;
     bool warned_big;            /* a chain over MAX_IOV, logged once */
-    struct iovec iov[MAX_IOV];
+    bool warned_ring;           /* an io_uring call failing, logged once */
+    struct iovec iov[MAX_IOV];  /* the request being taken */
+    /* With an io_uring (uring): its completions signal done_fd. */
+    bool uring;
+    struct io_uring ring;
+    int done_fd;
+    struct req *reqs;           /* SLOTS of them */
+    struct req *free;
+    unsigned int inflight;      /* taken from the ring, not answered */
+    bool full;                  /* taking stopped at the in-flight limit */
+    /*
+     * A FLUSH completes only after the writes taken before it did: each
+     * FLUSH starts a new generation (gen); a write belongs to the one it
+     * was taken in; open_writes counts the current generation's writes
+     * in flight, a queued FLUSH's waits those of its own, and it is
+     * submitted (in order) once they and the earlier FLUSHes' are done.
+     */
+    uint64_t gen;
+    unsigned int open_writes;
+    struct req *flushes, **flushes_tail;
+    struct req sync_req;        /* without an io_uring */
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -290,27 +352,335 @@ static uint8_t discard(struct vublk *d, struct iovec *iov, unsigned int n,
     return VIRTIO_BLK_S_OK;
 }
 
-/*
- * One request: iov[0..nread) the device-readable part (the header, then
- * an OUT's data or a DISCARD's ranges), iov[nread..niov) the writable
- * part (an IN's data or GET_ID's answer, then the status byte).  The
- * bytes written to the guest's buffers.
- */
-static uint32_t request(struct vublk *d, unsigned int niov,
-                        unsigned int nread, uint64_t wlen)
+/* ---------------------------------------------------------- answers */
+
+/* Answers r: its status byte, then its used entry (published with the
+ * batch).  The status is the last byte we write for it. */
+static void finish(struct vublk *d, struct req *r, uint8_t status)
 {
+    *r->status = status;
+    virtq_push(&d->c.vq[0], r->head,
+               status == VIRTIO_BLK_S_OK ? r->used : 1);
+    if (r == &d->sync_req)
+        return;
+    r->next = d->free;
+    d->free = r;
+    d->inflight--;
+}
+
+static void log_rw_error(struct vublk *d, const struct req *r,
+                         const char *why)
+{
+    dlog(d, "%s %" PRIu64 " bytes at sector %" PRIu64 " of %s: %s",
+         r->type == VIRTIO_BLK_T_IN ? "reading" : "writing", r->bytes,
+         r->sector, d->target, why);
+}
+
+/* A request, synchronously: iov[0..n) its data. */
+static void run_sync(struct vublk *d, struct req *r, struct iovec *iov,
+                     unsigned int n)
+{
+    int rc;
+
+    if (r->type == VIRTIO_BLK_T_FLUSH) {
+        if (fdatasync(d->file_fd) < 0) {
+            dlog(d, "flushing %s: %s", d->target, strerror(errno));
+            finish(d, r, VIRTIO_BLK_S_IOERR);
+            return;
+        }
+        finish(d, r, VIRTIO_BLK_S_OK);
+        return;
+    }
+    rc = rw_all(d->file_fd, r->type == VIRTIO_BLK_T_OUT, iov, n, r->off);
+    if (rc) {
+        log_rw_error(d, r, strerror(-rc));
+        finish(d, r, VIRTIO_BLK_S_IOERR);
+        return;
+    }
+    finish(d, r, VIRTIO_BLK_S_OK);
+}
+
+/* ---------------------------------------------------------- io_uring */
+
+/* Submits what is queued, trying again until the kernel took it all (it
+ * refuses only for a lack of memory, which passes). */
+static void submit(struct vublk *d)
+{
+    static const struct timespec ms = { 0, 1000000 };
+    int rc;
+
+    while (io_uring_sq_ready(&d->ring)) {
+        rc = io_uring_submit(&d->ring);
+        if (rc > 0 || rc == -EINTR)
+            continue;
+        if (!d->warned_ring)
+            dlog(d, "submitting requests for %s to io_uring: %s (trying "
+                 "again)", d->target, rc ? strerror(-rc) : "none taken");
+        d->warned_ring = true;
+        nanosleep(&ms, NULL);
+    }
+}
+
+static struct io_uring_sqe *get_sqe(struct vublk *d)
+{
+    struct io_uring_sqe *sqe;
+
+    while (!(sqe = io_uring_get_sqe(&d->ring)))
+        submit(d);              /* the queue is full: make room */
+    return sqe;
+}
+
+/* Queues r's transfer of what is left of it. */
+static void queue_rw(struct vublk *d, struct req *r)
+{
+    struct io_uring_sqe *sqe = get_sqe(d);
+
+    if (r->type == VIRTIO_BLK_T_IN)
+        io_uring_prep_readv(sqe, d->file_fd, r->iov, r->niov, r->off);
+    else
+        io_uring_prep_writev(sqe, d->file_fd, r->iov, r->niov, r->off);
+    io_uring_sqe_set_data(sqe, r);
+}
+
+/* Queues the fsyncs of the FLUSHes whose writes are all done, in order. */
+static void release_flushes(struct vublk *d)
+{
+    struct io_uring_sqe *sqe;
+    struct req *f;
+
+    while ((f = d->flushes) && !f->waits) {
+        d->flushes = f->next;
+        if (!d->flushes)
+            d->flushes_tail = &d->flushes;
+        sqe = get_sqe(d);
+        io_uring_prep_fsync(sqe, d->file_fd, IORING_FSYNC_DATASYNC);
+        io_uring_sqe_set_data(sqe, f);
+    }
+}
+
+/* Write r is done (or failed): the FLUSH after it waits for one less. */
+static void write_done(struct vublk *d, const struct req *r)
+{
+    struct req *f;
+
+    if (r->gen == d->gen) {
+        d->open_writes--;
+        return;
+    }
+    for (f = d->flushes; f; f = f->next)
+        if (f->gen == r->gen) {
+            f->waits--;
+            return;
+        }
+}
+
+/* Starts r with the io_uring: iov[0..n) its data. */
+static void start_uring(struct vublk *d, struct req *r, struct iovec *iov,
+                        unsigned int n)
+{
+    struct iovec *p;
+
+    if (r->type == VIRTIO_BLK_T_FLUSH) {
+        r->gen = d->gen++;
+        r->waits = d->open_writes;
+        d->open_writes = 0;
+        r->next = NULL;
+        *d->flushes_tail = r;
+        d->flushes_tail = &r->next;
+        release_flushes(d);
+        return;
+    }
+    if (n > r->cap) {
+        p = realloc(r->iov, n * sizeof(*p));
+        if (!p) {
+            log_rw_error(d, r, "no memory for its buffers' list");
+            finish(d, r, VIRTIO_BLK_S_IOERR);
+            return;
+        }
+        r->iov = p;
+        r->cap = n;
+    }
+    memcpy(r->iov, iov, n * sizeof(*iov));
+    r->niov = n;
+    if (r->type == VIRTIO_BLK_T_OUT) {
+        r->gen = d->gen;
+        d->open_writes++;
+    }
+    queue_rw(d, r);
+}
+
+/* Moves r's iovecs past the done bytes it transferred. */
+static void advance(struct req *r, uint64_t done)
+{
+    unsigned int i = 0, j;
+
+    r->off += done;
+    r->left -= done;
+    while (i < r->niov && done >= r->iov[i].iov_len)
+        done -= r->iov[i++].iov_len;
+    if (i < r->niov) {
+        r->iov[i].iov_base = (char *)r->iov[i].iov_base + done;
+        r->iov[i].iov_len -= done;
+    }
+    for (j = 0; i < r->niov; )
+        r->iov[j++] = r->iov[i++];
+    r->niov = j;
+}
+
+/*
+ * A completion: res as the system call would have returned it.  A short
+ * transfer goes on with the rest (as preadv and pwritev would be called
+ * again); one that moves nothing at all (the file ends early: it shrank
+ * under us) fails with IOERR, as does an error.
+ */
+static void done(struct vublk *d, struct req *r, int res)
+{
+    char why[64];
+
+    if (r->type == VIRTIO_BLK_T_FLUSH) {
+        if (res < 0)
+            dlog(d, "flushing %s: %s", d->target, strerror(-res));
+        finish(d, r, res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+        return;
+    }
+    if ((res == -EAGAIN || res == -EINTR) && ++r->tries < RETRIES) {
+        queue_rw(d, r);
+        return;
+    }
+    if (res > 0 && (uint64_t)res < r->left) {
+        r->tries = 0;
+        advance(r, (uint64_t)res);
+        queue_rw(d, r);
+        return;
+    }
+    if (r->type == VIRTIO_BLK_T_OUT)
+        write_done(d, r);
+    if (res < 0) {
+        log_rw_error(d, r, strerror(-res));
+        finish(d, r, VIRTIO_BLK_S_IOERR);
+        return;
+    }
+    if (res == 0) {
+        snprintf(why, sizeof(why), "nothing moved at byte %" PRIu64
+                 " (the end of the file)", r->off);
+        log_rw_error(d, r, why);
+        finish(d, r, VIRTIO_BLK_S_IOERR);
+        return;
+    }
+    finish(d, r, VIRTIO_BLK_S_OK);
+}
+
+/* Answers every completion there is, and submits what they queued. */
+static void reap(struct vublk *d)
+{
+    struct io_uring_cqe *cqe;
+    struct req *r;
+    int res;
+
+    /* Each entry is given back before its request goes on: a retry's
+     * completion needs the room. */
+    while (io_uring_peek_cqe(&d->ring, &cqe) == 0) {
+        r = io_uring_cqe_get_data(cqe);
+        res = cqe->res;
+        io_uring_cqe_seen(&d->ring, cqe);
+        done(d, r, res);
+    }
+    release_flushes(d);
+    submit(d);
+}
+
+/*
+ * Waits until every request taken is answered (before the ring stops,
+ * the memory table changes or the connection ends); the guest is told.
+ * Requests on a disk that never answers keep us here, as the synchronous
+ * path would.
+ */
+static void drain(struct vublk *d)
+{
+    static const struct timespec ms = { 0, 1000000 };
+    struct io_uring_cqe *cqe;
+    int rc;
+
+    if (!d->inflight)
+        return;
+    while (d->inflight) {
+        submit(d);
+        rc = io_uring_wait_cqe(&d->ring, &cqe);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
+            if (!d->warned_ring)
+                dlog(d, "waiting for requests on %s to complete: %s "
+                     "(trying again)", d->target, strerror(-rc));
+            d->warned_ring = true;
+            nanosleep(&ms, NULL);
+        }
+        reap(d);
+    }
+    d->full = false;
+    if (d->c.vq[0].started) {
+        virtq_publish(&d->c.vq[0]);
+        virtq_signal(&d->c.vq[0]);
+    }
+}
+
+/* ---------------------------------------------------------- requests */
+
+/* A request of type IN, OUT or FLUSH, for head's chain. */
+static struct req *new_req(struct vublk *d, uint16_t head, uint8_t *status,
+                           uint32_t type, uint64_t sector, uint64_t bytes,
+                           uint32_t used)
+{
+    struct req *r = &d->sync_req;
+
+    if (d->uring) {
+        r = d->free;            /* serve() takes no more than there are */
+        d->free = r->next;
+        d->inflight++;
+    }
+    r->head = head;
+    r->status = status;
+    r->type = type;
+    r->sector = sector;
+    r->bytes = r->left = bytes;
+    r->off = sector * SECTOR;
+    r->used = used;
+    r->tries = 0;
+    return r;
+}
+
+static void start(struct vublk *d, struct req *r, struct iovec *iov,
+                  unsigned int n)
+{
+    if (d->uring)
+        start_uring(d, r, iov, n);
+    else
+        run_sync(d, r, iov, n);
+}
+
+/*
+ * One request taken from the ring, head's: d->iov[0..nread) the
+ * device-readable part (the header, then an OUT's data or a DISCARD's
+ * ranges), d->iov[nread..niov) the writable part (an IN's data or
+ * GET_ID's answer, then the status byte), wlen bytes.  Answered here, or
+ * started (IN, OUT and FLUSH) and answered when done.
+ */
+static void take(struct vublk *d, uint16_t head, unsigned int niov,
+                 unsigned int nread, uint64_t wlen)
+{
+    struct virtq *vq = &d->c.vq[0];
     struct virtio_blk_outhdr hdr;
     struct iovec *in = d->iov + nread;
     unsigned int nin = niov - nread, nout = nread;
     uint64_t sector, data_in;
     uint8_t status = VIRTIO_BLK_S_IOERR;
-    uint32_t used = 1;
+    uint32_t used = 1, type;
     uint8_t *status_p;
     size_t len;
-    int rc, last;
+    int last;
 
-    if (!wlen)
-        return 0;               /* no room for a status: nothing to say */
+    if (!niov || nread == niov || !wlen) {
+        virtq_push(vq, head, 0);    /* no status byte to write */
+        return;
+    }
     data_in = wlen - 1;
     /* The status byte is the writable part's last (no entry is empty:
      * virtq.c adds none for an empty buffer). */
@@ -322,37 +692,27 @@ static uint32_t request(struct vublk *d, unsigned int niov,
         goto done;
     len = iov_trim(d->iov, &nout, sizeof(hdr), SIZE_MAX);
     sector = le64toh(hdr.sector);
-    switch (le32toh(hdr.type)) {
+    type = le32toh(hdr.type);
+    switch (type) {
     case VIRTIO_BLK_T_IN:
         if (!in_disk(d, sector, data_in))
             break;
-        rc = rw_all(d->file_fd, false, in, nin, sector * SECTOR);
-        if (rc) {
-            dlog(d, "reading %" PRIu64 " bytes at sector %" PRIu64 " of "
-                 "%s: %s", data_in, sector, d->target, strerror(-rc));
-            break;
-        }
-        used += (uint32_t)data_in;
-        status = VIRTIO_BLK_S_OK;
-        break;
+        start(d, new_req(d, head, status_p, type, sector, data_in,
+                         (uint32_t)data_in + 1), in, nin);
+        return;
     case VIRTIO_BLK_T_OUT:
         if (!d->writable || !in_disk(d, sector, len))
             break;
-        rc = rw_all(d->file_fd, true, d->iov, nout, sector * SECTOR);
-        if (rc) {
-            dlog(d, "writing %zu bytes at sector %" PRIu64 " of %s: %s",
-                 len, sector, d->target, strerror(-rc));
-            break;
-        }
-        status = VIRTIO_BLK_S_OK;
-        break;
+        start(d, new_req(d, head, status_p, type, sector, len, 1), d->iov,
+              nout);
+        return;
     case VIRTIO_BLK_T_FLUSH:
-        if (d->writable && fdatasync(d->file_fd) < 0) {
-            dlog(d, "flushing %s: %s", d->target, strerror(errno));
+        if (!d->writable) {
+            status = VIRTIO_BLK_S_OK;   /* nothing was written */
             break;
         }
-        status = VIRTIO_BLK_S_OK;
-        break;
+        start(d, new_req(d, head, status_p, type, 0, 0, 1), NULL, 0);
+        return;
     case VIRTIO_BLK_T_GET_ID: {
         char id[ID_BYTES];
         size_t k, i, put = 0;
@@ -369,6 +729,7 @@ static uint32_t request(struct vublk *d, unsigned int niov,
         break;
     }
     case VIRTIO_BLK_T_DISCARD:
+        /* Synchronous: a hint, rare, and quick. */
         if (d->ops.features & (1ULL << VIRTIO_BLK_F_DISCARD))
             status = discard(d, d->iov, nout, len);
         else
@@ -380,17 +741,32 @@ static uint32_t request(struct vublk *d, unsigned int niov,
     }
 done:
     *status_p = status;
-    return used;
+    virtq_push(vq, head, used);
 }
 
-/* Takes and answers what the guest queued, then asks for kicks again. */
+/* The ring broke: what was taken is answered, then the connection ends. */
+static void broke(struct vublk *d)
+{
+    char why[sizeof(d->c.err) + 32];
+
+    snprintf(why, sizeof(why), "the request queue: %s", d->c.err);
+    drain(d);
+    vu_close(&d->c, why);
+}
+
+/*
+ * Takes what the guest queued, up to the in-flight limit (the ring's
+ * size), a pass of BUDGET requests at a time submitted together;
+ * answers what completed at once; then asks for kicks again.  At the
+ * limit it stops with kicks off: completions call it again.
+ */
 static void serve(struct vublk *d)
 {
     struct virtq *vq = &d->c.vq[0];
-    unsigned int niov, nread, n;
-    char why[sizeof(d->c.err) + 32];
+    unsigned int niov, nread, n, limit;
     uint64_t wlen;
     uint16_t head;
+    bool empty;
     int rc;
 
     /* Served once started, enabled or not: a frontend that negotiated
@@ -398,13 +774,18 @@ static void serve(struct vublk *d)
      * vhost-user-blk does not) must still get its disk. */
     if (d->c.fd < 0 || !vq->started)
         return;
+    limit = vq->num < SLOTS ? vq->num : SLOTS;
+    d->full = false;
     for (;;) {
         virtq_disable_kicks(vq);
-        for (n = 0; n < BUDGET; n++) {
+        empty = false;
+        for (n = 0; n < BUDGET && d->inflight < limit; n++) {
             rc = virtq_pop_rw(vq, &d->c.mem, d->iov, MAX_IOV, &niov, &nread,
                               &head, &wlen, d->c.err, sizeof(d->c.err));
-            if (rc == 0)
+            if (rc == 0) {
+                empty = true;
                 break;
+            }
             if (rc == -E2BIG) {
                 /* More segments than seg_max allows: answered empty. */
                 if (!d->warned_big)
@@ -415,30 +796,50 @@ static void serve(struct vublk *d)
                 continue;
             }
             if (rc < 0) {
-                snprintf(why, sizeof(why), "the request queue: %s",
-                         d->c.err);
-                vu_close(&d->c, why);
+                broke(d);
                 return;
             }
-            if (!niov || nread == niov) {
-                virtq_push(vq, head, 0);   /* no status byte to write */
-                continue;
-            }
-            virtq_push(vq, head, request(d, niov, nread, wlen));
+            take(d, head, niov, nread, wlen);
+        }
+        if (d->uring) {
+            submit(d);
+            reap(d);            /* what completed at once (cached data) */
         }
         virtq_publish(vq);
         virtq_signal(vq);
-        if (n == BUDGET)
-            continue;
+        if (!empty) {
+            /* The budget is spent, or the limit reached. */
+            if (d->inflight < limit)
+                continue;
+            d->full = true;
+            return;
+        }
         rc = virtq_enable_kicks(vq, d->c.err, sizeof(d->c.err));
         if (rc < 0) {
-            snprintf(why, sizeof(why), "the request queue: %s", d->c.err);
-            vu_close(&d->c, why);
+            broke(d);
             return;
         }
         if (rc == 0)
             return;
     }
+}
+
+/* The io_uring's eventfd: answers what completed, takes more if taking
+ * had stopped at the limit. */
+static void completed(struct vublk *d)
+{
+    struct virtq *vq = &d->c.vq[0];
+    uint64_t n;
+
+    if (read(d->done_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        dlog(d, "reading its io_uring's eventfd: %s", strerror(errno));
+    if (!d->inflight)
+        return;
+    reap(d);
+    virtq_publish(vq);
+    virtq_signal(vq);
+    if (d->full)
+        serve(d);
 }
 
 /* ---------------------------------------------------------- the thread */
@@ -488,7 +889,14 @@ static void *loop(void *arg)
                 vu_accept(&d->c, d->listen_fd, d->sock);
                 break;
             case TAG_CONN:
+                /* A message may stop the ring or replace guest memory,
+                 * the end of the connection unmaps it: nothing may be
+                 * in flight then. */
+                drain(d);
                 vu_input(&d->c);
+                break;
+            case TAG_DONE:
+                completed(d);
                 break;
             case TAG_KICK:
                 if (d->c.vq[0].kick_fd >= 0 &&
@@ -500,6 +908,7 @@ static void *loop(void *arg)
             }
         }
     }
+    drain(d);
     vu_close(&d->c, NULL);
     return NULL;
 }
@@ -508,6 +917,16 @@ static void *loop(void *arg)
 
 static void destroy(struct vublk *d)
 {
+    unsigned int i;
+
+    if (d->uring)
+        io_uring_queue_exit(&d->ring);
+    if (d->reqs)
+        for (i = 0; i < SLOTS; i++)
+            free(d->reqs[i].iov);
+    free(d->reqs);
+    if (d->done_fd >= 0)
+        close(d->done_fd);
     if (d->listen_fd >= 0)
         close(d->listen_fd);
     if (d->file_fd >= 0)
@@ -529,11 +948,75 @@ static int add_fd(struct vublk *d, int fd, struct tag *t)
     return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/*
+ * The disk's io_uring, its completions signalling done_fd (polled), and
+ * its requests; 0, or -errno with why (what failed): the disk is then
+ * served synchronously.
+ */
+static int uring_init(struct vublk *d, char *why, size_t len)
+{
+    struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE,
+                                 .cq_entries = SLOTS };
+    unsigned int i;
+    int rc;
+
+    rc = io_uring_queue_init_params(SQ_ENTRIES, &d->ring, &p);
+    if (rc < 0) {
+        snprintf(why, len, "io_uring_setup: %s", strerror(-rc));
+        return rc;
+    }
+    d->uring = true;
+    d->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (d->done_fd < 0) {
+        snprintf(why, len, "eventfd: %s", strerror(errno));
+        return -errno;
+    }
+    rc = io_uring_register_eventfd(&d->ring, d->done_fd);
+    if (rc < 0) {
+        snprintf(why, len, "registering its eventfd: %s", strerror(-rc));
+        return rc;
+    }
+    rc = add_fd(d, d->done_fd, &d->done_tag);
+    if (rc < 0) {
+        snprintf(why, len, "polling its eventfd: %s", strerror(-rc));
+        return rc;
+    }
+    d->reqs = calloc(SLOTS, sizeof(*d->reqs));
+    if (!d->reqs) {
+        snprintf(why, len, "no memory for %d requests", SLOTS);
+        return -ENOMEM;
+    }
+    for (i = 0; i < SLOTS; i++)
+        d->reqs[i].next = i + 1 < SLOTS ? &d->reqs[i + 1] : NULL;
+    d->free = d->reqs;
+    return 0;
+}
+
+/* A disk without an io_uring: served synchronously. */
+static void uring_fini(struct vublk *d)
+{
+    if (d->done_fd >= 0)
+        epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->done_fd, NULL);
+    if (d->uring)
+        io_uring_queue_exit(&d->ring);
+    d->uring = false;
+    if (d->done_fd >= 0)
+        close(d->done_fd);
+    d->done_fd = -1;
+    free(d->reqs);
+    d->reqs = NULL;
+    d->free = NULL;
+}
+
+/* Whether a disk found no io_uring (logged once). */
+static atomic_flag uring_missing = ATOMIC_FLAG_INIT;
+
 int vublk_start(const struct vbd *v, unsigned int domid, uint64_t size,
                 struct vublk **d_r, char *err, size_t errlen)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct vublk *d;
+    char why[128];
     int rc;
 
     d = calloc(1, sizeof(*d));
@@ -541,7 +1024,8 @@ int vublk_start(const struct vbd *v, unsigned int domid, uint64_t size,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    d->file_fd = d->listen_fd = d->ctl_fd = d->epfd = -1;
+    d->file_fd = d->listen_fd = d->ctl_fd = d->epfd = d->done_fd = -1;
+    d->flushes_tail = &d->flushes;
     d->who = blkback_sprintf("domain %u vbd %u (%s)", domid, v->devid,
                              v->vdev);
     d->target = blkback_sprintf("%s", v->target);
@@ -557,6 +1041,7 @@ int vublk_start(const struct vbd *v, unsigned int domid, uint64_t size,
     d->listen_tag.kind = TAG_LISTEN;
     d->conn_tag.kind = TAG_CONN;
     d->kick_tag.kind = TAG_KICK;
+    d->done_tag.kind = TAG_DONE;
 
     d->ops = (struct vu_ops){
         .features = (1ULL << VIRTIO_F_VERSION_1) |
@@ -618,6 +1103,13 @@ int vublk_start(const struct vbd *v, unsigned int domid, uint64_t size,
     if (rc) {
         snprintf(err, errlen, "cannot poll its fds: %s", strerror(-rc));
         goto fail;
+    }
+    if (uring_init(d, why, sizeof(why)) < 0) {
+        uring_fini(d);
+        /* Once: every disk meets the same kernel. */
+        if (!atomic_flag_test_and_set(&uring_missing))
+            blkback_log("io_uring is not available (%s): raw disks are "
+                        "served one request at a time", why);
     }
     rc = -pthread_create(&d->thread, NULL, loop, d);
     if (rc) {

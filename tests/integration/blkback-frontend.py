@@ -23,13 +23,25 @@ memory a memfd as qemu's is, the request queue's ring built by hand:
   connection is served;
   with a read-only raw disk (SOCK_RO): RO offered and DISCARD not (even
   with discard-enable 1), an OUT answered IOERR with the file untouched,
-  an IN served, DISCARD UNSUPP.
+  an IN served, DISCARD UNSUPP;
+  many requests at once, on a ring of 64 (each request in an indirect
+  table of its own): 64 OUTs in one kick, then 64 INs of the same
+  sectors (each used once, the data in the image and back); OUTs, a
+  FLUSH, then INs in one kick: the FLUSH used after every OUT before it
+  and, with the io_uring (URING=1), after the INs behind it (answered out
+  of order); GET_VRING_BASE sent right after a kick of 64 large
+  requests: the base it reports is the used index (every request taken
+  was answered first, none after); the connection closed right after
+  such a kick: the backend stays up, every request it took is used with
+  its status (the others untouched), and the next connection reads what
+  those wrote.
 
 Environment (blkback.sh): SOCK (the rw disk's socket), IMG (its image),
 VBD and VDEV (its devid and vdev, as the log names it), DISCARD (1 when
 it has discard-enable 1), BB_LOG (the backend's log), BB_PID (its
 supervisor, whose worker must never die); optionally SOCK_RO, IMG_RO,
-VBD_RO and VDEV_RO (a raw disk of mode r).  Prints "ok: ..." /
+VBD_RO and VDEV_RO (a raw disk of mode r); URING (1 when the backend
+serves the disk with an io_uring).  Prints "ok: ..." /
 "FAIL: ..."; exit status 0, or 1 on failures.
 """
 import ctypes
@@ -45,16 +57,18 @@ sys.dont_write_bytecode = True          # nothing written into the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vufront import (  # noqa: E402  (the generic half: vufront.py)
     DESC_NEXT, DESC_WRITE, F_EVENT_IDX, F_PROTOCOL, F_VERSION_1,
-    GET_CONFIG, GET_FEATURES, GET_PROTOCOL_FEATURES, MEM_SIZE, PF_BACKEND_REQ,
-    PF_CONFIG, PF_REPLY_ACK, SET_BACKEND_REQ_FD, SET_PROTOCOL_FEATURES,
-    UVA, Backend, Frontend, Guest, broken, check, drain, exit_status, fail,
-    kick, ok, raw, start, stop, wait_for)
+    GET_CONFIG, GET_FEATURES, GET_PROTOCOL_FEATURES, GET_VRING_BASE,
+    MEM_SIZE, PF_BACKEND_REQ, PF_CONFIG, PF_REPLY_ACK, SET_BACKEND_REQ_FD,
+    SET_PROTOCOL_FEATURES, UVA, Backend, Frontend, Guest, broken, check,
+    drain, exit_status, fail, kick, ok, raw, start, stop, vring_state,
+    wait_for)
 
 SOCK = os.environ["SOCK"]
 IMG = os.environ["IMG"]
 VBD = os.environ["VBD"]
 VDEV = os.environ["VDEV"]
 DISCARD = os.environ.get("DISCARD") == "1"
+URING = os.environ.get("URING") == "1"
 BB = Backend(SOCK, os.environ["BB_LOG"], int(os.environ["BB_PID"]))
 SOCK_RO = os.environ.get("SOCK_RO")
 
@@ -449,6 +463,242 @@ def data_path(cap):
     d.close()
 
 
+class Deep:
+    """A connection whose request queue has 64 entries, each request
+    in an indirect table of its own (descriptor i names table i), so
+    that 64 are in flight at once: guest memory of 16 MiB, the ring at
+    DEEP_RING (avail +0x100, used +0x200, as vufront.py lays them out),
+    its descriptors at DEEP_DESC."""
+    N = 64
+    MEM = 16 << 20
+    DEEP_RING, DEEP_DESC = 0x1000, 0x2000
+    TABLES, HDRS, STATUSES = 0x4000, 0x20000, 0x21000
+    DATA, CHUNK = 0x100000, 0x20000     # request i's data: 128 KiB each
+
+    def __init__(self):
+        self.who = who(VBD, VDEV)
+        wait_for(lambda: idle(self.who))
+        self.g = Guest(size=self.MEM, rings={0: self.DEEP_RING},
+                       qsize=self.N)
+        self.f, kicks, calls = start(
+            SOCK, self.g, ~0, queues=(0,),
+            desc={0: UVA + self.DEEP_DESC},
+            protocol=PF_REPLY_ACK | PF_CONFIG)
+        self.kick, self.call = kicks[0], calls[0]
+        self.next = 0
+
+    def close(self):
+        stop(self.f, [self.kick], [self.call])
+        self.g.close()
+        if not wait_for(lambda: idle(self.who)):
+            fail("%sthe backend did not see the connection end" % self.who)
+
+    def data(self, i):
+        return self.DATA + i * self.CHUNK
+
+    def status(self, i):
+        return self.g.read(self.STATUSES + i, 1)[0]
+
+    def post(self, reqs):
+        """reqs[i] = (type, sector, outs, ins) as request i (descriptor
+        i): outs (addr, bytes) device-readable, ins (addr, len)
+        device-writable, before the status byte.  All made available at
+        once, then one kick.  The avail index they end at."""
+        g = self.g
+        entries = []
+        for i, (typ, sector, outs, ins) in enumerate(reqs):
+            hdr, st = self.HDRS + 16 * i, self.STATUSES + i
+            g.write(hdr, struct.pack("<IIQ", typ, 0, sector))
+            g.write(st, b"\xee")
+            chain = [(hdr, 16, 0)]
+            for addr, data in outs:
+                g.write(addr, data)
+                chain.append((addr, len(data), 0))
+            for addr, n in ins:
+                g.write(addr, b"\xaa" * n)
+                chain.append((addr, n, DESC_WRITE))
+            chain.append((st, 1, DESC_WRITE))
+            table = b"".join(
+                struct.pack("<QIHH", a, n, fl | (DESC_NEXT if k + 1 <
+                                                 len(chain) else 0),
+                            k + 1 if k + 1 < len(chain) else 0)
+                for k, (a, n, fl) in enumerate(chain))
+            tab = self.TABLES + 0x400 * i
+            g.write(tab, table)
+            struct.pack_into("<QIHH", g.m, self.DEEP_DESC + 16 * i, tab,
+                             len(table), DESC_INDIRECT, 0)
+            entries.append(((self.next + i) & 0xffff, i))
+        g.set_used_event(0, g.used_idx(0))
+        drain(self.call)
+        self.next = (self.next + len(reqs)) & 0xffff
+        g.avail(0, self.next, entries)
+        kick(self.kick)
+        return self.next
+
+    def used_since(self, first):
+        """The used entries from index first to the used index: [(head,
+        length)]."""
+        g = self.g
+        n = (g.used_idx(0) - first) & 0xffff
+        return [g.used(0, (first + k) & 0xffff) for k in range(n)]
+
+    def run(self, reqs):
+        """post(reqs), then waits for all to be used: their used entries
+        in the order used, or None (not all within 10 s)."""
+        first = self.g.used_idx(0)
+        end = self.post(reqs)
+        if not wait_for(lambda: self.g.used_idx(0) == end, 10):
+            return None
+        return self.used_since(first)
+
+
+def in_order(used):
+    """Whether the used entries name their heads in posting order."""
+    return [h for h, _ in used] == sorted(h for h, _ in used)
+
+
+def many():
+    n = Deep.N
+    d = Deep()
+    base = 20000                        # sectors, 256 per request
+    span = Deep.CHUNK // SECTOR
+    datas = [os.urandom(Deep.CHUNK) for _ in range(n)]
+    half = Deep.CHUNK // 2
+
+    # ---- 64 OUTs in one kick, each in two buffers
+    used = d.run([(T_OUT, base + i * span,
+                   [(d.data(i), datas[i][:half]),
+                    (d.data(i) + half, datas[i][half:])], [])
+                  for i in range(n)])
+    if check(used is not None, "%d OUTs of 128 KiB in one kick: all used"
+             % n):
+        heads = sorted(h for h, _ in used)
+        check(heads == list(range(n)) and all(ln == 1 for _, ln in used)
+              and all(d.status(i) == S_OK for i in range(n)),
+              "%d OUTs: each used once, length 1, status 0 (%s)" %
+              (n, "in order" if in_order(used) else "out of order"),
+              repr(used))
+        bad = [i for i in range(n) if image(IMG, (base + i * span) * SECTOR,
+                                            Deep.CHUNK) != datas[i]]
+        check(not bad, "%d OUTs: the image holds each one's data" % n,
+              "wrong: %r" % bad)
+
+    # ---- 64 INs of the same sectors, in reverse order, in one kick
+    used = d.run([(T_IN, base + (n - 1 - i) * span, [],
+                   [(d.data(i), half), (d.data(i) + half, half)])
+                  for i in range(n)])
+    if check(used is not None, "%d INs of 128 KiB in one kick: all used"
+             % n):
+        check(sorted(h for h, _ in used) == list(range(n)) and
+              all(ln == Deep.CHUNK + 1 for _, ln in used) and
+              all(d.status(i) == S_OK for i in range(n)),
+              "%d INs: each used once, length %d, status 0 (%s)" %
+              (n, Deep.CHUNK + 1, "in order" if in_order(used) else
+               "out of order"), repr(used[:4]))
+        bad = [i for i in range(n)
+               if d.g.read(d.data(i), Deep.CHUNK) != datas[n - 1 - i]]
+        check(not bad, "%d INs: each read its sectors' data" % n,
+              "wrong: %r" % bad)
+
+    # ---- OUTs, a FLUSH, INs (of sectors written above: cached)
+    nw, nr = 16, 8
+    fresh = [os.urandom(Deep.CHUNK) for _ in range(nw)]
+    wbase = base + n * span
+    reqs = [(T_OUT, wbase + i * span, [(d.data(i), fresh[i])], [])
+            for i in range(nw)]
+    reqs.append((T_FLUSH, 0, [], []))
+    reqs += [(T_IN, base + i * span, [], [(d.data(nw + 1 + i), SECTOR)])
+             for i in range(nr)]
+    used = d.run(reqs)
+    if check(used is not None, "%d OUTs, a FLUSH, %d INs in one kick: all "
+             "used" % (nw, nr)):
+        order = [h for h, _ in used]
+        fpos = order.index(nw) if nw in order else -1
+        check(sorted(order) == list(range(nw + 1 + nr)) and
+              all(d.status(i) == S_OK for i in range(nw + 1 + nr)),
+              "OUTs, FLUSH, INs: each used once, status 0", repr(used))
+        check(fpos >= 0 and all(order.index(i) < fpos for i in range(nw)),
+              "FLUSH: used after each of the %d OUTs taken before it" % nw,
+              "used order %r" % order)
+        check(all(image(IMG, (wbase + i * span) * SECTOR, Deep.CHUNK) ==
+                  fresh[i] for i in range(nw)),
+              "OUTs before the FLUSH: the image holds their data")
+        check(all(d.g.read(d.data(nw + 1 + i), SECTOR) ==
+                  datas[i][:SECTOR] for i in range(nr)),
+              "INs after the FLUSH: the data right")
+        if URING:
+            check(fpos > 0 and any(order.index(nw + 1 + i) < fpos
+                                   for i in range(nr)),
+                  "FLUSH: INs behind it were used before it (answered out "
+                  "of order)", "used order %r" % order)
+        else:
+            ok("FLUSH: (no io_uring: requests are answered in order)")
+
+    # ---- GET_VRING_BASE right after a kick of 64 requests (32 OUTs of
+    # 128 KiB, 32 INs): what it reports is the used index
+    first = d.g.used_idx(0)
+    more = [os.urandom(Deep.CHUNK) for _ in range(n // 2)]
+    reqs = [(T_OUT, wbase + i * span, [(d.data(i), more[i])], [])
+            for i in range(n // 2)]
+    reqs += [(T_IN, base + i * span, [], [(d.data(n // 2 + i), Deep.CHUNK)])
+             for i in range(n // 2)]
+    d.post(reqs)
+    d.f.send(GET_VRING_BASE, vring_state(0, 0))
+    r, p = d.f.recv()
+    q, vbase = struct.unpack("<II", p)
+    now = d.g.used_idx(0)
+    taken = (vbase - first) & 0xffff
+    used = d.used_since(first)
+    heads = sorted(h for h, _ in used)
+    check(vbase == now and heads == list(range(taken)) and
+          all(d.status(i) == S_OK for i in range(taken)) and
+          all(d.status(i) == 0xee for i in range(taken, n)),
+          "GET_VRING_BASE right after a kick of %d: base %d is the used "
+          "index (%d taken, each answered before the reply)" %
+          (n, vbase, taken), "used index %d, used %r" % (now, used))
+    d.close()
+
+    # ---- the connection closed right after a kick of 64
+    d = Deep()
+    mark = BB.log_size()
+    more = [os.urandom(Deep.CHUNK) for _ in range(n // 2)]
+    reqs = [(T_OUT, wbase + i * span, [(d.data(i), more[i])], [])
+            for i in range(n // 2)]
+    reqs += [(T_IN, base + i * span, [], [(d.data(n // 2 + i), Deep.CHUNK)])
+             for i in range(n // 2)]
+    first = d.g.used_idx(0)
+    d.post(reqs)
+    g = d.g
+    stop(d.f, [d.kick], [d.call])       # guest memory stays ours to read
+    if not wait_for(lambda: idle(d.who)):
+        fail("disconnect: the backend did not see the connection end")
+    check(BB.alive(), "disconnect with requests in flight: the backend's "
+          "worker lives")
+    used = d.used_since(first)
+    done = sorted(h for h, _ in used)
+    check(len(set(done)) == len(done) and
+          all(d.status(i) == (S_OK if i in done else 0xee)
+              for i in range(n)),
+          "disconnect: each request taken (%d) used with status 0, the "
+          "others untouched" % len(done), "used %r" % used)
+    wrote = [i for i in done if i < n // 2]
+    check(all(image(IMG, (wbase + i * span) * SECTOR, Deep.CHUNK) == more[i]
+              for i in wrote),
+          "disconnect: the %d OUTs taken are in the image" % len(wrote))
+    check("connection closed" in BB.log_since(mark) or
+          "frontend closed it" in BB.log_since(mark),
+          "disconnect: logged")
+    g.close()
+    d = Deep()
+    used = d.run([(T_IN, wbase + i * span, [], [(d.data(i), Deep.CHUNK)])
+                  for i in range(n // 2)])
+    check(used is not None and
+          all(d.g.read(d.data(i), Deep.CHUNK) == more[i] for i in wrote),
+          "disconnect: the next connection is served, reads what the "
+          "OUTs taken wrote")
+    d.close()
+
+
 def ring(setup):
     """A started disk connection whose request queue setup(g) breaks,
     kicked."""
@@ -628,6 +878,7 @@ def main():
         return
     cap = negotiation()
     data_path(cap)
+    many()
     malformed()
     if SOCK_RO:
         read_only()

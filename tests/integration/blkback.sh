@@ -390,7 +390,9 @@ check_disk 51712 262144 "resize"
 # blkback-frontend.py on 51712 (nothing else connected to it now) and on
 # a raw disk of mode r hotplugged for it (discard-enable 1, which a
 # read-only disk must not offer), detached again after: the data path,
-# the request types, broken rings and messages.
+# the request types, many requests in flight at once (answered out of
+# order, a FLUSH after the writes before it, GET_VRING_BASE and a
+# disconnect while they are in flight), broken rings and messages.
 head -c 4096 /dev/urandom >"$T/r.img" && truncate -s 16M "$T/r.img" ||
     hard_error "cannot make $T/r.img"
 "$XS" write "$(be 5 51760)/params" "$T/r.img" "$(be 5 51760)/format" raw \
@@ -404,8 +406,21 @@ else
     fail "frontend: the read-only disk 51760 is not connected:" \
         "$(xs_read "$(be 5 51760)/hotplug-status")"
 fi
+# Raw disks are served through an io_uring where the kernel has one
+# (the worker holds its fd), else one request at a time (logged once).
+uring=0
+if ls -l "/proc/$(worker)/fd" 2>/dev/null | grep -q 'io_uring'; then
+    uring=1
+    pass "io_uring: the worker serves its raw disks through one"
+elif grep -q "io_uring is not available (.*): raw disks are served one" \
+    "$T/blkback.log"; then
+    pass "io_uring: not available here, logged:" \
+        "$(grep -m 1 'io_uring is not available' "$T/blkback.log")"
+else
+    fail "io_uring: the worker has no io_uring fd, and no log line says why"
+fi
 env $ro_env SOCK="$DIR/51712.sock" IMG="$T/a.img" VBD=51712 VDEV=xvda \
-    DISCARD=1 BB_LOG="$T/blkback.log" BB_PID="$BB" \
+    DISCARD=1 URING=$uring BB_LOG="$T/blkback.log" BB_PID="$BB" \
     python3 "$HERE/blkback-frontend.py" || failures=$((failures + 1))
 "$XS" rm "$(be 5 51760)"
 wait_until '[ ! -e "$DIR/51760.sock" ]' 5 ||
