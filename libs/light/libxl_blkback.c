@@ -328,6 +328,9 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid,
         rc = ERROR_INVAL;
         goto out;
     }
+    rc = libxl__disk_check_script(ctx, disk);
+    if (rc)
+        goto out;
     rc = libxl__check_readable(ctx, GCSPRINTF("disk %s", disk->vdev),
                                disk->pdev_path);
     if (rc)

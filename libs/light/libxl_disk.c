@@ -48,6 +48,16 @@ int libxl__disk_vdev_number(const char *vdev, char *kind_r, int *index_r)
     }
 }
 
+int libxl__disk_check_script(libxl_ctx *ctx, const libxl_device_disk *disk)
+{
+    if (!disk->script || !*disk->script)
+        return 0;
+    LOG(ctx, ERROR, "disk %s: script=%s: block hotplug scripts are not run "
+        "(Xenolith's block backend opens the target itself): give the "
+        "target's path", disk->vdev ? disk->vdev : "", disk->script);
+    return ERROR_INVAL;
+}
+
 int libxl__dm_map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
                         struct libxl__dm_build *d, bool pvh)
 {
@@ -84,6 +94,9 @@ int libxl__dm_map_disks(libxl_ctx *ctx, libxl_domain_config *d_config,
                 "empty)", vdev);
             return ERROR_INVAL;
         }
+        rc = libxl__disk_check_script(ctx, disk);
+        if (rc)
+            return rc;
         switch (disk->format) {
         case LIBXL_DISK_FORMAT_UNKNOWN:
         case LIBXL_DISK_FORMAT_RAW:

@@ -101,6 +101,20 @@ _hidden int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
                                const char *script, const char *bridge,
                                const char *tap, const char *action);
 
+/* libxl_hotplug.c */
+/* Where script is: as given when absolute, else in the scripts dir
+ * ($XENOLITH_SCRIPTS_DIR, or $(sysconfdir)/xen/scripts).  malloc'd. */
+_hidden char *libxl__hotplug_path(const char *script);
+/*
+ * Runs "<script> <action> [arg]" with env: name, value pairs ending in
+ * NULL, a NULL value unsetting the name.  0, or ERROR_FAIL logged with
+ * what (the device, for messages), the exit status and the last line
+ * the script wrote to stderr.
+ */
+_hidden int libxl__hotplug_run(libxl_ctx *ctx, const char *what,
+                               const char *script, const char *action,
+                               const char *arg, char *const *env);
+
 /* libxl_backend.c: a class of backend processes (backends/) */
 struct libxl__backend_class {
     const char *kind;       /* xenstore's device type: "vbd" */
@@ -139,6 +153,11 @@ _hidden int libxl__backend_wait(libxl_ctx *ctx,
                                 uint32_t domid, const int *devids,
                                 char *const *names, int n, pid_t pid);
 _hidden void libxl__nap_ms(long ms);
+
+/* libxl_disk.c: a disk with script= is refused (ERROR_INVAL, logged):
+ * block hotplug scripts are not run. */
+_hidden int libxl__disk_check_script(libxl_ctx *ctx,
+                                     const libxl_device_disk *disk);
 
 /* libxl_blkback.c */
 /* Whether the domain's block backend serves disk (not qemu itself): a

@@ -166,21 +166,12 @@ int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
                        const char *script, const char *bridge,
                        const char *tap, const char *action)
 {
-    const char *dir = getenv("XENOLITH_SCRIPTS_DIR");
-    char *path, *xbpath, *devstr, out[1024], *nl, *p, *ip, *netdev;
-    int status, rc, pfd[2] = { -1, -1 };
-    size_t len = 0;
-    ssize_t n;
-    pid_t pid;
+    char *xbpath, *devstr, *what, *p, *ip, *netdev;
+    int rc;
 
-    if (!dir || !*dir)
-        dir = XENOLITH_SCRIPTDIR;
-    if (!script || !*script)
-        script = "vif-bridge";
-    path = script[0] == '/' ? libxl__strdup_or_die(script)
-                            : libxl__sprintf("%s/%s", dir, script);
     xbpath = libxl__sprintf("/libxl/%u/device/vif/%d", domid, devid);
     devstr = libxl__sprintf("%d", devid);
+    what = libxl__sprintf("domain %u: vif %d (%s)", domid, devid, tap);
     /* what vif-route needs, from the vif's record */
     p = libxl__sprintf("%s/ip", xbpath);
     ip = libxl__xs_read(ctx, XBT_NULL, p);
@@ -188,96 +179,21 @@ int libxl__vif_hotplug(libxl_ctx *ctx, uint32_t domid, int devid,
     p = libxl__sprintf("%s/gatewaydev", xbpath);
     netdev = libxl__xs_read(ctx, XBT_NULL, p);
     free(p);
-    out[0] = '\0';
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        LOGE(ctx, ERROR, "domain %u: vif %d: pipe for %s", domid, devid,
-             path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    pid = fork();
-    if (pid < 0) {
-        LOGE(ctx, ERROR, "domain %u: vif %d: fork for %s", domid, devid,
-             path);
-        rc = ERROR_FAIL;
-        goto out;
-    }
-    if (pid == 0) {
-        int fd = open("/dev/null", O_RDWR);
+    {
+        char *const env[] = {
+            "vif", (char *)tap, "type_if", "tap", "XENBUS_PATH", xbpath,
+            "devid", devstr,
+            "bridge", bridge && *bridge ? (char *)bridge : NULL,
+            "ip", ip, "netdev", netdev, NULL,
+        };
 
-        if (fd >= 0) {
-            dup2(fd, 0);
-            dup2(fd, 1);
-            if (fd > 2)
-                close(fd);
-        }
-        dup2(pfd[1], 2);
-        setenv("vif", tap, 1);
-        setenv("type_if", "tap", 1);
-        setenv("XENBUS_PATH", xbpath, 1);
-        setenv("devid", devstr, 1);
-        if (bridge && *bridge)
-            setenv("bridge", bridge, 1);
-        else
-            unsetenv("bridge");
-        if (ip)
-            setenv("ip", ip, 1);
-        else
-            unsetenv("ip");
-        if (netdev)
-            setenv("netdev", netdev, 1);
-        else
-            unsetenv("netdev");
-        execl(path, path, action, "type_if=tap", (char *)NULL);
-        _exit(127);
+        rc = libxl__hotplug_run(ctx, what,
+                                script && *script ? script : "vif-bridge",
+                                action, "type_if=tap", env);
     }
-    close(pfd[1]);
-    pfd[1] = -1;
-    for (;;) {
-        n = read(pfd[0], out + len, sizeof(out) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof(out) - 1)
-            len = 0;            /* keep the end of a long story */
-    }
-    out[len] = '\0';
-    while (len && out[len - 1] == '\n')
-        out[--len] = '\0';
-    nl = strrchr(out, '\n');
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            LOGE(ctx, ERROR, "domain %u: vif %d: waiting for %s", domid,
-                 devid, path);
-            rc = ERROR_FAIL;
-            goto out;
-        }
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        rc = 0;
-    } else {
-        if (WIFEXITED(status))
-            LOG(ctx, ERROR, "domain %u: vif %d: hotplug script %s %s %s "
-                "failed (exit status %d%s)%s%s", domid, devid, path,
-                action, tap, WEXITSTATUS(status),
-                WEXITSTATUS(status) == 127 ? ": cannot run it" : "",
-                *out ? ": " : "", nl ? nl + 1 : out);
-        else
-            LOG(ctx, ERROR, "domain %u: vif %d: hotplug script %s %s %s "
-                "killed by signal %d", domid, devid, path, action, tap,
-                WTERMSIG(status));
-        rc = ERROR_FAIL;
-    }
-out:
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    if (pfd[1] >= 0)
-        close(pfd[1]);
-    free(path);
     free(xbpath);
     free(devstr);
+    free(what);
     free(ip);
     free(netdev);
     return rc;

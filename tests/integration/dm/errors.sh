@@ -2,7 +2,8 @@
 # errors.sh - xl create of HVM and PVH (qemu) guests that cannot start: a
 # missing firmware file, kernel, ramdisk or disk, an unknown vif model, a
 # bad accel or bios value, a device model that is not there or that
-# refuses its command line, accel = "kvm" on a host without a KVM.  Each
+# refuses its command line, accel = "kvm" on a host without a KVM, a disk
+# with script= (block hotplug scripts are not run).  Each
 # fails non-zero with a message naming what is wrong, and leaves nothing
 # behind (no domain, no qemu, nothing under the rundir's qemu-dm/, no
 # xenstore nodes, no tap).
@@ -53,6 +54,10 @@ $2
 CFG
     echo "$T/$1.cfg"
 }
+
+cfg=$(pvh_cfg script 'disk = [ "'"$T"'/disk.img,raw,xvda,rw,script=block-iscsi" ]')
+create_fails "$cfg" "disk xvda: script=block-iscsi: block hotplug scripts are not run" \
+    "a disk with a block hotplug script (script=)"
 
 cfg=$(hvm_cfg fw 'bios = "ovmf"
 bios_path_override = "/nonexistent/OVMF-moved.fd"')
