@@ -56,6 +56,12 @@ check "online without ip=: 10.0.7.3 from domain 7 devid 2, router 10.0.7.130" \
 check "online without netdev: no masquerade rule" \
     [ "$(rules 10.0.7.3)" = 0 ]
 run offline vif=vif7.2 devid=2 XENBUS_PATH=/local/domain/0/backend/vif/7/2
+# the path Xenolith's libxl hands its scripts: the vif's record
+run online vif=vif7.2 devid=2 XENBUS_PATH=/libxl/7/device/vif/2; rc=$?
+check "online without ip=, libxl's XENBUS_PATH: 10.0.7.3 as well" \
+    sh -c "[ $rc = 0 ] && ip route show 10.0.7.3 |
+           grep -q 'dev vif7.2.*src 10.0.7.130'"
+run offline vif=vif7.2 devid=2 XENBUS_PATH=/libxl/7/device/vif/2
 
 run online vif=vif7.9 ip=10.99.3.5; rc=$?
 check "refused: a missing tap, named ($(cat "$err"))" \
