@@ -96,5 +96,6 @@ int main_blockattach(int argc, char **argv);
 int main_blockdetach(int argc, char **argv);
 int main_cd_insert(int argc, char **argv);
 int main_cd_eject(int argc, char **argv);
+int main_devd(int argc, char **argv);
 
 #endif /* XL_H */

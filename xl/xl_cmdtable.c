@@ -146,6 +146,11 @@ const struct cmd_spec cmd_table[] = {
       "-i N               Number of iterations" },
     { "uptime", main_uptime, 0, 0,
       "Print uptime for all/some domains", "[-s] [Domain]", NULL },
+    { "devd", main_devd, 0, 1,
+      "Daemon that listens for devices and launches backends",
+      "[options]",
+      "-F                      Run in the foreground.\n"
+      "-p, --pidfile [FILE]    Write PID to pidfile when daemonizing." },
     { "help", main_help, 0, 0, "Print this help", "[-v] [command]", NULL },
 };
 

@@ -659,6 +659,25 @@ int libxl_vdev_to_device_disk(libxl_ctx *ctx, uint32_t domid,
                               const char *vdev, libxl_device_disk *disk);
 
 /*
+ * Being a driver domain (xl devd): watches this host's backend
+ * directories, /local/domain/0/backend/vbd and .../vif, and serves the
+ * devices another toolstack writes there for its domains (those the
+ * core does not have): the domain's block or network backend process
+ * started when none runs, a vif's hotplug script run once the backend
+ * has made its tap ("online"; "offline" when the directory goes), the
+ * backend stopped when its domain's last device of its class goes.  A
+ * device its backend cannot serve gets hotplug-status "error" with
+ * hotplug-error saying why (also logged).
+ *
+ * Runs until SIGTERM or SIGINT (its handlers are this function's while
+ * it runs), then returns 0, leaving the backends serving their devices
+ * (the next call takes them over); ERROR_FAIL when xenstore cannot be
+ * watched.  With an ao_how, the completion is reported then.
+ */
+int libxl_device_events_handler(libxl_ctx *ctx,
+                                const libxl_asyncop_how *ao_how);
+
+/*
  * Xenolith: the accelerator "auto" gives on this host (KVM or TCG) and
  * why, in words (*why_r malloc'd, may be NULL): "hardware KVM: kvm_amd"
  * (the module), or the reason for TCG ("no KVM on this host: cannot open
