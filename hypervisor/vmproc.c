@@ -328,8 +328,6 @@ static int do_affinity(struct vm *vm, const void *buf, int len)
                                    &set);
 }
 
-/* No daemon any more (its channel ended, or CHAN_DETACH): the guest
- * runs on; a new daemon adopts the process (handover.h). */
 /* CHAN_VIRTIO_ADD: answered here, with the slot or the reason.  A
  * guest that has run is told of the device (PCI hotplug). */
 static void do_virtio_add(struct vm *vm, uint32_t seq, const void *buf,
@@ -387,6 +385,8 @@ static void do_virtio_del(struct vm *vm, uint32_t op, uint32_t seq,
         reply(vm, seq, 0);
 }
 
+/* No daemon any more (its channel ended, or CHAN_DETACH): the guest
+ * runs on; a new daemon adopts the process (handover.h). */
 static void lose_daemon(struct vm *vm)
 {
     pthread_mutex_lock(&vm->chan_lock);

@@ -150,9 +150,8 @@ static bool alive(pid_t pid)
     return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
-/* The log's last line (malloc'd), for an error message; or NULL. */
-static char *log_tail(const struct libxl__backend_class *cls,
-                      uint32_t domid)
+char *libxl__backend_log_tail(const struct libxl__backend_class *cls,
+                              uint32_t domid)
 {
     char *log = log_path(cls, domid), *line = NULL, buf[4096];
     struct stat st;
@@ -320,7 +319,7 @@ int libxl__backend_wait(libxl_ctx *ctx,
         if (all)
             return 0;
         if (!alive(pid)) {
-            char *tail = log_tail(cls, domid);
+            char *tail = libxl__backend_log_tail(cls, domid);
 
             LOG(ctx, ERROR, "domain %u: the %s (pid %d) exited before "
                 "serving its devices: %s", domid, cls->what, (int)pid,

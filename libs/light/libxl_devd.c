@@ -169,34 +169,6 @@ static bool number(const char *s, unsigned long max, unsigned long *v_r)
     return true;
 }
 
-/* The last line of the backend's log (malloc'd), or NULL. */
-static char *log_tail(const struct libxl__backend_class *cls,
-                      uint32_t domid)
-{
-    char *path = libxl__sprintf("%s/backends/%s-%u.log", run_dir(),
-                                cls->kind, domid);
-    char buf[4096], *line;
-    off_t size;
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    free(path);
-    if (fd < 0)
-        return NULL;
-    size = lseek(fd, 0, SEEK_END);
-    n = pread(fd, buf, sizeof(buf) - 1,
-              size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1
-                                            : 0);
-    close(fd);
-    if (n <= 0)
-        return NULL;
-    buf[n] = '\0';
-    while (n > 0 && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    line = strrchr(buf, '\n');
-    return libxl__strdup_or_die(line ? line + 1 : buf);
-}
-
 /* ------------------------------------------------------------ xenstore */
 
 struct error_args {
@@ -446,7 +418,7 @@ static void stop_backend(struct devd *dd, struct devd_backend *b)
             libxl__backend_stop(ctx, b->cls, b->domid, b->pid);
         }
     } else {
-        char *tail = log_tail(b->cls, b->domid);
+        char *tail = libxl__backend_log_tail(b->cls, b->domid);
 
         LOG(ctx, INFO, "domain %u: its %s (pid %d) exited: %s", b->domid,
             b->cls->what, (int)b->pid, tail ? tail : "(its log is empty)");
@@ -563,7 +535,7 @@ static void dev_check(struct devd *dd, struct devd_dev *d)
         free(err);
         free(name);
     } else if (!b || !backend_runs(dd, b)) {
-        tail = log_tail(d->cls, d->domid);
+        tail = libxl__backend_log_tail(d->cls, d->domid);
         why = libxl__sprintf("the %s exited before serving it: %s",
                              d->cls->what, tail ? tail
                                                 : "(its log is empty)");
@@ -776,7 +748,7 @@ static void scan(struct devd *dd)
         if (!any) {
             stop_backend(dd, b);
         } else if (!backend_runs(dd, b)) {
-            char *tail = log_tail(b->cls, b->domid);
+            char *tail = libxl__backend_log_tail(b->cls, b->domid);
 
             LOG(ctx, WARN, "domain %u: its %s (pid %d) exited: %s",
                 b->domid, b->cls->what, (int)b->pid,

@@ -144,6 +144,10 @@ _hidden int libxl__backend_mkdir(libxl_ctx *ctx, xs_transaction_t t,
 _hidden int libxl__backend_spawn(libxl_ctx *ctx,
                                  const struct libxl__backend_class *cls,
                                  uint32_t domid, pid_t *pid_r);
+/* The last line of the domain's backend log (malloc'd), for an error
+ * message; NULL when there is none. */
+_hidden char *libxl__backend_log_tail(const struct libxl__backend_class *cls,
+                                      uint32_t domid);
 /* Waits until the backend pid says devices devids[0..n-1] (names[] for
  * messages) are connected: 0, or ERROR_FAIL logged with the reason (the
  * device's hotplug-error, the backend's death and its log's last line,

@@ -346,3 +346,27 @@ def raw(sock, send):
         send(f, g)
         return f, [], []
     return action
+
+
+def capacity(sock):
+    """The disk's capacity (sectors) in the config space of the
+    vhost-user-blk export at sock, asked as the guest's qemu would."""
+    f = Frontend(sock)
+    if not f.u64(GET_FEATURES) & F_PROTOCOL:
+        raise SystemExit("%s: no protocol features" % sock)
+    pf = f.u64(GET_PROTOCOL_FEATURES)
+    f.send(SET_PROTOCOL_FEATURES, struct.pack("<Q", pf & PF_CONFIG))
+    f.send(GET_CONFIG, struct.pack("<III", 0, 8, 0) + bytes(8))
+    return struct.unpack("<Q", f.recv()[1][12:20])[0]
+
+
+if __name__ == "__main__":
+    # vufront.py capacity SOCK: what shell tests ask of a disk's export
+    import sys
+    sys.dont_write_bytecode = True
+    if len(sys.argv) != 3 or sys.argv[1] != "capacity":
+        raise SystemExit("usage: vufront.py capacity SOCKET")
+    try:
+        print(capacity(sys.argv[2]))
+    except (OSError, EOFError) as e:
+        raise SystemExit("%s: %s" % (sys.argv[2], e))

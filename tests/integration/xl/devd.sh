@@ -116,25 +116,7 @@ add_vif()   # add_vif DOMID DEVID
 # space, asked over the socket as the guest's qemu would (vufront.py).
 vhost_capacity()
 {
-    python3 - "$HERE/.." "$1" <<'PY'
-import struct, sys
-sys.dont_write_bytecode = True          # nothing written into the tree
-sys.path.insert(0, sys.argv[1])
-from vufront import (F_PROTOCOL, GET_CONFIG, GET_FEATURES,
-                     GET_PROTOCOL_FEATURES, PF_CONFIG, SET_PROTOCOL_FEATURES,
-                     Frontend)
-
-try:
-    f = Frontend(sys.argv[2])
-    if not f.u64(GET_FEATURES) & F_PROTOCOL:
-        raise SystemExit('no protocol features')
-    pf = f.u64(GET_PROTOCOL_FEATURES)
-    f.send(SET_PROTOCOL_FEATURES, struct.pack('<Q', pf & PF_CONFIG))
-    f.send(GET_CONFIG, struct.pack('<III', 0, 8, 0) + bytes(8))
-    print(struct.unpack('<Q', f.recv()[1][12:20])[0])
-except (OSError, EOFError) as e:
-    raise SystemExit('%s: %s' % (sys.argv[2], e))
-PY
+    PYTHONDONTWRITEBYTECODE=1 python3 "$HERE/../vufront.py" capacity "$1"
 }
 
 backend_pid() { xs_read /libxl/$D/$1-pid; }
