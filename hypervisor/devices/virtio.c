@@ -306,6 +306,7 @@ int virtio_plug(struct virtio_dev *vd, uint32_t device_id, const char *path,
         snprintf(vd->vhu.err, sizeof(vd->vhu.err), "it serves no queue");
         goto fail;
     }
+    vd->be_features = vd->vhu.features;
     if (device_id == VIRTIO_ID_BLOCK) {
         what = "reading its config space";
         vd->dev_features = vd->vhu.features &
@@ -433,6 +434,22 @@ int virtio_reconnect(struct virtio_dev *vd, char *err, size_t errlen)
     if (rc == 0) {
         what = "giving it guest RAM";
         rc = give_ram(vd);
+    }
+    if (rc == 0 && (vd->status & VIRTIO_S_FEATURES_OK)) {
+        /* a backend that came back without what the driver accepted
+         * (another build, other options) would serve the rings the
+         * driver set up under other rules: it is not taken, and the
+         * slot tries again */
+        uint64_t missing = vd->drv_features & vd->be_features &
+                           ~vd->vhu.features;
+
+        what = "checking its features";
+        if (missing) {
+            rc = -EPROTO;
+            snprintf(vd->vhu.err, sizeof(vd->vhu.err), "it no longer "
+                     "offers features %#llx that the driver accepted",
+                     (unsigned long long)missing);
+        }
     }
     if (rc == 0 && (vd->status & VIRTIO_S_FEATURES_OK)) {
         what = "giving it the features";

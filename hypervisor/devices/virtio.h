@@ -85,6 +85,7 @@ struct virtio_dev {
     uint32_t device_id;              /* 0: empty */
     unsigned int nqueues;
     uint64_t dev_features;
+    uint64_t be_features;            /* what the backend offered at plug */
     uint64_t drv_features;
     uint32_t status;
     uint32_t int_config;             /* config-change interrupt pending */

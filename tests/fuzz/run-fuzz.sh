@@ -4,7 +4,7 @@
 # run every target (or the ones named) in turn, SECONDS split evenly
 # between them (at least 1 s each).  Targets: fuzz_xenstored,
 # fuzz_xenstored_engine, fuzz_dom_image, fuzz_control, fuzz_stream,
-# fuzz_vhost_user.  Exits 0 when nothing was found,
+# fuzz_vhost_user, fuzz_virtio_pci.  Exits 0 when nothing was found,
 # 1 on any crash, leak, sanitizer report or timeout (the reproducer is left
 # in the target's artifact folder and named on stderr; the other targets
 # still run), 2 on a usage or build error.
@@ -22,7 +22,7 @@
 set -u
 
 all_targets="fuzz_xenstored fuzz_xenstored_engine fuzz_dom_image fuzz_control \
-fuzz_stream fuzz_vhost_user"
+fuzz_stream fuzz_vhost_user fuzz_virtio_pci"
 
 usage() {
     echo "usage: $0 SECONDS [TARGET...] (targets: $all_targets)" >&2
@@ -96,7 +96,8 @@ failed=""
 for t in $targets; do
     # fuzz_control builds its seeds (its replay runs them): none on disk;
     # a target that can write its built-in seeds (FUZZ_SEED_DIR, read by
-    # its LLVMFuzzerInitialize: fuzz_vhost_user) puts them in its corpus
+    # its LLVMFuzzerInitialize: fuzz_vhost_user, fuzz_virtio_pci) puts
+    # them in its corpus
     seeds="$here/corpus/${t#fuzz_}"
     [ -d "$seeds" ] || seeds=
     corpus="$work/$t/corpus"

@@ -1429,6 +1429,46 @@ START_TEST(vpci_reset_while_backend_away)
 }
 END_TEST
 
+/* A backend that comes back without a feature the driver accepted is
+ * not taken: the slot stays lost and tries again. */
+START_TEST(vpci_reconnect_refuses_fewer_features)
+{
+    static struct dev_bus bus;
+    static struct pci_bus pb;
+    static struct vpci d;
+    const uint64_t base = VPCI_BAR_ADDR(SLOT);
+    struct guest g;
+    char path[128], err[512];
+    pid_t pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+
+    fake_slot_up(&bus, &pb, &d, &g, path);
+    close(cfg_channel());
+    msix_up(&bus, base, 3);
+    driver_up(&bus, base, GPA_DESC, 1, 1, 0);
+    driver_ok(&bus, base);
+    cfg_stop(pid, path);
+    vpci_lost(&d);
+
+    pid = cfg_start(PF_CHANNEL, path, sizeof(path));
+    cfg->features_drop = 1ull << F_VERSION_1;
+    ck_assert_int_eq(vpci_reconnect(&d, err, sizeof(err)), -EPROTO);
+    ck_assert_msg(strstr(err, "no longer offers features 0x100000000"),
+                  "%s", err);
+    ck_assert_int_eq(d.vd.lost, 1);
+    ck_assert_int_eq(vpci_fd(&d), -1);
+    ck_assert_uint_eq(cfg->features, 0);        /* never told */
+    cfg->features_drop = 0;
+    slot_reconnect(&d);
+    close(cfg_channel());
+    ck_assert_int_eq(d.vd.lost, 0);
+    ck_assert_uint_eq(cfg->features, (1ull << F_VERSION_1) |
+                                     (1ull << VHU_F_PROTOCOL_FEATURES));
+    vpci_unplug(&d, 0);
+    guest_ram_down(&g);
+    cfg_stop(pid, path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("virtio_pci");
@@ -1454,5 +1494,6 @@ int main(void)
     tcase_add_test(tc, vpci_plug_errors);
     tcase_add_test(tc, vpci_lost_under_guest_access);
     tcase_add_test(tc, vpci_reset_while_backend_away);
+    tcase_add_test(tc, vpci_reconnect_refuses_fewer_features);
     return run_suite(s);
 }

@@ -438,7 +438,8 @@ static void cfg_serve_one(int c)
         val = 0;
         switch (hdr[0]) {
         case 1:                                 /* GET_FEATURES */
-            val = (1ull << F_VERSION_1) | (1ull << VHU_F_PROTOCOL_FEATURES);
+            val = ((1ull << F_VERSION_1) | (1ull << VHU_F_PROTOCOL_FEATURES))
+                  & ~cfg->features_drop;
             cfg_answer(c, hdr[0], &val, sizeof(val));
             break;
         case 15:                                /* GET_PROTOCOL_FEATURES */

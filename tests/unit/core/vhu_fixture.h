@@ -144,6 +144,7 @@ struct cfg_fake {
                                   * -1 before one came */
     uint32_t channel_flags;      /* and its flags */
     int hangup_on_config;        /* hang up when GET_CONFIG comes */
+    uint64_t features_drop;      /* feature bits it does not offer */
     /* what the front end told it, on the connection it serves */
     uint64_t features;           /* the last SET_FEATURES; 0: none */
     uint32_t vring_num;          /* queue 0's last SET_VRING_NUM */
