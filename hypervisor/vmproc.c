@@ -492,6 +492,11 @@ static void tend_channel(struct vm *vm, unsigned int i)
     } else if (rc == 1) {
         vm_log(vm, "virtio slot %u: backend %s changed its configuration",
                i, d->path);
+    } else if (rc == -EPIPE && d->lost) {
+        /* the socket broke under the config read the message asked for:
+         * the backend is gone, as after a hang-up */
+        vm_log(vm, "virtio slot %u: backend %s hung up: its rings wait "
+               "until it is back", i, d->path);
     } else if (rc < 0 && rc != -EPIPE) {
         /* a malformed message closes the channel, so this is said once:
          * it is watched again only once a reconnect makes a new one (a
