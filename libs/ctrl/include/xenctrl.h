@@ -158,7 +158,8 @@ int xc_domain_attach_dm(xc_interface *xch, uint32_t domid, pid_t pid,
  * devices with: eject, blockdev-change-medium, balloon,
  * change-vnc-password, set_password, query-hotpluggable-cpus,
  * device_add, device_del, chardev-add, chardev-remove (a disk's or
- * NIC's vhost-user socket), query-pci, netdev_add, netdev_del.  args_json is a JSON object or NULL.  On
+ * NIC's vhost-user socket), query-pci, netdev_add, netdev_del.
+ * args_json is a JSON object or NULL.  On
  * success *ret_json_r (when not NULL) is qemu's "return" value as JSON
  * text (malloc'd).  Returns 0 or -errno (logged): -EIO qemu refused
  * (its error is in the core's log), -EPERM a command not on the list,

@@ -55,8 +55,10 @@ CFG
     echo "$T/$1.cfg"
 }
 
-cfg=$(pvh_cfg script 'disk = [ "'"$T"'/disk.img,raw,xvda,rw,script=block-iscsi" ]')
-create_fails "$cfg" "disk xvda: script=block-iscsi: block hotplug scripts are not run" \
+disk="$T/disk.img,raw,xvda,rw,script=block-iscsi"
+cfg=$(pvh_cfg script "disk = [ \"$disk\" ]")
+create_fails "$cfg" \
+    "disk xvda: script=block-iscsi: block hotplug scripts are not run" \
     "a disk with a block hotplug script (script=)"
 
 cfg=$(hvm_cfg fw 'bios = "ovmf"
