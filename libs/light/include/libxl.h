@@ -506,6 +506,44 @@ int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
                             const libxl_asyncop_how *ao_how,
                             const libxl_asyncprogress_how *aop_console_how);
 
+/*
+ * Save, restore and migration (docs/STREAM.md has the stream's format).
+ *
+ * libxl_domain_suspend writes the domain to fd as a Xenolith domain
+ * stream: its configuration, its xenstore nodes, its memory, vCPU,
+ * platform and device state.  With LIBXL_SUSPEND_LIVE the memory is sent
+ * while the guest runs (rounds of dirty pages) and the guest is paused
+ * only for the last round.  The domain is left paused, not destroyed: the
+ * caller destroys it (xl save, a migration the target confirmed) or
+ * resumes it (libxl_domain_resume: a checkpoint, a failed migration).
+ */
+#define LIBXL_HAVE_SUSPEND_RESUME 1
+#define LIBXL_SUSPEND_DEBUG 1
+#define LIBXL_SUSPEND_LIVE 2
+int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
+                         const libxl_asyncop_how *ao_how);
+
+/* Runs a domain that libxl_domain_suspend left paused, where it stopped
+ * (suspend_cancel is accepted for Xen's sake: every resume is one). */
+int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
+                        const libxl_asyncop_how *ao_how);
+
+/*
+ * Makes a domain from the stream on restore_fd, as libxl_domain_suspend
+ * wrote it; d_config is the configuration to run it with (xl passes the
+ * one saved with the domain, or the user's).  The domain is left paused,
+ * as after libxl_domain_create_new.  send_back_fd and params are taken
+ * for Xen's sake (COLO and checkpointed streams are not supported: a
+ * params->checkpointed_stream other than 0 is ERROR_INVAL).  On any
+ * failure nothing is left: no domain, process, node or file.
+ */
+int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
+                                uint32_t *domid, int restore_fd,
+                                int send_back_fd,
+                                const libxl_domain_restore_params *params,
+                                const libxl_asyncop_how *ao_how,
+                                const libxl_asyncprogress_how *aop_console_how);
+
 /* Destroys the domain at once: its xenstore nodes (/local/domain/N,
  * /vm/UUID, /libxl/N), xenstored's record (firing @releaseDomain) and
  * the core domain. */
