@@ -10,7 +10,7 @@ packages="
   liblzo2-dev liblz4-dev libzstd-dev libnl-3-dev libnl-route-3-dev
   liburing-dev
   lzop lz4 zstd bzip2 xz-utils qemu-system-x86 qemu-utils seabios ovmf
-  iproute2 util-linux nftables acpica-tools
+  iproute2 util-linux nftables acpica-tools socat
   xenstore-utils xen-utils-4.17 libxen-dev
   openvswitch-switch openvswitch-common
 "

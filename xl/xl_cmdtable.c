@@ -65,6 +65,45 @@ const struct cmd_spec cmd_table[] = {
       "[options] <Domain>\n"
       "-t <type>       console type, pv , serial or vuart\n"
       "-n <number>     console number", NULL },
+    { "save", main_save, 0, 1,
+      "Save a domain state to restore later",
+      "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
+      "-h  Print this help.\n"
+      "-c  Leave domain running after creating the snapshot.\n"
+      "-p  Leave domain paused after creating the snapshot.\n"
+      "-D  Store the domain id in the configuration." },
+    { "migrate", main_migrate, 0, 1,
+      "Migrate a domain to another host",
+      "[options] <Domain> <host>",
+      "-h              Print this help.\n"
+      "-C <config>     Send <config> instead of config file from creation.\n"
+      "-s <sshcommand> Use <sshcommand> instead of ssh.  String will be "
+      "passed\n"
+      "                to sh. If empty, run <host> instead of ssh <host> "
+      "xl\n"
+      "                migrate-receive [-d -e]\n"
+      "-e              Do not wait in the background (on <host>) for the "
+      "death\n"
+      "                of the domain.\n"
+      "--debug         Verify the transferred domain data.\n"
+      "-p              Do not unpause domain after migrating it.\n"
+      "-D              Preserve the domain id" },
+    { "restore", main_restore, 0, 1,
+      "Restore a domain from a saved state",
+      "[options] [<ConfigFile>] <CheckpointFile>",
+      "-h                       Print this help.\n"
+      "-p                       Do not unpause domain after restoring it.\n"
+      "-e                       Do not wait in the background for the death "
+      "of the domain.\n"
+      "-d                       Enable debug messages.\n"
+      "-c                       Connect to the console after the domain is "
+      "restored.\n"
+      "-V, --vncviewer          Connect to the VNC display after the domain "
+      "is created.\n"
+      "-A, --vncviewer-autopass Pass VNC password to viewer via stdin." },
+    { "migrate-receive", main_migrate_receive, 0, 1,
+      "Restore a domain from a saved state",
+      "- for internal use only", NULL },
     { "block-attach", main_blockattach, 1, 1,
       "Create a new virtual block device",
       "<Domain> <disk-spec-component(s)>...", NULL },

@@ -278,17 +278,6 @@ int main_reboot(int argc, char **argv)
 
 /* ------------------------------------------------------------ create */
 
-struct create_opts {
-    const char *config_file;
-    char *extra;
-    int paused;
-    int quiet;
-    int console;
-    int daemonize;      /* leave a process watching the domain */
-    int monitor;        /* ... in the foreground (-F) */
-    int debug;
-};
-
 enum restart { RESTART_NONE, RESTART_NORMAL, RESTART_RENAME };
 
 static const char *action_name(libxl_action_on_shutdown a)
@@ -460,34 +449,89 @@ static int daemonize(const char *name)
     return 0;
 }
 
-static int create_domain(struct create_opts *o)
+int create_domain(struct domain_create *o)
 {
     libxl_domain_config d_config;
     libxl_evgen_domain_death *deathw = NULL;
     libxl_event *ev;
     char *data = NULL, *json = NULL, *common_name = NULL, *tty = NULL;
+    char *saved = NULL;
+    const char *restore_source = NULL;
     uint32_t domid = INVALID_DOMID;
     int len = 0, ret, rc, paused = o->paused, need_daemon = o->daemonize;
-    int in_child = 0;
+    int in_child = 0, restore_fd = -1, restore_fd_to_close = -1;
+    int restoring = o->restore_file || o->migrate_fd >= 0;
 
     libxl_domain_config_init(&d_config);
-    if (!strcmp(o->config_file, "/dev/null")) {
-        data = NULL;
-    } else if (read_file(o->config_file, &data, &len)) {
-        fprintf(stderr, "Failed to read config file: %s: %s\n",
-                o->config_file, strerror(errno));
-        ret = ERROR_FAIL;
+    if (restoring) {
+        if (o->migrate_fd >= 0) {
+            restore_source = "<incoming migration stream>";
+            restore_fd = o->migrate_fd;
+        } else {
+            restore_source = o->restore_file;
+            restore_fd = open(o->restore_file, O_RDONLY | O_CLOEXEC);
+            if (restore_fd < 0) {
+                fprintf(stderr, "Can't open restore file %s: %s\n",
+                        o->restore_file, strerror(errno));
+                ret = ERROR_INVAL;
+                goto out;
+            }
+            restore_fd_to_close = restore_fd;
+        }
+        ret = restore_read_header(restore_fd, restore_source, &saved);
+        if (ret)
+            goto out;
+    }
+    if (o->config_file) {
+        if (strcmp(o->config_file, "/dev/null") &&
+            read_file(o->config_file, &data, &len)) {
+            fprintf(stderr, "Failed to read config file: %s: %s\n",
+                    o->config_file, strerror(errno));
+            ret = ERROR_FAIL;
+            goto out;
+        }
+        if (o->extra && !restoring) {
+            size_t elen = strlen(o->extra);
+
+            data = xrealloc(data, len + elen + 3);
+            len += sprintf(data + len, "\n%s\n", o->extra);
+        }
+        if (!o->quiet)
+            fprintf(stderr, "Parsing config from %s\n", o->config_file);
+        parse_config_data(o->config_file, data ? data : "", len, &d_config);
+    } else if (saved) {
+        if (!o->quiet)
+            fprintf(stderr, "Parsing config from <saved>\n");
+        rc = libxl_domain_config_from_json(ctx, &d_config, saved);
+        if (rc) {
+            fprintf(stderr, "%s: the saved domain configuration is not "
+                    "libxl's JSON (rc=%d: %s)\n", restore_source, rc,
+                    xl_strerror(rc));
+            ret = ERROR_INVAL;
+            goto out;
+        }
+    } else {
+        fprintf(stderr, "Config file not specified and none in save file "
+                "%s\n", restore_source ? restore_source : "");
+        ret = ERROR_INVAL;
         goto out;
     }
-    if (o->extra) {
-        size_t elen = strlen(o->extra);
-
-        data = xrealloc(data, len + elen + 3);
-        len += sprintf(data + len, "\n%s\n", o->extra);
+    if (!d_config.c_info.name || !*d_config.c_info.name) {
+        fprintf(stderr, "%s: the domain configuration has no name\n",
+                o->config_file ? o->config_file : restore_source);
+        ret = ERROR_INVAL;
+        goto out;
     }
-    if (!o->quiet)
-        fprintf(stderr, "Parsing config from %s\n", o->config_file);
-    parse_config_data(o->config_file, data ? data : "", len, &d_config);
+    common_name = xstrdup(d_config.c_info.name);
+    if (o->migrate_fd >= 0) {
+        /* Received under a name of its own until the sender lets go. */
+        free(d_config.c_info.name);
+        d_config.c_info.name = xasprintf_("%s--incoming", common_name);
+        if (o->migration_domname_r)
+            *o->migration_domname_r = xstrdup(d_config.c_info.name);
+        if (o->common_domname_r)
+            *o->common_domname_r = xstrdup(common_name);
+    }
     if (o->debug || dryrun_only) {
         json = libxl_domain_config_to_json(ctx, &d_config);
         if (!json) {
@@ -501,14 +545,36 @@ static int create_domain(struct create_opts *o)
     ret = 0;
     if (dryrun_only)
         goto out;
-    common_name = xstrdup(d_config.c_info.name);
 start:
-    rc = libxl_domain_create_new(ctx, &d_config, &domid, NULL, NULL);
-    if (rc) {
-        fprintf(stderr, "xl: failed to create domain %s (rc=%d: %s)\n",
-                d_config.c_info.name, rc, xl_strerror(rc));
-        ret = rc;
-        goto error_out;
+    if (restoring) {
+        libxl_domain_restore_params params;
+
+        libxl_domain_restore_params_init(&params);
+        rc = libxl_domain_create_restore(ctx, &d_config, &domid, restore_fd,
+                                         o->send_back_fd, &params, NULL,
+                                         NULL);
+        libxl_domain_restore_params_dispose(&params);
+        /* A restart (on_reboot...) makes the domain anew. */
+        restoring = 0;
+        if (rc) {
+            fprintf(stderr, "xl: failed to restore domain %s from %s "
+                    "(rc=%d: %s)\n", d_config.c_info.name, restore_source,
+                    rc, xl_strerror(rc));
+            ret = rc;
+            goto error_out;
+        }
+    } else {
+        rc = libxl_domain_create_new(ctx, &d_config, &domid, NULL, NULL);
+        if (rc) {
+            fprintf(stderr, "xl: failed to create domain %s (rc=%d: %s)\n",
+                    d_config.c_info.name, rc, xl_strerror(rc));
+            ret = rc;
+            goto error_out;
+        }
+    }
+    if (restore_fd_to_close >= 0) {
+        close(restore_fd_to_close);
+        restore_fd_to_close = -1;
     }
     if (o->console &&
         libxl_console_get_tty(ctx, domid, 0, LIBXL_CONSOLE_TYPE_SERIAL,
@@ -640,10 +706,13 @@ error_out:
         domid = INVALID_DOMID;
     }
 out:
+    if (restore_fd_to_close >= 0)
+        close(restore_fd_to_close);
     if (deathw)
         libxl_evdisable_domain_death(ctx, deathw);
     free(tty);
     free(common_name);
+    free(saved);
     free(json);
     free(data);
     libxl_domain_config_dispose(&d_config);
@@ -666,7 +735,9 @@ int main_create(int argc, char **argv)
         { "help", 0, 0, 'h' },
         { 0, 0, 0, 0 }
     };
-    struct create_opts o = { .daemonize = 1 };
+    struct domain_create o = {
+        .daemonize = 1, .migrate_fd = -1, .send_back_fd = -1,
+    };
     size_t elen = 0;
     int opt, rc;
 
