@@ -55,6 +55,9 @@ enum chan_op {
     CHAN_VIRTIO_DEL,      /* struct proto_virtio_del -> reply, or the
                            * reason as text */
     CHAN_VIRTIO_STATE,    /* struct proto_virtio_del -> reply + u32 */
+    CHAN_DIRTY_LOG,       /* struct proto_dirty -> reply + bitmap */
+    CHAN_STATE_GET,       /* u32 index -> reply + proto_state + body */
+    CHAN_STATE_SET,       /* proto_state + body -> reply */
     CHAN_REPLY = 100,
     CHAN_READY,
     CHAN_ERROR,

@@ -615,6 +615,44 @@ static void domain_op(struct conn *c, const struct proto_hdr *h,
                        &v, sizeof(v));
         return;
     }
+    case PROTO_OP_DIRTY_LOG: {
+        struct proto_dirty dl;
+
+        if (len != (int)sizeof(dl)) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&dl, buf, sizeof(dl));
+        if (dl.cmd < PROTO_DIRTY_START || dl.cmd > PROTO_DIRTY_FETCH ||
+            dl.first % 8) {
+            rc = -EINVAL;
+            break;
+        }
+        if (d->dm) {
+            rc = -EOPNOTSUPP;              /* qemu migrates itself */
+            break;
+        }
+        domain_forward(d, &c->to, h->op, h->seq, CHAN_DIRTY_LOG, &dl,
+                       sizeof(dl));
+        return;
+    }
+    case PROTO_OP_STATE_GET:
+    case PROTO_OP_STATE_SET:
+        if (h->op == PROTO_OP_STATE_GET ? len != (int)sizeof(uint32_t) :
+            (len < (int)sizeof(struct proto_state) ||
+             len > (int)(sizeof(struct proto_state) + PROTO_STATE_MAX))) {
+            rc = -EINVAL;
+            break;
+        }
+        if (d->dm) {
+            rc = -EOPNOTSUPP;
+            break;
+        }
+        domain_forward(d, &c->to, h->op, h->seq,
+                       h->op == PROTO_OP_STATE_GET ? CHAN_STATE_GET :
+                                                     CHAN_STATE_SET,
+                       buf, (size_t)len);
+        return;
     case PROTO_OP_DM_QMP:
         rc = check_qmp(d, buf, len);
         if (rc < 0)

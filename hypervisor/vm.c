@@ -244,6 +244,29 @@ static const struct dev_ram *host_ram(void *opaque, unsigned int *n_r)
     return vm->ram;
 }
 
+int vm_memory_slots(struct vm *vm, uint32_t flags)
+{
+    struct kvm_userspace_memory_region r;
+
+    memset(&r, 0, sizeof(r));
+    r.slot = 0;
+    r.flags = flags;
+    r.guest_phys_addr = 0;
+    r.memory_size = vm->low_end;
+    r.userspace_addr = (uintptr_t)vm->mem;
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+        return -errno;
+    if (vm->mem_size > vm->low_end) {
+        r.slot = 1;
+        r.guest_phys_addr = LAYOUT_HIGH_BASE;
+        r.memory_size = vm->mem_size - vm->low_end;
+        r.userspace_addr = (uintptr_t)(vm->mem + vm->low_end);
+        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
 void vm_ram_mapped(struct vm *vm)
 {
     vm->ram[0] = (struct dev_ram){ .gpa = 0, .size = vm->low_end,

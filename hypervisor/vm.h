@@ -40,6 +40,7 @@
 #define VM_KICK_SIGNAL SIGUSR1
 
 struct vm;
+struct snapshot;
 
 struct vcpu {
     struct vm *vm;
@@ -99,6 +100,7 @@ struct vm {
     struct dev_ram ram[2];        /* guest RAM below and above 4 GiB */
     unsigned int nr_ram;
     int console_any;              /* a console byte went out */
+    struct snapshot *snap;        /* save/restore (snapshot.h), or NULL */
 };
 
 /* Report to the daemon (any thread); with no daemon, console output
@@ -119,6 +121,9 @@ void vm_kick(struct vcpu *vcpu);
 /* Put the devices on the bus, their host pointing at vm.  0 or -errno. */
 int vm_devices_init(struct vm *vm);
 
+/* Give KVM guest RAM (vm.mem) as its slots (0: below 4 GiB, 1: above),
+ * with KVM_MEM_* flags (KVM_MEM_LOG_DIRTY_PAGES).  0 or -errno. */
+int vm_memory_slots(struct vm *vm, uint32_t flags);
 /* Guest RAM is mapped (vm.mem): describe it for the devices. */
 void vm_ram_mapped(struct vm *vm);
 

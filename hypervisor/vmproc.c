@@ -22,6 +22,7 @@
 #include "chan.h"
 #include "layout.h"
 #include "settings.h"
+#include "snapshot.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -77,28 +78,6 @@ static int get_cpuid(struct vm *vm)
             return -errno;
         nent *= 2;
     }
-}
-
-static int set_memory(struct vm *vm)
-{
-    struct kvm_userspace_memory_region r;
-
-    memset(&r, 0, sizeof(r));
-    r.slot = 0;
-    r.guest_phys_addr = 0;
-    r.memory_size = vm->low_end;
-    r.userspace_addr = (uintptr_t)vm->mem;
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-        return -errno;
-    if (vm->mem_size > vm->low_end) {
-        r.slot = 1;
-        r.guest_phys_addr = LAYOUT_HIGH_BASE;
-        r.memory_size = vm->mem_size - vm->low_end;
-        r.userspace_addr = (uintptr_t)(vm->mem + vm->low_end);
-        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-            return -errno;
-    }
-    return 0;
 }
 
 /* The domain-independent part (slow: the PIT starts a kernel thread).
@@ -184,7 +163,7 @@ static int finish(struct vm *vm, unsigned int nr)
         goto fail;
     }
     what = "setting the memory slots";
-    rc = set_memory(vm);
+    rc = vm_memory_slots(vm, 0);
     if (rc < 0)
         goto fail;
     vm_ram_mapped(vm);
@@ -229,6 +208,7 @@ static int do_pause(struct vm *vm)
 
 static int do_unpause(struct vm *vm)
 {
+    snapshot_ran(vm);
     pthread_mutex_lock(&vm->lock);
     vm->paused = 0;
     pthread_cond_broadcast(&vm->cond);
@@ -383,6 +363,51 @@ static void do_virtio_del(struct vm *vm, uint32_t op, uint32_t seq,
         reply_data(vm, seq, rc, err, strlen(err) + 1);
     else
         reply(vm, seq, 0);
+}
+
+/* CHAN_DIRTY_LOG, CHAN_STATE_GET and CHAN_STATE_SET (snapshot.h):
+ * answered here, a refusal with its reason as text. */
+static void do_snapshot(struct vm *vm, uint32_t op, uint32_t seq,
+                        const void *buf, int len)
+{
+    static uint8_t out[sizeof(struct proto_state) + PROTO_STATE_MAX];
+    struct proto_dirty dl;
+    char err[512] = "";
+    uint32_t index;
+    int rc;
+
+    if (op == CHAN_DIRTY_LOG) {
+        if (len != (int)sizeof(dl)) {
+            reply(vm, seq, -EINVAL);
+            return;
+        }
+        memcpy(&dl, buf, sizeof(dl));
+        rc = snapshot_dirty(vm, &dl, out, PROTO_DIRTY_CHUNK, err,
+                            sizeof(err));
+    } else if (op == CHAN_STATE_GET) {
+        if (len != (int)sizeof(index)) {
+            reply(vm, seq, -EINVAL);
+            return;
+        }
+        memcpy(&index, buf, sizeof(index));
+        rc = snapshot_get(vm, index, out, sizeof(out), err, sizeof(err));
+    } else {
+        if (len < (int)sizeof(struct proto_state)) {
+            reply(vm, seq, -EINVAL);
+            return;
+        }
+        rc = snapshot_set(vm, buf, (size_t)len, err, sizeof(err));
+    }
+    if (rc < 0 && err[0]) {
+        vm_log(vm, "%s", err);
+        reply_data(vm, seq, rc == -EPROTO ? -EIO : rc, err, strlen(err) + 1);
+    } else if (rc < 0) {
+        reply(vm, seq, rc);
+    } else if (op == CHAN_STATE_SET) {
+        reply(vm, seq, 0);
+    } else {
+        reply_data(vm, seq, 0, out, (size_t)rc);
+    }
 }
 
 /* No daemon any more (its channel ended, or CHAN_DETACH): the guest
@@ -620,6 +645,11 @@ static void serve(struct vm *vm)
         case CHAN_VIRTIO_DEL:
         case CHAN_VIRTIO_STATE:
             do_virtio_del(vm, hdr.op, hdr.seq, buf, len);
+            continue;
+        case CHAN_DIRTY_LOG:
+        case CHAN_STATE_GET:
+        case CHAN_STATE_SET:
+            do_snapshot(vm, hdr.op, hdr.seq, buf, len);
             continue;
         case CHAN_CONS_IN:
             pthread_mutex_lock(&vm->dev_lock);

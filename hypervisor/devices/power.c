@@ -3,6 +3,7 @@
  */
 #include "devices/power.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "arch/x86/acpi.h"
@@ -195,5 +196,42 @@ int power_attach(struct power *p, struct dev_bus *bus)
         if (rc < 0)
             return rc;
     }
+    return 0;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+void power_save(const struct power *p, uint8_t *out)
+{
+    memset(out, 0, POWER_STATE_SIZE);
+    put16(out, p->pm1_sts);
+    put16(out + 2, p->pm1_en);
+    put16(out + 4, p->pm1_cnt);
+    put16(out + 6, p->gpe_sts);
+    put16(out + 8, p->gpe_en);
+    out[10] = p->cf9;
+    out[11] = (uint8_t)p->sci;
+}
+
+int power_load(struct power *p, const uint8_t *in, size_t len)
+{
+    if (len != POWER_STATE_SIZE)
+        return -EINVAL;
+    p->pm1_sts = get16(in);
+    p->pm1_en = get16(in + 2);
+    p->pm1_cnt = get16(in + 4);
+    p->gpe_sts = get16(in + 6);
+    p->gpe_en = get16(in + 8);
+    p->cf9 = in[10];
+    p->sci = in[11] != 0;
     return 0;
 }

@@ -11,6 +11,7 @@
 #ifndef XENOLITH_POWER_H
 #define XENOLITH_POWER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "devices/bus.h"
@@ -42,5 +43,11 @@ void power_button(struct power *p);
 /* General-purpose event bit (0-15) happened: its status bit is set
  * and the SCI raised if the guest enabled it.  Serialised likewise. */
 void power_gpe(struct power *p, unsigned int bit);
+
+/* Its registers for a saved domain (snapshot.h): POWER_STATE_SIZE
+ * bytes; power_load: -EINVAL for a wrong length. */
+#define POWER_STATE_SIZE 16
+void power_save(const struct power *p, uint8_t *out);
+int power_load(struct power *p, const uint8_t *in, size_t len);
 
 #endif /* XENOLITH_POWER_H */

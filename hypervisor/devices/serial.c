@@ -3,6 +3,7 @@
  */
 #include "devices/serial.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define UART_IER_RDI   0x01
@@ -174,4 +175,51 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
     }
     update_irq(s);
     return n;
+}
+
+void serial_save(const struct serial *s, uint8_t *out)
+{
+    memset(out, 0, SERIAL_STATE_SIZE);
+    out[0] = s->ier;
+    out[1] = s->lcr;
+    out[2] = s->mcr;
+    out[3] = s->lsr;
+    out[4] = s->msr;
+    out[5] = s->scr;
+    out[6] = s->dll;
+    out[7] = s->dlm;
+    out[8] = s->fcr;
+    out[9] = (uint8_t)s->thr_ipending;
+    out[10] = (uint8_t)s->irq_level;
+    out[11] = (uint8_t)s->rx_head;
+    out[12] = (uint8_t)(s->rx_count & 0xFF);
+    out[13] = (uint8_t)(s->rx_count >> 8);
+    memcpy(out + 16, s->rx, SERIAL_RX_FIFO);
+}
+
+int serial_load(struct serial *s, const uint8_t *in, size_t len)
+{
+    unsigned int count;
+
+    if (len != SERIAL_STATE_SIZE)
+        return -EINVAL;
+    count = in[12] | (unsigned int)in[13] << 8;
+    /* rx_head is one byte: the FIFO is 256 */
+    if (count > SERIAL_RX_FIFO)
+        return -EINVAL;
+    s->ier = in[0];
+    s->lcr = in[1];
+    s->mcr = in[2];
+    s->lsr = in[3];
+    s->msr = in[4];
+    s->scr = in[5];
+    s->dll = in[6];
+    s->dlm = in[7];
+    s->fcr = in[8];
+    s->thr_ipending = in[9] != 0;
+    s->irq_level = in[10] != 0;
+    s->rx_head = in[11];
+    s->rx_count = count;
+    memcpy(s->rx, in + 16, SERIAL_RX_FIFO);
+    return 0;
 }

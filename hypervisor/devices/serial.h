@@ -35,4 +35,14 @@ int serial_attach(struct serial *s, struct dev_bus *bus);
  * caller serialises it with bus accesses. */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
 
+/*
+ * Its registers and received bytes for a saved domain (snapshot.h):
+ * serial_save writes SERIAL_STATE_SIZE bytes; serial_load takes them
+ * back (-EINVAL for a wrong length or a bad count), the interrupt line
+ * left as the platform's saved state has it.
+ */
+#define SERIAL_STATE_SIZE (16 + SERIAL_RX_FIFO)
+void serial_save(const struct serial *s, uint8_t *out);
+int serial_load(struct serial *s, const uint8_t *in, size_t len);
+
 #endif /* XENOLITH_SERIAL_H */

@@ -295,6 +295,104 @@ int xc_domain_virtio_state(xc_interface *xch, uint32_t domid,
     return (int)state;
 }
 
+/* A call whose refusal may carry the core's reason as text: logged
+ * as "what of domain N: reason". */
+static int call_reasoned(xc_interface *xch, uint32_t op, uint32_t domid,
+                         const char *what, const void *req, size_t req_len,
+                         void *resp, size_t cap, size_t *got_r)
+{
+    size_t got = 0;
+    int rc;
+
+    rc = xc__call(xch, op, domid, req, req_len, resp, cap, &got, NULL);
+    if (rc < 0 && rc != -ENOENT) {
+        char *text = resp;
+
+        if (got && cap && text[0] && memchr(text, '\0', got)) {
+            xc__log(xch, XTL_ERROR, -rc, "%s of domain %u: %s", what,
+                    domid, text);
+            errno = -rc;
+            return rc;
+        }
+        return xc__fail(xch, rc, domid, what);
+    }
+    if (got_r)
+        *got_r = got;
+    return rc;
+}
+
+XC_API
+int xc_domain_dirty_log(xc_interface *xch, uint32_t domid, unsigned int cmd,
+                        uint64_t first_page, void *bitmap, size_t cap)
+{
+    struct proto_dirty dl;
+    uint8_t resp[PROTO_DIRTY_CHUNK];
+    size_t got = 0;
+    int rc;
+
+    memset(&dl, 0, sizeof(dl));
+    dl.cmd = cmd;
+    dl.first = first_page;
+    rc = call_reasoned(xch, PROTO_OP_DIRTY_LOG, domid, "the dirty page log",
+                       &dl, sizeof(dl), resp, sizeof(resp), &got);
+    if (rc < 0)
+        return rc;
+    if (cmd != XC_DIRTY_FETCH)
+        return 0;
+    if (got > cap)
+        got = cap;
+    memcpy(bitmap, resp, got);
+    return (int)got;
+}
+
+XC_API
+int xc_domain_state_get(xc_interface *xch, uint32_t domid, uint32_t index,
+                        uint32_t *type_r, void *body, size_t cap)
+{
+    static uint8_t resp[sizeof(struct proto_state) + PROTO_STATE_MAX];
+    struct proto_state st;
+    size_t got = 0;
+    int rc;
+
+    rc = call_reasoned(xch, PROTO_OP_STATE_GET, domid, "reading the state",
+                       &index, sizeof(index), resp, sizeof(resp), &got);
+    if (rc < 0) {
+        errno = -rc;
+        return rc;
+    }
+    memcpy(&st, resp, got < sizeof(st) ? got : sizeof(st));
+    if (got < sizeof(st) || st.len != got - sizeof(st) || st.len > cap)
+        return xc__fail(xch, -EPROTO, domid, "reading the state");
+    *type_r = st.type;
+    memcpy(body, resp + sizeof(st), st.len);
+    return (int)st.len;
+}
+
+XC_API
+int xc_domain_state_set(xc_interface *xch, uint32_t domid, uint32_t type,
+                        const void *body, size_t len)
+{
+    static uint8_t req[sizeof(struct proto_state) + PROTO_STATE_MAX];
+    char resp[600];
+    struct proto_state st;
+
+    if (len > PROTO_STATE_MAX) {
+        xc__log(xch, XTL_ERROR, EINVAL, "loading the state of domain %u: "
+                "a record of %zu bytes (at most %u)", domid, len,
+                PROTO_STATE_MAX);
+        errno = EINVAL;
+        return -EINVAL;
+    }
+    st.type = type;
+    st.len = (uint32_t)len;
+    memcpy(req, &st, sizeof(st));
+    memcpy(req + sizeof(st), body, len);
+    memset(resp, 0, sizeof(resp));
+    return call_reasoned(xch, PROTO_OP_STATE_SET, domid, "loading the state",
+                         req, sizeof(st) + len, resp, sizeof(resp) - 1,
+                         NULL);
+}
+
 XC_API
 int xc_domain_destroy(xc_interface *xch, uint32_t domid)
 {

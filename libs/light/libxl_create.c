@@ -534,9 +534,10 @@ static uint32_t pick_random_domid(void)
     return libxl_domid_valid_guest(v) ? v : 1 + (v % 0x7fef);
 }
 
-static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
+int libxl__domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
                          uint32_t *domid_r,
-                         const libxl_asyncprogress_how *aop_console_how)
+                         const libxl_asyncprogress_how *aop_console_how,
+                         libxl__restore *rs)
 {
     libxl_domain_create_info *c = &d_config->c_info;
     libxl_domain_build_info *b = &d_config->b_info;
@@ -606,6 +607,8 @@ static int domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
         goto out;
     if (dm)
         rc = libxl__dm_build(ctx, domid, d_config, accel);
+    else if (rs)
+        rc = libxl__restore_build(ctx, domid, d_config, rs);
     else
         rc = domain_build(ctx, domid, d_config);
     if (!rc && !dm)
@@ -668,7 +671,8 @@ int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
                             const libxl_asyncop_how *ao_how,
                             const libxl_asyncprogress_how *aop_console_how)
 {
-    int rc = domain_create(ctx, d_config, domid, aop_console_how);
+    int rc = libxl__domain_create(ctx, d_config, domid, aop_console_how,
+                                  NULL);
 
     return libxl__ao_complete(ctx, *domid, ao_how, rc);
 }

@@ -313,6 +313,22 @@ _hidden int libxl__xc_error(int r);
 /* Removes every trace of domid: xenstore nodes, xenstored's record and
  * the core domain.  Idempotent; 0 or the first ERROR_* met. */
 _hidden int libxl__domain_teardown(libxl_ctx *ctx, uint32_t domid);
+
+/*
+ * A restore under way (libxl_save.c): the stream read up to the domain's
+ * memory.  libxl__domain_create makes the domain as a create does, but
+ * builds it with libxl__restore_build (RAM, the core's state, the
+ * guest's xenstore data) instead of loading a kernel; NULL: a create.
+ */
+typedef struct libxl__restore libxl__restore;
+_hidden int libxl__domain_create(libxl_ctx *ctx,
+                                 libxl_domain_config *d_config,
+                                 uint32_t *domid_r,
+                                 const libxl_asyncprogress_how *aop,
+                                 libxl__restore *rs);
+_hidden int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
+                                 libxl_domain_config *d_config,
+                                 libxl__restore *rs);
 /*
  * Userdata: files $XENOLITH_RUNDIR/libxl/userdata-d.<domid>.<uuid>.<id>
  * (Xen keeps them under /var/lib/xen).  The domain's config is the

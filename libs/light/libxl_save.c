@@ -1,16 +1,491 @@
 /*
- * libxl_save.c - save, restore and migration of a domain (libxl.h):
- * libxl's part of the domain stream (docs/STREAM.md).
+ * libxl_save.c - save, restore and migration of a domain (libxl.h): the
+ * toolstack's side of the domain stream (docs/STREAM.md).
+ *
+ * Save writes the header, the domain's configuration and its xenstore
+ * data, then its RAM, read straight from the domain's memfd: with
+ * LIBXL_SUSPEND_LIVE in rounds while the guest runs (KVM's dirty page
+ * log says what it wrote since the last round) until few pages are left
+ * or the rounds stop helping, then paused; then the core's state records
+ * (xc_domain_state_get) and END.  Restore reads the same back into a
+ * domain created for it (libxl__domain_create with a restore), checking
+ * every record before it is used; any failure destroys that domain.
  */
 #include "libxl_internal.h"
+
+#include <inttypes.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+#define PAGE_SHIFT 12
+#define HIGH_BASE_PFN (0x100000000ULL >> PAGE_SHIFT)
+/* Pages per PAGES record (2 MiB of data). */
+#define BATCH 512
+/* A core state record's largest body (the core's PROTO_STATE_MAX). */
+#define STATE_MAX 49152
+/* Live rounds: stop when this few pages are left, after MAX_ROUNDS, or
+ * when a round no longer shrinks what the guest dirties. */
+#define STOP_PAGES 50
+#define MAX_ROUNDS 30
+/* Mapped at once. */
+#define MAP_CHUNK (1ULL << 30)
+
+/* The guest's RAM, mapped in chunks of the memfd's page order. */
+struct guest_ram {
+    uint64_t pages;              /* in the memfd */
+    uint64_t low_pages;          /* below 4 GiB */
+    unsigned int n;
+    struct {
+        uint64_t first;          /* memfd page */
+        uint64_t count;
+        uint8_t *p;
+    } seg[64];
+};
+
+static uint64_t page_gfn(const struct guest_ram *m, uint64_t i)
+{
+    return i < m->low_pages ? i : HIGH_BASE_PFN + (i - m->low_pages);
+}
+
+/* The memfd page of guest frame gfn, or UINT64_MAX when not RAM. */
+static uint64_t gfn_page(const struct guest_ram *m, uint64_t gfn)
+{
+    if (gfn < m->low_pages)
+        return gfn;
+    if (gfn >= HIGH_BASE_PFN && gfn - HIGH_BASE_PFN < m->pages - m->low_pages)
+        return m->low_pages + (gfn - HIGH_BASE_PFN);
+    return UINT64_MAX;
+}
+
+static uint8_t *page_at(const struct guest_ram *m, uint64_t i)
+{
+    unsigned int k;
+
+    for (k = 0; k < m->n; k++)
+        if (i >= m->seg[k].first && i < m->seg[k].first + m->seg[k].count)
+            return m->seg[k].p + ((i - m->seg[k].first) << PAGE_SHIFT);
+    return NULL;
+}
+
+static void ram_unmap(struct guest_ram *m)
+{
+    unsigned int k;
+
+    for (k = 0; k < m->n; k++)
+        munmap(m->seg[k].p, m->seg[k].count << PAGE_SHIFT);
+    m->n = 0;
+}
+
+/* Maps the domain's whole RAM with prot; 0 or ERROR_FAIL (logged). */
+static int ram_map(libxl_ctx *ctx, uint32_t domid, int prot,
+                   struct guest_ram *m)
+{
+    struct xc_platform_info pi;
+    uint64_t i, left, count;
+    int r;
+
+    memset(m, 0, sizeof(*m));
+    r = xc_domain_platform_info(ctx->xch, domid, &pi);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: reading its memory layout", domid);
+        return ERROR_FAIL;
+    }
+    m->pages = (pi.memory_kb * 1024) >> PAGE_SHIFT;
+    m->low_pages = pi.low_ram_end >> PAGE_SHIFT;
+    if (m->low_pages > m->pages)
+        m->low_pages = m->pages;
+    for (i = 0; i < m->pages; i += count) {
+        /* a chunk never spans the 4 GiB hole */
+        left = (i < m->low_pages ? m->low_pages : m->pages) - i;
+        count = left < (MAP_CHUNK >> PAGE_SHIFT) ? left
+                                                 : (MAP_CHUNK >> PAGE_SHIFT);
+        if (m->n == sizeof(m->seg) / sizeof(m->seg[0])) {
+            LOG(ctx, ERROR, "domain %u: %" PRIu64 " MiB of RAM: more than "
+                "libxl maps for a save", domid, m->pages >> 8);
+            ram_unmap(m);
+            return ERROR_FAIL;
+        }
+        m->seg[m->n].p = xc_map_foreign_range(ctx->xch, domid,
+                                              (int)(count << PAGE_SHIFT),
+                                              prot, page_gfn(m, i));
+        if (!m->seg[m->n].p) {
+            LOGE(ctx, ERROR, "domain %u: mapping its RAM (frame %#" PRIx64
+                 ", %" PRIu64 " pages)", domid, page_gfn(m, i), count);
+            ram_unmap(m);
+            return ERROR_FAIL;
+        }
+        m->seg[m->n].first = i;
+        m->seg[m->n].count = count;
+        m->n++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ save */
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+struct saver {
+    libxl_ctx *ctx;
+    uint32_t domid;
+    int fd;
+    struct guest_ram ram;
+    uint8_t *batch;              /* a PAGES body being filled */
+    uint64_t nbatch;
+    uint64_t sent;               /* pages written */
+    uint8_t *dirty;              /* the bitmap of a round */
+    size_t dirty_len;
+};
+
+static int write_failed(struct saver *s, int r)
+{
+    LOGEV(s->ctx, ERROR, -r, "domain %u: writing the stream", s->domid);
+    return ERROR_FAIL;
+}
+
+static int flush_batch(struct saver *s)
+{
+    int r;
+
+    if (!s->nbatch)
+        return 0;
+    /* the frame numbers were put after the count; the pages follow */
+    memcpy(s->batch, &s->nbatch, 8);
+    memmove(s->batch + 8 + s->nbatch * 8, s->batch + 8 + BATCH * 8,
+            s->nbatch << PAGE_SHIFT);
+    r = stream_write_record(s->fd, STREAM_PAGES, s->batch,
+                            8 + s->nbatch * 8 + (s->nbatch << PAGE_SHIFT));
+    if (r < 0)
+        return write_failed(s, r);
+    s->sent += s->nbatch;
+    s->nbatch = 0;
+    return 0;
+}
+
+static int add_page(struct saver *s, uint64_t i, const uint8_t *p)
+{
+    uint64_t gfn = page_gfn(&s->ram, i);
+
+    memcpy(s->batch + 8 + s->nbatch * 8, &gfn, 8);
+    memcpy(s->batch + 8 + BATCH * 8 + (s->nbatch << PAGE_SHIFT), p,
+           1 << PAGE_SHIFT);
+    if (++s->nbatch == BATCH)
+        return flush_batch(s);
+    return 0;
+}
+
+static int page_is_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    size_t k;
+
+    for (k = 0; k < (1 << PAGE_SHIFT) / 8; k++)
+        if (w[k])
+            return 0;
+    return 1;
+}
+
+/* Every page (zero pages left out: a new domain's RAM reads zero), or
+ * those set in s->dirty. */
+static int send_pages(struct saver *s, int only_dirty)
+{
+    uint64_t i;
+    int rc;
+
+    for (i = 0; i < s->ram.pages; i++) {
+        const uint8_t *p;
+
+        if (only_dirty && !(s->dirty[i / 8] & (1u << (i % 8))))
+            continue;
+        p = page_at(&s->ram, i);
+        if (!only_dirty && page_is_zero(p))
+            continue;
+        rc = add_page(s, i, p);
+        if (rc)
+            return rc;
+    }
+    return flush_batch(s);
+}
+
+/* KVM's log since the last take, ORed into s->dirty when merge; the
+ * count of pages set. */
+static int fetch_dirty(struct saver *s, int merge, uint64_t *count_r)
+{
+    uint8_t chunk[49152];
+    uint64_t first = 0, i, count = 0;
+    int r;
+
+    if (!merge)
+        memset(s->dirty, 0, s->dirty_len);
+    do {
+        r = xc_domain_dirty_log(s->ctx->xch, s->domid, XC_DIRTY_FETCH,
+                                first, chunk, sizeof(chunk));
+        if (r < 0) {
+            LOGEV(s->ctx, ERROR, -r, "domain %u: reading the dirty page "
+                  "log", s->domid);
+            return ERROR_FAIL;
+        }
+        for (i = 0; i < (uint64_t)r && first / 8 + i < s->dirty_len; i++)
+            s->dirty[first / 8 + i] |= chunk[i];
+        first += (uint64_t)r * 8;
+    } while (r == (int)sizeof(chunk));
+    for (i = 0; i < s->dirty_len; i++)
+        count += (uint64_t)__builtin_popcount(s->dirty[i]);
+    *count_r = count;
+    return 0;
+}
+
+/* The guest's own xenstore data (/local/domain/N/data), as
+ * "data/..."\0value\0 pairs, appended to *buf. */
+static void xs_collect(libxl_ctx *ctx, const char *base, const char *rel,
+                       char **buf, size_t *len)
+{
+    char *path = libxl__sprintf("%s/%s", base, rel);
+    unsigned int n = 0, k;
+    char **ents;
+    char *val;
+
+    val = libxl__xs_read(ctx, XBT_NULL, path);
+    if (val) {
+        size_t a = strlen(rel) + 1, b = strlen(val) + 1;
+
+        *buf = libxl__realloc_or_die(*buf, *len + a + b);
+        memcpy(*buf + *len, rel, a);
+        memcpy(*buf + *len + a, val, b);
+        *len += a + b;
+        free(val);
+    }
+    ents = xs_directory(ctx->xsh, XBT_NULL, path, &n);
+    for (k = 0; ents && k < n; k++) {
+        char *sub = libxl__sprintf("%s/%s", rel, ents[k]);
+
+        xs_collect(ctx, base, sub, buf, len);
+        free(sub);
+    }
+    free(ents);
+    free(path);
+}
+
+static int save_head(struct saver *s, libxl_domain_config *dc)
+{
+    libxl_ctx *ctx = s->ctx;
+    char *json, *base, *xs = NULL;
+    size_t xs_len = 0;
+    int r;
+
+    r = stream_write_header(s->fd, 0);
+    if (r < 0)
+        return write_failed(s, r);
+    json = libxl_domain_config_to_json(ctx, dc);
+    if (!json) {
+        LOG(ctx, ERROR, "domain %u: its configuration as JSON", s->domid);
+        return ERROR_FAIL;
+    }
+    r = stream_write_record(s->fd, STREAM_DOMAIN_CONFIG, json,
+                            strlen(json) + 1);
+    free(json);
+    if (r < 0)
+        return write_failed(s, r);
+    base = libxl__dom_path(s->domid);
+    xs_collect(ctx, base, "data", &xs, &xs_len);
+    free(base);
+    r = stream_write_record(s->fd, STREAM_XENSTORE, xs, xs_len);
+    free(xs);
+    if (r < 0)
+        return write_failed(s, r);
+    return 0;
+}
+
+static int save_state(struct saver *s)
+{
+    uint8_t *body = libxl__calloc_or_die(1, STATE_MAX);
+    uint32_t index, type;
+    int r, rc = 0;
+
+    for (index = 0; ; index++) {
+        r = xc_domain_state_get(s->ctx->xch, s->domid, index, &type, body,
+                                STATE_MAX);
+        if (r == -ENOENT)
+            break;
+        if (r < 0) {
+            rc = ERROR_FAIL;       /* the core's reason is logged */
+            break;
+        }
+        r = stream_write_record(s->fd, type, body, (uint64_t)r);
+        if (r < 0) {
+            rc = write_failed(s, r);
+            break;
+        }
+    }
+    free(body);
+    return rc;
+}
+
+/* Pre-copy: every page while the guest runs, then what it dirtied, round
+ * after round; returns with the guest paused and s->dirty holding what
+ * is left to send. */
+static int precopy(struct saver *s, unsigned int *rounds_r,
+                   uint64_t *paused_at_r)
+{
+    libxl_ctx *ctx = s->ctx;
+    uint64_t count, prev = UINT64_MAX;
+    unsigned int round;
+    int r, rc;
+
+    r = xc_domain_dirty_log(ctx->xch, s->domid, XC_DIRTY_START, 0, NULL, 0);
+    if (r < 0)
+        return ERROR_FAIL;
+    /* the log starts now: the full pass below sees every earlier write */
+    rc = fetch_dirty(s, 0, &count);
+    if (rc)
+        return rc;
+    rc = send_pages(s, 0);
+    if (rc)
+        return rc;
+    for (round = 1; ; round++) {
+        rc = fetch_dirty(s, 0, &count);
+        if (rc)
+            return rc;
+        LOG(ctx, DEBUG, "domain %u: round %u: %" PRIu64 " pages dirty",
+            s->domid, round, count);
+        if (count <= STOP_PAGES || round >= MAX_ROUNDS ||
+            (round >= 3 && count >= prev))
+            break;
+        rc = send_pages(s, 1);
+        if (rc)
+            return rc;
+        prev = count;
+    }
+    *rounds_r = round;
+    *paused_at_r = now_ms();
+    r = xc_domain_pause(ctx->xch, s->domid);
+    if (r < 0) {
+        LOGEV(ctx, ERROR, -r, "domain %u: pausing it for the last round",
+              s->domid);
+        return ERROR_FAIL;
+    }
+    /* what it wrote up to the pause joins what the last round left */
+    return fetch_dirty(s, 1, &count);
+}
 
 int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
                          const libxl_asyncop_how *ao_how)
 {
-    (void)fd;
-    (void)flags;
-    LOG(ctx, ERROR, "domain %u: saving is not built yet", domid);
-    return libxl__ao_complete(ctx, domid, ao_how, ERROR_FAIL);
+    libxl_domain_config dc;
+    libxl_dominfo info;
+    struct saver s;
+    unsigned int rounds = 0;
+    uint64_t t0, t_pause = 0;
+    bool paused_here = false, logging = false;
+    int r, rc;
+
+    memset(&s, 0, sizeof(s));
+    s.ctx = ctx;
+    s.domid = domid;
+    s.fd = fd;
+    libxl_domain_config_init(&dc);
+    libxl_dominfo_init(&info);
+    rc = libxl__need_daemons(ctx, "libxl_domain_suspend");
+    if (rc)
+        goto out;
+    rc = libxl_domain_info(ctx, &info, domid);
+    if (rc) {
+        if (rc == ERROR_DOMAIN_NOTFOUND)
+            LOG(ctx, ERROR, "saving domain %u: no such domain", domid);
+        goto out;
+    }
+    if (info.shutdown || info.dying) {
+        LOG(ctx, ERROR, "saving domain %u: it has shut down", domid);
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    if (libxl__domain_is_dm(ctx, domid)) {
+        LOG(ctx, ERROR, "saving domain %u: it runs in qemu (a device-model "
+            "domain): saving those is not supported yet", domid);
+        rc = ERROR_NI;
+        goto out;
+    }
+    rc = libxl__domain_config_load(ctx, domid, &dc);
+    if (rc) {
+        LOG(ctx, ERROR, "saving domain %u: its configuration is not "
+            "stored", domid);
+        goto out;
+    }
+    if (dc.num_disks || dc.num_nics) {
+        LOG(ctx, ERROR, "saving domain %u: it has %d disk(s) and %d "
+            "network interface(s): saving a domain of the core with "
+            "virtio devices is not supported yet", domid, dc.num_disks,
+            dc.num_nics);
+        rc = ERROR_NI;
+        goto out;
+    }
+    t0 = now_ms();
+    rc = save_head(&s, &dc);
+    if (rc)
+        goto out;
+    rc = ram_map(ctx, domid, PROT_READ, &s.ram);
+    if (rc)
+        goto out;
+    s.batch = libxl__calloc_or_die(1, 8 + BATCH * 8 +
+                                      ((size_t)BATCH << PAGE_SHIFT));
+    s.dirty_len = (size_t)((s.ram.pages + 7) / 8);
+    s.dirty = libxl__calloc_or_die(1, s.dirty_len);
+    if ((flags & LIBXL_SUSPEND_LIVE) && !info.paused) {
+        logging = true;
+        t_pause = now_ms();
+        rc = precopy(&s, &rounds, &t_pause);
+        paused_here = true;
+        if (!rc)
+            rc = send_pages(&s, 1);
+    } else {
+        if (!info.paused) {
+            r = xc_domain_pause(ctx->xch, domid);
+            if (r < 0) {
+                LOGEV(ctx, ERROR, -r, "saving domain %u: pausing it", domid);
+                rc = ERROR_FAIL;
+                goto out;
+            }
+            paused_here = true;
+        }
+        t_pause = now_ms();
+        rc = send_pages(&s, 0);
+    }
+    if (rc)
+        goto out;
+    rc = save_state(&s);
+    if (rc)
+        goto out;
+    r = stream_write_end(fd);
+    if (r < 0) {
+        rc = write_failed(&s, r);
+        goto out;
+    }
+    LOG(ctx, DEBUG, "domain %u saved: %" PRIu64 " pages in %u rounds, "
+        "%" PRIu64 " ms, %" PRIu64 " ms paused", domid, s.sent, rounds,
+        now_ms() - t0, now_ms() - t_pause);
+    rc = 0;
+out:
+    if (logging)
+        (void)xc_domain_dirty_log(ctx->xch, domid, XC_DIRTY_STOP, 0, NULL, 0);
+    if (rc && paused_here) {
+        /* the guest goes on where it was */
+        (void)xc_domain_unpause(ctx->xch, domid);
+    }
+    ram_unmap(&s.ram);
+    free(s.batch);
+    free(s.dirty);
+    libxl_domain_config_dispose(&dc);
+    libxl_dominfo_dispose(&info);
+    return libxl__ao_complete(ctx, domid, ao_how, rc);
 }
 
 int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
@@ -20,6 +495,210 @@ int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
     return libxl_domain_unpause(ctx, domid, ao_how);
 }
 
+/* ------------------------------------------------------------ restore */
+
+struct libxl__restore {
+    struct stream_reader rd;
+    const char *what;            /* "the stream" / the file, for messages */
+    libxl_domain_config saved;   /* from DOMAIN_CONFIG */
+    char *xs;                    /* XENSTORE's body */
+    uint64_t xs_len;
+};
+
+static int stream_error(libxl_ctx *ctx, libxl__restore *rs, int r)
+{
+    LOG(ctx, ERROR, "restoring from %s: %s%s", rs->what,
+        rs->rd.err[0] ? rs->rd.err : strerror(-r),
+        r == -EPIPE ? " (the stream ended early: truncated, or the sender "
+        "stopped)" : "");
+    return ERROR_FAIL;
+}
+
+/* The header and the records before memory: the config and xenstore. */
+static int restore_head(libxl_ctx *ctx, libxl__restore *rs)
+{
+    struct stream_header h;
+    uint32_t type;
+    uint64_t len;
+    void *body = NULL;
+    int r, rc;
+
+    r = stream_read_header(&rs->rd, &h);
+    if (r < 0)
+        return stream_error(ctx, rs, r);
+    if (h.flags & STREAM_F_DEVICE_MODEL) {
+        LOG(ctx, ERROR, "restoring from %s: the domain ran in qemu (a "
+            "device-model domain): restoring those is not supported yet",
+            rs->what);
+        return ERROR_NI;
+    }
+    r = stream_read_record(&rs->rd, &type, &body, &len);
+    if (r < 0)
+        return stream_error(ctx, rs, r);
+    if (type != STREAM_DOMAIN_CONFIG || !len ||
+        ((char *)body)[len - 1] != '\0') {
+        LOG(ctx, ERROR, "restoring from %s: the first record is %s, not "
+            "the domain's configuration", rs->what,
+            stream_type_name(type) ?: "unknown");
+        free(body);
+        return ERROR_INVAL;
+    }
+    rc = libxl_domain_config_from_json(ctx, &rs->saved, body);
+    free(body);
+    if (rc) {
+        LOG(ctx, ERROR, "restoring from %s: the saved configuration is not "
+            "libxl's JSON", rs->what);
+        return ERROR_INVAL;
+    }
+    r = stream_read_record(&rs->rd, &type, &body, &len);
+    if (r < 0)
+        return stream_error(ctx, rs, r);
+    if (type != STREAM_XENSTORE) {
+        LOG(ctx, ERROR, "restoring from %s: %s where the xenstore record "
+            "belongs", rs->what, stream_type_name(type) ?: "unknown");
+        free(body);
+        return ERROR_INVAL;
+    }
+    rs->xs = body;
+    rs->xs_len = len;
+    return 0;
+}
+
+static int restore_xenstore(libxl_ctx *ctx, uint32_t domid,
+                            libxl__restore *rs)
+{
+    struct xs_permissions perm = { .id = domid, .perms = XS_PERM_NONE };
+    char *base = libxl__dom_path(domid);
+    uint64_t off = 0;
+    int rc = 0;
+
+    while (off < rs->xs_len) {
+        const char *rel = rs->xs + off, *val;
+        size_t a = strnlen(rel, rs->xs_len - off);
+        char *path;
+
+        if (off + a + 1 >= rs->xs_len || strncmp(rel, "data", 4) ||
+            (rel[4] != '\0' && rel[4] != '/') || strstr(rel, "..")) {
+            LOG(ctx, ERROR, "restoring from %s: a xenstore node outside "
+                "the guest's data (at byte %" PRIu64 " of the record)",
+                rs->what, off);
+            rc = ERROR_INVAL;
+            break;
+        }
+        val = rel + a + 1;
+        off += a + 1 + strnlen(val, rs->xs_len - off - a - 1) + 1;
+        if (off > rs->xs_len) {
+            LOG(ctx, ERROR, "restoring from %s: the xenstore record ends "
+                "inside a value", rs->what);
+            rc = ERROR_INVAL;
+            break;
+        }
+        path = libxl__sprintf("%s/%s", base, rel);
+        if (!xs_write(ctx->xsh, XBT_NULL, path, val, strlen(val)) ||
+            !xs_set_permissions(ctx->xsh, XBT_NULL, path, &perm, 1)) {
+            LOGE(ctx, ERROR, "domain %u: writing %s", domid, path);
+            free(path);
+            rc = ERROR_FAIL;
+            break;
+        }
+        free(path);
+    }
+    free(base);
+    return rc;
+}
+
+static int restore_pages(libxl_ctx *ctx, uint32_t domid, libxl__restore *rs,
+                         struct guest_ram *m, const void *body, uint64_t len)
+{
+    const uint64_t *gfns;
+    const uint8_t *data;
+    uint64_t n, k, i;
+    int r;
+
+    r = stream_pages(&rs->rd, body, len, &n, &gfns, &data);
+    if (r < 0)
+        return stream_error(ctx, rs, r);
+    for (k = 0; k < n; k++) {
+        uint64_t gfn;
+
+        memcpy(&gfn, gfns + k, sizeof(gfn));
+        i = gfn_page(m, gfn);
+        if (i == UINT64_MAX) {
+            LOG(ctx, ERROR, "restoring domain %u from %s: frame %#" PRIx64
+                " (before byte %" PRIu64 ") is not RAM of a %" PRIu64
+                "-MiB domain", domid, rs->what, gfn, rs->rd.offset,
+                m->pages >> 8);
+            return ERROR_INVAL;
+        }
+        memcpy(page_at(m, i), data + (k << PAGE_SHIFT), 1 << PAGE_SHIFT);
+    }
+    return 0;
+}
+
+int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
+                         libxl_domain_config *d_config, libxl__restore *rs)
+{
+    libxl_domain_build_info *saved = &rs->saved.b_info;
+    struct guest_ram m;
+    uint32_t type;
+    uint64_t len;
+    void *body = NULL;
+    int r, rc;
+
+    memset(&m, 0, sizeof(m));
+    if (d_config->b_info.max_vcpus != saved->max_vcpus ||
+        d_config->b_info.target_memkb != saved->target_memkb) {
+        LOG(ctx, ERROR, "restoring domain %u from %s: the configuration "
+            "gives %d vCPUs and %" PRIu64 " KiB, the saved domain had %d "
+            "and %" PRIu64 " KiB", domid, rs->what,
+            d_config->b_info.max_vcpus, d_config->b_info.target_memkb,
+            saved->max_vcpus, saved->target_memkb);
+        return ERROR_INVAL;
+    }
+    rc = restore_xenstore(ctx, domid, rs);
+    if (rc)
+        return rc;
+    rc = ram_map(ctx, domid, PROT_READ | PROT_WRITE, &m);
+    if (rc)
+        return rc;
+    for (;;) {
+        r = stream_read_record(&rs->rd, &type, &body, &len);
+        if (r < 0) {
+            rc = stream_error(ctx, rs, r);
+            break;
+        }
+        if (type == STREAM_END) {
+            rc = 0;
+            break;
+        }
+        switch (type) {
+        case STREAM_PAGES:
+            rc = restore_pages(ctx, domid, rs, &m, body, len);
+            break;
+        case STREAM_PLATFORM:
+        case STREAM_VCPU:
+        case STREAM_DEVICE:
+            r = xc_domain_state_set(ctx->xch, domid, type, body, len);
+            rc = r < 0 ? ERROR_FAIL : 0;   /* the core's reason is logged */
+            break;
+        default:
+            LOG(ctx, ERROR, "restoring domain %u from %s: a %s record "
+                "before byte %" PRIu64 " does not belong there", domid,
+                rs->what, stream_type_name(type) ?: "unknown",
+                rs->rd.offset);
+            rc = ERROR_INVAL;
+            break;
+        }
+        free(body);
+        body = NULL;
+        if (rc)
+            break;
+    }
+    free(body);
+    ram_unmap(&m);
+    return rc;
+}
+
 int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
                                 uint32_t *domid, int restore_fd,
                                 int send_back_fd,
@@ -27,12 +706,27 @@ int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
                                 const libxl_asyncop_how *ao_how,
                                 const libxl_asyncprogress_how *aop_console_how)
 {
-    (void)d_config;
-    (void)restore_fd;
+    libxl__restore rs;
+    int rc;
+
     (void)send_back_fd;
-    (void)params;
-    (void)aop_console_how;
     *domid = INVALID_DOMID;
-    LOG(ctx, ERROR, "restoring a domain is not built yet");
-    return libxl__ao_complete(ctx, INVALID_DOMID, ao_how, ERROR_FAIL);
+    memset(&rs, 0, sizeof(rs));
+    libxl_domain_config_init(&rs.saved);
+    stream_reader_init(&rs.rd, restore_fd);
+    rs.what = "the stream";
+    if (params && params->checkpointed_stream) {
+        LOG(ctx, ERROR, "restoring: checkpointed streams (Remus, COLO) are "
+            "not supported");
+        rc = ERROR_INVAL;
+        goto out;
+    }
+    rc = restore_head(ctx, &rs);
+    if (rc)
+        goto out;
+    rc = libxl__domain_create(ctx, d_config, domid, aop_console_how, &rs);
+out:
+    free(rs.xs);
+    libxl_domain_config_dispose(&rs.saved);
+    return libxl__ao_complete(ctx, *domid, ao_how, rc);
 }

@@ -77,6 +77,10 @@ enum proto_op {
                                  reason, as for VIRTIO_ADD */
     PROTO_OP_VIRTIO_STATE,    /* proto_virtio_del (flags 0) -> u32
                                  PROTO_VIRTIO_* */
+    PROTO_OP_DIRTY_LOG,       /* proto_dirty -> a bitmap (FETCH) */
+    PROTO_OP_STATE_GET,       /* u32 index -> proto_state + its body;
+                                 -ENOENT past the last */
+    PROTO_OP_STATE_SET,       /* proto_state + its body */
     PROTO_OP_MAX
 };
 
@@ -169,6 +173,44 @@ struct proto_virtio {
 struct proto_virtio_del {
     uint32_t flags;
     char path[108];           /* NUL-terminated */
+};
+
+/*
+ * Save and restore of a domain of the core (libxl_save.c is the client;
+ * -EOPNOTSUPP for a device-model domain).  Guest RAM itself travels
+ * through the memfd (PROTO_OP_MAP_MEMORY); these carry the rest.
+ *
+ * PROTO_OP_DIRTY_LOG: START has KVM log the pages the guest writes,
+ * STOP ends that.  FETCH with first 0 takes KVM's log (clearing it) and
+ * answers with the bitmap of pages written since the last take, one bit
+ * per page of the memfd (bit n of byte b: page 8b + n), from page
+ * first, at most PROTO_DIRTY_CHUNK bytes; a FETCH with first > 0 reads
+ * on in the same take.  Pages written by virtio backends are not in it.
+ */
+#define PROTO_DIRTY_START 1u
+#define PROTO_DIRTY_STOP  2u
+#define PROTO_DIRTY_FETCH 3u
+#define PROTO_DIRTY_CHUNK 49152u
+
+struct proto_dirty {
+    uint32_t cmd;
+    uint32_t pad;
+    uint64_t first;           /* FETCH: first page, a multiple of 8 */
+};
+
+/*
+ * PROTO_OP_STATE_GET of a paused domain: its state as records of the
+ * domain stream (libs/stream/stream.h: PLATFORM, then one VCPU per vCPU,
+ * then one DEVICE per device), index from 0.  PROTO_OP_STATE_SET gives a
+ * record back to a domain made for it (created, never run); every
+ * record of the set must come before it is unpaused.  Bodies are at most
+ * PROTO_STATE_MAX bytes, in the core's own layout (docs/STREAM.md).
+ */
+#define PROTO_STATE_MAX 49152u
+
+struct proto_state {
+    uint32_t type;            /* STREAM_PLATFORM, _VCPU or _DEVICE */
+    uint32_t len;             /* body bytes after this struct */
 };
 
 struct proto_logread {

@@ -35,8 +35,9 @@
  * 4: xc_dm_qmp.
  * 5: xc_domain_virtio_add.
  * 6: xc_domain_virtio_del, xc_domain_virtio_state; virtio_add into a
- * running domain. */
-#define XENOLITH_CTRL_INTERFACE_VERSION 6
+ * running domain. * 7: xc_domain_dirty_log, xc_domain_state_get, xc_domain_state_set.
+ */
+#define XENOLITH_CTRL_INTERFACE_VERSION 7
 
 #define XC_PAGE_SHIFT 12
 #define XC_PAGE_SIZE  (1UL << XC_PAGE_SHIFT)
@@ -206,6 +207,41 @@ int xc_domain_virtio_del(xc_interface *xch, uint32_t domid,
 #define XC_VIRTIO_EJECTING  2
 int xc_domain_virtio_state(xc_interface *xch, uint32_t domid,
                            const char *socket_path);
+
+/*
+ * Save and restore of a domain of the core (libxl_save.c; the stream is
+ * docs/STREAM.md).  Guest RAM is read and written through the memfd
+ * (xc_domain_map_memory); these move the rest.  -EOPNOTSUPP for a
+ * device-model domain (qemu migrates its own).
+ *
+ * xc_domain_dirty_log: XC_DIRTY_START has KVM log the guest's writes to
+ * RAM, XC_DIRTY_STOP ends it.  XC_DIRTY_FETCH with first_page 0 takes
+ * the log (clearing it) and copies the bitmap of the pages written since
+ * the last take into bitmap (bit n of byte b: page 8b + n of the memfd),
+ * from first_page on, at most cap bytes; with first_page > 0 (a multiple
+ * of 8) it reads on in the same take.  Returns the bytes copied (0 past
+ * the end) or -errno.  Virtio backends' writes are not in the log.
+ */
+#define XC_DIRTY_START 1u
+#define XC_DIRTY_STOP  2u
+#define XC_DIRTY_FETCH 3u
+int xc_domain_dirty_log(xc_interface *xch, uint32_t domid, unsigned int cmd,
+                        uint64_t first_page, void *bitmap, size_t cap);
+
+/*
+ * State record index (from 0) of a paused domain: *type_r (STREAM_
+ * PLATFORM, _VCPU or _DEVICE of libs/stream) and its body in body (at
+ * most cap bytes).  Returns the body's length, -ENOENT past the last
+ * record, -EBUSY when it runs, -EOPNOTSUPP when its devices cannot be
+ * saved (logged with the core's reason), or another -errno.
+ */
+int xc_domain_state_get(xc_interface *xch, uint32_t domid, uint32_t index,
+                        uint32_t *type_r, void *body, size_t cap);
+
+/* Load one such record into a domain created for it, before it first
+ * runs.  0 or -errno (logged with the core's reason). */
+int xc_domain_state_set(xc_interface *xch, uint32_t domid, uint32_t type,
+                        const void *body, size_t len);
 
 /* Kill the domain's process and free everything.  The domain is
  * "dying" until the process is reaped, then gone (-ESRCH after).
