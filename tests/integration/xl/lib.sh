@@ -176,3 +176,69 @@ finish()
     echo "all passed"
     exit 0
 }
+
+# Every whole line in the console ring of domain $1 (the core's console
+# socket gives its ring first, then live output), carriage returns out.
+console_ring()
+{
+    python3 - "$XENOLITH_RUNDIR/console/$1.sock" <<'PY' | tr -d '\r'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError:
+    sys.exit(0)
+s.settimeout(0.1)
+out, end = b"", time.time() + 0.4
+while time.time() < end:
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        continue
+    if not b:
+        break
+    out += b
+sys.stdout.write(out[:out.rfind(b"\n") + 1].decode("latin-1"))
+PY
+}
+
+# The last "counter N" of the counter guest, domain $1 (0 when none).
+last_count()
+{
+    console_ring "$1" | awk '/^counter [0-9]+$/ { n = $2 } END { print n + 0 }'
+}
+
+# counts_continue DOMID BEFORE: the counter guest's ring counts on by
+# one, with no restart ("counter 1"), past BEFORE (a count seen before
+# the guest was saved or moved).  Prints "FIRST..LAST" or what is wrong.
+counts_continue()
+{
+    console_ring "$1" | awk -v before="$2" '
+        /^counter [0-9]+$/ {
+            if (first == "") first = $2
+            else if ($2 != last + 1) {
+                print "after counter " last ": counter " $2; bad = 1; exit
+            }
+            last = $2
+        }
+        END {
+            if (bad) exit 1
+            if (first == "") { print "no counter lines"; exit 1 }
+            if (first <= 1) { print "counts from " first " again"; exit 1 }
+            if (last <= before) {
+                print "counts " first ".." last " stay at or below " before
+                exit 1
+            }
+            print first ".." last
+        }'
+}
+
+# The domain processes of this host's core (other tests may run beside
+# this one: theirs name another run dir), "PID COMM" per line.
+domain_procs()
+{
+    for q in $(pgrep -f -- "-r $XENOLITH_RUNDIR "); do
+        c=$(cat "/proc/$q/comm" 2>/dev/null)
+        case "$c" in xenolith-d[0-9]*) echo "$q $c" ;; esac
+    done
+}
