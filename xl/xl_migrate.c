@@ -281,6 +281,35 @@ failed_badly:
     return EXIT_FAILURE;
 }
 
+/*
+ * A receiver told to stop (SIGTERM, SIGINT, SIGHUP) before the sender's
+ * "go" treats it as a broken stream: its stream becomes /dev/null, so
+ * that the restore or the wait for "go" ends there, and what it made is
+ * destroyed on the way out.  After "go" the domain is ours: the signals
+ * are ignored until the report is sent.
+ */
+static int stream_fd = -1, null_fd = -1;
+
+static void stream_cut(int sig)
+{
+    (void)sig;
+    if (stream_fd >= 0 && null_fd >= 0)
+        dup2(null_fd, stream_fd);
+}
+
+static void receiver_signals(void (*handler)(int))
+{
+    static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+    struct sigaction sa;
+    unsigned int i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
 /* The report byte: the libxl error, or 1 for a failure without one. */
 static char report_code(int rc)
 {
@@ -303,6 +332,9 @@ static int migrate_receive(int debug, int daemonize, int monitor,
     char rc_buf;
 
     signal(SIGPIPE, SIG_IGN);
+    null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    stream_fd = recv_fd;
+    receiver_signals(stream_cut);
     fprintf(stderr, "migration target: Ready to receive domain.\n");
     if (xl_write_exactly(send_fd, MIGRATE_RECEIVER_BANNER,
                          sizeof(MIGRATE_RECEIVER_BANNER) - 1,
@@ -332,6 +364,7 @@ static int migrate_receive(int debug, int daemonize, int monitor,
     if (rc)
         goto failed;
     got_go = 1;
+    receiver_signals(SIG_IGN);
     fprintf(stderr, "migration target: Got permission, starting domain.\n");
     rc = libxl_domain_rename(ctx, domid, migration_domname, common_domname);
     if (rc) {

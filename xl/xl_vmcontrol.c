@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -434,6 +435,11 @@ static int daemonize(const char *name)
     close(fd);
     if (daemon(0, 1))
         _exit(1);
+    /* The watcher ends on these, whatever its parent (migrate-receive)
+     * made of them. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     /* The parent's context (and its sockets) belong to the parent: not
      * freed here, where freeing would talk on the shared connections,
      * but kept reachable. */
