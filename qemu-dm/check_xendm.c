@@ -136,6 +136,14 @@ START_TEST(argv_pc_direct_boot)
     ck_assert(has_arg(argv, "-display", "none"));
     ck_assert(has_arg(argv, "-device", "pvpanic"));
     ck_assert(!has_arg(argv, "-cpu", NULL));
+    ck_assert(!has_arg(argv, "-incoming", NULL));
+    xendm_argv_free(argv);
+    argv = NULL;
+    /* a restore: qemu waits for migrate-incoming */
+    cfg.incoming_defer = true;
+    ck_assert_int_eq(xendm_argv(&cfg, XENDM_ACCEL_TCG, "/r/q.sock",
+                                "/r/q.pid", &argv), 0);
+    ck_assert(has_arg(argv, "-incoming", "defer"));
     xendm_argv_free(argv);
 }
 END_TEST

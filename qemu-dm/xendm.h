@@ -255,6 +255,10 @@ struct xendm_config {
     bool core_monitor;          /* a second QMP monitor, the socket
                                  * xendm_core_qmp_path names, for the
                                  * core to hold for the domain's life */
+    bool incoming_defer;        /* -incoming defer: qemu waits for a
+                                 * saved state (QMP migrate-incoming)
+                                 * instead of booting; it stays paused
+                                 * (-S) once the state is in */
     bool core_only;             /* with core_monitor: the core's is the
                                  * only monitor; xendm_start opens no QMP
                                  * connection but waits for that socket

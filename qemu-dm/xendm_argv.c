@@ -1033,6 +1033,10 @@ int xendm_argv(const struct xendm_config *cfg, enum xendm_accel accel,
     add(&a, "-display");
     add(&a, h && h->sdl ? "sdl" : "none");
     add(&a, "-S");
+    if (cfg->incoming_defer) {
+        add(&a, "-incoming");
+        add(&a, "defer");
+    }
     if (cfg->no_shutdown)
         add(&a, "-no-shutdown");
     if (cfg->no_reboot)

@@ -605,12 +605,16 @@ int libxl__domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
     rc = domain_make_xs(ctx, domid, d_config);
     if (rc)
         goto out;
+    /* a restore builds a device-model domain's qemu first (waiting for
+     * its state), then hands it the stream */
     if (dm)
-        rc = libxl__dm_build(ctx, domid, d_config, accel);
-    else if (rs)
-        rc = libxl__restore_build(ctx, domid, d_config, rs);
-    else
+        rc = libxl__dm_build(ctx, domid, d_config, accel, rs != NULL);
+    else if (!rs)
         rc = domain_build(ctx, domid, d_config);
+    else
+        rc = 0;
+    if (!rc && rs)
+        rc = libxl__restore_build(ctx, domid, d_config, rs);
     if (!rc && !dm)
         rc = libxl__core_devices(ctx, domid, d_config);
     if (rc)

@@ -171,7 +171,7 @@ unsigned int libxl__dm_domcfg_flag(void)
 }
 
 int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
-                    libxl_domain_config *d_config, int accel)
+                    libxl_domain_config *d_config, int accel, bool incoming)
 {
     struct libxl__dm_build d;
     struct xendm_logger lg;
@@ -182,6 +182,7 @@ int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
     rc = libxl__dm_config(ctx, domid, d_config, accel, &d);
     if (rc)
         goto out;
+    d.cfg.incoming_defer = incoming;
 
     /* recorded first: teardown finds the taps from here */
     rc = write_dm_xs(ctx, domid, d_config, &d);

@@ -330,6 +330,31 @@ _hidden int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
                                  libxl_domain_config *d_config,
                                  libxl__restore *rs);
 /*
+ * libxl_save_dm.c: the part of the stream a device-model domain's qemu
+ * writes and reads (DM_STATE records, docs/STREAM.md).
+ *
+ * libxl__dm_save runs after the header (STREAM_F_DEVICE_MODEL),
+ * DOMAIN_CONFIG and XENSTORE are written to fd: qemu migrates to libxl,
+ * its stream goes out as DM_STATE records, then END.  flags: the
+ * LIBXL_SUSPEND_* of libxl_domain_suspend (LIVE: qemu's pre-copy runs
+ * while the guest does; else the guest is stopped first); was_paused:
+ * whether the guest was paused before.  0: the domain is left paused
+ * (qemu's state is final); ERROR_*: logged, qemu's migration cancelled
+ * and the guest running again unless it was paused.
+ *
+ * libxl__dm_restore runs once the XENSTORE record is read and the
+ * domain's qemu waits for its state (libxl__dm_build with incoming):
+ * the DM_STATE records up to END go to qemu in order.  stream_dm: the
+ * stream's header says device model.  0: the domain is left paused;
+ * ERROR_*: logged, naming what failed; the caller destroys the domain.
+ */
+struct stream_reader;
+_hidden int libxl__dm_save(libxl_ctx *ctx, uint32_t domid, int fd,
+                           int flags, bool was_paused);
+_hidden int libxl__dm_restore(libxl_ctx *ctx, uint32_t domid,
+                              bool stream_dm, struct stream_reader *rd,
+                              const char *what);
+/*
  * Userdata: files $XENOLITH_RUNDIR/libxl/userdata-d.<domid>.<uuid>.<id>
  * (Xen keeps them under /var/lib/xen).  The domain's config is the
  * userdata "libxl-json".
@@ -412,8 +437,11 @@ _hidden int libxl__core_unplug(libxl_ctx *ctx, uint32_t domid,
                                const char *socket, const char *what,
                                bool force);
 
+/* incoming: for a restore, qemu starts waiting for its saved state
+ * (-incoming defer; libxl__dm_restore feeds it). */
 _hidden int libxl__dm_build(libxl_ctx *ctx, uint32_t domid,
-                            libxl_domain_config *d_config, int accel);
+                            libxl_domain_config *d_config, int accel,
+                            bool incoming);
 /* /local/domain/0/device-model/<domid>/state = running. */
 _hidden int libxl__dm_created(libxl_ctx *ctx, uint32_t domid);
 /* Teardown: _begin (before the xenstore nodes go) notes what to clean,

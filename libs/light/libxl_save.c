@@ -275,14 +275,15 @@ static void xs_collect(libxl_ctx *ctx, const char *base, const char *rel,
     free(path);
 }
 
-static int save_head(struct saver *s, libxl_domain_config *dc)
+static int save_head(struct saver *s, libxl_domain_config *dc,
+                     uint32_t flags)
 {
     libxl_ctx *ctx = s->ctx;
     char *json, *base, *xs = NULL;
     size_t xs_len = 0;
     int r;
 
-    r = stream_write_header(s->fd, 0);
+    r = stream_write_header(s->fd, flags);
     if (r < 0)
         return write_failed(s, r);
     json = libxl_domain_config_to_json(ctx, dc);
@@ -408,16 +409,17 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
         rc = ERROR_INVAL;
         goto out;
     }
-    if (libxl__domain_is_dm(ctx, domid)) {
-        LOG(ctx, ERROR, "saving domain %u: it runs in qemu (a device-model "
-            "domain): saving those is not supported yet", domid);
-        rc = ERROR_NI;
-        goto out;
-    }
     rc = libxl__domain_config_load(ctx, domid, &dc);
     if (rc) {
         LOG(ctx, ERROR, "saving domain %u: its configuration is not "
             "stored", domid);
+        goto out;
+    }
+    if (libxl__domain_is_dm(ctx, domid)) {
+        /* qemu's own state follows, as DM_STATE records (libxl_save_dm.c) */
+        rc = save_head(&s, &dc, STREAM_F_DEVICE_MODEL);
+        if (!rc)
+            rc = libxl__dm_save(ctx, domid, fd, flags, info.paused);
         goto out;
     }
     if (dc.num_disks || dc.num_nics) {
@@ -429,7 +431,7 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
         goto out;
     }
     t0 = now_ms();
-    rc = save_head(&s, &dc);
+    rc = save_head(&s, &dc, 0);
     if (rc)
         goto out;
     rc = ram_map(ctx, domid, PROT_READ, &s.ram);
@@ -503,6 +505,7 @@ struct libxl__restore {
     libxl_domain_config saved;   /* from DOMAIN_CONFIG */
     char *xs;                    /* XENSTORE's body */
     uint64_t xs_len;
+    bool dm;                     /* STREAM_F_DEVICE_MODEL */
 };
 
 static int stream_error(libxl_ctx *ctx, libxl__restore *rs, int r)
@@ -526,12 +529,7 @@ static int restore_head(libxl_ctx *ctx, libxl__restore *rs)
     r = stream_read_header(&rs->rd, &h);
     if (r < 0)
         return stream_error(ctx, rs, r);
-    if (h.flags & STREAM_F_DEVICE_MODEL) {
-        LOG(ctx, ERROR, "restoring from %s: the domain ran in qemu (a "
-            "device-model domain): restoring those is not supported yet",
-            rs->what);
-        return ERROR_NI;
-    }
+    rs->dm = (h.flags & STREAM_F_DEVICE_MODEL) != 0;
     r = stream_read_record(&rs->rd, &type, &body, &len);
     if (r < 0)
         return stream_error(ctx, rs, r);
@@ -658,6 +656,8 @@ int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
     rc = restore_xenstore(ctx, domid, rs);
     if (rc)
         return rc;
+    if (rs->dm || libxl__domain_is_dm(ctx, domid))
+        return libxl__dm_restore(ctx, domid, rs->dm, &rs->rd, rs->what);
     rc = ram_map(ctx, domid, PROT_READ | PROT_WRITE, &m);
     if (rc)
         return rc;

@@ -135,6 +135,8 @@ struct proto_attach_dm {
  * none).  The reply carries qemu's "return" value as NUL-terminated JSON
  * text; -EIO when qemu refused (its error is in the core's log), -EPERM
  * for a command not on the list, -EOPNOTSUPP for a domain of the core.
+ * The migrate commands carry qemu's state to and from a unix socket of
+ * libxl's for save, restore and migration (libs/light/libxl_save_dm.c).
  */
 struct proto_qmp {
     char command[64];         /* NUL-terminated */
@@ -143,7 +145,8 @@ struct proto_qmp {
     "eject", "blockdev-change-medium", "balloon", "change-vnc-password", \
     "set_password", "query-hotpluggable-cpus", "device_add", "device_del", \
     "chardev-add", "chardev-remove", "query-pci", "netdev_add", \
-    "netdev_del"
+    "netdev_del", "migrate", "migrate-incoming", "query-migrate", \
+    "migrate_cancel", "migrate-set-parameters"
 
 /*
  * PROTO_OP_VIRTIO_ADD: a virtio device for a domain of the core, whose
