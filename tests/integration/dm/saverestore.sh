@@ -172,6 +172,28 @@ else
 fi
 [ "$(dm_qemu_pids | wc -l)" = 1 ] ||
     fail "migrate: qemu processes $(dm_qemu_pids | tr '\n' ' ')"
+
+# ---- a receiver that goes away inside qemu's state: the sender's guest
+# runs on where it was (qemu's migration had completed: cont)
+cat >"$T/gone.sh" <<'SH'
+printf 'xl migration receiver ready, send binary domain data.\n'
+head -c 300000 >/dev/null
+SH
+before=$(last_tick "$nid")
+run_xl migrate -s "sh $T/gone.sh #" tick nowhere
+wait_until '[ "$(last_tick '"$nid"')" -gt '"$((before + 3))"' ]' 30
+if [ "$xlrc" != 0 ] && [ "$(domid_of tick)" = "$nid" ] && running tick &&
+    [ "$(last_tick "$nid")" -gt $((before + 3)) ] &&
+    r=$(ticks_on "$nid" 0); then
+    pass "migrate to a receiver that went away: failed, runs on ($r):" \
+        "$(grep -m1 "error" "$T/err" | sed 's/.*libxl_save_dm[^ ]* //')"
+else
+    fail "migrate to a receiver that went away: rc=$xlrc state" \
+        "'$(state_of tick)' ticks $before then $(last_tick "$nid")" \
+        "$(cat "$T/err")"
+fi
+left=$(ls -A "$XENOLITH_RUNDIR/qemu-dm" | grep migrate)
+[ -z "$left" ] || fail "failed migrate: left $left"
 run_xl destroy tick
 all_gone "after destroy"
 
