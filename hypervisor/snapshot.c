@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 
+#include "layout.h"
 #include "stream.h"
 #include "vm.h"
 
@@ -28,6 +31,11 @@ struct snapshot {
     size_t bitmap_len;
     int logging;
     int restoring;                 /* records came in; not run since */
+    int quiesced;                  /* the backends' rings are stopped */
+    /* the virtio backends' dirty log: a bit per guest-physical page */
+    int devlog_fd;
+    uint64_t *devlog;
+    size_t devlog_len;             /* bytes */
 };
 
 /* The PLATFORM body. */
@@ -78,8 +86,11 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 
 static struct snapshot *snap_of(struct vm *vm)
 {
-    if (!vm->snap)
+    if (!vm->snap) {
         vm->snap = calloc(1, sizeof(*vm->snap));
+        if (vm->snap)
+            vm->snap->devlog_fd = -1;
+    }
     return vm->snap;
 }
 
@@ -292,15 +303,30 @@ out:
     return rc;
 }
 
-/* The virtio slot in use, 0 when none. */
-static unsigned int virtio_slot(struct vm *vm)
+/* The k-th virtio slot in use (from 0), 0 when there are fewer. */
+static unsigned int virtio_slot(struct vm *vm, unsigned int k)
 {
     unsigned int i;
 
     for (i = 1; i < PCI_SLOTS; i++)
-        if (vpci_present(&vm->virtio[i]))
+        if (vpci_present(&vm->virtio[i]) && k-- == 0)
             return i;
     return 0;
+}
+
+/* The backends stop writing guest memory (their rings stop), once. */
+static void quiesce(struct vm *vm, struct snapshot *s)
+{
+    unsigned int i;
+
+    if (s->quiesced)
+        return;
+    s->quiesced = 1;
+    pthread_mutex_lock(&vm->dev_lock);
+    for (i = 1; i < PCI_SLOTS; i++)
+        if (vpci_present(&vm->virtio[i]))
+            vpci_quiesce(&vm->virtio[i]);
+    pthread_mutex_unlock(&vm->dev_lock);
 }
 
 static size_t get_device(struct vm *vm, uint32_t dev, uint8_t *out)
@@ -326,10 +352,17 @@ static size_t get_device(struct vm *vm, uint32_t dev, uint8_t *out)
 }
 
 static int set_device(struct vm *vm, uint32_t dev, const uint8_t *in,
-                      size_t len)
+                      size_t len, char *err, size_t errlen)
 {
     struct snap_pci p;
+    struct vpci_state vs;
 
+    if (dev >= 1 && dev < PCI_SLOTS) {
+        if (len != sizeof(vs))
+            return -EINVAL;
+        memcpy(&vs, in, sizeof(vs));
+        return vpci_load(&vm->virtio[dev], &vs, err, errlen);
+    }
     switch (dev) {
     case SNAPSHOT_DEV_SERIAL:
         return serial_load(&vm->serial, in, len);
@@ -342,11 +375,7 @@ static int set_device(struct vm *vm, uint32_t dev, const uint8_t *in,
         vm->pci.addr = p.addr;
         vm->pcihp.up = p.up;
         vm->pcihp.down = p.down;
-        /* only what the guest may write: ids and the layout stay ours */
-        for (size_t i = 0; i < sizeof(p.bridge); i++)
-            vm->pci.bridge.cfg[i] =
-                (uint8_t)((vm->pci.bridge.cfg[i] & ~vm->pci.bridge.wmask[i]) |
-                          (p.bridge[i] & vm->pci.bridge.wmask[i]));
+        pci_func_load(&vm->pci.bridge, p.bridge);
         return 0;
     }
     return -EINVAL;
@@ -380,15 +409,9 @@ int snapshot_get(struct vm *vm, uint32_t index, void *out, size_t cap,
         return -EBUSY;
     }
     cap -= sizeof(*st);
-    pthread_mutex_lock(&vm->dev_lock);
-    slot = virtio_slot(vm);
-    pthread_mutex_unlock(&vm->dev_lock);
-    if (slot) {
-        say(err, errlen, "domain %u: it has a virtio device (PCI slot %u, "
-            "backend %s): saving virtio devices is not supported yet",
-            vm->domid, slot, vm->virtio[slot].vd.path);
-        return -EOPNOTSUPP;
-    }
+    /* what the backends wrote up to here is in the dirty log; from here
+     * on they write nothing */
+    quiesce(vm, s);
     if (index == 0) {
         st->type = STREAM_PLATFORM;
         rc = get_platform(vm, (struct snap_platform *)body);
@@ -417,7 +440,18 @@ int snapshot_get(struct vm *vm, uint32_t index, void *out, size_t cap,
         rc = 8 + (int)get_device(vm, dev, body + 8);
         pthread_mutex_unlock(&vm->dev_lock);
     } else {
-        return -ENOENT;
+        pthread_mutex_lock(&vm->dev_lock);
+        slot = virtio_slot(vm, index - vm->nr_vcpus - 1 - NR_DEVICES);
+        if (slot) {
+            st->type = STREAM_DEVICE;
+            memcpy(body, &slot, sizeof(slot));
+            memset(body + 4, 0, 4);
+            vpci_save(&vm->virtio[slot], (struct vpci_state *)(body + 8));
+            rc = 8 + (int)sizeof(struct vpci_state);
+        }
+        pthread_mutex_unlock(&vm->dev_lock);
+        if (!slot)
+            return -ENOENT;
     }
     st->len = (uint32_t)rc;
     return (int)sizeof(*st) + rc;
@@ -483,10 +517,11 @@ int snapshot_set(struct vm *vm, const void *in, size_t len, char *err,
             return -EINVAL;
         }
         memcpy(&dev, body, sizeof(dev));
+        err[0] = '\0';
         pthread_mutex_lock(&vm->dev_lock);
-        rc = set_device(vm, dev, body + 8, st.len - 8);
+        rc = set_device(vm, dev, body + 8, st.len - 8, err, errlen);
         pthread_mutex_unlock(&vm->dev_lock);
-        if (rc < 0)
+        if (rc < 0 && !err[0])
             say(err, errlen, "domain %u: device %#x's record (%u bytes) "
                 "does not fit it", vm->domid, dev, st.len - 8);
         return rc;
@@ -521,6 +556,101 @@ static int take_slot(struct vm *vm, struct snapshot *s, uint32_t slot,
     return 0;
 }
 
+static void devlog_stop(struct vm *vm, struct snapshot *s)
+{
+    char err[256];
+    unsigned int i;
+
+    if (s->devlog_fd < 0)
+        return;
+    pthread_mutex_lock(&vm->dev_lock);
+    for (i = 1; i < PCI_SLOTS; i++)
+        if (vpci_present(&vm->virtio[i]) &&
+            vpci_log(&vm->virtio[i], -1, 0, err, sizeof(err)) < 0)
+            vm_log(vm, "%s", err);
+    pthread_mutex_unlock(&vm->dev_lock);
+    munmap(s->devlog, s->devlog_len);
+    close(s->devlog_fd);
+    s->devlog = NULL;
+    s->devlog_fd = -1;
+}
+
+/* A log shared with every virtio backend, which marks the pages it
+ * writes there (KVM sees only the vCPUs' writes). */
+static int devlog_start(struct vm *vm, struct snapshot *s, char *err,
+                        size_t errlen)
+{
+    uint64_t top = vm->mem_size > vm->low_end ?
+                   LAYOUT_HIGH_BASE + (vm->mem_size - vm->low_end) :
+                   vm->low_end;
+    unsigned int i;
+    int rc = 0;
+
+    s->devlog_len = (size_t)(((top >> PAGE_SHIFT) / 8 + 4095) & ~4095ULL);
+    s->devlog_fd = memfd_create("xenolith-dirty-log", MFD_CLOEXEC);
+    if (s->devlog_fd < 0 ||
+        ftruncate(s->devlog_fd, (off_t)s->devlog_len) < 0) {
+        rc = -errno;
+        say(err, errlen, "domain %u: making the backends' dirty log: %s",
+            vm->domid, strerror(errno));
+        goto fail;
+    }
+    s->devlog = mmap(NULL, s->devlog_len, PROT_READ | PROT_WRITE,
+                     MAP_SHARED, s->devlog_fd, 0);
+    if (s->devlog == MAP_FAILED) {
+        rc = -errno;
+        s->devlog = NULL;
+        say(err, errlen, "domain %u: mapping the backends' dirty log: %s",
+            vm->domid, strerror(errno));
+        goto fail;
+    }
+    pthread_mutex_lock(&vm->dev_lock);
+    for (i = 1; rc == 0 && i < PCI_SLOTS; i++)
+        if (vpci_present(&vm->virtio[i]))
+            rc = vpci_log(&vm->virtio[i], s->devlog_fd, s->devlog_len, err,
+                          errlen);
+    pthread_mutex_unlock(&vm->dev_lock);
+    if (rc == 0)
+        return 0;
+fail:
+    if (s->devlog) {
+        devlog_stop(vm, s);
+    } else if (s->devlog_fd >= 0) {
+        close(s->devlog_fd);
+        s->devlog_fd = -1;
+    }
+    return rc;
+}
+
+/* The backends' marks since the last take, cleared, into s->bitmap
+ * (memfd pages). */
+static void devlog_take(struct vm *vm, struct snapshot *s)
+{
+    uint64_t low = vm->low_end >> PAGE_SHIFT;
+    uint64_t high = (vm->mem_size - vm->low_end) >> PAGE_SHIFT;
+    uint64_t hbase = LAYOUT_HIGH_BASE >> PAGE_SHIFT;
+    size_t w, nw = s->devlog_len / 8;
+
+    for (w = 0; w < nw; w++) {
+        uint64_t v, gfn, page;
+
+        if (!__atomic_load_n(&s->devlog[w], __ATOMIC_RELAXED))
+            continue;
+        v = __atomic_exchange_n(&s->devlog[w], 0, __ATOMIC_ACQ_REL);
+        while (v) {
+            gfn = w * 64 + (uint64_t)__builtin_ctzll(v);
+            v &= v - 1;
+            if (gfn < low)
+                page = gfn;
+            else if (gfn >= hbase && gfn - hbase < high)
+                page = low + (gfn - hbase);
+            else
+                continue;
+            s->bitmap[page / 8] |= (uint8_t)(1u << (page % 8));
+        }
+    }
+}
+
 int snapshot_dirty(struct vm *vm, const struct proto_dirty *dl, void *out,
                    size_t cap, char *err, size_t errlen)
 {
@@ -536,9 +666,19 @@ int snapshot_dirty(struct vm *vm, const struct proto_dirty *dl, void *out,
     }
     switch (dl->cmd) {
     case PROTO_DIRTY_START:
+        if (s->logging)
+            return 0;
+        rc = devlog_start(vm, s, err, errlen);
+        if (rc < 0)
+            return rc;
+        /* fall through */
     case PROTO_DIRTY_STOP:
+        if (dl->cmd == PROTO_DIRTY_STOP)
+            devlog_stop(vm, s);
         rc = vm_memory_slots(vm, dl->cmd == PROTO_DIRTY_START ?
                                  KVM_MEM_LOG_DIRTY_PAGES : 0);
+        if (rc < 0 && dl->cmd == PROTO_DIRTY_START)
+            devlog_stop(vm, s);
         if (rc < 0) {
             say(err, errlen, "domain %u: %s KVM's dirty page log: %s",
                 vm->domid, dl->cmd == PROTO_DIRTY_START ? "starting" :
@@ -571,6 +711,8 @@ int snapshot_dirty(struct vm *vm, const struct proto_dirty *dl, void *out,
                 strerror(-rc));
             return rc;
         }
+        if (s->devlog)
+            devlog_take(vm, s);
     }
     if (!s->bitmap || dl->first / 8 >= s->bitmap_len)
         return 0;
@@ -585,6 +727,7 @@ void snapshot_free(struct vm *vm)
 {
     if (!vm->snap)
         return;
+    devlog_stop(vm, vm->snap);
     free(vm->snap->msrs);
     free(vm->snap->bitmap);
     free(vm->snap);
@@ -593,6 +736,27 @@ void snapshot_free(struct vm *vm)
 
 void snapshot_ran(struct vm *vm)
 {
-    if (vm->snap)
-        vm->snap->restoring = 0;
+    struct snapshot *s = vm->snap;
+    char err[512];
+    unsigned int i;
+
+    if (!s)
+        return;
+    s->restoring = 0;
+    if (!s->quiesced)
+        return;
+    /* saved and running on here (a checkpoint, a migration that failed):
+     * the backends take their rings back */
+    s->quiesced = 0;
+    pthread_mutex_lock(&vm->dev_lock);
+    for (i = 1; i < PCI_SLOTS; i++)
+        if (vpci_present(&vm->virtio[i]) &&
+            vpci_unquiesce(&vm->virtio[i], err, sizeof(err)) < 0)
+            vm_log(vm, "%s", err);
+    pthread_mutex_unlock(&vm->dev_lock);
+}
+
+int snapshot_restoring(const struct vm *vm)
+{
+    return vm->snap && vm->snap->restoring;
 }

@@ -49,8 +49,13 @@ int snapshot_set(struct vm *vm, const void *in, size_t len, char *err,
 int snapshot_dirty(struct vm *vm, const struct proto_dirty *dl, void *out,
                    size_t cap, char *err, size_t errlen);
 
-/* The domain runs (unpaused): no more records load into it. */
+/* The domain runs (unpaused): no more records load into it, and
+ * backends stopped for a save get their rings back. */
 void snapshot_ran(struct vm *vm);
+
+/* Records are being loaded into it (devices plugged now are not news
+ * to the guest). */
+int snapshot_restoring(const struct vm *vm);
 
 void snapshot_free(struct vm *vm);
 

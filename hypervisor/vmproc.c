@@ -324,7 +324,9 @@ static void do_virtio_add(struct vm *vm, uint32_t seq, const void *buf,
     }
     memcpy(&v, buf, sizeof(v));
     v.path[sizeof(v.path) - 1] = '\0';
-    rc = vm_virtio_add(vm, v.device_id, v.path, v.mac, vm->vcpus[0].ran,
+    /* a restored domain has run, but its guest knows its devices */
+    rc = vm_virtio_add(vm, v.device_id, v.path, v.mac,
+                       vm->vcpus[0].ran && !snapshot_restoring(vm),
                        err, sizeof(err));
     if (rc < 0) {
         vm_log(vm, "%s", err);

@@ -191,9 +191,11 @@ static void rescan(struct blkback *bb, bool refresh)
         vbd_detach(bb, v);
         vbd_free(v);
     }
-    for (tail = &bb->vbds; *tail; tail = &(*tail)->next)
+    for (tail = &bb->vbds; *tail; tail = &(*tail)->next) {
         if (refresh)
             vbd_publish(bb, *tail);
+        vbd_release_check(bb, *tail);
+    }
     for (i = 0; i < n; i++) {
         if (!backend_parse_devid(ents[i], &devid) || find_vbd(bb, devid))
             continue;

@@ -83,7 +83,9 @@ struct vbd {
     uint64_t sectors;           /* CONNECTED: as written to xenstore */
     char *error;                /* ERROR: the reason, as written */
     bool seen;                  /* still listed (during a rescan) */
+    bool released;              /* handed over (vbd_release) */
 };
+
 
 struct blkback {
     unsigned int domid;
@@ -218,6 +220,18 @@ void vbd_publish(struct blkback *bb, struct vbd *v);
 /* The daemon died: CONNECTED devices go back to PENDING, reported as
  * hotplug-status "restarting". */
 void vbd_restarting(struct blkback *bb, struct vbd *v);
+
+/*
+ * A migration or a save hands the domain over (libxl writes its key
+ * "xenolith-release" = 1 once the domain is paused and its rings are
+ * stopped): a qcow2 image is closed, its cached metadata written and its
+ * lock dropped, so that the receiving host's qemu-storage-daemon can
+ * open it; "state" 6 (closed) says so.  0 again (the domain runs on
+ * here): exported again, state 4, and the domain's process reconnects
+ * as after a backend restart.  Raw images are served on throughout: a
+ * raw file takes no lock.  Called at each rescan.
+ */
+void vbd_release_check(struct blkback *bb, struct vbd *v);
 
 /* Once a second: a raw target that grew is resized online (the guest
  * is told). */

@@ -226,8 +226,9 @@ void vbd_attach(struct blkback *bb, struct vbd *v)
     uint64_t size;
     int rc;
 
-    /* A dead daemon: the loop restarts it and attaches the device then. */
-    if (v->state != VBD_PENDING ||
+    /* A dead daemon: the loop restarts it and attaches the device then;
+     * a released one waits to be taken back. */
+    if (v->state != VBD_PENDING || v->released ||
         (!raw && !qsd_up(&bb->qsd) && !qsd_down(&bb->qsd)))
         return;
     if (check_target(v, reason, sizeof(reason))) {
@@ -298,4 +299,29 @@ void vbd_check_size(struct blkback *bb, struct vbd *v)
     write_keys(bb, v, "sectors", sectors, NULL);
     blkback_log_vbd(v, "%s grew from %" PRIu64 " to %s sectors: the guest "
                     "is told", v->target, old_sectors, sectors);
+}
+
+void vbd_release_check(struct blkback *bb, struct vbd *v)
+{
+    char *val = read_key(bb, v, "xenolith-release");
+    bool want = val && !strcmp(val, "1");
+
+    free(val);
+    if (want == v->released || !strcmp(v->format, "raw"))
+        return;
+    if (want) {
+        if (v->state == VBD_CONNECTED && qsd_up(&bb->qsd))
+            qsd_unexport(&bb->qsd, v);
+        if (v->state != VBD_ERROR)
+            v->state = VBD_PENDING;
+        v->released = true;
+        write_keys(bb, v, "state", "6", NULL);
+        blkback_log_vbd(v, "%s released for a migration or save: closed, "
+                        "its lock dropped", v->target);
+        return;
+    }
+    v->released = false;
+    blkback_log_vbd(v, "%s taken back: the domain runs on here",
+                    v->target);
+    vbd_attach(bb, v);
 }

@@ -5,10 +5,12 @@
  * queues' fds and addresses handed to virtq.c, the config space and the
  * backend's channel for telling the frontend that it changed.
  *
- * The device says what it offers (struct vu_ops).  No migration (no
- * VHOST_F_LOG_ALL), no IOMMU, no packed rings, no MQ: any
- * other request is a frontend we do not understand, and the connection
- * is closed.
+ * The device says what it offers (struct vu_ops).  Every device also
+ * offers dirty logging for migration (VHOST_F_LOG_ALL, with the log in
+ * shared memory: LOG_SHMFD): while it is on, the buffers the device
+ * writes and the used rings are marked in the frontend's bitmap
+ * (virtq.h).  No IOMMU, no packed rings, no MQ: any other request is a
+ * frontend we do not understand, and the connection is closed.
  */
 #include "vhost_user.h"
 
@@ -29,6 +31,8 @@ enum {
     VU_SET_OWNER = 3,
     VU_RESET_OWNER = 4,
     VU_SET_MEM_TABLE = 5,
+    VU_SET_LOG_BASE = 6,
+    VU_SET_LOG_FD = 7,
     VU_SET_VRING_NUM = 8,
     VU_SET_VRING_ADDR = 9,
     VU_SET_VRING_BASE = 10,
@@ -80,6 +84,8 @@ static const char *request_name(uint32_t req)
         [VU_SET_VRING_ADDR] = "SET_VRING_ADDR",
         [VU_SET_VRING_BASE] = "SET_VRING_BASE",
         [VU_GET_VRING_BASE] = "GET_VRING_BASE",
+        [VU_SET_LOG_BASE] = "SET_LOG_BASE",
+        [VU_SET_LOG_FD] = "SET_LOG_FD",
         [VU_SET_VRING_KICK] = "SET_VRING_KICK",
         [VU_SET_VRING_CALL] = "SET_VRING_CALL",
         [VU_SET_VRING_ERR] = "SET_VRING_ERR",
@@ -158,6 +164,30 @@ static void drop_kick(struct vu *c, struct virtq *vq)
     close_fd(&vq->kick_fd);
 }
 
+#define LOG_ALL ((uint64_t)1 << VU_F_LOG_ALL)
+
+static void unmap_log(struct vu *c)
+{
+    unsigned int q;
+
+    for (q = 0; q < VU_MAX_QUEUES; q++)
+        virtq_log_set(&c->vq[q], NULL, 0);
+    if (c->log)
+        munmap(c->log, c->log_size);
+    c->log = NULL;
+    c->log_size = 0;
+}
+
+/* The rings log into c->log while LOG_ALL is acked and a log is set. */
+static void log_update(struct vu *c)
+{
+    bool on = (c->features & LOG_ALL) && c->log;
+    unsigned int q;
+
+    for (q = 0; q < c->ops->nr_queues; q++)
+        virtq_log_set(&c->vq[q], on ? c->log : NULL, c->log_size);
+}
+
 static void reset_queue(struct vu *c, struct virtq *vq)
 {
     virtq_stop(vq);
@@ -195,6 +225,7 @@ void vu_close(struct vu *c, const char *why)
     for (q = 0; q < c->ops->nr_queues; q++)
         reset_queue(c, &c->vq[q]);
     unmap_mem(&c->mem);
+    unmap_log(c);
     for (i = 0; i < c->nr_fds; i++)
         close_fd(&c->fds[i]);
     c->nr_fds = 0;
@@ -282,6 +313,7 @@ static int try_start(struct vu *c, unsigned int q, bool *changed)
                      why, sizeof(why));
     if (rc)
         return broken(c, "queue %u: %s", q, why);
+    log_update(c);
     *changed = true;
     return 0;
 }
@@ -297,14 +329,44 @@ static struct virtq *queue_of(struct vu *c, uint32_t index)
     return &c->vq[index];
 }
 
+/* SET_LOG_BASE with LOG_SHMFD: {size, offset} and the log's fd. */
+static int set_log_base(struct vu *c, const unsigned char *p)
+{
+    uint64_t size = get64(p), off = get64(p + 8);
+    void *m;
+
+    if (!(c->protocol_features & (1ULL << VU_PF_LOG_SHMFD)))
+        return broken(c, "SET_LOG_BASE without LOG_SHMFD negotiated");
+    if (c->nr_fds != 1)
+        return broken(c, "SET_LOG_BASE with %u fds, where one was due",
+                      c->nr_fds);
+    if (!size || size > (1ULL << 32) || off % 4096)
+        return broken(c, "SET_LOG_BASE of %" PRIu64 " bytes at offset "
+                      "%" PRIu64, size, off);
+    m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
+             c->fds[0], (off_t)off);
+    close_fd(&c->fds[0]);
+    c->nr_fds = 0;
+    if (m == MAP_FAILED)
+        return broken(c, "mapping the dirty log (%" PRIu64 " bytes): %s",
+                      size, strerror(errno));
+    unmap_log(c);
+    c->log = m;
+    c->log_size = size;
+    log_update(c);
+    return 0;
+}
+
 static int set_features(struct vu *c, uint64_t f)
 {
     unsigned int q;
 
-    if (f & ~c->ops->features)
+    if (f & ~(c->ops->features | LOG_ALL))
         return broken(c, "features 0x%" PRIx64 " include some not offered "
-                      "(0x%" PRIx64 ")", f, c->ops->features);
+                      "(0x%" PRIx64 ")", f, c->ops->features | LOG_ALL);
     c->features = f;
+    log_update(c);
+    f &= ~LOG_ALL;
     /* Without protocol features no SET_VRING_ENABLE will come: the
      * rings are enabled from the start. */
     if (!(f & (1ULL << VU_F_PROTOCOL_FEATURES)))
@@ -474,7 +536,10 @@ static long payload_size(uint32_t req)
     case VU_SET_MEM_TABLE:
         return VU_MAX_PAYLOAD;
     case VU_SET_BACKEND_REQ_FD:
+    case VU_SET_LOG_FD:
         return 0;
+    case VU_SET_LOG_BASE:
+        return 16;
     case VU_GET_CONFIG:
     case VU_SET_CONFIG:
         return VU_CONFIG_HDR + VU_CONFIG_MAX;
@@ -542,18 +607,19 @@ static int handle(struct vu *c, uint32_t req, const unsigned char *p,
                       request_name(req), size, want);
     if (req != VU_SET_MEM_TABLE && req != VU_SET_VRING_KICK &&
         req != VU_SET_VRING_CALL && req != VU_SET_VRING_ERR &&
-        req != VU_SET_BACKEND_REQ_FD && c->nr_fds)
+        req != VU_SET_BACKEND_REQ_FD && req != VU_SET_LOG_BASE &&
+        req != VU_SET_LOG_FD && c->nr_fds)
         return broken(c, "%s came with %u fds", request_name(req),
                       c->nr_fds);
 
     switch (req) {
     case VU_GET_FEATURES:
-        put64(reply, c->ops->features);
+        put64(reply, c->ops->features | LOG_ALL);
         *reply_size = 8;
         *has_reply = true;
         return 0;
     case VU_GET_PROTOCOL_FEATURES:
-        put64(reply, c->ops->protocol_features);
+        put64(reply, c->ops->protocol_features | (1ULL << VU_PF_LOG_SHMFD));
         *reply_size = 8;
         *has_reply = true;
         return 0;
@@ -562,7 +628,7 @@ static int handle(struct vu *c, uint32_t req, const unsigned char *p,
         return set_features(c, get64(p));
     case VU_SET_PROTOCOL_FEATURES:
         u = get64(p);
-        if (u & ~c->ops->protocol_features)
+        if (u & ~(c->ops->protocol_features | (1ULL << VU_PF_LOG_SHMFD)))
             return broken(c, "protocol features 0x%" PRIx64 " include some "
                           "not offered (0x%" PRIx64 ")", u,
                           c->ops->protocol_features);
@@ -594,6 +660,19 @@ static int handle(struct vu *c, uint32_t req, const unsigned char *p,
     case VU_GET_CONFIG:
     case VU_SET_CONFIG:
         return config(c, req, p, size, reply, reply_size, has_reply);
+    case VU_SET_LOG_BASE:
+        rc = set_log_base(c, p);
+        /* answered once mapped, as LOG_SHMFD asks */
+        put64(reply, 0);
+        *reply_size = 8;
+        *has_reply = rc == 0;
+        return rc;
+    case VU_SET_LOG_FD:
+        /* notifications of log writes: not needed with a shared log */
+        for (q = 0; q < c->nr_fds; q++)
+            close_fd(&c->fds[q]);
+        c->nr_fds = 0;
+        return 0;
     }
 
     if (req == VU_SET_VRING_KICK || req == VU_SET_VRING_CALL ||

@@ -33,6 +33,8 @@
 
 /* Feature bits of the protocol (GET_FEATURES) and protocol features. */
 #define VU_F_PROTOCOL_FEATURES 30
+#define VU_F_LOG_ALL 26         /* dirty logging, for migration */
+#define VU_PF_LOG_SHMFD 1
 #define VU_PF_REPLY_ACK 3
 #define VU_PF_BACKEND_REQ 5
 #define VU_PF_CONFIG 9
@@ -83,6 +85,8 @@ struct vu {
     uint64_t protocol_features;
     int req_fd;                 /* the backend's channel, -1 when none */
     struct vu_mem mem;
+    uint8_t *log;               /* SET_LOG_BASE's bitmap, NULL: none */
+    uint64_t log_size;
     struct virtq vq[VU_MAX_QUEUES];
     char err[256];              /* why it is being closed */
 };

@@ -94,6 +94,14 @@ int virtq_remap(struct virtq *vq, const struct vu_mem *mem, char *err,
     vq->desc = (volatile struct vring_desc *)desc;
     vq->avail = (volatile struct vring_avail *)avail;
     vq->used = (volatile struct vring_used *)used;
+    vq->mem = mem;
+    vq->used_gpa = UINT64_MAX;
+    for (unsigned int i = 0; i < mem->nr; i++) {
+        const struct vu_region *r = &mem->r[i];
+
+        if (vq->used_uva >= r->uva && vq->used_uva - r->uva < r->size)
+            vq->used_gpa = r->gpa + (vq->used_uva - r->uva);
+    }
     return 0;
 }
 
@@ -364,9 +372,74 @@ void virtq_unpop(struct virtq *vq, unsigned int n)
     vq->last_avail -= (uint16_t)n;
 }
 
+void virtq_log_set(struct virtq *vq, uint8_t *log, uint64_t log_size)
+{
+    if (log)
+        __atomic_store_n(&vq->log_size, log_size, __ATOMIC_RELAXED);
+    __atomic_store_n(&vq->log, log, __ATOMIC_RELEASE);
+}
+
+static void log_range(uint8_t *log, uint64_t size, uint64_t gpa,
+                      uint64_t len)
+{
+    uint64_t page, last;
+
+    if (!len)
+        return;
+    last = (gpa + len - 1) >> 12;
+    for (page = gpa >> 12; page <= last && page / 8 < size; page++)
+        __atomic_fetch_or(&log[page / 8], (uint8_t)(1u << (page % 8)),
+                          __ATOMIC_RELAXED);
+}
+
+/*
+ * Marks the device-writable buffers of the chain at head.  The chain
+ * was checked when it was taken and stays the device's until published;
+ * the walk is bounded all the same, and stops at anything odd (a guest
+ * that changed it broke only its own copy).
+ */
+static void log_chain(struct virtq *vq, uint8_t *log, uint64_t size,
+                      uint16_t head)
+{
+    volatile struct vring_desc *t = vq->desc;
+    unsigned int n = vq->num, steps = 0, i = head;
+    bool in_table = false;
+
+    while (i < n && steps++ <= n) {
+        uint16_t flags = load16(&t[i].flags);
+        uint64_t addr = le64toh(t[i].addr);
+        uint32_t len = le32toh(t[i].len);
+
+        if ((flags & VRING_DESC_F_INDIRECT) && !in_table) {
+            const struct vu_region *r = vq->mem ? region_of(vq->mem, addr)
+                                                : NULL;
+
+            if (!r || len > r->size - (addr - r->gpa) ||
+                len % sizeof(struct vring_desc))
+                return;
+            t = (volatile struct vring_desc *)(r->host + (addr - r->gpa));
+            n = len / sizeof(struct vring_desc);
+            i = 0;
+            steps = 0;
+            in_table = true;
+            continue;
+        }
+        if (flags & VRING_DESC_F_WRITE)
+            log_range(log, size, addr, len);
+        if (!(flags & VRING_DESC_F_NEXT))
+            return;
+        i = load16(&t[i].next);
+    }
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
     volatile struct vring_used_elem *e;
+    uint8_t *log = __atomic_load_n(&vq->log, __ATOMIC_ACQUIRE);
+
+    if (log)
+        log_chain(vq, log, __atomic_load_n(&vq->log_size, __ATOMIC_RELAXED),
+                  head);
 
     e = &vq->used->ring[vq->used_idx & (vq->num - 1)];
     e->id = htole32(head);
@@ -377,8 +450,14 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 void virtq_publish(struct virtq *vq)
 {
     /* Release: the data and the used entries before the index. */
+    uint8_t *log;
+
     __atomic_store_n(&vq->used->idx, htole16(vq->used_idx),
                      __ATOMIC_RELEASE);
+    log = __atomic_load_n(&vq->log, __ATOMIC_ACQUIRE);
+    if (log && vq->used_gpa != UINT64_MAX)
+        log_range(log, __atomic_load_n(&vq->log_size, __ATOMIC_RELAXED),
+                  vq->used_gpa, 6 + 8ULL * vq->num);
 }
 
 /* Whether the guest asked to hear of the used entries [old, new_idx):

@@ -67,6 +67,13 @@ struct virtq {
     uint16_t used_idx;          /* the next used entry to fill */
     uint16_t signalled_used;    /* used_idx at the last notification */
     bool signalled_valid;       /* false: notify at the next chance */
+    /* dirty logging (VHOST_F_LOG_ALL, virtq_log_set): the frontend's
+     * bitmap, one bit per 4 KiB page of guest-physical memory; NULL when
+     * off.  Read by the thread that pushes, set by the connection's. */
+    uint8_t *log;
+    uint64_t log_size;          /* bytes */
+    const struct vu_mem *mem;   /* as of the last start or remap */
+    uint64_t used_gpa;          /* where the used ring is, guest-physical */
 };
 
 /* Maps the rings through mem (user addresses) and reads used->idx;
@@ -109,8 +116,16 @@ int virtq_pop_rw(struct virtq *vq, const struct vu_mem *mem,
 /* Gives back the last n chains taken and not yet used. */
 void virtq_unpop(struct virtq *vq, unsigned int n);
 
+/*
+ * Dirty logging on (log, log_size bytes) or off (NULL): from now on every
+ * buffer the device may have written is marked in the log when its chain
+ * is pushed, and the used ring when it is published, so that a migration
+ * resends those pages.  Safe while another thread pushes.
+ */
+void virtq_log_set(struct virtq *vq, uint8_t *log, uint64_t log_size);
+
 /* Fills the next used entry (not visible to the guest until
- * virtq_publish). */
+ * virtq_publish); with logging on, marks the chain's writable buffers. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
 /* Makes the used entries pushed so far visible to the guest. */

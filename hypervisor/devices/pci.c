@@ -361,3 +361,15 @@ struct pci_func *pci_bus_func(const struct pci_bus *pb, unsigned int slot)
 {
     return slot < PCI_SLOTS ? pb->slot[slot] : NULL;
 }
+
+void pci_func_load(struct pci_func *f, const uint8_t *cfg)
+{
+    unsigned int i;
+
+    for (i = 0; i < PCI_CFG_SIZE; i++)
+        f->cfg[i] = (uint8_t)((f->cfg[i] & ~f->wmask[i]) |
+                              (cfg[i] & f->wmask[i]));
+    update_decode(f);
+    if (f->ops && f->ops->config_written)
+        f->ops->config_written(f, 0, PCI_CFG_SIZE);
+}

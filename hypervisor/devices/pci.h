@@ -184,4 +184,12 @@ int pci_bus_ghost(const struct pci_bus *pb, unsigned int slot);
 /* The function in slot, or NULL. */
 struct pci_func *pci_bus_func(const struct pci_bus *pb, unsigned int slot);
 
+/*
+ * A saved domain's configuration space for f (PCI_CFG_SIZE bytes): only
+ * the bits the guest may write are taken (ids and layout stay f's); the
+ * BARs then decode where they say and the model hears of the change
+ * (bar_moved, config_written).
+ */
+void pci_func_load(struct pci_func *f, const uint8_t *cfg);
+
 #endif /* XENOLITH_PCI_H */

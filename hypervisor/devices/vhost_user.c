@@ -34,6 +34,7 @@ enum {
     REQ_SET_FEATURES = 2,
     REQ_SET_OWNER = 3,
     REQ_SET_MEM_TABLE = 5,
+    REQ_SET_LOG_BASE = 6,
     REQ_SET_VRING_NUM = 8,
     REQ_SET_VRING_ADDR = 9,
     REQ_SET_VRING_BASE = 10,
@@ -61,6 +62,7 @@ enum {
 
 /* The protocol features this front end takes when offered. */
 #define OUR_PROTOCOL_FEATURES ((1ull << VHU_PF_MQ) | \
+                               (1ull << VHU_PF_LOG_SHMFD) | \
                                (1ull << VHU_PF_REPLY_ACK) | \
                                (1ull << VHU_PF_BACKEND_REQ) | \
                                (1ull << VHU_PF_CONFIG))
@@ -122,6 +124,7 @@ static const char *req_name(uint32_t req)
     case REQ_SET_FEATURES:          return "SET_FEATURES";
     case REQ_SET_OWNER:             return "SET_OWNER";
     case REQ_SET_MEM_TABLE:         return "SET_MEM_TABLE";
+    case REQ_SET_LOG_BASE:          return "SET_LOG_BASE";
     case REQ_SET_VRING_NUM:         return "SET_VRING_NUM";
     case REQ_SET_VRING_ADDR:        return "SET_VRING_ADDR";
     case REQ_SET_VRING_BASE:        return "SET_VRING_BASE";
@@ -725,6 +728,37 @@ int vhu_set_features(struct vhu *v, uint64_t features)
     features |= v->features & (1ull << VHU_F_PROTOCOL_FEATURES);
     return request(v, REQ_SET_FEATURES, &features, sizeof(features), NULL,
                    0);
+}
+
+int vhu_can_log(const struct vhu *v)
+{
+    return (v->features & (1ull << VHU_F_LOG_ALL)) &&
+           (v->protocol_features & (1ull << VHU_PF_LOG_SHMFD));
+}
+
+int vhu_set_log_base(struct vhu *v, int fd, uint64_t size)
+{
+    struct {
+        uint64_t size;
+        uint64_t offset;
+    } log = { size, 0 };
+    int64_t deadline = deadline_in(v);
+    uint64_t ack;
+    int rc;
+
+    rc = check_conn(v, REQ_SET_LOG_BASE);
+    if (rc < 0)
+        return rc;
+    if (!vhu_can_log(v))
+        return fail(v, "SET_LOG_BASE", ENOTSUP, "the backend does not "
+                    "offer dirty logging (VHOST_F_LOG_ALL, LOG_SHMFD)");
+    rc = send_msg(v, REQ_SET_LOG_BASE, 0, &log, sizeof(log), &fd, 1,
+                  deadline);
+    if (rc < 0)
+        return rc;
+    /* with LOG_SHMFD the backend answers once it has mapped the log */
+    return recv_reply(v, REQ_SET_LOG_BASE, &ack, 0, sizeof(ack), NULL,
+                      deadline);
 }
 
 int vhu_get_config(struct vhu *v, uint32_t offset, void *buf, uint32_t len)

@@ -39,7 +39,9 @@
 
 /* Feature bits of the protocol itself. */
 #define VHU_F_PROTOCOL_FEATURES 30       /* in GET/SET_FEATURES */
+#define VHU_F_LOG_ALL           26       /* dirty logging */
 #define VHU_PF_MQ               0        /* protocol features */
+#define VHU_PF_LOG_SHMFD        1
 #define VHU_PF_REPLY_ACK        3
 #define VHU_PF_BACKEND_REQ      5        /* formerly SLAVE_REQ */
 #define VHU_PF_CONFIG           9
@@ -91,6 +93,16 @@ int vhu_set_mem_table(struct vhu *v, const struct vhu_region *r,
  * plus VHU_F_PROTOCOL_FEATURES when the backend offered it.
  */
 int vhu_set_features(struct vhu *v, uint64_t features);
+
+/*
+ * Dirty logging for a migration: vhu_can_log says whether the backend
+ * offers it (VHOST_F_LOG_ALL with the log in shared memory); then
+ * SET_LOG_BASE gives it the log (size bytes of fd, one bit per 4 KiB
+ * page of guest-physical memory) and SET_FEATURES with VHU_F_LOG_ALL
+ * turns the marking on, without it off.
+ */
+int vhu_can_log(const struct vhu *v);
+int vhu_set_log_base(struct vhu *v, int fd, uint64_t size);
 
 /* GET_CONFIG of len bytes at offset of the device's config space
  * (needs VHU_PF_CONFIG: -ENOTSUP otherwise). */

@@ -52,6 +52,14 @@ static uint64_t to_hva(const struct virtio_dev *vd, uint64_t gpa,
     return 0;
 }
 
+/* What the backend is to hear in SET_FEATURES: the driver's bits it
+ * serves, and dirty logging while a migration runs. */
+static uint64_t backend_features(const struct virtio_dev *vd)
+{
+    return (vd->drv_features & vd->vhu.features) |
+           (vd->log_fd >= 0 ? 1ULL << VHU_F_LOG_ALL : 0);
+}
+
 void virtio_init(struct virtio_dev *vd, const struct dev_host *host,
                  const struct virtio_transport *tr, void *opaque,
                  const char *name)
@@ -67,6 +75,7 @@ void virtio_init(struct virtio_dev *vd, const struct dev_host *host,
         vd->q[i].kick_fd = -1;
         vd->q[i].num = VIRTIO_QUEUE_MAX;
     }
+    vd->log_fd = -1;
     vhu_init(&vd->vhu);
 }
 
@@ -180,8 +189,8 @@ void virtio_set_status(struct virtio_dev *vd, uint32_t v)
          * (virtio_reconnect) */
         if ((vd->drv_features & ~vd->dev_features) ||
             !(vd->drv_features & VIRTIO_F_VERSION_1) ||
-            (!vd->lost && vhu_set_features(&vd->vhu, vd->drv_features &
-                                                     vd->vhu.features) < 0))
+            (!vd->lost && vhu_set_features(&vd->vhu,
+                                           backend_features(vd)) < 0))
             vd->status &= ~VIRTIO_S_FEATURES_OK;
     }
 }
@@ -351,6 +360,10 @@ void virtio_unplug(struct virtio_dev *vd)
         return;
     virtio_reset(vd);
     vhu_close(&vd->vhu);
+    if (vd->log_fd >= 0)
+        close(vd->log_fd);
+    vd->log_fd = -1;
+    vd->quiesced = 0;
     vd->lost = 0;
     vd->device_id = 0;
     vd->nqueues = 0;
@@ -420,9 +433,36 @@ fail:
     return rc;
 }
 
-int virtio_reconnect(struct virtio_dev *vd, char *err, size_t errlen)
+/*
+ * Hands the backend every ring that has a kick fd, from the used index
+ * in guest memory on: what the guest was told is done is where the
+ * backend goes on (requests taken and not answered are taken again).
+ */
+static int resume_rings(struct virtio_dev *vd)
 {
     struct virtio_queue *q;
+    unsigned int i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < vd->nqueues; i++) {
+        volatile uint16_t *used_idx;
+
+        q = &vd->q[i];
+        if (q->kick_fd < 0)
+            continue;
+        used_idx = (volatile uint16_t *)(uintptr_t)to_hva(vd, q->device + 2,
+                                                           2);
+        rc = vhu_queue_resume(&vd->vhu, i, q->num, used_idx ? *used_idx : 0,
+                              to_hva(vd, q->desc, 16ULL * q->num),
+                              to_hva(vd, q->driver, 6 + 2ULL * q->num),
+                              to_hva(vd, q->device, 6 + 8ULL * q->num),
+                              q->kick_fd, vd->tr->call_fd(vd, i));
+    }
+    return rc;
+}
+
+int virtio_reconnect(struct virtio_dev *vd, char *err, size_t errlen)
+{
     const char *what;
     unsigned int i;
     int rc;
@@ -451,25 +491,17 @@ int virtio_reconnect(struct virtio_dev *vd, char *err, size_t errlen)
                      (unsigned long long)missing);
         }
     }
+    if (rc == 0 && vd->log_fd >= 0) {
+        what = "giving it the dirty log";
+        rc = vhu_set_log_base(&vd->vhu, vd->log_fd, vd->log_size);
+    }
     if (rc == 0 && (vd->status & VIRTIO_S_FEATURES_OK)) {
         what = "giving it the features";
-        rc = vhu_set_features(&vd->vhu, vd->drv_features &
-                                        vd->vhu.features);
+        rc = vhu_set_features(&vd->vhu, backend_features(vd));
     }
-    for (i = 0; rc == 0 && i < vd->nqueues; i++) {
-        volatile uint16_t *used_idx;
-
-        q = &vd->q[i];
-        if (q->kick_fd < 0)
-            continue;
+    if (rc == 0 && !vd->quiesced) {
         what = "restarting a ring";
-        used_idx = (volatile uint16_t *)(uintptr_t)to_hva(vd, q->device + 2,
-                                                           2);
-        rc = vhu_queue_resume(&vd->vhu, i, q->num, used_idx ? *used_idx : 0,
-                              to_hva(vd, q->desc, 16ULL * q->num),
-                              to_hva(vd, q->driver, 6 + 2ULL * q->num),
-                              to_hva(vd, q->device, 6 + 8ULL * q->num),
-                              q->kick_fd, vd->tr->call_fd(vd, i));
+        rc = resume_rings(vd);
     }
     if (rc < 0) {
         snprintf(err, errlen, "%s: backend %s: %s: %s", vd->name, vd->path,
@@ -479,6 +511,192 @@ int virtio_reconnect(struct virtio_dev *vd, char *err, size_t errlen)
     }
     vd->lost = 0;
     /* what the guest queued meanwhile */
+    for (i = 0; i < vd->nqueues; i++)
+        virtio_queue_notify(vd, i);
+    return 0;
+}
+
+/* ------------------------------------------------------- migration */
+
+int virtio_log(struct virtio_dev *vd, int fd, uint64_t size, char *err,
+               size_t errlen)
+{
+    const char *what = "";
+    int rc = 0;
+
+    if (!vd->device_id)
+        return 0;
+    if (fd >= 0 && !vhu_can_log(&vd->vhu) && !vd->lost) {
+        snprintf(err, errlen, "%s: backend %s does not log the pages it "
+                 "writes (VHOST_F_LOG_ALL with LOG_SHMFD): the device "
+                 "cannot move while the guest runs", vd->name, vd->path);
+        return -ENOTSUP;
+    }
+    if (vd->log_fd >= 0)
+        close(vd->log_fd);
+    vd->log_fd = -1;
+    if (fd >= 0) {
+        vd->log_fd = dup(fd);
+        if (vd->log_fd < 0) {
+            snprintf(err, errlen, "%s: dup: %s", vd->name, strerror(errno));
+            return -errno;
+        }
+        vd->log_size = size;
+    }
+    if (vd->lost)
+        return 0;                  /* the reconnect says it */
+    if (fd >= 0) {
+        what = "giving it the dirty log";
+        rc = vhu_set_log_base(&vd->vhu, fd, size);
+    }
+    if (rc == 0 && (vd->status & VIRTIO_S_FEATURES_OK)) {
+        what = fd >= 0 ? "turning its dirty logging on" :
+                         "turning its dirty logging off";
+        rc = vhu_set_features(&vd->vhu, backend_features(vd));
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "%s: backend %s: %s: %s", vd->name, vd->path,
+                 what, vd->vhu.err);
+    return rc;
+}
+
+void virtio_quiesce(struct virtio_dev *vd)
+{
+    unsigned int i;
+
+    if (!vd->device_id || vd->quiesced)
+        return;
+    vd->quiesced = 1;
+    for (i = 0; i < vd->nqueues && !vd->lost; i++)
+        if (vd->q[i].kick_fd >= 0 &&
+            vhu_queue_stop(&vd->vhu, i, NULL) < 0 && vd->vhu.fd < 0)
+            vd->lost = 1;
+}
+
+int virtio_unquiesce(struct virtio_dev *vd, char *err, size_t errlen)
+{
+    unsigned int i;
+    int rc;
+
+    if (!vd->quiesced)
+        return 0;
+    vd->quiesced = 0;
+    if (vd->lost)
+        return 0;                  /* the reconnect resumes them */
+    rc = resume_rings(vd);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: backend %s: restarting a ring: %s",
+                 vd->name, vd->path, vd->vhu.err);
+        return rc;
+    }
+    for (i = 0; i < vd->nqueues; i++)
+        virtio_queue_notify(vd, i);
+    return 0;
+}
+
+void virtio_save(const struct virtio_dev *vd, struct virtio_state *st)
+{
+    unsigned int i;
+
+    memset(st, 0, sizeof(*st));
+    st->device_id = vd->device_id;
+    st->nqueues = vd->nqueues;
+    st->drv_features = vd->drv_features;
+    st->status = vd->status;
+    st->config_gen = vd->config_gen;
+    st->int_config = vd->int_config;
+    for (i = 0; i < VIRTIO_QUEUES; i++) {
+        st->q[i].num = vd->q[i].num;
+        st->q[i].ready = vd->q[i].ready;
+        st->q[i].desc = vd->q[i].desc;
+        st->q[i].driver = vd->q[i].driver;
+        st->q[i].device = vd->q[i].device;
+    }
+}
+
+int virtio_load(struct virtio_dev *vd, const struct virtio_state *st,
+                char *err, size_t errlen)
+{
+    struct virtio_queue *q;
+    const char *what;
+    unsigned int i;
+    int rc;
+
+    if (st->device_id != vd->device_id || st->nqueues != vd->nqueues) {
+        snprintf(err, errlen, "%s: the saved device is virtio device %u "
+                 "with %u queues, this one %u with %u", vd->name,
+                 st->device_id, st->nqueues, vd->device_id, vd->nqueues);
+        return -EINVAL;
+    }
+    if ((st->status & VIRTIO_S_FEATURES_OK) &&
+        (st->drv_features & ~vd->dev_features)) {
+        snprintf(err, errlen, "%s: backend %s does not offer features "
+                 "%#llx that the guest's driver uses", vd->name, vd->path,
+                 (unsigned long long)(st->drv_features & ~vd->dev_features));
+        return -EINVAL;
+    }
+    for (i = 0; i < vd->nqueues; i++)
+        if (st->q[i].ready &&
+            (!st->q[i].num || st->q[i].num > VIRTIO_QUEUE_MAX ||
+             (st->q[i].num & (st->q[i].num - 1)))) {
+            snprintf(err, errlen, "%s: queue %u has %u entries", vd->name,
+                     i, st->q[i].num);
+            return -EINVAL;
+        }
+    virtio_reset(vd);
+    vd->drv_features = st->drv_features;
+    vd->status = st->status & 0xff;
+    vd->config_gen = st->config_gen;
+    vd->int_config = st->int_config & 1;
+    what = "giving it the features";
+    rc = 0;
+    if (vd->status & VIRTIO_S_FEATURES_OK)
+        rc = vhu_set_features(&vd->vhu, backend_features(vd));
+    for (i = 0; rc == 0 && i < vd->nqueues; i++) {
+        q = &vd->q[i];
+        q->num = st->q[i].num;
+        q->desc = st->q[i].desc;
+        q->driver = st->q[i].driver;
+        q->device = st->q[i].device;
+        if (!st->q[i].ready)
+            continue;
+        what = "finding a ring in guest memory";
+        if (!to_hva(vd, q->desc, 16ULL * q->num) ||
+            !to_hva(vd, q->driver, 6 + 2ULL * q->num) ||
+            !to_hva(vd, q->device, 6 + 8ULL * q->num)) {
+            rc = -EFAULT;
+            snprintf(vd->vhu.err, sizeof(vd->vhu.err), "queue %u's rings "
+                     "are not in guest RAM", i);
+            break;
+        }
+        what = "wiring a ring's kick";
+        q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (q->kick_fd < 0) {
+            rc = -errno;
+            snprintf(vd->vhu.err, sizeof(vd->vhu.err), "eventfd: %s",
+                     strerror(errno));
+            break;
+        }
+        rc = vd->tr->kick(vd, i, q->kick_fd, 1);
+        if (rc < 0) {
+            snprintf(vd->vhu.err, sizeof(vd->vhu.err), "%s",
+                     strerror(-rc));
+            close(q->kick_fd);
+            q->kick_fd = -1;
+            break;
+        }
+        q->ready = 1;
+    }
+    if (rc == 0) {
+        what = "restarting a ring";
+        rc = resume_rings(vd);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: backend %s: %s: %s", vd->name, vd->path,
+                 what, vd->vhu.err);
+        virtio_reset(vd);
+        return rc;
+    }
     for (i = 0; i < vd->nqueues; i++)
         virtio_queue_notify(vd, i);
     return 0;

@@ -96,6 +96,9 @@ struct virtio_dev {
     uint32_t config_len;
     int config_remote;               /* config space from the backend */
     int lost;                        /* the backend hung up */
+    int quiesced;                    /* rings stopped for a save */
+    int log_fd;                      /* dirty log while migrating, or -1 */
+    uint64_t log_size;
     char path[108];                  /* its socket */
     struct vhu vhu;
 };
@@ -165,5 +168,45 @@ void virtio_lost(struct virtio_dev *vd);
 int virtio_reconnect(struct virtio_dev *vd, char *err, size_t errlen);
 int virtio_backend_fd(const struct virtio_dev *vd);
 int virtio_backend_event(struct virtio_dev *vd, char *err, size_t errlen);
+
+/*
+ * Save, restore and migration (hypervisor/snapshot.h).
+ *
+ * virtio_log gives the backend the domain's dirty log (fd, size bytes;
+ * one bit per guest-physical page) and turns its marking on, or off with
+ * fd -1; a backend that reconnects meanwhile gets it again.  -ENOTSUP
+ * for a backend that cannot log (err says so).
+ *
+ * virtio_quiesce stops the backend's rings (GET_VRING_BASE: a backend
+ * answers once what it took is done), so that it writes guest memory no
+ * more; virtio_unquiesce (the guest runs on here: a checkpoint, a failed
+ * migration) hands them back from the used index on.
+ *
+ * virtio_save takes the driver's side of the device (features, status,
+ * queues); virtio_load gives it to a device plugged to the same kind of
+ * backend in a domain whose RAM is restored, and hands it the rings.
+ */
+struct virtio_state {
+    uint32_t device_id;
+    uint32_t nqueues;
+    uint64_t drv_features;
+    uint32_t status;
+    uint32_t config_gen;
+    uint32_t int_config;
+    uint32_t pad;
+    struct {
+        uint32_t num;
+        uint32_t ready;
+        uint64_t desc, driver, device;
+    } q[VIRTIO_QUEUES];
+};
+
+int virtio_log(struct virtio_dev *vd, int fd, uint64_t size, char *err,
+               size_t errlen);
+void virtio_quiesce(struct virtio_dev *vd);
+int virtio_unquiesce(struct virtio_dev *vd, char *err, size_t errlen);
+void virtio_save(const struct virtio_dev *vd, struct virtio_state *st);
+int virtio_load(struct virtio_dev *vd, const struct virtio_state *st,
+                char *err, size_t errlen);
 
 #endif /* XENOLITH_VIRTIO_H */

@@ -637,3 +637,56 @@ int vpci_backend_event(struct vpci *d, char *err, size_t errlen)
 {
     return virtio_backend_event(&d->vd, err, errlen);
 }
+
+/* ------------------------------------------------------- migration */
+
+void vpci_save(const struct vpci *d, struct vpci_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    virtio_save(&d->vd, &st->vd);
+    memcpy(st->cfg, d->fn.cfg, sizeof(st->cfg));
+    memcpy(st->msix_table, d->msix_table, sizeof(st->msix_table));
+    st->dev_features_sel = d->dev_features_sel;
+    st->drv_features_sel = d->drv_features_sel;
+    st->queue_sel = d->queue_sel;
+    st->msix_config = d->msix_config;
+    memcpy(st->queue_vector, d->queue_vector, sizeof(st->queue_vector));
+}
+
+int vpci_load(struct vpci *d, const struct vpci_state *st, char *err,
+              size_t errlen)
+{
+    unsigned int i;
+
+    if (!d->vd.device_id) {
+        snprintf(err, errlen, "%s is empty: the saved domain had a virtio "
+                 "device there", d->vd.name);
+        return -EINVAL;
+    }
+    /* the table first: enabling MSI-X in the capability routes it */
+    memcpy(d->msix_table, st->msix_table, sizeof(d->msix_table));
+    d->dev_features_sel = st->dev_features_sel;
+    d->drv_features_sel = st->drv_features_sel;
+    d->queue_sel = st->queue_sel;
+    d->msix_config = vector_or_none(st->msix_config);
+    for (i = 0; i < VIRTIO_QUEUES; i++)
+        d->queue_vector[i] = vector_or_none(st->queue_vector[i]);
+    pci_func_load(&d->fn, st->cfg);
+    return virtio_load(&d->vd, &st->vd, err, errlen);
+}
+
+int vpci_log(struct vpci *d, int fd, uint64_t size, char *err,
+             size_t errlen)
+{
+    return virtio_log(&d->vd, fd, size, err, errlen);
+}
+
+void vpci_quiesce(struct vpci *d)
+{
+    virtio_quiesce(&d->vd);
+}
+
+int vpci_unquiesce(struct vpci *d, char *err, size_t errlen)
+{
+    return virtio_unquiesce(&d->vd, err, errlen);
+}

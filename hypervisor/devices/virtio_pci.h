@@ -169,4 +169,29 @@ int vpci_reconnect(struct vpci *d, char *err, size_t errlen);
 int vpci_backend_fd(const struct vpci *d);
 int vpci_backend_event(struct vpci *d, char *err, size_t errlen);
 
+/*
+ * Save, restore and migration (virtio.h says what each does to the
+ * backend): the function's state is its configuration space, MSI-X
+ * table, the transport's registers and the virtio device's.  vpci_load
+ * gives it to a slot plugged to the same kind of backend (0, or -errno
+ * with err saying why).
+ */
+struct vpci_state {
+    struct virtio_state vd;
+    uint8_t cfg[PCI_CFG_SIZE];
+    uint8_t msix_table[16 * VPCI_VECTORS];
+    uint32_t dev_features_sel;
+    uint32_t drv_features_sel;
+    uint16_t queue_sel;
+    uint16_t msix_config;
+    uint16_t queue_vector[VIRTIO_QUEUES];
+};
+void vpci_save(const struct vpci *d, struct vpci_state *st);
+int vpci_load(struct vpci *d, const struct vpci_state *st, char *err,
+              size_t errlen);
+int vpci_log(struct vpci *d, int fd, uint64_t size, char *err,
+             size_t errlen);
+void vpci_quiesce(struct vpci *d);
+int vpci_unquiesce(struct vpci *d, char *err, size_t errlen);
+
 #endif /* XENOLITH_VIRTIO_PCI_H */

@@ -617,6 +617,8 @@ int libxl__domain_create(libxl_ctx *ctx, libxl_domain_config *d_config,
         rc = libxl__restore_build(ctx, domid, d_config, rs);
     if (!rc && !dm)
         rc = libxl__core_devices(ctx, domid, d_config);
+    if (!rc && !dm && rs)
+        rc = libxl__restore_devices(ctx, domid, rs);
     if (rc)
         goto out;
     r = xc_domain_setmaxmem(ctx->xch, domid, b->max_memkb);

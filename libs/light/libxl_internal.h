@@ -329,6 +329,9 @@ _hidden int libxl__domain_create(libxl_ctx *ctx,
 _hidden int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
                                  libxl_domain_config *d_config,
                                  libxl__restore *rs);
+/* Then, once its virtio devices are plugged, their saved state. */
+_hidden int libxl__restore_devices(libxl_ctx *ctx, uint32_t domid,
+                                   libxl__restore *rs);
 /*
  * libxl_save_dm.c: the part of the stream a device-model domain's qemu
  * writes and reads (DM_STATE records, docs/STREAM.md).

@@ -306,14 +306,26 @@ static int save_head(struct saver *s, libxl_domain_config *dc,
     return 0;
 }
 
-static int save_state(struct saver *s)
+/* The core's state records of the paused domain, kept until the pages
+ * are out (reading them stops the virtio backends' rings, so that what
+ * they wrote is in the last round's log). */
+struct state_rec {
+    uint32_t type;
+    uint32_t len;
+    uint8_t *body;
+};
+
+static int collect_state(struct saver *s, struct state_rec **recs_r,
+                         unsigned int *n_r)
 {
+    struct state_rec *recs = NULL;
     uint8_t *body = libxl__calloc_or_die(1, STATE_MAX);
-    uint32_t index, type;
+    unsigned int n = 0;
+    uint32_t type;
     int r, rc = 0;
 
-    for (index = 0; ; index++) {
-        r = xc_domain_state_get(s->ctx->xch, s->domid, index, &type, body,
+    for (;;) {
+        r = xc_domain_state_get(s->ctx->xch, s->domid, n, &type, body,
                                 STATE_MAX);
         if (r == -ENOENT)
             break;
@@ -321,19 +333,47 @@ static int save_state(struct saver *s)
             rc = ERROR_FAIL;       /* the core's reason is logged */
             break;
         }
-        r = stream_write_record(s->fd, type, body, (uint64_t)r);
-        if (r < 0) {
-            rc = write_failed(s, r);
-            break;
-        }
+        recs = libxl__realloc_or_die(recs, (n + 1) * sizeof(*recs));
+        recs[n].type = type;
+        recs[n].len = (uint32_t)r;
+        recs[n].body = libxl__calloc_or_die(1, (size_t)r);
+        memcpy(recs[n].body, body, (size_t)r);
+        n++;
     }
     free(body);
+    *recs_r = recs;
+    *n_r = n;
     return rc;
+}
+
+static int write_state(struct saver *s, const struct state_rec *recs,
+                       unsigned int n)
+{
+    unsigned int i;
+    int r;
+
+    for (i = 0; i < n; i++) {
+        r = stream_write_record(s->fd, recs[i].type, recs[i].body,
+                                recs[i].len);
+        if (r < 0)
+            return write_failed(s, r);
+    }
+    return 0;
+}
+
+static void free_state(struct state_rec *recs, unsigned int n)
+{
+    unsigned int i;
+
+    for (i = 0; i < n; i++)
+        free(recs[i].body);
+    free(recs);
 }
 
 /* Pre-copy: every page while the guest runs, then what it dirtied, round
  * after round; returns with the guest paused and s->dirty holding what
- * is left to send. */
+ * the last round left (the caller adds what was written up to the
+ * pause). */
 static int precopy(struct saver *s, unsigned int *rounds_r,
                    uint64_t *paused_at_r)
 {
@@ -374,8 +414,59 @@ static int precopy(struct saver *s, unsigned int *rounds_r,
               s->domid);
         return ERROR_FAIL;
     }
-    /* what it wrote up to the pause joins what the last round left */
-    return fetch_dirty(s, 1, &count);
+    return 0;
+}
+
+/*
+ * The domain's qcow2 disks are handed over (release) or taken back: the
+ * block backend closes each image, writing its cached metadata and
+ * dropping its lock, so that a receiver can open it (blkback.h,
+ * "xenolith-release"), and says so with state 6.  Raw disks take no
+ * lock and stay served.  0, or ERROR_FAIL naming the disk that was not
+ * released within 10 s.
+ */
+static int release_disks(libxl_ctx *ctx, uint32_t domid, bool release)
+{
+    char *dir = libxl__sprintf("/local/domain/0/backend/vbd/%u", domid);
+    unsigned int n = 0, i, tries;
+    char **ents = xs_directory(ctx->xsh, XBT_NULL, dir, &n);
+    int rc = 0;
+
+    for (i = 0; ents && i < n && !rc; i++) {
+        char *base = libxl__sprintf("%s/%s", dir, ents[i]);
+        char *key = libxl__sprintf("%s/format", base);
+        char *format = libxl__xs_read(ctx, XBT_NULL, key);
+        char *state = NULL;
+
+        free(key);
+        if (format && !strcmp(format, "qcow2")) {
+            key = libxl__sprintf("%s/xenolith-release", base);
+            rc = libxl__xs_write(ctx, XBT_NULL, key, release ? "1" : "0");
+            free(key);
+            key = libxl__sprintf("%s/state", base);
+            for (tries = 0; !rc && release; tries++) {
+                free(state);
+                state = libxl__xs_read(ctx, XBT_NULL, key);
+                if (state && !strcmp(state, "6"))
+                    break;
+                if (tries == 100) {
+                    LOG(ctx, ERROR, "domain %u: its block backend did not "
+                        "release disk %s (%s) within 10 s", domid, ents[i],
+                        base);
+                    rc = ERROR_FAIL;
+                    break;
+                }
+                usleep(100000);
+            }
+            free(key);
+        }
+        free(state);
+        free(format);
+        free(base);
+    }
+    free(ents);
+    free(dir);
+    return rc;
 }
 
 int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
@@ -384,9 +475,10 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
     libxl_domain_config dc;
     libxl_dominfo info;
     struct saver s;
-    unsigned int rounds = 0;
+    struct state_rec *recs = NULL;
+    unsigned int rounds = 0, nrecs = 0;
     uint64_t t0, t_pause = 0;
-    bool paused_here = false, logging = false;
+    bool paused_here = false, logging = false, released = false;
     int r, rc;
 
     memset(&s, 0, sizeof(s));
@@ -422,14 +514,6 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
             rc = libxl__dm_save(ctx, domid, fd, flags, info.paused);
         goto out;
     }
-    if (dc.num_disks || dc.num_nics) {
-        LOG(ctx, ERROR, "saving domain %u: it has %d disk(s) and %d "
-            "network interface(s): saving a domain of the core with "
-            "virtio devices is not supported yet", domid, dc.num_disks,
-            dc.num_nics);
-        rc = ERROR_NI;
-        goto out;
-    }
     t0 = now_ms();
     rc = save_head(&s, &dc, 0);
     if (rc)
@@ -447,6 +531,15 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
         rc = precopy(&s, &rounds, &t_pause);
         paused_here = true;
         if (!rc)
+            rc = collect_state(&s, &recs, &nrecs);
+        if (!rc) {
+            uint64_t left;
+
+            /* what it wrote up to the pause (the vCPUs', and the
+             * backends' up to their rings' stop) joins the last round */
+            rc = fetch_dirty(&s, 1, &left);
+        }
+        if (!rc)
             rc = send_pages(&s, 1);
     } else {
         if (!info.paused) {
@@ -459,11 +552,18 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
             paused_here = true;
         }
         t_pause = now_ms();
-        rc = send_pages(&s, 0);
+        rc = collect_state(&s, &recs, &nrecs);
+        if (!rc)
+            rc = send_pages(&s, 0);
     }
     if (rc)
         goto out;
-    rc = save_state(&s);
+    rc = write_state(&s, recs, nrecs);
+    if (rc)
+        goto out;
+    /* before END: a receiver opens the disks once the stream is whole */
+    released = true;
+    rc = release_disks(ctx, domid, true);
     if (rc)
         goto out;
     r = stream_write_end(fd);
@@ -478,10 +578,13 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
 out:
     if (logging)
         (void)xc_domain_dirty_log(ctx->xch, domid, XC_DIRTY_STOP, 0, NULL, 0);
+    if (rc && released)
+        (void)release_disks(ctx, domid, false);
     if (rc && paused_here) {
         /* the guest goes on where it was */
         (void)xc_domain_unpause(ctx->xch, domid);
     }
+    free_state(recs, nrecs);
     ram_unmap(&s.ram);
     free(s.batch);
     free(s.dirty);
@@ -494,6 +597,8 @@ int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
                         const libxl_asyncop_how *ao_how)
 {
     (void)suspend_cancel;
+    /* its qcow2 images back from a hand-over that did not happen */
+    (void)release_disks(ctx, domid, false);
     return libxl_domain_unpause(ctx, domid, ao_how);
 }
 
@@ -506,6 +611,12 @@ struct libxl__restore {
     char *xs;                    /* XENSTORE's body */
     uint64_t xs_len;
     bool dm;                     /* STREAM_F_DEVICE_MODEL */
+    /* virtio devices' records: loaded once the devices are plugged */
+    struct {
+        void *body;
+        uint64_t len;
+    } dev[32];
+    unsigned int ndev;
 };
 
 static int stream_error(libxl_ctx *ctx, libxl__restore *rs, int r)
@@ -675,9 +786,21 @@ int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
         case STREAM_PAGES:
             rc = restore_pages(ctx, domid, rs, &m, body, len);
             break;
+        case STREAM_DEVICE:
+            if (len >= 4 && ((uint8_t *)body)[0] >= 1 &&
+                ((uint8_t *)body)[0] < 32 && !((uint8_t *)body)[1] &&
+                !((uint8_t *)body)[2] && !((uint8_t *)body)[3] &&
+                rs->ndev < 32) {
+                /* a virtio slot: its device is plugged after the build */
+                rs->dev[rs->ndev].body = body;
+                rs->dev[rs->ndev++].len = len;
+                body = NULL;
+                rc = 0;
+                break;
+            }
+            /* fall through */
         case STREAM_PLATFORM:
         case STREAM_VCPU:
-        case STREAM_DEVICE:
             r = xc_domain_state_set(ctx->xch, domid, type, body, len);
             rc = r < 0 ? ERROR_FAIL : 0;   /* the core's reason is logged */
             break;
@@ -697,6 +820,26 @@ int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
     free(body);
     ram_unmap(&m);
     return rc;
+}
+
+int libxl__restore_devices(libxl_ctx *ctx, uint32_t domid,
+                           libxl__restore *rs)
+{
+    unsigned int i;
+    int r;
+
+    for (i = 0; i < rs->ndev; i++) {
+        r = xc_domain_state_set(ctx->xch, domid, STREAM_DEVICE,
+                                rs->dev[i].body, rs->dev[i].len);
+        if (r < 0) {
+            /* the core's reason is logged */
+            LOG(ctx, ERROR, "restoring domain %u from %s: its virtio "
+                "devices (the configuration must give the same disks and "
+                "network interfaces, in the same order)", domid, rs->what);
+            return ERROR_FAIL;
+        }
+    }
+    return 0;
 }
 
 int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
@@ -726,6 +869,8 @@ int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
         goto out;
     rc = libxl__domain_create(ctx, d_config, domid, aop_console_how, &rs);
 out:
+    while (rs.ndev)
+        free(rs.dev[--rs.ndev].body);
     free(rs.xs);
     libxl_domain_config_dispose(&rs.saved);
     return libxl__ao_complete(ctx, *domid, ao_how, rc);

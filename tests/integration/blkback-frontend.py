@@ -56,9 +56,10 @@ import tempfile
 sys.dont_write_bytecode = True          # nothing written into the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vufront import (  # noqa: E402  (the generic half: vufront.py)
-    DESC_NEXT, DESC_WRITE, F_EVENT_IDX, F_PROTOCOL, F_VERSION_1,
+    DESC_NEXT, DESC_WRITE, F_EVENT_IDX, F_LOG_ALL, F_PROTOCOL, F_VERSION_1,
     GET_CONFIG, GET_FEATURES, GET_PROTOCOL_FEATURES, GET_VRING_BASE,
-    MEM_SIZE, PF_BACKEND_REQ, PF_CONFIG, PF_REPLY_ACK, SET_BACKEND_REQ_FD,
+    MEM_SIZE, PF_BACKEND_REQ, PF_CONFIG, PF_LOG_SHMFD, PF_REPLY_ACK,
+    SET_BACKEND_REQ_FD, SET_FEATURES, SET_LOG_BASE,
     SET_PROTOCOL_FEATURES, UVA, Backend, Frontend, Guest, broken, check,
     drain, exit_status, fail, kick, ok, raw, start, stop, vring_state,
     wait_for)
@@ -84,10 +85,10 @@ SECTOR = 512
 F_INDIRECT = 1 << 28
 DESC_INDIRECT = 4
 OFFERED = (F_VERSION_1 | F_EVENT_IDX | F_INDIRECT | BLK_F_SEG_MAX |
-           BLK_F_BLK_SIZE | BLK_F_FLUSH | F_PROTOCOL)
+           BLK_F_BLK_SIZE | BLK_F_FLUSH | F_PROTOCOL | F_LOG_ALL)
 SEG_MAX = 510
 TABLE = 0x80000                 # an indirect table's place
-PROTOCOL = PF_REPLY_ACK | PF_CONFIG | PF_BACKEND_REQ
+PROTOCOL = PF_REPLY_ACK | PF_CONFIG | PF_BACKEND_REQ | PF_LOG_SHMFD
 
 # Guest memory: the request queue's ring, then the request's parts.
 RINGS = {0: 0x1000}
@@ -98,12 +99,13 @@ class Disk:
     """One connection to a disk's socket as qemu makes it (all that is
     offered acked, EVENT_IDX included), and its request queue."""
 
-    def __init__(self, sock, vbd, vdev):
+    def __init__(self, sock, vbd, vdev, features=~0,
+                 protocol=PF_REPLY_ACK | PF_CONFIG):
         self.who = who(vbd, vdev)
         wait_for(lambda: idle(self.who))
         self.g = Guest(rings=RINGS)
-        self.f, kicks, calls = start(sock, self.g, ~0, queues=(0,),
-                                     protocol=PF_REPLY_ACK | PF_CONFIG)
+        self.f, kicks, calls = start(sock, self.g, features, queues=(0,),
+                                     protocol=protocol)
         self.kick, self.call = kicks[0], calls[0]
         self.next = 0                   # the next avail index
         self.used_event = True
@@ -265,10 +267,10 @@ def negotiation():
     want = OFFERED | (BLK_F_DISCARD if DISCARD else 0)
     check(feats == want, "negotiation: features 0x%x offered (VERSION_1, "
           "EVENT_IDX, INDIRECT_DESC, SEG_MAX, BLK_SIZE, FLUSH, "
-          "PROTOCOL_FEATURES%s; no RO)"
+          "PROTOCOL_FEATURES, LOG_ALL%s; no RO)"
           % (feats, ", DISCARD" if DISCARD else ""), "want 0x%x" % want)
     check(pf == PROTOCOL, "negotiation: protocol features 0x%x (REPLY_ACK, "
-          "CONFIG, BACKEND_REQ)" % pf, "want 0x%x" % PROTOCOL)
+          "CONFIG, BACKEND_REQ, LOG_SHMFD)" % pf, "want 0x%x" % PROTOCOL)
 
     d = Disk(SOCK, VBD, VDEV)
     cfg = d.config()
@@ -872,6 +874,45 @@ def read_only():
     d.close()
 
 
+def dirty_log():
+    """LOG_ALL with the log in a memfd (SET_LOG_BASE, answered once
+    mapped): an IN marks the pages the backend wrote (the data, the
+    status byte, the used ring); with LOG_ALL off again nothing more is
+    marked."""
+    d = Disk(SOCK, VBD, VDEV, features=~F_LOG_ALL,
+             protocol=PF_REPLY_ACK | PF_CONFIG | PF_LOG_SHMFD)
+    log = os.memfd_create("log")
+    os.ftruncate(log, 4096)
+    d.f.send(SET_LOG_BASE, struct.pack("<QQ", 4096, 0), [log])
+    r, p = d.f.recv()
+    check(r == SET_LOG_BASE and len(p) == 8,
+          "dirty log: SET_LOG_BASE answered (%r, %d bytes)" % (r, len(p)))
+    feats = d.f.u64(GET_FEATURES)
+    d.f.send(SET_FEATURES, struct.pack("<Q", feats), flags=1)
+
+    def marked():
+        b = os.pread(log, 4096, 0)
+        return {i * 8 + j for i, v in enumerate(b) for j in range(8)
+                if v & (1 << j)}
+
+    r = d.request(T_IN, 8, ins=[(DATA, 2 * SECTOR), (DATA2, SECTOR)])
+    pages = marked()
+    want = {DATA >> 12, DATA2 >> 12, STATUS >> 12,
+            (RINGS[0] + 0x200) >> 12}
+    check(r is not None and r[1] == S_OK and want <= pages,
+          "dirty log: an IN marks the data's pages, the status byte's and "
+          "the used ring's (pages %s)" % sorted(pages),
+          "want %s; %r" % (sorted(want), r))
+    os.pwrite(log, bytes(4096), 0)
+    d.f.send(SET_FEATURES, struct.pack("<Q", feats & ~F_LOG_ALL), flags=1)
+    r = d.request(T_IN, 8, ins=[(DATA, SECTOR)])
+    check(r is not None and r[1] == S_OK and not marked(),
+          "dirty log: with LOG_ALL off, nothing is marked",
+          str(sorted(marked())))
+    os.close(log)
+    d.close()
+
+
 def main():
     if not BB.worker:
         fail("no worker under the backend's supervisor (pid %d)" % BB.sup)
@@ -879,6 +920,7 @@ def main():
     cap = negotiation()
     data_path(cap)
     many()
+    dirty_log()
     malformed()
     if SOCK_RO:
         read_only()

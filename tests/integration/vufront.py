@@ -13,6 +13,7 @@ Imported from the directory of the script that uses it:
 Not a test of its own.
 """
 import array
+import fcntl
 import mmap
 import os
 import socket
@@ -23,6 +24,8 @@ import time
 F_EVENT_IDX = 1 << 29
 F_PROTOCOL = 1 << 30
 F_VERSION_1 = 1 << 32
+F_LOG_ALL = 1 << 26             # dirty logging, for migration
+PF_LOG_SHMFD = 1 << 1
 PF_REPLY_ACK = 1 << 3
 PF_BACKEND_REQ = 1 << 5
 PF_CONFIG = 1 << 9
@@ -33,6 +36,7 @@ PF_CONFIG = 1 << 9
  GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES,
  SET_VRING_ENABLE) = (1, 2, 3, 5, 8, 9, 10, 12, 13, 15, 16, 18)
 GET_VRING_BASE = 11
+SET_LOG_BASE = 6
 SET_BACKEND_REQ_FD = 21
 GET_CONFIG, SET_CONFIG = 24, 25
 NEED_REPLY = 1 << 3
@@ -299,6 +303,26 @@ def drain(fd):
         return os.eventfd_read(fd) > 0
     except BlockingIOError:
         return False
+
+# ---------------------------------------------------------------- taps
+
+
+def if_offloads(name):
+    """(tso, tx checksum) of the interface name as ethtool -k shows them
+    (ETHTOOL_GTSO and ETHTOOL_GTXCSUM), each 0 or 1; None when they
+    cannot be asked."""
+    got = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for cmd in (0x1e, 0x16):
+            val = array.array("I", [cmd, 0])
+            ifr = struct.pack("16sP", name.encode(), val.buffer_info()[0])
+            try:
+                fcntl.ioctl(s.fileno(), 0x8946,    # SIOCETHTOOL
+                            ifr + bytes(40 - len(ifr)))
+            except OSError:
+                return None
+            got.append(val[1])
+    return tuple(got)
 
 # ---------------------------------------------------------------- breakage
 

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "devices/vhost_user.h"
@@ -111,7 +112,22 @@ START_TEST(qsd_connect_features_config)
                   (unsigned long long)v.protocol_features);
     ck_assert_uint_eq(v.protocol_features & ~((1ull << VHU_PF_MQ) |
                       (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG) |
-                      (1ull << VHU_PF_BACKEND_REQ)), 0);
+                      (1ull << VHU_PF_BACKEND_REQ) |
+                      (1ull << VHU_PF_LOG_SHMFD)), 0);
+    /* libvhost-user logs its writes for a migration: we take it */
+    ck_assert_msg(vhu_can_log(&v), "features %#llx, protocol features "
+                  "%#llx: no dirty logging", (unsigned long long)v.features,
+                  (unsigned long long)v.protocol_features);
+    {
+        /* it maps a log given to it (and answers once it has) */
+        int lfd = memfd_create("log", MFD_CLOEXEC);
+
+        ck_assert_int_ge(lfd, 0);
+        ck_assert_int_eq(ftruncate(lfd, 4096), 0);
+        rc = vhu_set_log_base(&v, lfd, 4096);
+        ck_assert_msg(rc == 0, "SET_LOG_BASE: %s", v.err);
+        close(lfd);
+    }
     ck_assert_uint_ge(v.max_queues, 1);
     /* libvhost-user offers the backend channel and took (and acked) its
      * end; it has nothing to say unasked */
