@@ -440,9 +440,10 @@ int main_migrate_receive(int argc, char **argv)
     int opt, debug = 0, daemonize = 1, monitor = 1, pause = 0, ha = 0;
 
     SWITCH_FOREACH_OPT(opt, "Fedrp", opts, "migrate-receive", 0) {
+    /* A watcher in the foreground would hold the handshake until the
+     * domain dies: -F is taken as -e. */
     case 'F':
-        daemonize = 0;
-        break;
+        /* fall through */
     case 'e':
         daemonize = 0;
         monitor = 0;
