@@ -133,6 +133,11 @@ echo "== the store behind it (Xenolith's xenstore-ls)"
 "$build/libs/store/tools/xenstore-ls" -f "/local/domain/$("$xl" domid hello)" |
     head -20
 
+echo "== xl save hello $tmp/hello.save; xl restore $tmp/hello.save"
+"$xl" save hello "$tmp/hello.save"
+"$xl" restore "$tmp/hello.save"
+"$xl" list
+
 echo "== xl destroy hello; xl list"
 "$xl" destroy hello
 "$xl" list
