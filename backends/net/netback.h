@@ -69,8 +69,9 @@ struct netback {
 
 /* ---------------------------------------------------------- one vif */
 
-/* The biggest frame a tap carries (the largest MTU, an Ethernet header
- * and a VLAN tag); bigger ones are dropped. */
+/* The biggest frame a tap carries either way (the largest MTU, or a
+ * 64 KiB segmentation-offload frame, with an Ethernet header and a VLAN
+ * tag); bigger ones are dropped. */
 #define VIF_FRAME_MAX (65535 + 14 + 4)
 /* Work per queue per wakeup: a busy vif does not starve the others. */
 #define VIF_BUDGET 64
@@ -118,6 +119,8 @@ struct vif {
     size_t hdr_len;             /* the virtio-net header in the guest's
                                  * buffers: 12 (v1 or merged), else 10 */
     bool mrg_rxbuf;
+    unsigned int tap_offloads;  /* TUNSETOFFLOAD's TUN_F_* as last set:
+                                 * what the guest accepted (GUEST_*) */
 
     /* rx: a frame read from the tap that waits for guest buffers */
     unsigned char *rx_buf;      /* the vnet header, then the frame */

@@ -36,6 +36,18 @@
 /* One byte more than the biggest frame: a bigger one shows as such. */
 #define RX_BUF_SIZE (TAP_HDR_LEN + VIF_FRAME_MAX + 1)
 
+#define BIT(f) (1ULL << (f))
+/* The offloads offered: checksums and TCP segmentation (IPv4, IPv6,
+ * with ECN) both ways.  Not UFO: Linux has not made UFO frames since
+ * 4.14 (its guests no longer negotiate it on tx), and the tap would
+ * ignore TUN_F_UFO. */
+#define VIF_OFFLOADS (BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) | \
+                      BIT(VIRTIO_NET_F_GUEST_TSO4) |                      \
+                      BIT(VIRTIO_NET_F_GUEST_TSO6) |                      \
+                      BIT(VIRTIO_NET_F_GUEST_ECN) |                       \
+                      BIT(VIRTIO_NET_F_HOST_TSO4) |                       \
+                      BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_HOST_ECN))
+
 static void rx_run(struct netback *nb, struct vif *v);
 static void tx_run(struct netback *nb, struct vif *v);
 
@@ -190,7 +202,9 @@ static int if_ioctl(unsigned long req, struct ifreq *ifr)
 
 /*
  * The tap: vnet headers of virtio-net's version 1 (so a frame passes
- * with its header as the guest's queues carry it), no offloads, up.
+ * with its header as the guest's queues carry it), up, no offloads
+ * until a guest accepts some (set_tap_offloads: one that died may have
+ * left its own on a tap taken back).
  * Persistent while the vif exists: a worker that dies (kill -9, a
  * crash) leaves it, on its bridge with whatever the vif hotplug script
  * set, and the worker its supervisor starts again takes it back by its
@@ -300,6 +314,7 @@ static void vif_setup(struct netback *nb, struct vif *v, const char *bridge)
     if (fd < 0)
         goto fail;
     v->tap_fd = fd;
+    v->tap_offloads = 0;
     fd = listen_on(v, reason, sizeof(reason));
     if (fd < 0)
         goto fail;
@@ -423,28 +438,75 @@ static void vif_vu_changed(struct vu *c)
     vif_queues_changed(v->nb, v);
 }
 
+/*
+ * TUN_F_* for a guest that accepted features f: what it takes in
+ * (GUEST_*), no more, so that the kernel hands the tap checksummed
+ * and segmented whatever else.  Segmentation comes only with checksum
+ * offload (virtio's GUEST_TSO* require GUEST_CSUM, and the tap ignores
+ * TUN_F_TSO* without TUN_F_CSUM), ECN only with segmentation.
+ */
+static unsigned int tap_offloads_for(uint64_t f)
+{
+    unsigned int off;
+
+    if (!(f & BIT(VIRTIO_NET_F_GUEST_CSUM)))
+        return 0;
+    off = TUN_F_CSUM;
+    if (f & BIT(VIRTIO_NET_F_GUEST_TSO4))
+        off |= TUN_F_TSO4;
+    if (f & BIT(VIRTIO_NET_F_GUEST_TSO6))
+        off |= TUN_F_TSO6;
+    if ((off & (TUN_F_TSO4 | TUN_F_TSO6)) &&
+        (f & BIT(VIRTIO_NET_F_GUEST_ECN)))
+        off |= TUN_F_TSO_ECN;
+    return off;
+}
+
+/* The tap's offloads (TUNSETOFFLOAD) to off, said in the log when they
+ * change.  A failure leaves the old ones (logged): rx_header drops
+ * what the guest cannot take. */
+static void set_tap_offloads(struct vif *v, unsigned int off)
+{
+    if (v->tap_fd < 0 || off == v->tap_offloads)
+        return;
+    if (ioctl(v->tap_fd, TUNSETOFFLOAD, (unsigned long)off) < 0) {
+        /* EBADFD: its interface is gone, which tap_lost says. */
+        if (errno != EBADFD)
+            netback_log_vif(v, "cannot set tap %s's offloads to %#x "
+                            "(TUNSETOFFLOAD): %s", v->name, off,
+                            strerror(errno));
+        return;
+    }
+    v->tap_offloads = off;
+    netback_log_vif(v, "tap %s offloads: %s%s%s%s", v->name,
+                    off ? "checksum" : "none",
+                    off & TUN_F_TSO4 ? ", TSO4" : "",
+                    off & TUN_F_TSO6 ? ", TSO6" : "",
+                    off & TUN_F_TSO_ECN ? ", ECN" : "");
+}
+
 static int vif_features_set(struct vu *c, uint64_t f)
 {
     struct vif *v = c->owner;
 
-    v->mrg_rxbuf = f & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+    v->mrg_rxbuf = f & BIT(VIRTIO_NET_F_MRG_RXBUF);
     /* virtio 1.x has the 12-byte header whether buffers merge or not;
      * a legacy driver without merged buffers the 10-byte one. */
-    if (v->mrg_rxbuf || (f & (1ULL << VIRTIO_F_VERSION_1)))
+    if (v->mrg_rxbuf || (f & BIT(VIRTIO_F_VERSION_1)))
         v->hdr_len = sizeof(struct virtio_net_hdr_v1);
     else
         v->hdr_len = sizeof(struct virtio_net_hdr);
+    set_tap_offloads(v, tap_offloads_for(f));
     return 0;
 }
 
-/* One queue pair, merged rx buffers, event indexes; of the protocol
- * features only REPLY_ACK: no config space (the MAC and link are the
- * frontend's), no MQ, no offloads. */
+/* One queue pair, merged rx buffers, event indexes, the offloads; of
+ * the protocol features only REPLY_ACK: no config space (the MAC and
+ * link are the frontend's), no MQ. */
 static const struct vu_ops vif_vu_ops = {
-    .features = (1ULL << VIRTIO_F_VERSION_1) |
-                (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
-                (1ULL << VIRTIO_RING_F_EVENT_IDX) |
-                (1ULL << VU_F_PROTOCOL_FEATURES),
+    .features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+                BIT(VIRTIO_RING_F_EVENT_IDX) | VIF_OFFLOADS |
+                BIT(VU_F_PROTOCOL_FEATURES),
     .protocol_features = 1ULL << VU_PF_REPLY_ACK,
     .nr_queues = VQ_COUNT,
     .queues = "one rx and one tx queue",
@@ -624,11 +686,76 @@ static void iov_put(const struct iovec *iov, unsigned int n,
     }
 }
 
+/* Copying out of an iovec array; the bytes copied. */
+static size_t iov_get(const struct iovec *iov, unsigned int n,
+                      struct iov_pos *pos, void *dst, size_t len)
+{
+    unsigned char *d = dst;
+    size_t room, k, done = 0;
+
+    while (len && pos->i < n) {
+        room = iov[pos->i].iov_len - pos->off;
+        k = room < len ? room : len;
+        memcpy(d + done, (unsigned char *)iov[pos->i].iov_base + pos->off,
+               k);
+        done += k;
+        len -= k;
+        pos->off += k;
+        if (pos->off == iov[pos->i].iov_len) {
+            pos->i++;
+            pos->off = 0;
+        }
+    }
+    return done;
+}
+
+/*
+ * The tap's header made the guest's (in place): what the guest accepted
+ * passes, the rest is cleared.  NULL, or why the frame cannot go to
+ * this guest: a partial checksum or a segmentation it did not accept.
+ * The tap's offloads follow the guest's (set_tap_offloads), so only a
+ * TUNSETOFFLOAD that failed, or one of someone else's, lets one come.
+ */
+static const char *rx_header(const struct vif *v,
+                             struct virtio_net_hdr_v1 *h)
+{
+    uint64_t f = v->c.features, need;
+
+    if (!(f & BIT(VIRTIO_NET_F_GUEST_CSUM))) {
+        if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+            return "a partial checksum the guest did not accept";
+        h->flags = 0;               /* DATA_VALID too: virtio's rule */
+    }
+    h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+    if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        h->csum_start = h->csum_offset = 0;
+    if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+        h->hdr_len = h->gso_size = 0;
+        return NULL;
+    }
+    switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+    case VIRTIO_NET_HDR_GSO_TCPV4:
+        need = BIT(VIRTIO_NET_F_GUEST_TSO4);
+        break;
+    case VIRTIO_NET_HDR_GSO_TCPV6:
+        need = BIT(VIRTIO_NET_F_GUEST_TSO6);
+        break;
+    default:
+        return "a segmentation type the guest cannot be offered";
+    }
+    if (h->gso_type & VIRTIO_NET_HDR_GSO_ECN)
+        need |= BIT(VIRTIO_NET_F_GUEST_ECN);
+    if ((f & need) != need)
+        return "a segmentation the guest did not accept";
+    return NULL;
+}
+
 /*
  * The frame in rx_buf into the guest's rx buffers: one chain, or with
- * merged buffers as many as it takes (num_buffers says how many).
- * 1 when it went (or was dropped), 0 when the guest has not posted
- * enough buffers yet (nothing taken), -EPROTO.
+ * merged buffers as many as it takes (num_buffers says how many), the
+ * tap's header passed on (rx_header).  1 when it went (or was
+ * dropped), 0 when the guest has not posted enough buffers yet
+ * (nothing taken), -EPROTO.
  */
 static int rx_deliver(struct vif *v)
 {
@@ -639,9 +766,19 @@ static int rx_deliver(struct vif *v)
     struct virtio_net_hdr_v1 hdr;
     struct iov_pos pos = { 0, 0 };
     uint64_t cap = 0, len, w;
+    const char *why;
     uint16_t head;
     int rc;
 
+    /* Checked here rather than when read: the features may change
+     * while the frame waits for buffers. */
+    memcpy(&hdr, v->rx_buf, TAP_HDR_LEN);
+    why = rx_header(v, &hdr);
+    if (why) {
+        dropped(v, true, "the tap gave %s (flags %#x, gso_type %#x)", why,
+                v->rx_buf[0], v->rx_buf[1]);
+        return 1;
+    }
     max_buf = v->mrg_rxbuf ? vq->num : 1;
     if (max_buf > VIF_MAX_IOV)
         max_buf = VIF_MAX_IOV;
@@ -676,14 +813,6 @@ static int rx_deliver(struct vif *v)
                 "an rx buffer", cap);
         return 1;
     }
-    /* The tap's header, less what was not negotiated: no checksum or
-     * segmentation offload is (the tap has none either, TUNSETOFFLOAD 0),
-     * but the tap still flags DATA_VALID, which only a guest with
-     * VIRTIO_NET_F_GUEST_CSUM may be told. */
-    memcpy(&hdr, v->rx_buf, TAP_HDR_LEN);
-    hdr.flags = 0;
-    hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE;
-    hdr.hdr_len = hdr.gso_size = hdr.csum_start = hdr.csum_offset = 0;
     /* 1 without merged buffers, as virtio 1.x asks. */
     hdr.num_buffers = htole16((uint16_t)nbuf);
     iov_put(v->iov, niov, &pos, &hdr, v->hdr_len);
@@ -822,8 +951,65 @@ static bool take_tokens(struct vif *v, size_t len)
     return false;
 }
 
-/* Written to the tap before each tx frame: all zero (see tx_frame). */
-static struct virtio_net_hdr_v1 tx_hdr;
+/*
+ * The guest's header of a tx frame of len bytes, checked against what
+ * it negotiated before the kernel reads it (which would refuse some of
+ * it too, but with no word of why): true, or false with why.  Virtio's
+ * rules: NEEDS_CSUM only with VIRTIO_NET_F_CSUM, its checksum inside
+ * the frame; a segmentation type only with its HOST_ feature, and then
+ * with NEEDS_CSUM and an MSS.  DATA_VALID, meaningless on tx, is
+ * cleared.
+ */
+static bool tx_header_ok(const struct vif *v, struct virtio_net_hdr_v1 *h,
+                         size_t len, char *why, size_t n)
+{
+    uint64_t f = v->c.features, need = 0;
+    unsigned int start = le16toh(h->csum_start);
+    unsigned int off = le16toh(h->csum_offset);
+    bool csum;
+
+    h->flags &= ~VIRTIO_NET_HDR_F_DATA_VALID;
+    csum = h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    if (h->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        snprintf(why, n, "flags %#x", h->flags);
+        return false;
+    }
+    if (csum && !(f & BIT(VIRTIO_NET_F_CSUM))) {
+        snprintf(why, n, "NEEDS_CSUM without VIRTIO_NET_F_CSUM negotiated");
+        return false;
+    }
+    if (csum && start + off + 2 > len) {
+        snprintf(why, n, "csum_start %u + csum_offset %u past the end of "
+                 "a frame of %zu bytes", start, off, len);
+        return false;
+    }
+    if (le16toh(h->hdr_len) > len) {
+        snprintf(why, n, "hdr_len %u past the end of a frame of %zu bytes",
+                 le16toh(h->hdr_len), len);
+        return false;
+    }
+    if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+        return true;
+    if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4)
+        need = BIT(VIRTIO_NET_F_HOST_TSO4);
+    else if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) ==
+             VIRTIO_NET_HDR_GSO_TCPV6)
+        need = BIT(VIRTIO_NET_F_HOST_TSO6);
+    if (need && (h->gso_type & VIRTIO_NET_HDR_GSO_ECN))
+        need |= BIT(VIRTIO_NET_F_HOST_ECN);
+    if (!need || (f & need) != need) {
+        snprintf(why, n, "gso_type %#x without its feature negotiated "
+                 "(HOST_TSO4 for 0x1, HOST_TSO6 for 0x4, HOST_ECN for "
+                 "0x80; UFO is not offered)", h->gso_type);
+        return false;
+    }
+    if (!csum || !h->gso_size) {
+        snprintf(why, n, "gso_type %#x without NEEDS_CSUM or gso_size",
+                 h->gso_type);
+        return false;
+    }
+    return true;
+}
 
 /*
  * One tx chain (in v->iov from entry 1, niov entries, len bytes with the
@@ -836,8 +1022,11 @@ static int tx_frame(struct vif *v, bool too_many, unsigned int niov,
 {
     struct vu *c = &v->c;
     struct iovec *iov = v->iov + 1;
+    struct virtio_net_hdr_v1 hdr = { 0 };
+    struct iov_pos pos = { 0, 0 };
     size_t skip = v->hdr_len, frame;
     unsigned int i = 0;
+    char why[160];
     ssize_t r;
 
     if (too_many) {
@@ -854,6 +1043,14 @@ static int tx_frame(struct vif *v, bool too_many, unsigned int niov,
     if (!c->vq[VQ_TX].enabled)
         return 1;
     frame = len - v->hdr_len;
+    /* Ours, checked: the guest may change its copy meanwhile.  A legacy
+     * header (10 bytes) leaves num_buffers 0, as the tap wants it. */
+    iov_get(iov, niov, &pos, &hdr, v->hdr_len);
+    hdr.num_buffers = 0;
+    if (!tx_header_ok(v, &hdr, frame, why, sizeof(why))) {
+        dropped(v, false, "a bad virtio-net header: %s", why);
+        return 1;
+    }
     if (v->rate_bytes && !take_tokens(v, frame))
         return 0;
     while (skip) {
@@ -866,10 +1063,8 @@ static int tx_frame(struct vif *v, bool too_many, unsigned int niov,
             skip = 0;
         }
     }
-    /* Our own header rather than the guest's: with no offload
-     * negotiated the guest's can only be zero, and the kernel then has
-     * nothing of the guest's to parse. */
-    v->iov[i] = (struct iovec){ &tx_hdr, TAP_HDR_LEN };
+    /* Our checked copy of the guest's header in its place. */
+    v->iov[i] = (struct iovec){ &hdr, TAP_HDR_LEN };
     r = writev(v->tap_fd, v->iov + i, (int)(niov - i + 1));
     if (r < 0 && errno == EAGAIN) {
         if (v->rate_bytes)
@@ -1022,6 +1217,11 @@ void vif_queues_changed(struct netback *nb, struct vif *v)
                             "%" PRIu64 " tx frames", v->rx_dropped,
                             v->tx_dropped);
         v->rx_len = 0;
+        /* Until the next frontend says otherwise: no features, and the
+         * tap without offloads. */
+        v->mrg_rxbuf = false;
+        v->hdr_len = sizeof(struct virtio_net_hdr);
+        set_tap_offloads(v, 0);
         v->rx_starved = v->tx_more = v->tx_blocked = false;
         v->warned_rx_drop = v->warned_tx_drop = v->warned_tap = false;
         v->rx_dropped = v->tx_dropped = 0;

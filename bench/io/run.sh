@@ -8,7 +8,8 @@
 # namespace of its own, on a bridge there.  See README.md and io.py.
 #
 # Usage: bench/io/run.sh [BUILD_DIR]     (default ".")
-# Env:   RUNS (guest boots per kind, default 2), DM_FIXTURE.
+# Env:   RUNS (guest boots per kind, default 2), DM_FIXTURE, PARTS
+#        ("net" for the network figure alone; see io.py).
 set -eu
 
 if [ -z "${IOBENCH_IN_NETNS:-}" ]; then

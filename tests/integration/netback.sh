@@ -5,14 +5,15 @@
 # rate) made as taps, up, with their sockets and Xen's nodes, a stale
 # tap removed; a hotplugged vif and its detach; a vif with a bad mac
 # refused, one whose tap is deleted; a vhost-user frontend of our own
-# (netback-frontend.py): tx and merged rx buffers, broken messages and
-# rings; then the guest (netback-guest.py): ping, 64 MiB each way with
-# md5s and MB/s, the rate limit, xenstored killed (the packets go on)
-# and back from its snapshot, kill -9 of the backend's worker (its
-# supervisor starts another; the taps stay on their bridges) and of the
-# whole backend (a new one takes the taps over), qemu reconnecting each
-# time, and the domain's death (exit 0, taps, sockets and directory
-# gone).
+# (netback-frontend.py): tx and merged rx buffers, the offloads against
+# the host's TCP (an address on vif5.0 while it runs), broken messages
+# and rings; then the guest (netback-guest.py): the taps' offloads,
+# ping, 64 MiB each way with md5s and MB/s, the rate limit, xenstored
+# killed (the packets go on) and back from its snapshot, kill -9 of the
+# backend's worker (its supervisor starts another; the taps stay on
+# their bridges) and of the whole backend (a new one takes the taps
+# over), qemu reconnecting each time, and the domain's death (exit 0,
+# taps, sockets and directory gone).
 #
 # Environment (set by tests/integration/Makefile.am; defaults for a run
 # by hand from the build tree's tests/integration): BUILD (top build

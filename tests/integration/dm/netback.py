@@ -7,7 +7,9 @@ machine:
 
   each domain has one xenolith-netback (apart from xl), its tap
   vif<domid>.0 on xenbr0, Xen's vif nodes (backend state 4, connected);
-  qemu opens no tap of its own; the guests ping the host and each other;
+  qemu opens no tap of its own; the guests' drivers accept the offloads
+  (each tap gets TSO and checksum offload, as ethtool -k shows them);
+  the guests ping the host and each other;
   64 MiB go from the host to a guest and from one guest to the other,
   each checked by its md5; `kill -9` of a backend's worker: its
   supervisor starts it again, the guest's qemu reconnects and the guest
@@ -40,6 +42,9 @@ sys.dont_write_bytecode = True    # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.argv[1:] = ["netback"]        # lifecycle's KIND: NAME is dm-netback
 import lifecycle as L  # noqa: E402
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             ".."))
+from vufront import if_offloads  # noqa: E402
 
 MIB = 1 << 20
 DATA_MIB = 64
@@ -206,6 +211,11 @@ def scenario():
             L.check(con.run("cat /sys/class/net/eth0/address | "
                             "sed 's/^/mac:/'", "mac:" + mac, 20),
                     "%s: eth0 has the vif's MAC" % name, con.tail(400))
+            tap = "vif%d.0" % dom
+            L.check(L.wait_for(lambda: if_offloads(tap) == (1, 1), 10),
+                    "%s: its driver took the offloads: %s has TSO and "
+                    "checksum offload" % (name, tap),
+                    "ethtool: %r" % (if_offloads(tap),))
 
         a, b = cons
         L.check(a.run("ping -c 3 -W 10 10.99.0.1 >/dev/null && "
