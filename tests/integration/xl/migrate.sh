@@ -15,7 +15,9 @@
 #    (domain, domain process, node, receiver, transport);
 #  - receivers that fail: one whose host daemons are down (no banner),
 #    one whose domain cannot take its name after "go" (B already has a
-#    "counter"): the same at A, nothing new at B.
+#    "counter"): the same at A, nothing new at B;
+#  - the counter as a domain in qemu (accel = "tcg"): it moves to B with
+#    qemu's own migration inside the stream and counts on there.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -300,7 +302,41 @@ left=$(xb list 2>/dev/null | awk 'NR > 2 { print $1 "/" $2 }' | tr '\n' ' ')
     pass "receiver failing after go: B kept only its own counter" ||
     fail "receiver failing after go: B has $left"
 xb destroy counter
-b_clean "at the end"
+b_clean "before the domain in qemu"
 run_xl destroy counter
+assert_clean "host A before the domain in qemu"
+
+# ---- a domain in qemu (accel = "tcg": the counter as a PVH guest of
+# qemu's emulator): qemu's own migration inside the stream, A -> B
+cfg=$(write_cfg counter 'accel = "tcg"')
+run_xl create "$cfg"
+[ "$xlrc" = 0 ] || hard_error "create counter in qemu: $(cat "$T/err")"
+id=$(domid_of counter)
+wait_until '[ "$(last_count '"$id"')" -ge 20 ]' 60 ||
+    hard_error "counter in qemu does not count: $(console_ring "$id" |
+        tail -3)"
+before=$(last_count "$id")
+: >"$T/recv.err"
+listen "$B_RUNDIR" $IPB
+migrate "$A_RUNDIR" $IPB counter
+listener_done
+if [ "$mrc" = 0 ] && grep -q "Migration successful" "$T/mig.err"; then
+    pass "qemu domain, migrate A -> B: successful"
+else
+    fail "qemu domain, migrate A -> B: rc=$mrc $(cat "$T/mig.err")" \
+         "$(cat "$T/recv.err")"
+fi
+assert_clean "host A after the qemu domain left"
+bid=$(xb domid counter 2>/dev/null)
+if [ -n "$bid" ] &&
+    on_b wait_until '[ "$(last_count '"$bid"')" -gt '"$before"' ]' 30 &&
+    r=$(on_b counts_continue "$bid" "$before"); then
+    pass "qemu domain: counter counts on at B ($r, $before at A)"
+else
+    fail "qemu domain: at B: id '$bid' $(xb list 2>&1)" \
+         "$(on_b console_ring "$bid" | tail -2)"
+fi
+xb destroy counter
+b_clean "at the end"
 assert_clean "host A at the end"
 finish
