@@ -103,6 +103,28 @@ else
 fi
 checkpoint=$(last_count "$id")
 
+# ---- a save onto a full file system: refused, naming the file; the
+# domain runs on, no partial file is left
+mkdir -p "$T/full"
+if mount -t tmpfs -o size=8k tmpfs "$T/full" 2>/dev/null; then
+    before=$(last_count "$id")
+    run_xl save counter "$T/full/c.save"
+    if [ "$xlrc" != 0 ] && grep -q "$T/full/c.save" "$T/err" &&
+        grep -qi "no space" "$T/err" &&
+        [ "$(domid_of counter)" = "$id" ] &&
+        wait_until '[ "$(last_count '"$id"')" -gt '"$before"' ]' 10 &&
+        [ ! -e "$T/full/c.save" ]; then
+        pass "save onto a full file system: refused by name, the domain" \
+             "runs on, no file left"
+    else
+        fail "save onto a full file system: rc=$xlrc $(cat "$T/err")" \
+             "$(ls -la "$T/full") state $(state_of counter)"
+    fi
+    umount "$T/full"
+else
+    fail "cannot mount an 8 KiB tmpfs for the full-disk case"
+fi
+
 # ---- save -p: left paused
 run_xl save -p counter "$T/c3.save"
 case "$xlrc $(state_of counter)" in
