@@ -545,6 +545,28 @@ int xc_domain_platform_info(xc_interface *xch, uint32_t domid,
 }
 
 XC_API
+int xc_domain_memfd(xc_interface *xch, uint32_t domid, uint64_t *size_r,
+                    uint64_t *low_end_r)
+{
+    struct proto_memory pm;
+    size_t n = 0;
+    int fd = -1, rc;
+
+    rc = xc__call(xch, PROTO_OP_MAP_MEMORY, domid, NULL, 0, &pm, sizeof(pm),
+                  &n, &fd);
+    if (rc >= 0 && (n != sizeof(pm) || fd < 0))
+        rc = -EPROTO;
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        return xc__fail(xch, rc, domid, "the guest memory's memfd");
+    }
+    *size_r = pm.size;
+    *low_end_r = pm.low_end;
+    return fd;
+}
+
+XC_API
 void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
                            int prot, unsigned long pfn)
 {

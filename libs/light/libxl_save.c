@@ -33,16 +33,13 @@
 /* Mapped at once. */
 #define MAP_CHUNK (1ULL << 30)
 
-/* The guest's RAM, mapped in chunks of the memfd's page order. */
+/* The guest's RAM: its memfd, mapped whole (memfd page i is guest frame
+ * page_gfn(i)). */
 struct guest_ram {
     uint64_t pages;              /* in the memfd */
     uint64_t low_pages;          /* below 4 GiB */
-    unsigned int n;
-    struct {
-        uint64_t first;          /* memfd page */
-        uint64_t count;
-        uint8_t *p;
-    } seg[64];
+    int fd;                      /* -1: not mapped */
+    uint8_t *base;
 };
 
 static uint64_t page_gfn(const struct guest_ram *m, uint64_t i)
@@ -62,65 +59,45 @@ static uint64_t gfn_page(const struct guest_ram *m, uint64_t gfn)
 
 static uint8_t *page_at(const struct guest_ram *m, uint64_t i)
 {
-    unsigned int k;
-
-    for (k = 0; k < m->n; k++)
-        if (i >= m->seg[k].first && i < m->seg[k].first + m->seg[k].count)
-            return m->seg[k].p + ((i - m->seg[k].first) << PAGE_SHIFT);
-    return NULL;
+    return m->base + (i << PAGE_SHIFT);
 }
 
 static void ram_unmap(struct guest_ram *m)
 {
-    unsigned int k;
-
-    for (k = 0; k < m->n; k++)
-        munmap(m->seg[k].p, m->seg[k].count << PAGE_SHIFT);
-    m->n = 0;
+    if (m->base)
+        munmap(m->base, m->pages << PAGE_SHIFT);
+    if (m->fd >= 0)
+        close(m->fd);
+    m->base = NULL;
+    m->fd = -1;
 }
 
 /* Maps the domain's whole RAM with prot; 0 or ERROR_FAIL (logged). */
 static int ram_map(libxl_ctx *ctx, uint32_t domid, int prot,
                    struct guest_ram *m)
 {
-    struct xc_platform_info pi;
-    uint64_t i, left, count;
-    int r;
+    uint64_t size, low_end;
+    void *p;
 
     memset(m, 0, sizeof(*m));
-    r = xc_domain_platform_info(ctx->xch, domid, &pi);
-    if (r < 0) {
-        LOGEV(ctx, ERROR, -r, "domain %u: reading its memory layout", domid);
+    m->fd = xc_domain_memfd(ctx->xch, domid, &size, &low_end);
+    if (m->fd < 0) {
+        LOGEV(ctx, ERROR, -m->fd, "domain %u: its RAM", domid);
+        m->fd = -1;
         return ERROR_FAIL;
     }
-    m->pages = (pi.memory_kb * 1024) >> PAGE_SHIFT;
-    m->low_pages = pi.low_ram_end >> PAGE_SHIFT;
+    m->pages = size >> PAGE_SHIFT;
+    m->low_pages = low_end >> PAGE_SHIFT;
     if (m->low_pages > m->pages)
         m->low_pages = m->pages;
-    for (i = 0; i < m->pages; i += count) {
-        /* a chunk never spans the 4 GiB hole */
-        left = (i < m->low_pages ? m->low_pages : m->pages) - i;
-        count = left < (MAP_CHUNK >> PAGE_SHIFT) ? left
-                                                 : (MAP_CHUNK >> PAGE_SHIFT);
-        if (m->n == sizeof(m->seg) / sizeof(m->seg[0])) {
-            LOG(ctx, ERROR, "domain %u: %" PRIu64 " MiB of RAM: more than "
-                "libxl maps for a save", domid, m->pages >> 8);
-            ram_unmap(m);
-            return ERROR_FAIL;
-        }
-        m->seg[m->n].p = xc_map_foreign_range(ctx->xch, domid,
-                                              (int)(count << PAGE_SHIFT),
-                                              prot, page_gfn(m, i));
-        if (!m->seg[m->n].p) {
-            LOGE(ctx, ERROR, "domain %u: mapping its RAM (frame %#" PRIx64
-                 ", %" PRIu64 " pages)", domid, page_gfn(m, i), count);
-            ram_unmap(m);
-            return ERROR_FAIL;
-        }
-        m->seg[m->n].first = i;
-        m->seg[m->n].count = count;
-        m->n++;
+    p = mmap(NULL, (size_t)size, prot, MAP_SHARED, m->fd, 0);
+    if (p == MAP_FAILED) {
+        LOGE(ctx, ERROR, "domain %u: mapping its RAM (%" PRIu64 " MiB)",
+             domid, size >> 20);
+        ram_unmap(m);
+        return ERROR_FAIL;
     }
+    m->base = p;
     return 0;
 }
 
@@ -195,23 +172,45 @@ static int page_is_zero(const uint8_t *p)
 }
 
 /* Every page (zero pages left out: a new domain's RAM reads zero), or
- * those set in s->dirty. */
+ * those set in s->dirty.  The full pass reads only the memfd's data:
+ * pages the guest never touched are holes, not read (which would make
+ * the host allocate them) and not sent. */
 static int send_pages(struct saver *s, int only_dirty)
 {
-    uint64_t i;
+    uint64_t i, end;
+    off_t at, hole;
     int rc;
 
-    for (i = 0; i < s->ram.pages; i++) {
-        const uint8_t *p;
+    if (only_dirty) {
+        for (i = 0; i < s->ram.pages; i++) {
+            if (!(s->dirty[i / 8] & (1u << (i % 8))))
+                continue;
+            rc = add_page(s, i, page_at(&s->ram, i));
+            if (rc)
+                return rc;
+        }
+        return flush_batch(s);
+    }
+    for (i = 0; i < s->ram.pages; i = end) {
+        at = lseek(s->ram.fd, (off_t)(i << PAGE_SHIFT), SEEK_DATA);
+        if (at < 0)
+            break;                 /* ENXIO: no data from here on */
+        hole = lseek(s->ram.fd, at, SEEK_HOLE);
+        if (hole < 0)
+            hole = (off_t)(s->ram.pages << PAGE_SHIFT);
+        i = (uint64_t)at >> PAGE_SHIFT;
+        end = ((uint64_t)hole + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
+        if (end > s->ram.pages)
+            end = s->ram.pages;
+        for (; i < end; i++) {
+            const uint8_t *p = page_at(&s->ram, i);
 
-        if (only_dirty && !(s->dirty[i / 8] & (1u << (i % 8))))
-            continue;
-        p = page_at(&s->ram, i);
-        if (!only_dirty && page_is_zero(p))
-            continue;
-        rc = add_page(s, i, p);
-        if (rc)
-            return rc;
+            if (page_is_zero(p))
+                continue;
+            rc = add_page(s, i, p);
+            if (rc)
+                return rc;
+        }
     }
     return flush_batch(s);
 }
@@ -482,6 +481,7 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
     int r, rc;
 
     memset(&s, 0, sizeof(s));
+    s.ram.fd = -1;
     s.ctx = ctx;
     s.domid = domid;
     s.fd = fd;
@@ -748,13 +748,14 @@ int libxl__restore_build(libxl_ctx *ctx, uint32_t domid,
                          libxl_domain_config *d_config, libxl__restore *rs)
 {
     libxl_domain_build_info *saved = &rs->saved.b_info;
-    struct guest_ram m;
+    struct guest_ram m = { .fd = -1 };
     uint32_t type;
     uint64_t len;
     void *body = NULL;
     int r, rc;
 
     memset(&m, 0, sizeof(m));
+    m.fd = -1;
     if (d_config->b_info.max_vcpus != saved->max_vcpus ||
         d_config->b_info.target_memkb != saved->target_memkb) {
         LOG(ctx, ERROR, "restoring domain %u from %s: the configuration "

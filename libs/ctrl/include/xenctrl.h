@@ -35,7 +35,8 @@
  * 4: xc_dm_qmp.
  * 5: xc_domain_virtio_add.
  * 6: xc_domain_virtio_del, xc_domain_virtio_state; virtio_add into a
- * running domain. * 7: xc_domain_dirty_log, xc_domain_state_get, xc_domain_state_set.
+ * running domain. * 7: xc_domain_dirty_log, xc_domain_state_get, xc_domain_state_set,
+ *    xc_domain_memfd.
  */
 #define XENOLITH_CTRL_INTERFACE_VERSION 7
 
@@ -211,7 +212,7 @@ int xc_domain_virtio_state(xc_interface *xch, uint32_t domid,
 /*
  * Save and restore of a domain of the core (libxl_save.c; the stream is
  * docs/STREAM.md).  Guest RAM is read and written through the memfd
- * (xc_domain_map_memory); these move the rest.  -EOPNOTSUPP for a
+ * (xc_domain_memfd); these move the rest.  -EOPNOTSUPP for a
  * device-model domain (qemu migrates its own).
  *
  * xc_domain_dirty_log: XC_DIRTY_START has KVM log the guest's writes to
@@ -354,6 +355,15 @@ int xc_version(xc_interface *xch, int cmd, void *arg);
  */
 void *xc_map_foreign_range(xc_interface *xch, uint32_t domid, int size,
                            int prot, unsigned long pfn);
+
+/*
+ * The domain's guest RAM as its memfd (a descriptor of the caller's, to
+ * close; map it MAP_SHARED): *size_r bytes, the first *low_end_r of
+ * them at guest-physical 0, the rest from 4 GiB.  Pages the guest never
+ * touched are holes (lseek SEEK_DATA / SEEK_HOLE).  The fd, or -errno.
+ */
+int xc_domain_memfd(xc_interface *xch, uint32_t domid, uint64_t *size_r,
+                    uint64_t *low_end_r);
 
 /* ------------------------------------------------------------ platform */
 
