@@ -17,11 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define QSD_START_MS 15000      /* for its QMP socket to appear (seconds
+#define QSD_START_MS 25000      /* for its QMP socket to appear (seconds
                                  * when cold in the nested, emulated lane;
-                                 * below libxl's 20 s, so that this says
-                                 * why first) */
-#define QSD_QMP_MS 10000        /* for one QMP reply */
+                                 * with QSD_QMP_MS below libxl's 60 s,
+                                 * so that this says why first) */
+#define QSD_QMP_MS 25000        /* for one QMP reply (its greeting took
+                                 * over 10 s once in a loaded lane) */
 #define QSD_QUIT_MS 3000        /* from quit to SIGKILL */
 #define QSD_EXPORT_GONE_MS 5000 /* for a deleted export to go */
 

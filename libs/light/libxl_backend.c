@@ -20,8 +20,10 @@
 #include "libxl_dm.h"
 
 /* How long a backend may take to serve every device (qemu-storage-
- * daemon's start and one QMP exchange per device; slow under emulation). */
-#define BACKEND_READY_MS 20000
+ * daemon's start and one QMP exchange per device; slow under emulation:
+ * in the nested-KVM lane, with CI's other guests beside it, its QMP
+ * greeting once took over 10 s). */
+#define BACKEND_READY_MS 60000
 
 const struct libxl__backend_class libxl__blkback_class = {
     .kind = "vbd", .device = "disk", .what = "block backend",

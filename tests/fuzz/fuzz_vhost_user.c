@@ -98,6 +98,7 @@ enum {
     SET_OWNER = 3,
     RESET_OWNER = 4,
     SET_MEM_TABLE = 5,
+    SET_LOG_BASE = 6,
     SET_VRING_NUM = 8,
     SET_VRING_ADDR = 9,
     SET_VRING_BASE = 10,
@@ -376,7 +377,8 @@ static void log_line(struct vu *c, const char *msg)
 /* A modern-only device, as a backend may be. */
 static int features_set(struct vu *c, uint64_t f)
 {
-    check(f == c->features);
+    /* dirty logging is the connection's: the device never sees it */
+    check(f == (c->features & ~(1ULL << VU_F_LOG_ALL)));
     if (!(f & (1ULL << VIRTIO_F_VERSION_1))) {
         snprintf(c->err, sizeof(c->err), "VIRTIO_F_VERSION_1 not acked");
         return -EPROTO;
@@ -634,10 +636,17 @@ static void check_replies(struct harness *h)
             break;
         switch (req) {
         case GET_FEATURES:
-            check(size == 8 && get64(p) == features);
+            /* every device offers dirty logging besides its own */
+            check(size == 8 &&
+                  get64(p) == (features | (1ULL << VU_F_LOG_ALL)));
             break;
         case GET_PROTOCOL_FEATURES:
-            check(size == 8 && get64(p) == protocol_features);
+            check(size == 8 && get64(p) == (protocol_features |
+                                            (1ULL << VU_PF_LOG_SHMFD)));
+            break;
+        case SET_LOG_BASE:
+            /* answered once the log is mapped, REPLY_ACK or not */
+            check(size == 8 && get64(p) == 0);
             break;
         case GET_VRING_BASE:
             check(size == 8 && get32(p) == 0 && get32(p + 4) <= UINT16_MAX);
@@ -825,6 +834,14 @@ static unsigned int stream_fds(struct harness *h, const unsigned char *m,
             fds[i] = new_memfd(want);
         }
         return nr;
+    case SET_LOG_BASE:
+        /* the dirty log: a memfd as large as it says, within reason */
+        if (!(h->flags & F_MEM_FDS) || size < 16)
+            return 0;
+        want = get64(p) + get64(p + 8);
+        fds[0] = new_memfd(want >= get64(p) && want < NEW_REGION_MAX ?
+                           want : NEW_REGION_MAX);
+        return 1;
     case SET_BACKEND_REQ_FD:
         if (!(h->flags & F_MEM_FDS) || h->nr_peers == MAX_PEERS)
             return 0;
@@ -887,7 +904,8 @@ static bool set_up(struct harness *h, unsigned int num)
         return false;
     if (!(h->flags2 & G_NO_PROTOCOL) &&
         (!send_msg(h, GET_PROTOCOL_FEATURES, 0, NULL, 0, -1) ||
-         !send_u64(h, SET_PROTOCOL_FEATURES, protocol_features, -1)))
+         !send_u64(h, SET_PROTOCOL_FEATURES,
+                   protocol_features | (1ULL << VU_PF_LOG_SHMFD), -1)))
         return false;
     put32(p, 1);
     put32(p + 4, 0);
@@ -1364,6 +1382,18 @@ static void all_seeds(void)
     seed_begin(3 | F_NET, 0);
     desc(0, BUF_OFF, 16, VRING_DESC_F_WRITE, 0);
     avail(1, 1, h0);
+    seed_end();
+
+    /* dirty logging on (SET_LOG_BASE, then LOG_ALL), a chain answered
+     * (its writable buffer marked), logging off, another */
+    seed_begin(3 | F_MEM_FDS, 0);
+    blk_chain(0, BUF_OFF);
+    avail(1, 1, h0);
+    memset(p, 0, sizeof(p));
+    put64(p, 4096);
+    msg(SET_LOG_BASE, 0, p, 16);
+    msg_u64(SET_FEATURES, 0, features | (1ULL << VU_F_LOG_ALL));
+    msg_u64(SET_FEATURES, 0, features);
     seed_end();
 
     /* the avail index far ahead of the ring */
