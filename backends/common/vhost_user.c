@@ -333,6 +333,7 @@ static struct virtq *queue_of(struct vu *c, uint32_t index)
 static int set_log_base(struct vu *c, const unsigned char *p)
 {
     uint64_t size = get64(p), off = get64(p + 8);
+    struct stat st = { .st_size = -1 };
     void *m;
 
     if (!(c->protocol_features & (1ULL << VU_PF_LOG_SHMFD)))
@@ -343,6 +344,15 @@ static int set_log_base(struct vu *c, const unsigned char *p)
     if (!size || size > (1ULL << 32) || off % 4096)
         return broken(c, "SET_LOG_BASE of %" PRIu64 " bytes at offset "
                       "%" PRIu64, size, off);
+    /* a log past the end of its file would fault (SIGBUS) when marked */
+    if (fstat(c->fds[0], &st) < 0 || st.st_size < 0 ||
+        (uint64_t)st.st_size < off || (uint64_t)st.st_size - off < size) {
+        close_fd(&c->fds[0]);
+        c->nr_fds = 0;
+        return broken(c, "SET_LOG_BASE of %" PRIu64 " bytes at offset %"
+                      PRIu64 " in a file of %lld bytes", size, off,
+                      (long long)st.st_size);
+    }
     m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
              c->fds[0], (off_t)off);
     close_fd(&c->fds[0]);

@@ -1395,6 +1395,16 @@ static void all_seeds(void)
     msg_u64(SET_FEATURES, 0, features | (1ULL << VU_F_LOG_ALL));
     msg_u64(SET_FEATURES, 0, features);
     seed_end();
+    /* a log past the end of its file (marking it would fault: refused) */
+    seed_begin(3 | F_MEM_FDS, 0);
+    blk_chain(0, BUF_OFF);
+    avail(1, 1, h0);
+    memset(p, 0, sizeof(p));
+    put64(p, 4096);
+    put64(p + 8, 4 * NEW_REGION_MAX);
+    msg(SET_LOG_BASE, 0, p, 16);
+    msg_u64(SET_FEATURES, 0, features | (1ULL << VU_F_LOG_ALL));
+    seed_end();
 
     /* the avail index far ahead of the ring */
     seed_begin(3, 0);
