@@ -629,9 +629,21 @@ static void serve(struct vm *vm)
                 continue;
             }
             break;
-        case CHAN_TRIGGER:
+        case CHAN_TRIGGER: {
+            uint32_t t = 0;
+
+            /* a reset answers first: the reboot's shutdown event may
+             * get the domain destroyed before a later answer is read */
+            if (len == (int)sizeof(t))
+                memcpy(&t, buf, sizeof(t));
+            if (t == XEN_DOMCTL_SENDTRIGGER_RESET) {
+                reply(vm, hdr.seq, 0);
+                vm_stop(vm, XC_SHUTDOWN_reboot);
+                continue;
+            }
             rc = do_trigger(vm, buf, len);
             break;
+        }
         case CHAN_SHUTDOWN:
             if (len != (int)sizeof(reason)) {
                 rc = -EINVAL;
