@@ -99,6 +99,7 @@ enum {
     RESET_OWNER = 4,
     SET_MEM_TABLE = 5,
     SET_LOG_BASE = 6,
+    SET_LOG_FD = 7,
     SET_VRING_NUM = 8,
     SET_VRING_ADDR = 9,
     SET_VRING_BASE = 10,
@@ -667,6 +668,7 @@ static void check_replies(struct harness *h)
             check(size == 8 && get64(p) == 0);
             check(req == SET_FEATURES || req == SET_OWNER ||
                   req == RESET_OWNER || req == SET_MEM_TABLE ||
+                  req == SET_LOG_FD ||
                   (req >= SET_VRING_NUM && req <= SET_VRING_ERR &&
                    req != GET_VRING_BASE) ||
                   req == SET_PROTOCOL_FEATURES || req == SET_VRING_ENABLE ||
@@ -1393,6 +1395,7 @@ static void all_seeds(void)
     put64(p, 4096);
     msg(SET_LOG_BASE, 0, p, 16);
     msg_u64(SET_FEATURES, 0, features | (1ULL << VU_F_LOG_ALL));
+    msg(SET_LOG_FD, MSG_NEED_REPLY, NULL, 0);   /* acked, nothing kept */
     msg_u64(SET_FEATURES, 0, features);
     seed_end();
     /* a log past the end of its file (marking it would fault: refused) */
